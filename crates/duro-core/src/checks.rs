@@ -1,0 +1,151 @@
+//! Checks over the whole catalog, all collected: cycles, root groups without an interval,
+//! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
+//! names too long for the temporary tables on PostgreSQL.
+
+use crate::diagnostic::Diagnostic;
+use crate::graph::DependencyGraph;
+use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
+use crate::sql::ddl_table;
+use crate::views::{Catalog, Table, TableKind};
+
+/// The longest suffix Duro appends to a table name (`_duro_temp`, `_duro_old`, `_history`).
+pub const LONGEST_SUFFIX: &str = "_duro_temp";
+
+/// Runs every check. With `strict`, cycles are errors; otherwise warnings.
+pub fn check(catalog: &Catalog, graph: &DependencyGraph, strict: bool) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    check_cycles(catalog, graph, strict, &mut diagnostics);
+    check_intervals(catalog, graph, &mut diagnostics);
+    for table in catalog.tables.values() {
+        check_keys(table, &mut diagnostics);
+        check_name_length(table, &mut diagnostics);
+    }
+    diagnostics
+}
+
+fn definition_file<'a>(catalog: &'a Catalog, name: &str) -> Option<&'a str> {
+    catalog.get(name).map(|t| t.definition_file.as_str())
+}
+
+fn check_cycles(
+    catalog: &Catalog,
+    graph: &DependencyGraph,
+    strict: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    for members in graph.cycles() {
+        let path = graph
+            .cycle_path(&members[0])
+            .unwrap_or_else(|| members.clone());
+        let message = format!(
+            "dependency cycle between {} tables: {} (tables {}); {}",
+            members.len(),
+            path.join(" → "),
+            members.join(", "),
+            if strict {
+                "break the cycle"
+            } else {
+                "they are built in name order; use --strict to make this an error"
+            }
+        );
+        let file = definition_file(catalog, &members[0]);
+        diagnostics.push(if strict {
+            Diagnostic::error(file, message)
+        } else {
+            Diagnostic::warning(file, message)
+        });
+    }
+}
+
+fn check_intervals(catalog: &Catalog, graph: &DependencyGraph, diagnostics: &mut Vec<Diagnostic>) {
+    for group in graph.root_groups() {
+        if group.iter().any(|name| {
+            catalog
+                .get(name)
+                .is_some_and(|t| t.interval_minutes.is_some())
+        }) {
+            continue;
+        }
+        let file = definition_file(catalog, &group[0]);
+        let message = match group.as_slice() {
+            [name] => {
+                let short = name.split('.').nth(1).unwrap_or(name);
+                format!(
+                    "`{name}` has no interval and no table reads it, so it would never be refreshed: add one to its file name, like `{short} — 24h.sql`"
+                )
+            }
+            members => format!(
+                "tables {} read each other in a cycle that no other table reads, and none has an interval: add one to a file name",
+                members.join(", ")
+            ),
+        };
+        diagnostics.push(Diagnostic::error(file, message));
+    }
+}
+
+fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
+    let config = &table.config;
+    let source = |key: &str| {
+        config
+            .sources
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or(&table.definition_file)
+    };
+    let ddl_columns = match table.kind {
+        TableKind::Processor => table
+            .ddl
+            .as_deref()
+            .and_then(ddl_table)
+            .map(|ddl| ddl.columns),
+        TableKind::View => None,
+    };
+    let has_column = |column: &str| match &ddl_columns {
+        Some(columns) => columns.iter().any(|c| c == column),
+        None => table.kind == TableKind::Processor || table.output_columns.may_contain(column),
+    };
+    let what = match table.kind {
+        TableKind::Processor => "columns of its CREATE TABLE",
+        TableKind::View => "output columns of its query",
+    };
+    let keys = config
+        .distkey
+        .iter()
+        .map(|k| ("distkey", k))
+        .chain(config.sortkey.iter().map(|k| ("sortkey", k)));
+    for (key, column) in keys {
+        if !has_column(column) {
+            diagnostics.push(Diagnostic::error(
+                Some(source(key)),
+                format!(
+                    "{key} `{column}` of `{}` is not among the {what} (`{}`)",
+                    table.name, table.definition_file
+                ),
+            ));
+        }
+    }
+    match (config.diststyle.as_deref(), &config.distkey) {
+        (Some("key"), None) => diagnostics.push(Diagnostic::error(
+            Some(source("diststyle")),
+            format!("`{}` has `diststyle=key` but no `distkey`", table.name),
+        )),
+        (Some(style @ ("even" | "all")), Some(_)) => diagnostics.push(Diagnostic::warning(
+            Some(source("diststyle")),
+            format!("`{}` has a `distkey`, which implies `diststyle=key`; `diststyle={style}` is ignored", table.name),
+        )),
+        _ => {}
+    }
+}
+
+fn check_name_length(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
+    let short = table.name.split('.').nth(1).unwrap_or_default();
+    if short.len() + LONGEST_SUFFIX.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
+        diagnostics.push(Diagnostic::warning(
+            Some(&table.definition_file),
+            format!(
+                "the name `{short}` is {} bytes; with `{LONGEST_SUFFIX}` it exceeds PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit, so it can only be built on Redshift",
+                short.len()
+            ),
+        ));
+    }
+}

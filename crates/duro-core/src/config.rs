@@ -1,0 +1,350 @@
+//! `duro.yaml` plus `DURO_SECTION__KEY` environment overrides → a validated [`Config`].
+//!
+//! Precedence, lowest first: defaults, the file, the environment, then command-line flags (applied
+//! by the binaries). Secrets (the warehouse password) come from the environment or `*_file` paths
+//! and never appear in `Debug` output.
+
+use serde::{Deserialize, Deserializer};
+use serde_yaml::{Mapping, Value};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The file read when neither `--config` nor `DURO_CONFIG` names one. Missing is fine.
+pub const DEFAULT_CONFIG_FILE: &str = "duro.yaml";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file `{path}`: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file `{path}`: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("configuration (duro.yaml and DURO_* variables): {0}")]
+    Invalid(String),
+}
+
+/// Everything the binaries read from configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub views: ViewsConfig,
+    pub state: StateConfig,
+    pub warehouse: WarehouseConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ViewsConfig {
+    /// The views repository (a git checkout when `use_git`).
+    pub path: PathBuf,
+    /// Skip scheduling when the repository's HEAD commit was already processed.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub use_git: bool,
+}
+
+impl Default for ViewsConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./views"),
+            use_git: false,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// The SQLite state file shared by all binaries.
+    pub path: PathBuf,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./duro.db"),
+        }
+    }
+}
+
+/// The SQL dialect of the warehouse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    #[default]
+    Redshift,
+    Postgres,
+}
+
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WarehouseConfig {
+    pub dialect: Dialect,
+    /// `postgres://user@host:port/database`; a password in it is accepted but better kept in
+    /// `password` (env `DURO_WAREHOUSE__PASSWORD`) or `password_file`.
+    pub url: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+}
+
+impl fmt::Debug for WarehouseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WarehouseConfig")
+            .field("dialect", &self.dialect)
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
+            .finish()
+    }
+}
+
+/// A connection URL with its password (if any) replaced, safe for logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, t)| (a, Some(t)));
+    let redacted_authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{user}:<redacted>@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = tail.map(|t| {
+        t.split('&')
+            .map(|pair| {
+                if pair.to_lowercase().contains("password=") {
+                    pair.split('=').next().unwrap_or("").to_owned() + "=<redacted>"
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    match tail {
+        Some(tail) => format!("{scheme}://{redacted_authority}/{tail}"),
+        None => format!("{scheme}://{redacted_authority}"),
+    }
+}
+
+fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Bool(b) => Ok(b),
+        Value::String(s) => match s.to_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!(
+                "`{s}` is not a boolean (true/false)"
+            ))),
+        },
+        Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
+            Ok(n.as_u64() == Some(1))
+        }
+        other => Err(serde::de::Error::custom(format!(
+            "{other:?} is not a boolean (true/false)"
+        ))),
+    }
+}
+
+impl Config {
+    /// Loads the configuration: `explicit` (from `--config`), else `DURO_CONFIG`, else
+    /// `./duro.yaml` when it exists, else defaults; then applies `DURO_*__*` overrides from `env`.
+    pub fn load(explicit: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let from_env = env
+            .iter()
+            .find(|(k, _)| k == "DURO_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let path = explicit.map(Path::to_path_buf).or(from_env);
+        let mut document = match &path {
+            Some(path) => read_document(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                read_document(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Value::Mapping(Mapping::new()),
+        };
+        apply_env_overrides(&mut document, env)?;
+        Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))
+    }
+
+    /// Loads with the process environment.
+    pub fn load_from_process(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load(explicit, &env)
+    }
+}
+
+fn read_document(path: &Path) -> Result<Value, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let value: Value = serde_yaml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    match value {
+        Value::Null => Ok(Value::Mapping(Mapping::new())),
+        Value::Mapping(_) => Ok(value),
+        _ => Err(ConfigError::Parse {
+            path: path.to_owned(),
+            message: "the top level must be a mapping of sections".to_owned(),
+        }),
+    }
+}
+
+/// `DURO_VIEWS__PATH=/x` sets `views.path`. Values are strings; typed fields parse them.
+fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for (key, value) in env {
+        let Some(rest) = key.strip_prefix("DURO_") else {
+            continue;
+        };
+        let Some((section, field)) = rest.split_once("__") else {
+            continue;
+        };
+        if section.is_empty() || field.is_empty() || field.contains("__") {
+            return Err(ConfigError::Invalid(format!(
+                "`{key}` is not of the form DURO_SECTION__KEY"
+            )));
+        }
+        let Value::Mapping(root) = document else {
+            unreachable!("checked by read_document")
+        };
+        let section_value = root
+            .entry(Value::String(section.to_lowercase()))
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let Value::Mapping(section_map) = section_value else {
+            return Err(ConfigError::Invalid(format!(
+                "`{}` is not a section, so `{key}` cannot set a key in it",
+                section.to_lowercase()
+            )));
+        };
+        section_map.insert(
+            Value::String(field.to_lowercase()),
+            Value::String(value.clone()),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults_without_any_file() {
+        let config = Config::load(None, &[]).unwrap();
+        assert_eq!(config.views.path, PathBuf::from("./views"));
+        assert!(!config.views.use_git);
+        assert_eq!(config.state.path, PathBuf::from("./duro.db"));
+        assert_eq!(config.warehouse.dialect, Dialect::Redshift);
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let file = write(
+            "views:\n  path: /srv/views\n  use_git: true\nstate:\n  path: /srv/duro.db\nwarehouse:\n  dialect: postgres\n",
+        );
+        let config = Config::load(
+            Some(file.path()),
+            &env(&[("DURO_STATE__PATH", "/tmp/x.db"), ("DURO_LOG", "debug")]),
+        )
+        .unwrap();
+        assert_eq!(config.views.path, PathBuf::from("/srv/views"));
+        assert!(config.views.use_git);
+        assert_eq!(config.state.path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(config.warehouse.dialect, Dialect::Postgres);
+    }
+
+    #[test]
+    fn env_booleans_and_config_from_env() {
+        let file = write("views:\n  path: here\n");
+        let path = file.path().to_str().unwrap();
+        let config = Config::load(
+            None,
+            &env(&[("DURO_CONFIG", path), ("DURO_VIEWS__USE_GIT", "yes")]),
+        )
+        .unwrap();
+        assert_eq!(config.views.path, PathBuf::from("here"));
+        assert!(config.views.use_git);
+    }
+
+    #[test]
+    fn errors_are_clear() {
+        let cases = [
+            ("views:\n  paht: x\n", vec![], "unknown field `paht`"),
+            ("colour: blue\n", vec![], "unknown field `colour`"),
+            ("views: [1\n", vec![], "config file"),
+            ("- a\n", vec![], "must be a mapping"),
+            (
+                "warehouse:\n  dialect: oracle\n",
+                vec![],
+                "unknown variant `oracle`",
+            ),
+            ("", vec![("DURO_VIEWS__USE_GIT", "maybe")], "not a boolean"),
+            ("", vec![("DURO_VIEWS__PATH__X", "1")], "DURO_SECTION__KEY"),
+        ];
+        for (text, vars, expected) in cases {
+            let file = write(text);
+            let error = Config::load(Some(file.path()), &env(&vars))
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+        }
+        let missing = Config::load(Some(Path::new("/nonexistent/duro.yaml")), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("cannot read config file `/nonexistent/duro.yaml`"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn secrets_never_reach_debug_output() {
+        let vars = env(&[
+            (
+                "DURO_WAREHOUSE__URL",
+                "postgres://duro:hunter2@db:5432/dw?sslmode=require&password=hunter3",
+            ),
+            ("DURO_WAREHOUSE__PASSWORD", "hunter4"),
+        ]);
+        let config = Config::load(None, &vars).unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["hunter2", "hunter3", "hunter4"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("duro:<redacted>@db:5432"), "{shown}");
+    }
+
+    #[test]
+    fn redacting_urls() {
+        let cases = [
+            ("postgres://u:p@h/db", "postgres://u:<redacted>@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            ("postgres://h", "postgres://h"),
+            ("not a url", "not a url"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_url(url), expected);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Duro's core library: the views repository model, dependency detection, checks and the
+//! SQLite state file shared by the `duro-schedule`, `duro-create` and `duro-server` binaries.
+//!
+//! Pure modules (`interval`, `identifier`, `sql`, `graph`, `checks`) take data and return data;
+//! `views`, `config`, `git` and `state` do I/O. `schedule` combines them into one scheduler run.
+
+pub mod checks;
+pub mod config;
+pub mod diagnostic;
+pub mod git;
+pub mod graph;
+pub mod identifier;
+pub mod interval;
+pub mod schedule;
+pub mod sql;
+pub mod state;
+pub mod views;
+
+pub use diagnostic::{Diagnostic, Severity};

@@ -1,0 +1,131 @@
+//! One scheduler run: (optionally) skip an already processed git commit, read and check the
+//! views repository, and write the catalog to the state file only when there is no error.
+
+use crate::checks;
+use crate::diagnostic::{Diagnostic, sort_diagnostics};
+use crate::git::{self, GitError};
+use crate::graph::DependencyGraph;
+use crate::state::{CatalogChanges, StateError, StateFile};
+use crate::views::{self, Catalog};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A checked repository: its catalog, graph and every diagnostic (sorted).
+#[derive(Debug)]
+pub struct CheckedRepository {
+    pub catalog: Catalog,
+    pub graph: DependencyGraph,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl CheckedRepository {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Why a run could not happen at all (as opposed to a repository with errors).
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("{0}")]
+    Views(String),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("cannot write the graph to `{path}`: {source}")]
+    Dot {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Reads the repository and runs every check, touching nothing.
+pub fn check_repository(
+    views_path: &Path,
+    strict: bool,
+) -> Result<CheckedRepository, ScheduleError> {
+    let loaded = views::load(views_path).map_err(ScheduleError::Views)?;
+    let graph = DependencyGraph::from_catalog(&loaded.catalog);
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.extend(checks::check(&loaded.catalog, &graph, strict));
+    sort_diagnostics(&mut diagnostics);
+    Ok(CheckedRepository {
+        catalog: loaded.catalog,
+        graph,
+        diagnostics,
+    })
+}
+
+/// What a scheduler run is asked to do.
+#[derive(Clone, Debug)]
+pub struct ScheduleOptions {
+    pub views_path: PathBuf,
+    pub state_path: PathBuf,
+    pub strict: bool,
+    /// Skip everything when the repository's HEAD commit was already processed.
+    pub use_git: bool,
+    /// Also write the dependency graph in Graphviz DOT here.
+    pub dot_path: Option<PathBuf>,
+}
+
+/// What a scheduler run did.
+#[derive(Debug)]
+pub enum ScheduleOutcome {
+    /// The HEAD commit was already processed; nothing was read or written.
+    UnchangedCommit { commit: String },
+    /// The repository has errors; the state file was not touched and the previous catalog stays.
+    Rejected { checked: CheckedRepository },
+    /// The catalog was written.
+    Saved {
+        checked: CheckedRepository,
+        changes: CatalogChanges,
+        commit: Option<String>,
+    },
+}
+
+/// Runs the scheduler once.
+pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> {
+    let mut state = StateFile::open(&options.state_path)?;
+    let commit = if options.use_git {
+        let commit = git::head_commit(&options.views_path)?;
+        if state.is_last_processed_commit(&commit)? {
+            return Ok(ScheduleOutcome::UnchangedCommit { commit });
+        }
+        Some(commit)
+    } else {
+        None
+    };
+    let checked = check_repository(&options.views_path, options.strict)?;
+    if let Some(path) = &options.dot_path {
+        write_atomically(path, &checked.graph.to_dot()).map_err(|source| ScheduleError::Dot {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if checked.has_errors() {
+        return Ok(ScheduleOutcome::Rejected { checked });
+    }
+    let changes = state.save_catalog(&checked.catalog, commit.as_deref(), unix_now())?;
+    Ok(ScheduleOutcome::Saved {
+        checked,
+        changes,
+        commit,
+    })
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Writes `text` to a temporary file beside `path`, then renames it over `path`.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}

@@ -1,0 +1,136 @@
+//! SQL understanding, without a database: the tables a query reads, the columns it outputs,
+//! the columns a `create table` declares. Parsing uses sqlparser's Redshift dialect; when a query
+//! does not parse, a token-level scan (comments and string literals skipped) is the fallback.
+
+mod ddl_table;
+mod output_columns;
+mod references;
+
+pub use ddl_table::{DdlTable, ddl_table};
+pub use output_columns::OutputColumns;
+pub use references::token_references;
+
+use serde::Serialize;
+use sqlparser::ast::Statement;
+use sqlparser::dialect::RedshiftSqlDialect;
+use sqlparser::parser::Parser;
+
+/// How the references of a query were found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DependencyMethod {
+    /// From the parsed syntax tree.
+    Parsed,
+    /// From the token-level fallback, because the query did not parse.
+    Tokens,
+}
+
+impl DependencyMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DependencyMethod::Parsed => "parsed",
+            DependencyMethod::Tokens => "tokens",
+        }
+    }
+}
+
+/// What Duro needs to know about one `select` query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryAnalysis {
+    /// Every table read, as lower-case `schema.table` (unqualified names as `public.name`), sorted.
+    pub references: Vec<String>,
+    pub method: DependencyMethod,
+    pub output: OutputColumns,
+    /// Why parsing failed, or why the text is not a single select; `None` when all is well.
+    pub problem: Option<QueryProblem>,
+}
+
+/// Why a view definition was not understood as one `select`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryProblem {
+    /// It does not parse; dependencies come from the token fallback.
+    Unparsed(String),
+    /// It parses, but it is not exactly one `select` query.
+    NotOneSelect(String),
+}
+
+impl QueryProblem {
+    pub fn message(&self) -> &str {
+        match self {
+            QueryProblem::Unparsed(message) | QueryProblem::NotOneSelect(message) => message,
+        }
+    }
+}
+
+/// Analyzes the text of a view definition.
+pub fn analyze_query(sql: &str) -> QueryAnalysis {
+    let fallback = |problem: QueryProblem| QueryAnalysis {
+        references: token_references(sql),
+        method: DependencyMethod::Tokens,
+        output: OutputColumns::Unknown,
+        problem: Some(problem),
+    };
+    let statements = match Parser::parse_sql(&RedshiftSqlDialect {}, sql) {
+        Ok(statements) => statements,
+        Err(error) => {
+            return fallback(QueryProblem::Unparsed(format!(
+                "the query does not parse ({error})"
+            )));
+        }
+    };
+    match statements.as_slice() {
+        [Statement::Query(query)] => QueryAnalysis {
+            references: references::parsed_references(query),
+            method: DependencyMethod::Parsed,
+            output: output_columns::of_query(query),
+            problem: None,
+        },
+        [] => fallback(QueryProblem::NotOneSelect(
+            "the file holds no query".to_owned(),
+        )),
+        [_] => fallback(QueryProblem::NotOneSelect(
+            "the file is not a `select` query".to_owned(),
+        )),
+        many => fallback(QueryProblem::NotOneSelect(format!(
+            "the file holds {} statements; a view is one `select` query",
+            many.len()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_select_is_parsed() {
+        let analysis = analyze_query("select city, country from first.cities_raw");
+        assert_eq!(analysis.references, ["first.cities_raw"]);
+        assert_eq!(analysis.method, DependencyMethod::Parsed);
+        assert_eq!(analysis.problem, None);
+    }
+
+    #[test]
+    fn non_queries_fall_back_with_a_problem() {
+        let cases = [
+            ("select from from where", "does not parse"),
+            ("", "no query"),
+            ("drop table first.cities", "not a `select`"),
+            ("select 1 from a.b; select 2 from c.d", "2 statements"),
+        ];
+        for (sql, problem) in cases {
+            let analysis = analyze_query(sql);
+            assert_eq!(analysis.method, DependencyMethod::Tokens, "{sql}");
+            let message = analysis
+                .problem
+                .as_ref()
+                .map(QueryProblem::message)
+                .unwrap_or_default();
+            assert!(message.contains(problem), "{sql}: {message}");
+        }
+        assert_eq!(
+            analyze_query("drop table first.cities").references,
+            ["first.cities"]
+        );
+    }
+}

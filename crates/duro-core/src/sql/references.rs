@@ -1,0 +1,201 @@
+//! The tables a query reads: from the syntax tree (CTE names in scope are not tables), or from
+//! tokens when the query does not parse. Names are folded to lower case, as Redshift folds them.
+
+use sqlparser::ast::{ObjectName, ObjectNamePart, Query, TableFactor, Visit, Visitor};
+use sqlparser::dialect::RedshiftSqlDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+
+/// The schema an unqualified table name resolves to.
+const DEFAULT_SCHEMA: &str = "public";
+
+/// Collects table names, skipping names bound by a `WITH` clause that is in scope.
+struct RelationCollector {
+    cte_scopes: Vec<Vec<String>>,
+    found: BTreeSet<String>,
+}
+
+impl Visitor for RelationCollector {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+        let names = query
+            .with
+            .iter()
+            .flat_map(|with| &with.cte_tables)
+            .map(|cte| cte.alias.name.value.to_lowercase());
+        self.cte_scopes.push(names.collect());
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+        self.cte_scopes.pop();
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table {
+            name, args: None, ..
+        } = factor
+            && let Some(table) = self.qualified(name)
+        {
+            self.found.insert(table);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+impl RelationCollector {
+    fn qualified(&self, name: &ObjectName) -> Option<String> {
+        let parts: Vec<String> = name
+            .0
+            .iter()
+            .map(|part| match part {
+                ObjectNamePart::Identifier(ident) => Some(ident.value.to_lowercase()),
+                ObjectNamePart::Function(_) => None,
+            })
+            .collect::<Option<_>>()?;
+        match parts.as_slice() {
+            [table] if self.cte_scopes.iter().any(|scope| scope.contains(table)) => None,
+            [table] => Some(format!("{DEFAULT_SCHEMA}.{table}")),
+            [.., schema, table] => Some(format!("{schema}.{table}")),
+            [] => None,
+        }
+    }
+}
+
+/// Table names read by a parsed query, sorted and deduplicated.
+pub(super) fn parsed_references(query: &Query) -> Vec<String> {
+    let mut collector = RelationCollector {
+        cte_scopes: Vec::new(),
+        found: BTreeSet::new(),
+    };
+    let _ = query.visit(&mut collector);
+    collector.found.into_iter().collect()
+}
+
+/// Every `word.word` (or `db.word.word`) in the query outside comments and string literals,
+/// lower-cased, sorted and deduplicated. Over-inclusive by design (`alias.column` pairs are
+/// found too); the caller keeps only names of managed tables.
+pub fn token_references(sql: &str) -> Vec<String> {
+    let tokens: Vec<Token> = match Tokenizer::new(&RedshiftSqlDialect {}, sql).tokenize() {
+        Ok(tokens) => tokens
+            .into_iter()
+            .filter(|t| !matches!(t, Token::Whitespace(_)))
+            .collect(),
+        Err(_) => return Vec::new(),
+    };
+    let mut found = BTreeSet::new();
+    for window in tokens.windows(3) {
+        if let [Token::Word(schema), Token::Period, Token::Word(table)] = window {
+            found.insert(format!(
+                "{}.{}",
+                schema.value.to_lowercase(),
+                table.value.to_lowercase()
+            ));
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DependencyMethod, analyze_query};
+    use super::*;
+
+    fn parsed(sql: &str) -> Vec<String> {
+        let analysis = analyze_query(sql);
+        assert_eq!(
+            analysis.method,
+            DependencyMethod::Parsed,
+            "{sql}: {:?}",
+            analysis.problem
+        );
+        analysis.references
+    }
+
+    #[test]
+    fn references_from_the_syntax_tree() {
+        let cases: &[(&str, &[&str])] = &[
+            ("select * from first.cities", &["first.cities"]),
+            ("select * from FIRST.Cities", &["first.cities"]),
+            (r#"select * from "first"."cities""#, &["first.cities"]),
+            ("select * from db.first.cities", &["first.cities"]),
+            ("select * from cities", &["public.cities"]),
+            (
+                "select * from a.x join b.y on x.id = y.id left join c.z using (id)",
+                &["a.x", "b.y", "c.z"],
+            ),
+            (
+                "select * from a.x where id in (select id from b.y)",
+                &["a.x", "b.y"],
+            ),
+            ("select (select max(id) from b.y) from a.x", &["a.x", "b.y"]),
+            (
+                "select * from a.x union all select * from b.y",
+                &["a.x", "b.y"],
+            ),
+            ("select * from (select * from a.x) sub", &["a.x"]),
+            // CTE names in scope are not tables.
+            (
+                "with base as (select * from a.x) select * from base",
+                &["a.x"],
+            ),
+            (
+                "with cities as (select * from a.x) select * from cities",
+                &["a.x"],
+            ),
+            // ... but a qualified name with the same last part is.
+            (
+                "with cities as (select 1) select * from cities join first.cities using (id)",
+                &["first.cities"],
+            ),
+            // A CTE name is only in scope inside its query.
+            (
+                "select * from (with t as (select 1) select * from t) s join t using (id)",
+                &["public.t"],
+            ),
+            // Regression: comments and string literals never count.
+            (
+                "select 'first.cities' as s, x from a.x -- first.cities",
+                &["a.x"],
+            ),
+            ("select x from a.x /* join first.cities */", &["a.x"]),
+            (
+                "select '--' as dashes, x from a.x join b.y using (id)",
+                &["a.x", "b.y"],
+            ),
+            // Column references and functions are not tables.
+            (
+                "select first.cities.city from first.cities",
+                &["first.cities"],
+            ),
+            ("select * from generate_series(1, 3)", &[]),
+            ("select 1", &[]),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(parsed(sql), *expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn redshift_syntax_parses() {
+        let sql = "select user_id, created_at::date as day, sum(amount) as total \
+                   from s.t where created_at > getdate() - interval '30 days' group by 1, 2 having sum(amount) > 0";
+        assert_eq!(parsed(sql), ["s.t"]);
+    }
+
+    #[test]
+    fn token_fallback_skips_comments_and_strings() {
+        let cases: &[(&str, &[&str])] = &[
+            ("select * from first.cities where", &["first.cities"]),
+            ("select 'a.b' from c.d -- e.f\n /* g.h */", &["c.d"]),
+            ("select x.y from First.Cities x", &["first.cities", "x.y"]),
+            ("select 'unterminated from a.b", &[]),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(token_references(sql), *expected, "{sql}");
+        }
+    }
+}

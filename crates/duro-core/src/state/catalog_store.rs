@@ -1,0 +1,369 @@
+//! The catalog in the state file: the scheduler's one-transaction upsert (new and changed tables
+//! flagged for a rebuild, removed ones marked deleted, re-added ones restored), processed commits,
+//! and typed reads for the other binaries.
+
+use super::{StateError, StateFile};
+use crate::views::{Catalog, Table, TableKind};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// What a save changed, each list sorted by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CatalogChanges {
+    /// Tables never seen before, or re-added after removal.
+    pub new: Vec<String>,
+    /// Tables whose query, DDL, interval, config or processor changed.
+    pub updated: Vec<String>,
+    /// Tables no longer in the repository (marked deleted; never dropped in the warehouse).
+    pub removed: Vec<String>,
+}
+
+impl CatalogChanges {
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A catalog row as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredTable {
+    pub name: String,
+    pub kind: TableKind,
+    pub query: String,
+    pub ddl: Option<String>,
+    pub tests: Option<String>,
+    pub interval_minutes: Option<u32>,
+    pub config_json: String,
+    pub files: Vec<String>,
+    pub dependencies: Vec<String>,
+    pub dependency_method: String,
+    pub first_seen_at: i64,
+    pub changed_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+/// The fields whose change means the table's data changes, so it must be rebuilt.
+#[derive(PartialEq, Eq)]
+struct Definition {
+    kind: String,
+    query: String,
+    ddl: Option<String>,
+    processor_source: Option<String>,
+    requirements: Option<String>,
+    interval_minutes: Option<u32>,
+    config_json: String,
+}
+
+/// The fields that may change without a rebuild.
+#[derive(PartialEq, Eq)]
+struct Metadata {
+    tests: Option<String>,
+    files_json: String,
+    definition_file: String,
+    dependency_method: String,
+}
+
+struct Existing {
+    definition: Definition,
+    metadata: Metadata,
+    deleted: bool,
+}
+
+fn definition_of(table: &Table) -> Definition {
+    Definition {
+        kind: table.kind.as_str().to_owned(),
+        query: table.query.clone(),
+        ddl: table.ddl.clone(),
+        processor_source: table.processor_source.clone(),
+        requirements: table.requirements.clone(),
+        interval_minutes: table.interval_minutes,
+        config_json: serde_json::to_string(&table.config).expect("a config always serializes"),
+    }
+}
+
+fn metadata_of(table: &Table) -> Metadata {
+    Metadata {
+        tests: table.tests.clone(),
+        files_json: serde_json::to_string(&table.files)
+            .expect("a list of strings always serializes"),
+        definition_file: table.definition_file.clone(),
+        dependency_method: table.dependency_method.as_str().to_owned(),
+    }
+}
+
+impl StateFile {
+    /// Whether `commit` is the last commit processed by this version of Duro.
+    pub fn is_last_processed_commit(&self, commit: &str) -> Result<bool, StateError> {
+        let last: Option<(String, String)> = self
+            .connection
+            .query_row(
+                "select hash, duro_version from commits order by processed_at desc, rowid desc limit 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.error(e))?;
+        Ok(last
+            .is_some_and(|(hash, version)| hash == commit && version == env!("CARGO_PKG_VERSION")))
+    }
+
+    /// Writes the catalog in one `BEGIN IMMEDIATE` transaction and records `commit` as processed.
+    pub fn save_catalog(
+        &mut self,
+        catalog: &Catalog,
+        commit: Option<&str>,
+        now: i64,
+    ) -> Result<CatalogChanges, StateError> {
+        let path = self.path.clone();
+        let sqlite = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let existing = read_existing(&transaction).map_err(sqlite)?;
+        let stored_dependencies = read_dependencies(&transaction).map_err(sqlite)?;
+        let mut changes = CatalogChanges::default();
+        {
+            let mut insert = transaction
+                .prepare(
+                    "insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
+                         tests, files_json, definition_file, dependency_method, first_seen_at, changed_at)
+                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+                )
+                .map_err(sqlite)?;
+            let mut update_definition = transaction
+                .prepare(
+                    "update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
+                         interval_minutes = ?7, config_json = ?8, changed_at = ?9, deleted_at = null
+                     where name = ?1",
+                )
+                .map_err(sqlite)?;
+            let mut update_metadata = transaction
+                .prepare("update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5 where name = ?1")
+                .map_err(sqlite)?;
+            let mut force = transaction
+                .prepare(
+                    "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
+                     on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
+                )
+                .map_err(sqlite)?;
+            let mut delete_dependencies = transaction
+                .prepare("delete from dependencies where table_name = ?1")
+                .map_err(sqlite)?;
+            let mut insert_dependency = transaction
+                .prepare("insert into dependencies (table_name, depends_on) values (?1, ?2)")
+                .map_err(sqlite)?;
+            for table in catalog.tables.values() {
+                let definition = definition_of(table);
+                let metadata = metadata_of(table);
+                let reason = match existing.get(&table.name) {
+                    None => {
+                        insert
+                            .execute(params![
+                                table.name,
+                                definition.kind,
+                                definition.query,
+                                definition.ddl,
+                                definition.processor_source,
+                                definition.requirements,
+                                definition.interval_minutes,
+                                definition.config_json,
+                                metadata.tests,
+                                metadata.files_json,
+                                metadata.definition_file,
+                                metadata.dependency_method,
+                                now
+                            ])
+                            .map_err(sqlite)?;
+                        changes.new.push(table.name.clone());
+                        Some("new")
+                    }
+                    Some(old) => {
+                        let reason = if old.deleted {
+                            changes.new.push(table.name.clone());
+                            Some("re-added")
+                        } else if old.definition != definition {
+                            changes.updated.push(table.name.clone());
+                            Some("changed")
+                        } else {
+                            None
+                        };
+                        if reason.is_some() {
+                            update_definition
+                                .execute(params![
+                                    table.name,
+                                    definition.kind,
+                                    definition.query,
+                                    definition.ddl,
+                                    definition.processor_source,
+                                    definition.requirements,
+                                    definition.interval_minutes,
+                                    definition.config_json,
+                                    now
+                                ])
+                                .map_err(sqlite)?;
+                        }
+                        if old.metadata != metadata {
+                            update_metadata
+                                .execute(params![
+                                    table.name,
+                                    metadata.tests,
+                                    metadata.files_json,
+                                    metadata.definition_file,
+                                    metadata.dependency_method
+                                ])
+                                .map_err(sqlite)?;
+                        }
+                        reason
+                    }
+                };
+                if let Some(reason) = reason {
+                    force
+                        .execute(params![table.name, now, reason])
+                        .map_err(sqlite)?;
+                }
+                if stored_dependencies
+                    .get(&table.name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    != table.dependencies.as_slice()
+                {
+                    delete_dependencies.execute([&table.name]).map_err(sqlite)?;
+                    for dependency in &table.dependencies {
+                        insert_dependency
+                            .execute([&table.name, dependency])
+                            .map_err(sqlite)?;
+                    }
+                }
+            }
+            let mut remove = transaction
+                .prepare("update tables set deleted_at = ?2 where name = ?1")
+                .map_err(sqlite)?;
+            let mut unforce = transaction
+                .prepare("delete from force_requests where table_name = ?1")
+                .map_err(sqlite)?;
+            for (name, old) in &existing {
+                if !old.deleted && !catalog.tables.contains_key(name) {
+                    remove.execute(params![name, now]).map_err(sqlite)?;
+                    unforce.execute([name]).map_err(sqlite)?;
+                    delete_dependencies.execute([name]).map_err(sqlite)?;
+                    changes.removed.push(name.clone());
+                }
+            }
+        }
+        if let Some(commit) = commit {
+            transaction
+                .execute(
+                    "insert into commits (hash, duro_version, processed_at) values (?1, ?2, ?3)
+                     on conflict (hash, duro_version) do update set processed_at = excluded.processed_at",
+                    params![commit, env!("CARGO_PKG_VERSION"), now],
+                )
+                .map_err(sqlite)?;
+        }
+        transaction.commit().map_err(sqlite)?;
+        changes.removed.sort();
+        Ok(changes)
+    }
+
+    /// Every catalog row (deleted ones too when asked), sorted by name.
+    pub fn tables(&self, include_deleted: bool) -> Result<Vec<StoredTable>, StateError> {
+        let dependencies = read_dependencies(&self.connection).map_err(|e| self.error(e))?;
+        let mut statement = self
+            .connection
+            .prepare(
+                "select name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
+                        first_seen_at, changed_at, deleted_at
+                 from tables where ?1 or deleted_at is null order by name",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([include_deleted], |row| {
+                let name: String = row.get(0)?;
+                let kind: String = row.get(1)?;
+                let files_json: String = row.get(7)?;
+                Ok(StoredTable {
+                    dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
+                    name,
+                    kind: TableKind::parse(&kind).unwrap_or(TableKind::View),
+                    query: row.get(2)?,
+                    ddl: row.get(3)?,
+                    tests: row.get(4)?,
+                    interval_minutes: row.get(5)?,
+                    config_json: row.get(6)?,
+                    files: serde_json::from_str(&files_json).unwrap_or_default(),
+                    dependency_method: row.get(8)?,
+                    first_seen_at: row.get(9)?,
+                    changed_at: row.get(10)?,
+                    deleted_at: row.get(11)?,
+                })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Pending force requests as (table, reason), sorted by table.
+    pub fn force_requests(&self) -> Result<Vec<(String, String)>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("select table_name, reason from force_requests order by table_name")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+}
+
+fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, Existing>> {
+    let mut statement = connection.prepare(
+        "select name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
+                tests, files_json, definition_file, dependency_method, deleted_at
+         from tables",
+    )?;
+    let rows = statement.query_map([], |row| {
+        let deleted_at: Option<i64> = row.get(12)?;
+        Ok((
+            row.get::<_, String>(0)?,
+            Existing {
+                definition: Definition {
+                    kind: row.get(1)?,
+                    query: row.get(2)?,
+                    ddl: row.get(3)?,
+                    processor_source: row.get(4)?,
+                    requirements: row.get(5)?,
+                    interval_minutes: row.get(6)?,
+                    config_json: row.get(7)?,
+                },
+                metadata: Metadata {
+                    tests: row.get(8)?,
+                    files_json: row.get(9)?,
+                    definition_file: row.get(10)?,
+                    dependency_method: row.get(11)?,
+                },
+                deleted: deleted_at.is_some(),
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+fn read_dependencies(
+    connection: &rusqlite::Connection,
+) -> rusqlite::Result<HashMap<String, Vec<String>>> {
+    let mut statement = connection.prepare(
+        "select table_name, depends_on from dependencies order by table_name, depends_on",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut dependencies: HashMap<String, Vec<String>> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        dependencies
+            .entry(row.get(0)?)
+            .or_default()
+            .push(row.get(1)?);
+    }
+    Ok(dependencies)
+}

@@ -1,0 +1,70 @@
+//! The state file's schema, as add-only versioned migrations. The version lives in SQLite's
+//! `user_version`; every binary applies the missing migrations at start, in one transaction.
+
+/// Migrations in order; index + 1 is the version they bring the file to. Never edit one that
+/// has shipped: add a new one.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the catalog, its dependencies, processed commits, force requests, builds and leases.
+    r#"
+    create table tables (
+        name text primary key,
+        kind text not null check (kind in ('view', 'processor')),
+        query text not null,
+        ddl text,
+        tests text,
+        processor_source text,
+        requirements text,
+        interval_minutes integer check (interval_minutes > 0),
+        config_json text not null,
+        files_json text not null,
+        definition_file text not null,
+        dependency_method text not null check (dependency_method in ('parsed', 'tokens')),
+        first_seen_at integer not null,
+        changed_at integer not null,
+        deleted_at integer
+    ) strict;
+
+    create table dependencies (
+        table_name text not null references tables (name) on delete cascade,
+        depends_on text not null,
+        primary key (table_name, depends_on)
+    ) strict, without rowid;
+    create index dependencies_by_target on dependencies (depends_on);
+
+    create table commits (
+        hash text not null,
+        duro_version text not null,
+        processed_at integer not null,
+        primary key (hash, duro_version)
+    ) strict;
+
+    create table force_requests (
+        table_name text primary key references tables (name) on delete cascade,
+        requested_at integer not null,
+        reason text not null
+    ) strict;
+
+    create table builds (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text
+    ) strict;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+
+    create table leases (
+        table_name text primary key,
+        holder text not null,
+        acquired_at_ms integer not null,
+        expires_at_ms integer not null
+    ) strict;
+    "#,
+];

@@ -1,0 +1,197 @@
+//! The SQLite state file, the only channel between `duro-schedule`, `duro-create` and
+//! `duro-server`. WAL mode (readers never block the writer), a busy timeout, `BEGIN IMMEDIATE`
+//! for every write transaction, and migrations applied by whichever binary opens it first.
+//! Only this module knows the SQLite schema.
+
+mod catalog_store;
+mod migrations;
+
+pub use catalog_store::{CatalogChanges, StoredTable};
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a statement waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why the state file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state file `{path}`: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state file `{path}` has schema version {found}, newer than this Duro knows ({known}); upgrade Duro"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("state file `{path}`: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+/// An open state file.
+pub struct StateFile {
+    connection: Connection,
+    path: PathBuf,
+}
+
+impl StateFile {
+    /// Opens (creating if needed) the state file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StateError::Corrupt {
+                path: path.to_owned(),
+                message: format!("cannot create its folder: {e}"),
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection =
+            Connection::open_with_flags(path, flags).map_err(|source| StateError::Sqlite {
+                path: path.to_owned(),
+                source,
+            })?;
+        let mut state = Self {
+            connection,
+            path: path.to_owned(),
+        };
+        state.configure().and_then(|()| state.migrate())?;
+        Ok(state)
+    }
+
+    /// The path this state file was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn error(&self, source: rusqlite::Error) -> StateError {
+        StateError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn configure(&mut self) -> Result<(), StateError> {
+        self.connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.error(e))?;
+        let mode: String = self
+            .connection
+            .query_row("pragma journal_mode = wal", [], |row| row.get(0))
+            .map_err(|e| self.error(e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StateError::Corrupt {
+                path: self.path.clone(),
+                message: format!("cannot switch to WAL mode (got `{mode}`)"),
+            });
+        }
+        self.connection
+            .execute_batch("pragma synchronous = normal; pragma foreign_keys = on;")
+            .map_err(|e| self.error(e))
+    }
+
+    /// The schema version of the file (0 for a new file).
+    pub fn schema_version(&self) -> Result<i64, StateError> {
+        self.connection
+            .query_row("pragma user_version", [], |row| row.get(0))
+            .map_err(|e| self.error(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let known = migrations::MIGRATIONS.len() as i64;
+        if self.schema_version()? == known {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let sqlite = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        // Read again under the write lock: another process may have migrated meanwhile.
+        let found: i64 = transaction
+            .query_row("pragma user_version", [], |row| row.get(0))
+            .map_err(sqlite)?;
+        if found > known {
+            return Err(StateError::TooNew { path, found, known });
+        }
+        for (index, sql) in migrations::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(found as usize)
+        {
+            transaction.execute_batch(sql).map_err(sqlite)?;
+            transaction
+                .pragma_update(None, "user_version", index as i64 + 1)
+                .map_err(sqlite)?;
+        }
+        transaction.commit().map_err(sqlite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_creates_and_migrates_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/duro.db");
+        let state = StateFile::open(&path).unwrap();
+        assert_eq!(
+            state.schema_version().unwrap(),
+            migrations::MIGRATIONS.len() as i64
+        );
+        drop(state);
+        // Reopening is a no-op, and two handles coexist (WAL).
+        let first = StateFile::open(&path).unwrap();
+        let second = StateFile::open(&path).unwrap();
+        assert_eq!(
+            first.schema_version().unwrap(),
+            second.schema_version().unwrap()
+        );
+        let mode: String = first
+            .connection
+            .query_row("pragma journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_newer_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duro.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let error = StateFile::open(&path).err().unwrap().to_string();
+        assert!(
+            error.contains("schema version 99, newer than this Duro knows"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duro.db");
+        std::fs::write(
+            &path,
+            "this is not a database, just text that is long enough to have a header",
+        )
+        .unwrap();
+        let error = StateFile::open(&path).err().unwrap().to_string();
+        assert!(error.contains("duro.db"), "{error}");
+    }
+}

@@ -1,0 +1,407 @@
+//! Parsing one `.conf` file: `key=value` lines, `#`/`;` comments, `grant_select+=`/`-=`.
+//!
+//! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
+//! not once per table. The result is a list of typed settings to be merged by `table_config`.
+
+use crate::identifier::{normalize_grantee, validate_identifier};
+use crate::interval::{parse_duration_seconds, parse_interval_minutes};
+
+/// A change to the list of grantees.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantChange {
+    /// `grant_select=a, b` (or `null`, giving an empty list).
+    Replace(Vec<String>),
+    /// `grant_select+=a`, `grant_select-=b`, or `grant_select=+a, -b`.
+    Modify {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+}
+
+/// One validated line. `None` values are resets (`key=null`), cancelling an inherited value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setting {
+    GrantSelect(GrantChange),
+    Distkey(Option<String>),
+    Sortkey(Vec<String>),
+    Diststyle(Option<String>),
+    SnapshotsInterval(Option<u32>),
+    SnapshotsStoredFor(Option<u32>),
+    Timeout(Option<u64>),
+    ProcessorTimeout(Option<u64>),
+}
+
+impl Setting {
+    /// The config key this setting is written under.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Setting::GrantSelect(_) => "grant_select",
+            Setting::Distkey(_) => "distkey",
+            Setting::Sortkey(_) => "sortkey",
+            Setting::Diststyle(_) => "diststyle",
+            Setting::SnapshotsInterval(_) => "snapshots_interval",
+            Setting::SnapshotsStoredFor(_) => "snapshots_stored_for",
+            Setting::Timeout(_) => "timeout",
+            Setting::ProcessorTimeout(_) => "processor_timeout",
+        }
+    }
+}
+
+pub const KNOWN_KEYS: [&str; 8] = [
+    "grant_select",
+    "distkey",
+    "sortkey",
+    "diststyle",
+    "snapshots_interval",
+    "snapshots_stored_for",
+    "timeout",
+    "processor_timeout",
+];
+
+pub const DISTSTYLES: [&str; 4] = ["auto", "even", "key", "all"];
+
+/// A problem on one line of a `.conf` file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfProblem {
+    pub line: usize,
+    pub error: bool,
+    pub message: String,
+}
+
+/// The settings of one file, in file order, with the problems found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfFile {
+    pub settings: Vec<Setting>,
+    pub problems: Vec<ConfProblem>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operator {
+    Set,
+    Add,
+    Remove,
+}
+
+/// Parses the text of a `.conf` file.
+pub fn parse_conf(text: &str) -> ConfFile {
+    let mut file = ConfFile::default();
+    let mut first_line_of_key: Vec<(String, usize)> = Vec::new();
+    for (index, raw_line) in text.lines().enumerate() {
+        let line_number = index + 1;
+        let line = raw_line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        let mut problem = |error: bool, message: String| {
+            file.problems.push(ConfProblem {
+                line: line_number,
+                error,
+                message,
+            })
+        };
+        let Some((raw_key, raw_value)) = line.split_once('=') else {
+            problem(true, format!("expected `key=value`, found `{line}`"));
+            continue;
+        };
+        let raw_key = raw_key.trim().to_lowercase();
+        let (key, operator) = match (raw_key.strip_suffix('+'), raw_key.strip_suffix('-')) {
+            (Some(key), _) => (key.trim_end().to_owned(), Operator::Add),
+            (_, Some(key)) => (key.trim_end().to_owned(), Operator::Remove),
+            _ => (raw_key, Operator::Set),
+        };
+        let value = strip_inline_comment(raw_value).trim();
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            problem(
+                false,
+                format!(
+                    "unknown key `{key}`, ignored (known keys: {})",
+                    KNOWN_KEYS.join(", ")
+                ),
+            );
+            continue;
+        }
+        if operator == Operator::Set && key != "grant_select" {
+            if let Some((_, first)) = first_line_of_key.iter().find(|(k, _)| *k == key) {
+                problem(
+                    true,
+                    format!("`{key}` is set twice in this file (first on line {first}); keep one"),
+                );
+                continue;
+            }
+            first_line_of_key.push((key.clone(), line_number));
+        }
+        match parse_setting(&key, operator, value) {
+            Ok(setting) => file.settings.push(setting),
+            Err(message) => problem(true, message),
+        }
+    }
+    file
+}
+
+/// `value # comment` → `value`. A `#` only starts a comment after whitespace, so `a#b` is kept.
+fn strip_inline_comment(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    for (at, byte) in bytes.iter().enumerate() {
+        if *byte == b'#' && at > 0 && bytes[at - 1].is_ascii_whitespace() {
+            return &value[..at];
+        }
+    }
+    value
+}
+
+fn is_null(value: &str) -> bool {
+    value.is_empty() || value.eq_ignore_ascii_case("null") || value == "None"
+}
+
+fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, String> {
+    if key == "grant_select" {
+        return parse_grant(operator, value).map(Setting::GrantSelect);
+    }
+    if operator != Operator::Set {
+        return Err(format!(
+            "only `grant_select` supports `+=` and `-=`; write `{key}=value` or `{key}=null`"
+        ));
+    }
+    if is_null(value) {
+        return Ok(match key {
+            "distkey" => Setting::Distkey(None),
+            "sortkey" => Setting::Sortkey(Vec::new()),
+            "diststyle" => Setting::Diststyle(None),
+            "snapshots_interval" => Setting::SnapshotsInterval(None),
+            "snapshots_stored_for" => Setting::SnapshotsStoredFor(None),
+            "timeout" => Setting::Timeout(None),
+            _ => Setting::ProcessorTimeout(None),
+        });
+    }
+    let with_key = |message: String| format!("`{key}`: {message}");
+    match key {
+        "distkey" => column(value)
+            .map(|c| Setting::Distkey(Some(c)))
+            .map_err(with_key),
+        "sortkey" => value
+            .split(',')
+            .map(column)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Setting::Sortkey)
+            .map_err(with_key),
+        "diststyle" => {
+            let style = value.to_lowercase();
+            if DISTSTYLES.contains(&style.as_str()) {
+                Ok(Setting::Diststyle(Some(style)))
+            } else {
+                Err(format!(
+                    "`diststyle` must be one of {}, not `{value}`",
+                    DISTSTYLES.join(", ")
+                ))
+            }
+        }
+        "snapshots_interval" => parse_interval_minutes(value)
+            .map(|m| Setting::SnapshotsInterval(Some(m)))
+            .map_err(with_key),
+        "snapshots_stored_for" => parse_interval_minutes(value)
+            .map(|m| Setting::SnapshotsStoredFor(Some(m)))
+            .map_err(with_key),
+        "timeout" => parse_duration_seconds(value)
+            .map(|s| Setting::Timeout(Some(s)))
+            .map_err(with_key),
+        _ => parse_duration_seconds(value)
+            .map(|s| Setting::ProcessorTimeout(Some(s)))
+            .map_err(with_key),
+    }
+}
+
+fn column(raw: &str) -> Result<String, String> {
+    let name = raw.trim().trim_matches('"').to_lowercase();
+    validate_identifier(&name).map(|()| name)
+}
+
+fn grantees(value: &str) -> Result<Vec<String>, String> {
+    value
+        .split(',')
+        .filter(|item| !item.trim().is_empty())
+        .map(normalize_grantee)
+        .collect()
+}
+
+fn parse_grant(operator: Operator, value: &str) -> Result<GrantChange, String> {
+    match operator {
+        Operator::Add | Operator::Remove => {
+            if value
+                .split(',')
+                .any(|item| item.trim().starts_with(['+', '-']))
+            {
+                return Err(
+                    "with `+=`/`-=`, list plain names: `grant_select+=jane, john`".to_owned(),
+                );
+            }
+            let names = grantees(value)?;
+            Ok(match operator {
+                Operator::Add => GrantChange::Modify {
+                    add: names,
+                    remove: Vec::new(),
+                },
+                _ => GrantChange::Modify {
+                    add: Vec::new(),
+                    remove: names,
+                },
+            })
+        }
+        Operator::Set if is_null(value) => Ok(GrantChange::Replace(Vec::new())),
+        Operator::Set => {
+            let items: Vec<&str> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .collect();
+            let signed = items
+                .iter()
+                .filter(|item| item.starts_with(['+', '-']))
+                .count();
+            if signed == 0 {
+                return grantees(value).map(GrantChange::Replace);
+            }
+            if signed != items.len() {
+                return Err(format!(
+                    "`{value}` mixes plain names with `+`/`-` names; write `grant_select=a, b` to replace the inherited list, or sign every name (`+a, -b`)"
+                ));
+            }
+            let (mut add, mut remove) = (Vec::new(), Vec::new());
+            for item in items {
+                let (list, name) = match item.strip_prefix('+') {
+                    Some(name) => (&mut add, name),
+                    None => (&mut remove, &item[1..]),
+                };
+                list.push(normalize_grantee(name)?);
+            }
+            Ok(GrantChange::Modify { add, remove })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(text: &str) -> Vec<Setting> {
+        let file = parse_conf(text);
+        assert!(file.problems.is_empty(), "{text:?}: {:?}", file.problems);
+        file.settings
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn values() {
+        let cases = [
+            ("distkey=city", Setting::Distkey(Some("city".into()))),
+            ("distkey = City", Setting::Distkey(Some("city".into()))),
+            ("distkey=null", Setting::Distkey(None)),
+            ("distkey=None", Setting::Distkey(None)),
+            ("distkey=", Setting::Distkey(None)),
+            ("sortkey=a, b", Setting::Sortkey(names(&["a", "b"]))),
+            ("sortkey=null", Setting::Sortkey(vec![])),
+            ("diststyle=EVEN", Setting::Diststyle(Some("even".into()))),
+            (
+                "snapshots_interval=24h",
+                Setting::SnapshotsInterval(Some(1_440)),
+            ),
+            (
+                "snapshots_stored_for=90d",
+                Setting::SnapshotsStoredFor(Some(129_600)),
+            ),
+            ("timeout=30s", Setting::Timeout(Some(30))),
+            (
+                "processor_timeout=10m",
+                Setting::ProcessorTimeout(Some(600)),
+            ),
+            (
+                "distkey = city # the join key",
+                Setting::Distkey(Some("city".into())),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(settings(text), vec![expected], "{text}");
+        }
+    }
+
+    /// Regression: the original read `grant_select+=x` as an unknown key `grant_select+` and
+    /// silently ignored it; it dropped unprefixed names mixed with signs, ignored hyphenated
+    /// users, and made `null` a user name.
+    #[test]
+    fn grant_syntax() {
+        let modify = |add: &[&str], remove: &[&str]| GrantChange::Modify {
+            add: names(add),
+            remove: names(remove),
+        };
+        let cases = [
+            (
+                "grant_select=jane, john",
+                GrantChange::Replace(names(&["jane", "john"])),
+            ),
+            ("grant_select+=metabase", modify(&["metabase"], &[])),
+            ("grant_select += a, b", modify(&["a", "b"], &[])),
+            ("grant_select-=metabase", modify(&[], &["metabase"])),
+            ("grant_select=-jane, +joan", modify(&["joan"], &["jane"])),
+            ("grant_select=+data-team", modify(&["data-team"], &[])),
+            ("grant_select=null", GrantChange::Replace(vec![])),
+            ("grant_select=", GrantChange::Replace(vec![])),
+            (
+                "grant_select=group analysts, jane",
+                GrantChange::Replace(names(&["group analysts", "jane"])),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                settings(text),
+                vec![Setting::GrantSelect(expected)],
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn problems() {
+        let cases = [
+            ("distkey city", 1, true, "expected `key=value`"),
+            ("colour=blue", 1, false, "unknown key `colour`"),
+            ("grant_select=jane, +john", 1, true, "mixes plain names"),
+            ("grant_select+=+john", 1, true, "list plain names"),
+            ("distkey+=city", 1, true, "only `grant_select` supports"),
+            ("diststyle=wide", 1, true, "must be one of"),
+            (
+                "snapshots_interval=daily",
+                1,
+                true,
+                "`snapshots_interval`: `daily` is not an interval",
+            ),
+            ("timeout=0s", 1, true, "zero"),
+            ("distkey=a b", 1, true, "`distkey`"),
+            (
+                "# comment\n\ndistkey=a\ndistkey=b",
+                4,
+                true,
+                "set twice in this file (first on line 3)",
+            ),
+            ("grant_select=jane; drop table x", 1, true, "not a"),
+        ];
+        for (text, line, error, message) in cases {
+            let file = parse_conf(text);
+            assert_eq!(file.problems.len(), 1, "{text}: {:?}", file.problems);
+            let problem = &file.problems[0];
+            assert_eq!((problem.line, problem.error), (line, error), "{text}");
+            assert!(
+                problem.message.contains(message),
+                "{text}: {}",
+                problem.message
+            );
+        }
+    }
+
+    #[test]
+    fn grant_operations_may_repeat_in_one_file() {
+        let found = settings("grant_select=a\ngrant_select+=b\ngrant_select-=a");
+        assert_eq!(found.len(), 3);
+    }
+}

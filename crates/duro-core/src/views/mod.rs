@@ -1,0 +1,518 @@
+//! The views repository → a [`Catalog`] and every [`Diagnostic`] found, never stopping at the
+//! first problem and never panicking, whatever is in the folder.
+//!
+//! Steps: list files (`listing`), classify each path (`file_name`), read the files, parse the
+//! `.conf` files once each (`conf_file`), group files by table, merge configs (`table_config`),
+//! analyze every query in parallel (`crate::sql`), and keep only managed tables as dependencies.
+
+pub mod catalog;
+pub mod conf_file;
+pub mod file_name;
+mod listing;
+pub mod table_config;
+
+pub use catalog::{Catalog, Table, TableKind};
+pub use table_config::TableConfig;
+
+use crate::diagnostic::Diagnostic;
+use crate::sql::{self, QueryAnalysis, QueryProblem};
+use conf_file::{ConfFile, Setting, parse_conf};
+use file_name::{Classified, FileRole, classify};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+/// The result of reading a views repository.
+#[derive(Debug, Default)]
+pub struct LoadedViews {
+    pub catalog: Catalog,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The files that belong to one table name, as found by classification.
+#[derive(Default)]
+struct TableFiles {
+    definitions: Vec<(String, Option<u32>)>,
+    /// `x_select.sql` files whose base table is this one (used only when it is a processor).
+    selects: Vec<String>,
+    tests: Vec<String>,
+    processors: Vec<String>,
+    requirements: Vec<String>,
+    confs: Vec<String>,
+}
+
+/// Config files by where they apply.
+#[derive(Default)]
+struct ConfIndex {
+    global: Option<String>,
+    schema: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads the repository at `root`. Only a missing or unreadable root is an `Err`; everything
+/// inside it becomes a diagnostic.
+pub fn load(root: &Path) -> Result<LoadedViews, String> {
+    if !root.is_dir() {
+        return Err(format!(
+            "views folder `{}` does not exist or is not a folder",
+            root.display()
+        ));
+    }
+    let (paths, mut diagnostics) = listing::list_files(root);
+    let mut by_table: BTreeMap<String, TableFiles> = BTreeMap::new();
+    let mut confs = ConfIndex::default();
+    for path in &paths {
+        match classify(path) {
+            Classified::Ignored => {}
+            Classified::Problem {
+                error: true,
+                message,
+            } => diagnostics.push(Diagnostic::error(Some(path), message)),
+            Classified::Problem {
+                error: false,
+                message,
+            } => diagnostics.push(Diagnostic::warning(Some(path), message)),
+            Classified::Role(role) => file_role(&mut by_table, &mut confs, path, role),
+        }
+    }
+    let texts = read_texts(root, &by_table, &confs, &mut diagnostics);
+    let parsed_confs = parse_confs(&texts, &mut diagnostics);
+    let mut builder = Builder {
+        texts: &texts,
+        confs: &confs,
+        parsed_confs: &parsed_confs,
+        diagnostics: &mut diagnostics,
+    };
+    let mut tables = Vec::new();
+    let select_tables = selects_used_by_processors(&by_table);
+    for (name, files) in &by_table {
+        if select_tables.contains(name.as_str()) {
+            continue;
+        }
+        if let Some(table) = builder.table(name, files) {
+            tables.push(table);
+        }
+    }
+    builder.unused_schema_confs(&by_table);
+    let analyses: Vec<QueryAnalysis> = tables
+        .par_iter()
+        .map(|table| sql::analyze_query(&table.query))
+        .collect();
+    let managed: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let mut catalog = Catalog::default();
+    for (mut table, analysis) in tables.into_iter().zip(analyses) {
+        apply_analysis(&mut table, analysis, &managed, &mut diagnostics);
+        catalog.tables.insert(table.name.clone(), table);
+    }
+    Ok(LoadedViews {
+        catalog,
+        diagnostics,
+    })
+}
+
+fn file_role(
+    by_table: &mut BTreeMap<String, TableFiles>,
+    confs: &mut ConfIndex,
+    path: &str,
+    role: FileRole,
+) {
+    let path = path.to_owned();
+    match role {
+        FileRole::Definition {
+            table,
+            interval_minutes,
+            select_of,
+        } => {
+            if let Some(base) = select_of {
+                by_table.entry(base).or_default().selects.push(path.clone());
+            }
+            by_table
+                .entry(table)
+                .or_default()
+                .definitions
+                .push((path, interval_minutes));
+        }
+        FileRole::Test { table } => by_table.entry(table).or_default().tests.push(path),
+        FileRole::Processor { table } => by_table.entry(table).or_default().processors.push(path),
+        FileRole::Requirements { table } => {
+            by_table.entry(table).or_default().requirements.push(path)
+        }
+        FileRole::TableConf { table } => by_table.entry(table).or_default().confs.push(path),
+        FileRole::GlobalConf => confs.global = Some(path),
+        FileRole::SchemaConf { schema } => confs.schema.entry(schema).or_default().push(path),
+    }
+}
+
+/// Names of `x_select` tables whose file is the select of processor `x` (not a table itself).
+fn selects_used_by_processors(by_table: &BTreeMap<String, TableFiles>) -> BTreeSet<String> {
+    by_table
+        .iter()
+        .filter(|(_, files)| !files.processors.is_empty())
+        .filter_map(|(name, _)| {
+            Some(format!("{name}_select")).filter(|select| by_table.contains_key(select))
+        })
+        .collect()
+}
+
+/// Reads every file a table or config needs, in parallel. Unreadable or non-UTF-8 files become
+/// errors naming the file (and the line of the first bad byte).
+fn read_texts(
+    root: &Path,
+    by_table: &BTreeMap<String, TableFiles>,
+    confs: &ConfIndex,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> HashMap<String, String> {
+    let mut wanted: Vec<&String> = confs
+        .global
+        .iter()
+        .chain(confs.schema.values().flatten())
+        .collect();
+    for files in by_table.values() {
+        wanted.extend(files.definitions.iter().map(|(path, _)| path));
+        wanted.extend(
+            files
+                .tests
+                .iter()
+                .chain(&files.processors)
+                .chain(&files.requirements)
+                .chain(&files.confs),
+        );
+    }
+    let results: Vec<(String, Result<String, Diagnostic>)> = wanted
+        .into_par_iter()
+        .map(|path| (path.clone(), read_text(root, path)))
+        .collect();
+    let mut texts = HashMap::with_capacity(results.len());
+    for (path, result) in results {
+        match result {
+            Ok(text) => {
+                texts.insert(path, text);
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    texts
+}
+
+fn read_text(root: &Path, path: &str) -> Result<String, Diagnostic> {
+    let bytes = std::fs::read(root.join(path))
+        .map_err(|e| Diagnostic::error(Some(path), format!("cannot read: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        Diagnostic::error(Some(path), "the file is not valid UTF-8; save it as UTF-8").at_line(line)
+    })
+}
+
+fn parse_confs(
+    texts: &HashMap<String, String>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> HashMap<String, ConfFile> {
+    let mut parsed = HashMap::new();
+    for (path, text) in texts.iter().filter(|(path, _)| path.ends_with(".conf")) {
+        let conf = parse_conf(text);
+        for problem in &conf.problems {
+            let diagnostic = if problem.error {
+                Diagnostic::error(Some(path), problem.message.clone())
+            } else {
+                Diagnostic::warning(Some(path), problem.message.clone())
+            };
+            diagnostics.push(diagnostic.at_line(problem.line));
+        }
+        parsed.insert(path.clone(), conf);
+    }
+    parsed
+}
+
+/// Turns grouped files into tables, reporting what is missing or duplicated.
+struct Builder<'a> {
+    texts: &'a HashMap<String, String>,
+    confs: &'a ConfIndex,
+    parsed_confs: &'a HashMap<String, ConfFile>,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn error(&mut self, file: &str, message: String) {
+        self.diagnostics
+            .push(Diagnostic::error(Some(file), message));
+    }
+
+    fn warning(&mut self, file: &str, message: String) {
+        self.diagnostics
+            .push(Diagnostic::warning(Some(file), message));
+    }
+
+    /// One file of a kind at most; two are an error naming both.
+    fn single<'f>(&mut self, name: &str, what: &str, files: &'f [String]) -> Option<&'f String> {
+        if let [first, second, ..] = files {
+            self.error(
+                second,
+                format!("`{name}` has two {what}: `{first}` and `{second}`; keep one"),
+            );
+        }
+        files.first()
+    }
+
+    fn table(&mut self, name: &str, files: &TableFiles) -> Option<Table> {
+        let definition_paths: Vec<String> = files
+            .definitions
+            .iter()
+            .map(|(path, _)| path.clone())
+            .collect();
+        let definition = self.single(name, "definitions", &definition_paths).cloned();
+        let interval = files
+            .definitions
+            .first()
+            .and_then(|(_, interval)| *interval);
+        let test = self.single(name, "test files", &files.tests).cloned();
+        let processor = self
+            .single(name, "processor scripts", &files.processors)
+            .cloned();
+        let select = files.selects.first().cloned();
+        let requirements = self
+            .single(name, "requirements files", &files.requirements)
+            .cloned();
+        if let Some(processor) = &processor {
+            return self.processor_table(
+                name,
+                files,
+                processor,
+                definition,
+                interval,
+                select,
+                test,
+                requirements,
+            );
+        }
+        if let Some(requirements) = &requirements {
+            self.warning(
+                requirements,
+                format!("`{name}` has no processor script, so its requirements are unused"),
+            );
+        }
+        let Some(definition) = definition else {
+            if let Some(test) = &test {
+                self.error(
+                    test,
+                    format!(
+                        "tests for `{name}`, but no table definition (`{}.sql`)",
+                        short_path(test, "_test.sql")
+                    ),
+                );
+            }
+            for conf in &files.confs {
+                self.warning(
+                    conf,
+                    format!("config for `{name}`, which no file defines; ignored"),
+                );
+            }
+            return None;
+        };
+        let query = self.text(&definition)?;
+        let query = trim_statement(&query);
+        if query.is_empty() {
+            self.error(
+                &definition,
+                "the file is empty; write a `select` query".to_owned(),
+            );
+            return None;
+        }
+        let tests = match &test {
+            Some(test) => Some(self.text(test)?),
+            None => None,
+        };
+        let mut own_files = vec![definition.clone()];
+        own_files.extend(test.iter().cloned());
+        Some(self.assemble(name, files, definition, own_files, interval, query, tests))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn processor_table(
+        &mut self,
+        name: &str,
+        files: &TableFiles,
+        processor: &str,
+        ddl_file: Option<String>,
+        interval: Option<u32>,
+        select: Option<String>,
+        test: Option<String>,
+        requirements: Option<String>,
+    ) -> Option<Table> {
+        let base = processor.trim_end_matches(".py");
+        let (ddl_file, select) = match (ddl_file, select) {
+            (None, None) => {
+                self.warning(processor, format!(
+                    "not a processor: there is no `{base}_select.sql` and no `{base} — <interval>.sql` with the DDL; ignored"
+                ));
+                return None;
+            }
+            (None, Some(_)) => {
+                self.error(processor, format!("processor `{name}` has no CREATE TABLE: add its DDL as `{base} — 1h.sql` (with your interval)"));
+                return None;
+            }
+            (Some(_), None) => {
+                self.error(
+                    processor,
+                    format!("processor `{name}` has no SELECT: add `{base}_select.sql`"),
+                );
+                return None;
+            }
+            (Some(ddl_file), Some(select)) => (ddl_file, select),
+        };
+        let ddl = trim_statement(&self.text(&ddl_file)?);
+        match sql::ddl_table(&ddl) {
+            None => self.error(&ddl_file, format!("`{name}` has a processor, so this file must hold its `create table {name} (…)` statement")),
+            Some(found) if found.name != name => self.error(&ddl_file, format!(
+                "the DDL creates `{}`, but this file defines `{name}`; write `create table {name} (…)`",
+                found.name
+            )),
+            Some(_) => {}
+        }
+        let query = trim_statement(&self.text(&select)?);
+        if query.is_empty() {
+            self.error(
+                &select,
+                "the file is empty; write the `select` that feeds the processor".to_owned(),
+            );
+            return None;
+        }
+        let tests = match &test {
+            Some(test) => Some(self.text(test)?),
+            None => None,
+        };
+        let processor_source = self.text(processor)?;
+        let requirements_text = match &requirements {
+            Some(path) => Some(self.text(path)?),
+            None => None,
+        };
+        let mut own_files = vec![ddl_file.clone(), select, processor.to_owned()];
+        own_files.extend(test.into_iter().chain(requirements));
+        let mut table = self.assemble(name, files, ddl_file, own_files, interval, query, tests);
+        table.kind = TableKind::Processor;
+        table.ddl = Some(ddl);
+        table.processor_source = Some(processor_source);
+        table.requirements = requirements_text;
+        Some(table)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        &mut self,
+        name: &str,
+        files: &TableFiles,
+        definition_file: String,
+        mut own_files: Vec<String>,
+        interval_minutes: Option<u32>,
+        query: String,
+        tests: Option<String>,
+    ) -> Table {
+        let schema = name.split('.').next().unwrap_or_default();
+        // Precedence, lowest first: global, `schema.conf`, `schema/schema.conf`, `schema.table.conf`, `schema/table.conf`.
+        let mut layer_files: Vec<&String> = self.confs.global.iter().collect();
+        layer_files.extend(self.confs.schema.get(schema).into_iter().flatten());
+        layer_files.extend(files.confs.iter());
+        let layers: Vec<(&str, &[Setting])> = layer_files
+            .iter()
+            .filter_map(|path| {
+                self.parsed_confs
+                    .get(*path)
+                    .map(|conf| (path.as_str(), conf.settings.as_slice()))
+            })
+            .collect();
+        let config = table_config::merge(layers);
+        own_files.extend(files.confs.iter().cloned());
+        own_files.sort();
+        Table {
+            name: name.to_owned(),
+            kind: TableKind::View,
+            interval_minutes,
+            query,
+            ddl: None,
+            tests,
+            processor_source: None,
+            requirements: None,
+            dependencies: Vec::new(),
+            dependency_method: sql::DependencyMethod::Parsed,
+            config,
+            files: own_files,
+            definition_file,
+            output_columns: sql::OutputColumns::Unknown,
+        }
+    }
+
+    fn text(&self, path: &str) -> Option<String> {
+        self.texts.get(path).cloned()
+    }
+
+    fn unused_schema_confs(&mut self, by_table: &BTreeMap<String, TableFiles>) {
+        let schemas: BTreeSet<&str> = by_table
+            .keys()
+            .filter_map(|name| name.split('.').next())
+            .collect();
+        for (schema, paths) in &self.confs.schema {
+            if !schemas.contains(schema.as_str()) {
+                for path in paths {
+                    self.warning(
+                        path,
+                        format!("config for schema `{schema}`, which has no tables; ignored"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// `first/cities_test.sql` with suffix `_test.sql` → `first/cities`.
+fn short_path<'a>(path: &'a str, suffix: &str) -> &'a str {
+    path.strip_suffix(suffix).unwrap_or(path)
+}
+
+/// A statement without trailing whitespace and semicolons (so it can be wrapped in `create table … as`).
+fn trim_statement(text: &str) -> String {
+    text.trim_end_matches(|c: char| c == ';' || c.is_whitespace())
+        .trim_start_matches('\u{feff}')
+        .to_owned()
+}
+
+/// Records what the SQL analysis found: dependencies among managed tables, output columns, problems.
+fn apply_analysis(
+    table: &mut Table,
+    analysis: QueryAnalysis,
+    managed: &BTreeSet<String>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let query_file = table
+        .files
+        .iter()
+        .find(|f| f.ends_with("_select.sql"))
+        .unwrap_or(&table.definition_file)
+        .clone();
+    match &analysis.problem {
+        Some(QueryProblem::Unparsed(message)) => diagnostics.push(Diagnostic::warning(
+            Some(&query_file),
+            format!("{message}; dependencies were found by scanning its words instead"),
+        )),
+        Some(QueryProblem::NotOneSelect(message)) => {
+            diagnostics.push(Diagnostic::error(Some(&query_file), message.clone()))
+        }
+        None => {}
+    }
+    if analysis.references.contains(&table.name) {
+        diagnostics.push(Diagnostic::warning(
+            Some(&query_file),
+            format!(
+                "`{}` reads itself; that is not counted as a dependency",
+                table.name
+            ),
+        ));
+    }
+    table.dependencies = analysis
+        .references
+        .into_iter()
+        .filter(|name| *name != table.name && managed.contains(name))
+        .collect();
+    table.dependency_method = analysis.method;
+    table.output_columns = analysis.output;
+}

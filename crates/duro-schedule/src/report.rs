@@ -1,0 +1,154 @@
+//! What `duro-schedule` prints: the JSON document of `--check --json`, the same for people, and
+//! the result of a run. Logs go to stderr (`DURO_LOG` sets the level); results go to stdout.
+
+use duro_core::interval::format_minutes;
+use duro_core::schedule::{CheckedRepository, ScheduleOutcome, write_atomically};
+use duro_core::state::CatalogChanges;
+use duro_core::{Diagnostic, Severity};
+use std::fmt::Display;
+use std::path::Path;
+use std::process::ExitCode;
+
+const EXIT_HAS_ERRORS: u8 = 1;
+const EXIT_FATAL: u8 = 2;
+
+/// Logs to stderr, filtered by `DURO_LOG` (default `info`).
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("DURO_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+/// A problem that stopped the run before any result: configuration, git, state file.
+pub fn fatal(error: &dyn Display) -> ExitCode {
+    tracing::error!("{error}");
+    eprintln!("duro-schedule: {error}");
+    ExitCode::from(EXIT_FATAL)
+}
+
+fn exit_for(checked: &CheckedRepository) -> ExitCode {
+    if checked.has_errors() {
+        ExitCode::from(EXIT_HAS_ERRORS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--check`: the catalog and diagnostics, as JSON or for people.
+pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> ExitCode {
+    if let Some(path) = dot
+        && let Err(error) = write_atomically(path, &checked.graph.to_dot())
+    {
+        return fatal(&format!(
+            "cannot write the graph to `{}`: {error}",
+            path.display()
+        ));
+    }
+    if json {
+        let tables: Vec<_> = checked.catalog.tables.values().collect();
+        let document = serde_json::json!({ "tables": tables, "diagnostics": checked.diagnostics });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).expect("the report always serializes")
+        );
+    } else {
+        for table in checked.catalog.tables.values() {
+            let interval = table
+                .interval_minutes
+                .map(format_minutes)
+                .unwrap_or_else(|| "-".to_owned());
+            let reads = if table.dependencies.is_empty() {
+                String::new()
+            } else {
+                format!("  reads {}", table.dependencies.join(", "))
+            };
+            println!(
+                "{:<40} {:<9} {:>5}{reads}",
+                table.name,
+                table.kind.as_str(),
+                interval
+            );
+        }
+        print_diagnostics(&checked.diagnostics);
+        println!("{}", summary(checked));
+    }
+    exit_for(checked)
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    for diagnostic in diagnostics {
+        println!("{diagnostic}");
+    }
+}
+
+fn summary(checked: &CheckedRepository) -> String {
+    let count = |severity| {
+        checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
+    };
+    format!(
+        "{} tables, {} errors, {} warnings",
+        checked.catalog.len(),
+        count(Severity::Error),
+        count(Severity::Warning)
+    )
+}
+
+/// The result of a scheduler run.
+pub fn outcome(outcome: &ScheduleOutcome) -> ExitCode {
+    match outcome {
+        ScheduleOutcome::UnchangedCommit { commit } => {
+            tracing::info!("commit {commit} was already processed; nothing to do");
+            ExitCode::SUCCESS
+        }
+        ScheduleOutcome::Rejected { checked } => {
+            print_diagnostics(&checked.diagnostics);
+            let message = format!(
+                "{}; nothing was written, the previous catalog stays in force",
+                summary(checked)
+            );
+            tracing::error!("{message}");
+            println!("{message}");
+            exit_for(checked)
+        }
+        ScheduleOutcome::Saved {
+            checked,
+            changes,
+            commit,
+        } => {
+            print_diagnostics(&checked.diagnostics);
+            let message = changes_message(changes);
+            match commit {
+                Some(commit) => tracing::info!("scheduled commit {commit}: {message}"),
+                None => tracing::info!("scheduled: {message}"),
+            }
+            println!("{message}");
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// `New tables: a, b. Updated tables: c. Removed tables: d.` or `No changes.`
+pub fn changes_message(changes: &CatalogChanges) -> String {
+    let parts: Vec<String> = [
+        ("New", &changes.new),
+        ("Updated", &changes.updated),
+        ("Removed", &changes.removed),
+    ]
+    .into_iter()
+    .filter(|(_, names)| !names.is_empty())
+    .map(|(what, names)| format!("{what} tables: {}.", names.join(", ")))
+    .collect();
+    if parts.is_empty() {
+        "No changes.".to_owned()
+    } else {
+        parts.join(" ")
+    }
+}

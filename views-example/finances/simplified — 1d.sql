@@ -1,0 +1,3 @@
+select country, round(revenue) as revenue
+from finances.revenue
+where revenue > 0

@@ -1,0 +1,4 @@
+create table first.countries (
+    country text,
+    capital text
+)

@@ -1,0 +1,3 @@
+select distinct country, city as capital
+from first.cities
+order by country
