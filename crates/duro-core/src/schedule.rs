@@ -8,7 +8,7 @@ use crate::graph::DependencyGraph;
 use crate::state::{CatalogChanges, StateError, StateFile};
 use crate::views::{self, Catalog};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// A checked repository: its catalog, graph and every diagnostic (sorted).
 #[derive(Debug)]
@@ -96,7 +96,13 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
     } else {
         None
     };
+    let started = Instant::now();
     let checked = check_repository(&options.views_path, options.strict)?;
+    tracing::debug!(
+        tables = checked.catalog.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "read and checked the views"
+    );
     if let Some(path) = &options.dot_path {
         write_atomically(path, &checked.graph.to_dot()).map_err(|source| ScheduleError::Dot {
             path: path.clone(),
@@ -106,7 +112,12 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
     if checked.has_errors() {
         return Ok(ScheduleOutcome::Rejected { checked });
     }
+    let started = Instant::now();
     let changes = state.save_catalog(&checked.catalog, commit.as_deref(), unix_now())?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "saved the catalog"
+    );
     Ok(ScheduleOutcome::Saved {
         checked,
         changes,

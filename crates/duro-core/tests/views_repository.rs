@@ -14,7 +14,16 @@ fn readme_example() {
     let checked = check(README_EXAMPLE, false);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     let names: Vec<&str> = checked.catalog.tables.keys().map(String::as_str).collect();
-    assert_eq!(names, ["finances.revenue", "finances.simplified", "first.cities", "first.people", "first.shops"]);
+    assert_eq!(
+        names,
+        [
+            "finances.revenue",
+            "finances.simplified",
+            "first.cities",
+            "first.people",
+            "first.shops"
+        ]
+    );
     let table = |name: &str| checked.catalog.get(name).unwrap();
     assert_eq!(table("first.cities").interval_minutes, Some(1_440));
     assert_eq!(table("first.shops").interval_minutes, None);
@@ -22,37 +31,103 @@ fn readme_example() {
     assert_eq!(table("first.people").dependencies, ["first.shops"]);
     assert_eq!(table("finances.revenue").dependencies, ["first.shops"]);
     assert_eq!(table("first.cities").config.grant_select, ["jane", "john"]);
-    assert_eq!(table("first.cities").config.distkey.as_deref(), Some("city"));
+    assert_eq!(
+        table("first.cities").config.distkey.as_deref(),
+        Some("city")
+    );
     assert_eq!(table("first.cities").config.sortkey, ["city"]);
     assert_eq!(table("first.people").config.grant_select, ["metabase"]);
-    assert_eq!(table("finances.revenue").config.grant_select, Vec::<String>::new());
-    assert_eq!(table("finances.simplified").config.grant_select, ["metabase"]);
-    assert_eq!(table("finances.simplified").config.sources["grant_select"], "finances/simplified.conf");
-    assert_eq!(table("first.cities").files, ["first/cities — 24h.sql", "first/cities.conf", "first/cities_test.sql"]);
-    assert!(table("first.cities").tests.as_deref().unwrap().contains("correct_capital_of_france"));
+    assert_eq!(
+        table("finances.revenue").config.grant_select,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        table("finances.simplified").config.grant_select,
+        ["metabase"]
+    );
+    assert_eq!(
+        table("finances.simplified").config.sources["grant_select"],
+        "finances/simplified.conf"
+    );
+    assert_eq!(
+        table("first.cities").files,
+        [
+            "first/cities — 24h.sql",
+            "first/cities.conf",
+            "first/cities_test.sql"
+        ]
+    );
+    assert!(
+        table("first.cities")
+            .tests
+            .as_deref()
+            .unwrap()
+            .contains("correct_capital_of_france")
+    );
 }
 
 /// Each case: files, whether `--strict`, and the expected (severity, file, message part).
 #[test]
 fn diagnostics() {
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, Severity, Option<&'a str>, &'a str);
+    type Case<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        bool,
+        Severity,
+        Option<&'a str>,
+        &'a str,
+    );
     let root = ("first/root — 1h.sql", "select 1 as x");
     let cases: &[Case] = &[
-        ("no schema", &[root, ("cities.sql", "select 1")], false, Severity::Error, Some("cities.sql"), "no schema"),
-        ("nested folder", &[root, ("first/sub/x.sql", "select 1")], false, Severity::Error, Some("first/sub/x.sql"), "nested folders"),
-        ("hyphen in name", &[root, ("first/my-table.sql", "select 1")], false, Severity::Error, Some("first/my-table.sql"), "`table` is not an interval"),
+        (
+            "no schema",
+            &[root, ("cities.sql", "select 1")],
+            false,
+            Severity::Error,
+            Some("cities.sql"),
+            "no schema",
+        ),
+        (
+            "nested folder",
+            &[root, ("first/sub/x.sql", "select 1")],
+            false,
+            Severity::Error,
+            Some("first/sub/x.sql"),
+            "nested folders",
+        ),
+        (
+            "hyphen in name",
+            &[root, ("first/my-table.sql", "select 1")],
+            false,
+            Severity::Error,
+            Some("first/my-table.sql"),
+            "`table` is not an interval",
+        ),
         (
             "two definitions",
-            &[("first/cities.sql", "select 1 as a"), ("first.cities - 2h.sql", "select 2 as a")],
+            &[
+                ("first/cities.sql", "select 1 as a"),
+                ("first.cities - 2h.sql", "select 2 as a"),
+            ],
             false,
             Severity::Error,
             Some("first/cities.sql"),
             "has two definitions",
         ),
-        ("test without table", &[root, ("first/ghost_test.sql", "select true")], false, Severity::Error, Some("first/ghost_test.sql"), "no table definition"),
+        (
+            "test without table",
+            &[root, ("first/ghost_test.sql", "select true")],
+            false,
+            Severity::Error,
+            Some("first/ghost_test.sql"),
+            "no table definition",
+        ),
         (
             "processor without select",
-            &[("first/p — 1h.sql", "create table first.p (a int)"), ("first/p.py", "")],
+            &[
+                ("first/p — 1h.sql", "create table first.p (a int)"),
+                ("first/p.py", ""),
+            ],
             false,
             Severity::Error,
             Some("first/p.py"),
@@ -60,16 +135,31 @@ fn diagnostics() {
         ),
         (
             "processor without DDL",
-            &[root, ("first/p_select.sql", "select 1 as a"), ("first/p.py", "")],
+            &[
+                root,
+                ("first/p_select.sql", "select 1 as a"),
+                ("first/p.py", ""),
+            ],
             false,
             Severity::Error,
             Some("first/p.py"),
             "has no CREATE TABLE",
         ),
-        ("helper script", &[root, ("first/utils.py", "")], false, Severity::Warning, Some("first/utils.py"), "not a processor"),
+        (
+            "helper script",
+            &[root, ("first/utils.py", "")],
+            false,
+            Severity::Warning,
+            Some("first/utils.py"),
+            "not a processor",
+        ),
         (
             "DDL for another table",
-            &[("first/p — 1h.sql", "create table first.q (a int)"), ("first/p_select.sql", "select 1 as a"), ("first/p.py", "")],
+            &[
+                ("first/p — 1h.sql", "create table first.q (a int)"),
+                ("first/p_select.sql", "select 1 as a"),
+                ("first/p.py", ""),
+            ],
             false,
             Severity::Error,
             Some("first/p — 1h.sql"),
@@ -77,16 +167,31 @@ fn diagnostics() {
         ),
         (
             "DDL that is a select",
-            &[("first/p — 1h.sql", "select 1"), ("first/p_select.sql", "select 1 as a"), ("first/p.py", "")],
+            &[
+                ("first/p — 1h.sql", "select 1"),
+                ("first/p_select.sql", "select 1 as a"),
+                ("first/p.py", ""),
+            ],
             false,
             Severity::Error,
             Some("first/p — 1h.sql"),
             "must hold its `create table first.p (…)`",
         ),
-        ("root without interval", &[("first/a.sql", "select 1")], false, Severity::Error, Some("first/a.sql"), "has no interval and no table reads it"),
+        (
+            "root without interval",
+            &[("first/a.sql", "select 1")],
+            false,
+            Severity::Error,
+            Some("first/a.sql"),
+            "has no interval and no table reads it",
+        ),
         (
             "cycle, lenient",
-            &[root, ("first/a — 1h.sql", "select * from first.b"), ("first/b.sql", "select * from first.a")],
+            &[
+                root,
+                ("first/a — 1h.sql", "select * from first.b"),
+                ("first/b.sql", "select * from first.a"),
+            ],
             false,
             Severity::Warning,
             Some("first/a — 1h.sql"),
@@ -94,7 +199,11 @@ fn diagnostics() {
         ),
         (
             "cycle, strict",
-            &[root, ("first/a — 1h.sql", "select * from first.b"), ("first/b.sql", "select * from first.a")],
+            &[
+                root,
+                ("first/a — 1h.sql", "select * from first.b"),
+                ("first/b.sql", "select * from first.a"),
+            ],
             true,
             Severity::Error,
             Some("first/a — 1h.sql"),
@@ -102,7 +211,11 @@ fn diagnostics() {
         ),
         (
             "cycle nobody reads, without interval",
-            &[root, ("first/a.sql", "select * from first.b"), ("first/b.sql", "select * from first.a")],
+            &[
+                root,
+                ("first/a.sql", "select * from first.b"),
+                ("first/b.sql", "select * from first.a"),
+            ],
             false,
             Severity::Error,
             Some("first/a.sql"),
@@ -110,7 +223,10 @@ fn diagnostics() {
         ),
         (
             "distkey not in output",
-            &[("first/t — 1h.sql", "select a, b from x.y"), ("first/t.conf", "distkey=c")],
+            &[
+                ("first/t — 1h.sql", "select a, b from x.y"),
+                ("first/t.conf", "distkey=c"),
+            ],
             false,
             Severity::Error,
             Some("first/t.conf"),
@@ -118,7 +234,10 @@ fn diagnostics() {
         ),
         (
             "inherited sortkey not in output",
-            &[("first/t — 1h.sql", "select a from x.y"), ("global.conf", "sortkey=a, z")],
+            &[
+                ("first/t — 1h.sql", "select a from x.y"),
+                ("global.conf", "sortkey=a, z"),
+            ],
             false,
             Severity::Error,
             Some("global.conf"),
@@ -127,7 +246,10 @@ fn diagnostics() {
         (
             "processor sortkey not in DDL",
             &[
-                ("first/p — 1h.sql", "create table first.p (a int encode zstd) compound sortkey (a)"),
+                (
+                    "first/p — 1h.sql",
+                    "create table first.p (a int encode zstd) compound sortkey (a)",
+                ),
                 ("first/p_select.sql", "select 1 as a"),
                 ("first/p.py", ""),
                 ("first/p.conf", "sortkey=b"),
@@ -137,21 +259,108 @@ fn diagnostics() {
             Some("first/p.conf"),
             "not among the columns of its CREATE TABLE",
         ),
-        ("diststyle key without distkey", &[root, ("global.conf", "diststyle=key")], false, Severity::Error, Some("global.conf"), "no `distkey`"),
-        ("two statements", &[("first/t — 1h.sql", "select 1; select 2")], false, Severity::Error, Some("first/t — 1h.sql"), "2 statements"),
-        ("not a select", &[("first/t — 1h.sql", "delete from x.y")], false, Severity::Error, Some("first/t — 1h.sql"), "not a `select`"),
-        ("does not parse", &[("first/t — 1h.sql", "select a from x.y where (")], false, Severity::Warning, Some("first/t — 1h.sql"), "scanning its words"),
-        ("empty definition", &[root, ("first/t.sql", " ;\n")], false, Severity::Error, Some("first/t.sql"), "the file is empty"),
-        ("bad conf value", &[root, ("first/root.conf", "# x\nsnapshots_interval=daily")], false, Severity::Error, Some("first/root.conf"), "`daily` is not an interval"),
-        ("unknown conf key", &[root, ("global.conf", "colour=blue")], false, Severity::Warning, Some("global.conf"), "unknown key `colour`"),
-        ("conf for unknown table", &[root, ("first/ghost.conf", "distkey=a")], false, Severity::Warning, Some("first/ghost.conf"), "which no file defines"),
-        ("conf for unknown schema", &[root, ("second.conf", "distkey=a")], false, Severity::Warning, Some("second.conf"), "has no tables"),
-        ("reads itself", &[("first/t — 1h.sql", "select * from first.t")], false, Severity::Warning, Some("first/t — 1h.sql"), "reads itself"),
-        ("upper-case extension", &[root, ("first/t.SQL", "select 1")], false, Severity::Warning, Some("first/t.SQL"), "lower case"),
-        ("requirements without processor", &[root, ("first/root_requirements.txt", "")], false, Severity::Warning, Some("first/root_requirements.txt"), "no processor script"),
+        (
+            "diststyle key without distkey",
+            &[root, ("global.conf", "diststyle=key")],
+            false,
+            Severity::Error,
+            Some("global.conf"),
+            "no `distkey`",
+        ),
+        (
+            "two statements",
+            &[("first/t — 1h.sql", "select 1; select 2")],
+            false,
+            Severity::Error,
+            Some("first/t — 1h.sql"),
+            "2 statements",
+        ),
+        (
+            "not a select",
+            &[("first/t — 1h.sql", "delete from x.y")],
+            false,
+            Severity::Error,
+            Some("first/t — 1h.sql"),
+            "not a `select`",
+        ),
+        (
+            "does not parse",
+            &[("first/t — 1h.sql", "select a from x.y where (")],
+            false,
+            Severity::Warning,
+            Some("first/t — 1h.sql"),
+            "scanning its words",
+        ),
+        (
+            "empty definition",
+            &[root, ("first/t.sql", " ;\n")],
+            false,
+            Severity::Error,
+            Some("first/t.sql"),
+            "the file is empty",
+        ),
+        (
+            "bad conf value",
+            &[root, ("first/root.conf", "# x\nsnapshots_interval=daily")],
+            false,
+            Severity::Error,
+            Some("first/root.conf"),
+            "`daily` is not an interval",
+        ),
+        (
+            "unknown conf key",
+            &[root, ("global.conf", "colour=blue")],
+            false,
+            Severity::Warning,
+            Some("global.conf"),
+            "unknown key `colour`",
+        ),
+        (
+            "conf for unknown table",
+            &[root, ("first/ghost.conf", "distkey=a")],
+            false,
+            Severity::Warning,
+            Some("first/ghost.conf"),
+            "which no file defines",
+        ),
+        (
+            "conf for unknown schema",
+            &[root, ("second.conf", "distkey=a")],
+            false,
+            Severity::Warning,
+            Some("second.conf"),
+            "has no tables",
+        ),
+        (
+            "reads itself",
+            &[("first/t — 1h.sql", "select * from first.t")],
+            false,
+            Severity::Warning,
+            Some("first/t — 1h.sql"),
+            "reads itself",
+        ),
+        (
+            "upper-case extension",
+            &[root, ("first/t.SQL", "select 1")],
+            false,
+            Severity::Warning,
+            Some("first/t.SQL"),
+            "lower case",
+        ),
+        (
+            "requirements without processor",
+            &[root, ("first/root_requirements.txt", "")],
+            false,
+            Severity::Warning,
+            Some("first/root_requirements.txt"),
+            "no processor script",
+        ),
         (
             "name too long for PostgreSQL",
-            &[("first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql", "select 1")],
+            &[(
+                "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql",
+                "select 1",
+            )],
             false,
             Severity::Warning,
             Some("first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql"),
@@ -163,16 +372,33 @@ fn diagnostics() {
         let found = checked.diagnostics.iter().any(|d| {
             d.severity == *severity && d.file.as_deref() == *file && d.message.contains(message)
         });
-        assert!(found, "{name}: expected {severity} at {file:?} containing {message:?}, got {:#?}", checked.diagnostics);
+        assert!(
+            found,
+            "{name}: expected {severity} at {file:?} containing {message:?}, got {:#?}",
+            checked.diagnostics
+        );
     }
 }
 
 #[test]
 fn conf_diagnostics_name_the_line() {
-    let checked = check(&[("first/t — 1h.sql", "select 1 as a"), ("global.conf", "# comment\n\ndistkey a\n")], false);
-    let diagnostic = checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("global.conf")).unwrap();
+    let checked = check(
+        &[
+            ("first/t — 1h.sql", "select 1 as a"),
+            ("global.conf", "# comment\n\ndistkey a\n"),
+        ],
+        false,
+    );
+    let diagnostic = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.file.as_deref() == Some("global.conf"))
+        .unwrap();
     assert_eq!(diagnostic.line, Some(3));
-    assert_eq!(diagnostic.to_string(), "global.conf:3: error: expected `key=value`, found `distkey a`");
+    assert_eq!(
+        diagnostic.to_string(),
+        "global.conf:3: error: expected `key=value`, found `distkey a`"
+    );
 }
 
 #[test]
@@ -183,7 +409,10 @@ fn conventions() {
             ("first.b – 2h.sql", "select * from first.a"),
             ("first/c\u{a0}—\u{a0}30m.sql", "select * from first.b"),
             ("Second/D — 1W.sql", "select * from FIRST.C"),
-            ("first/p — 1h.sql", "create table first.p (country text, capital text)"),
+            (
+                "first/p — 1h.sql",
+                "create table first.p (country text, capital text)",
+            ),
             ("first/p_select.sql", "select * from first.a;"),
             ("first/p.py", "import sys"),
             ("first/p_requirements.txt", "requests==2.0"),
@@ -192,8 +421,12 @@ fn conventions() {
         false,
     );
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
-    let intervals: Vec<(&str, Option<u32>)> =
-        checked.catalog.tables.values().map(|t| (t.name.as_str(), t.interval_minutes)).collect();
+    let intervals: Vec<(&str, Option<u32>)> = checked
+        .catalog
+        .tables
+        .values()
+        .map(|t| (t.name.as_str(), t.interval_minutes))
+        .collect();
     assert_eq!(
         intervals,
         [
@@ -209,22 +442,46 @@ fn conventions() {
     assert_eq!(processor.kind, TableKind::Processor);
     assert_eq!(processor.query, "select * from first.a");
     assert_eq!(processor.dependencies, ["first.a"]);
-    assert!(processor.ddl.as_deref().unwrap().starts_with("create table first.p"));
+    assert!(
+        processor
+            .ddl
+            .as_deref()
+            .unwrap()
+            .starts_with("create table first.p")
+    );
     assert_eq!(processor.requirements.as_deref(), Some("requests==2.0"));
     assert_eq!(
         processor.files,
-        ["first/p — 1h.sql", "first/p.py", "first/p_requirements.txt", "first/p_select.sql"]
+        [
+            "first/p — 1h.sql",
+            "first/p.py",
+            "first/p_requirements.txt",
+            "first/p_select.sql"
+        ]
     );
-    assert_eq!(checked.catalog.get("second.d").unwrap().dependencies, ["first.c"]);
+    assert_eq!(
+        checked.catalog.get("second.d").unwrap().dependencies,
+        ["first.c"]
+    );
 }
 
 /// `_select.sql` without a processor is an ordinary table named `…_select`.
 #[test]
 fn select_file_without_processor_is_a_table() {
-    let checked = check(&[("first/countries_select — 1h.sql", "select 1 as a"), ("first/other_select.sql", "select 1 as b"), ("first/z — 1h.sql", "select * from first.other_select")], false);
+    let checked = check(
+        &[
+            ("first/countries_select — 1h.sql", "select 1 as a"),
+            ("first/other_select.sql", "select 1 as b"),
+            ("first/z — 1h.sql", "select * from first.other_select"),
+        ],
+        false,
+    );
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
     assert!(checked.catalog.get("first.other_select").is_some());
-    assert_eq!(checked.catalog.get("first.other_select").unwrap().kind, TableKind::View);
+    assert_eq!(
+        checked.catalog.get("first.other_select").unwrap().kind,
+        TableKind::View
+    );
 }
 
 /// Regression (spec §12 item 10): dependency search was case-sensitive, counted names inside
@@ -238,9 +495,18 @@ fn regression_dependency_detection() {
             ("first/c — 1h.sql", "select 1 as x"),
             ("first/d — 1h.sql", "select 1 as x"),
             ("first/upper — 1h.sql", "select * from FIRST.A"),
-            ("first/block — 1h.sql", "select * from first.a /* join first.b */"),
-            ("first/dashes — 1h.sql", "select '--' as s, x from first.c join first.d using (x)"),
-            ("first/prefix — 1h.sql", "select * from first.a_raw join xfirst.b using (x)"),
+            (
+                "first/block — 1h.sql",
+                "select * from first.a /* join first.b */",
+            ),
+            (
+                "first/dashes — 1h.sql",
+                "select '--' as s, x from first.c join first.d using (x)",
+            ),
+            (
+                "first/prefix — 1h.sql",
+                "select * from first.a_raw join xfirst.b using (x)",
+            ),
             ("first/quoted — 1h.sql", "select * from \"first\".\"b\""),
         ],
         false,
@@ -251,12 +517,24 @@ fn regression_dependency_detection() {
     assert_eq!(dependencies("first.dashes"), ["first.c", "first.d"]);
     assert_eq!(dependencies("first.prefix"), Vec::<String>::new());
     assert_eq!(dependencies("first.quoted"), ["first.b"]);
-    assert!(checked.catalog.tables.values().all(|t| t.dependency_method == DependencyMethod::Parsed));
+    assert!(
+        checked
+            .catalog
+            .tables
+            .values()
+            .all(|t| t.dependency_method == DependencyMethod::Parsed)
+    );
 }
 
 #[test]
 fn fallback_method_is_recorded() {
-    let checked = check(&[("first/a — 1h.sql", "select 1 as x"), ("first/b — 1h.sql", "select * from first.a where (")], false);
+    let checked = check(
+        &[
+            ("first/a — 1h.sql", "select 1 as x"),
+            ("first/b — 1h.sql", "select * from first.a where ("),
+        ],
+        false,
+    );
     let table = checked.catalog.get("first.b").unwrap();
     assert_eq!(table.dependency_method, DependencyMethod::Tokens);
     assert_eq!(table.dependencies, ["first.a"]);
@@ -281,7 +559,10 @@ fn regression_bad_file_names_are_all_reported() {
     let checked = check(&files, false);
     for path in bad {
         assert!(
-            checked.diagnostics.iter().any(|d| d.is_error() && d.file.as_deref() == Some(path)),
+            checked
+                .diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.file.as_deref() == Some(path)),
             "{path}: {:#?}",
             checked.diagnostics
         );
@@ -305,15 +586,26 @@ fn hidden_files_and_git_are_ignored_and_order_is_stable() {
     let second = check_repository(dir.path(), false).unwrap();
     assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
     assert_eq!(first.catalog, second.catalog);
-    assert_eq!(first.catalog.tables.keys().collect::<Vec<_>>(), ["first.a", "first.b"]);
+    assert_eq!(
+        first.catalog.tables.keys().collect::<Vec<_>>(),
+        ["first.a", "first.b"]
+    );
 }
 
 #[test]
 fn unreadable_content_is_a_diagnostic() {
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
-    std::fs::write(dir.path().join("first/b — 1h.sql"), b"select 1\n-- caf\xe9\n").unwrap();
+    std::fs::write(
+        dir.path().join("first/b — 1h.sql"),
+        b"select 1\n-- caf\xe9\n",
+    )
+    .unwrap();
     let checked = check_repository(dir.path(), false).unwrap();
-    let diagnostic = checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("first/b — 1h.sql")).unwrap();
+    let diagnostic = checked
+        .diagnostics
+        .iter()
+        .find(|d| d.file.as_deref() == Some("first/b — 1h.sql"))
+        .unwrap();
     assert!(diagnostic.message.contains("not valid UTF-8"));
     assert_eq!(diagnostic.line, Some(2));
 }
@@ -323,15 +615,33 @@ fn unreadable_content_is_a_diagnostic() {
 fn non_utf8_file_names_are_a_diagnostic() {
     use std::os::unix::ffi::OsStrExt;
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
-    std::fs::write(dir.path().join("first").join(std::ffi::OsStr::from_bytes(b"b\xff.sql")), "select 1").unwrap();
+    std::fs::write(
+        dir.path()
+            .join("first")
+            .join(std::ffi::OsStr::from_bytes(b"b\xff.sql")),
+        "select 1",
+    )
+    .unwrap();
     let checked = check_repository(dir.path(), false).unwrap();
-    assert!(checked.diagnostics.iter().any(|d| d.is_error() && d.message.contains("not valid UTF-8")), "{:#?}", checked.diagnostics);
+    assert!(
+        checked
+            .diagnostics
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("not valid UTF-8")),
+        "{:#?}",
+        checked.diagnostics
+    );
 }
 
 #[test]
 fn a_missing_views_folder_is_an_error_not_a_panic() {
     let error = check_repository(std::path::Path::new("/nonexistent/views"), false).unwrap_err();
-    assert!(error.to_string().contains("`/nonexistent/views` does not exist"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("`/nonexistent/views` does not exist"),
+        "{error}"
+    );
 }
 
 /// Whatever bytes are in the folder, loading returns (never panics).
@@ -345,12 +655,23 @@ fn arbitrary_bytes_never_panic() {
         seed
     };
     let alphabet: Vec<char> = "ab_.-— \u{a0}/;=+#\"'()*\n\t1hmdw€".chars().collect();
-    let extensions = [".sql", ".conf", ".py", "_test.sql", "_select.sql", "_requirements.txt", ".txt"];
+    let extensions = [
+        ".sql",
+        ".conf",
+        ".py",
+        "_test.sql",
+        "_select.sql",
+        "_requirements.txt",
+        ".txt",
+    ];
     for _ in 0..30 {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..20 {
             let length = 1 + next() as usize % 12;
-            let mut name: String = (0..length).map(|_| alphabet[next() as usize % alphabet.len()]).filter(|c| *c != '\n').collect();
+            let mut name: String = (0..length)
+                .map(|_| alphabet[next() as usize % alphabet.len()])
+                .filter(|c| *c != '\n')
+                .collect();
             name.push_str(extensions[next() as usize % extensions.len()]);
             let name = name.trim_start_matches('/').replace("//", "/");
             let path = dir.path().join(&name);

@@ -12,15 +12,17 @@ use std::process::ExitCode;
 const EXIT_HAS_ERRORS: u8 = 1;
 const EXIT_FATAL: u8 = 2;
 
-/// Logs to stderr, filtered by `DURO_LOG` (default `info`).
+/// Logs to stderr, filtered by `DURO_LOG` (default `info`; e.g. `debug` or `duro_core=debug`).
+/// Records of the `log` crate (the SQL parser's token-level tracing) are not forwarded.
 pub fn init_logging() {
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("DURO_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(false)
-        .init();
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
 }
 
 /// A problem that stopped the run before any result: configuration, git, state file.
@@ -135,8 +137,19 @@ pub fn outcome(outcome: &ScheduleOutcome) -> ExitCode {
     }
 }
 
-/// `New tables: a, b. Updated tables: c. Removed tables: d.` or `No changes.`
+/// At most this many names per list in the changes message; the rest are counted.
+const MAX_LISTED_NAMES: usize = 20;
+
+/// `New tables (2): a, b. Updated tables (1): c.` or `No changes.`; a long list ends with
+/// `… and N more`.
 pub fn changes_message(changes: &CatalogChanges) -> String {
+    let list = |names: &[String]| {
+        let shown = names[..names.len().min(MAX_LISTED_NAMES)].join(", ");
+        match names.len().saturating_sub(MAX_LISTED_NAMES) {
+            0 => shown,
+            more => format!("{shown} and {more} more"),
+        }
+    };
     let parts: Vec<String> = [
         ("New", &changes.new),
         ("Updated", &changes.updated),
@@ -144,11 +157,41 @@ pub fn changes_message(changes: &CatalogChanges) -> String {
     ]
     .into_iter()
     .filter(|(_, names)| !names.is_empty())
-    .map(|(what, names)| format!("{what} tables: {}.", names.join(", ")))
+    .map(|(what, names)| format!("{what} tables ({}): {}.", names.len(), list(names)))
     .collect();
     if parts.is_empty() {
         "No changes.".to_owned()
     } else {
         parts.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(count: usize) -> Vec<String> {
+        (0..count).map(|i| format!("s.t{i:02}")).collect()
+    }
+
+    #[test]
+    fn changes_messages() {
+        assert_eq!(changes_message(&CatalogChanges::default()), "No changes.");
+        let changes = CatalogChanges {
+            new: names(2),
+            updated: vec![],
+            removed: names(1),
+        };
+        assert_eq!(
+            changes_message(&changes),
+            "New tables (2): s.t00, s.t01. Removed tables (1): s.t00."
+        );
+        let many = changes_message(&CatalogChanges {
+            new: vec![],
+            updated: names(25),
+            removed: vec![],
+        });
+        assert!(many.starts_with("Updated tables (25): s.t00, "), "{many}");
+        assert!(many.ends_with("s.t19 and 5 more."), "{many}");
     }
 }

@@ -31,7 +31,10 @@ fn main() -> ExitCode {
     let state_path = args.state.unwrap_or(config.state.path);
     match StateFile::open(&state_path).and_then(|state| state.schema_version()) {
         Ok(version) => {
-            println!("duro-server: state file {} is ready (schema version {version})", state_path.display());
+            println!(
+                "duro-server: state file {} is ready (schema version {version})",
+                state_path.display()
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {

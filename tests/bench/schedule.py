@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Scheduler benchmark: a synthetic repository of N views (../shared/tools/gen_views.py), timed
+side by side in one run:
+
+  floor      list and read every file (examples/read_files.rs), nothing else
+  check      duro-schedule --check                 (read, parse, check; no state file)
+  full       duro-schedule into a fresh state file  (everything, cold state)
+  unchanged  duro-schedule --git, commit already processed
+
+usage: python3 tests/bench/schedule.py [N_VIEWS] [RUNS]    (defaults: 10000 views, 7 runs)
+Prints the median and minimum wall time of each, and ratios to the floor.
+"""
+import os, shutil, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GENERATOR = os.path.join(ROOT, "..", "shared", "tools", "gen_views.py")
+
+
+def run(cmd, cwd=None):
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def timed(cmd, runs, before=None):
+    samples = []
+    for _ in range(runs):
+        if before:
+            before()
+        start = time.perf_counter()
+        completed = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        samples.append(time.perf_counter() - start)
+        if completed.returncode != 0:
+            sys.exit(f"{cmd} failed: {completed.stderr.decode()}")
+    return statistics.median(samples), min(samples)
+
+
+def main():
+    views_count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    run(["cargo", "build", "--release", "--quiet", "-p", "duro-schedule", "-p", "duro-core", "--example", "read_files"], cwd=ROOT)
+    target = os.path.join(ROOT, "target", "release")
+    schedule, floor = os.path.join(target, "duro-schedule"), os.path.join(target, "examples", "read_files")
+    work = tempfile.mkdtemp(prefix="duro-bench-")
+    try:
+        views = os.path.join(work, "views")
+        run([sys.executable, GENERATOR, views, str(views_count)])
+        git = ["git", "-C", views, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        run(git + ["init", "-q"]); run(git + ["add", "."]); run(git + ["commit", "-q", "-m", "views"])
+        fresh_state = os.path.join(work, "fresh.db")
+
+        def remove_state():
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(fresh_state + suffix):
+                    os.remove(fresh_state + suffix)
+
+        kept_state = os.path.join(work, "kept.db")
+        run([schedule, "--views", views, "--state", kept_state, "--git"])
+        env_free = lambda args: [schedule, "--views", views] + args
+        timed([floor, views], 2)  # warm the page cache
+        results = [
+            ("floor: read every file", timed([floor, views], runs)),
+            ("duro-schedule --check", timed(env_free(["--check"]), runs)),
+            ("duro-schedule, fresh state file", timed(env_free(["--state", fresh_state]), runs, before=remove_state)),
+            ("duro-schedule --git, unchanged commit", timed(env_free(["--state", kept_state, "--git"]), runs)),
+        ]
+        floor_median = results[0][1][0]
+        print(f"{views_count} views, {runs} runs each, {os.cpu_count()} CPUs")
+        print(f"{'what':<40} {'median ms':>10} {'min ms':>10} {'x floor':>8}")
+        for name, (median, minimum) in results:
+            print(f"{name:<40} {median * 1000:>10.1f} {minimum * 1000:>10.1f} {median / floor_median:>8.2f}")
+        full = results[2][1][0]
+        unchanged = results[3][1][0]
+        print(f"targets: full < 1000 ms: {'met' if full < 1 else 'MISSED'}; "
+              f"full within 5x floor: {'met' if full <= 5 * floor_median else 'MISSED'} ({full / floor_median:.1f}x); "
+              f"unchanged < 50 ms: {'met' if unchanged < 0.05 else 'MISSED'}")
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()
