@@ -57,7 +57,7 @@ fn parse_amount(text: &str, allow_seconds: bool) -> Result<u64, String> {
 /// Formats minutes back into the largest exact unit: 1440 → `1d`, 90 → `90m`.
 pub fn format_minutes(minutes: u32) -> String {
     for (unit, size) in [('w', 10_080), ('d', 1_440), ('h', 60)] {
-        if minutes % size == 0 {
+        if minutes.is_multiple_of(size) {
             return format!("{}{unit}", minutes / size);
         }
     }

@@ -10,6 +10,10 @@ use duro_core::schedule::{self, ScheduleOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Parsing thousands of queries is allocation-bound; mimalloc makes a full run markedly faster.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Check a views repository and write its catalog to Duro's state file.
 #[derive(Parser, Debug)]
 #[command(version, about)]

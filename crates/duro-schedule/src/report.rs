@@ -6,6 +6,7 @@ use duro_core::schedule::{CheckedRepository, ScheduleOutcome, write_atomically};
 use duro_core::state::CatalogChanges;
 use duro_core::{Diagnostic, Severity};
 use std::fmt::Display;
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -58,6 +59,7 @@ pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> E
             serde_json::to_string_pretty(&document).expect("the report always serializes")
         );
     } else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for table in checked.catalog.tables.values() {
             let interval = table
                 .interval_minutes
@@ -68,15 +70,18 @@ pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> E
             } else {
                 format!("  reads {}", table.dependencies.join(", "))
             };
-            println!(
+            let _ = writeln!(
+                out,
                 "{:<40} {:<9} {:>5}{reads}",
                 table.name,
                 table.kind.as_str(),
                 interval
             );
         }
-        print_diagnostics(&checked.diagnostics);
-        println!("{}", summary(checked));
+        for diagnostic in &checked.diagnostics {
+            let _ = writeln!(out, "{diagnostic}");
+        }
+        let _ = writeln!(out, "{}", summary(checked));
     }
     exit_for(checked)
 }

@@ -151,7 +151,9 @@ fn errors_exit_one_with_every_diagnostic() {
 #[test]
 fn usage_and_config_problems_exit_two() {
     let dir = tempfile::tempdir().unwrap();
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    /// (arguments, environment, expected part of stderr)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case] = &[
         (&["--json"], &[], "--check"),
         (&["--bogus"], &[], "--bogus"),
         (

@@ -84,7 +84,8 @@ mod tests {
 
     #[test]
     fn tables_of_ddl() {
-        let cases: &[(&str, Option<(&str, &[&str])>)] = &[
+        type Expected<'a> = Option<(&'a str, &'a [&'a str])>;
+        let cases: &[(&str, Expected)] = &[
             (
                 "create table first.countries (country text, capital text)",
                 Some(("first.countries", &["country", "capital"])),
