@@ -4,6 +4,7 @@
 //! by the binaries). Secrets (the warehouse password) come from the environment or `*_file` paths
 //! and never appear in `Debug` output.
 
+use crate::interval::parse_duration_seconds;
 use serde::{Deserialize, Deserializer};
 use serde_yaml::{Mapping, Value};
 use std::fmt;
@@ -33,6 +34,7 @@ pub struct Config {
     pub views: ViewsConfig,
     pub state: StateConfig,
     pub warehouse: WarehouseConfig,
+    pub creator: CreatorConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -78,6 +80,18 @@ pub enum Dialect {
     Postgres,
 }
 
+/// Whether warehouse connections use TLS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Never (local PostgreSQL).
+    Disable,
+    /// When the server offers it.
+    Prefer,
+    /// Always; the server's certificate is verified against the Mozilla root certificates.
+    Require,
+}
+
 #[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
@@ -87,6 +101,66 @@ pub struct WarehouseConfig {
     pub url: Option<String>,
     pub password: Option<String>,
     pub password_file: Option<PathBuf>,
+    /// Default: `require` for Redshift, `prefer` for PostgreSQL.
+    pub tls: Option<TlsMode>,
+    /// Seconds to wait for a connection (default 10).
+    #[serde(deserialize_with = "lenient_duration_option")]
+    pub connect_timeout: Option<u64>,
+}
+
+impl WarehouseConfig {
+    /// The TLS mode in force: the configured one, else the dialect's default.
+    pub fn tls_mode(&self) -> TlsMode {
+        self.tls.unwrap_or(match self.dialect {
+            Dialect::Redshift => TlsMode::Require,
+            Dialect::Postgres => TlsMode::Prefer,
+        })
+    }
+
+    /// The password from `password`, else from `password_file` (trailing newline removed).
+    pub fn resolved_password(&self) -> Result<Option<String>, ConfigError> {
+        if let Some(password) = &self.password {
+            return Ok(Some(password.clone()));
+        }
+        match &self.password_file {
+            Some(path) => std::fs::read_to_string(path)
+                .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
+                .map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                }),
+            None => Ok(None),
+        }
+    }
+}
+
+/// The creator daemon's settings.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CreatorConfig {
+    /// Seconds between cycles (`30s`, `1m`, or a number of seconds).
+    #[serde(deserialize_with = "lenient_duration")]
+    pub interval: u64,
+    /// Tables built at once, each on its own connection.
+    #[serde(deserialize_with = "lenient_count")]
+    pub jobs: u64,
+    /// Seconds one build may take unless its `.conf` sets `timeout`.
+    #[serde(deserialize_with = "lenient_duration")]
+    pub default_timeout: u64,
+    /// How many times a build is retried after a transient error (lost connection, 1023).
+    #[serde(deserialize_with = "lenient_count")]
+    pub retries: u64,
+}
+
+impl Default for CreatorConfig {
+    fn default() -> Self {
+        Self {
+            interval: 30,
+            jobs: 1,
+            default_timeout: 3_600,
+            retries: 2,
+        }
+    }
 }
 
 impl fmt::Debug for WarehouseConfig {
@@ -96,6 +170,8 @@ impl fmt::Debug for WarehouseConfig {
             .field("url", &self.url.as_deref().map(redact_url))
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("password_file", &self.password_file)
+            .field("tls", &self.tls)
+            .field("connect_timeout", &self.connect_timeout)
             .finish()
     }
 }
@@ -148,6 +224,44 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
         }
         other => Err(serde::de::Error::custom(format!(
             "{other:?} is not a boolean (true/false)"
+        ))),
+    }
+}
+
+/// A duration in seconds: a number, or a string like `30s`, `10m`, `1h`.
+fn lenient_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Number(n) => n.as_u64().ok_or_else(|| {
+            serde::de::Error::custom(format!("{n} is not a whole number of seconds"))
+        }),
+        Value::String(s) => match s.parse::<u64>() {
+            Ok(seconds) => Ok(seconds),
+            Err(_) => parse_duration_seconds(&s).map_err(serde::de::Error::custom),
+        },
+        other => Err(serde::de::Error::custom(format!(
+            "{other:?} is not a duration (like `30s` or `10m`)"
+        ))),
+    }
+}
+
+fn lenient_duration_option<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    lenient_duration(deserializer).map(Some)
+}
+
+/// A whole number, also from a string (environment variables are strings).
+fn lenient_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Number(n) => n
+            .as_u64()
+            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number"))),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a whole number"))),
+        other => Err(serde::de::Error::custom(format!(
+            "{other:?} is not a whole number"
         ))),
     }
 }
@@ -315,6 +429,53 @@ mod tests {
         assert!(
             missing.contains("cannot read config file `/nonexistent/duro.yaml`"),
             "{missing}"
+        );
+    }
+
+    #[test]
+    fn creator_and_warehouse_settings() {
+        let file = write(
+            "creator:\n  interval: 10s\n  jobs: 4\nwarehouse:\n  dialect: redshift\n  connect_timeout: 5\n",
+        );
+        let config = Config::load(
+            Some(file.path()),
+            &env(&[
+                ("DURO_CREATOR__DEFAULT_TIMEOUT", "10m"),
+                ("DURO_CREATOR__RETRIES", "0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                config.creator.interval,
+                config.creator.jobs,
+                config.creator.default_timeout,
+                config.creator.retries
+            ),
+            (10, 4, 600, 0)
+        );
+        assert_eq!(config.warehouse.tls_mode(), TlsMode::Require);
+        assert_eq!(config.warehouse.connect_timeout, Some(5));
+        let defaults =
+            Config::load(None, &env(&[("DURO_WAREHOUSE__DIALECT", "postgres")])).unwrap();
+        assert_eq!(defaults.warehouse.tls_mode(), TlsMode::Prefer);
+        assert_eq!(defaults.creator.interval, 30);
+        let bad = Config::load(None, &env(&[("DURO_CREATOR__JOBS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("`many` is not a whole number"), "{bad}");
+    }
+
+    #[test]
+    fn password_from_a_file() {
+        let file = write("s3cret\n");
+        let config = WarehouseConfig {
+            password_file: Some(file.path().to_owned()),
+            ..WarehouseConfig::default()
+        };
+        assert_eq!(
+            config.resolved_password().unwrap().as_deref(),
+            Some("s3cret")
         );
     }
 

@@ -11,9 +11,11 @@ pub mod git;
 pub mod graph;
 pub mod identifier;
 pub mod interval;
+pub mod plan;
 pub mod schedule;
 pub mod sql;
 pub mod state;
 pub mod views;
+pub mod warehouse;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -5,10 +5,12 @@
 mod ddl_table;
 mod output_columns;
 mod references;
+mod rewrite;
 
 pub use ddl_table::{DdlTable, ddl_table};
 pub use output_columns::OutputColumns;
 pub use references::token_references;
+pub use rewrite::{rename_table, split_statements};
 
 use serde::Serialize;
 use sqlparser::ast::Statement;

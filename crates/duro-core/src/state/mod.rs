@@ -3,9 +3,11 @@
 //! for every write transaction, and migrations applied by whichever binary opens it first.
 //! Only this module knows the SQLite schema.
 
+mod builds;
 mod catalog_store;
 mod migrations;
 
+pub use builds::{BuildOutcome, BuildRecord, BuildResult};
 pub use catalog_store::{CatalogChanges, StoredTable};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

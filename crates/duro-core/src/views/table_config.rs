@@ -2,11 +2,12 @@
 //! configs merged in that order (later wins), with the file each value came from.
 
 use super::conf_file::{GrantChange, Setting};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The merged config of one table. Serialized into the catalog and the state file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct TableConfig {
     pub grant_select: Vec<String>,
     pub distkey: Option<String>,

@@ -1,0 +1,160 @@
+//! Rewriting SQL text at the token level, so comments, strings and layout survive untouched:
+//! pointing references of one table at another (tests and dependent views at the temporary
+//! table), and splitting a file of `;`-separated statements.
+
+use sqlparser::dialect::RedshiftSqlDialect;
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
+
+/// Tokens (whitespace dropped) with their byte ranges in `sql`.
+fn tokens(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>, String> {
+    let spanned: Vec<TokenWithSpan> = Tokenizer::new(&RedshiftSqlDialect {}, sql)
+        .with_unescape(false)
+        .tokenize_with_location()
+        .map_err(|e| format!("cannot read the SQL: {e}"))?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(at, _)| at + 1))
+        .collect();
+    let offset = |location: Location| -> usize {
+        let line_start = line_starts
+            .get((location.line as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(sql.len());
+        let line = &sql[line_start..];
+        line.char_indices()
+            .nth((location.column as usize).saturating_sub(1))
+            .map_or(sql.len(), |(at, _)| line_start + at)
+    };
+    Ok(spanned
+        .into_iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF))
+        .map(|t| {
+            let range = offset(t.span.start)..offset(t.span.end);
+            (t.token, range)
+        })
+        .collect())
+}
+
+fn word_is(token: &Token, name: &str) -> bool {
+    matches!(token, Token::Word(word) if word.value.eq_ignore_ascii_case(name))
+}
+
+/// Replaces every reference to `schema.table` (any case, quoted or not, also as the qualifier of
+/// a column, also after a database name) by `schema."new_table"`. Every other byte is kept.
+pub fn rename_table(
+    sql: &str,
+    schema: &str,
+    table: &str,
+    new_table: &str,
+) -> Result<String, String> {
+    let tokens = tokens(sql)?;
+    let mut output = String::with_capacity(sql.len() + 16);
+    let mut copied = 0;
+    for window in tokens.windows(3) {
+        if let [(first, _), (Token::Period, _), (last, range)] = window
+            && word_is(first, schema)
+            && word_is(last, table)
+        {
+            output.push_str(&sql[copied..range.start]);
+            output.push_str(&crate::warehouse::render::quote_identifier(new_table));
+            copied = range.end;
+        }
+    }
+    output.push_str(&sql[copied..]);
+    Ok(output)
+}
+
+/// Splits SQL into statements at `;` outside strings and comments. Pieces holding only
+/// whitespace and comments are dropped.
+pub fn split_statements(sql: &str) -> Result<Vec<String>, String> {
+    let mut statements = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut end = 0;
+    for (token, range) in tokens(sql)? {
+        if token == Token::SemiColon {
+            if let Some(from) = start.take() {
+                statements.push(sql[from..end].to_owned());
+            }
+        } else {
+            start.get_or_insert(range.start);
+            end = range.end;
+        }
+    }
+    if let Some(from) = start {
+        statements.push(sql[from..end].to_owned());
+    }
+    Ok(statements)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renaming_references() {
+        let cases = [
+            (
+                "select * from first.cities",
+                "select * from first.\"cities_duro_temp\"",
+            ),
+            (
+                "select * from FIRST.Cities c",
+                "select * from FIRST.\"cities_duro_temp\" c",
+            ),
+            (
+                "select * from \"first\".\"cities\"",
+                "select * from \"first\".\"cities_duro_temp\"",
+            ),
+            (
+                "select first.cities.city from db.first.cities",
+                "select first.\"cities_duro_temp\".city from db.first.\"cities_duro_temp\"",
+            ),
+            // Regression (spec §12 item 9): a plain text replace also changed these.
+            (
+                "select * from first.cities_raw",
+                "select * from first.cities_raw",
+            ),
+            (
+                "select 'first.cities' as s -- first.cities\nfrom x.y",
+                "select 'first.cities' as s -- first.cities\nfrom x.y",
+            ),
+            (
+                "select cities from other.cities",
+                "select cities from other.cities",
+            ),
+            (
+                "select 'it''s' as s, $$a.b$$ from first.cities",
+                "select 'it''s' as s, $$a.b$$ from first.\"cities_duro_temp\"",
+            ),
+            (
+                "select 'café' as c from\n  first.cities",
+                "select 'café' as c from\n  first.\"cities_duro_temp\"",
+            ),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(
+                rename_table(sql, "first", "cities", "cities_duro_temp").unwrap(),
+                expected,
+                "{sql}"
+            );
+        }
+    }
+
+    #[test]
+    fn splitting_statements() {
+        let cases: &[(&str, &[&str])] = &[
+            ("select 1;select 2", &["select 1", "select 2"]),
+            // Regression (spec §12 item 13): a trailing blank line after the last `;` crashed.
+            ("select 1;\n\n", &["select 1"]),
+            ("select ';' as s; -- done;\n", &["select ';' as s"]),
+            ("/* only a comment */", &[]),
+            ("select 1 /* ; */ as x", &["select 1 /* ; */ as x"]),
+            (
+                "-- intro\nselect 'é' as e;\nselect 2",
+                &["select 'é' as e", "select 2"],
+            ),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(split_statements(sql).unwrap(), *expected, "{sql:?}");
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Build attempts, force requests and leases in the state file: what the creator records and
+//! reads. Times are Unix milliseconds.
+
+use super::{StateError, StateFile};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use std::collections::HashMap;
+
+/// How a build attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildOutcome {
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+impl BuildOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            BuildOutcome::Succeeded => "succeeded",
+            BuildOutcome::Failed => "failed",
+            BuildOutcome::Skipped => "skipped",
+        }
+    }
+}
+
+/// The end of a build attempt.
+#[derive(Clone, Debug)]
+pub struct BuildResult<'a> {
+    pub outcome: BuildOutcome,
+    pub failure_class: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub rows: Option<i64>,
+    /// `{"connect": ms, "create_temp": ms, …}`.
+    pub phases_json: &'a str,
+    pub finished_at_ms: i64,
+}
+
+/// One recorded attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildRecord {
+    pub id: i64,
+    pub table_name: String,
+    pub started_at_ms: i64,
+    pub finished_at_ms: Option<i64>,
+    pub outcome: String,
+    pub failure_class: Option<String>,
+    pub message: Option<String>,
+    pub rows: Option<i64>,
+    pub phases_json: String,
+    pub worker: Option<String>,
+}
+
+impl StateFile {
+    fn write<T>(
+        &mut self,
+        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
+        let path = self.path.clone();
+        let sqlite = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let value = work(&transaction).map_err(sqlite)?;
+        transaction.commit().map_err(sqlite)?;
+        Ok(value)
+    }
+
+    /// Records the start of a build; returns its id.
+    pub fn start_build(
+        &mut self,
+        table: &str,
+        worker: &str,
+        started_at_ms: i64,
+    ) -> Result<i64, StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "insert into builds (table_name, started_at_ms, outcome, worker) values (?1, ?2, 'running', ?3)",
+                params![table, started_at_ms, worker],
+            )?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+
+    /// Records the end of a build. A success also clears the table's force request, unless the
+    /// request was made after the build started (it is then still pending).
+    pub fn finish_build(&mut self, id: i64, result: &BuildResult) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5, phases_json = ?6,
+                     finished_at_ms = ?7 where id = ?1",
+                params![
+                    id,
+                    result.outcome.as_str(),
+                    result.failure_class,
+                    result.message,
+                    result.rows,
+                    result.phases_json,
+                    result.finished_at_ms
+                ],
+            )?;
+            if result.outcome == BuildOutcome::Succeeded {
+                tx.execute(
+                    "delete from force_requests where table_name = (select table_name from builds where id = ?1)
+                         and requested_at * 1000 <= (select started_at_ms from builds where id = ?1)",
+                    [id],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Records a table that was due but not built (its dependency failed, or it cannot be built).
+    pub fn record_skipped(
+        &mut self,
+        table: &str,
+        class: &str,
+        message: &str,
+        now_ms: i64,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class, message)
+                 values (?1, ?2, ?2, 'skipped', ?3, ?4)",
+                params![table, now_ms, class, message],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The start time of each table's last successful build.
+    pub fn last_successes(&self) -> Result<HashMap<String, i64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("select table_name, max(started_at_ms) from builds where outcome = 'succeeded' group by table_name")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Every attempt for one table, newest first.
+    pub fn builds(&self, table: &str) -> Result<Vec<BuildRecord>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker
+                 from builds where table_name = ?1 order by started_at_ms desc, id desc",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([table], |row| {
+                Ok(BuildRecord {
+                    id: row.get(0)?,
+                    table_name: row.get(1)?,
+                    started_at_ms: row.get(2)?,
+                    finished_at_ms: row.get(3)?,
+                    outcome: row.get(4)?,
+                    failure_class: row.get(5)?,
+                    message: row.get(6)?,
+                    rows: row.get(7)?,
+                    phases_json: row.get(8)?,
+                    worker: row.get(9)?,
+                })
+            })
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// Asks for a rebuild of `table` as soon as possible.
+    pub fn request_force(
+        &mut self,
+        table: &str,
+        reason: &str,
+        now_s: i64,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
+                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
+                params![table, now_s, reason],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Takes the lease on `table` for `holder` until `now_ms + ttl_ms`, unless another holder has
+    /// an unexpired one. Returns whether the lease is now held.
+    pub fn acquire_lease(
+        &mut self,
+        table: &str,
+        holder: &str,
+        now_ms: i64,
+        ttl_ms: i64,
+    ) -> Result<bool, StateError> {
+        self.write(|tx| {
+            tx.execute("delete from leases where table_name = ?1 and expires_at_ms < ?2", params![table, now_ms])?;
+            let current: Option<String> =
+                tx.query_row("select holder from leases where table_name = ?1", [table], |row| row.get(0)).optional()?;
+            match current {
+                Some(other) if other != holder => Ok(false),
+                _ => {
+                    tx.execute(
+                        "insert into leases (table_name, holder, acquired_at_ms, expires_at_ms) values (?1, ?2, ?3, ?4)
+                         on conflict (table_name) do update set expires_at_ms = excluded.expires_at_ms",
+                        params![table, holder, now_ms, now_ms + ttl_ms],
+                    )?;
+                    Ok(true)
+                }
+            }
+        })
+    }
+
+    pub fn release_lease(&mut self, table: &str, holder: &str) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.execute(
+                "delete from leases where table_name = ?1 and holder = ?2",
+                params![table, holder],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Tables leased by live holders (`is_alive` says whether a holder still runs).
+    pub fn leased_tables(&self, now_ms: i64) -> Result<Vec<(String, String)>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("select table_name, holder from leases where expires_at_ms >= ?1 order by table_name")
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([now_ms], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
+    /// After a crash: removes leases that expired or whose holder no longer runs, and marks
+    /// their builds still `running` as failed (`cancelled`). Returns the tables that were freed.
+    pub fn recover_abandoned(
+        &mut self,
+        is_alive: impl Fn(&str) -> bool,
+        now_ms: i64,
+    ) -> Result<Vec<String>, StateError> {
+        let leases = {
+            let mut statement = self
+                .connection
+                .prepare("select table_name, holder, expires_at_ms from leases")
+                .map_err(|e| self.error(e))?;
+            let rows = statement
+                .query_map([], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                    ))
+                })
+                .map_err(|e| self.error(e))?;
+            rows.collect::<Result<Vec<_>, _>>()
+                .map_err(|e| self.error(e))?
+        };
+        let running_workers: Vec<String> = {
+            let mut statement = self
+                .connection
+                .prepare("select distinct worker from builds where outcome = 'running' and worker is not null")
+                .map_err(|e| self.error(e))?;
+            let rows = statement
+                .query_map([], |row| row.get(0))
+                .map_err(|e| self.error(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.error(e))?
+        };
+        let abandoned: Vec<(String, String)> = leases
+            .into_iter()
+            .filter(|(_, holder, expires)| *expires < now_ms || !is_alive(holder))
+            .map(|(table, holder, _)| (table, holder))
+            .collect();
+        let dead_workers: Vec<String> = running_workers
+            .into_iter()
+            .filter(|w| !is_alive(w))
+            .collect();
+        self.write(|tx| {
+            for (table, holder) in &abandoned {
+                tx.execute("delete from leases where table_name = ?1 and holder = ?2", params![table, holder])?;
+            }
+            for worker in &dead_workers {
+                tx.execute(
+                    "update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
+                         message = 'interrupted: the creator stopped before the build finished'
+                     where outcome = 'running' and worker = ?1",
+                    params![worker, now_ms],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(abandoned.into_iter().map(|(table, _)| table).collect())
+    }
+}

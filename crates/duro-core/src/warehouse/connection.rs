@@ -1,0 +1,202 @@
+//! Connecting to the warehouse (TLS through rustls, verified against the Mozilla roots) and
+//! classifying its errors into the failure classes a build records.
+
+use crate::config::{TlsMode, WarehouseConfig};
+use postgres::config::SslMode;
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a build failed, as recorded in the state file and shown in the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    Connection,
+    SqlError,
+    TestFailed,
+    Timeout,
+    DependencyFailed,
+    Cancelled,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::Connection => "connection",
+            FailureClass::SqlError => "sql_error",
+            FailureClass::TestFailed => "test_failed",
+            FailureClass::Timeout => "timeout",
+            FailureClass::DependencyFailed => "dependency_failed",
+            FailureClass::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A warehouse error, classified. `transient` errors are worth retrying.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WarehouseError {
+    pub class: FailureClass,
+    pub transient: bool,
+    pub message: String,
+}
+
+impl WarehouseError {
+    pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            transient: false,
+            message: message.into(),
+        }
+    }
+
+    /// Classifies a driver error. `cancelled` says whether Duro itself cancelled the statement
+    /// (shutdown), which the server reports exactly like a statement timeout.
+    pub fn from_postgres(error: &postgres::Error, cancelled: bool) -> Self {
+        let Some(db) = error.as_db_error() else {
+            let class = FailureClass::Connection;
+            return Self {
+                class,
+                transient: true,
+                message: format!("lost the connection to the warehouse: {error}"),
+            };
+        };
+        let code = db.code();
+        let message = match (db.detail(), db.hint()) {
+            (Some(detail), _) => format!("{} ({detail})", db.message()),
+            (None, Some(hint)) => format!("{} (hint: {hint})", db.message()),
+            (None, None) => db.message().to_owned(),
+        };
+        if *code == SqlState::QUERY_CANCELED {
+            return if cancelled {
+                Self::new(
+                    FailureClass::Cancelled,
+                    "cancelled because Duro is shutting down",
+                )
+            } else {
+                Self::new(
+                    FailureClass::Timeout,
+                    format!("took longer than the table's timeout: {message}"),
+                )
+            };
+        }
+        let connection_lost = code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(code);
+        if connection_lost {
+            return Self {
+                class: FailureClass::Connection,
+                transient: true,
+                message,
+            };
+        }
+        // Redshift: "1023 Serializable isolation violation on table …" is worth a retry.
+        let serializable = *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || (message.contains("1023")
+                && message.to_lowercase().contains("serializable isolation"));
+        Self {
+            class: FailureClass::SqlError,
+            transient: serializable,
+            message,
+        }
+    }
+}
+
+/// Opens a connection as configured. The password comes from the config (env or file), never
+/// from the views repository, and never appears in an error message.
+pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
+    let connection_error = |message: String| WarehouseError {
+        class: FailureClass::Connection,
+        transient: true,
+        message,
+    };
+    let Some(url) = &config.url else {
+        return Err(WarehouseError::new(
+            FailureClass::Connection,
+            "no warehouse configured: set `warehouse.url` in duro.yaml or DURO_WAREHOUSE__URL",
+        ));
+    };
+    let mut pg_config: postgres::Config = url.parse().map_err(|e| {
+        WarehouseError::new(
+            FailureClass::Connection,
+            format!("`warehouse.url` is not a valid PostgreSQL URL: {e}"),
+        )
+    })?;
+    let password = config
+        .resolved_password()
+        .map_err(|e| WarehouseError::new(FailureClass::Connection, e.to_string()))?;
+    if let Some(password) = password {
+        pg_config.password(password);
+    }
+    pg_config.application_name("duro");
+    pg_config.connect_timeout(Duration::from_secs(config.connect_timeout.unwrap_or(10)));
+    let target = format!("{}", crate::config::redact_url(url));
+    let mode = config.tls_mode();
+    let result = match mode {
+        TlsMode::Disable => {
+            pg_config.ssl_mode(SslMode::Disable);
+            pg_config.connect(NoTls)
+        }
+        TlsMode::Prefer | TlsMode::Require => {
+            pg_config.ssl_mode(if mode == TlsMode::Require {
+                SslMode::Require
+            } else {
+                SslMode::Prefer
+            });
+            pg_config.connect(tls_connector())
+        }
+    };
+    result.map_err(|e| connection_error(format!("cannot connect to {target}: {e}")))
+}
+
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_url_is_a_clear_error() {
+        let error = connect(&WarehouseConfig::default()).err().unwrap();
+        assert_eq!(error.class, FailureClass::Connection);
+        assert!(
+            error.message.contains("DURO_WAREHOUSE__URL"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn unreachable_server_is_a_transient_connection_error_without_the_password() {
+        let config = WarehouseConfig {
+            url: Some("postgres://duro:hunter2@127.0.0.1:1/dw".into()),
+            tls: Some(TlsMode::Disable),
+            connect_timeout: Some(2),
+            ..WarehouseConfig::default()
+        };
+        let error = connect(&config).err().unwrap();
+        assert_eq!(
+            (error.class, error.transient),
+            (FailureClass::Connection, true)
+        );
+        assert!(!error.message.contains("hunter2"), "{}", error.message);
+        assert!(error.message.contains("127.0.0.1"), "{}", error.message);
+    }
+}

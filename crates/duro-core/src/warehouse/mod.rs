@@ -1,0 +1,9 @@
+//! The warehouse: Redshift or PostgreSQL over the PostgreSQL protocol. Only this module knows
+//! SQL drivers. `render` builds statements; `connection` connects and classifies errors;
+//! `catalog` reads what the warehouse knows about a table (views on it, grants, columns).
+
+pub mod catalog;
+pub mod connection;
+pub mod render;
+
+pub use connection::{FailureClass, WarehouseError, connect};

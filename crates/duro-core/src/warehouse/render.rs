@@ -1,0 +1,280 @@
+//! Rendering the SQL Duro sends to the warehouse, as pure functions: temporary tables with
+//! Redshift distribution and sort keys, grants, the swap, dependent views and snapshots. Every
+//! identifier is quoted; every name was validated by the scheduler; values are bound by the
+//! caller, never pasted in.
+
+use crate::config::Dialect;
+use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
+use crate::views::TableConfig;
+
+/// Suffix of the table a new version is built into.
+pub const TEMP_SUFFIX: &str = "_duro_temp";
+/// Suffix the live table briefly carries during the swap.
+pub const OLD_SUFFIX: &str = "_duro_old";
+/// Suffix of the snapshots table.
+pub const HISTORY_SUFFIX: &str = "_history";
+/// The column snapshots add to the history table.
+pub const SNAPSHOT_COLUMN: &str = "snapshot_timestamp";
+
+/// Double-quotes an identifier, doubling any quote inside it.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A `schema.table` name split into its parts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableRef {
+    pub schema: String,
+    pub table: String,
+}
+
+impl TableRef {
+    /// Splits `schema.table`; `None` without exactly one dot.
+    pub fn parse(name: &str) -> Option<Self> {
+        let (schema, table) = name.split_once('.')?;
+        (!table.contains('.')).then(|| Self {
+            schema: schema.to_owned(),
+            table: table.to_owned(),
+        })
+    }
+
+    /// `"schema"."table"`.
+    pub fn quoted(&self) -> String {
+        format!(
+            "{}.{}",
+            quote_identifier(&self.schema),
+            quote_identifier(&self.table)
+        )
+    }
+
+    /// `schema.table`, for messages.
+    pub fn name(&self) -> String {
+        format!("{}.{}", self.schema, self.table)
+    }
+
+    /// The same table name with a suffix (`_duro_temp`, …). On PostgreSQL a name longer than
+    /// 63 bytes would be silently truncated by the server, so it is an error instead.
+    pub fn with_suffix(&self, suffix: &str, dialect: Dialect) -> Result<TableRef, String> {
+        let table = format!("{}{suffix}", self.table);
+        if dialect == Dialect::Postgres && table.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
+            return Err(format!(
+                "`{table}` is longer than PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit; shorten the table name `{}`",
+                self.table
+            ));
+        }
+        Ok(TableRef {
+            schema: self.schema.clone(),
+            table,
+        })
+    }
+}
+
+/// `create table … as (query)` for the temporary table, after dropping a leftover one. Redshift
+/// gets `DISTSTYLE`/`DISTKEY`/`COMPOUND SORTKEY`; PostgreSQL has no such clauses.
+pub fn create_temp_table(
+    dialect: Dialect,
+    temp: &TableRef,
+    query: &str,
+    config: &TableConfig,
+) -> Vec<String> {
+    let attributes = match dialect {
+        Dialect::Redshift => table_attributes(config),
+        Dialect::Postgres => String::new(),
+    };
+    vec![
+        format!("drop table if exists {}", temp.quoted()),
+        // The newline before `)` keeps a trailing `-- comment` in the query from swallowing it.
+        format!(
+            "create table {}{attributes} as (\n{query}\n)",
+            temp.quoted()
+        ),
+    ]
+}
+
+/// ` diststyle key distkey ("c") compound sortkey ("a", "b")`, or an empty string.
+fn table_attributes(config: &TableConfig) -> String {
+    let mut attributes = String::new();
+    match (&config.distkey, config.diststyle.as_deref()) {
+        (Some(key), _) => attributes.push_str(&format!(
+            " diststyle key distkey ({})",
+            quote_identifier(key)
+        )),
+        (None, Some(style)) => attributes.push_str(&format!(" diststyle {style}")),
+        (None, None) => {}
+    }
+    if !config.sortkey.is_empty() {
+        let columns: Vec<String> = config.sortkey.iter().map(|c| quote_identifier(c)).collect();
+        attributes.push_str(&format!(" compound sortkey ({})", columns.join(", ")));
+    }
+    attributes
+}
+
+/// `grant select on … to …` for each grantee (`group x` grants to a Redshift group).
+pub fn grants(table: &TableRef, grantees: &[String]) -> Vec<String> {
+    grantees
+        .iter()
+        .map(|grantee| {
+            let to = match grantee.strip_prefix("group ") {
+                Some(group) => format!("group {}", quote_identifier(group)),
+                None => quote_identifier(grantee),
+            };
+            format!("grant select on {} to {to}", table.quoted())
+        })
+        .collect()
+}
+
+/// The renames and drop that replace the live table by the temporary one (run inside one
+/// transaction, after dependent views were re-pointed to the temporary table).
+pub fn swap(live: &TableRef, temp: &TableRef, old: &TableRef, live_exists: bool) -> Vec<String> {
+    let mut statements = Vec::new();
+    if live_exists {
+        statements.push(format!(
+            "alter table {} rename to {}",
+            live.quoted(),
+            quote_identifier(&old.table)
+        ));
+    }
+    statements.push(format!(
+        "alter table {} rename to {}",
+        temp.quoted(),
+        quote_identifier(&live.table)
+    ));
+    if live_exists {
+        statements.push(format!("drop table {}", old.quoted()));
+    }
+    statements
+}
+
+/// Re-creating a dependent view with a new definition: in place when its columns still fit,
+/// otherwise dropped and created again (`replace == false`).
+pub fn view_definition(view: &TableRef, definition: &str, replace: bool) -> String {
+    let definition = definition.trim_end().trim_end_matches(';');
+    let verb = if replace {
+        "create or replace view"
+    } else {
+        "create view"
+    };
+    format!("{verb} {} as\n{definition}", view.quoted())
+}
+
+pub fn drop_view(view: &TableRef) -> String {
+    format!("drop view {}", view.quoted())
+}
+
+/// Creating the (empty) history table with the live table's columns plus the snapshot time.
+pub fn create_history(history: &TableRef, live: &TableRef) -> String {
+    format!(
+        "create table {} as select *, current_timestamp::timestamp as {} from {} limit 0",
+        history.quoted(),
+        quote_identifier(SNAPSHOT_COLUMN),
+        live.quoted()
+    )
+}
+
+/// Adding a column the live table gained to the history table.
+pub fn add_history_column(history: &TableRef, column: &str, column_type: &str) -> String {
+    format!(
+        "alter table {} add column {} {column_type}",
+        history.quoted(),
+        quote_identifier(column)
+    )
+}
+
+/// Appending the live rows to the history table. `columns` are the live table's columns.
+pub fn insert_snapshot(history: &TableRef, live: &TableRef, columns: &[String]) -> String {
+    let list: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
+    let list = list.join(", ");
+    format!(
+        "insert into {} ({list}, {}) select {list}, current_timestamp::timestamp from {}",
+        history.quoted(),
+        quote_identifier(SNAPSHOT_COLUMN),
+        live.quoted()
+    )
+}
+
+/// Deleting snapshots older than `minutes` (bound as `$1`, a whole number of minutes).
+pub fn delete_old_snapshots(history: &TableRef) -> String {
+    format!(
+        "delete from {} where {} < current_timestamp::timestamp - ($1::int * interval '1 minute')",
+        history.quoted(),
+        quote_identifier(SNAPSHOT_COLUMN)
+    )
+}
+
+/// The newest snapshot's age in whole minutes (NULL when there is none).
+pub fn newest_snapshot_age_minutes(history: &TableRef) -> String {
+    format!(
+        "select (extract(epoch from (current_timestamp::timestamp - max({}))) / 60)::bigint from {}",
+        quote_identifier(SNAPSHOT_COLUMN),
+        history.quoted()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str) -> TableRef {
+        TableRef::parse(name).unwrap()
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_identifier("cities"), "\"cities\"");
+        assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(table("first.cities").quoted(), "\"first\".\"cities\"");
+        assert_eq!(TableRef::parse("nodot"), None);
+        assert_eq!(TableRef::parse("a.b.c"), None);
+    }
+
+    #[test]
+    fn long_names_on_postgres() {
+        let long = table(&format!("s.{}", "x".repeat(60)));
+        assert!(long.with_suffix(TEMP_SUFFIX, Dialect::Redshift).is_ok());
+        let error = long
+            .with_suffix(TEMP_SUFFIX, Dialect::Postgres)
+            .unwrap_err();
+        assert!(error.contains("63-byte limit"), "{error}");
+        assert_eq!(
+            table("s.t")
+                .with_suffix(TEMP_SUFFIX, Dialect::Postgres)
+                .unwrap(),
+            table("s.t_duro_temp")
+        );
+    }
+
+    #[test]
+    fn postgres_omits_redshift_attributes() {
+        let config = TableConfig {
+            distkey: Some("city".into()),
+            sortkey: vec!["city".into()],
+            ..TableConfig::default()
+        };
+        let statements = create_temp_table(
+            Dialect::Postgres,
+            &table("s.t_duro_temp"),
+            "select 1 as city",
+            &config,
+        );
+        assert_eq!(
+            statements[1],
+            "create table \"s\".\"t_duro_temp\" as (\nselect 1 as city\n)"
+        );
+    }
+
+    #[test]
+    fn grants_to_users_and_groups() {
+        let rendered = grants(
+            &table("s.t"),
+            &["jane".into(), "group analysts".into(), "data-team".into()],
+        );
+        assert_eq!(
+            rendered,
+            [
+                "grant select on \"s\".\"t\" to \"jane\"",
+                "grant select on \"s\".\"t\" to group \"analysts\"",
+                "grant select on \"s\".\"t\" to \"data-team\"",
+            ]
+        );
+    }
+}
