@@ -6,12 +6,15 @@
 
 pub mod checks;
 pub mod config;
+pub mod creator;
 pub mod diagnostic;
 pub mod git;
 pub mod graph;
 pub mod identifier;
 pub mod interval;
+pub mod logging;
 pub mod plan;
+pub mod refresh;
 pub mod schedule;
 pub mod sql;
 pub mod state;

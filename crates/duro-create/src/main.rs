@@ -1,13 +1,16 @@
-//! `duro-create`: rebuilds due tables in the warehouse. In this version it opens the state file (creating it and applying
-//! migrations, like every Duro binary at start) and exits; the create loop is not part of it yet.
+//! `duro-create`: rebuild due tables in the warehouse, as a daemon (under supervisor) or once.
+//! Exit codes: 0 ok, 1 a build failed (with --once or --table), 2 usage, configuration or
+//! environment problems.
+
+mod daemon;
 
 use clap::Parser;
 use duro_core::config::Config;
-use duro_core::state::StateFile;
+use duro_core::creator::Selection;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Duro's create binary.
+/// Rebuild the due tables of Duro's catalog in the warehouse.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -17,29 +20,45 @@ struct Args {
     /// The SQLite state file (overrides `state.path`)
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Run one cycle and exit (non-zero when a build failed)
+    #[arg(long)]
+    once: bool,
+    /// Build this table now, due or not, and exit
+    #[arg(long, value_name = "SCHEMA.TABLE")]
+    table: Option<String>,
+    /// With --table: build its stale dependencies first
+    #[arg(long, requires = "table")]
+    with_deps: bool,
+    /// Print the plan (what would be built, in which order, and why) and exit
+    #[arg(long)]
+    dry_run: bool,
+    /// Tables built at once, each on its own connection (overrides `creator.jobs`)
+    #[arg(long)]
+    jobs: Option<u64>,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load_from_process(args.config.as_deref()) {
+    duro_core::logging::init();
+    let mut config = match Config::load_from_process(args.config.as_deref()) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("duro-create: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return daemon::fatal(&error),
     };
-    let state_path = args.state.unwrap_or(config.state.path);
-    match StateFile::open(&state_path).and_then(|state| state.schema_version()) {
-        Ok(version) => {
-            println!(
-                "duro-create: state file {} is ready (schema version {version})",
-                state_path.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("duro-create: {error}");
-            ExitCode::from(2)
-        }
+    if let Some(state) = args.state {
+        config.state.path = state;
     }
+    if let Some(jobs) = args.jobs {
+        config.creator.jobs = jobs;
+    }
+    let selection = match args.table {
+        Some(name) => Selection::Table { name, with_dependencies: args.with_deps },
+        None => Selection::Due,
+    };
+    if args.dry_run {
+        return daemon::dry_run(config, &selection);
+    }
+    if args.once || matches!(selection, Selection::Table { .. }) {
+        return daemon::once(config, &selection);
+    }
+    daemon::run_forever(config)
 }

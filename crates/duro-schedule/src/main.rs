@@ -46,7 +46,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    report::init_logging();
+    duro_core::logging::init();
     let config = match Config::load_from_process(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => return report::fatal(&error),

@@ -13,19 +13,6 @@ use std::process::ExitCode;
 const EXIT_HAS_ERRORS: u8 = 1;
 const EXIT_FATAL: u8 = 2;
 
-/// Logs to stderr, filtered by `DURO_LOG` (default `info`; e.g. `debug` or `duro_core=debug`).
-/// Records of the `log` crate (the SQL parser's token-level tracing) are not forwarded.
-pub fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("DURO_LOG").unwrap_or_else(|_| "info".into());
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .finish();
-    let _ = tracing::subscriber::set_global_default(subscriber);
-}
-
 /// A problem that stopped the run before any result: configuration, git, state file.
 pub fn fatal(error: &dyn Display) -> ExitCode {
     tracing::error!("{error}");

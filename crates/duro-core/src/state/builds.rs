@@ -188,6 +188,13 @@ impl StateFile {
         })
     }
 
+    /// Whether a force request was made at or after `since_s` (Unix seconds).
+    pub fn force_requested_since(&self, since_s: i64) -> Result<bool, StateError> {
+        self.connection
+            .query_row("select exists (select 1 from force_requests where requested_at >= ?1)", [since_s], |row| row.get(0))
+            .map_err(|e| self.error(e))
+    }
+
     /// Takes the lease on `table` for `holder` until `now_ms + ttl_ms`, unless another holder has
     /// an unexpired one. Returns whether the lease is now held.
     pub fn acquire_lease(

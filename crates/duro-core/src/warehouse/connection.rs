@@ -155,6 +155,17 @@ pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
     result.map_err(|e| connection_error(format!("cannot connect to {target}: {e}")))
 }
 
+/// Cancels the statement running on the connection `token` belongs to (used at shutdown).
+pub fn cancel(token: &postgres::CancelToken, config: &WarehouseConfig) {
+    let result = match config.tls_mode() {
+        TlsMode::Disable => token.cancel_query(NoTls),
+        TlsMode::Prefer | TlsMode::Require => token.cancel_query(tls_connector()),
+    };
+    if let Err(error) = result {
+        tracing::warn!("could not cancel a running statement: {error}");
+    }
+}
+
 fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
     let roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),

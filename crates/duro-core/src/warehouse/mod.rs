@@ -6,4 +6,4 @@ pub mod catalog;
 pub mod connection;
 pub mod render;
 
-pub use connection::{FailureClass, WarehouseError, connect};
+pub use connection::{FailureClass, WarehouseError, cancel, connect};

@@ -1,0 +1,232 @@
+//! Running a plan: up to `jobs` builds at once, each on its own connection and under a lease;
+//! a table starts when the planned tables it reads have succeeded; when one fails, everything
+//! planned that depends on it is skipped and recorded as such.
+
+use super::{Creator, CreatorError, now_ms};
+use crate::plan::{PlanTable, PlannedBuild};
+use crate::refresh::{self, Phases, TableDefinition};
+use crate::state::{BuildOutcome, BuildResult, StateError, StateFile, StoredTable};
+use crate::views::TableConfig;
+use crate::warehouse::{self, FailureClass, WarehouseError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// A table that did not get built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    pub table: String,
+    pub class: FailureClass,
+    pub message: String,
+}
+
+/// What a cycle did.
+#[derive(Clone, Debug, Default)]
+pub struct CycleReport {
+    /// (table, rows, milliseconds)
+    pub built: Vec<(String, i64, u64)>,
+    pub failed: Vec<Failure>,
+    /// Tables not built because a dependency failed (class `dependency_failed`).
+    pub skipped: Vec<Failure>,
+    /// Tables another creator was building.
+    pub busy: Vec<String>,
+}
+
+#[derive(Default)]
+struct Progress {
+    next: usize,
+    succeeded: HashSet<String>,
+    blocked: HashSet<String>,
+    report: CycleReport,
+}
+
+/// What the workers share.
+struct Run<'a> {
+    creator: &'a Creator,
+    planned: &'a [PlannedBuild],
+    tables: &'a HashMap<String, StoredTable>,
+    plan_tables: Vec<PlanTable>,
+    /// For each planned table, the planned tables before it that it reads (later ones close a cycle).
+    waits_for: Vec<Vec<&'a str>>,
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+pub(super) fn execute(
+    creator: &Creator,
+    planned: &[PlannedBuild],
+    tables: &HashMap<String, StoredTable>,
+) -> Result<CycleReport, CreatorError> {
+    let position: HashMap<&str, usize> = planned.iter().enumerate().map(|(i, p)| (p.table.as_str(), i)).collect();
+    let waits_for = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            tables[&p.table].dependencies.iter().map(String::as_str).filter(|d| position.get(d).is_some_and(|j| *j < i)).collect()
+        })
+        .collect();
+    let plan_tables = tables
+        .values()
+        .map(|t| PlanTable { name: t.name.clone(), interval_minutes: t.interval_minutes, dependencies: t.dependencies.clone() })
+        .collect();
+    let run = Run {
+        creator,
+        planned,
+        tables,
+        plan_tables,
+        waits_for,
+        progress: Mutex::new(Progress::default()),
+        changed: Condvar::new(),
+    };
+    let jobs = creator.config.creator.jobs.max(1) as usize;
+    let first_error: Mutex<Option<CreatorError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(planned.len()) {
+            scope.spawn(|| {
+                if let Err(error) = run.worker_loop() {
+                    first_error.lock().expect("not poisoned").get_or_insert(error);
+                    run.progress.lock().expect("not poisoned").next = planned.len();
+                    run.changed.notify_all();
+                }
+            });
+        }
+    });
+    if let Some(error) = first_error.into_inner().expect("not poisoned") {
+        return Err(error);
+    }
+    Ok(run.progress.into_inner().expect("not poisoned").report)
+}
+
+impl Run<'_> {
+    /// Takes the next table whose dependencies are done; `None` when the plan is finished.
+    fn next_table(&self) -> Option<usize> {
+        let mut guard = self.progress.lock().expect("not poisoned");
+        loop {
+            if self.creator.is_shutting_down() || guard.next >= self.planned.len() {
+                return None;
+            }
+            let index = guard.next;
+            if guard.blocked.contains(&self.planned[index].table) {
+                guard.next += 1;
+                continue;
+            }
+            if self.waits_for[index].iter().all(|d| guard.succeeded.contains(*d) || guard.blocked.contains(*d)) {
+                guard.next += 1;
+                return Some(index);
+            }
+            guard = self.changed.wait(guard).expect("not poisoned");
+        }
+    }
+
+    fn worker_loop(&self) -> Result<(), CreatorError> {
+        let mut state = StateFile::open(&self.creator.state_path)?;
+        while let Some(index) = self.next_table() {
+            let table = &self.tables[&self.planned[index].table];
+            let outcome = build_with_retries(self.creator, &mut state, table);
+            let mut guard = self.progress.lock().expect("not poisoned");
+            match outcome {
+                Ok(Some((rows, ms))) => {
+                    guard.succeeded.insert(table.name.clone());
+                    guard.report.built.push((table.name.clone(), rows, ms));
+                }
+                Ok(None) => {
+                    guard.report.busy.push(table.name.clone());
+                    self.block_dependents(&mut guard, &mut state, &table.name, None)?;
+                }
+                Err(failure) => {
+                    self.block_dependents(&mut guard, &mut state, &table.name, Some(&failure))?;
+                    guard.report.failed.push(failure);
+                }
+            }
+            self.changed.notify_all();
+        }
+        Ok(())
+    }
+
+    /// Marks every planned table depending on `table` as blocked; records them as skipped when
+    /// `table` failed.
+    fn block_dependents(
+        &self,
+        progress: &mut Progress,
+        state: &mut StateFile,
+        table: &str,
+        failure: Option<&Failure>,
+    ) -> Result<(), StateError> {
+        progress.blocked.insert(table.to_owned());
+        for dependent in crate::plan::dependents_in_plan(self.planned, &self.plan_tables, table) {
+            if !progress.blocked.insert(dependent.clone()) {
+                continue;
+            }
+            if let Some(failure) = failure {
+                let message = format!("not built: `{table}` failed ({})", failure.class.as_str());
+                state.record_skipped(&dependent, FailureClass::DependencyFailed.as_str(), &message, now_ms())?;
+                progress.report.skipped.push(Failure { table: dependent, class: FailureClass::DependencyFailed, message });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds one table, retrying transient failures with backoff. `Ok(None)`: another creator
+/// holds its lease. Every attempt is recorded.
+fn build_with_retries(creator: &Creator, state: &mut StateFile, table: &StoredTable) -> Result<Option<(i64, u64)>, Failure> {
+    let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
+    let state_failure = |e: StateError| failure(FailureClass::Connection, format!("state file: {e}"));
+    let config: TableConfig = serde_json::from_str(&table.config_json)
+        .map_err(|e| failure(FailureClass::SqlError, format!("unreadable config in the state file: {e}")))?;
+    let timeout = creator.timeout_seconds(&config);
+    let retries = creator.config.creator.retries;
+    let lease_ms = ((timeout * (retries + 1) + 600) * 1_000) as i64;
+    if !state.acquire_lease(&table.name, &creator.worker, now_ms(), lease_ms).map_err(state_failure)? {
+        tracing::info!("{} is being built by another creator; skipping it this cycle", table.name);
+        return Ok(None);
+    }
+    let definition = TableDefinition { name: table.name.clone(), query: table.query.clone(), tests: table.tests.clone(), config };
+    let mut attempt = 0;
+    let result = loop {
+        let started = now_ms();
+        let id = state.start_build(&table.name, &creator.worker, started).map_err(state_failure)?;
+        let mut phases = Phases::default();
+        let result = build_once(creator, &definition, timeout, &mut phases);
+        let finished = now_ms();
+        let (outcome, class, message, rows) = match &result {
+            Ok(rows) => (BuildOutcome::Succeeded, None, None, Some(*rows)),
+            Err(error) => (BuildOutcome::Failed, Some(error.class.as_str()), Some(error.message.as_str()), None),
+        };
+        let phases_json = phases.to_json();
+        let record = BuildResult { outcome, failure_class: class, message, rows, phases_json: &phases_json, finished_at_ms: finished };
+        state.finish_build(id, &record).map_err(state_failure)?;
+        match result {
+            Ok(rows) => {
+                tracing::info!("built {} ({rows} rows) in {} ms", table.name, finished - started);
+                break Ok(Some((rows, (finished - started) as u64)));
+            }
+            Err(error) if error.transient && attempt < retries && !creator.is_shutting_down() => {
+                attempt += 1;
+                tracing::warn!("{}: {} (attempt {attempt} of {}); retrying", table.name, error.message, retries + 1);
+                std::thread::sleep(Duration::from_millis(500 * (1 << attempt.min(6))));
+            }
+            Err(error) => {
+                tracing::error!("{} failed ({}): {}", table.name, error.class.as_str(), error.message);
+                break Err(failure(error.class, error.message));
+            }
+        }
+    };
+    let _ = state.release_lease(&table.name, &creator.worker);
+    result
+}
+
+fn build_once(creator: &Creator, definition: &TableDefinition, timeout: u64, phases: &mut Phases) -> Result<i64, WarehouseError> {
+    let mut client = phases.time("connect", || warehouse::connect(&creator.config.warehouse))?;
+    creator.running.lock().expect("not poisoned").insert(definition.name.clone(), client.cancel_token());
+    let result = refresh::build_table(
+        &mut client,
+        creator.config.warehouse.dialect,
+        definition,
+        timeout,
+        phases,
+        &|| creator.is_shutting_down(),
+    );
+    creator.running.lock().expect("not poisoned").remove(&definition.name);
+    result.map(|built| built.rows)
+}

@@ -1,0 +1,109 @@
+//! Rebuilding one table in the warehouse: build the new version into `t_duro_temp`, run the
+//! table's tests on it, swap it in within one transaction (re-pointing bound views, keeping
+//! grants), then take a snapshot when configured. A failure before the swap leaves the live
+//! table untouched; the swap itself is atomic.
+
+mod data_tests;
+mod snapshot;
+mod swap;
+
+use crate::config::Dialect;
+use crate::views::TableConfig;
+use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
+use crate::warehouse::{FailureClass, WarehouseError};
+use postgres::Client;
+use std::time::Instant;
+
+/// What one table needs to be built.
+#[derive(Clone, Debug)]
+pub struct TableDefinition {
+    pub name: String,
+    pub query: String,
+    pub tests: Option<String>,
+    pub config: TableConfig,
+}
+
+/// Milliseconds spent in each phase, in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Phases(pub Vec<(&'static str, u64)>);
+
+impl Phases {
+    /// Runs `work`, recording its duration under `name`.
+    pub fn time<T>(&mut self, name: &'static str, work: impl FnOnce() -> T) -> T {
+        let started = Instant::now();
+        let value = work();
+        self.0.push((name, started.elapsed().as_millis() as u64));
+        value
+    }
+
+    pub fn to_json(&self) -> String {
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.0.iter().map(|(name, ms)| ((*name).to_owned(), (*ms).into())).collect();
+        serde_json::Value::Object(map).to_string()
+    }
+}
+
+/// A finished build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Built {
+    pub rows: i64,
+    pub snapshot_taken: bool,
+}
+
+/// Builds `table` on an open connection. Statements are limited to `timeout_seconds` each by
+/// the warehouse (`statement_timeout`). `is_cancelled` tells whether a failure came from Duro
+/// cancelling the statement (shutdown).
+pub fn build_table(
+    client: &mut Client,
+    dialect: Dialect,
+    table: &TableDefinition,
+    timeout_seconds: u64,
+    phases: &mut Phases,
+    is_cancelled: &dyn Fn() -> bool,
+) -> Result<Built, WarehouseError> {
+    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
+    let live = TableRef::parse(&table.name)
+        .ok_or_else(|| WarehouseError::new(FailureClass::SqlError, format!("`{}` is not a schema.table name", table.name)))?;
+    let temp = live.with_suffix(TEMP_SUFFIX, dialect).map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
+    client
+        .execute("select set_config('statement_timeout', $1, false)", &[&(timeout_seconds * 1_000).to_string()])
+        .map_err(sql_error)?;
+    let result = phases.time("create_temp", || -> Result<i64, WarehouseError> {
+        for statement in render::create_temp_table(dialect, &temp, &table.query, &table.config) {
+            client.batch_execute(&statement).map_err(sql_error)?;
+        }
+        let count: i64 = client.query_one(&format!("select count(*) from {}", temp.quoted()), &[]).map_err(sql_error)?.get(0);
+        Ok(count)
+    });
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(error) => return Err(drop_temp_after(client, &temp, error)),
+    };
+    if let Some(tests) = &table.tests
+        && let Err(error) = phases.time("tests", || data_tests::run(client, tests, &live, &temp, is_cancelled))
+    {
+        return Err(drop_temp_after(client, &temp, error));
+    }
+    if let Err(error) = phases.time("swap", || swap::swap(client, dialect, &live, &temp, &table.config.grant_select, is_cancelled)) {
+        return Err(drop_temp_after(client, &temp, error));
+    }
+    let snapshot_taken = match table.config.snapshots_interval_minutes {
+        Some(interval) => phases.time("snapshot", || {
+            snapshot::take(client, dialect, &live, interval, table.config.snapshots_stored_for_minutes, is_cancelled)
+        })?,
+        None => false,
+    };
+    Ok(Built { rows, snapshot_taken })
+}
+
+/// Drops the temporary table after a failure (best effort: on a lost connection the creator's
+/// next start cleans it up) and returns the original error.
+fn drop_temp_after(client: &mut Client, temp: &TableRef, error: WarehouseError) -> WarehouseError {
+    if !client.is_closed() {
+        let _ = client.batch_execute("rollback");
+        if let Err(drop_error) = client.batch_execute(&format!("drop table if exists {}", temp.quoted())) {
+            tracing::warn!("could not drop {}: {drop_error}", temp.name());
+        }
+    }
+    error
+}

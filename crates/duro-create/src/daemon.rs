@@ -1,0 +1,142 @@
+//! The creator's modes: the daemon loop (a cycle every `creator.interval`, sooner when a force
+//! request arrives), one cycle, and the dry run; signal handling and what is printed.
+
+use duro_core::config::Config;
+use duro_core::creator::{Creator, CycleReport, Selection, now_s};
+use duro_core::state::StateFile;
+use std::fmt::Display;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const EXIT_BUILD_FAILED: u8 = 1;
+const EXIT_FATAL: u8 = 2;
+/// How often the daemon looks for new force requests between cycles.
+const FORCE_POLL: Duration = Duration::from_secs(2);
+
+pub fn fatal(error: &dyn Display) -> ExitCode {
+    tracing::error!("{error}");
+    eprintln!("duro-create: {error}");
+    ExitCode::from(EXIT_FATAL)
+}
+
+/// A creator whose shutdown flag is set by SIGTERM/SIGINT, and a watcher thread that cancels
+/// the running statements when it is.
+fn creator_with_signals(config: Config) -> Result<Arc<Creator>, std::io::Error> {
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))?;
+    }
+    let creator = Arc::new(Creator::new(config, Arc::clone(&shutdown)));
+    let watched = Arc::clone(&creator);
+    std::thread::spawn(move || {
+        while !shutdown.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        tracing::info!("stopping: cancelling running builds");
+        watched.cancel_running();
+    });
+    Ok(creator)
+}
+
+fn start(config: Config) -> Result<Arc<Creator>, ExitCode> {
+    let creator = creator_with_signals(config).map_err(|e| fatal(&format!("cannot handle signals: {e}")))?;
+    match creator.recover() {
+        Ok(cleaned) => {
+            for item in cleaned {
+                tracing::info!("cleaned up after an interrupted run: {item}");
+            }
+        }
+        Err(error) => tracing::warn!("could not clean up after earlier runs: {error}"),
+    }
+    Ok(creator)
+}
+
+fn print_report(report: &CycleReport) {
+    for (table, rows, ms) in &report.built {
+        println!("built {table} ({rows} rows, {ms} ms)");
+    }
+    for failure in report.failed.iter().chain(&report.skipped) {
+        println!("failed {} ({}): {}", failure.table, failure.class.as_str(), failure.message);
+    }
+    for table in &report.busy {
+        println!("busy {table}: another creator is building it");
+    }
+}
+
+/// `--once` and `--table`: one cycle; exit 1 when a build failed.
+pub fn once(config: Config, selection: &Selection) -> ExitCode {
+    let creator = match start(config) {
+        Ok(creator) => creator,
+        Err(code) => return code,
+    };
+    match creator.run_cycle(selection) {
+        Ok(report) => {
+            if report.built.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
+                println!("nothing to build");
+            }
+            print_report(&report);
+            if report.failed.is_empty() && report.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BUILD_FAILED) }
+        }
+        Err(error) => fatal(&error),
+    }
+}
+
+/// `--dry-run`: the plan, touching nothing.
+pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
+    let creator = Creator::new(config, Arc::new(AtomicBool::new(false)));
+    match creator.plan(selection) {
+        Ok((planned, processors)) => {
+            if planned.is_empty() {
+                println!("nothing to build");
+            }
+            for (position, build) in planned.iter().enumerate() {
+                println!("{}. {} ({})", position + 1, build.table, build.reason);
+            }
+            for table in processors {
+                println!("not built: {table} is a processor table (processors are not run by this version)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => fatal(&error),
+    }
+}
+
+/// The daemon: cycles until SIGTERM/SIGINT.
+pub fn run_forever(config: Config) -> ExitCode {
+    let interval = Duration::from_secs(config.creator.interval.max(1));
+    let state_path = config.state.path.clone();
+    let creator = match start(config) {
+        Ok(creator) => creator,
+        Err(code) => return code,
+    };
+    tracing::info!("duro-create running as {}, a cycle every {} s", creator.worker(), interval.as_secs());
+    while !creator.is_shutting_down() {
+        let cycle_started = now_s();
+        match creator.run_cycle(&Selection::Due) {
+            Ok(report) => print_report(&report),
+            Err(error) => tracing::error!("cycle failed: {error}"),
+        }
+        wait_for_next_cycle(&creator, &state_path, interval, cycle_started);
+    }
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}
+
+/// Sleeps until the interval is over, a force request newer than the last cycle arrives, or
+/// shutdown.
+fn wait_for_next_cycle(creator: &Creator, state_path: &std::path::Path, interval: Duration, cycle_started: i64) {
+    let deadline = Instant::now() + interval;
+    let mut last_poll = Instant::now();
+    while Instant::now() < deadline && !creator.is_shutting_down() {
+        std::thread::sleep(Duration::from_millis(100));
+        if last_poll.elapsed() >= FORCE_POLL {
+            last_poll = Instant::now();
+            let newer = StateFile::open(state_path).and_then(|state| state.force_requested_since(cycle_started));
+            if matches!(newer, Ok(true)) {
+                return;
+            }
+        }
+    }
+}
