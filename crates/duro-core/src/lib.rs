@@ -18,6 +18,8 @@ pub mod refresh;
 pub mod schedule;
 pub mod sql;
 pub mod state;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod views;
 pub mod warehouse;
 

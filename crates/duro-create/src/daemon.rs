@@ -41,7 +41,8 @@ fn creator_with_signals(config: Config) -> Result<Arc<Creator>, std::io::Error> 
 }
 
 fn start(config: Config) -> Result<Arc<Creator>, ExitCode> {
-    let creator = creator_with_signals(config).map_err(|e| fatal(&format!("cannot handle signals: {e}")))?;
+    let creator =
+        creator_with_signals(config).map_err(|e| fatal(&format!("cannot handle signals: {e}")))?;
     match creator.recover() {
         Ok(cleaned) => {
             for item in cleaned {
@@ -58,7 +59,12 @@ fn print_report(report: &CycleReport) {
         println!("built {table} ({rows} rows, {ms} ms)");
     }
     for failure in report.failed.iter().chain(&report.skipped) {
-        println!("failed {} ({}): {}", failure.table, failure.class.as_str(), failure.message);
+        println!(
+            "failed {} ({}): {}",
+            failure.table,
+            failure.class.as_str(),
+            failure.message
+        );
     }
     for table in &report.busy {
         println!("busy {table}: another creator is building it");
@@ -77,7 +83,11 @@ pub fn once(config: Config, selection: &Selection) -> ExitCode {
                 println!("nothing to build");
             }
             print_report(&report);
-            if report.failed.is_empty() && report.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_BUILD_FAILED) }
+            if report.failed.is_empty() && report.skipped.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(EXIT_BUILD_FAILED)
+            }
         }
         Err(error) => fatal(&error),
     }
@@ -95,7 +105,9 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                 println!("{}. {} ({})", position + 1, build.table, build.reason);
             }
             for table in processors {
-                println!("not built: {table} is a processor table (processors are not run by this version)");
+                println!(
+                    "not built: {table} is a processor table (processors are not run by this version)"
+                );
             }
             ExitCode::SUCCESS
         }
@@ -111,7 +123,11 @@ pub fn run_forever(config: Config) -> ExitCode {
         Ok(creator) => creator,
         Err(code) => return code,
     };
-    tracing::info!("duro-create running as {}, a cycle every {} s", creator.worker(), interval.as_secs());
+    tracing::info!(
+        "duro-create running as {}, a cycle every {} s",
+        creator.worker(),
+        interval.as_secs()
+    );
     while !creator.is_shutting_down() {
         let cycle_started = now_s();
         match creator.run_cycle(&Selection::Due) {
@@ -126,14 +142,20 @@ pub fn run_forever(config: Config) -> ExitCode {
 
 /// Sleeps until the interval is over, a force request newer than the last cycle arrives, or
 /// shutdown.
-fn wait_for_next_cycle(creator: &Creator, state_path: &std::path::Path, interval: Duration, cycle_started: i64) {
+fn wait_for_next_cycle(
+    creator: &Creator,
+    state_path: &std::path::Path,
+    interval: Duration,
+    cycle_started: i64,
+) {
     let deadline = Instant::now() + interval;
     let mut last_poll = Instant::now();
     while Instant::now() < deadline && !creator.is_shutting_down() {
         std::thread::sleep(Duration::from_millis(100));
         if last_poll.elapsed() >= FORCE_POLL {
             last_poll = Instant::now();
-            let newer = StateFile::open(state_path).and_then(|state| state.force_requested_since(cycle_started));
+            let newer = StateFile::open(state_path)
+                .and_then(|state| state.force_requested_since(cycle_started));
             if matches!(newer, Ok(true)) {
                 return;
             }

@@ -50,6 +50,8 @@ struct Run<'a> {
     waits_for: Vec<Vec<&'a str>>,
     progress: Mutex<Progress>,
     changed: Condvar,
+    /// When the plan was made: a success recorded after it means another creator built the table.
+    planned_at_ms: i64,
 }
 
 pub(super) fn execute(
@@ -57,17 +59,30 @@ pub(super) fn execute(
     planned: &[PlannedBuild],
     tables: &HashMap<String, StoredTable>,
 ) -> Result<CycleReport, CreatorError> {
-    let position: HashMap<&str, usize> = planned.iter().enumerate().map(|(i, p)| (p.table.as_str(), i)).collect();
+    let position: HashMap<&str, usize> = planned
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.table.as_str(), i))
+        .collect();
     let waits_for = planned
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            tables[&p.table].dependencies.iter().map(String::as_str).filter(|d| position.get(d).is_some_and(|j| *j < i)).collect()
+            tables[&p.table]
+                .dependencies
+                .iter()
+                .map(String::as_str)
+                .filter(|d| position.get(d).is_some_and(|j| *j < i))
+                .collect()
         })
         .collect();
     let plan_tables = tables
         .values()
-        .map(|t| PlanTable { name: t.name.clone(), interval_minutes: t.interval_minutes, dependencies: t.dependencies.clone() })
+        .map(|t| PlanTable {
+            name: t.name.clone(),
+            interval_minutes: t.interval_minutes,
+            dependencies: t.dependencies.clone(),
+        })
         .collect();
     let run = Run {
         creator,
@@ -77,6 +92,7 @@ pub(super) fn execute(
         waits_for,
         progress: Mutex::new(Progress::default()),
         changed: Condvar::new(),
+        planned_at_ms: now_ms(),
     };
     let jobs = creator.config.creator.jobs.max(1) as usize;
     let first_error: Mutex<Option<CreatorError>> = Mutex::new(None);
@@ -84,7 +100,10 @@ pub(super) fn execute(
         for _ in 0..jobs.min(planned.len()) {
             scope.spawn(|| {
                 if let Err(error) = run.worker_loop() {
-                    first_error.lock().expect("not poisoned").get_or_insert(error);
+                    first_error
+                        .lock()
+                        .expect("not poisoned")
+                        .get_or_insert(error);
                     run.progress.lock().expect("not poisoned").next = planned.len();
                     run.changed.notify_all();
                 }
@@ -110,7 +129,10 @@ impl Run<'_> {
                 guard.next += 1;
                 continue;
             }
-            if self.waits_for[index].iter().all(|d| guard.succeeded.contains(*d) || guard.blocked.contains(*d)) {
+            if self.waits_for[index]
+                .iter()
+                .all(|d| guard.succeeded.contains(*d) || guard.blocked.contains(*d))
+            {
                 guard.next += 1;
                 return Some(index);
             }
@@ -122,7 +144,7 @@ impl Run<'_> {
         let mut state = StateFile::open(&self.creator.state_path)?;
         while let Some(index) = self.next_table() {
             let table = &self.tables[&self.planned[index].table];
-            let outcome = build_with_retries(self.creator, &mut state, table);
+            let outcome = build_with_retries(self.creator, &mut state, table, self.planned_at_ms);
             let mut guard = self.progress.lock().expect("not poisoned");
             match outcome {
                 Ok(Some((rows, ms))) => {
@@ -159,8 +181,17 @@ impl Run<'_> {
             }
             if let Some(failure) = failure {
                 let message = format!("not built: `{table}` failed ({})", failure.class.as_str());
-                state.record_skipped(&dependent, FailureClass::DependencyFailed.as_str(), &message, now_ms())?;
-                progress.report.skipped.push(Failure { table: dependent, class: FailureClass::DependencyFailed, message });
+                state.record_skipped(
+                    &dependent,
+                    FailureClass::DependencyFailed.as_str(),
+                    &message,
+                    now_ms(),
+                )?;
+                progress.report.skipped.push(Failure {
+                    table: dependent,
+                    class: FailureClass::DependencyFailed,
+                    message,
+                });
             }
         }
         Ok(())
@@ -169,45 +200,107 @@ impl Run<'_> {
 
 /// Builds one table, retrying transient failures with backoff. `Ok(None)`: another creator
 /// holds its lease. Every attempt is recorded.
-fn build_with_retries(creator: &Creator, state: &mut StateFile, table: &StoredTable) -> Result<Option<(i64, u64)>, Failure> {
-    let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
-    let state_failure = |e: StateError| failure(FailureClass::Connection, format!("state file: {e}"));
-    let config: TableConfig = serde_json::from_str(&table.config_json)
-        .map_err(|e| failure(FailureClass::SqlError, format!("unreadable config in the state file: {e}")))?;
+fn build_with_retries(
+    creator: &Creator,
+    state: &mut StateFile,
+    table: &StoredTable,
+    planned_at_ms: i64,
+) -> Result<Option<(i64, u64)>, Failure> {
+    let failure = |class, message: String| Failure {
+        table: table.name.clone(),
+        class,
+        message,
+    };
+    let state_failure =
+        |e: StateError| failure(FailureClass::Connection, format!("state file: {e}"));
+    let config: TableConfig = serde_json::from_str(&table.config_json).map_err(|e| {
+        failure(
+            FailureClass::SqlError,
+            format!("unreadable config in the state file: {e}"),
+        )
+    })?;
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
     let lease_ms = ((timeout * (retries + 1) + 600) * 1_000) as i64;
-    if !state.acquire_lease(&table.name, &creator.worker, now_ms(), lease_ms).map_err(state_failure)? {
-        tracing::info!("{} is being built by another creator; skipping it this cycle", table.name);
+    if !state
+        .acquire_lease(&table.name, &creator.worker, now_ms(), lease_ms)
+        .map_err(state_failure)?
+    {
+        tracing::info!(
+            "{} is being built by another creator; skipping it this cycle",
+            table.name
+        );
         return Ok(None);
     }
-    let definition = TableDefinition { name: table.name.clone(), query: table.query.clone(), tests: table.tests.clone(), config };
+    let built_meanwhile = state
+        .last_success(&table.name)
+        .map_err(state_failure)?
+        .is_some_and(|at| at >= planned_at_ms);
+    if built_meanwhile {
+        tracing::info!("{} was just built by another creator", table.name);
+        let _ = state.release_lease(&table.name, &creator.worker);
+        return Ok(None);
+    }
+    let definition = TableDefinition {
+        name: table.name.clone(),
+        query: table.query.clone(),
+        tests: table.tests.clone(),
+        config,
+    };
     let mut attempt = 0;
     let result = loop {
         let started = now_ms();
-        let id = state.start_build(&table.name, &creator.worker, started).map_err(state_failure)?;
+        let id = state
+            .start_build(&table.name, &creator.worker, started)
+            .map_err(state_failure)?;
         let mut phases = Phases::default();
         let result = build_once(creator, &definition, timeout, &mut phases);
         let finished = now_ms();
         let (outcome, class, message, rows) = match &result {
             Ok(rows) => (BuildOutcome::Succeeded, None, None, Some(*rows)),
-            Err(error) => (BuildOutcome::Failed, Some(error.class.as_str()), Some(error.message.as_str()), None),
+            Err(error) => (
+                BuildOutcome::Failed,
+                Some(error.class.as_str()),
+                Some(error.message.as_str()),
+                None,
+            ),
         };
         let phases_json = phases.to_json();
-        let record = BuildResult { outcome, failure_class: class, message, rows, phases_json: &phases_json, finished_at_ms: finished };
+        let record = BuildResult {
+            outcome,
+            failure_class: class,
+            message,
+            rows,
+            phases_json: &phases_json,
+            finished_at_ms: finished,
+        };
         state.finish_build(id, &record).map_err(state_failure)?;
         match result {
             Ok(rows) => {
-                tracing::info!("built {} ({rows} rows) in {} ms", table.name, finished - started);
+                tracing::info!(
+                    "built {} ({rows} rows) in {} ms",
+                    table.name,
+                    finished - started
+                );
                 break Ok(Some((rows, (finished - started) as u64)));
             }
             Err(error) if error.transient && attempt < retries && !creator.is_shutting_down() => {
                 attempt += 1;
-                tracing::warn!("{}: {} (attempt {attempt} of {}); retrying", table.name, error.message, retries + 1);
+                tracing::warn!(
+                    "{}: {} (attempt {attempt} of {}); retrying",
+                    table.name,
+                    error.message,
+                    retries + 1
+                );
                 std::thread::sleep(Duration::from_millis(500 * (1 << attempt.min(6))));
             }
             Err(error) => {
-                tracing::error!("{} failed ({}): {}", table.name, error.class.as_str(), error.message);
+                tracing::error!(
+                    "{} failed ({}): {}",
+                    table.name,
+                    error.class.as_str(),
+                    error.message
+                );
                 break Err(failure(error.class, error.message));
             }
         }
@@ -216,9 +309,18 @@ fn build_with_retries(creator: &Creator, state: &mut StateFile, table: &StoredTa
     result
 }
 
-fn build_once(creator: &Creator, definition: &TableDefinition, timeout: u64, phases: &mut Phases) -> Result<i64, WarehouseError> {
+fn build_once(
+    creator: &Creator,
+    definition: &TableDefinition,
+    timeout: u64,
+    phases: &mut Phases,
+) -> Result<i64, WarehouseError> {
     let mut client = phases.time("connect", || warehouse::connect(&creator.config.warehouse))?;
-    creator.running.lock().expect("not poisoned").insert(definition.name.clone(), client.cancel_token());
+    creator
+        .running
+        .lock()
+        .expect("not poisoned")
+        .insert(definition.name.clone(), client.cancel_token());
     let result = refresh::build_table(
         &mut client,
         creator.config.warehouse.dialect,
@@ -227,6 +329,10 @@ fn build_once(creator: &Creator, definition: &TableDefinition, timeout: u64, pha
         phases,
         &|| creator.is_shutting_down(),
     );
-    creator.running.lock().expect("not poisoned").remove(&definition.name);
+    creator
+        .running
+        .lock()
+        .expect("not poisoned")
+        .remove(&definition.name);
     result.map(|built| built.rows)
 }

@@ -37,12 +37,18 @@ pub enum Selection {
     /// Every due table.
     Due,
     /// One table now, due or not; with `with_dependencies`, its stale dependencies first.
-    Table { name: String, with_dependencies: bool },
+    Table {
+        name: String,
+        with_dependencies: bool,
+    },
 }
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 /// A creator process.
@@ -58,7 +64,13 @@ impl Creator {
     /// `shutdown` is set (by a signal handler) to stop after cancelling running statements.
     pub fn new(config: Config, shutdown: Arc<AtomicBool>) -> Self {
         let state_path = config.state.path.clone();
-        Self { config, state_path, worker: worker::worker_id(now_ms()), shutdown, running: Mutex::new(HashMap::new()) }
+        Self {
+            config,
+            state_path,
+            worker: worker::worker_id(now_ms()),
+            shutdown,
+            running: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn worker(&self) -> &str {
@@ -71,7 +83,10 @@ impl Creator {
 
     /// Cancels every statement running on this creator's connections.
     pub fn cancel_running(&self) {
-        let running = self.running.lock().expect("the running set is never poisoned");
+        let running = self
+            .running
+            .lock()
+            .expect("the running set is never poisoned");
         for (table, token) in running.iter() {
             tracing::info!("cancelling the build of {table}");
             warehouse::cancel(token, &self.config.warehouse);
@@ -84,28 +99,45 @@ impl Creator {
 
     /// The plan for this selection: tables to build, in order, with reasons. Processor tables
     /// are returned separately: they are not built by this version.
-    pub fn plan(&self, selection: &Selection) -> Result<(Vec<PlannedBuild>, Vec<String>), CreatorError> {
+    pub fn plan(
+        &self,
+        selection: &Selection,
+    ) -> Result<(Vec<PlannedBuild>, Vec<String>), CreatorError> {
         let state = self.open_state()?;
         let tables = state.tables(false)?;
         let plan_tables: Vec<PlanTable> = tables
             .iter()
-            .map(|t| PlanTable { name: t.name.clone(), interval_minutes: t.interval_minutes, dependencies: t.dependencies.clone() })
+            .map(|t| PlanTable {
+                name: t.name.clone(),
+                interval_minutes: t.interval_minutes,
+                dependencies: t.dependencies.clone(),
+            })
             .collect();
         let last_success = state.last_successes()?;
         let mut forced: HashMap<String, String> = state.force_requests()?.into_iter().collect();
         let planned = match selection {
             Selection::Due => plan::plan(&plan_tables, &last_success, &forced, now_ms()),
-            Selection::Table { name, with_dependencies } => {
+            Selection::Table {
+                name,
+                with_dependencies,
+            } => {
                 if !tables.iter().any(|t| &t.name == name) {
                     return Err(CreatorError::UnknownTable(name.clone()));
                 }
                 forced.insert(name.clone(), "requested on the command line".to_owned());
                 let graph = crate::graph::DependencyGraph::from_edges(
                     plan_tables.iter().map(|t| t.name.as_str()),
-                    plan_tables.iter().flat_map(|t| t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str()))),
+                    plan_tables.iter().flat_map(|t| {
+                        t.dependencies
+                            .iter()
+                            .map(move |d| (t.name.as_str(), d.as_str()))
+                    }),
                 );
-                let upstream: HashSet<String> =
-                    if *with_dependencies { graph.upstream(name).into_iter().collect() } else { HashSet::new() };
+                let upstream: HashSet<String> = if *with_dependencies {
+                    graph.upstream(name).into_iter().collect()
+                } else {
+                    HashSet::new()
+                };
                 let mut planned = plan::plan(&plan_tables, &last_success, &forced, now_ms());
                 planned.retain(|p| &p.table == name || upstream.contains(&p.table));
                 for entry in &mut planned {
@@ -116,9 +148,14 @@ impl Creator {
                 planned
             }
         };
-        let processors: HashSet<&str> =
-            tables.iter().filter(|t| t.kind == TableKind::Processor).map(|t| t.name.as_str()).collect();
-        let (planned, skipped): (Vec<_>, Vec<_>) = planned.into_iter().partition(|p| !processors.contains(p.table.as_str()));
+        let processors: HashSet<&str> = tables
+            .iter()
+            .filter(|t| t.kind == TableKind::Processor)
+            .map(|t| t.name.as_str())
+            .collect();
+        let (planned, skipped): (Vec<_>, Vec<_>) = planned
+            .into_iter()
+            .partition(|p| !processors.contains(p.table.as_str()));
         Ok((planned, skipped.into_iter().map(|p| p.table).collect()))
     }
 
@@ -128,8 +165,12 @@ impl Creator {
         if planned.is_empty() {
             return Ok(CycleReport::default());
         }
-        let tables: HashMap<String, StoredTable> =
-            self.open_state()?.tables(false)?.into_iter().map(|t| (t.name.clone(), t)).collect();
+        let tables: HashMap<String, StoredTable> = self
+            .open_state()?
+            .tables(false)?
+            .into_iter()
+            .map(|t| (t.name.clone(), t))
+            .collect();
         executor::execute(self, &planned, &tables)
     }
 
@@ -144,28 +185,45 @@ impl Creator {
             .map(|table| format!("stale lease on {table}"))
             .collect();
         let managed: HashSet<String> = state.tables(true)?.into_iter().map(|t| t.name).collect();
-        let leased: HashSet<String> = state.leased_tables(now_ms())?.into_iter().map(|(table, _)| table).collect();
+        let leased: HashSet<String> = state
+            .leased_tables(now_ms())?
+            .into_iter()
+            .map(|(table, _)| table)
+            .collect();
         let mut client = warehouse::connect(&self.config.warehouse)?;
         let base_of = |leftover: &TableRef, suffix: &str| -> Option<TableRef> {
             let table = leftover.table.strip_suffix(suffix)?.to_owned();
-            let base = TableRef { schema: leftover.schema.clone(), table };
+            let base = TableRef {
+                schema: leftover.schema.clone(),
+                table,
+            };
             (managed.contains(&base.name()) && !leased.contains(&base.name())).then_some(base)
         };
         let error = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
         for leftover in catalog::tables_with_suffix(&mut client, TEMP_SUFFIX)? {
             if base_of(&leftover, TEMP_SUFFIX).is_some() {
-                client.batch_execute(&format!("drop table if exists {}", leftover.quoted())).map_err(error)?;
+                client
+                    .batch_execute(&format!("drop table if exists {}", leftover.quoted()))
+                    .map_err(error)?;
                 cleaned.push(format!("leftover {}", leftover.name()));
             }
         }
         for leftover in catalog::tables_with_suffix(&mut client, OLD_SUFFIX)? {
-            let Some(live) = base_of(&leftover, OLD_SUFFIX) else { continue };
+            let Some(live) = base_of(&leftover, OLD_SUFFIX) else {
+                continue;
+            };
             if catalog::relation_kind(&mut client, &live)?.is_none() {
-                let rename = format!("alter table {} rename to {}", leftover.quoted(), warehouse::render::quote_identifier(&live.table));
+                let rename = format!(
+                    "alter table {} rename to {}",
+                    leftover.quoted(),
+                    warehouse::render::quote_identifier(&live.table)
+                );
                 client.batch_execute(&rename).map_err(error)?;
                 cleaned.push(format!("restored {} from {}", live.name(), leftover.name()));
             } else {
-                client.batch_execute(&format!("drop table {}", leftover.quoted())).map_err(error)?;
+                client
+                    .batch_execute(&format!("drop table {}", leftover.quoted()))
+                    .map_err(error)?;
                 cleaned.push(format!("leftover {}", leftover.name()));
             }
         }
@@ -173,7 +231,9 @@ impl Creator {
     }
 
     fn timeout_seconds(&self, config: &TableConfig) -> u64 {
-        config.timeout_seconds.unwrap_or(self.config.creator.default_timeout)
+        config
+            .timeout_seconds
+            .unwrap_or(self.config.creator.default_timeout)
     }
 }
 

@@ -13,9 +13,15 @@ fn hostname() -> &'static str {
     })
 }
 
-/// This process's worker id.
+/// A new worker id for this process (each creator in a process gets its own).
 pub fn worker_id(started_at_ms: i64) -> String {
-    format!("{}:{}:{started_at_ms}", hostname(), std::process::id())
+    static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!(
+        "{}:{}:{started_at_ms}-{sequence}",
+        hostname(),
+        std::process::id()
+    )
 }
 
 /// Whether the holder of a lease (a worker id) is still running.
@@ -23,7 +29,9 @@ pub fn is_alive(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (_, pid, host) = (parts.next(), parts.next(), parts.next());
     match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
-        (Some(host), Some(pid)) if host == hostname() => std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        (Some(host), Some(pid)) if host == hostname() => {
+            std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
         _ => true,
     }
 }

@@ -7,16 +7,28 @@ use crate::warehouse::{FailureClass, WarehouseError};
 use postgres::{Client, SimpleQueryMessage};
 
 /// Runs the tests in `tests` (which name the live table) against `temp`.
-pub fn run(client: &mut Client, tests: &str, live: &TableRef, temp: &TableRef, is_cancelled: &dyn Fn() -> bool) -> Result<(), WarehouseError> {
+pub fn run(
+    client: &mut Client,
+    tests: &str,
+    live: &TableRef,
+    temp: &TableRef,
+    is_cancelled: &dyn Fn() -> bool,
+) -> Result<(), WarehouseError> {
     let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
     let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
     let mut failures = Vec::new();
-    for (index, query) in split_statements(&rewritten).map_err(invalid)?.iter().enumerate() {
+    for (index, query) in split_statements(&rewritten)
+        .map_err(invalid)?
+        .iter()
+        .enumerate()
+    {
         let number = index + 1;
         let messages = client.simple_query(query).map_err(|e| {
             let error = WarehouseError::from_postgres(&e, is_cancelled());
             match error.class {
-                FailureClass::SqlError => invalid(format!("test {number} failed to run: {}", error.message)),
+                FailureClass::SqlError => {
+                    invalid(format!("test {number} failed to run: {}", error.message))
+                }
                 _ => error,
             }
         })?;
@@ -42,12 +54,19 @@ pub fn run(client: &mut Client, tests: &str, live: &TableRef, temp: &TableRef, i
         }
         if !false_columns.is_empty() {
             let columns: Vec<String> = false_columns.iter().map(|c| format!("`{c}`")).collect();
-            failures.push(format!("test {number} is not true in {}", columns.join(", ")));
+            failures.push(format!(
+                "test {number} is not true in {}",
+                columns.join(", ")
+            ));
         }
     }
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(invalid(format!("tests failed for `{}`: {}", live.name(), failures.join("; "))))
+        Err(invalid(format!(
+            "tests failed for `{}`: {}",
+            live.name(),
+            failures.join("; ")
+        )))
     }
 }

@@ -37,8 +37,11 @@ impl Phases {
     }
 
     pub fn to_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> =
-            self.0.iter().map(|(name, ms)| ((*name).to_owned(), (*ms).into())).collect();
+        let map: serde_json::Map<String, serde_json::Value> = self
+            .0
+            .iter()
+            .map(|(name, ms)| ((*name).to_owned(), (*ms).into()))
+            .collect();
         serde_json::Value::Object(map).to_string()
     }
 }
@@ -62,17 +65,29 @@ pub fn build_table(
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<Built, WarehouseError> {
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let live = TableRef::parse(&table.name)
-        .ok_or_else(|| WarehouseError::new(FailureClass::SqlError, format!("`{}` is not a schema.table name", table.name)))?;
-    let temp = live.with_suffix(TEMP_SUFFIX, dialect).map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
+    let live = TableRef::parse(&table.name).ok_or_else(|| {
+        WarehouseError::new(
+            FailureClass::SqlError,
+            format!("`{}` is not a schema.table name", table.name),
+        )
+    })?;
+    let temp = live
+        .with_suffix(TEMP_SUFFIX, dialect)
+        .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
     client
-        .execute("select set_config('statement_timeout', $1, false)", &[&(timeout_seconds * 1_000).to_string()])
+        .execute(
+            "select set_config('statement_timeout', $1, false)",
+            &[&(timeout_seconds * 1_000).to_string()],
+        )
         .map_err(sql_error)?;
     let result = phases.time("create_temp", || -> Result<i64, WarehouseError> {
         for statement in render::create_temp_table(dialect, &temp, &table.query, &table.config) {
             client.batch_execute(&statement).map_err(sql_error)?;
         }
-        let count: i64 = client.query_one(&format!("select count(*) from {}", temp.quoted()), &[]).map_err(sql_error)?.get(0);
+        let count: i64 = client
+            .query_one(&format!("select count(*) from {}", temp.quoted()), &[])
+            .map_err(sql_error)?
+            .get(0);
         Ok(count)
     });
     let rows = match result {
@@ -80,20 +95,41 @@ pub fn build_table(
         Err(error) => return Err(drop_temp_after(client, &temp, error)),
     };
     if let Some(tests) = &table.tests
-        && let Err(error) = phases.time("tests", || data_tests::run(client, tests, &live, &temp, is_cancelled))
+        && let Err(error) = phases.time("tests", || {
+            data_tests::run(client, tests, &live, &temp, is_cancelled)
+        })
     {
         return Err(drop_temp_after(client, &temp, error));
     }
-    if let Err(error) = phases.time("swap", || swap::swap(client, dialect, &live, &temp, &table.config.grant_select, is_cancelled)) {
+    if let Err(error) = phases.time("swap", || {
+        swap::swap(
+            client,
+            dialect,
+            &live,
+            &temp,
+            &table.config.grant_select,
+            is_cancelled,
+        )
+    }) {
         return Err(drop_temp_after(client, &temp, error));
     }
     let snapshot_taken = match table.config.snapshots_interval_minutes {
         Some(interval) => phases.time("snapshot", || {
-            snapshot::take(client, dialect, &live, interval, table.config.snapshots_stored_for_minutes, is_cancelled)
+            snapshot::take(
+                client,
+                dialect,
+                &live,
+                interval,
+                table.config.snapshots_stored_for_minutes,
+                is_cancelled,
+            )
         })?,
         None => false,
     };
-    Ok(Built { rows, snapshot_taken })
+    Ok(Built {
+        rows,
+        snapshot_taken,
+    })
 }
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's
@@ -101,7 +137,9 @@ pub fn build_table(
 fn drop_temp_after(client: &mut Client, temp: &TableRef, error: WarehouseError) -> WarehouseError {
     if !client.is_closed() {
         let _ = client.batch_execute("rollback");
-        if let Err(drop_error) = client.batch_execute(&format!("drop table if exists {}", temp.quoted())) {
+        if let Err(drop_error) =
+            client.batch_execute(&format!("drop table if exists {}", temp.quoted()))
+        {
             tracing::warn!("could not drop {}: {drop_error}", temp.name());
         }
     }

@@ -18,16 +18,22 @@ pub fn take(
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<bool, WarehouseError> {
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let history = live.with_suffix(HISTORY_SUFFIX, dialect).map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
+    let history = live
+        .with_suffix(HISTORY_SUFFIX, dialect)
+        .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
     let mut transaction = client.transaction().map_err(sql_error)?;
     let live_columns = catalog::columns(&mut transaction, live)?;
     if catalog::relation_kind(&mut transaction, &history)?.is_none() {
-        transaction.batch_execute(&render::create_history(&history, live)).map_err(sql_error)?;
+        transaction
+            .batch_execute(&render::create_history(&history, live))
+            .map_err(sql_error)?;
     } else {
         let history_columns = catalog::columns(&mut transaction, &history)?;
         for (column, column_type) in &live_columns {
             if !history_columns.iter().any(|(name, _)| name == column) {
-                transaction.batch_execute(&render::add_history_column(&history, column, column_type)).map_err(sql_error)?;
+                transaction
+                    .batch_execute(&render::add_history_column(&history, column, column_type))
+                    .map_err(sql_error)?;
             }
         }
     }
@@ -37,12 +43,20 @@ pub fn take(
         .get(0);
     let due = age.is_none_or(|age| age >= i64::from(interval_minutes));
     if due {
-        let names: Vec<String> = live_columns.into_iter().map(|(name, _)| name).filter(|n| n != SNAPSHOT_COLUMN).collect();
-        transaction.batch_execute(&render::insert_snapshot(&history, live, &names)).map_err(sql_error)?;
+        let names: Vec<String> = live_columns
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|n| n != SNAPSHOT_COLUMN)
+            .collect();
+        transaction
+            .batch_execute(&render::insert_snapshot(&history, live, &names))
+            .map_err(sql_error)?;
     }
     if let Some(minutes) = stored_for_minutes {
         let minutes = i32::try_from(minutes).unwrap_or(i32::MAX);
-        transaction.execute(&render::delete_old_snapshots(&history), &[&minutes]).map_err(sql_error)?;
+        transaction
+            .execute(&render::delete_old_snapshots(&history), &[&minutes])
+            .map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;
     Ok(due)

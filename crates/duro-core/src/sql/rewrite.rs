@@ -3,6 +3,7 @@
 //! table), and splitting a file of `;`-separated statements.
 
 use sqlparser::dialect::RedshiftSqlDialect;
+use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 /// Tokens (whitespace dropped) with their byte ranges in `sql`.
@@ -39,7 +40,9 @@ fn word_is(token: &Token, name: &str) -> bool {
 }
 
 /// Replaces every reference to `schema.table` (any case, quoted or not, also as the qualifier of
-/// a column, also after a database name) by `schema."new_table"`. Every other byte is kept.
+/// a column, also after a database name) by `schema."new_table"`. Where the table had no alias,
+/// its old name becomes the alias, so column references like `table.column` keep working.
+/// Every other byte is kept.
 pub fn rename_table(
     sql: &str,
     schema: &str,
@@ -49,13 +52,24 @@ pub fn rename_table(
     let tokens = tokens(sql)?;
     let mut output = String::with_capacity(sql.len() + 16);
     let mut copied = 0;
-    for window in tokens.windows(3) {
+    for (index, window) in tokens.windows(3).enumerate() {
         if let [(first, _), (Token::Period, _), (last, range)] = window
             && word_is(first, schema)
             && word_is(last, table)
         {
             output.push_str(&sql[copied..range.start]);
             output.push_str(&crate::warehouse::render::quote_identifier(new_table));
+            let has_alias_or_column = match tokens.get(index + 3).map(|(token, _)| token) {
+                Some(Token::Period) => true,
+                Some(Token::Word(word)) => matches!(word.keyword, Keyword::AS | Keyword::NoKeyword),
+                _ => false,
+            };
+            if !has_alias_or_column {
+                output.push(' ');
+                output.push_str(&crate::warehouse::render::quote_identifier(
+                    &table.to_lowercase(),
+                ));
+            }
             copied = range.end;
         }
     }
@@ -94,19 +108,28 @@ mod tests {
         let cases = [
             (
                 "select * from first.cities",
-                "select * from first.\"cities_duro_temp\"",
+                "select * from first.\"cities_duro_temp\" \"cities\"",
             ),
             (
                 "select * from FIRST.Cities c",
                 "select * from FIRST.\"cities_duro_temp\" c",
             ),
             (
-                "select * from \"first\".\"cities\"",
-                "select * from \"first\".\"cities_duro_temp\"",
+                "select * from first.cities as c where",
+                "select * from first.\"cities_duro_temp\" as c where",
             ),
             (
-                "select first.cities.city from db.first.cities",
-                "select first.\"cities_duro_temp\".city from db.first.\"cities_duro_temp\"",
+                "select * from \"first\".\"cities\"",
+                "select * from \"first\".\"cities_duro_temp\" \"cities\"",
+            ),
+            (
+                "select first.cities.city from db.first.cities where x",
+                "select first.\"cities_duro_temp\".city from db.first.\"cities_duro_temp\" \"cities\" where x",
+            ),
+            // pg_get_viewdef qualifies columns with the table name.
+            (
+                " SELECT cities.city\n   FROM first.cities\n  WHERE (cities.city <> ''::text);",
+                " SELECT cities.city\n   FROM first.\"cities_duro_temp\" \"cities\"\n  WHERE (cities.city <> ''::text);",
             ),
             // Regression (spec §12 item 9): a plain text replace also changed these.
             (
@@ -122,12 +145,12 @@ mod tests {
                 "select cities from other.cities",
             ),
             (
-                "select 'it''s' as s, $$a.b$$ from first.cities",
-                "select 'it''s' as s, $$a.b$$ from first.\"cities_duro_temp\"",
+                "select 'it''s' as s, $$a.b$$ from first.cities;",
+                "select 'it''s' as s, $$a.b$$ from first.\"cities_duro_temp\" \"cities\";",
             ),
             (
-                "select 'café' as c from\n  first.cities",
-                "select 'café' as c from\n  first.\"cities_duro_temp\"",
+                "select 'café' as c from\n  first.cities x",
+                "select 'café' as c from\n  first.\"cities_duro_temp\" x",
             ),
         ];
         for (sql, expected) in cases {

@@ -143,6 +143,17 @@ impl StateFile {
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
 
+    /// The start time of the table's last successful build.
+    pub fn last_success(&self, table: &str) -> Result<Option<i64>, StateError> {
+        self.connection
+            .query_row(
+                "select max(started_at_ms) from builds where table_name = ?1 and outcome = 'succeeded'",
+                [table],
+                |row| row.get(0),
+            )
+            .map_err(|e| self.error(e))
+    }
+
     /// Every attempt for one table, newest first.
     pub fn builds(&self, table: &str) -> Result<Vec<BuildRecord>, StateError> {
         let mut statement = self
@@ -191,7 +202,11 @@ impl StateFile {
     /// Whether a force request was made at or after `since_s` (Unix seconds).
     pub fn force_requested_since(&self, since_s: i64) -> Result<bool, StateError> {
         self.connection
-            .query_row("select exists (select 1 from force_requests where requested_at >= ?1)", [since_s], |row| row.get(0))
+            .query_row(
+                "select exists (select 1 from force_requests where requested_at >= ?1)",
+                [since_s],
+                |row| row.get(0),
+            )
             .map_err(|e| self.error(e))
     }
 

@@ -1,0 +1,183 @@
+//! Test support (feature `test-support`): a private PostgreSQL cluster per test process, started
+//! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
+//! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
+//! when the test process exits.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A running private cluster.
+pub struct Cluster {
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// The folder holding `initdb` and `postgres`.
+fn bin_dir() -> PathBuf {
+    if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
+        && output.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if dir.join("initdb").exists() {
+            return dir;
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .filter(|p| p.join("initdb").exists())
+                .collect()
+        })
+        .unwrap_or_default();
+    versions.sort();
+    versions.pop().expect(
+        "PostgreSQL server binaries not found (initdb): install them with `apt-get install -y postgresql` (tests/run.sh does)",
+    )
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|status| {
+            status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A command run as the `postgres` user when we are root; the server gets SIGTERM when the
+/// thread that started it (kept alive for the whole process) goes away.
+fn command(program: &Path) -> Command {
+    if is_root() {
+        let mut command = Command::new("setpriv");
+        command
+            .args([
+                "--reuid=postgres",
+                "--regid=postgres",
+                "--init-groups",
+                "--pdeathsig=TERM",
+                "--",
+            ])
+            .arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+fn start() -> Cluster {
+    let bin = bin_dir();
+    let dir = tempfile::Builder::new()
+        .prefix("duro-pg-")
+        .tempdir()
+        .expect("a temporary folder");
+    let data = dir.path().join("data");
+    if is_root() {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "chown of the test cluster folder failed"
+        );
+    }
+    let output = command(&bin.join("initdb"))
+        .args(["-D"])
+        .arg(&data)
+        .args(["-U", "duro", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        .output()
+        .expect("initdb runs");
+    assert!(
+        output.status.success(),
+        "initdb failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let port = free_port();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let postgres = bin.join("postgres");
+    let socket_dir = dir.path().to_owned();
+    std::thread::spawn(move || {
+        let child = command(&postgres)
+            .arg("-D")
+            .arg(&data)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "fsync=off",
+            ])
+            .args([
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=300",
+            ])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", socket_dir.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let _ = ready_tx.send(child.map(|c| c.id()));
+        // Keep this thread (the server's parent for --pdeathsig) alive until the process exits.
+        loop {
+            std::thread::park();
+        }
+    });
+    ready_rx
+        .recv()
+        .expect("the server thread reports")
+        .expect("postgres starts");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = format!("postgres://duro@127.0.0.1:{port}/postgres");
+    while postgres::Client::connect(&url, postgres::NoTls).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the test PostgreSQL server did not start on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Cluster { port, _dir: dir }
+}
+
+/// The process's cluster, started on first use.
+pub fn cluster() -> &'static Cluster {
+    CLUSTER.get_or_init(start)
+}
+
+/// A new, empty database; returns its URL (user `duro`, a superuser, no password).
+pub fn fresh_database() -> String {
+    let cluster = cluster();
+    let name = format!(
+        "test_{}_{}",
+        std::process::id(),
+        DATABASES.fetch_add(1, Ordering::SeqCst)
+    );
+    let admin = format!("postgres://duro@127.0.0.1:{}/postgres", cluster.port);
+    let mut client =
+        postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
+    client
+        .batch_execute(&format!("create database \"{name}\""))
+        .expect("create a test database");
+    format!("postgres://duro@127.0.0.1:{}/{name}", cluster.port)
+}

@@ -1,0 +1,379 @@
+//! The creator against a real PostgreSQL server: order, inheritance, tests, the swap with bound
+//! views and grants, snapshots, timeouts, lost connections, leases.
+
+mod support;
+
+use duro_core::creator::Selection;
+use duro_core::warehouse::FailureClass;
+use support::{Setup, built_names};
+
+#[test]
+fn views_example_builds_in_dependency_order() {
+    let setup = Setup::example();
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let built = built_names(&report);
+    let position = |name: &str| {
+        built
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("{name} not built: {built:?}"))
+    };
+    assert!(position("first.cities") < position("first.shops"));
+    assert!(position("first.shops") < position("first.people"));
+    assert!(position("first.shops") < position("finances.revenue"));
+    assert!(position("finances.revenue") < position("finances.simplified"));
+    assert!(
+        !built.contains(&"first.countries".to_owned()),
+        "processors are not built yet"
+    );
+    let paris: String = setup.scalar("select city from first.cities where country = 'France'");
+    assert_eq!(paris, "Paris");
+    let people: i64 = setup.scalar("select count(*) from first.people");
+    assert!(people > 0);
+    // Configured grants: cities to jane and john (replacing metabase), people to metabase.
+    assert!(setup.scalar::<bool>("select has_table_privilege('jane', 'first.cities', 'select')"));
+    assert!(
+        !setup.scalar::<bool>("select has_table_privilege('metabase', 'first.cities', 'select')")
+    );
+    assert!(
+        setup.scalar::<bool>("select has_table_privilege('metabase', 'first.people', 'select')")
+    );
+    assert!(
+        !setup
+            .scalar::<bool>("select has_table_privilege('metabase', 'finances.revenue', 'select')")
+    );
+    assert!(
+        setup.scalar::<bool>(
+            "select has_table_privilege('metabase', 'finances.simplified', 'select')"
+        )
+    );
+    // Every build is recorded with its phases and rows; force requests are cleared.
+    let record = &setup.state().builds("first.cities").unwrap()[0];
+    assert_eq!(record.outcome, "succeeded");
+    assert_eq!(record.rows, Some(12));
+    let phases: serde_json::Value = serde_json::from_str(&record.phases_json).unwrap();
+    for phase in ["connect", "create_temp", "tests", "swap"] {
+        assert!(phases.get(phase).is_some(), "{phase} missing in {phases}");
+    }
+    let pending: Vec<String> = setup
+        .state()
+        .force_requests()
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(pending, ["first.countries"]);
+    // Nothing is due right after.
+    assert!(setup.cycle().built.is_empty());
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_class where relname like '%duro_temp'"),
+        0
+    );
+}
+
+#[test]
+fn stale_parents_rebuild_children_without_interval() {
+    let setup = Setup::new(
+        &[
+            ("s/base.sql", "select 1 as x"),
+            ("s/mid.sql", "select x from s.base"),
+            ("s/top — 1h.sql", "select x from s.mid"),
+        ],
+        "create schema s",
+    );
+    assert_eq!(built_names(&setup.cycle()), ["s.base", "s.mid", "s.top"]);
+    // Age every build by two hours: top is stale, and mid/base are older than top's hour.
+    setup
+        .client_state()
+        .execute("update builds set started_at_ms = started_at_ms - 7200000, finished_at_ms = finished_at_ms - 7200000", [])
+        .unwrap();
+    assert_eq!(built_names(&setup.cycle()), ["s.base", "s.mid", "s.top"]);
+    assert!(setup.cycle().built.is_empty());
+}
+
+#[test]
+fn a_failed_test_keeps_the_old_table_and_skips_dependents() {
+    let setup = Setup::new(
+        &[
+            (
+                "s/cities — 1d.sql",
+                "select 'Paris' as city, 'France' as country",
+            ),
+            (
+                "s/cities_test.sql",
+                "select (city = 'Paris') as correct_capital_of_france from s.cities where country = 'France';\nselect count(*) = 1 as one_row from s.cities;\n",
+            ),
+            ("s/shops — 1d.sql", "select city from s.cities"),
+        ],
+        "create schema s",
+    );
+    assert_eq!(built_names(&setup.cycle()), ["s.cities", "s.shops"]);
+    setup.write(&[(
+        "s/cities — 1d.sql",
+        "select 'Lyon' as city, 'France' as country",
+    )]);
+    setup.schedule();
+    setup.force("s.shops");
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::TestFailed);
+    assert!(
+        report.failed[0]
+            .message
+            .contains("`correct_capital_of_france`"),
+        "{}",
+        report.failed[0].message
+    );
+    assert!(
+        !report.failed[0].message.contains("one_row"),
+        "{}",
+        report.failed[0].message
+    );
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(report.skipped[0].table, "s.shops");
+    assert_eq!(report.skipped[0].class, FailureClass::DependencyFailed);
+    assert_eq!(setup.scalar::<String>("select city from s.cities"), "Paris");
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_class where relname like '%duro_temp'"),
+        0
+    );
+    let skipped = &setup.state().builds("s.shops").unwrap()[0];
+    assert_eq!(
+        (skipped.outcome.as_str(), skipped.failure_class.as_deref()),
+        ("skipped", Some("dependency_failed"))
+    );
+    // The force requests stay until a success.
+    assert_eq!(setup.state().force_requests().unwrap().len(), 2);
+}
+
+#[test]
+fn a_test_returning_no_rows_fails() {
+    let setup = Setup::new(
+        &[
+            ("s/t — 1d.sql", "select 1 as x"),
+            (
+                "s/t_test.sql",
+                "select true as ok from s.t where x = 2;\n\n",
+            ),
+        ],
+        "create schema s",
+    );
+    let report = setup.cycle();
+    assert_eq!(report.failed[0].class, FailureClass::TestFailed);
+    assert!(
+        report.failed[0].message.contains("test 1 returned no rows"),
+        "{}",
+        report.failed[0].message
+    );
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_class where relname = 't'"),
+        0
+    );
+}
+
+#[test]
+fn bound_views_follow_the_new_table_and_keep_their_grants() {
+    let setup = Setup::new(
+        &[(
+            "s/cities — 1d.sql",
+            "select 'Paris'::text as city, 'France'::text as country",
+        )],
+        "create schema s; create role view_reader; create role table_reader;",
+    );
+    setup.cycle();
+    setup
+        .client()
+        .batch_execute(
+            "create view s.capitals as select city, country from s.cities;
+             create view s.city_names as select city from s.cities;
+             grant select on s.city_names to view_reader;
+             grant select on s.cities to table_reader;",
+        )
+        .unwrap();
+    // New data and a new column: the views keep working and show the new data.
+    setup.write(&[(
+        "s/cities — 1d.sql",
+        "select 'Ottawa'::text as city, 'Canada'::text as country, 1 as rank",
+    )]);
+    setup.schedule();
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        setup.scalar::<String>("select city from s.capitals"),
+        "Ottawa"
+    );
+    // A column type change forces drop-and-recreate of the view; its grants survive.
+    setup.write(&[(
+        "s/cities — 1d.sql",
+        "select 'Oslo'::varchar(20) as city, 'Norway'::text as country",
+    )]);
+    setup.schedule();
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(
+        setup.scalar::<String>("select city from s.city_names"),
+        "Oslo"
+    );
+    assert!(
+        setup.scalar::<bool>("select has_table_privilege('view_reader', 's.city_names', 'select')")
+    );
+    // Grants the old table had are carried over.
+    assert!(
+        setup.scalar::<bool>("select has_table_privilege('table_reader', 's.cities', 'select')")
+    );
+}
+
+#[test]
+fn snapshots_with_new_columns_and_retention() {
+    let setup = Setup::new(
+        &[
+            ("s/t — 1d.sql", "select 1 as x"),
+            (
+                "s/t.conf",
+                "snapshots_interval=1d\nsnapshots_stored_for=30d\n",
+            ),
+        ],
+        "create schema s",
+    );
+    setup.cycle();
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history"), 1);
+    // Rebuilt within the interval: no new snapshot.
+    setup.force("s.t");
+    setup.cycle();
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history"), 1);
+    // A new column reaches the history table; an old snapshot is purged; an aged one lets a new one in.
+    setup.write(&[("s/t — 1d.sql", "select 2 as x, 'new' as label")]);
+    setup.schedule();
+    setup
+        .client()
+        .batch_execute(
+            "update s.t_history set snapshot_timestamp = snapshot_timestamp - interval '2 days';
+             insert into s.t_history (x, snapshot_timestamp) values (0, now()::timestamp - interval '40 days');",
+        )
+        .unwrap();
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history"), 2);
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from s.t_history where label = 'new'"),
+        1
+    );
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from s.t_history where x = 0"),
+        0
+    );
+}
+
+#[test]
+fn a_timeout_fails_the_build_and_keeps_the_live_table() {
+    let setup = Setup::new(&[("s/slow — 1d.sql", "select 1 as x")], "create schema s");
+    setup.cycle();
+    setup.write(&[
+        (
+            "s/slow — 1d.sql",
+            "select 2 as x from (select pg_sleep(3)) as s",
+        ),
+        ("s/slow.conf", "timeout=1s\n"),
+    ]);
+    setup.schedule();
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::Timeout);
+    assert_eq!(setup.scalar::<i32>("select x from s.slow"), 1);
+}
+
+#[test]
+fn a_lost_connection_is_retried() {
+    let setup = Setup::new(
+        &[(
+            "s/t — 1d.sql",
+            "select 1 as x from (select pg_sleep(1.5)) as s",
+        )],
+        "create schema s",
+    );
+    let url = setup.url.clone();
+    let killer = std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        for _ in 0..100 {
+            let killed: i64 = client
+                .query_one(
+                    "select count(pg_terminate_backend(pid)) from pg_stat_activity
+                     where query like '%pg_sleep(1.5)%' and pid <> pg_backend_pid() and datname = current_database()",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            if killed > 0 {
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        false
+    });
+    let report = setup.cycle();
+    assert!(killer.join().unwrap(), "the build's backend was never seen");
+    assert_eq!(built_names(&report), ["s.t"], "{report:?}");
+    let attempts = setup.state().builds("s.t").unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(
+        (
+            attempts[1].outcome.as_str(),
+            attempts[1].failure_class.as_deref()
+        ),
+        ("failed", Some("connection"))
+    );
+    assert_eq!(attempts[0].outcome, "succeeded");
+}
+
+#[test]
+fn two_creators_never_build_the_same_table() {
+    let files: Vec<(String, String)> = (0..6)
+        .map(|i| {
+            (
+                format!("s/t{i} — 1d.sql"),
+                "select 1 as x from (select pg_sleep(0.3)) as s".to_owned(),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let setup = Setup::new(&files, "create schema s");
+    let (first, second) = (setup.creator(), setup.creator());
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| first.run_cycle(&Selection::Due).unwrap());
+        let b = scope.spawn(|| second.run_cycle(&Selection::Due).unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let mut built = [built_names(&a), built_names(&b)].concat();
+    built.sort();
+    built.dedup();
+    assert_eq!(built.len(), 6, "every table built: {a:?} {b:?}");
+    for i in 0..6 {
+        let successes = setup
+            .state()
+            .builds(&format!("s.t{i}"))
+            .unwrap()
+            .iter()
+            .filter(|b| b.outcome == "succeeded")
+            .count();
+        assert_eq!(successes, 1, "s.t{i} built {successes} times");
+    }
+}
+
+#[test]
+fn a_held_lease_makes_the_table_busy() {
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as x")], "create schema s");
+    let holder = format!("{}-other", setup.creator().worker());
+    assert!(
+        setup
+            .state()
+            .acquire_lease("s.t", &holder, duro_core::creator::now_ms(), 60_000)
+            .unwrap()
+    );
+    let report = setup.cycle();
+    assert_eq!(report.busy, ["s.t"]);
+    assert!(setup.state().builds("s.t").unwrap().is_empty());
+}
