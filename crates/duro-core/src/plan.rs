@@ -126,7 +126,7 @@ pub fn plan(
             }
         };
         // Only tables being rebuilt pass an interval down to their dependencies.
-        if reason.is_some() {
+        if let Some(reason) = reason {
             let effective = table
                 .interval_minutes
                 .map(|i| (i, name.as_str()))
@@ -144,7 +144,7 @@ pub fn plan(
                     }
                 }
             }
-            reasons.insert(name.as_str(), reason.expect("checked above"));
+            reasons.insert(name.as_str(), reason);
         }
     }
     let mut seen = HashSet::new();

@@ -43,18 +43,38 @@ fn dry_run_prints_the_plan_without_building() {
     let setup = Setup::example();
     let config = config_file(&setup);
     let output = run(&config, &["--dry-run"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = stdout(&output);
-    let position = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
+    let position = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing in {text}"))
+    };
     assert!(position(". first.cities (forced (new))") < position(". first.shops (forced (new))"));
-    assert!(text.contains("not built: first.countries is a processor table"), "{text}");
-    assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where schemaname = 'first' and tablename = 'cities'"), 0);
+    assert!(
+        text.contains("not built: first.countries is a processor table"),
+        "{text}"
+    );
+    assert_eq!(
+        setup.scalar::<i64>(
+            "select count(*) from pg_tables where schemaname = 'first' and tablename = 'cities'"
+        ),
+        0
+    );
 }
 
 #[test]
 fn once_and_table_exit_codes() {
     let setup = Setup::new(
-        &[("s/good — 1d.sql", "select 1 as x"), ("s/bad — 1d.sql", "select 1 as x"), ("s/bad_test.sql", "select false as never")],
+        &[
+            ("s/good — 1d.sql", "select 1 as x"),
+            ("s/bad — 1d.sql", "select 1 as x"),
+            ("s/bad_test.sql", "select false as never"),
+        ],
         "create schema s",
     );
     let config = config_file(&setup);
@@ -62,7 +82,12 @@ fn once_and_table_exit_codes() {
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
     assert!(text.contains("built s.good (1 rows"), "{text}");
-    assert!(text.contains("failed s.bad (test_failed): tests failed for `s.bad`: test 1 is not true in `never`"), "{text}");
+    assert!(
+        text.contains(
+            "failed s.bad (test_failed): tests failed for `s.bad`: test 1 is not true in `never`"
+        ),
+        "{text}"
+    );
 
     let output = run(&config, &["--table", "s.good"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
@@ -79,14 +104,21 @@ fn once_and_table_exit_codes() {
 #[test]
 fn with_deps_builds_stale_dependencies_first() {
     let setup = Setup::new(
-        &[("s/base.sql", "select 1 as x"), ("s/top — 1d.sql", "select x from s.base"), ("s/other — 1d.sql", "select 2 as y")],
+        &[
+            ("s/base.sql", "select 1 as x"),
+            ("s/top — 1d.sql", "select x from s.base"),
+            ("s/other — 1d.sql", "select 2 as y"),
+        ],
         "create schema s",
     );
     let config = config_file(&setup);
     let output = run(&config, &["--table", "s.top", "--with-deps"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let text = stdout(&output);
-    assert!(text.find("built s.base").unwrap() < text.find("built s.top").unwrap(), "{text}");
+    assert!(
+        text.find("built s.base").unwrap() < text.find("built s.top").unwrap(),
+        "{text}"
+    );
     assert!(!text.contains("s.other"), "{text}");
 }
 
@@ -108,16 +140,31 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
     let tables = ["a", "b", "c", "d"];
     let setup = Setup::new(
         &[
-            ("s/a — 1d.sql", "select 1 as x from (select pg_sleep(0.15)) as p"),
-            ("s/b — 1d.sql", "select x from s.a, (select pg_sleep(0.1)) as p"),
-            ("s/c — 1d.sql", "select 3 as x from (select pg_sleep(0.2)) as p"),
-            ("s/d — 1d.sql", "select x from s.b, (select pg_sleep(0.05)) as p"),
+            (
+                "s/a — 1d.sql",
+                "select 1 as x from (select pg_sleep(0.15)) as p",
+            ),
+            (
+                "s/b — 1d.sql",
+                "select x from s.a, (select pg_sleep(0.1)) as p",
+            ),
+            (
+                "s/c — 1d.sql",
+                "select 3 as x from (select pg_sleep(0.2)) as p",
+            ),
+            (
+                "s/d — 1d.sql",
+                "select x from s.b, (select pg_sleep(0.05)) as p",
+            ),
             ("s/c_test.sql", "select count(*) = 1 as one_row from s.c"),
         ],
         "create schema s; create view s.c_view as select 0 as x",
     );
     assert!(setup.cycle().failed.is_empty());
-    setup.client().batch_execute("create or replace view s.b_view as select x from s.b").unwrap();
+    setup
+        .client()
+        .batch_execute("create or replace view s.b_view as select x from s.b")
+        .unwrap();
     let config = config_file(&setup);
     let live_count = |setup: &Setup| -> i64 {
         setup.scalar("select count(*) from pg_tables where schemaname = 's' and tablename in ('a', 'b', 'c', 'd')")
@@ -126,22 +173,48 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
         for table in tables {
             setup.force(&format!("s.{table}"));
         }
-        let mut child = duro_create(&config, &["--once", "--jobs", "2"]).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().unwrap();
+        let mut child = duro_create(&config, &["--once", "--jobs", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap();
         child.wait().unwrap();
-        assert_eq!(live_count(&setup), 4, "run {run_number}: a live table is missing after kill -9 at {delay} ms");
+        assert_eq!(
+            live_count(&setup),
+            4,
+            "run {run_number}: a live table is missing after kill -9 at {delay} ms"
+        );
         for table in tables {
             setup.scalar::<i64>(&format!("select count(*) from s.{table}"));
         }
-        assert_eq!(setup.scalar::<i64>("select count(*) from s.b_view"), 1, "run {run_number}: the bound view broke");
+        assert_eq!(
+            setup.scalar::<i64>("select count(*) from s.b_view"),
+            1,
+            "run {run_number}: the bound view broke"
+        );
     }
     // The next start cleans up and builds everything.
     let output = run(&config, &["--once"]);
-    assert_eq!(output.status.code(), Some(0), "{}\n{}", stdout(&output), String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&output),
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where tablename like '%duro_temp' or tablename like '%duro_old'"), 0);
     let state = setup.client_state();
-    let running: i64 = state.query_row("select count(*) from builds where outcome = 'running'", [], |r| r.get(0)).unwrap();
-    let leases: i64 = state.query_row("select count(*) from leases", [], |r| r.get(0)).unwrap();
+    let running: i64 = state
+        .query_row(
+            "select count(*) from builds where outcome = 'running'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let leases: i64 = state
+        .query_row("select count(*) from leases", [], |r| r.get(0))
+        .unwrap();
     assert_eq!((running, leases), (0, 0));
 }

@@ -136,7 +136,7 @@ pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
     }
     pg_config.application_name("duro");
     pg_config.connect_timeout(Duration::from_secs(config.connect_timeout.unwrap_or(10)));
-    let target = format!("{}", crate::config::redact_url(url));
+    let target = crate::config::redact_url(url);
     let mode = config.tls_mode();
     let result = match mode {
         TlsMode::Disable => {

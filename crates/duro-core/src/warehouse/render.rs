@@ -91,7 +91,7 @@ pub fn create_temp_table(
     ]
 }
 
-/// ` diststyle key distkey ("c") compound sortkey ("a", "b")`, or an empty string.
+/// ` diststyle key distkey ("c") sortkey ("a", "b")`, or an empty string.
 fn table_attributes(config: &TableConfig) -> String {
     let mut attributes = String::new();
     match (&config.distkey, config.diststyle.as_deref()) {
@@ -104,7 +104,8 @@ fn table_attributes(config: &TableConfig) -> String {
     }
     if !config.sortkey.is_empty() {
         let columns: Vec<String> = config.sortkey.iter().map(|c| quote_identifier(c)).collect();
-        attributes.push_str(&format!(" compound sortkey ({})", columns.join(", ")));
+        // A sort key is compound by default on Redshift; `sortkey (a, b)` is the compound key.
+        attributes.push_str(&format!(" sortkey ({})", columns.join(", ")));
     }
     attributes
 }

@@ -1,0 +1,1 @@
+alter table "first"."cities_duro_temp" rename to "cities";

@@ -1,0 +1,5 @@
+drop table if exists "first"."cities_duro_temp";
+create table "first"."cities_duro_temp" diststyle key distkey ("city") sortkey ("country", "city") as (
+select city, country
+from first.cities_raw -- the raw data
+);

@@ -1,0 +1,117 @@
+//! Golden tests of the SQL sent to Redshift: temporary tables with distribution and sort keys,
+//! grants, the swap, bound views and snapshots. Each rendered statement must equal its file under
+//! `tests/golden/` (set `DURO_UPDATE_GOLDEN=1` to rewrite them after a deliberate change) and
+//! must parse with sqlparser's Redshift dialect.
+
+use duro_core::config::Dialect;
+use duro_core::sql::rename_table;
+use duro_core::views::TableConfig;
+use duro_core::warehouse::render::{self, HISTORY_SUFFIX, OLD_SUFFIX, TEMP_SUFFIX, TableRef};
+use sqlparser::dialect::RedshiftSqlDialect;
+use sqlparser::parser::Parser;
+use std::path::Path;
+
+fn golden(name: &str, statements: &[String]) {
+    let text = statements.join(";\n") + ";\n";
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{name}.sql"));
+    if std::env::var_os("DURO_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert_eq!(
+        text,
+        expected,
+        "{name}: rendered SQL differs from {}",
+        path.display()
+    );
+    for statement in statements {
+        if let Err(error) = Parser::parse_sql(&RedshiftSqlDialect {}, statement) {
+            panic!("{name}: does not parse with the Redshift dialect: {error}\n{statement}");
+        }
+    }
+}
+
+fn cities() -> TableRef {
+    TableRef::parse("first.cities").unwrap()
+}
+
+#[test]
+fn temp_table_with_keys() {
+    let config = TableConfig {
+        distkey: Some("city".into()),
+        sortkey: vec!["country".into(), "city".into()],
+        diststyle: Some("even".into()),
+        ..TableConfig::default()
+    };
+    let temp = cities()
+        .with_suffix(TEMP_SUFFIX, Dialect::Redshift)
+        .unwrap();
+    let query = "select city, country\nfrom first.cities_raw -- the raw data";
+    golden(
+        "redshift_temp_table_keys",
+        &render::create_temp_table(Dialect::Redshift, &temp, query, &config),
+    );
+    let style_only = TableConfig {
+        diststyle: Some("all".into()),
+        ..TableConfig::default()
+    };
+    golden(
+        "redshift_temp_table_diststyle",
+        &render::create_temp_table(Dialect::Redshift, &temp, "select 1 as x", &style_only),
+    );
+    golden(
+        "postgres_temp_table",
+        &render::create_temp_table(Dialect::Postgres, &temp, query, &config),
+    );
+}
+
+#[test]
+fn grants_and_swap() {
+    let live = cities();
+    let temp = live.with_suffix(TEMP_SUFFIX, Dialect::Redshift).unwrap();
+    let old = live.with_suffix(OLD_SUFFIX, Dialect::Redshift).unwrap();
+    let mut statements = render::swap(&live, &temp, &old, true);
+    statements.extend(render::grants(
+        &live,
+        &["group analysts".into(), "jane".into(), "metabase".into()],
+    ));
+    golden("redshift_swap_and_grants", &statements);
+    golden(
+        "redshift_first_swap",
+        &render::swap(&live, &temp, &old, false),
+    );
+}
+
+#[test]
+fn bound_views() {
+    let view = TableRef::parse("reports.capitals").unwrap();
+    let definition = " SELECT cities.city,\n    cities.country\n   FROM first.cities\n  WHERE cities.country::text <> 'France'::text;";
+    let pointed = rename_table(definition, "first", "cities", "cities_duro_temp").unwrap();
+    golden(
+        "redshift_bound_view",
+        &[
+            render::view_definition(&view, &pointed, true),
+            render::drop_view(&view),
+            render::view_definition(&view, &pointed, false),
+        ],
+    );
+}
+
+#[test]
+fn snapshots() {
+    let live = cities();
+    let history = live.with_suffix(HISTORY_SUFFIX, Dialect::Redshift).unwrap();
+    golden(
+        "redshift_snapshots",
+        &[
+            render::create_history(&history, &live),
+            render::add_history_column(&history, "population", "integer"),
+            render::newest_snapshot_age_minutes(&history),
+            render::insert_snapshot(&history, &live, &["city".into(), "country".into()]),
+            render::delete_old_snapshots(&history),
+        ],
+    );
+}
