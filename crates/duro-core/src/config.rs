@@ -35,6 +35,7 @@ pub struct Config {
     pub state: StateConfig,
     pub warehouse: WarehouseConfig,
     pub creator: CreatorConfig,
+    pub slack: SlackConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -225,6 +226,77 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
         other => Err(serde::de::Error::custom(format!(
             "{other:?} is not a boolean (true/false)"
         ))),
+    }
+}
+
+/// Slack notifications. Off unless a token is configured (env `DURO_SLACK__TOKEN` or
+/// `token_file`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackConfig {
+    /// Slack's Web API base URL (tests point it at a loopback listener).
+    pub api_url: String,
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// Channel for failures (builds and schedules).
+    pub failure_channel: Option<String>,
+    /// Channel for built tables and rescheduled views.
+    pub success_channel: Option<String>,
+    /// Seconds before an identical failure is sent again (`1h`).
+    #[serde(deserialize_with = "lenient_duration")]
+    pub repeat_after: u64,
+    /// The web UI's address, to link table pages from messages.
+    pub ui_url: Option<String>,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        Self {
+            api_url: "https://slack.com/api".to_owned(),
+            token: None,
+            token_file: None,
+            failure_channel: None,
+            success_channel: None,
+            repeat_after: 3_600,
+            ui_url: None,
+        }
+    }
+}
+
+impl SlackConfig {
+    /// The token from `token`, else from `token_file`.
+    pub fn resolved_token(&self) -> Result<Option<String>, ConfigError> {
+        read_secret(self.token.as_deref(), self.token_file.as_deref())
+    }
+}
+
+impl fmt::Debug for SlackConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackConfig")
+            .field("api_url", &self.api_url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_file", &self.token_file)
+            .field("failure_channel", &self.failure_channel)
+            .field("success_channel", &self.success_channel)
+            .field("repeat_after", &self.repeat_after)
+            .field("ui_url", &self.ui_url)
+            .finish()
+    }
+}
+
+/// A secret given directly, else read from a file (trailing newline removed).
+fn read_secret(value: Option<&str>, file: Option<&Path>) -> Result<Option<String>, ConfigError> {
+    if let Some(value) = value {
+        return Ok(Some(value.to_owned()));
+    }
+    match file {
+        Some(path) => std::fs::read_to_string(path)
+            .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
+            .map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        None => Ok(None),
     }
 }
 
@@ -487,10 +559,11 @@ mod tests {
                 "postgres://duro:hunter2@db:5432/dw?sslmode=require&password=hunter3",
             ),
             ("DURO_WAREHOUSE__PASSWORD", "hunter4"),
+            ("DURO_SLACK__TOKEN", "xoxb-hunter5"),
         ]);
         let config = Config::load(None, &vars).unwrap();
         let shown = format!("{config:?}");
-        for secret in ["hunter2", "hunter3", "hunter4"] {
+        for secret in ["hunter2", "hunter3", "hunter4", "hunter5"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("duro:<redacted>@db:5432"), "{shown}");

@@ -13,6 +13,7 @@ pub mod graph;
 pub mod identifier;
 pub mod interval;
 pub mod logging;
+pub mod notify;
 pub mod plan;
 pub mod refresh;
 pub mod schedule;

@@ -3,6 +3,7 @@
 
 use duro_core::config::Config;
 use duro_core::creator::{Creator, CycleReport, Selection, now_s};
+use duro_core::notify::Notifications;
 use duro_core::state::StateFile;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -54,6 +55,15 @@ fn start(config: Config) -> Result<Arc<Creator>, ExitCode> {
     Ok(creator)
 }
 
+/// Prints the cycle's result and tells Slack (failures and the built tables).
+fn report_cycle(report: &CycleReport, notifications: &Notifications) {
+    print_report(report);
+    for failure in &report.failed {
+        notifications.build_failed(&failure.table, failure.class.as_str(), &failure.message);
+    }
+    notifications.cycle_built(&report.built);
+}
+
 fn print_report(report: &CycleReport) {
     for (table, rows, ms) in &report.built {
         println!("built {table} ({rows} rows, {ms} ms)");
@@ -73,6 +83,7 @@ fn print_report(report: &CycleReport) {
 
 /// `--once` and `--table`: one cycle; exit 1 when a build failed.
 pub fn once(config: Config, selection: &Selection) -> ExitCode {
+    let notifications = Notifications::from_config(&config.slack, &config.state.path);
     let creator = match start(config) {
         Ok(creator) => creator,
         Err(code) => return code,
@@ -82,7 +93,7 @@ pub fn once(config: Config, selection: &Selection) -> ExitCode {
             if report.built.is_empty() && report.failed.is_empty() && report.skipped.is_empty() {
                 println!("nothing to build");
             }
-            print_report(&report);
+            report_cycle(&report, &notifications);
             if report.failed.is_empty() && report.skipped.is_empty() {
                 ExitCode::SUCCESS
             } else {
@@ -119,6 +130,7 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
 pub fn run_forever(config: Config) -> ExitCode {
     let interval = Duration::from_secs(config.creator.interval.max(1));
     let state_path = config.state.path.clone();
+    let notifications = Notifications::from_config(&config.slack, &config.state.path);
     let creator = match start(config) {
         Ok(creator) => creator,
         Err(code) => return code,
@@ -131,7 +143,7 @@ pub fn run_forever(config: Config) -> ExitCode {
     while !creator.is_shutting_down() {
         let cycle_started = now_s();
         match creator.run_cycle(&Selection::Due) {
-            Ok(report) => print_report(&report),
+            Ok(report) => report_cycle(&report, &notifications),
             Err(error) => tracing::error!("cycle failed: {error}"),
         }
         wait_for_next_cycle(&creator, &state_path, interval, cycle_started);

@@ -52,8 +52,8 @@ fn main() -> ExitCode {
         Err(error) => return report::fatal(&error),
     };
     let options = ScheduleOptions {
-        views_path: args.views.unwrap_or(config.views.path),
-        state_path: args.state.unwrap_or(config.state.path),
+        views_path: args.views.unwrap_or_else(|| config.views.path.clone()),
+        state_path: args.state.unwrap_or_else(|| config.state.path.clone()),
         strict: args.strict,
         use_git: args.git || config.views.use_git,
         dot_path: args.dot,
@@ -64,8 +64,10 @@ fn main() -> ExitCode {
             Err(error) => report::fatal(&error),
         };
     }
+    let notifications =
+        duro_core::notify::Notifications::from_config(&config.slack, &options.state_path);
     match schedule::run(&options) {
-        Ok(outcome) => report::outcome(&outcome),
+        Ok(outcome) => report::outcome(&outcome, &notifications),
         Err(error) => report::fatal(&error),
     }
 }

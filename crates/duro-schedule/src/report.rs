@@ -2,6 +2,7 @@
 //! the result of a run. Logs go to stderr (`DURO_LOG` sets the level); results go to stdout.
 
 use duro_core::interval::format_minutes;
+use duro_core::notify::Notifications;
 use duro_core::schedule::{CheckedRepository, ScheduleOutcome, write_atomically};
 use duro_core::state::CatalogChanges;
 use duro_core::{Diagnostic, Severity};
@@ -95,8 +96,11 @@ fn summary(checked: &CheckedRepository) -> String {
     )
 }
 
-/// The result of a scheduler run.
-pub fn outcome(outcome: &ScheduleOutcome) -> ExitCode {
+/// At most this many error lines go to Slack when a schedule fails.
+const MAX_NOTIFIED_ERRORS: usize = 20;
+
+/// The result of a scheduler run, printed and told to Slack.
+pub fn outcome(outcome: &ScheduleOutcome, notifications: &Notifications) -> ExitCode {
     match outcome {
         ScheduleOutcome::UnchangedCommit { commit } => {
             tracing::info!("commit {commit} was already processed; nothing to do");
@@ -110,6 +114,14 @@ pub fn outcome(outcome: &ScheduleOutcome) -> ExitCode {
             );
             tracing::error!("{message}");
             println!("{message}");
+            let errors: Vec<String> = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .take(MAX_NOTIFIED_ERRORS)
+                .map(ToString::to_string)
+                .collect();
+            notifications.schedule_failed(&format!("{}\n{message}", errors.join("\n")));
             exit_for(checked)
         }
         ScheduleOutcome::Saved {
@@ -124,6 +136,9 @@ pub fn outcome(outcome: &ScheduleOutcome) -> ExitCode {
                 None => tracing::info!("scheduled: {message}"),
             }
             println!("{message}");
+            if !changes.is_empty() {
+                notifications.rescheduled(&message);
+            }
             ExitCode::SUCCESS
         }
     }

@@ -210,6 +210,38 @@ impl StateFile {
             .map_err(|e| self.error(e))
     }
 
+    /// Records that a notification with this fingerprint is sent now, unless one was sent less
+    /// than `repeat_after_s` seconds ago. Returns whether it should be sent.
+    pub fn claim_notification(
+        &mut self,
+        fingerprint: &str,
+        now_s: i64,
+        repeat_after_s: i64,
+    ) -> Result<bool, StateError> {
+        self.write(|tx| {
+            let last: Option<i64> = tx
+                .query_row(
+                    "select sent_at from notifications where fingerprint = ?1",
+                    [fingerprint],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if last.is_some_and(|sent| now_s - sent < repeat_after_s) {
+                return Ok(false);
+            }
+            tx.execute(
+                "insert into notifications (fingerprint, sent_at) values (?1, ?2)
+                 on conflict (fingerprint) do update set sent_at = excluded.sent_at",
+                params![fingerprint, now_s],
+            )?;
+            tx.execute(
+                "delete from notifications where sent_at < ?1",
+                [now_s - 7 * 86_400],
+            )?;
+            Ok(true)
+        })
+    }
+
     /// Takes the lease on `table` for `holder` until `now_ms + ttl_ms`, unless another holder has
     /// an unexpired one. Returns whether the lease is now held.
     pub fn acquire_lease(

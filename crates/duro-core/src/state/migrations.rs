@@ -67,4 +67,11 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at_ms integer not null
     ) strict;
     "#,
+    // 2: notifications already sent, so identical failures are not repeated too often.
+    r#"
+    create table notifications (
+        fingerprint text primary key,
+        sent_at integer not null
+    ) strict;
+    "#,
 ];
