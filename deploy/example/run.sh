@@ -12,23 +12,12 @@ cargo build --locked --quiet --bin duro-schedule --bin duro-create
 schedule="$root/target/debug/duro-schedule"
 create="$root/target/debug/duro-create"
 
-as_postgres() { if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
-
 if [ -z "${DURO_WAREHOUSE__URL:-}" ]; then
-  if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    echo "== Installing PostgreSQL (apt-get install postgresql) =="
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  fi
-  bin=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort | tail -n 1 || command -v initdb)")
   cluster=$(mktemp -d /tmp/duro-example-pg.XXXXXX)
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$cluster"
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  echo "== Starting a private PostgreSQL on 127.0.0.1:$port =="
-  as_postgres "$bin/initdb" -D "$cluster/data" -U duro --auth=trust -E UTF8 --no-sync >/dev/null
-  as_postgres "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/log" -w \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c fsync=off -c unix_socket_directories=$cluster" start >/dev/null
-  trap 'as_postgres "$bin/pg_ctl" -D "$cluster/data" -m fast stop >/dev/null; rm -rf "$cluster"' EXIT
-  export DURO_WAREHOUSE__URL="postgres://duro@127.0.0.1:$port/postgres"
+  trap 'deploy/example/postgres.sh stop "$cluster"' EXIT
+  DURO_WAREHOUSE__URL=$(deploy/example/postgres.sh start "$cluster")
+  echo "== Started a private PostgreSQL: $DURO_WAREHOUSE__URL =="
+  export DURO_WAREHOUSE__URL
   export DURO_WAREHOUSE__TLS=disable
   # A fresh warehouse: start from a fresh state file too.
   rm -f "$work"/duro.db "$work"/duro.db-wal "$work"/duro.db-shm

@@ -53,7 +53,7 @@ fn views_example_builds_in_dependency_order() {
     assert_eq!(record.outcome, "succeeded");
     assert_eq!(record.rows, Some(12));
     let phases: serde_json::Value = serde_json::from_str(&record.phases_json).unwrap();
-    for phase in ["connect", "create_temp", "tests", "swap"] {
+    for phase in ["create_temp", "tests", "swap"] {
         assert!(phases.get(phase).is_some(), "{phase} missing in {phases}");
     }
     let pending: Vec<String> = setup

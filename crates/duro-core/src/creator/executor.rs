@@ -5,9 +5,10 @@
 use super::{Creator, CreatorError, now_ms};
 use crate::plan::{PlanTable, PlannedBuild};
 use crate::refresh::{self, Phases, TableDefinition};
-use crate::state::{BuildOutcome, BuildResult, StateError, StateFile, StoredTable};
+use crate::state::{BuildOutcome, BuildResult, BuildStart, StateError, StateFile, StoredTable};
 use crate::views::TableConfig;
 use crate::warehouse::{self, FailureClass, WarehouseError};
+use postgres::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -142,9 +143,17 @@ impl Run<'_> {
 
     fn worker_loop(&self) -> Result<(), CreatorError> {
         let mut state = StateFile::open(&self.creator.state_path)?;
+        // Each worker keeps its warehouse connection from one table to the next.
+        let mut connection = None;
         while let Some(index) = self.next_table() {
             let table = &self.tables[&self.planned[index].table];
-            let outcome = build_with_retries(self.creator, &mut state, table, self.planned_at_ms);
+            let outcome = build_with_retries(
+                self.creator,
+                &mut state,
+                &mut connection,
+                table,
+                self.planned_at_ms,
+            );
             let mut guard = self.progress.lock().expect("not poisoned");
             match outcome {
                 Ok(Some((rows, ms))) => {
@@ -203,6 +212,7 @@ impl Run<'_> {
 fn build_with_retries(
     creator: &Creator,
     state: &mut StateFile,
+    connection: &mut Option<Client>,
     table: &StoredTable,
     planned_at_ms: i64,
 ) -> Result<Option<(i64, u64)>, Failure> {
@@ -222,25 +232,6 @@ fn build_with_retries(
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
     let lease_ms = ((timeout * (retries + 1) + 600) * 1_000) as i64;
-    if !state
-        .acquire_lease(&table.name, &creator.worker, now_ms(), lease_ms)
-        .map_err(state_failure)?
-    {
-        tracing::info!(
-            "{} is being built by another creator; skipping it this cycle",
-            table.name
-        );
-        return Ok(None);
-    }
-    let built_meanwhile = state
-        .last_success(&table.name)
-        .map_err(state_failure)?
-        .is_some_and(|at| at >= planned_at_ms);
-    if built_meanwhile {
-        tracing::info!("{} was just built by another creator", table.name);
-        let _ = state.release_lease(&table.name, &creator.worker);
-        return Ok(None);
-    }
     let definition = TableDefinition {
         name: table.name.clone(),
         query: table.query.clone(),
@@ -248,14 +239,40 @@ fn build_with_retries(
         config,
     };
     let mut attempt = 0;
-    let result = loop {
+    loop {
         let started = now_ms();
-        let id = state
-            .start_build(&table.name, &creator.worker, started)
-            .map_err(state_failure)?;
+        let id = match state
+            .begin_build(
+                &table.name,
+                &creator.worker,
+                started,
+                lease_ms,
+                planned_at_ms,
+            )
+            .map_err(state_failure)?
+        {
+            BuildStart::Started(id) => id,
+            BuildStart::Busy => {
+                tracing::info!(
+                    "{} is being built by another creator; skipping it this cycle",
+                    table.name
+                );
+                return Ok(None);
+            }
+            BuildStart::BuiltMeanwhile => {
+                tracing::info!("{} was just built by another creator", table.name);
+                return Ok(None);
+            }
+        };
         let mut phases = Phases::default();
-        let result = build_once(creator, &definition, timeout, &mut phases);
+        let result = build_once(creator, connection, &definition, timeout, &mut phases);
+        if result.as_ref().is_err_and(|e| e.transient) {
+            *connection = None;
+        }
         let finished = now_ms();
+        let retry = result.as_ref().is_err_and(|e| e.transient)
+            && attempt < retries
+            && !creator.is_shutting_down();
         let (outcome, class, message, rows) = match &result {
             Ok(rows) => (BuildOutcome::Succeeded, None, None, Some(*rows)),
             Err(error) => (
@@ -274,7 +291,9 @@ fn build_with_retries(
             phases_json: &phases_json,
             finished_at_ms: finished,
         };
-        state.finish_build(id, &record).map_err(state_failure)?;
+        state
+            .finish_build(id, &record, !retry)
+            .map_err(state_failure)?;
         match result {
             Ok(rows) => {
                 tracing::info!(
@@ -282,9 +301,9 @@ fn build_with_retries(
                     table.name,
                     finished - started
                 );
-                break Ok(Some((rows, (finished - started) as u64)));
+                return Ok(Some((rows, (finished - started) as u64)));
             }
-            Err(error) if error.transient && attempt < retries && !creator.is_shutting_down() => {
+            Err(error) if retry => {
                 attempt += 1;
                 tracing::warn!(
                     "{}: {} (attempt {attempt} of {}); retrying",
@@ -301,28 +320,32 @@ fn build_with_retries(
                     error.class.as_str(),
                     error.message
                 );
-                break Err(failure(error.class, error.message));
+                return Err(failure(error.class, error.message));
             }
         }
-    };
-    let _ = state.release_lease(&table.name, &creator.worker);
-    result
+    }
 }
 
+/// Builds on the worker's connection, opening a new one when there is none or it was lost.
 fn build_once(
     creator: &Creator,
+    connection: &mut Option<Client>,
     definition: &TableDefinition,
     timeout: u64,
     phases: &mut Phases,
 ) -> Result<i64, WarehouseError> {
-    let mut client = phases.time("connect", || warehouse::connect(&creator.config.warehouse))?;
+    if connection.as_ref().is_none_or(Client::is_closed) {
+        *connection =
+            Some(phases.time("connect", || warehouse::connect(&creator.config.warehouse))?);
+    }
+    let client = connection.as_mut().expect("connected above");
     creator
         .running
         .lock()
         .expect("not poisoned")
         .insert(definition.name.clone(), client.cancel_token());
     let result = refresh::build_table(
-        &mut client,
+        client,
         creator.config.warehouse.dialect,
         definition,
         timeout,

@@ -74,21 +74,36 @@ pub fn build_table(
     let temp = live
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-    client
-        .execute(
-            "select set_config('statement_timeout', $1, false)",
-            &[&(timeout_seconds * 1_000).to_string()],
-        )
-        .map_err(sql_error)?;
     let result = phases.time("create_temp", || -> Result<i64, WarehouseError> {
-        for statement in render::create_temp_table(dialect, &temp, &table.query, &table.config) {
-            client.batch_execute(&statement).map_err(sql_error)?;
-        }
-        let count: i64 = client
-            .query_one(&format!("select count(*) from {}", temp.quoted()), &[])
-            .map_err(sql_error)?
-            .get(0);
-        Ok(count)
+        // The timeout is a number Duro computed, not user text.
+        let mut statements = vec![format!(
+            "set statement_timeout = {}",
+            timeout_seconds.saturating_mul(1_000)
+        )];
+        statements.extend(render::create_temp_table(
+            dialect,
+            &temp,
+            &table.query,
+            &table.config,
+        ));
+        client
+            .batch_execute(&statements.join(";\n"))
+            .map_err(sql_error)?;
+        let messages = client
+            .simple_query(&format!("select count(*) from {}", temp.quoted()))
+            .map_err(sql_error)?;
+        let count = messages.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(row) => {
+                row.get(0).and_then(|v| v.parse::<i64>().ok())
+            }
+            _ => None,
+        });
+        count.ok_or_else(|| {
+            WarehouseError::new(
+                FailureClass::SqlError,
+                "could not count the rows of the new table",
+            )
+        })
     });
     let rows = match result {
         Ok(rows) => rows,

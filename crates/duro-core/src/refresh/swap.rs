@@ -22,80 +22,80 @@ pub fn swap(
     let old = live
         .with_suffix(OLD_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-    let mut transaction = client.transaction().map_err(sql_error)?;
     // View definitions come back fully qualified when no user schema is on the search path.
-    transaction
-        .batch_execute("set local search_path to pg_catalog")
+    client
+        .batch_execute("begin; set local search_path to pg_catalog")
         .map_err(sql_error)?;
-    let kind = catalog::relation_kind(&mut transaction, live)?;
-    if kind.as_deref().is_some_and(|k| k != "r") {
+    let facts = catalog::table_facts(client, live)?;
+    if let Some(kind) = facts
+        .as_ref()
+        .map(|f| f.kind.as_str())
+        .filter(|kind| *kind != "r")
+    {
         return Err(WarehouseError::new(
             FailureClass::SqlError,
             format!(
-                "`{}` exists in the warehouse but is not a table (relkind `{}`); drop or rename it",
-                live.name(),
-                kind.unwrap_or_default()
+                "`{}` exists in the warehouse but is not a table (relkind `{kind}`); drop or rename it",
+                live.name()
             ),
         ));
     }
-    let live_exists = kind.is_some();
     let mut grantees: Vec<String> = configured_grantees.to_vec();
-    if live_exists {
-        grantees.extend(catalog::select_grantees(&mut transaction, live)?);
-        for (view, definition) in catalog::dependent_views(&mut transaction, live)? {
-            let pointed = rename_table(&definition, &live.schema, &live.table, &temp.table)
-                .map_err(|m| {
-                    WarehouseError::new(
-                        FailureClass::SqlError,
-                        format!("view `{}`: {m}", view.name()),
-                    )
-                })?;
-            repoint_view(&mut transaction, &view, &pointed, is_cancelled)?;
+    if let Some(facts) = &facts {
+        grantees.extend(facts.select_grantees.iter().cloned());
+        if facts.has_bound_views {
+            for (view, definition) in catalog::dependent_views(client, live)? {
+                let pointed = rename_table(&definition, &live.schema, &live.table, &temp.table)
+                    .map_err(|m| {
+                        WarehouseError::new(
+                            FailureClass::SqlError,
+                            format!("view `{}`: {m}", view.name()),
+                        )
+                    })?;
+                repoint_view(client, &view, &pointed, is_cancelled)?;
+            }
         }
-    }
-    for statement in render::swap(live, temp, &old, live_exists) {
-        transaction.batch_execute(&statement).map_err(sql_error)?;
     }
     grantees.sort();
     grantees.dedup();
-    for statement in render::grants(live, &grantees) {
-        transaction.batch_execute(&statement).map_err(sql_error)?;
-    }
-    transaction.commit().map_err(sql_error)
+    let mut statements = render::swap(live, temp, &old, facts.is_some());
+    statements.extend(render::grants(live, &grantees));
+    statements.push("commit".to_owned());
+    client
+        .batch_execute(&statements.join(";\n"))
+        .map_err(sql_error)
 }
 
 /// `create or replace view` when the columns still fit; otherwise drop and re-create it with its
 /// grants.
 fn repoint_view(
-    transaction: &mut postgres::Transaction,
+    client: &mut Client,
     view: &TableRef,
     definition: &str,
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(), WarehouseError> {
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let mut savepoint = transaction
-        .savepoint("duro_repoint_view")
-        .map_err(sql_error)?;
-    if savepoint
-        .batch_execute(&render::view_definition(view, definition, true))
-        .is_ok()
-    {
-        return savepoint.commit().map_err(sql_error);
+    let replace = format!(
+        "savepoint duro_view; {}; release savepoint duro_view",
+        render::view_definition(view, definition, true)
+    );
+    if client.batch_execute(&replace).is_ok() {
+        return Ok(());
     }
-    drop(savepoint);
+    client
+        .batch_execute("rollback to savepoint duro_view")
+        .map_err(sql_error)?;
     tracing::info!(
         "view {} changes columns; dropping and re-creating it",
         view.name()
     );
-    let view_grantees = catalog::select_grantees(transaction, view)?;
-    transaction
-        .batch_execute(&render::drop_view(view))
-        .map_err(sql_error)?;
-    transaction
-        .batch_execute(&render::view_definition(view, definition, false))
-        .map_err(sql_error)?;
-    for statement in render::grants(view, &view_grantees) {
-        transaction.batch_execute(&statement).map_err(sql_error)?;
-    }
-    Ok(())
+    let view_grantees = catalog::select_grantees(client, view)?;
+    let mut statements = vec![
+        render::drop_view(view),
+        render::view_definition(view, definition, false),
+    ];
+    statements.extend(render::grants(view, &view_grantees));
+    client
+        .batch_execute(&statements.join(";\n"))
+        .map_err(sql_error)
 }

@@ -23,6 +23,17 @@ impl BuildOutcome {
     }
 }
 
+/// What `begin_build` found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildStart {
+    /// The lease is held and the attempt recorded under this id.
+    Started(i64),
+    /// Another creator holds the table's lease.
+    Busy,
+    /// Another creator built the table since the plan was made.
+    BuiltMeanwhile,
+}
+
 /// The end of a build attempt.
 #[derive(Clone, Debug)]
 pub struct BuildResult<'a> {
@@ -69,29 +80,53 @@ impl StateFile {
         Ok(value)
     }
 
-    /// Records the start of a build; returns its id.
-    pub fn start_build(
+    /// In one transaction: takes (or renews) the table's lease for `worker` until
+    /// `now_ms + lease_ms`, checks that nobody built the table since `planned_at_ms`, and records
+    /// the start of an attempt.
+    pub fn begin_build(
         &mut self,
         table: &str,
         worker: &str,
-        started_at_ms: i64,
-    ) -> Result<i64, StateError> {
+        now_ms: i64,
+        lease_ms: i64,
+        planned_at_ms: i64,
+    ) -> Result<BuildStart, StateError> {
         self.write(|tx| {
-            tx.execute(
-                "insert into builds (table_name, started_at_ms, outcome, worker) values (?1, ?2, 'running', ?3)",
-                params![table, started_at_ms, worker],
+            if !take_lease(tx, table, worker, now_ms, lease_ms)? {
+                return Ok(BuildStart::Busy);
+            }
+            let last_success: Option<i64> = tx.prepare_cached("select max(started_at_ms) from builds where table_name = ?1 and outcome = 'succeeded'")?.query_row(
+                [table],
+                |row| row.get(0),
             )?;
-            Ok(tx.last_insert_rowid())
+            if last_success.is_some_and(|at| at >= planned_at_ms) {
+                tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, worker])?;
+                return Ok(BuildStart::BuiltMeanwhile);
+            }
+            tx.prepare_cached("insert into builds (table_name, started_at_ms, outcome, worker) values (?1, ?2, 'running', ?3)")?.execute(
+                params![table, now_ms, worker],
+            )?;
+            Ok(BuildStart::Started(tx.last_insert_rowid()))
         })
     }
 
     /// Records the end of a build. A success also clears the table's force request, unless the
-    /// request was made after the build started (it is then still pending).
-    pub fn finish_build(&mut self, id: i64, result: &BuildResult) -> Result<(), StateError> {
+    /// request was made after the build started (it is then still pending). With
+    /// `release_lease`, the builder's lease on the table ends too.
+    pub fn finish_build(
+        &mut self,
+        id: i64,
+        result: &BuildResult,
+        release_lease: bool,
+    ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.execute(
-                "update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5, phases_json = ?6,
-                     finished_at_ms = ?7 where id = ?1",
+            if release_lease {
+                tx.prepare_cached("delete from leases where (table_name, holder) = (select table_name, worker from builds where id = ?1)")?.execute(
+                    [id],
+                )?;
+            }
+            tx.prepare_cached("update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5, phases_json = ?6,
+                     finished_at_ms = ?7 where id = ?1")?.execute(
                 params![
                     id,
                     result.outcome.as_str(),
@@ -103,9 +138,8 @@ impl StateFile {
                 ],
             )?;
             if result.outcome == BuildOutcome::Succeeded {
-                tx.execute(
-                    "delete from force_requests where table_name = (select table_name from builds where id = ?1)
-                         and requested_at * 1000 <= (select started_at_ms from builds where id = ?1)",
+                tx.prepare_cached("delete from force_requests where table_name = (select table_name from builds where id = ?1)
+                         and requested_at * 1000 <= (select started_at_ms from builds where id = ?1)")?.execute(
                     [id],
                 )?;
             }
@@ -122,9 +156,8 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.execute(
-                "insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class, message)
-                 values (?1, ?2, ?2, 'skipped', ?3, ?4)",
+            tx.prepare_cached("insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class, message)
+                 values (?1, ?2, ?2, 'skipped', ?3, ?4)")?.execute(
                 params![table, now_ms, class, message],
             )?;
             Ok(())
@@ -141,17 +174,6 @@ impl StateFile {
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
             .map_err(|e| self.error(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
-    }
-
-    /// The start time of the table's last successful build.
-    pub fn last_success(&self, table: &str) -> Result<Option<i64>, StateError> {
-        self.connection
-            .query_row(
-                "select max(started_at_ms) from builds where table_name = ?1 and outcome = 'succeeded'",
-                [table],
-                |row| row.get(0),
-            )
-            .map_err(|e| self.error(e))
     }
 
     /// Every attempt for one table, newest first.
@@ -190,9 +212,8 @@ impl StateFile {
         now_s: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.execute(
-                "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
-                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
+            tx.prepare_cached("insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
+                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason")?.execute(
                 params![table, now_s, reason],
             )?;
             Ok(())
@@ -220,24 +241,19 @@ impl StateFile {
     ) -> Result<bool, StateError> {
         self.write(|tx| {
             let last: Option<i64> = tx
-                .query_row(
-                    "select sent_at from notifications where fingerprint = ?1",
-                    [fingerprint],
-                    |row| row.get(0),
-                )
+                .prepare_cached("select sent_at from notifications where fingerprint = ?1")?
+                .query_row([fingerprint], |row| row.get(0))
                 .optional()?;
             if last.is_some_and(|sent| now_s - sent < repeat_after_s) {
                 return Ok(false);
             }
-            tx.execute(
+            tx.prepare_cached(
                 "insert into notifications (fingerprint, sent_at) values (?1, ?2)
                  on conflict (fingerprint) do update set sent_at = excluded.sent_at",
-                params![fingerprint, now_s],
-            )?;
-            tx.execute(
-                "delete from notifications where sent_at < ?1",
-                [now_s - 7 * 86_400],
-            )?;
+            )?
+            .execute(params![fingerprint, now_s])?;
+            tx.prepare_cached("delete from notifications where sent_at < ?1")?
+                .execute([now_s - 7 * 86_400])?;
             Ok(true)
         })
     }
@@ -251,30 +267,13 @@ impl StateFile {
         now_ms: i64,
         ttl_ms: i64,
     ) -> Result<bool, StateError> {
-        self.write(|tx| {
-            tx.execute("delete from leases where table_name = ?1 and expires_at_ms < ?2", params![table, now_ms])?;
-            let current: Option<String> =
-                tx.query_row("select holder from leases where table_name = ?1", [table], |row| row.get(0)).optional()?;
-            match current {
-                Some(other) if other != holder => Ok(false),
-                _ => {
-                    tx.execute(
-                        "insert into leases (table_name, holder, acquired_at_ms, expires_at_ms) values (?1, ?2, ?3, ?4)
-                         on conflict (table_name) do update set expires_at_ms = excluded.expires_at_ms",
-                        params![table, holder, now_ms, now_ms + ttl_ms],
-                    )?;
-                    Ok(true)
-                }
-            }
-        })
+        self.write(|tx| take_lease(tx, table, holder, now_ms, ttl_ms))
     }
 
     pub fn release_lease(&mut self, table: &str, holder: &str) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.execute(
-                "delete from leases where table_name = ?1 and holder = ?2",
-                params![table, holder],
-            )?;
+            tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?
+                .execute(params![table, holder])?;
             Ok(())
         })
     }
@@ -336,13 +335,12 @@ impl StateFile {
             .collect();
         self.write(|tx| {
             for (table, holder) in &abandoned {
-                tx.execute("delete from leases where table_name = ?1 and holder = ?2", params![table, holder])?;
+                tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, holder])?;
             }
             for worker in &dead_workers {
-                tx.execute(
-                    "update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
+                tx.prepare_cached("update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
                          message = 'interrupted: the creator stopped before the build finished'
-                     where outcome = 'running' and worker = ?1",
+                     where outcome = 'running' and worker = ?1")?.execute(
                     params![worker, now_ms],
                 )?;
             }
@@ -350,4 +348,28 @@ impl StateFile {
         })?;
         Ok(abandoned.into_iter().map(|(table, _)| table).collect())
     }
+}
+
+/// Takes or renews a lease inside a write transaction; `false` when another holder has it.
+fn take_lease(
+    tx: &rusqlite::Transaction,
+    table: &str,
+    holder: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+) -> rusqlite::Result<bool> {
+    tx.prepare_cached("delete from leases where table_name = ?1 and expires_at_ms < ?2")?
+        .execute(params![table, now_ms])?;
+    let current: Option<String> = tx
+        .prepare_cached("select holder from leases where table_name = ?1")?
+        .query_row([table], |row| row.get(0))
+        .optional()?;
+    if current.is_some_and(|other| other != holder) {
+        return Ok(false);
+    }
+    tx.prepare_cached("insert into leases (table_name, holder, acquired_at_ms, expires_at_ms) values (?1, ?2, ?3, ?4)
+         on conflict (table_name) do update set expires_at_ms = excluded.expires_at_ms")?.execute(
+        params![table, holder, now_ms, now_ms + ttl_ms],
+    )?;
+    Ok(true)
 }

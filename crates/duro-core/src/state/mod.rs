@@ -7,7 +7,7 @@ mod builds;
 mod catalog_store;
 mod migrations;
 
-pub use builds::{BuildOutcome, BuildRecord, BuildResult};
+pub use builds::{BuildOutcome, BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

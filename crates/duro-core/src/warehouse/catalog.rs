@@ -24,6 +24,47 @@ pub fn relation_kind(client: &mut impl GenericClient, table: &TableRef) -> Resul
     Ok(row.map(|row| row.get(0)))
 }
 
+/// What the swap needs to know about the live table, in one round trip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableFacts {
+    /// `pg_class.relkind`: `r` for a table.
+    pub kind: String,
+    /// Who may select from it (owner excluded).
+    pub select_grantees: Vec<String>,
+    /// Whether views are bound to it.
+    pub has_bound_views: bool,
+}
+
+/// Facts about the table, or `None` when it does not exist.
+pub fn table_facts(
+    client: &mut impl GenericClient,
+    table: &TableRef,
+) -> Result<Option<TableFacts>> {
+    let row = client
+        .query_opt(
+            "select c.relkind::text, c.relacl::text, pg_get_userbyid(c.relowner)::text,
+                    exists (select 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
+                            where d.refclassid = 'pg_class'::regclass and d.refobjid = c.oid
+                              and d.classid = 'pg_rewrite'::regclass and r.ev_class <> c.oid)
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace
+             where n.nspname = $1 and c.relname = $2",
+            &[&table.schema, &table.table],
+        )
+        .map_err(classified)?;
+    Ok(row.map(|row| {
+        let acl: Option<String> = row.get(1);
+        let owner: String = row.get(2);
+        TableFacts {
+            kind: row.get(0),
+            select_grantees: parse_select_grantees(acl.as_deref().unwrap_or(""))
+                .into_iter()
+                .filter(|g| *g != owner)
+                .collect(),
+            has_bound_views: row.get(3),
+        }
+    }))
+}
+
 /// Views bound to the table (through `pg_depend`), with their definitions. Late-binding views
 /// (Redshift `with no schema binding`) are not bound and do not appear.
 pub fn dependent_views(
@@ -35,7 +76,8 @@ pub fn dependent_views(
             "select distinct vn.nspname::text, v.relname::text, pg_get_viewdef(v.oid)::text
              from pg_class t
              join pg_namespace tn on tn.oid = t.relnamespace
-             join pg_depend d on d.refobjid = t.oid
+             join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid
+                              and d.classid = 'pg_rewrite'::regclass
              join pg_rewrite r on r.oid = d.objid
              join pg_class v on v.oid = r.ev_class
              join pg_namespace vn on vn.oid = v.relnamespace
@@ -58,26 +100,11 @@ pub fn dependent_views(
         .collect())
 }
 
-/// Roles (and `group x` groups) holding `select` on the table, its owner excluded.
+/// Roles (and `group x` groups) holding `select` on the table (or view), its owner excluded.
 pub fn select_grantees(client: &mut impl GenericClient, table: &TableRef) -> Result<Vec<String>> {
-    let row = client
-        .query_opt(
-            "select c.relacl::text, pg_get_userbyid(c.relowner)::text from pg_class c
-             join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2",
-            &[&table.schema, &table.table],
-        )
-        .map_err(classified)?;
-    Ok(match row {
-        Some(row) => {
-            let acl: Option<String> = row.get(0);
-            let owner: String = row.get(1);
-            parse_select_grantees(acl.as_deref().unwrap_or(""))
-                .into_iter()
-                .filter(|g| *g != owner)
-                .collect()
-        }
-        None => Vec::new(),
-    })
+    Ok(table_facts(client, table)?
+        .map(|facts| facts.select_grantees)
+        .unwrap_or_default())
 }
 
 /// Grantees with `r` (select) in an ACL text like `{duro=arwdDxt/duro,jane=r/duro,"data-team"=r/duro,group bi=r/duro}`.
