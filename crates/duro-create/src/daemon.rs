@@ -112,8 +112,18 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
             if planned.is_empty() {
                 println!("nothing to build");
             }
+            let means = creator.mean_build_ms().unwrap_or_default();
             for (position, build) in planned.iter().enumerate() {
-                println!("{}. {} ({})", position + 1, build.table, build.reason);
+                let usual = means
+                    .get(&build.table)
+                    .map(|ms| format!(", usually {:.1} s", ms / 1000.0))
+                    .unwrap_or_default();
+                println!(
+                    "{}. {} ({}{usual})",
+                    position + 1,
+                    build.table,
+                    build.reason
+                );
             }
             for table in processors {
                 println!(

@@ -93,6 +93,11 @@ impl Creator {
         }
     }
 
+    /// The running mean duration (ms) of each table's successful builds.
+    pub fn mean_build_ms(&self) -> Result<HashMap<String, f64>, CreatorError> {
+        Ok(self.open_state()?.mean_build_ms()?)
+    }
+
     fn open_state(&self) -> Result<StateFile, StateError> {
         StateFile::open(&self.state_path)
     }

@@ -176,6 +176,21 @@ impl StateFile {
         rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
 
+    /// The running mean duration (ms) of each table's successful builds.
+    pub fn mean_build_ms(&self) -> Result<HashMap<String, f64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "select table_name, avg(finished_at_ms - started_at_ms) from builds
+                 where outcome = 'succeeded' group by table_name",
+            )
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(|e| self.error(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+    }
+
     /// Every attempt for one table, newest first.
     pub fn builds(&self, table: &str) -> Result<Vec<BuildRecord>, StateError> {
         let mut statement = self
