@@ -36,6 +36,7 @@ pub struct Config {
     pub warehouse: WarehouseConfig,
     pub creator: CreatorConfig,
     pub slack: SlackConfig,
+    pub processors: ProcessorsConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -226,6 +227,32 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
         other => Err(serde::de::Error::custom(format!(
             "{other:?} is not a boolean (true/false)"
         ))),
+    }
+}
+
+/// Processor tables (Python post-processing).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessorsConfig {
+    /// One virtual environment per processor table is kept here.
+    pub venv_dir: PathBuf,
+    /// The Python that creates the virtual environments.
+    pub python: String,
+    /// Where the CSV files live while a table builds (default: the system's temporary folder).
+    pub work_dir: Option<PathBuf>,
+    /// Seconds a script may run unless the table's `processor_timeout` says otherwise.
+    #[serde(deserialize_with = "lenient_duration")]
+    pub default_timeout: u64,
+}
+
+impl Default for ProcessorsConfig {
+    fn default() -> Self {
+        Self {
+            venv_dir: PathBuf::from("./venvs"),
+            python: "python3".to_owned(),
+            work_dir: None,
+            default_timeout: 3_600,
+        }
     }
 }
 

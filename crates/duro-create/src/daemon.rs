@@ -108,7 +108,7 @@ pub fn once(config: Config, selection: &Selection) -> ExitCode {
 pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
     let creator = Creator::new(config, Arc::new(AtomicBool::new(false)));
     match creator.plan(selection) {
-        Ok((planned, processors)) => {
+        Ok(planned) => {
             if planned.is_empty() {
                 println!("nothing to build");
             }
@@ -123,11 +123,6 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     position + 1,
                     build.table,
                     build.reason
-                );
-            }
-            for table in processors {
-                println!(
-                    "not built: {table} is a processor table (processors are not run by this version)"
                 );
             }
             ExitCode::SUCCESS

@@ -236,6 +236,7 @@ fn build_with_retries(
         name: table.name.clone(),
         query: table.query.clone(),
         tests: table.tests.clone(),
+        processor: creator.processor_definition(table, &config),
         config,
     };
     let mut attempt = 0;
@@ -273,12 +274,19 @@ fn build_with_retries(
         let retry = result.as_ref().is_err_and(|e| e.transient)
             && attempt < retries
             && !creator.is_shutting_down();
-        let (outcome, class, message, rows) = match &result {
-            Ok(rows) => (BuildOutcome::Succeeded, None, None, Some(*rows)),
+        let (outcome, class, message, rows, output) = match &result {
+            Ok(built) => (
+                BuildOutcome::Succeeded,
+                None,
+                None,
+                Some(built.rows),
+                built.output.as_deref(),
+            ),
             Err(error) => (
                 BuildOutcome::Failed,
                 Some(error.class.as_str()),
                 Some(error.message.as_str()),
+                None,
                 None,
             ),
         };
@@ -290,11 +298,12 @@ fn build_with_retries(
             rows,
             phases_json: &phases_json,
             finished_at_ms: finished,
+            output,
         };
         state
             .finish_build(id, &record, !retry)
             .map_err(state_failure)?;
-        match result {
+        match result.map(|built| built.rows) {
             Ok(rows) => {
                 tracing::info!(
                     "built {} ({rows} rows) in {} ms",
@@ -333,7 +342,7 @@ fn build_once(
     definition: &TableDefinition,
     timeout: u64,
     phases: &mut Phases,
-) -> Result<i64, WarehouseError> {
+) -> Result<refresh::Built, WarehouseError> {
     if connection.as_ref().is_none_or(Client::is_closed) {
         *connection =
             Some(phases.time("connect", || warehouse::connect(&creator.config.warehouse))?);
@@ -357,5 +366,5 @@ fn build_once(
         .lock()
         .expect("not poisoned")
         .remove(&definition.name);
-    result.map(|built| built.rows)
+    result
 }

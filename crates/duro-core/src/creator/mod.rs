@@ -7,6 +7,7 @@ pub mod worker;
 
 use crate::config::Config;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
+use crate::refresh::ProcessorDefinition;
 use crate::schedule::unix_now;
 use crate::state::{StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
@@ -102,12 +103,8 @@ impl Creator {
         StateFile::open(&self.state_path)
     }
 
-    /// The plan for this selection: tables to build, in order, with reasons. Processor tables
-    /// are returned separately: they are not built by this version.
-    pub fn plan(
-        &self,
-        selection: &Selection,
-    ) -> Result<(Vec<PlannedBuild>, Vec<String>), CreatorError> {
+    /// The plan for this selection: tables to build, in order, with reasons.
+    pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedBuild>, CreatorError> {
         let state = self.open_state()?;
         let tables = state.tables(false)?;
         let plan_tables: Vec<PlanTable> = tables
@@ -153,20 +150,42 @@ impl Creator {
                 planned
             }
         };
-        let processors: HashSet<&str> = tables
+        Ok(planned)
+    }
+
+    /// The processor part of a table's definition (for processor tables).
+    pub(crate) fn processor_definition(
+        &self,
+        table: &StoredTable,
+        config: &TableConfig,
+    ) -> Option<ProcessorDefinition> {
+        if table.kind != TableKind::Processor {
+            return None;
+        }
+        let settings = &self.config.processors;
+        let script_folder = table
+            .files
             .iter()
-            .filter(|t| t.kind == TableKind::Processor)
-            .map(|t| t.name.as_str())
-            .collect();
-        let (planned, skipped): (Vec<_>, Vec<_>) = planned
-            .into_iter()
-            .partition(|p| !processors.contains(p.table.as_str()));
-        Ok((planned, skipped.into_iter().map(|p| p.table).collect()))
+            .find(|file| file.ends_with(".py"))
+            .and_then(|file| std::path::Path::new(file).parent())
+            .map(|folder| self.config.views.path.join(folder));
+        Some(ProcessorDefinition {
+            ddl: table.ddl.clone().unwrap_or_default(),
+            source: table.processor_source.clone().unwrap_or_default(),
+            requirements: table.requirements.clone(),
+            script_folder,
+            venv_dir: settings.venv_dir.clone(),
+            python: settings.python.clone(),
+            work_dir: settings.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+            timeout_seconds: config
+                .processor_timeout_seconds
+                .unwrap_or(settings.default_timeout),
+        })
     }
 
     /// One cycle: plan, then build.
     pub fn run_cycle(&self, selection: &Selection) -> Result<CycleReport, CreatorError> {
-        let (planned, _processors) = self.plan(selection)?;
+        let planned = self.plan(selection)?;
         if planned.is_empty() {
             return Ok(CycleReport::default());
         }

@@ -3,9 +3,13 @@
 //! grants), then take a snapshot when configured. A failure before the swap leaves the live
 //! table untouched; the swap itself is atomic.
 
+mod csv;
 mod data_tests;
+mod processor;
 mod snapshot;
 mod swap;
+
+pub use processor::ProcessorDefinition;
 
 use crate::config::Dialect;
 use crate::views::TableConfig;
@@ -21,6 +25,8 @@ pub struct TableDefinition {
     pub query: String,
     pub tests: Option<String>,
     pub config: TableConfig,
+    /// Set for processor tables: `query` then feeds the script.
+    pub processor: Option<ProcessorDefinition>,
 }
 
 /// Milliseconds spent in each phase, in order.
@@ -51,6 +57,28 @@ impl Phases {
 pub struct Built {
     pub rows: i64,
     pub snapshot_taken: bool,
+    /// A processor's output.
+    pub output: Option<String>,
+}
+
+fn count_rows(
+    client: &mut Client,
+    table: &TableRef,
+    is_cancelled: &dyn Fn() -> bool,
+) -> Result<i64, WarehouseError> {
+    let messages = client
+        .simple_query(&format!("select count(*) from {}", table.quoted()))
+        .map_err(|error| WarehouseError::from_postgres(&error, is_cancelled()))?;
+    let count = messages.iter().find_map(|m| match m {
+        postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<i64>().ok()),
+        _ => None,
+    });
+    count.ok_or_else(|| {
+        WarehouseError::new(
+            FailureClass::SqlError,
+            "could not count the rows of the new table",
+        )
+    })
 }
 
 /// Builds `table` on an open connection. Statements are limited to `timeout_seconds` each by
@@ -74,37 +102,44 @@ pub fn build_table(
     let temp = live
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-    let result = phases.time("create_temp", || -> Result<i64, WarehouseError> {
-        // The timeout is a number Duro computed, not user text.
-        let mut statements = vec![format!(
-            "set statement_timeout = {}",
-            timeout_seconds.saturating_mul(1_000)
-        )];
-        statements.extend(render::create_temp_table(
-            dialect,
-            &temp,
-            &table.query,
-            &table.config,
-        ));
-        client
-            .batch_execute(&statements.join(";\n"))
-            .map_err(sql_error)?;
-        let messages = client
-            .simple_query(&format!("select count(*) from {}", temp.quoted()))
-            .map_err(sql_error)?;
-        let count = messages.iter().find_map(|m| match m {
-            postgres::SimpleQueryMessage::Row(row) => {
-                row.get(0).and_then(|v| v.parse::<i64>().ok())
-            }
-            _ => None,
-        });
-        count.ok_or_else(|| {
-            WarehouseError::new(
-                FailureClass::SqlError,
-                "could not count the rows of the new table",
-            )
-        })
-    });
+    // The timeout is a number Duro computed, not user text.
+    let timeout = format!(
+        "set statement_timeout = {}",
+        timeout_seconds.saturating_mul(1_000)
+    );
+    let mut output = None;
+    let result = match &table.processor {
+        None => phases.time("create_temp", || -> Result<i64, WarehouseError> {
+            let mut statements = vec![timeout];
+            statements.extend(render::create_temp_table(
+                dialect,
+                &temp,
+                &table.query,
+                &table.config,
+            ));
+            client
+                .batch_execute(&statements.join(";\n"))
+                .map_err(sql_error)?;
+            count_rows(client, &temp, is_cancelled)
+        }),
+        Some(processor) => client
+            .batch_execute(&timeout)
+            .map_err(sql_error)
+            .and_then(|()| {
+                let (rows, log) = processor::create_temp(
+                    client,
+                    dialect,
+                    &live,
+                    &temp,
+                    &table.query,
+                    processor,
+                    phases,
+                    is_cancelled,
+                )?;
+                output = Some(log);
+                Ok(rows)
+            }),
+    };
     let rows = match result {
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(client, &temp, error)),
@@ -144,6 +179,7 @@ pub fn build_table(
     Ok(Built {
         rows,
         snapshot_taken,
+        output,
     })
 }
 

@@ -10,7 +10,7 @@ mod rewrite;
 pub use ddl_table::{DdlTable, ddl_table};
 pub use output_columns::OutputColumns;
 pub use references::token_references;
-pub use rewrite::{rename_table, split_statements};
+pub use rewrite::{rename_table, rename_table_in_ddl, split_statements};
 
 use serde::Serialize;
 use sqlparser::ast::Statement;

@@ -39,15 +39,35 @@ fn word_is(token: &Token, name: &str) -> bool {
     matches!(token, Token::Word(word) if word.value.eq_ignore_ascii_case(name))
 }
 
-/// Replaces every reference to `schema.table` (any case, quoted or not, also as the qualifier of
-/// a column, also after a database name) by `schema."new_table"`. Where the table had no alias,
-/// its old name becomes the alias, so column references like `table.column` keep working.
-/// Every other byte is kept.
+/// Points every reference to `schema.table` in a query (any case, quoted or not, also as the
+/// qualifier of a column, also after a database name) at `schema."new_table"`. Where the table
+/// had no alias, its old name becomes the alias, so column references like `table.column` keep
+/// working. Every other byte is kept.
 pub fn rename_table(
     sql: &str,
     schema: &str,
     table: &str,
     new_table: &str,
+) -> Result<String, String> {
+    rename(sql, schema, table, new_table, true)
+}
+
+/// Renames the table a `create table` statement creates; every other byte is kept.
+pub fn rename_table_in_ddl(
+    ddl: &str,
+    schema: &str,
+    table: &str,
+    new_table: &str,
+) -> Result<String, String> {
+    rename(ddl, schema, table, new_table, false)
+}
+
+fn rename(
+    sql: &str,
+    schema: &str,
+    table: &str,
+    new_table: &str,
+    keep_name_as_alias: bool,
 ) -> Result<String, String> {
     let tokens = tokens(sql)?;
     let mut output = String::with_capacity(sql.len() + 16);
@@ -64,7 +84,7 @@ pub fn rename_table(
                 Some(Token::Word(word)) => matches!(word.keyword, Keyword::AS | Keyword::NoKeyword),
                 _ => false,
             };
-            if !has_alias_or_column {
+            if keep_name_as_alias && !has_alias_or_column {
                 output.push(' ');
                 output.push_str(&crate::warehouse::render::quote_identifier(
                     &table.to_lowercase(),
@@ -160,6 +180,15 @@ mod tests {
                 "{sql}"
             );
         }
+    }
+
+    #[test]
+    fn renaming_in_ddl_adds_no_alias() {
+        let ddl = "create table First.Countries (\n  country text\n) diststyle even";
+        assert_eq!(
+            rename_table_in_ddl(ddl, "first", "countries", "countries_duro_temp").unwrap(),
+            "create table First.\"countries_duro_temp\" (\n  country text\n) diststyle even"
+        );
     }
 
     #[test]

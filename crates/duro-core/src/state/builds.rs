@@ -44,6 +44,8 @@ pub struct BuildResult<'a> {
     /// `{"connect": ms, "create_temp": ms, …}`.
     pub phases_json: &'a str,
     pub finished_at_ms: i64,
+    /// A processor's stdout and stderr (the end of each).
+    pub output: Option<&'a str>,
 }
 
 /// One recorded attempt.
@@ -59,6 +61,7 @@ pub struct BuildRecord {
     pub rows: Option<i64>,
     pub phases_json: String,
     pub worker: Option<String>,
+    pub output: Option<String>,
 }
 
 impl StateFile {
@@ -126,7 +129,7 @@ impl StateFile {
                 )?;
             }
             tx.prepare_cached("update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5, phases_json = ?6,
-                     finished_at_ms = ?7 where id = ?1")?.execute(
+                     finished_at_ms = ?7, output = ?8 where id = ?1")?.execute(
                 params![
                     id,
                     result.outcome.as_str(),
@@ -134,7 +137,8 @@ impl StateFile {
                     result.message,
                     result.rows,
                     result.phases_json,
-                    result.finished_at_ms
+                    result.finished_at_ms,
+                    result.output
                 ],
             )?;
             if result.outcome == BuildOutcome::Succeeded {
@@ -196,7 +200,7 @@ impl StateFile {
         let mut statement = self
             .connection
             .prepare(
-                "select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker
+                "select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output
                  from builds where table_name = ?1 order by started_at_ms desc, id desc",
             )
             .map_err(|e| self.error(e))?;
@@ -213,6 +217,7 @@ impl StateFile {
                     rows: row.get(7)?,
                     phases_json: row.get(8)?,
                     worker: row.get(9)?,
+                    output: row.get(10)?,
                 })
             })
             .map_err(|e| self.error(e))?;

@@ -33,6 +33,8 @@ pub struct StoredTable {
     pub query: String,
     pub ddl: Option<String>,
     pub tests: Option<String>,
+    pub processor_source: Option<String>,
+    pub requirements: Option<String>,
     pub interval_minutes: Option<u32>,
     pub config_json: String,
     pub files: Vec<String>,
@@ -276,7 +278,7 @@ impl StateFile {
             .connection
             .prepare(
                 "select name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
-                        first_seen_at, changed_at, deleted_at
+                        first_seen_at, changed_at, deleted_at, processor_source, requirements
                  from tables where ?1 or deleted_at is null order by name",
             )
             .map_err(|e| self.error(e))?;
@@ -299,6 +301,8 @@ impl StateFile {
                     first_seen_at: row.get(9)?,
                     changed_at: row.get(10)?,
                     deleted_at: row.get(11)?,
+                    processor_source: row.get(12)?,
+                    requirements: row.get(13)?,
                 })
             })
             .map_err(|e| self.error(e))?;

@@ -74,4 +74,27 @@ pub const MIGRATIONS: &[&str] = &[
         sent_at integer not null
     ) strict;
     "#,
+    // 3: the processor_failed class, and the processor's output kept with each build.
+    r#"
+    create table builds_v3 (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled', 'processor_failed')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text,
+        output text
+    ) strict;
+    insert into builds_v3 (id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker)
+        select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker from builds;
+    drop table builds;
+    alter table builds_v3 rename to builds;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+    "#,
 ];

@@ -19,6 +19,8 @@ pub enum FailureClass {
     Timeout,
     DependencyFailed,
     Cancelled,
+    /// A processor script failed, wrote nothing, or its output did not fit the DDL.
+    ProcessorFailed,
 }
 
 impl FailureClass {
@@ -30,6 +32,7 @@ impl FailureClass {
             FailureClass::Timeout => "timeout",
             FailureClass::DependencyFailed => "dependency_failed",
             FailureClass::Cancelled => "cancelled",
+            FailureClass::ProcessorFailed => "processor_failed",
         }
     }
 }

@@ -64,6 +64,7 @@ impl Setup {
         config.warehouse.url = Some(url.clone());
         config.warehouse.tls = Some(TlsMode::Disable);
         config.creator.retries = 1;
+        config.processors.venv_dir = state_dir.path().join("venvs");
         let setup = Self {
             views,
             _views_dir: views_dir,

@@ -1,0 +1,195 @@
+//! Processor tables against a real PostgreSQL: the select exported to CSV, the script run in its
+//! own virtual environment, the output loaded through the DDL; and every way a script can fail,
+//! each with its output recorded and the old table intact.
+
+mod support;
+
+use duro_core::warehouse::FailureClass;
+use support::Setup;
+
+const PASSTHROUGH: &str = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\ncsv.writer(open(sys.argv[2], 'w', newline='')).writerows(rows)\n";
+
+fn processor(script: &str, extra: &[(&str, &str)]) -> Setup {
+    let mut files = vec![
+        (
+            "s/p_select.sql",
+            "select n, 'name ' || n as label, case when n = 2 then null else 'x,\"y\"' end as tricky from generate_series(1, 3) as n",
+        ),
+        (
+            "s/p — 1d.sql",
+            "create table s.p (\n  n int,\n  label text,\n  tricky text\n)",
+        ),
+        ("s/p.py", script),
+    ];
+    files.extend_from_slice(extra);
+    Setup::new(&files, "create schema s")
+}
+
+#[test]
+fn the_script_output_is_loaded_with_nulls_and_quotes_intact() {
+    let setup = processor(
+        "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\nprint('read', len(rows) - 1, 'rows')\nout = csv.writer(open(sys.argv[2], 'w', newline=''))\nout.writerow(rows[0])\nfor n, label, tricky in rows[1:]:\n    out.writerow([int(n) * 10, label.upper(), tricky])\n",
+        &[],
+    );
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i64>("select sum(n)::bigint from s.p"), 60);
+    assert_eq!(
+        setup.scalar::<String>("select label from s.p where n = 10"),
+        "NAME 1"
+    );
+    assert_eq!(
+        setup.scalar::<String>("select tricky from s.p where n = 10"),
+        "x,\"y\""
+    );
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from s.p where tricky is null"),
+        1
+    );
+    let build = &setup.state().builds("s.p").unwrap()[0];
+    assert!(
+        build
+            .output
+            .as_deref()
+            .unwrap_or_default()
+            .contains("read 3 rows"),
+        "{build:?}"
+    );
+    let phases: serde_json::Value = serde_json::from_str(&build.phases_json).unwrap();
+    for phase in ["select", "venv", "process", "load", "swap"] {
+        assert!(phases.get(phase).is_some(), "{phase} missing in {phases}");
+    }
+}
+
+#[test]
+fn an_empty_select_gives_an_empty_table() {
+    let setup = Setup::new(
+        &[
+            ("s/p_select.sql", "select 1 as n where false"),
+            ("s/p — 1d.sql", "create table s.p (n int)"),
+            ("s/p.py", PASSTHROUGH),
+        ],
+        "create schema s",
+    );
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 0);
+}
+
+/// Builds once with the passthrough script, then with `broken` (and `extra` files): the second
+/// build must fail with `class` and a message containing `needle`, keeping the first data.
+fn fails_keeping_the_old_table(
+    broken: &str,
+    extra: &[(&str, &str)],
+    class: FailureClass,
+    needle: &str,
+) {
+    let setup = processor(PASSTHROUGH, &[]);
+    assert!(setup.cycle().failed.is_empty());
+    setup.write(&[("s/p.py", broken)]);
+    setup.write(extra);
+    setup.schedule();
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let failure = &report.failed[0];
+    assert_eq!(failure.class, class, "{failure:?}");
+    assert!(
+        failure.message.contains(needle),
+        "expected {needle:?} in {}",
+        failure.message
+    );
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from s.p"),
+        3,
+        "the old table must stay"
+    );
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_tables where tablename = 'p_duro_temp'"),
+        0
+    );
+    let record = &setup.state().builds("s.p").unwrap()[0];
+    assert_eq!(record.failure_class.as_deref(), Some(class.as_str()));
+}
+
+#[test]
+fn a_script_that_raises() {
+    fails_keeping_the_old_table(
+        "import sys\nprint('starting')\nraise ValueError('bad data in row 7')\n",
+        &[],
+        FailureClass::ProcessorFailed,
+        "ValueError: bad data in row 7",
+    );
+}
+
+#[test]
+fn a_script_that_hangs_past_its_timeout() {
+    fails_keeping_the_old_table(
+        "import time\nprint('sleeping', flush=True)\ntime.sleep(60)\n",
+        &[("s/p.conf", "processor_timeout=1s\n")],
+        FailureClass::Timeout,
+        "ran longer than 1 s",
+    );
+}
+
+#[test]
+fn a_script_that_writes_no_output() {
+    fails_keeping_the_old_table(
+        "print('nothing to say')\n",
+        &[],
+        FailureClass::ProcessorFailed,
+        "wrote no output file",
+    );
+}
+
+#[test]
+fn output_that_does_not_fit_the_ddl() {
+    fails_keeping_the_old_table(
+        "import sys\nopen(sys.argv[2], 'w').write('n,label,tricky\\r\\nnot-a-number,a,b\\r\\n')\n",
+        &[],
+        FailureClass::ProcessorFailed,
+        "does not fit the table's DDL",
+    );
+}
+
+#[test]
+fn a_broken_requirements_file() {
+    fails_keeping_the_old_table(
+        PASSTHROUGH,
+        &[("s/p_requirements.txt", "./no-such-local-package\n")],
+        FailureClass::ProcessorFailed,
+        "installing the requirements failed",
+    );
+}
+
+#[test]
+fn the_virtual_environment_is_reused_until_the_requirements_change() {
+    let setup = processor(PASSTHROUGH, &[("s/p_requirements.txt", "# nothing yet\n")]);
+    assert!(setup.cycle().failed.is_empty());
+    let python = setup.config.processors.venv_dir.join("s.p/bin/python");
+    let created = std::fs::symlink_metadata(&python)
+        .unwrap()
+        .modified()
+        .unwrap();
+    setup.force("s.p");
+    assert!(setup.cycle().failed.is_empty());
+    assert_eq!(
+        std::fs::symlink_metadata(&python)
+            .unwrap()
+            .modified()
+            .unwrap(),
+        created,
+        "the environment was rebuilt"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    setup.write(&[("s/p_requirements.txt", "# still nothing, but changed\n")]);
+    setup.schedule();
+    assert!(setup.cycle().failed.is_empty());
+    assert_ne!(
+        std::fs::symlink_metadata(&python)
+            .unwrap()
+            .modified()
+            .unwrap(),
+        created,
+        "the environment was not rebuilt"
+    );
+}
