@@ -37,6 +37,7 @@ pub struct Config {
     pub creator: CreatorConfig,
     pub slack: SlackConfig,
     pub processors: ProcessorsConfig,
+    pub s3: S3Config,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -253,6 +254,76 @@ impl Default for ProcessorsConfig {
             work_dir: None,
             default_timeout: 3_600,
         }
+    }
+}
+
+/// S3 staging of processor output (required on Redshift, optional on PostgreSQL).
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Config {
+    /// The bucket; S3 is off without one.
+    pub bucket: Option<String>,
+    pub region: Option<String>,
+    /// Key prefix for uploaded files, like `duro/`.
+    pub prefix: String,
+    /// An S3-compatible server's address (`http://127.0.0.1:9000`); AWS when unset.
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub path_style: bool,
+    /// Keys; when unset, the standard `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` variables.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Redshift `COPY` with this IAM role instead of the keys.
+    pub iam_role: Option<String>,
+    /// Keep the uploaded files after a successful load.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub keep_files: bool,
+}
+
+impl S3Config {
+    /// The access key and secret: from this section, else the standard AWS variables of `env`.
+    pub fn resolved_keys(
+        &self,
+        env: &[(String, String)],
+    ) -> Result<Option<(String, String)>, ConfigError> {
+        let from_env = |name: &str| {
+            env.iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
+        };
+        let access = self
+            .access_key_id
+            .clone()
+            .or_else(|| from_env("AWS_ACCESS_KEY_ID"));
+        let secret = match read_secret(
+            self.secret_access_key.as_deref(),
+            self.secret_access_key_file.as_deref(),
+        )? {
+            Some(secret) => Some(secret),
+            None => from_env("AWS_SECRET_ACCESS_KEY"),
+        };
+        Ok(access.zip(secret))
+    }
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("path_style", &self.path_style)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("iam_role", &self.iam_role)
+            .field("keep_files", &self.keep_files)
+            .finish()
     }
 }
 
@@ -587,10 +658,11 @@ mod tests {
             ),
             ("DURO_WAREHOUSE__PASSWORD", "hunter4"),
             ("DURO_SLACK__TOKEN", "xoxb-hunter5"),
+            ("DURO_S3__SECRET_ACCESS_KEY", "hunter6"),
         ]);
         let config = Config::load(None, &vars).unwrap();
         let shown = format!("{config:?}");
-        for secret in ["hunter2", "hunter3", "hunter4", "hunter5"] {
+        for secret in ["hunter2", "hunter3", "hunter4", "hunter5", "hunter6"] {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("duro:<redacted>@db:5432"), "{shown}");

@@ -115,3 +115,24 @@ fn snapshots() {
         ],
     );
 }
+
+#[test]
+fn copy_from_s3() {
+    let temp = TableRef::parse("first.countries_duro_temp").unwrap();
+    let url = "s3://duro-staging/duro/first.countries/1764087000000-3.csv";
+    let role = render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-copy".into());
+    let (with_role, role_redacted) = render::copy_from_s3(&temp, url, &role, Some("eu-west-1"));
+    assert_eq!(with_role, role_redacted, "an IAM role is no secret");
+    let keys = render::CopyCredentials::Keys {
+        access_key_id: "AKIAEXAMPLE".into(),
+        secret_access_key: "s3cr3t'key".into(),
+    };
+    let (with_keys, keys_redacted) = render::copy_from_s3(&temp, url, &keys, None);
+    assert!(
+        with_keys.contains("aws_secret_access_key=s3cr3t''key'"),
+        "the secret is inside a quoted literal: {with_keys}"
+    );
+    assert!(!keys_redacted.contains("s3cr3t"), "{keys_redacted}");
+    golden("redshift_copy_iam_role", &[with_role]);
+    golden("redshift_copy_keys_redacted", &[keys_redacted]);
+}

@@ -211,6 +211,59 @@ pub fn newest_snapshot_age_minutes(history: &TableRef) -> String {
     )
 }
 
+/// How Redshift's `COPY` authenticates to S3.
+#[derive(Clone, PartialEq, Eq)]
+pub enum CopyCredentials {
+    IamRole(String),
+    Keys {
+        access_key_id: String,
+        secret_access_key: String,
+    },
+}
+
+/// A SQL string literal: single quotes doubled.
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// Redshift `COPY` of a CSV file with a header row from S3 into `table`; returns the statement
+/// and the same statement with the secret replaced, for logs and error messages.
+pub fn copy_from_s3(
+    table: &TableRef,
+    url: &str,
+    credentials: &CopyCredentials,
+    region: Option<&str>,
+) -> (String, String) {
+    let render = |secret: &str| {
+        let authorization = match credentials {
+            CopyCredentials::IamRole(role) => format!("iam_role {}", literal(role)),
+            CopyCredentials::Keys { access_key_id, .. } => {
+                format!(
+                    "credentials {}",
+                    literal(&format!(
+                        "aws_access_key_id={access_key_id};aws_secret_access_key={secret}"
+                    ))
+                )
+            }
+        };
+        let region = region
+            .map(|r| format!(" region {}", literal(r)))
+            .unwrap_or_default();
+        format!(
+            "copy {} from {} {authorization} format as csv ignoreheader 1 emptyasnull{region}",
+            table.quoted(),
+            literal(url)
+        )
+    };
+    let secret = match credentials {
+        CopyCredentials::Keys {
+            secret_access_key, ..
+        } => secret_access_key.as_str(),
+        CopyCredentials::IamRole(_) => "",
+    };
+    (render(secret), render("<redacted>"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,1 @@
+copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' credentials 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=<redacted>' format as csv ignoreheader 1 emptyasnull;
