@@ -14,6 +14,7 @@ pub mod identifier;
 pub mod interval;
 pub mod logging;
 pub mod notify;
+pub mod objectstore;
 pub mod plan;
 pub mod refresh;
 pub mod schedule;

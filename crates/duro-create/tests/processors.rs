@@ -193,3 +193,86 @@ fn the_virtual_environment_is_reused_until_the_requirements_change() {
         "the environment was not rebuilt"
     );
 }
+
+/// A bucket on an in-process S3 server, configured into `setup`'s config.
+fn with_s3(
+    setup: &Setup,
+    keep_files: bool,
+    secret: &str,
+) -> (duro_core::config::Config, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("duro-staging")).unwrap();
+    let endpoint = support::start_s3_server(root.path(), "duro-test-key", "duro-test-secret");
+    let mut config = setup.config.clone();
+    config.s3.bucket = Some("duro-staging".into());
+    config.s3.endpoint = Some(endpoint);
+    config.s3.path_style = true;
+    config.s3.prefix = "processors/".into();
+    config.s3.access_key_id = Some("duro-test-key".into());
+    config.s3.secret_access_key = Some(secret.into());
+    config.s3.keep_files = keep_files;
+    (config, root)
+}
+
+fn cycle_with(config: duro_core::config::Config) -> duro_core::creator::CycleReport {
+    let creator = duro_core::creator::Creator::new(
+        config,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    creator
+        .run_cycle(&duro_core::creator::Selection::Due)
+        .unwrap()
+}
+
+#[test]
+fn output_is_staged_through_s3_and_the_object_removed() {
+    let setup = processor(PASSTHROUGH, &[]);
+    let (config, bucket) = with_s3(&setup, false, "duro-test-secret");
+    let report = cycle_with(config);
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 3);
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from s.p where tricky is null"),
+        1
+    );
+    let phases: serde_json::Value =
+        serde_json::from_str(&setup.state().builds("s.p").unwrap()[0].phases_json).unwrap();
+    assert!(phases.get("s3").is_some(), "{phases}");
+    let left: Vec<String> = support::files_under(&bucket.path().join("duro-staging"));
+    assert!(
+        left.iter().all(|f| !f.ends_with(".csv")),
+        "the staged file was not removed: {left:?}"
+    );
+}
+
+#[test]
+fn keep_files_keeps_the_staged_object() {
+    let setup = processor(PASSTHROUGH, &[]);
+    let (config, bucket) = with_s3(&setup, true, "duro-test-secret");
+    assert!(cycle_with(config).failed.is_empty());
+    let left: Vec<String> = support::files_under(&bucket.path().join("duro-staging"));
+    let csv: Vec<&String> = left.iter().filter(|f| f.ends_with(".csv")).collect();
+    assert_eq!(csv.len(), 1, "{left:?}");
+    assert!(csv[0].starts_with("processors/s.p/"), "{left:?}");
+}
+
+#[test]
+fn wrong_s3_credentials_give_a_clear_error_and_keep_the_table() {
+    let setup = processor(PASSTHROUGH, &[]);
+    assert!(setup.cycle().failed.is_empty());
+    setup.force("s.p");
+    let (config, _bucket) = with_s3(&setup, false, "not-the-secret");
+    let report = cycle_with(config);
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let message = &report.failed[0].message;
+    assert!(
+        message.contains("HTTP 403") && message.contains("check the S3 keys"),
+        "{message}"
+    );
+    assert!(!message.contains("not-the-secret"), "{message}");
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 3);
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_tables where tablename = 'p_duro_temp'"),
+        0
+    );
+}

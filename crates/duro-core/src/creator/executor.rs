@@ -236,7 +236,9 @@ fn build_with_retries(
         name: table.name.clone(),
         query: table.query.clone(),
         tests: table.tests.clone(),
-        processor: creator.processor_definition(table, &config),
+        processor: creator
+            .processor_definition(table, &config)
+            .map_err(|message| failure(FailureClass::Connection, format!("S3: {message}")))?,
         config,
     };
     let mut attempt = 0;

@@ -6,11 +6,13 @@ mod executor;
 pub mod worker;
 
 use crate::config::Config;
+use crate::objectstore::ObjectStore;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
-use crate::refresh::ProcessorDefinition;
+use crate::refresh::{ProcessorDefinition, Staging};
 use crate::schedule::unix_now;
 use crate::state::{StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
+use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
 use crate::warehouse::{self, WarehouseError, catalog};
 use postgres::CancelToken;
@@ -59,18 +61,51 @@ pub struct Creator {
     worker: String,
     shutdown: Arc<AtomicBool>,
     running: Mutex<HashMap<String, CancelToken>>,
+    /// S3 staging for processor tables, from `s3.*` (an error when misconfigured).
+    staging: Result<Option<Staging>, String>,
+}
+
+/// The S3 staging described by the configuration.
+fn staging(config: &Config) -> Result<Option<Staging>, String> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let Some(store) = ObjectStore::from_config(&config.s3, &env).map_err(|e| e.message)? else {
+        return Ok(None);
+    };
+    let copy_credentials = match &config.s3.iam_role {
+        Some(role) => Some(CopyCredentials::IamRole(role.clone())),
+        None => config
+            .s3
+            .resolved_keys(&env)
+            .map_err(|e| e.to_string())?
+            .map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
+                access_key_id,
+                secret_access_key,
+            }),
+    };
+    Ok(Some(Staging {
+        store: Arc::new(store),
+        prefix: config.s3.prefix.clone(),
+        keep_files: config.s3.keep_files,
+        copy_credentials,
+        region: config.s3.region.clone(),
+    }))
 }
 
 impl Creator {
     /// `shutdown` is set (by a signal handler) to stop after cancelling running statements.
     pub fn new(config: Config, shutdown: Arc<AtomicBool>) -> Self {
         let state_path = config.state.path.clone();
+        let staging = staging(&config);
+        if let Err(error) = &staging {
+            tracing::error!("S3 is misconfigured; processor tables will fail: {error}");
+        }
         Self {
             config,
             state_path,
             worker: worker::worker_id(now_ms()),
             shutdown,
             running: Mutex::new(HashMap::new()),
+            staging,
         }
     }
 
@@ -158,10 +193,11 @@ impl Creator {
         &self,
         table: &StoredTable,
         config: &TableConfig,
-    ) -> Option<ProcessorDefinition> {
+    ) -> Result<Option<ProcessorDefinition>, String> {
         if table.kind != TableKind::Processor {
-            return None;
+            return Ok(None);
         }
+        let staging = self.staging.clone()?;
         let settings = &self.config.processors;
         let script_folder = table
             .files
@@ -169,7 +205,7 @@ impl Creator {
             .find(|file| file.ends_with(".py"))
             .and_then(|file| std::path::Path::new(file).parent())
             .map(|folder| self.config.views.path.join(folder));
-        Some(ProcessorDefinition {
+        Ok(Some(ProcessorDefinition {
             ddl: table.ddl.clone().unwrap_or_default(),
             source: table.processor_source.clone().unwrap_or_default(),
             requirements: table.requirements.clone(),
@@ -180,7 +216,8 @@ impl Creator {
             timeout_seconds: config
                 .processor_timeout_seconds
                 .unwrap_or(settings.default_timeout),
-        })
+            staging,
+        }))
     }
 
     /// One cycle: plan, then build.

@@ -9,7 +9,7 @@ mod processor;
 mod snapshot;
 mod swap;
 
-pub use processor::ProcessorDefinition;
+pub use processor::{ProcessorDefinition, Staging};
 
 use crate::config::Dialect;
 use crate::views::TableConfig;
@@ -61,7 +61,7 @@ pub struct Built {
     pub output: Option<String>,
 }
 
-fn count_rows(
+pub(crate) fn count_rows(
     client: &mut Client,
     table: &TableRef,
     is_cancelled: &dyn Fn() -> bool,

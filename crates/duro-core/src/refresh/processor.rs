@@ -6,13 +6,16 @@
 use super::Phases;
 use super::csv::write_record;
 use crate::config::Dialect;
+use crate::objectstore::{ObjectStore, ObjectStoreError};
 use crate::sql::rename_table_in_ddl;
-use crate::warehouse::render::TableRef;
+use crate::warehouse::render::{self, CopyCredentials, TableRef};
 use crate::warehouse::{FailureClass, WarehouseError};
 use postgres::{Client, SimpleQueryMessage};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Rows fetched from the cursor at a time while exporting.
@@ -36,6 +39,19 @@ pub struct ProcessorDefinition {
     pub python: String,
     pub work_dir: PathBuf,
     pub timeout_seconds: u64,
+    /// S3 staging of the output (required on Redshift).
+    pub staging: Option<Staging>,
+}
+
+/// Where processor output is staged on its way into the warehouse.
+#[derive(Clone, Debug)]
+pub struct Staging {
+    pub store: Arc<ObjectStore>,
+    pub prefix: String,
+    pub keep_files: bool,
+    /// How Redshift's `COPY` reads the bucket (an IAM role or keys).
+    pub copy_credentials: Option<CopyCredentials>,
+    pub region: Option<String>,
 }
 
 fn failed(message: impl Into<String>) -> WarehouseError {
@@ -55,9 +71,9 @@ pub fn create_temp(
     phases: &mut Phases,
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(i64, String), WarehouseError> {
-    if dialect == Dialect::Redshift {
+    if dialect == Dialect::Redshift && processor.staging.is_none() {
         return Err(failed(
-            "processor tables on Redshift load through S3, which this version does not support yet",
+            "processor tables on Redshift load through S3: configure `s3.bucket`",
         ));
     }
     let work = tempfile::Builder::new()
@@ -87,30 +103,99 @@ pub fn create_temp(
     let ddl = rename_table_in_ddl(&processor.ddl, &live.schema, &live.table, &temp.table)
         .map_err(failed)?;
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let rows = phases.time("load", || -> Result<i64, WarehouseError> {
-        client
-            .batch_execute(&format!("drop table if exists {};\n{ddl}", temp.quoted()))
-            .map_err(sql_error)?;
-        let mut writer = client
-            .copy_in(&format!(
-                "copy {} from stdin with (format csv, header true)",
-                temp.quoted()
-            ))
-            .map_err(sql_error)?;
-        let mut file = std::fs::File::open(&output)
-            .map_err(|e| failed(format!("cannot read the output: {e}")))?;
-        std::io::copy(&mut file, &mut writer)
-            .map_err(|e| failed(format!("cannot load the output: {e}")))?;
-        let rows = writer.finish().map_err(|e| {
-            let error = WarehouseError::from_postgres(&e, is_cancelled());
-            failed(format!(
-                "the output does not fit the table's DDL: {}",
-                error.message
-            ))
-        })?;
-        Ok(rows as i64)
-    })?;
+    client
+        .batch_execute(&format!("drop table if exists {};\n{ddl}", temp.quoted()))
+        .map_err(sql_error)?;
+    let rows = match &processor.staging {
+        None => phases.time("load", || {
+            let mut file = std::fs::File::open(&output)
+                .map_err(|e| failed(format!("cannot read the output: {e}")))?;
+            copy_in(client, temp, is_cancelled, |writer| {
+                std::io::copy(&mut file, writer)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        })?,
+        Some(staging) => {
+            let key = staging_key(&staging.prefix, live);
+            phases
+                .time("s3", || staging.store.upload(&key, &output))
+                .map_err(s3_error)?;
+            let loaded = phases.time("load", || match dialect {
+                Dialect::Postgres => copy_in(client, temp, is_cancelled, |writer| {
+                    staging.store.download(&key, writer).map_err(|e| e.message)
+                }),
+                Dialect::Redshift => {
+                    let credentials = staging
+                        .copy_credentials
+                        .as_ref()
+                        .ok_or_else(|| failed("Redshift COPY needs `s3.iam_role` or S3 keys"))?;
+                    let (copy, _redacted) = render::copy_from_s3(
+                        temp,
+                        &staging.store.url(&key),
+                        credentials,
+                        staging.region.as_deref(),
+                    );
+                    client.batch_execute(&copy).map_err(sql_error)?;
+                    super::count_rows(client, temp, is_cancelled)
+                }
+            });
+            if !staging.keep_files
+                && let Err(error) = staging.store.delete(&key)
+            {
+                tracing::warn!("could not delete the staged file: {error}");
+            }
+            loaded?
+        }
+    };
     Ok((rows, log))
+}
+
+fn s3_error(error: ObjectStoreError) -> WarehouseError {
+    WarehouseError {
+        class: FailureClass::Connection,
+        transient: error.transient,
+        message: error.message,
+    }
+}
+
+/// A key no other run uses: `<prefix><schema.table>/<ms>-<process>-<sequence>.csv`.
+fn staging_key(prefix: &str, live: &TableRef) -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    let sequence = SEQUENCE.fetch_add(1, Ordering::SeqCst);
+    format!(
+        "{prefix}{}/{millis}-{}-{sequence}.csv",
+        live.name(),
+        std::process::id()
+    )
+}
+
+/// `COPY … FROM STDIN` into `temp`, with `fill` writing the CSV; returns the rows loaded.
+fn copy_in(
+    client: &mut Client,
+    temp: &TableRef,
+    is_cancelled: &dyn Fn() -> bool,
+    fill: impl FnOnce(&mut postgres::CopyInWriter<'_>) -> Result<(), String>,
+) -> Result<i64, WarehouseError> {
+    let mut writer = client
+        .copy_in(&format!(
+            "copy {} from stdin with (format csv, header true)",
+            temp.quoted()
+        ))
+        .map_err(|error| WarehouseError::from_postgres(&error, is_cancelled()))?;
+    fill(&mut writer).map_err(|message| failed(format!("cannot load the output: {message}")))?;
+    let rows = writer.finish().map_err(|e| {
+        let error = WarehouseError::from_postgres(&e, is_cancelled());
+        failed(format!(
+            "the output does not fit the table's DDL: {}",
+            error.message
+        ))
+    })?;
+    Ok(rows as i64)
 }
 
 /// Streams the select's rows to a CSV file with a header, through a cursor.

@@ -221,6 +221,19 @@ pub enum CopyCredentials {
     },
 }
 
+impl std::fmt::Debug for CopyCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CopyCredentials::IamRole(role) => f.debug_tuple("IamRole").field(role).finish(),
+            CopyCredentials::Keys { access_key_id, .. } => f
+                .debug_struct("Keys")
+                .field("access_key_id", access_key_id)
+                .field("secret_access_key", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 /// A SQL string literal: single quotes doubled.
 fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))

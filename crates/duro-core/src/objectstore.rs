@@ -1,0 +1,146 @@
+//! S3 through `rust-s3` (blocking): uploading processor output, streaming it back, deleting it.
+//! Works with AWS and S3-compatible servers (custom endpoint, path-style addressing).
+
+use crate::config::S3Config;
+use s3::creds::Credentials;
+use s3::error::S3Error;
+use s3::{Bucket, Region};
+use std::io::Write;
+use std::path::Path;
+
+/// An S3 problem, with what to check.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ObjectStoreError {
+    pub message: String,
+    /// Worth retrying (the network, not the configuration).
+    pub transient: bool,
+}
+
+/// A configured bucket.
+pub struct ObjectStore {
+    bucket: Box<Bucket>,
+    name: String,
+}
+
+impl std::fmt::Debug for ObjectStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStore")
+            .field("bucket", &self.name)
+            .finish()
+    }
+}
+
+fn describe(action: &str, url: &str, error: S3Error) -> ObjectStoreError {
+    match error {
+        S3Error::HttpFailWithBody(status, body) => {
+            let code = body
+                .split("<Code>")
+                .nth(1)
+                .and_then(|rest| rest.split("</Code>").next())
+                .unwrap_or("")
+                .to_owned();
+            let hint = match status {
+                403 => {
+                    "; check the S3 keys (s3.access_key_id, s3.secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+                }
+                404 => "; check s3.bucket and s3.endpoint",
+                _ => "",
+            };
+            ObjectStoreError {
+                message: format!("S3 refused to {action} {url} (HTTP {status} {code}){hint}"),
+                transient: status >= 500,
+            }
+        }
+        other => ObjectStoreError {
+            message: format!("cannot {action} {url}: {other}"),
+            transient: true,
+        },
+    }
+}
+
+impl ObjectStore {
+    /// The bucket of `config`, or `None` when no bucket is configured. `env` supplies the
+    /// standard AWS variables when the keys are not in the config.
+    pub fn from_config(
+        config: &S3Config,
+        env: &[(String, String)],
+    ) -> Result<Option<Self>, ObjectStoreError> {
+        let Some(name) = &config.bucket else {
+            return Ok(None);
+        };
+        let config_error = |message: String| ObjectStoreError {
+            message,
+            transient: false,
+        };
+        let region_name = config
+            .region
+            .clone()
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let region = match &config.endpoint {
+            Some(endpoint) => Region::Custom {
+                region: region_name,
+                endpoint: endpoint.clone(),
+            },
+            None => region_name
+                .parse()
+                .map_err(|e| config_error(format!("`s3.region`: {e}")))?,
+        };
+        let keys = config
+            .resolved_keys(env)
+            .map_err(|e| config_error(e.to_string()))?;
+        let credentials = match &keys {
+            Some((access, secret)) => Credentials::new(Some(access), Some(secret), None, None, None),
+            None => Credentials::default(),
+        }
+        .map_err(|e| config_error(format!("no S3 credentials: set s3.access_key_id and s3.secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({e})")))?;
+        let bucket = Bucket::new(name, region, credentials)
+            .map_err(|e| config_error(format!("S3 bucket `{name}`: {e}")))?;
+        let bucket = if config.path_style {
+            bucket.with_path_style()
+        } else {
+            bucket
+        };
+        Ok(Some(Self {
+            bucket,
+            name: name.clone(),
+        }))
+    }
+
+    /// `s3://bucket/key`.
+    pub fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.name)
+    }
+
+    /// Uploads a local file without reading it whole into memory.
+    pub fn upload(&self, key: &str, file: &Path) -> Result<(), ObjectStoreError> {
+        let url = self.url(key);
+        let mut reader = std::fs::File::open(file).map_err(|e| ObjectStoreError {
+            message: format!("cannot read {}: {e}", file.display()),
+            transient: false,
+        })?;
+        self.bucket
+            .put_object_stream(&mut reader, key)
+            .map(|_| ())
+            .map_err(|e| describe("upload", &url, e))
+    }
+
+    /// Streams an object into `writer`.
+    pub fn download<W: Write + Send + ?Sized>(
+        &self,
+        key: &str,
+        writer: &mut W,
+    ) -> Result<(), ObjectStoreError> {
+        self.bucket
+            .get_object_to_writer(key, writer)
+            .map(|_| ())
+            .map_err(|e| describe("download", &self.url(key), e))
+    }
+
+    pub fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
+        self.bucket
+            .delete_object(key)
+            .map(|_| ())
+            .map_err(|e| describe("delete", &self.url(key), e))
+    }
+}
