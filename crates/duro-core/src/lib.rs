@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod config;
 pub mod creator;
+pub mod crypto;
 pub mod diagnostic;
 pub mod git;
 pub mod graph;

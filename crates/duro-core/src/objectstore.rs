@@ -69,6 +69,7 @@ impl ObjectStore {
         let Some(name) = &config.bucket else {
             return Ok(None);
         };
+        crate::crypto::install_provider();
         let config_error = |message: String| ObjectStoreError {
             message,
             transient: false,

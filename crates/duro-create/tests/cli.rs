@@ -8,18 +8,8 @@ use std::process::{Command, Output};
 use std::time::Duration;
 use support::Setup;
 
-/// Writes a duro.yaml for `setup` and returns its path.
 fn config_file(setup: &Setup) -> PathBuf {
-    let path = setup.state_dir.path().join("duro.yaml");
-    let text = format!(
-        "views:\n  path: {}\nstate:\n  path: {}\nwarehouse:\n  dialect: postgres\n  url: {}\n  tls: disable\ncreator:\n  retries: 0\nprocessors:\n  venv_dir: {}\n",
-        setup.views.display(),
-        setup.config.state.path.display(),
-        setup.url,
-        setup.config.processors.venv_dir.display()
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    setup.config_file("creator:\n  retries: 0\n")
 }
 
 fn duro_create(config: &Path, args: &[&str]) -> Command {

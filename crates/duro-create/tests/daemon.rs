@@ -9,14 +9,7 @@ use std::time::{Duration, Instant};
 use support::Setup;
 
 fn start_daemon(setup: &Setup) -> Child {
-    let config = setup.state_dir.path().join("duro.yaml");
-    let text = format!(
-        "views:\n  path: {}\nstate:\n  path: {}\nwarehouse:\n  dialect: postgres\n  url: {}\n  tls: disable\ncreator:\n  interval: 10m\n",
-        setup.views.display(),
-        setup.config.state.path.display(),
-        setup.url
-    );
-    std::fs::write(&config, text).unwrap();
+    let config = setup.config_file("creator:\n  interval: 10m\n");
     let mut command = Command::new(env!("CARGO_BIN_EXE_duro-create"));
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("DURO_")) {
         command.env_remove(key);

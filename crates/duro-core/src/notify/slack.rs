@@ -41,6 +41,7 @@ impl std::fmt::Debug for SlackNotifier {
 
 impl Notifier for SlackNotifier {
     fn send(&self, channel: &str, text: &str) -> Result<(), String> {
+        crate::crypto::install_provider();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -2,7 +2,7 @@
 //! reads. Times are Unix milliseconds.
 
 use super::{StateError, StateFile};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 
 /// How a build attempt ended.
@@ -65,24 +65,6 @@ pub struct BuildRecord {
 }
 
 impl StateFile {
-    fn write<T>(
-        &mut self,
-        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
-    ) -> Result<T, StateError> {
-        let path = self.path.clone();
-        let sqlite = |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
-        let value = work(&transaction).map_err(sqlite)?;
-        transaction.commit().map_err(sqlite)?;
-        Ok(value)
-    }
-
     /// In one transaction: takes (or renews) the table's lease for `worker` until
     /// `now_ms + lease_ms`, checks that nobody built the table since `planned_at_ms`, and records
     /// the start of an attempt.

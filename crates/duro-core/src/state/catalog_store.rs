@@ -4,7 +4,7 @@
 
 use super::{StateError, StateFile};
 use crate::views::{Catalog, Table, TableKind};
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -117,17 +117,9 @@ impl StateFile {
         commit: Option<&str>,
         now: i64,
     ) -> Result<CatalogChanges, StateError> {
-        let path = self.path.clone();
-        let sqlite = |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
-        let existing = read_existing(&transaction).map_err(sqlite)?;
-        let stored_dependencies = read_dependencies(&transaction).map_err(sqlite)?;
+        self.write(|transaction| {
+        let existing = read_existing(transaction)?;
+        let stored_dependencies = read_dependencies(transaction)?;
         let mut changes = CatalogChanges::default();
         {
             let mut insert = transaction
@@ -135,30 +127,24 @@ impl StateFile {
                     "insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
                          tests, files_json, definition_file, dependency_method, first_seen_at, changed_at)
                      values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-                )
-                .map_err(sqlite)?;
+                )?;
             let mut update_definition = transaction
                 .prepare(
                     "update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
                          interval_minutes = ?7, config_json = ?8, changed_at = ?9, deleted_at = null
                      where name = ?1",
-                )
-                .map_err(sqlite)?;
+                )?;
             let mut update_metadata = transaction
-                .prepare("update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5 where name = ?1")
-                .map_err(sqlite)?;
+                .prepare("update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5 where name = ?1")?;
             let mut force = transaction
                 .prepare(
                     "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
                      on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
-                )
-                .map_err(sqlite)?;
+                )?;
             let mut delete_dependencies = transaction
-                .prepare("delete from dependencies where table_name = ?1")
-                .map_err(sqlite)?;
+                .prepare("delete from dependencies where table_name = ?1")?;
             let mut insert_dependency = transaction
-                .prepare("insert into dependencies (table_name, depends_on) values (?1, ?2)")
-                .map_err(sqlite)?;
+                .prepare("insert into dependencies (table_name, depends_on) values (?1, ?2)")?;
             for table in catalog.tables.values() {
                 let definition = definition_of(table);
                 let metadata = metadata_of(table);
@@ -179,8 +165,7 @@ impl StateFile {
                                 metadata.definition_file,
                                 metadata.dependency_method,
                                 now
-                            ])
-                            .map_err(sqlite)?;
+                            ])?;
                         changes.new.push(table.name.clone());
                         Some("new")
                     }
@@ -206,8 +191,7 @@ impl StateFile {
                                     definition.interval_minutes,
                                     definition.config_json,
                                     now
-                                ])
-                                .map_err(sqlite)?;
+                                ])?;
                         }
                         if old.metadata != metadata {
                             update_metadata
@@ -217,16 +201,14 @@ impl StateFile {
                                     metadata.files_json,
                                     metadata.definition_file,
                                     metadata.dependency_method
-                                ])
-                                .map_err(sqlite)?;
+                                ])?;
                         }
                         reason
                     }
                 };
                 if let Some(reason) = reason {
                     force
-                        .execute(params![table.name, now, reason])
-                        .map_err(sqlite)?;
+                        .execute(params![table.name, now, reason])?;
                 }
                 if stored_dependencies
                     .get(&table.name)
@@ -234,25 +216,22 @@ impl StateFile {
                     .unwrap_or_default()
                     != table.dependencies.as_slice()
                 {
-                    delete_dependencies.execute([&table.name]).map_err(sqlite)?;
+                    delete_dependencies.execute([&table.name])?;
                     for dependency in &table.dependencies {
                         insert_dependency
-                            .execute([&table.name, dependency])
-                            .map_err(sqlite)?;
+                            .execute([&table.name, dependency])?;
                     }
                 }
             }
             let mut remove = transaction
-                .prepare("update tables set deleted_at = ?2 where name = ?1")
-                .map_err(sqlite)?;
+                .prepare("update tables set deleted_at = ?2 where name = ?1")?;
             let mut unforce = transaction
-                .prepare("delete from force_requests where table_name = ?1")
-                .map_err(sqlite)?;
+                .prepare("delete from force_requests where table_name = ?1")?;
             for (name, old) in &existing {
                 if !old.deleted && !catalog.tables.contains_key(name) {
-                    remove.execute(params![name, now]).map_err(sqlite)?;
-                    unforce.execute([name]).map_err(sqlite)?;
-                    delete_dependencies.execute([name]).map_err(sqlite)?;
+                    remove.execute(params![name, now])?;
+                    unforce.execute([name])?;
+                    delete_dependencies.execute([name])?;
                     changes.removed.push(name.clone());
                 }
             }
@@ -263,12 +242,11 @@ impl StateFile {
                     "insert into commits (hash, duro_version, processed_at) values (?1, ?2, ?3)
                      on conflict (hash, duro_version) do update set processed_at = excluded.processed_at",
                     params![commit, env!("CARGO_PKG_VERSION"), now],
-                )
-                .map_err(sqlite)?;
+                )?;
         }
-        transaction.commit().map_err(sqlite)?;
-        changes.removed.sort();
-        Ok(changes)
+            changes.removed.sort();
+            Ok(changes)
+        })
     }
 
     /// Every catalog row (deleted ones too when asked), sorted by name.

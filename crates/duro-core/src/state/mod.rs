@@ -73,6 +73,25 @@ impl StateFile {
         &self.path
     }
 
+    /// Runs `work` in one `BEGIN IMMEDIATE` transaction and commits it.
+    fn write<T>(
+        &mut self,
+        work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
+    ) -> Result<T, StateError> {
+        let path = self.path.clone();
+        let sqlite = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sqlite)?;
+        let value = work(&transaction).map_err(sqlite)?;
+        transaction.commit().map_err(sqlite)?;
+        Ok(value)
+    }
+
     fn error(&self, source: rusqlite::Error) -> StateError {
         StateError::Sqlite {
             path: self.path.clone(),
@@ -111,33 +130,29 @@ impl StateFile {
         if self.schema_version()? == known {
             return Ok(());
         }
-        let path = self.path.clone();
-        let sqlite = |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sqlite)?;
-        // Read again under the write lock: another process may have migrated meanwhile.
-        let found: i64 = transaction
-            .query_row("pragma user_version", [], |row| row.get(0))
-            .map_err(sqlite)?;
+        // Read the version again under the write lock: another process may have migrated meanwhile.
+        let found = self.write(|transaction| {
+            let found: i64 = transaction.query_row("pragma user_version", [], |row| row.get(0))?;
+            if found <= known {
+                for (index, sql) in migrations::MIGRATIONS
+                    .iter()
+                    .enumerate()
+                    .skip(found as usize)
+                {
+                    transaction.execute_batch(sql)?;
+                    transaction.pragma_update(None, "user_version", index as i64 + 1)?;
+                }
+            }
+            Ok(found)
+        })?;
         if found > known {
-            return Err(StateError::TooNew { path, found, known });
+            return Err(StateError::TooNew {
+                path: self.path.clone(),
+                found,
+                known,
+            });
         }
-        for (index, sql) in migrations::MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(found as usize)
-        {
-            transaction.execute_batch(sql).map_err(sqlite)?;
-            transaction
-                .pragma_update(None, "user_version", index as i64 + 1)
-                .map_err(sqlite)?;
-        }
-        transaction.commit().map_err(sqlite)
+        Ok(())
     }
 }
 

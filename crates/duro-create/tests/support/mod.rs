@@ -90,6 +90,20 @@ impl Setup {
         }
     }
 
+    /// Writes a duro.yaml for this setup, plus `extra` YAML sections; returns its path.
+    pub fn config_file(&self, extra: &str) -> PathBuf {
+        let path = self.state_dir.path().join("duro.yaml");
+        let text = format!(
+            "views:\n  path: {}\nstate:\n  path: {}\nwarehouse:\n  dialect: postgres\n  url: {}\n  tls: disable\nprocessors:\n  venv_dir: {}\n{extra}",
+            self.views.display(),
+            self.config.state.path.display(),
+            self.url,
+            self.config.processors.venv_dir.display()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     pub fn write(&self, files: &[(&str, &str)]) {
         write_files(&self.views, files);
     }
