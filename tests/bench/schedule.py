@@ -36,7 +36,7 @@ def timed(cmd, runs, before=None):
 def main():
     views_count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    run(["cargo", "build", "--release", "--quiet", "-p", "duro-schedule", "-p", "duro-core", "--example", "read_files"], cwd=ROOT)
+    run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--example", "read_files"], cwd=ROOT)
     target = os.path.join(ROOT, "target", "release")
     schedule, floor = os.path.join(target, "duro-schedule"), os.path.join(target, "examples", "read_files")
     work = tempfile.mkdtemp(prefix="duro-bench-")
@@ -73,7 +73,7 @@ def main():
               f"full within 5x floor: {'met' if full <= 5 * floor_median else 'MISSED'} ({full / floor_median:.1f}x); "
               f"unchanged < 50 ms: {'met' if unchanged < 0.05 else 'MISSED'}")
     finally:
-        shutil.rmtree(work)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
