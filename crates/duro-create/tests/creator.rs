@@ -377,3 +377,38 @@ fn a_held_lease_makes_the_table_busy() {
     assert_eq!(report.busy, ["s.t"]);
     assert!(setup.state().builds("s.t").unwrap().is_empty());
 }
+
+#[test]
+fn an_independent_table_does_not_wait_behind_a_slow_one() {
+    let setup = Setup::new(
+        &[
+            (
+                "s/a_slow — 1d.sql",
+                "select 1 as x from (select pg_sleep(1)) as p",
+            ),
+            ("s/b_after — 1d.sql", "select x from s.a_slow"),
+            ("s/c_other — 1d.sql", "select 2 as y"),
+        ],
+        "create schema s",
+    );
+    let mut config = setup.config.clone();
+    config.creator.jobs = 2;
+    let creator = duro_core::creator::Creator::new(
+        config,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let report = creator.run_cycle(&Selection::Due).unwrap();
+    assert_eq!(report.built.len(), 3, "{report:?}");
+    let state = setup.state();
+    let slow = &state.builds("s.a_slow").unwrap()[0];
+    let other = &state.builds("s.c_other").unwrap()[0];
+    let after = &state.builds("s.b_after").unwrap()[0];
+    assert!(
+        other.started_at_ms < slow.finished_at_ms.unwrap(),
+        "s.c_other waited for s.a_slow"
+    );
+    assert!(
+        after.started_at_ms >= slow.finished_at_ms.unwrap(),
+        "s.b_after started before its dependency finished"
+    );
+}

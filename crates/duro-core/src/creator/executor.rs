@@ -35,7 +35,11 @@ pub struct CycleReport {
 
 #[derive(Default)]
 struct Progress {
+    /// Every planned table before this index has been started or blocked.
     next: usize,
+    /// Set when the run must end early (an error in a worker, or a worker panicked).
+    stopped: bool,
+    started: HashSet<usize>,
     succeeded: HashSet<String>,
     blocked: HashSet<String>,
     report: CycleReport,
@@ -100,13 +104,14 @@ pub(super) fn execute(
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(planned.len()) {
             scope.spawn(|| {
+                // If this worker panics, the others must not wait for it forever.
+                let _stop_on_panic = StopOnPanic(&run);
                 if let Err(error) = run.worker_loop() {
                     first_error
                         .lock()
                         .expect("not poisoned")
                         .get_or_insert(error);
-                    run.progress.lock().expect("not poisoned").next = planned.len();
-                    run.changed.notify_all();
+                    run.stop();
                 }
             });
         }
@@ -117,28 +122,60 @@ pub(super) fn execute(
     Ok(run.progress.into_inner().expect("not poisoned").report)
 }
 
+/// Stops the run when the worker holding it unwinds from a panic.
+struct StopOnPanic<'a, 'b>(&'a Run<'b>);
+
+impl Drop for StopOnPanic<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.stop();
+        }
+    }
+}
+
 impl Run<'_> {
     /// Takes the next table whose dependencies are done; `None` when the plan is finished.
+    /// Takes the first planned table that is not started or blocked and whose dependencies are
+    /// done (a later independent table does not wait behind an earlier one); `None` when
+    /// nothing is left to start.
     fn next_table(&self) -> Option<usize> {
         let mut guard = self.progress.lock().expect("not poisoned");
         loop {
-            if self.creator.is_shutting_down() || guard.next >= self.planned.len() {
+            if self.creator.is_shutting_down() || guard.stopped {
                 return None;
             }
-            let index = guard.next;
-            if guard.blocked.contains(&self.planned[index].table) {
-                guard.next += 1;
-                continue;
-            }
-            if self.waits_for[index]
-                .iter()
-                .all(|d| guard.succeeded.contains(*d) || guard.blocked.contains(*d))
+            while guard.next < self.planned.len()
+                && (guard.started.contains(&guard.next)
+                    || guard.blocked.contains(&self.planned[guard.next].table))
             {
                 guard.next += 1;
+            }
+            if guard.next >= self.planned.len() {
+                return None;
+            }
+            let ready = (guard.next..self.planned.len()).find(|index| {
+                !guard.started.contains(index)
+                    && !guard.blocked.contains(&self.planned[*index].table)
+                    && self.waits_for[*index]
+                        .iter()
+                        .all(|d| guard.succeeded.contains(*d) || guard.blocked.contains(*d))
+            });
+            if let Some(index) = ready {
+                guard.started.insert(index);
                 return Some(index);
             }
             guard = self.changed.wait(guard).expect("not poisoned");
         }
+    }
+
+    /// Ends the run early and wakes every waiting worker.
+    fn stop(&self) {
+        let mut guard = match self.progress.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.stopped = true;
+        self.changed.notify_all();
     }
 
     fn worker_loop(&self) -> Result<(), CreatorError> {
