@@ -412,3 +412,27 @@ fn an_independent_table_does_not_wait_behind_a_slow_one() {
         "s.b_after started before its dependency finished"
     );
 }
+
+#[test]
+fn a_failed_snapshot_after_the_swap_is_a_warning_not_a_failure() {
+    let setup = Setup::new(
+        &[
+            ("s/t — 1d.sql", "select 1 as x"),
+            ("s/t.conf", "snapshots_interval=1d\n"),
+        ],
+        "create schema s; create table s.t_history (x date, snapshot_timestamp timestamp)",
+    );
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i32>("select x from s.t"), 1);
+    let record = &setup.state().builds("s.t").unwrap()[0];
+    assert_eq!(record.outcome, "succeeded");
+    assert!(
+        record
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("the snapshot failed"),
+        "{record:?}"
+    );
+}

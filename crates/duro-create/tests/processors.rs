@@ -276,3 +276,19 @@ fn wrong_s3_credentials_give_a_clear_error_and_keep_the_table() {
         0
     );
 }
+
+#[test]
+fn the_script_does_not_inherit_duros_environment() {
+    // Cargo sets CARGO_* variables for this test process; none may reach the script.
+    let setup = processor(
+        "import os, sys\nleaked = sorted(k for k in os.environ if k.startswith(('CARGO', 'DURO', 'AWS', 'PG')))\nprint('leaked:', leaked)\nopen(sys.argv[2], 'w').write(open(sys.argv[1]).read())\n",
+        &[],
+    );
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let output = setup.state().builds("s.p").unwrap()[0]
+        .output
+        .clone()
+        .unwrap_or_default();
+    assert!(output.contains("leaked: []"), "{output}");
+}

@@ -63,6 +63,7 @@ pub(super) fn execute(
     creator: &Creator,
     planned: &[PlannedBuild],
     tables: &HashMap<String, StoredTable>,
+    read_at_ms: i64,
 ) -> Result<CycleReport, CreatorError> {
     let position: HashMap<&str, usize> = planned
         .iter()
@@ -97,7 +98,7 @@ pub(super) fn execute(
         waits_for,
         progress: Mutex::new(Progress::default()),
         changed: Condvar::new(),
-        planned_at_ms: now_ms(),
+        planned_at_ms: read_at_ms,
     };
     let jobs = creator.config.creator.jobs.max(1) as usize;
     let first_error: Mutex<Option<CreatorError>> = Mutex::new(None);
@@ -268,7 +269,18 @@ fn build_with_retries(
     })?;
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
-    let lease_ms = ((timeout * (retries + 1) + 600) * 1_000) as i64;
+    // Long enough for every attempt, its processor and the venv, with a margin; a lease is
+    // never renewed, so an expired one would let another creator start the same table.
+    let processor_seconds = match table.kind {
+        crate::views::TableKind::Processor => {
+            config
+                .processor_timeout_seconds
+                .unwrap_or(creator.config.processors.default_timeout)
+                + 1_800
+        }
+        crate::views::TableKind::View => 0,
+    };
+    let lease_ms = (((timeout * 3 + processor_seconds) * (retries + 1) + 600) * 1_000) as i64;
     let definition = TableDefinition {
         name: table.name.clone(),
         query: table.query.clone(),
@@ -317,7 +329,7 @@ fn build_with_retries(
             Ok(built) => (
                 BuildOutcome::Succeeded,
                 None,
-                None,
+                built.warning.as_deref(),
                 Some(built.rows),
                 built.output.as_deref(),
             ),
@@ -340,7 +352,7 @@ fn build_with_retries(
             output,
         };
         state
-            .finish_build(id, &record, !retry)
+            .finish_build(id, &record, !retry, planned_at_ms)
             .map_err(state_failure)?;
         match result.map(|built| built.rows) {
             Ok(rows) => {

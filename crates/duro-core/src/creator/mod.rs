@@ -142,6 +142,16 @@ impl Creator {
     pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedBuild>, CreatorError> {
         let state = self.open_state()?;
         let tables = state.tables(false)?;
+        self.plan_tables(&state, &tables, selection)
+    }
+
+    /// The plan over one snapshot of the catalog (the same snapshot the builds then use).
+    fn plan_tables(
+        &self,
+        state: &StateFile,
+        tables: &[StoredTable],
+        selection: &Selection,
+    ) -> Result<Vec<PlannedBuild>, CreatorError> {
         let plan_tables: Vec<PlanTable> = tables
             .iter()
             .map(|t| PlanTable {
@@ -222,17 +232,16 @@ impl Creator {
 
     /// One cycle: plan, then build.
     pub fn run_cycle(&self, selection: &Selection) -> Result<CycleReport, CreatorError> {
-        let planned = self.plan(selection)?;
+        let read_at_ms = now_ms();
+        let state = self.open_state()?;
+        let tables = state.tables(false)?;
+        let planned = self.plan_tables(&state, &tables, selection)?;
         if planned.is_empty() {
             return Ok(CycleReport::default());
         }
-        let tables: HashMap<String, StoredTable> = self
-            .open_state()?
-            .tables(false)?
-            .into_iter()
-            .map(|t| (t.name.clone(), t))
-            .collect();
-        executor::execute(self, &planned, &tables)
+        let tables: HashMap<String, StoredTable> =
+            tables.into_iter().map(|t| (t.name.clone(), t)).collect();
+        executor::execute(self, &planned, &tables, read_at_ms)
     }
 
     /// After a crash: frees abandoned leases, closes their build records, drops leftover

@@ -13,23 +13,41 @@ fn hostname() -> &'static str {
     })
 }
 
+/// When this process first made a worker id (Unix ms), to tell it from an earlier process that
+/// had the same pid (after a restart in a container, say).
+static STARTED_OF_THIS_PROCESS: OnceLock<i64> = OnceLock::new();
+
+fn process_started_ms(now_ms: i64) -> i64 {
+    *STARTED_OF_THIS_PROCESS.get_or_init(|| now_ms)
+}
+
 /// A new worker id for this process (each creator in a process gets its own).
 pub fn worker_id(started_at_ms: i64) -> String {
     static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let process_started = process_started_ms(started_at_ms);
     format!(
-        "{}:{}:{started_at_ms}-{sequence}",
+        "{}:{}:{process_started}-{sequence}",
         hostname(),
         std::process::id()
     )
 }
 
-/// Whether the holder of a lease (a worker id) is still running.
+/// Whether the holder of a lease (a worker id) is still running: on this host, its process must
+/// exist, and when it has this process's pid it must be from this process (not a predecessor
+/// that had the same pid); holders on other hosts are trusted until their lease expires.
 pub fn is_alive(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
-    let (_, pid, host) = (parts.next(), parts.next(), parts.next());
+    let (started, pid, host) = (parts.next(), parts.next(), parts.next());
+    let started: Option<i64> = started
+        .and_then(|s| s.split('-').next())
+        .and_then(|s| s.parse().ok());
     match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
         (Some(host), Some(pid)) if host == hostname() => {
+            if pid == std::process::id() {
+                return started
+                    .is_some_and(|s| STARTED_OF_THIS_PROCESS.get().is_some_and(|mine| *mine == s));
+            }
             std::path::Path::new(&format!("/proc/{pid}")).exists()
         }
         _ => true,
@@ -45,5 +63,13 @@ mod tests {
         assert!(is_alive(&worker_id(1)));
         assert!(!is_alive(&format!("{}:{}:1", hostname(), u32::MAX - 1)));
         assert!(is_alive("another-host:1:1"));
+        // Same host and pid, but an earlier process: dead.
+        let mine = *STARTED_OF_THIS_PROCESS.get().expect("set by worker_id");
+        assert!(!is_alive(&format!(
+            "{}:{}:{}-0",
+            hostname(),
+            std::process::id(),
+            mine - 1
+        )));
     }
 }

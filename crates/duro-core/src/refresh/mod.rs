@@ -59,6 +59,8 @@ pub struct Built {
     pub snapshot_taken: bool,
     /// A processor's output.
     pub output: Option<String>,
+    /// A problem after the swap (the snapshot), for the run record.
+    pub warning: Option<String>,
 }
 
 pub(crate) fn count_rows(
@@ -151,6 +153,14 @@ pub fn build_table(
     {
         return Err(drop_temp_after(client, &temp, error));
     }
+    // Last point to stop cleanly: after this the new version goes live.
+    if is_cancelled() {
+        let error = WarehouseError::new(
+            FailureClass::Cancelled,
+            "cancelled because Duro is shutting down",
+        );
+        return Err(drop_temp_after(client, &temp, error));
+    }
     if let Err(error) = phases.time("swap", || {
         swap::swap(
             client,
@@ -163,8 +173,9 @@ pub fn build_table(
     }) {
         return Err(drop_temp_after(client, &temp, error));
     }
-    let snapshot_taken = match table.config.snapshots_interval_minutes {
-        Some(interval) => phases.time("snapshot", || {
+    // The new version is live: a snapshot problem is reported, but the build succeeded.
+    let (snapshot_taken, warning) = match table.config.snapshots_interval_minutes {
+        Some(interval) => match phases.time("snapshot", || {
             snapshot::take(
                 client,
                 dialect,
@@ -173,13 +184,24 @@ pub fn build_table(
                 table.config.snapshots_stored_for_minutes,
                 is_cancelled,
             )
-        })?,
-        None => false,
+        }) {
+            Ok(taken) => (taken, None),
+            Err(error) => {
+                let _ = client.batch_execute("rollback");
+                tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
+                (
+                    false,
+                    Some(format!("built, but the snapshot failed: {}", error.message)),
+                )
+            }
+        },
+        None => (false, None),
     };
     Ok(Built {
         rows,
         snapshot_taken,
         output,
+        warning,
     })
 }
 

@@ -19,9 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Rows fetched from the cursor at a time while exporting.
-const FETCH_ROWS: usize = 5_000;
+const FETCH_ROWS: usize = 1_000;
 /// How much of a script's stdout and stderr is kept (the end of each).
 const OUTPUT_LIMIT: usize = 8 * 1024;
+/// The variables a processor script inherits (plus `LC_*`).
+const SCRIPT_ENVIRONMENT: [&str; 6] = ["PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER"];
 /// The file in a virtual environment recording the requirements it was built with.
 const REQUIREMENTS_MARKER: &str = ".duro-requirements.txt";
 
@@ -92,6 +94,12 @@ pub fn create_temp(
     let script = work.path().join(format!("{}.py", live.table));
     std::fs::write(&script, &processor.source)
         .map_err(|e| failed(format!("cannot write the script: {e}")))?;
+    if is_cancelled() {
+        return Err(WarehouseError::new(
+            FailureClass::Cancelled,
+            "cancelled because Duro is shutting down",
+        ));
+    }
     let log = phases.time("process", || {
         run_script(&python, &script, &input, &output, processor)
     })?;
@@ -210,14 +218,12 @@ fn export(
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
     let mut transaction = client.transaction().map_err(sql_error)?;
     transaction
-        .batch_execute(&format!(
-            "declare duro_export no scroll cursor for {select}"
-        ))
+        .batch_execute(&format!("declare duro_export cursor for {select}"))
         .map_err(sql_error)?;
     let mut header_written = false;
     loop {
         let messages = transaction
-            .simple_query(&format!("fetch {FETCH_ROWS} from duro_export"))
+            .simple_query(&format!("fetch forward {FETCH_ROWS} from duro_export"))
             .map_err(sql_error)?;
         let mut fetched = 0;
         for message in &messages {
@@ -337,9 +343,13 @@ fn run_script(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // Duro's own secrets are not the script's business.
-    for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("DURO_")) {
-        command.env_remove(key);
+    // The script gets a clean environment: Duro's secrets (warehouse, S3, Slack) are not its
+    // business, and its output ends up in the UI and Slack.
+    command.env_clear();
+    for (key, value) in std::env::vars() {
+        if SCRIPT_ENVIRONMENT.contains(&key.as_str()) || key.starts_with("LC_") {
+            command.env(key, value);
+        }
     }
     if let Some(folder) = &processor.script_folder {
         command.env("PYTHONPATH", folder);

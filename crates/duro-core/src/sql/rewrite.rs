@@ -35,6 +35,40 @@ fn tokens(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>, String> {
         .collect())
 }
 
+/// Keywords that can follow a table reference and are not its alias.
+const CLAUSE_KEYWORDS: [Keyword; 30] = [
+    Keyword::WHERE,
+    Keyword::JOIN,
+    Keyword::INNER,
+    Keyword::LEFT,
+    Keyword::RIGHT,
+    Keyword::FULL,
+    Keyword::CROSS,
+    Keyword::NATURAL,
+    Keyword::OUTER,
+    Keyword::ON,
+    Keyword::USING,
+    Keyword::GROUP,
+    Keyword::ORDER,
+    Keyword::HAVING,
+    Keyword::LIMIT,
+    Keyword::OFFSET,
+    Keyword::FETCH,
+    Keyword::UNION,
+    Keyword::EXCEPT,
+    Keyword::INTERSECT,
+    Keyword::MINUS,
+    Keyword::WINDOW,
+    Keyword::QUALIFY,
+    Keyword::FOR,
+    Keyword::TABLESAMPLE,
+    Keyword::RETURNING,
+    Keyword::SET,
+    Keyword::WITH,
+    Keyword::LATERAL,
+    Keyword::AND,
+];
+
 fn word_is(token: &Token, name: &str) -> bool {
     matches!(token, Token::Word(word) if word.value.eq_ignore_ascii_case(name))
 }
@@ -81,7 +115,10 @@ fn rename(
             output.push_str(&crate::warehouse::render::quote_identifier(new_table));
             let has_alias_or_column = match tokens.get(index + 3).map(|(token, _)| token) {
                 Some(Token::Period) => true,
-                Some(Token::Word(word)) => matches!(word.keyword, Keyword::AS | Keyword::NoKeyword),
+                // Any word but a clause keyword is an alias (`data`, `name`, `date` are keywords too).
+                Some(Token::Word(word)) => {
+                    word.quote_style.is_some() || !CLAUSE_KEYWORDS.contains(&word.keyword)
+                }
                 _ => false,
             };
             if keep_name_as_alias && !has_alias_or_column {
@@ -150,6 +187,15 @@ mod tests {
             (
                 " SELECT cities.city\n   FROM first.cities\n  WHERE (cities.city <> ''::text);",
                 " SELECT cities.city\n   FROM first.\"cities_duro_temp\" \"cities\"\n  WHERE (cities.city <> ''::text);",
+            ),
+            // Aliases that are keywords elsewhere are still aliases.
+            (
+                "select data.x from first.cities data where",
+                "select data.x from first.\"cities_duro_temp\" data where",
+            ),
+            (
+                "select * from first.cities join x.y using (id)",
+                "select * from first.\"cities_duro_temp\" \"cities\" join x.y using (id)",
             ),
             // Regression (spec §12 item 9): a plain text replace also changed these.
             (

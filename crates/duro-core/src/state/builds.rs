@@ -96,13 +96,15 @@ impl StateFile {
     }
 
     /// Records the end of a build. A success also clears the table's force request, unless the
-    /// request was made after the build started (it is then still pending). With
-    /// `release_lease`, the builder's lease on the table ends too.
+    /// request was made after `definition_read_at_ms`, when the build's definition was read from
+    /// the catalog (it may be for a newer definition, so it stays pending). With `release_lease`,
+    /// the builder's lease on the table ends too.
     pub fn finish_build(
         &mut self,
         id: i64,
         result: &BuildResult,
         release_lease: bool,
+        definition_read_at_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
             if release_lease {
@@ -124,10 +126,11 @@ impl StateFile {
                 ],
             )?;
             if result.outcome == BuildOutcome::Succeeded {
-                tx.prepare_cached("delete from force_requests where table_name = (select table_name from builds where id = ?1)
-                         and requested_at * 1000 <= (select started_at_ms from builds where id = ?1)")?.execute(
-                    [id],
-                )?;
+                tx.prepare_cached(
+                    "delete from force_requests where table_name = (select table_name from builds where id = ?1)
+                         and requested_at * 1000 <= ?2",
+                )?
+                .execute([id, definition_read_at_ms])?;
             }
             Ok(())
         })

@@ -139,7 +139,23 @@ pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
     }
     pg_config.application_name("duro");
     pg_config.connect_timeout(Duration::from_secs(config.connect_timeout.unwrap_or(10)));
-    let target = crate::config::redact_url(url);
+    // Named from the parsed settings, never from the raw text (which may hold a password).
+    let hosts: Vec<String> = pg_config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            postgres::config::Host::Tcp(name) => name.clone(),
+            postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = pg_config.get_ports().iter().map(u16::to_string).collect();
+    let target = format!(
+        "{}@{}:{}/{}",
+        pg_config.get_user().unwrap_or(""),
+        hosts.join(","),
+        ports.join(","),
+        pg_config.get_dbname().unwrap_or("")
+    );
     let mode = config.tls_mode();
     let result = match mode {
         TlsMode::Disable => {
@@ -192,6 +208,23 @@ mod tests {
         assert_eq!(error.class, FailureClass::Connection);
         assert!(
             error.message.contains("DURO_WAREHOUSE__URL"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn key_value_settings_never_show_the_password() {
+        let config = WarehouseConfig {
+            url: Some("host=127.0.0.1 port=1 user=duro password=hunter2 dbname=dw".into()),
+            tls: Some(TlsMode::Disable),
+            connect_timeout: Some(2),
+            ..WarehouseConfig::default()
+        };
+        let error = connect(&config).err().unwrap();
+        assert!(!error.message.contains("hunter2"), "{}", error.message);
+        assert!(
+            error.message.contains("duro@127.0.0.1:1/dw"),
             "{}",
             error.message
         );
