@@ -340,6 +340,17 @@ fn diagnostics() {
             "reads itself",
         ),
         (
+            "tests that do not name their table",
+            &[
+                ("first/t — 1h.sql", "select 1 as x"),
+                ("first/t_test.sql", "select count(*) > 0 as ok from t"),
+            ],
+            false,
+            Severity::Warning,
+            Some("first/t_test.sql"),
+            "the tests never name `first.t`",
+        ),
+        (
             "upper-case extension",
             &[root, ("first/t.SQL", "select 1")],
             false,

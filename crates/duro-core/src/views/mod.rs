@@ -483,6 +483,22 @@ fn apply_analysis(
     managed: &BTreeSet<String>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    if let Some(tests) = &table.tests
+        && !sql::token_references(tests).contains(&table.name)
+    {
+        let test_file = table
+            .files
+            .iter()
+            .find(|f| f.ends_with("_test.sql"))
+            .cloned();
+        diagnostics.push(Diagnostic::warning(
+            test_file.as_deref(),
+            format!(
+                "the tests never name `{}` (schema included), so they cannot be pointed at the new version; they would check the live table",
+                table.name
+            ),
+        ));
+    }
     let query_file = table
         .files
         .iter()
