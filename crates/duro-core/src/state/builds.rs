@@ -155,42 +155,23 @@ impl StateFile {
 
     /// The start time of each table's last successful build.
     pub fn last_successes(&self) -> Result<HashMap<String, i64>, StateError> {
-        let mut statement = self
-            .connection
-            .prepare("select table_name, max(started_at_ms) from builds where outcome = 'succeeded' group by table_name")
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+        self.collect("select table_name, max(started_at_ms) from builds where outcome = 'succeeded' group by table_name", [], |row| Ok((row.get(0)?, row.get(1)?)))
     }
 
     /// The running mean duration (ms) of each table's successful builds.
     pub fn mean_build_ms(&self) -> Result<HashMap<String, f64>, StateError> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "select table_name, avg(finished_at_ms - started_at_ms) from builds
+        self.collect(
+            "select table_name, avg(finished_at_ms - started_at_ms) from builds
                  where outcome = 'succeeded' group by table_name",
-            )
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     /// Every attempt for one table, newest first.
     pub fn builds(&self, table: &str) -> Result<Vec<BuildRecord>, StateError> {
-        let mut statement = self
-            .connection
-            .prepare(
-                "select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output
-                 from builds where table_name = ?1 order by started_at_ms desc, id desc",
-            )
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([table], |row| {
+        self.collect("select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output
+                 from builds where table_name = ?1 order by started_at_ms desc, id desc", [table], |row| {
                 Ok(BuildRecord {
                     id: row.get(0)?,
                     table_name: row.get(1)?,
@@ -205,8 +186,6 @@ impl StateFile {
                     output: row.get(10)?,
                 })
             })
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
     }
 
     /// Asks for a rebuild of `table` as soon as possible.
@@ -285,14 +264,11 @@ impl StateFile {
 
     /// Tables leased by live holders (`is_alive` says whether a holder still runs).
     pub fn leased_tables(&self, now_ms: i64) -> Result<Vec<(String, String)>, StateError> {
-        let mut statement = self
-            .connection
-            .prepare("select table_name, holder from leases where expires_at_ms >= ?1 order by table_name")
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([now_ms], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+        self.collect(
+            "select table_name, holder from leases where expires_at_ms >= ?1 order by table_name",
+            [now_ms],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
     /// After a crash: removes leases that expired or whose holder no longer runs, and marks
@@ -302,33 +278,16 @@ impl StateFile {
         is_alive: impl Fn(&str) -> bool,
         now_ms: i64,
     ) -> Result<Vec<String>, StateError> {
-        let leases = {
-            let mut statement = self
-                .connection
-                .prepare("select table_name, holder, expires_at_ms from leases")
-                .map_err(|e| self.error(e))?;
-            let rows = statement
-                .query_map([], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                    ))
-                })
-                .map_err(|e| self.error(e))?;
-            rows.collect::<Result<Vec<_>, _>>()
-                .map_err(|e| self.error(e))?
-        };
-        let running_workers: Vec<String> = {
-            let mut statement = self
-                .connection
-                .prepare("select distinct worker from builds where outcome = 'running' and worker is not null")
-                .map_err(|e| self.error(e))?;
-            let rows = statement
-                .query_map([], |row| row.get(0))
-                .map_err(|e| self.error(e))?;
-            rows.collect::<Result<_, _>>().map_err(|e| self.error(e))?
-        };
+        let leases: Vec<(String, String, i64)> = self.collect(
+            "select table_name, holder, expires_at_ms from leases",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?;
+        let running_workers: Vec<String> = self.collect(
+            "select distinct worker from builds where outcome = 'running' and worker is not null",
+            [],
+            |row| row.get(0),
+        )?;
         let abandoned: Vec<(String, String)> = leases
             .into_iter()
             .filter(|(_, holder, expires)| *expires < now_ms || !is_alive(holder))

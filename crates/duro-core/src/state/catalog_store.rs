@@ -252,16 +252,12 @@ impl StateFile {
     /// Every catalog row (deleted ones too when asked), sorted by name.
     pub fn tables(&self, include_deleted: bool) -> Result<Vec<StoredTable>, StateError> {
         let dependencies = read_dependencies(&self.connection).map_err(|e| self.error(e))?;
-        let mut statement = self
-            .connection
-            .prepare(
-                "select name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
+        self.collect(
+            "select name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
                         first_seen_at, changed_at, deleted_at, processor_source, requirements
                  from tables where ?1 or deleted_at is null order by name",
-            )
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([include_deleted], |row| {
+            [include_deleted],
+            |row| {
                 let name: String = row.get(0)?;
                 let kind: String = row.get(1)?;
                 let files_json: String = row.get(7)?;
@@ -282,21 +278,17 @@ impl StateFile {
                     processor_source: row.get(12)?,
                     requirements: row.get(13)?,
                 })
-            })
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+            },
+        )
     }
 
     /// Pending force requests as (table, reason), sorted by table.
     pub fn force_requests(&self) -> Result<Vec<(String, String)>, StateError> {
-        let mut statement = self
-            .connection
-            .prepare("select table_name, reason from force_requests order by table_name")
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(|e| self.error(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.error(e))
+        self.collect(
+            "select table_name, reason from force_requests order by table_name",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 }
 

@@ -92,6 +92,24 @@ impl StateFile {
         Ok(value)
     }
 
+    /// Runs a query and collects its rows, each mapped by `map`.
+    fn collect<T, C: FromIterator<T>>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
+    ) -> Result<C, StateError> {
+        let mut statement = self
+            .connection
+            .prepare_cached(sql)
+            .map_err(|e| self.error(e))?;
+        let rows = statement
+            .query_map(params, map)
+            .map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<C>>()
+            .map_err(|e| self.error(e))
+    }
+
     fn error(&self, source: rusqlite::Error) -> StateError {
         StateError::Sqlite {
             path: self.path.clone(),
