@@ -138,12 +138,14 @@ pub fn create_temp(
                         .copy_credentials
                         .as_ref()
                         .ok_or_else(|| failed("Redshift COPY needs `s3.iam_role` or S3 keys"))?;
-                    let (copy, _redacted) = render::copy_from_s3(
+                    let (copy, redacted) = render::copy_from_s3(
                         temp,
                         &staging.store.url(&key),
                         credentials,
                         staging.region.as_deref(),
                     );
+                    // Only the redacted form is ever logged.
+                    tracing::debug!("{redacted}");
                     client.batch_execute(&copy).map_err(sql_error)?;
                     super::count_rows(client, temp, is_cancelled)
                 }

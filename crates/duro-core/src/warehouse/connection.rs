@@ -213,37 +213,37 @@ mod tests {
         );
     }
 
+    /// Both URL forms: an unreachable server is a transient connection error that names the
+    /// target from the parsed settings and never shows the password.
     #[test]
-    fn key_value_settings_never_show_the_password() {
-        let config = WarehouseConfig {
-            url: Some("host=127.0.0.1 port=1 user=duro password=hunter2 dbname=dw".into()),
-            tls: Some(TlsMode::Disable),
-            connect_timeout: Some(2),
-            ..WarehouseConfig::default()
-        };
-        let error = connect(&config).err().unwrap();
-        assert!(!error.message.contains("hunter2"), "{}", error.message);
-        assert!(
-            error.message.contains("duro@127.0.0.1:1/dw"),
-            "{}",
-            error.message
-        );
-    }
-
-    #[test]
-    fn unreachable_server_is_a_transient_connection_error_without_the_password() {
-        let config = WarehouseConfig {
-            url: Some("postgres://duro:hunter2@127.0.0.1:1/dw".into()),
-            tls: Some(TlsMode::Disable),
-            connect_timeout: Some(2),
-            ..WarehouseConfig::default()
-        };
-        let error = connect(&config).err().unwrap();
-        assert_eq!(
-            (error.class, error.transient),
-            (FailureClass::Connection, true)
-        );
-        assert!(!error.message.contains("hunter2"), "{}", error.message);
-        assert!(error.message.contains("127.0.0.1"), "{}", error.message);
+    fn unreachable_server_errors_never_show_the_password() {
+        let urls = [
+            "postgres://duro:hunter2@127.0.0.1:1/dw",
+            "host=127.0.0.1 port=1 user=duro password=hunter2 dbname=dw",
+        ];
+        for url in urls {
+            let config = WarehouseConfig {
+                url: Some(url.into()),
+                tls: Some(TlsMode::Disable),
+                connect_timeout: Some(2),
+                ..WarehouseConfig::default()
+            };
+            let error = connect(&config).err().unwrap();
+            assert_eq!(
+                (error.class, error.transient),
+                (FailureClass::Connection, true),
+                "{url}"
+            );
+            assert!(
+                !error.message.contains("hunter2"),
+                "{url}: {}",
+                error.message
+            );
+            assert!(
+                error.message.contains("duro@127.0.0.1:1/dw"),
+                "{url}: {}",
+                error.message
+            );
+        }
     }
 }

@@ -70,7 +70,7 @@ impl TableRef {
 }
 
 /// `create table … as (query)` for the temporary table, after dropping a leftover one. Redshift
-/// gets `DISTSTYLE`/`DISTKEY`/`COMPOUND SORTKEY`; PostgreSQL has no such clauses.
+/// gets `DISTSTYLE`/`DISTKEY`/`SORTKEY` (compound by default); PostgreSQL has no such clauses.
 pub fn create_temp_table(
     dialect: Dialect,
     temp: &TableRef,
