@@ -38,6 +38,7 @@ pub struct Config {
     pub slack: SlackConfig,
     pub processors: ProcessorsConfig,
     pub s3: S3Config,
+    pub server: ServerConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -382,6 +383,95 @@ impl fmt::Debug for SlackConfig {
     }
 }
 
+/// How `duro-server` checks who may write (force rebuilds). Reads are never restricted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Anyone who reaches the server may write (it listens on 127.0.0.1 by default).
+    #[default]
+    None,
+    /// One shared token: `Authorization: Bearer <token>`, or as the basic-auth password.
+    Token,
+    /// Basic-auth users from `users` (env `DURO_SERVER__USERS`) or `users_file`.
+    Basic,
+}
+
+/// The web UI and JSON API (`duro-server`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// A path prefix when served behind a reverse proxy, like `/duro`.
+    pub base_path: String,
+    pub auth: AuthMode,
+    /// The write token (`auth: token`); better from env `DURO_SERVER__TOKEN` or `token_file`.
+    pub token: Option<String>,
+    pub token_file: Option<PathBuf>,
+    /// `user:password` pairs separated by commas (`auth: basic`); better from env
+    /// `DURO_SERVER__USERS` or `users_file` (one pair per line).
+    pub users: Option<String>,
+    pub users_file: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            base_path: String::new(),
+            auth: AuthMode::None,
+            token: None,
+            token_file: None,
+            users: None,
+            users_file: None,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The write token from `token`, else from `token_file`.
+    pub fn resolved_token(&self) -> Result<Option<String>, ConfigError> {
+        read_secret(self.token.as_deref(), self.token_file.as_deref())
+    }
+
+    /// The basic-auth users as (user, password), from `users`, else from `users_file`.
+    pub fn resolved_users(&self) -> Result<Vec<(String, String)>, ConfigError> {
+        let text = read_secret(self.users.as_deref(), self.users_file.as_deref())?;
+        let mut users = Vec::new();
+        for entry in text.iter().flat_map(|t| t.split([',', '\n'])) {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            match entry.split_once(':') {
+                Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                    users.push((user.to_owned(), password.to_owned()))
+                }
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "server.users: every entry must be `user:password` (the entry without a colon or with an empty part is not shown, it may be a secret)".to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(users)
+    }
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("bind", &self.bind)
+            .field("base_path", &self.base_path)
+            .field("auth", &self.auth)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_file", &self.token_file)
+            .field("users", &self.users.as_ref().map(|_| "<redacted>"))
+            .field("users_file", &self.users_file)
+            .finish()
+    }
+}
+
 /// A secret given directly, else read from a file (trailing newline removed).
 fn read_secret(value: Option<&str>, file: Option<&Path>) -> Result<Option<String>, ConfigError> {
     if let Some(value) = value {
@@ -531,6 +621,34 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
         file
+    }
+
+    #[test]
+    fn server_settings_from_env_and_secrets_redacted() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_SERVER__BIND", "0.0.0.0:9000"),
+                ("DURO_SERVER__AUTH", "basic"),
+                ("DURO_SERVER__USERS", "alice:s3cret, bob:pa:ss"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.bind, "0.0.0.0:9000");
+        assert_eq!(config.server.auth, AuthMode::Basic);
+        assert_eq!(
+            config.server.resolved_users().unwrap(),
+            [
+                ("alice".to_owned(), "s3cret".to_owned()),
+                ("bob".to_owned(), "pa:ss".to_owned())
+            ]
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+        assert_eq!(Config::default().server.bind, "127.0.0.1:8080");
+        let bad = Config::load(None, &env(&[("DURO_SERVER__USERS", "alice")])).unwrap();
+        let message = bad.server.resolved_users().unwrap_err().to_string();
+        assert!(message.contains("user:password"), "{message}");
+        assert!(!message.contains("alice"), "{message}");
     }
 
     #[test]

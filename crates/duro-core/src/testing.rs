@@ -3,6 +3,8 @@
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
 //! when the test process exits.
 
+pub mod setup;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

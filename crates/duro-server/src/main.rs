@@ -1,13 +1,16 @@
-//! `duro-server`: serves the web UI and JSON API. In this version it opens the state file (creating it and applying
-//! migrations, like every Duro binary at start) and exits; the server loop is not part of it yet.
+//! `duro-server`: serves the web UI and JSON API over the state file. Flags override
+//! `duro.yaml` and `DURO_SERVER__*`; it prints the address it listens on, then serves until
+//! SIGTERM or SIGINT (finishing requests in flight).
 
+use actix_web::{App, HttpServer, middleware, web};
 use clap::Parser;
 use duro_core::config::Config;
 use duro_core::state::StateFile;
+use duro_server::{ServerContext, routes};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Duro's server binary.
+/// Duro's web UI and JSON API.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
@@ -17,29 +20,83 @@ struct Args {
     /// The SQLite state file (overrides `state.path`)
     #[arg(long)]
     state: Option<PathBuf>,
+    /// Address to listen on, `host:port` (overrides `server.bind`; default 127.0.0.1:8080)
+    #[arg(long)]
+    bind: Option<String>,
+    /// Path prefix when served behind a reverse proxy, like `/duro` (overrides `server.base_path`)
+    #[arg(long)]
+    base_path: Option<String>,
+    /// Worker threads [default: the number of CPUs]
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 fn main() -> ExitCode {
+    duro_core::logging::init();
     let args = Args::parse();
-    let config = match Config::load_from_process(args.config.as_deref()) {
+    let mut config = match Config::load_from_process(args.config.as_deref()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("duro-server: {error}");
             return ExitCode::from(2);
         }
     };
-    let state_path = args.state.unwrap_or(config.state.path);
-    match StateFile::open(&state_path).and_then(|state| state.schema_version()) {
-        Ok(version) => {
-            println!(
-                "duro-server: state file {} is ready (schema version {version})",
-                state_path.display()
-            );
-            ExitCode::SUCCESS
+    if let Some(state) = args.state {
+        config.state.path = state;
+    }
+    let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
+    let context = match ServerContext::new(&config, args.base_path.as_deref()) {
+        Ok(context) => web::Data::new(context),
+        Err(error) => {
+            eprintln!("duro-server: {error}");
+            return ExitCode::from(2);
         }
+    };
+    if let Err(error) = StateFile::open(&config.state.path) {
+        eprintln!("duro-server: {error}");
+        return ExitCode::from(2);
+    }
+    match actix_web::rt::System::new().block_on(serve(context, &bind, args.workers)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("duro-server: {error}");
             ExitCode::from(2)
         }
     }
+}
+
+async fn serve(
+    context: web::Data<ServerContext>,
+    bind: &str,
+    workers: Option<usize>,
+) -> Result<(), String> {
+    let base = context.base_path.clone();
+    let write_auth = if context.auth.is_open() {
+        "open"
+    } else {
+        "authenticated"
+    };
+    let app_context = context.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("duro_server::access"))
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
+            .configure(routes(app_context.clone()))
+    })
+    .bind(bind)
+    .map_err(|e| format!("cannot listen on `{bind}`: {e} (set --bind or DURO_SERVER__BIND)"))?;
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    for address in server.addrs() {
+        println!("duro-server: listening on http://{address}{base}/ (writes {write_auth})");
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    server.run().await.map_err(|e| e.to_string())
 }

@@ -1,6 +1,7 @@
 //! Build attempts, force requests and leases in the state file: what the creator records and
 //! reads. Times are Unix milliseconds.
 
+use super::history::{BUILD_COLUMNS, build_record};
 use super::{StateError, StateFile};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
@@ -170,22 +171,14 @@ impl StateFile {
 
     /// Every attempt for one table, newest first.
     pub fn builds(&self, table: &str) -> Result<Vec<BuildRecord>, StateError> {
-        self.collect("select id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output
-                 from builds where table_name = ?1 order by started_at_ms desc, id desc", [table], |row| {
-                Ok(BuildRecord {
-                    id: row.get(0)?,
-                    table_name: row.get(1)?,
-                    started_at_ms: row.get(2)?,
-                    finished_at_ms: row.get(3)?,
-                    outcome: row.get(4)?,
-                    failure_class: row.get(5)?,
-                    message: row.get(6)?,
-                    rows: row.get(7)?,
-                    phases_json: row.get(8)?,
-                    worker: row.get(9)?,
-                    output: row.get(10)?,
-                })
-            })
+        self.collect(
+            &format!(
+                "select {BUILD_COLUMNS} from builds where table_name = ?1
+                 order by started_at_ms desc, id desc"
+            ),
+            [table],
+            build_record,
+        )
     }
 
     /// Asks for a rebuild of `table` as soon as possible.
@@ -195,11 +188,24 @@ impl StateFile {
         reason: &str,
         now_s: i64,
     ) -> Result<(), StateError> {
+        self.request_forces(&[table], reason, now_s)
+    }
+
+    /// Asks for a rebuild of every table in `tables`, in one transaction.
+    pub fn request_forces(
+        &mut self,
+        tables: &[&str],
+        reason: &str,
+        now_s: i64,
+    ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.prepare_cached("insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
-                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason")?.execute(
-                params![table, now_s, reason],
+            let mut insert = tx.prepare_cached(
+                "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
+                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
             )?;
+            for table in tables {
+                insert.execute(params![table, now_s, reason])?;
+            }
             Ok(())
         })
     }

@@ -5,10 +5,12 @@
 
 mod builds;
 mod catalog_store;
+mod history;
 mod migrations;
 
 pub use builds::{BuildOutcome, BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable};
+pub use history::{BuildCount, PeriodStats, TableActivity};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};

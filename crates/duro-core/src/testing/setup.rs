@@ -1,0 +1,147 @@
+//! A whole test installation: a views repository, a fresh database on the private PostgreSQL
+//! cluster, a state file, and the real scheduler run over them; the creator on top.
+
+use super::fresh_database;
+use crate::config::{Config, Dialect, TlsMode};
+use crate::creator::{Creator, CycleReport, Selection};
+use crate::schedule::{ScheduleOptions, ScheduleOutcome};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use tempfile::TempDir;
+
+pub struct Setup {
+    pub views: PathBuf,
+    _views_dir: Option<TempDir>,
+    pub state_dir: TempDir,
+    pub url: String,
+    pub config: Config,
+}
+
+/// Roles are cluster-wide: loading sources that create them is serialized.
+static SOURCES: Mutex<()> = Mutex::new(());
+
+pub fn write_files(root: &Path, files: &[(&str, &str)]) {
+    for (path, content) in files {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+}
+
+impl Setup {
+    /// A repository of `files`, with `sources` run in the fresh database first.
+    pub fn new(files: &[(&str, &str)], sources: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        write_files(dir.path(), files);
+        Self::at(dir.path().to_owned(), Some(dir), sources)
+    }
+
+    /// The repository's `views-example`, with its source tables loaded.
+    pub fn example() -> Self {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let sources =
+            std::fs::read_to_string(root.join("deploy/example/source-tables.sql")).unwrap();
+        Self::at(root.join("views-example"), None, &sources)
+    }
+
+    fn at(views: PathBuf, views_dir: Option<TempDir>, sources: &str) -> Self {
+        let url = fresh_database();
+        if !sources.is_empty() {
+            let _serial = SOURCES.lock().unwrap_or_else(|e| e.into_inner());
+            postgres::Client::connect(&url, postgres::NoTls)
+                .unwrap()
+                .batch_execute(sources)
+                .unwrap();
+        }
+        let state_dir = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.views.path = views.clone();
+        config.state.path = state_dir.path().join("duro.db");
+        config.warehouse.dialect = Dialect::Postgres;
+        config.warehouse.url = Some(url.clone());
+        config.warehouse.tls = Some(TlsMode::Disable);
+        config.creator.retries = 1;
+        config.processors.venv_dir = state_dir.path().join("venvs");
+        let setup = Self {
+            views,
+            _views_dir: views_dir,
+            state_dir,
+            url,
+            config,
+        };
+        setup.schedule();
+        setup
+    }
+
+    pub fn schedule(&self) {
+        let options = ScheduleOptions {
+            views_path: self.views.clone(),
+            state_path: self.config.state.path.clone(),
+            strict: false,
+            use_git: false,
+            dot_path: None,
+        };
+        match crate::schedule::run(&options).unwrap() {
+            ScheduleOutcome::Saved { .. } => {}
+            other => panic!("the schedule failed: {other:?}"),
+        }
+    }
+
+    /// Writes a duro.yaml for this setup, plus `extra` YAML sections; returns its path.
+    pub fn config_file(&self, extra: &str) -> PathBuf {
+        let path = self.state_dir.path().join("duro.yaml");
+        let text = format!(
+            "views:\n  path: {}\nstate:\n  path: {}\nwarehouse:\n  dialect: postgres\n  url: {}\n  tls: disable\nprocessors:\n  venv_dir: {}\n{extra}",
+            self.views.display(),
+            self.config.state.path.display(),
+            self.url,
+            self.config.processors.venv_dir.display()
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn write(&self, files: &[(&str, &str)]) {
+        write_files(&self.views, files);
+    }
+
+    pub fn creator(&self) -> Creator {
+        Creator::new(self.config.clone(), Arc::new(AtomicBool::new(false)))
+    }
+
+    pub fn cycle(&self) -> CycleReport {
+        self.creator().run_cycle(&Selection::Due).unwrap()
+    }
+
+    pub fn force(&self, table: &str) {
+        self.state()
+            .request_force(table, "test", crate::creator::now_s())
+            .unwrap();
+    }
+
+    pub fn state(&self) -> crate::state::StateFile {
+        crate::state::StateFile::open(&self.config.state.path).unwrap()
+    }
+
+    /// A raw connection to the state file, to age records in tests.
+    pub fn client_state(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.config.state.path).unwrap()
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    }
+
+    pub fn scalar<T: for<'a> postgres::types::FromSql<'a>>(&self, sql: &str) -> T {
+        self.client().query_one(sql, &[]).unwrap().get(0)
+    }
+}
+
+pub fn built_names(report: &CycleReport) -> Vec<String> {
+    report
+        .built
+        .iter()
+        .map(|(name, _, _)| name.clone())
+        .collect()
+}

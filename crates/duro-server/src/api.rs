@@ -1,0 +1,122 @@
+//! The JSON API: `/api/tables`, `/api/tables/<name>`, `/api/jobs`, `/api/stats` and
+//! `POST /api/tables/<name>/force`. Bad input is a 4xx with `{"error": "…"}`, never a 500.
+
+use crate::context::ServerContext;
+use crate::errors::AppError;
+use crate::load;
+use crate::model;
+use crate::pages::{MAX_JOBS, RangeQuery, TablesQuery, parse_range};
+use crate::timefmt;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use std::collections::HashSet;
+
+pub async fn tables(
+    context: web::Data<ServerContext>,
+    query: web::Query<TablesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let list = query.to_list_query()?;
+    let now_ms = load::now_ms();
+    let rows = context
+        .with_state(move |state| {
+            Ok(model::select_rows(
+                load::overview(state, now_ms)?.rows,
+                &list,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+pub async fn table(
+    context: web::Data<ServerContext>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let name = name.into_inner();
+    let detail = context
+        .with_state(move |state| load::table_detail(state, &name, now_ms, load::CHART_RUNS))
+        .await?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+pub async fn jobs(
+    context: web::Data<ServerContext>,
+    query: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let query = query.into_inner();
+    let (from_ms, to_ms) = parse_range(query.from.as_deref(), query.to.as_deref(), now_ms)?;
+    let mut jobs = context
+        .with_state(move |state| {
+            let builds = state.builds_between(from_ms, to_ms, MAX_JOBS + 1)?;
+            let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
+            Ok(model::jobs(builds, &live, now_ms))
+        })
+        .await?;
+    let truncated = jobs.len() > MAX_JOBS;
+    jobs.truncate(MAX_JOBS);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "from": timefmt::iso(from_ms),
+        "to": timefmt::iso(to_ms),
+        "truncated": truncated,
+        "jobs": jobs,
+    })))
+}
+
+pub async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let stats = context
+        .with_state(move |state| load::stats(state, now_ms))
+        .await?;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForceBody {
+    #[serde(default)]
+    tree: bool,
+}
+
+/// `POST /api/tables/<name>/force` with `{"tree": bool}` (`Content-Type: application/json`).
+pub async fn force(
+    request: HttpRequest,
+    context: web::Data<ServerContext>,
+    name: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    context.auth.check(&request)?;
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send the body as JSON with `Content-Type: application/json`, like {\"tree\": false}",
+        ));
+    }
+    let body: ForceBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ForceBody { tree: false }
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            AppError::bad_request(format!("the body must be like {{\"tree\": true}}: {e}"))
+        })?
+    };
+    let name = name.into_inner();
+    let now_ms = load::now_ms();
+    let forced_name = name.clone();
+    let scheduled = context
+        .with_state(move |state| load::force(state, &forced_name, body.tree, "API", now_ms))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "message": format!("Scheduled {} for update", scheduled.join(", ")),
+        "table": name,
+        "tree": body.tree,
+        "scheduled": scheduled,
+    })))
+}

@@ -1,0 +1,133 @@
+//! `duro-server`: the web UI and JSON API over the state file. It reads what `duro-schedule`
+//! and `duro-create` record and writes only force requests; it never talks to the warehouse.
+//!
+//! [`routes`] mounts everything under the configured base path; `main.rs` only parses flags
+//! and starts actix-web.
+
+mod api;
+mod charts;
+mod context;
+mod errors;
+mod graph_svg;
+mod load;
+mod metrics;
+mod model;
+mod pages;
+mod security;
+mod templates;
+mod timefmt;
+
+pub use context::{ServerContext, normalize_base_path};
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use errors::AppError;
+
+const STYLESHEET: &str = include_str!("../static/style.css");
+
+/// Registers every route under the context's base path.
+pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        let base = context.base_path.clone();
+        let json_errors = web::JsonConfig::default();
+        let query_errors = web::QueryConfig::default().error_handler(|error, request| {
+            let message = format!("bad query string: {error}");
+            if request.path().contains("/api/") {
+                AppError::bad_request(message).into()
+            } else {
+                AppError::bad_request(message).page().into()
+            }
+        });
+        let form_errors = web::FormConfig::default().error_handler(|error, _| {
+            AppError::bad_request(format!("bad form: {error}"))
+                .page()
+                .into()
+        });
+        config
+            .app_data(context)
+            .app_data(json_errors)
+            .app_data(query_errors)
+            .app_data(form_errors)
+            .service(
+                web::scope(&base)
+                    .route("/healthz", web::get().to(healthz))
+                    .route("/metrics", web::get().to(metrics))
+                    .route("/static/style.css", web::get().to(stylesheet))
+                    .route("/api/tables", web::get().to(api::tables))
+                    .route("/api/tables/", web::get().to(api::tables))
+                    .route("/api/tables/{name}", web::get().to(api::table))
+                    .route("/api/tables/{name}/force", web::post().to(api::force))
+                    .route("/api/jobs", web::get().to(api::jobs))
+                    .route("/api/stats", web::get().to(api::stats))
+                    .route("/api/{rest:.*}", web::route().to(api_not_found))
+                    .route("/tables", web::get().to(redirect_to_tables))
+                    .route("/tables/", web::get().to(pages::tables))
+                    .route("/tables/{name}", web::get().to(pages::table))
+                    .route("/tables/{name}/force", web::post().to(pages::force))
+                    .route("/graph", web::get().to(pages::graph))
+                    .route("/graph/", web::get().to(pages::graph))
+                    .route("/", web::get().to(pages::jobs))
+                    .route("", web::get().to(pages::jobs))
+                    .route("/{from}", web::get().to(pages::jobs))
+                    .route("/{from}/", web::get().to(pages::jobs))
+                    .route("/{from}/{to}", web::get().to(pages::jobs))
+                    .route("/{from}/{to}/", web::get().to(pages::jobs))
+                    .default_service(web::to(page_not_found)),
+            );
+    }
+}
+
+/// `200 ok` when the state file opens and reads, `503` otherwise.
+async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
+    match context
+        .with_state(|state| Ok(state.schema_version()?))
+        .await
+    {
+        Ok(version) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("ok (state schema {version})\n")),
+        Err(error) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("unavailable: {}\n", error.message)),
+    }
+}
+
+async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let text = context
+        .with_state(move |state| {
+            let overview = load::overview(state, now_ms)?;
+            Ok(metrics::render(
+                &overview.rows,
+                &state.build_counts()?,
+                &state.success_durations_ms()?,
+            ))
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+async fn redirect_to_tables(context: web::Data<ServerContext>) -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, context.url("/tables/")))
+        .finish()
+}
+
+async fn api_not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found(
+        "no such API endpoint; see /api/tables, /api/jobs, /api/stats",
+    ))
+}
+
+async fn page_not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found("no such page").page())
+}

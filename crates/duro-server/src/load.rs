@@ -1,0 +1,308 @@
+//! Reading and writing the state file for a request: the overview every list needs, one table's
+//! details, the header figures, and force requests. Shared by the pages and the JSON API so
+//! both always say the same thing.
+
+use crate::errors::AppError;
+use crate::model::{self, Stats, Status, TableRow};
+use duro_core::graph::DependencyGraph;
+use duro_core::state::{BuildRecord, StateFile, StoredTable};
+use duro_core::views::TableConfig;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// The header figures cover this many hours.
+pub const STATS_HOURS: i64 = 24;
+/// The table page lists this many runs; its chart uses up to `CHART_RUNS`.
+pub const LISTED_RUNS: usize = 100;
+pub const CHART_RUNS: usize = 500;
+/// Phases in the order a build runs them; unknown ones follow.
+const PHASE_ORDER: [&str; 9] = [
+    "connect",
+    "create_temp",
+    "select",
+    "venv",
+    "process",
+    "load",
+    "tests",
+    "swap",
+    "snapshot",
+];
+
+pub fn now_ms() -> i64 {
+    duro_core::creator::now_ms()
+}
+
+/// Every listed table with its status.
+pub struct Overview {
+    pub tables: Vec<StoredTable>,
+    pub rows: Vec<TableRow>,
+}
+
+pub fn overview(state: &StateFile, now_ms: i64) -> Result<Overview, AppError> {
+    let tables = state.tables(true)?;
+    let activity = state.table_activity(now_ms)?;
+    let rows = model::table_rows(&tables, &activity, now_ms);
+    Ok(Overview { tables, rows })
+}
+
+pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
+    let period = state.period_stats(now_ms - STATS_HOURS * 3_600_000, now_ms)?;
+    let running = state.running_builds(now_ms)?.len();
+    Ok(model::stats(period, STATS_HOURS, running))
+}
+
+/// The dependency graph of the active tables.
+pub fn graph(tables: &[StoredTable]) -> DependencyGraph {
+    let active: HashSet<&str> = tables
+        .iter()
+        .filter(|t| t.deleted_at.is_none())
+        .map(|t| t.name.as_str())
+        .collect();
+    DependencyGraph::from_edges(
+        active.iter().copied(),
+        tables
+            .iter()
+            .filter(|t| active.contains(t.name.as_str()))
+            .flat_map(|t| {
+                t.dependencies
+                    .iter()
+                    .filter(|d| active.contains(d.as_str()))
+                    .map(move |d| (t.name.as_str(), d.as_str()))
+            }),
+    )
+}
+
+/// One build as the table page and `/api/tables/<name>` show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    pub id: i64,
+    pub started_at_ms: i64,
+    pub started_at: String,
+    pub finished_at_ms: Option<i64>,
+    pub duration_ms: i64,
+    /// As in `model::Job::state`.
+    pub state: String,
+    pub failure_class: Option<String>,
+    pub message: Option<String>,
+    pub rows: Option<i64>,
+    pub phases: Vec<Phase>,
+    pub output: Option<String>,
+    pub worker: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub ms: i64,
+}
+
+/// One configured key: its value and the file that set it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigEntry {
+    pub key: &'static str,
+    pub value: String,
+    pub source: Option<String>,
+}
+
+/// Everything about one table.
+#[derive(Clone, Debug, Serialize)]
+pub struct TableDetail {
+    pub row: TableRow,
+    pub query: String,
+    pub ddl: Option<String>,
+    pub tests: Option<String>,
+    pub processor: Option<String>,
+    pub files: Vec<String>,
+    pub dependency_method: String,
+    /// Tables it reads / tables that read it (managed tables only).
+    pub upstream: Vec<String>,
+    pub downstream: Vec<String>,
+    pub config: Vec<ConfigEntry>,
+    /// Newest first.
+    pub runs: Vec<Run>,
+}
+
+/// Finds a table by name among the listed ones (active or recently removed).
+fn find_row(overview: &Overview, name: &str) -> Result<usize, AppError> {
+    overview
+        .rows
+        .iter()
+        .position(|r| r.name == name)
+        .ok_or_else(|| {
+            AppError::not_found(format!(
+                "no table `{name}` in the catalog; names are `schema.table` in lower case"
+            ))
+        })
+}
+
+pub fn table_detail(
+    state: &StateFile,
+    name: &str,
+    now_ms: i64,
+    runs: usize,
+) -> Result<TableDetail, AppError> {
+    let overview = overview(state, now_ms)?;
+    let index = find_row(&overview, name)?;
+    let row = overview.rows[index].clone();
+    let stored = overview
+        .tables
+        .iter()
+        .find(|t| t.name == name)
+        .expect("every row comes from a stored table");
+    let managed: HashSet<&str> = overview.rows.iter().map(|r| r.name.as_str()).collect();
+    let mut upstream: Vec<String> = stored
+        .dependencies
+        .iter()
+        .filter(|d| managed.contains(d.as_str()))
+        .cloned()
+        .collect();
+    upstream.sort();
+    let mut downstream: Vec<String> = overview
+        .tables
+        .iter()
+        .filter(|t| managed.contains(t.name.as_str()) && t.dependencies.iter().any(|d| d == name))
+        .map(|t| t.name.clone())
+        .collect();
+    downstream.sort();
+    let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
+    let runs = state
+        .builds(name)?
+        .into_iter()
+        .take(runs)
+        .map(|b| run(b, &live, now_ms))
+        .collect();
+    Ok(TableDetail {
+        query: stored.query.clone(),
+        ddl: stored.ddl.clone(),
+        tests: stored.tests.clone(),
+        processor: stored.processor_source.clone(),
+        files: stored.files.clone(),
+        dependency_method: stored.dependency_method.clone(),
+        config: config_entries(&stored.config_json),
+        upstream,
+        downstream,
+        runs,
+        row,
+    })
+}
+
+fn run(build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
+    let job = model::jobs(vec![build.clone()], live, now_ms).remove(0);
+    let mut phases: Vec<Phase> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, ms)| Phase {
+                ms: ms.as_i64().unwrap_or_default(),
+                name,
+            })
+            .collect();
+    phases.sort_by_key(|p| {
+        PHASE_ORDER
+            .iter()
+            .position(|known| *known == p.name)
+            .unwrap_or(PHASE_ORDER.len())
+    });
+    Run {
+        id: build.id,
+        started_at_ms: build.started_at_ms,
+        started_at: job.start,
+        finished_at_ms: build.finished_at_ms,
+        duration_ms: job.duration_ms,
+        state: job.state,
+        failure_class: build.failure_class,
+        message: build.message,
+        rows: build.rows,
+        phases,
+        output: build.output,
+        worker: build.worker,
+    }
+}
+
+/// The merged config as key, value and source, for the keys that are set or were set by a file.
+fn config_entries(config_json: &str) -> Vec<ConfigEntry> {
+    let config: TableConfig = serde_json::from_str(config_json).unwrap_or_default();
+    let minutes = |m: Option<u32>| m.map(duro_core::interval::format_minutes);
+    let seconds = |s: Option<u64>| s.map(|s| format!("{s}s"));
+    let join = |values: &[String]| (!values.is_empty()).then(|| values.join(", "));
+    let values = [
+        ("grant_select", join(&config.grant_select)),
+        ("distkey", config.distkey.clone()),
+        ("sortkey", join(&config.sortkey)),
+        ("diststyle", config.diststyle.clone()),
+        (
+            "snapshots_interval",
+            minutes(config.snapshots_interval_minutes),
+        ),
+        (
+            "snapshots_stored_for",
+            minutes(config.snapshots_stored_for_minutes),
+        ),
+        ("timeout", seconds(config.timeout_seconds)),
+        (
+            "processor_timeout",
+            seconds(config.processor_timeout_seconds),
+        ),
+    ];
+    values
+        .into_iter()
+        .filter_map(|(key, value)| {
+            let source = config.sources.get(key).cloned();
+            (value.is_some() || source.is_some()).then(|| ConfigEntry {
+                key,
+                value: value.unwrap_or_else(|| "(unset)".to_owned()),
+                source,
+            })
+        })
+        .collect()
+}
+
+/// Requests a rebuild of `name` (and with `tree`, of every table upstream of it). Returns the
+/// tables scheduled, sorted.
+pub fn force(
+    state: &mut StateFile,
+    name: &str,
+    tree: bool,
+    via: &str,
+    now_ms: i64,
+) -> Result<Vec<String>, AppError> {
+    let tables = state.tables(true)?;
+    let Some(table) = tables.iter().find(|t| t.name == name) else {
+        return Err(AppError::not_found(format!(
+            "no table `{name}` in the catalog; names are `schema.table` in lower case"
+        )));
+    };
+    if table.deleted_at.is_some() {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            format!("`{name}` was removed from the views repository and is no longer built"),
+        ));
+    }
+    let mut scheduled = vec![name.to_owned()];
+    if tree {
+        scheduled.extend(graph(&tables).upstream(name));
+    }
+    scheduled.sort();
+    scheduled.dedup();
+    let reason = if tree {
+        format!("{via}: update tree of {name}")
+    } else {
+        format!("{via}: update table")
+    };
+    let names: Vec<&str> = scheduled.iter().map(String::as_str).collect();
+    state.request_forces(&names, &reason, now_ms / 1000)?;
+    Ok(scheduled)
+}
+
+/// Status counts, most urgent first, for the tables page.
+pub fn status_counts(rows: &[TableRow]) -> Vec<(&'static str, usize)> {
+    let mut counts: Vec<(Status, usize)> = Vec::new();
+    for row in rows {
+        match counts.iter_mut().find(|(s, _)| *s == row.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((row.status, 1)),
+        }
+    }
+    counts.sort();
+    counts.into_iter().map(|(s, n)| (s.as_str(), n)).collect()
+}
