@@ -97,7 +97,7 @@ pub fn table_rows(
                 Status::Removed
             } else if activity.running_since_ms.is_some() {
                 Status::Running
-            } else if activity.force_request.is_some() {
+            } else if forced_after(activity.force_request.as_ref(), failed_attempt) {
                 Status::Forced
             } else if failed_attempt.is_some() {
                 Status::Failed
@@ -136,6 +136,18 @@ pub fn table_rows(
             }
         })
         .collect()
+}
+
+/// Whether a force request is pending that is newer than the failed attempt (a failure with a
+/// request from before it, like the `new` request of a table that never built, shows as failed).
+fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -> bool {
+    match (request, failed) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some((requested_s, _)), Some(attempt)) => {
+            requested_s * 1000 >= attempt.finished_at_ms.unwrap_or(attempt.started_at_ms)
+        }
+    }
 }
 
 /// The tables the creator's planner would build now (the same function the creator uses).

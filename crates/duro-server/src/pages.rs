@@ -453,7 +453,9 @@ pub async fn force(
         "" | "0" | "false" => false,
         "1" | "true" => true,
         other => {
-            return Err(AppError::bad_request(format!("tree must be 0 or 1, not `{other}`")).page());
+            return Err(
+                AppError::bad_request(format!("tree must be 0 or 1, not `{other}`")).page(),
+            );
         }
     };
     let name = name.into_inner();

@@ -1,0 +1,50 @@
+//! A state file filled by the real scheduler and creator (against the private PostgreSQL test
+//! cluster): built tables, a failing one whose error holds HTML, a skipped dependent, a removed
+//! table. Shared by the handler tests and the browser test.
+
+#![allow(dead_code)]
+
+use duro_core::testing::setup::Setup;
+use std::sync::OnceLock;
+
+pub const VIEWS: &[(&str, &str)] = &[
+    (
+        "shop/orders-1h.sql",
+        "select generate_series(1, 5) as id, 'item' as item",
+    ),
+    (
+        "shop/summary-1h.sql",
+        "select count(*) as orders from shop.orders",
+    ),
+    (
+        "shop/report.sql",
+        "select orders * 2 as doubled from shop.summary",
+    ),
+    ("shop/weekly-1h.sql", "select doubled from shop.report"),
+    (
+        "shop/broken-1h.sql",
+        "select '<script>alert(1)</script>'::int as id",
+    ),
+    ("shop/dependent-1h.sql", "select id from shop.broken"),
+    ("shop/old-1h.sql", "select 1 as id"),
+];
+
+/// Scheduled, built once, then `shop/old` removed and scheduled again.
+pub fn filled() -> Setup {
+    // The creator's PostgreSQL client runs its own runtime: keep it off the test's runtime.
+    std::thread::spawn(|| {
+        let setup = Setup::new(VIEWS, "create schema shop");
+        setup.cycle();
+        std::fs::remove_file(setup.views.join("shop/old-1h.sql")).unwrap();
+        setup.schedule();
+        setup
+    })
+    .join()
+    .unwrap()
+}
+
+/// One filled installation per test process, for tests that only read.
+pub fn shared() -> &'static Setup {
+    static SHARED: OnceLock<Setup> = OnceLock::new();
+    SHARED.get_or_init(filled)
+}

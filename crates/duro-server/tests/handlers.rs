@@ -1,0 +1,658 @@
+//! Every page and endpoint, in process, against a state file filled by the real scheduler and
+//! creator: content, bad input (4xx with a message, never 500), escaping, CSRF, auth, the
+//! base path.
+
+mod common;
+
+use actix_web::cookie::Cookie;
+use actix_web::dev::{Service, ServiceResponse};
+use actix_web::http::{StatusCode, header};
+use actix_web::{App, test, web};
+use base64::Engine;
+use duro_core::config::{AuthMode, Config};
+use duro_core::testing::setup::Setup;
+use duro_server::{ServerContext, routes};
+use serde_json::Value;
+
+fn context(config: &Config, base: Option<&str>) -> web::Data<ServerContext> {
+    web::Data::new(ServerContext::new(config, base).unwrap())
+}
+
+async fn app(
+    config: &Config,
+    base: Option<&str>,
+) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
+    test::init_service(App::new().configure(routes(context(config, base)))).await
+}
+
+async fn text(response: ServiceResponse) -> String {
+    String::from_utf8(test::read_body(response).await.to_vec()).unwrap()
+}
+
+async fn get(
+    service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+    uri: &str,
+) -> (StatusCode, String) {
+    let response =
+        test::call_service(service, test::TestRequest::get().uri(uri).to_request()).await;
+    let status = response.status();
+    (status, text(response).await)
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The CSRF cookie and token a page hands out.
+async fn csrf(
+    service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
+    uri: &str,
+) -> (Cookie<'static>, String) {
+    let response =
+        test::call_service(service, test::TestRequest::get().uri(uri).to_request()).await;
+    let cookie = response
+        .response()
+        .cookies()
+        .find(|c| c.name() == "duro_csrf")
+        .expect("a page sets the CSRF cookie")
+        .into_owned();
+    let body = text(response).await;
+    let start = body
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with the token")
+        + 19;
+    let token = body[start..start + 32].to_owned();
+    (cookie, token)
+}
+
+#[actix_web::test]
+async fn jobs_page_over_every_range_form() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<svg"), "the timeline");
+    for table in ["shop.orders", "shop.summary", "shop.broken"] {
+        assert!(
+            body.contains(&format!("href=\"/tables/{table}\"")),
+            "{table} in the jobs list"
+        );
+    }
+    assert!(body.contains("Last 24 h:"), "header stats");
+    for (uri, empty) in [
+        ("/2020-01-19T20:30:00/", false),
+        ("/2020-01-19T20:30:00", false),
+        ("/?from=2020-01-19T20:30:00Z", false),
+        ("/2020-01-19T20:30:00/2020-01-19T20:40:00", true),
+        ("/2020-01-19T20:30:00/2020-01-19T20:40:00/", true),
+        ("/?from=2020-01-19T20:30:00Z&to=2020-01-19T20:40:00Z", true),
+    ] {
+        let (status, body) = get(&service, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert_eq!(body.contains("No builds in this range"), empty, "{uri}");
+        assert_eq!(
+            !body.contains("href=\"/tables/shop.orders\""),
+            empty,
+            "{uri}"
+        );
+    }
+    let (status, body) = get(&service, "/yesterday/").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("is not a time"), "{body}");
+    let (status, body) = get(&service, "/2020-01-19T20:40:00/2020-01-19T20:30:00").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("put the earlier time first"), "{body}");
+    let (status, _) = get(&service, "/a/b/c").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
+async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/tables/").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let row = |name: &str| {
+        let start = body
+            .find(&format!("<tr id=\"row-{name}\""))
+            .unwrap_or_else(|| panic!("{name} listed"));
+        let end = start + body[start..].find("</tr>").unwrap();
+        body[start..end].to_owned()
+    };
+    assert!(row("shop.orders").contains("badge fresh"));
+    assert!(
+        row("shop.orders").contains(">Update table<")
+            && row("shop.orders").contains(">Update tree<")
+    );
+    assert!(row("shop.broken").contains("badge failed"));
+    assert!(
+        row("shop.broken").contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{}",
+        row("shop.broken")
+    );
+    assert!(!body.contains("<script>alert(1)"), "never unescaped");
+    assert!(
+        row("shop.dependent").contains("badge failed"),
+        "skipped because its dependency failed"
+    );
+    assert!(row("shop.old").contains("badge removed") && row("shop.old").contains(">Removed<"));
+
+    let (_, filtered) = get(&service, "/tables/?q=ORDERS").await;
+    assert!(filtered.contains("row-shop.orders") && !filtered.contains("row-shop.summary"));
+    let (_, failed) = get(&service, "/tables/?status=failed").await;
+    assert!(failed.contains("row-shop.broken") && !failed.contains("row-shop.orders"));
+    let (_, sorted) = get(&service, "/tables/?sort=name&order=desc").await;
+    let weekly = sorted.find("row-shop.weekly").unwrap();
+    let broken = sorted.find("row-shop.broken").unwrap();
+    assert!(weekly < broken, "descending by name");
+    for bad in [
+        "/tables/?sort=bogus",
+        "/tables/?status=sleepy",
+        "/tables/?order=up",
+    ] {
+        let (status, body) = get(&service, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(body.contains("use"), "{bad}: says what is accepted: {body}");
+    }
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get().uri("/tables").to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(
+        response.headers().get(header::LOCATION).unwrap(),
+        "/tables/"
+    );
+}
+
+#[actix_web::test]
+async fn table_page_shows_chart_runs_query_config_and_neighbours() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/tables/shop.summary").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("id=\"durations\"") && body.contains("<polyline"),
+        "duration chart"
+    );
+    assert!(
+        body.contains("select count(*) as orders from shop.orders"),
+        "the query"
+    );
+    assert!(
+        body.contains("href=\"/tables/shop.orders\""),
+        "upstream link"
+    );
+    assert!(
+        body.contains("href=\"/tables/shop.report\""),
+        "downstream link"
+    );
+    assert!(body.contains("badge succeeded"), "the run log");
+    assert!(
+        body.contains("create_temp") && body.contains("swap"),
+        "phases"
+    );
+
+    let (status, broken) = get(&service, "/tables/shop.broken").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(broken.contains("sql_error"));
+    assert!(broken.contains("&lt;script&gt;") && !broken.contains("<script>alert"));
+
+    let (status, missing) = get(&service, "/tables/nope.nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing.contains("no table `nope.nothing`"), "{missing}");
+    let (status, odd) = get(&service, "/tables/%3Cb%3E").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(odd.contains("&lt;b&gt;") && !odd.contains("<b>"), "{odd}");
+}
+
+#[actix_web::test]
+async fn graph_page_links_every_table() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/graph").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for table in [
+        "shop.orders",
+        "shop.summary",
+        "shop.report",
+        "shop.weekly",
+        "shop.broken",
+    ] {
+        assert!(
+            body.contains(&format!("<a href=\"/tables/{table}\"")),
+            "{table} links to its page"
+        );
+    }
+    assert!(
+        !body.contains("href=\"/tables/shop.old\""),
+        "removed tables are not drawn"
+    );
+}
+
+#[actix_web::test]
+async fn api_reads() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/api/tables").await;
+    assert_eq!(status, StatusCode::OK);
+    let tables = json(&body);
+    let by_name = |name: &str| {
+        tables
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    assert_eq!(by_name("shop.orders")["status"], "fresh");
+    assert_eq!(by_name("shop.orders")["interval_minutes"], 60);
+    assert!(
+        by_name("shop.orders")["last_success_at"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(by_name("shop.broken")["status"], "failed");
+    assert_eq!(by_name("shop.broken")["failure_class"], "sql_error");
+    assert_eq!(by_name("shop.old")["status"], "removed");
+    let (_, failed) = get(&service, "/api/tables?status=failed&sort=name").await;
+    let names: Vec<String> = json(&failed)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["shop.broken", "shop.dependent"]);
+
+    let (status, body) = get(&service, "/api/tables/shop.orders").await;
+    assert_eq!(status, StatusCode::OK);
+    let detail = json(&body);
+    assert_eq!(detail["row"]["name"], "shop.orders");
+    assert_eq!(detail["downstream"], serde_json::json!(["shop.summary"]));
+    let run = &detail["runs"][0];
+    assert_eq!(run["state"], "succeeded");
+    assert_eq!(run["rows"], 5);
+    assert!(
+        run["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "swap")
+    );
+
+    let (status, body) = get(&service, "/api/jobs").await;
+    assert_eq!(status, StatusCode::OK);
+    let jobs = json(&body);
+    assert!(
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["table"] == "shop.summary" && j["state"] == "succeeded")
+    );
+    let (status, body) = get(
+        &service,
+        "/api/jobs?from=2020-01-19%2020:30:00+01:00&to=2020-01-20",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        json(&body)["from"],
+        "2020-01-19T19:30:00Z",
+        "an unencoded + in the offset"
+    );
+    assert_eq!(json(&body)["jobs"], serde_json::json!([]));
+
+    let (status, body) = get(&service, "/api/stats").await;
+    assert_eq!(status, StatusCode::OK);
+    let stats = json(&body);
+    assert!(stats["tables"].as_i64().unwrap() >= 5, "{stats}");
+    assert!(stats["failures"].as_i64().unwrap() >= 1, "{stats}");
+    assert!(stats["load_percent"].as_f64().unwrap() >= 0.0);
+
+    for (uri, expected) in [
+        ("/api/jobs?from=soon", StatusCode::BAD_REQUEST),
+        (
+            "/api/jobs?from=2020-01-02&to=2020-01-01",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/tables/nope.nothing", StatusCode::NOT_FOUND),
+        ("/api/tables?sort=size", StatusCode::BAD_REQUEST),
+        ("/api/nothing", StatusCode::NOT_FOUND),
+    ] {
+        let (status, body) = get(&service, uri).await;
+        assert_eq!(status, expected, "{uri}: {body}");
+        assert!(
+            json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{uri}: {body}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn metrics_and_health() {
+    let setup = common::shared();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("duro_tables{status=\"removed\"} 1\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("duro_tables{status=\"failed\"} 2\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("duro_build_failures_total{class=\"sql_error\",outcome=\"failed\"} 1\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains(
+            "duro_build_failures_total{class=\"dependency_failed\",outcome=\"skipped\"} 1\n"
+        ),
+        "{body}"
+    );
+    assert!(body.contains("duro_build_duration_seconds_count"), "{body}");
+    assert!(
+        body.contains("duro_table_last_build_seconds{table=\"shop.orders\"}"),
+        "{body}"
+    );
+    let (status, body) = get(&service, "/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("ok"));
+}
+
+#[actix_web::test]
+async fn api_force_checks_its_input_and_schedules_the_tree() {
+    let setup = common::filled();
+    let service = app(&setup.config, None).await;
+    // The failed tables keep the scheduler's `new` requests.
+    let before = setup.state().force_requests().unwrap();
+    assert_eq!(
+        before.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>(),
+        ["shop.broken", "shop.dependent"]
+    );
+    let post = |uri: &str, content_type: &str, body: &str| {
+        test::TestRequest::post()
+            .uri(uri)
+            .insert_header((header::CONTENT_TYPE, content_type.to_owned()))
+            .set_payload(body.to_owned())
+            .to_request()
+    };
+    for (request, expected) in [
+        (
+            post("/api/tables/shop.report/force", "text/plain", "{}"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            post(
+                "/api/tables/shop.report/force",
+                "application/json",
+                "{\"tree\": \"yes\"}",
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            post(
+                "/api/tables/shop.report/force",
+                "application/json",
+                "{\"tre\": true}",
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            post("/api/tables/shop.report/force", "application/json", "[1"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            post("/api/tables/nope.nothing/force", "application/json", "{}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            post("/api/tables/shop.old/force", "application/json", "{}"),
+            StatusCode::CONFLICT,
+        ),
+    ] {
+        let response = test::call_service(&service, request).await;
+        let status = response.status();
+        let body = text(response).await;
+        assert_eq!(status, expected, "{body}");
+        assert!(json(&body)["error"].is_string(), "{body}");
+    }
+    assert_eq!(
+        setup.state().force_requests().unwrap(),
+        before,
+        "bad requests write nothing"
+    );
+
+    let response = test::call_service(
+        &service,
+        post(
+            "/api/tables/shop.report/force",
+            "application/json",
+            "{\"tree\": true}",
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json(&text(response).await);
+    assert_eq!(
+        body["scheduled"],
+        serde_json::json!(["shop.orders", "shop.report", "shop.summary"])
+    );
+    let forced: Vec<String> = setup
+        .state()
+        .force_requests()
+        .unwrap()
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(
+        forced,
+        [
+            "shop.broken",
+            "shop.dependent",
+            "shop.orders",
+            "shop.report",
+            "shop.summary"
+        ]
+    );
+
+    let response = test::call_service(
+        &service,
+        post("/api/tables/shop.weekly/force", "application/json", ""),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "an empty body means one table"
+    );
+    let (_, weekly) = get(&service, "/api/tables/shop.weekly").await;
+    assert_eq!(json(&weekly)["row"]["status"], "forced");
+    assert_eq!(json(&weekly)["row"]["forced_reason"], "API: update table");
+}
+
+#[actix_web::test]
+async fn form_force_needs_the_csrf_token_and_redirects_back() {
+    let setup = common::filled();
+    let service = app(&setup.config, None).await;
+    let (cookie, token) = csrf(&service, "/tables/").await;
+    let form = |token: &str| {
+        vec![
+            ("csrf".to_owned(), token.to_owned()),
+            ("tree".to_owned(), "0".to_owned()),
+            ("back".to_owned(), "/tables/?q=orders".to_owned()),
+        ]
+    };
+    // No cookie, a wrong token, or a token without its cookie: refused, nothing written.
+    for request in [
+        test::TestRequest::post()
+            .uri("/tables/shop.orders/force")
+            .set_form(form(&token))
+            .to_request(),
+        test::TestRequest::post()
+            .uri("/tables/shop.orders/force")
+            .cookie(cookie.clone())
+            .set_form(form(&"0".repeat(32)))
+            .to_request(),
+    ] {
+        let response = test::call_service(&service, request).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(text(response).await.contains("CSRF"));
+    }
+    let before = setup.state().force_requests().unwrap();
+    assert!(!before.iter().any(|(t, _)| t == "shop.orders"));
+
+    let response = test::call_service(
+        &service,
+        test::TestRequest::post()
+            .uri("/tables/shop.orders/force")
+            .cookie(cookie.clone())
+            .set_form(form(&token))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers().get(header::LOCATION).unwrap(),
+        "/tables/?q=orders"
+    );
+    let after = setup.state().force_requests().unwrap();
+    assert!(
+        after.contains(&("shop.orders".to_owned(), "web UI: update table".to_owned())),
+        "{after:?}"
+    );
+    let (_, page) = get(&service, "/tables/?q=orders").await;
+    assert!(
+        page.contains(">Scheduled<"),
+        "the button shows the new state"
+    );
+
+    // An outside `back` is never followed.
+    let mut evil = form(&token);
+    evil[2].1 = "https://evil.example/".to_owned();
+    let response = test::call_service(
+        &service,
+        test::TestRequest::post()
+            .uri("/tables/shop.summary/force")
+            .cookie(cookie)
+            .set_form(evil)
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response.headers().get(header::LOCATION).unwrap(),
+        "/tables/"
+    );
+}
+
+#[actix_web::test]
+async fn writes_need_credentials_when_auth_is_configured() {
+    let setup = common::shared();
+    let mut config = setup.config.clone();
+    config.server.auth = AuthMode::Token;
+    config.server.token = Some("s3cret-token".to_owned());
+    let service = app(&config, None).await;
+    let request = |authorization: Option<&str>| {
+        let mut request = test::TestRequest::post()
+            .uri("/api/tables/nope.nothing/force")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload("{}");
+        if let Some(value) = authorization {
+            request = request.insert_header((header::AUTHORIZATION, value.to_owned()));
+        }
+        request.to_request()
+    };
+    let response = test::call_service(&service, request(None)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
+    let response = test::call_service(&service, request(Some("Bearer wrong"))).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // The right token gets through to the next check (the table does not exist).
+    let response = test::call_service(&service, request(Some("Bearer s3cret-token"))).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("me:s3cret-token")
+    );
+    let response = test::call_service(&service, request(Some(&basic))).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Reads stay open.
+    let (status, _) = get(&service, "/api/tables").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The HTML form: a valid CSRF token is not enough without credentials.
+    let (cookie, token) = csrf(&service, "/tables/").await;
+    let response = test::call_service(
+        &service,
+        test::TestRequest::post()
+            .uri("/tables/shop.orders/force")
+            .cookie(cookie)
+            .set_form([("csrf", token.as_str()), ("tree", "0")])
+            .to_request(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[actix_web::test]
+async fn everything_lives_under_the_base_path() {
+    let setup = common::shared();
+    let service = app(&setup.config, Some("/tools/duro/")).await;
+    let (status, body) = get(&service, "/tools/duro/tables/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("href=\"/tools/duro/tables/shop.orders\""));
+    assert!(body.contains("formaction=\"/tools/duro/tables/shop.orders/force\""));
+    assert!(body.contains("href=\"/tools/duro/static/style.css\""));
+    let (status, _) = get(&service, "/tools/duro/api/tables").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(&service, "/tools/duro/healthz").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get(&service, "/tables/").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let response = test::call_service(
+        &service,
+        test::TestRequest::get()
+            .uri("/tools/duro/tables")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(
+        response.headers().get(header::LOCATION).unwrap(),
+        "/tools/duro/tables/"
+    );
+}
+
+#[actix_web::test]
+async fn a_running_build_shows_as_running() {
+    let setup: Setup = common::filled();
+    let mut state = setup.state();
+    let now = duro_core::creator::now_ms();
+    let started = state
+        .begin_build("shop.weekly", "test-worker", now, 60_000, now)
+        .unwrap();
+    assert!(matches!(started, duro_core::state::BuildStart::Started(_)));
+    let service = app(&setup.config, None).await;
+    let (_, body) = get(&service, "/api/tables/shop.weekly").await;
+    assert_eq!(json(&body)["row"]["status"], "running");
+    let (_, jobs) = get(&service, "/api/jobs").await;
+    assert!(
+        json(&jobs)["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["table"] == "shop.weekly"
+                && j["state"] == "running"
+                && j["finish"].is_null())
+    );
+    let (_, stats) = get(&service, "/api/stats").await;
+    assert_eq!(json(&stats)["running"], 1);
+    let (_, page) = get(&service, "/tables/?q=weekly").await;
+    assert!(page.contains(">Running<"));
+}
