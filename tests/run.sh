@@ -1,12 +1,25 @@
 #!/usr/bin/env bash
-# The test command: every unit, integration and CLI test of the workspace. The integration tests
-# start their own private PostgreSQL server (a temporary cluster on a free loopback port), so the
-# PostgreSQL server binaries must be installed; this script installs them when they are missing.
+# The test command: every unit, integration, CLI and browser test of the workspace. The
+# integration tests start their own private PostgreSQL server (a temporary cluster on a free
+# loopback port); the browser test drives Debian's headless Chromium with playwright-core. This
+# script installs what is missing: the PostgreSQL server and Chromium (apt-get), and
+# playwright-core (npm ci, from tests/browser/package-lock.json; no browser download).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v git >/dev/null || { echo "tests/run.sh: git is required (apt-get install -y git)" >&2; exit 2; }
+command -v node >/dev/null || { echo "tests/run.sh: Node.js is required for the browser test (apt-get install -y nodejs npm)" >&2; exit 2; }
+packages=()
 if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  echo "tests/run.sh: installing the PostgreSQL server (apt-get install postgresql)" >&2
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  packages+=(postgresql)
+fi
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "tests/run.sh: installing ${packages[*]} (apt-get)" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ] \
+  || [ tests/browser/package-lock.json -nt tests/browser/node_modules/.package-lock.json ]; then
+  echo "tests/run.sh: installing playwright-core (npm ci)" >&2
+  npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 cargo test --workspace --locked "$@"

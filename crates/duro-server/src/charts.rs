@@ -99,20 +99,16 @@ pub fn durations(points: &[DurationPoint]) -> Result<String, String> {
         let root = SVGBackend::with_string(&mut svg, (1000, 280)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let first = points.iter().map(|p| p.start_ms).min().unwrap_or(0);
-        let last = points
-            .iter()
-            .map(|p| p.start_ms)
-            .max()
-            .unwrap_or(1)
-            .max(first + 60_000);
-        let pad = (last - first) / 40;
+        let last = points.iter().map(|p| p.start_ms).max().unwrap_or(0);
+        // At least a minute wide, with the builds away from the edges.
+        let pad = ((last - first) / 40).max((60_000 - (last - first)) / 2);
         let top = points
             .iter()
             .map(|p| p.seconds)
             .fold(0.0, f64::max)
             .max(0.001)
             * 1.15;
-        let span = last - first;
+        let span = last - first + 2 * pad;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .x_label_area_size(30)
@@ -168,7 +164,7 @@ pub fn durations(points: &[DurationPoint]) -> Result<String, String> {
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK.mix(0.3))
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .label_font(("sans-serif", 13))
             .draw()
             .map_err(|e| e.to_string())?;

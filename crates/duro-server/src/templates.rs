@@ -19,7 +19,7 @@ pub fn load() -> tera::Result<Tera> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())?;
     // The same escaping as everywhere else in the server (`&<>"'`; `/` stays readable in URLs).
-    tera.set_escape_fn(|text| crate::errors::escape_html(text));
+    tera.set_escape_fn(crate::errors::escape_html);
     tera.register_filter("duration", |value: &Value, _: &HashMap<String, Value>| {
         Ok(Value::String(
             value.as_f64().map(timefmt::duration).unwrap_or_default(),

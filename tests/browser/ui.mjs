@@ -1,0 +1,73 @@
+// duro-server in a real headless Chromium: the tables page's "Update table" button schedules a
+// rebuild and the row shows "Scheduled"; a table page shows its duration chart; screenshots of
+// the jobs, tables, table and graph pages go to the folder given.
+//
+// Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart>
+// Exits 0 when every check passes; prints what failed otherwise.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots, forced, charted] = process.argv.slice(2);
+if (!base || !shots || !forced || !charted) {
+  console.error("usage: node ui.mjs <server URL> <screenshot folder> <table to force> <table with a chart>");
+  process.exit(2);
+}
+mkdirSync(shots, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+  console.log(`ok: ${message}`);
+}
+
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const external = [];
+  page.on("request", (request) => {
+    if (!request.url().startsWith(base)) external.push(request.url());
+  });
+
+  await page.goto(`${base}/`);
+  check((await page.locator("#timeline svg").count()) === 1, "the jobs page draws its timeline");
+  await page.screenshot({ path: join(shots, "jobs.png"), fullPage: true });
+
+  await page.goto(`${base}/tables/`);
+  const row = page.locator(`tr[id="row-${forced}"]`);
+  check((await row.locator("button", { hasText: "Update table" }).count()) === 1, `${forced} offers "Update table"`);
+  await page.screenshot({ path: join(shots, "tables.png"), fullPage: true });
+  await Promise.all([page.waitForURL(`${base}/tables/**`), row.locator("button", { hasText: "Update table" }).click()]);
+  await row.locator("button", { hasText: "Scheduled" }).waitFor({ timeout: 5000 });
+  check(await row.locator("button", { hasText: "Scheduled" }).isDisabled(), `${forced} now reads "Scheduled"`);
+  check((await row.locator(".badge").innerText()) === "forced", `${forced} has the status "forced"`);
+  await page.screenshot({ path: join(shots, "tables-after-update.png"), fullPage: true });
+
+  await page.goto(`${base}/tables/${charted}`);
+  const chart = page.locator("#durations svg");
+  await chart.waitFor({ timeout: 5000 });
+  const box = await chart.boundingBox();
+  check(box !== null && box.width > 300 && box.height > 100, `the ${charted} page shows its duration chart (${box && Math.round(box.width)}×${box && Math.round(box.height)})`);
+  check((await chart.locator("polyline").count()) >= 1, "the chart has a line through the builds");
+  await page.screenshot({ path: join(shots, "table.png"), fullPage: true });
+
+  await page.goto(`${base}/graph`);
+  const node = page.locator(`#graph a[href$="/tables/${charted}"]`);
+  check((await node.count()) === 1, `the graph links ${charted}`);
+  await page.screenshot({ path: join(shots, "graph.png"), fullPage: true });
+  await Promise.all([page.waitForURL(`${base}/tables/${charted}`), node.click({ force: true })]);
+  check(page.url().endsWith(`/tables/${charted}`), "clicking a graph node opens its table page");
+
+  check(external.length === 0, `no request leaves the server (${external.join(", ") || "none"})`);
+} catch (error) {
+  console.error(`FAILED: ${error.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
