@@ -79,85 +79,127 @@ pub fn plan(
     forced: &HashMap<String, String>,
     now_ms: i64,
 ) -> Vec<PlannedBuild> {
-    let by_name: HashMap<&str, &PlanTable> = tables.iter().map(|t| (t.name.as_str(), t)).collect();
-    let edges = tables.iter().flat_map(|t| {
-        t.dependencies
-            .iter()
-            .filter(|d| by_name.contains_key(d.as_str()))
-            .map(move |d| (t.name.as_str(), d.as_str()))
-    });
-    let graph = DependencyGraph::from_edges(tables.iter().map(|t| t.name.as_str()), edges);
-    let order = graph.build_order();
-    let age_minutes = |name: &str| {
-        last_success_ms
-            .get(name)
-            .map(|built| (now_ms - built).max(0) / 60_000)
-    };
+    Planner::new(tables).plan(last_success_ms, forced, now_ms)
+}
 
-    // Dependents first (reverse build order), so a table's inherited interval is known when it
-    // is reached. `inherited[name]` = (smallest interval, the dependent it came from).
-    let mut inherited: HashMap<&str, (u32, &str)> = HashMap::new();
-    let mut reasons: HashMap<&str, Reason> = HashMap::new();
-    for name in order.iter().rev() {
-        let table = by_name[name.as_str()];
-        let reason = if let Some(why) = forced.get(name) {
-            Some(Reason::Forced(why.clone()))
-        } else {
-            match (
-                age_minutes(name),
-                table.interval_minutes,
-                inherited.get(name.as_str()),
-            ) {
-                (None, _, _) => Some(Reason::NeverBuilt),
-                (Some(age), Some(interval), _) if age >= i64::from(interval) => {
-                    Some(Reason::Stale {
-                        age_minutes: age,
-                        interval_minutes: interval,
-                    })
-                }
-                (Some(age), None, Some((interval, dependent))) if age >= i64::from(*interval) => {
-                    Some(Reason::StaleForDependent {
-                        age_minutes: age,
-                        interval_minutes: *interval,
-                        dependent: (*dependent).to_owned(),
-                    })
-                }
-                _ => None,
-            }
-        };
-        // Only tables being rebuilt pass an interval down to their dependencies.
-        if let Some(reason) = reason {
-            let effective = table
-                .interval_minutes
-                .map(|i| (i, name.as_str()))
-                .or_else(|| inherited.get(name.as_str()).copied());
-            if let Some((interval, source)) = effective {
-                for dependency in &table.dependencies {
-                    if !by_name.contains_key(dependency.as_str()) {
-                        continue;
-                    }
-                    let entry = inherited
-                        .entry(by_name[dependency.as_str()].name.as_str())
-                        .or_insert((interval, source));
-                    if interval < entry.0 {
-                        *entry = (interval, source);
-                    }
-                }
-            }
-            reasons.insert(name.as_str(), reason);
+/// A catalog's dependency structure, prepared once (graph, build order, dependencies as
+/// indexes) so that planning again with new build times is cheap: the web server plans on
+/// every request, the creator every cycle.
+#[derive(Clone, Debug)]
+pub struct Planner {
+    names: Vec<String>,
+    intervals: Vec<Option<u32>>,
+    /// Each table's managed dependencies, by index, without repeats.
+    dependencies: Vec<Vec<usize>>,
+    /// Dependencies first; every table once.
+    order: Vec<usize>,
+}
+
+impl Planner {
+    pub fn new(tables: &[PlanTable]) -> Self {
+        // A name given twice keeps its last definition.
+        let index: HashMap<&str, usize> = tables
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.as_str(), i))
+            .collect();
+        let dependencies: Vec<Vec<usize>> = tables
+            .iter()
+            .map(|t| {
+                let mut managed: Vec<usize> = t
+                    .dependencies
+                    .iter()
+                    .filter_map(|d| index.get(d.as_str()).copied())
+                    .collect();
+                managed.sort_unstable();
+                managed.dedup();
+                managed
+            })
+            .collect();
+        let graph = DependencyGraph::from_edges(
+            tables.iter().map(|t| t.name.as_str()),
+            tables.iter().enumerate().flat_map(|(i, t)| {
+                dependencies[i]
+                    .iter()
+                    .map(move |d| (t.name.as_str(), tables[*d].name.as_str()))
+            }),
+        );
+        let order = graph
+            .build_order()
+            .iter()
+            .map(|name| index[name.as_str()])
+            .collect();
+        Self {
+            names: tables.iter().map(|t| t.name.clone()).collect(),
+            intervals: tables.iter().map(|t| t.interval_minutes).collect(),
+            dependencies,
+            order,
         }
     }
-    let mut seen = HashSet::new();
-    order
-        .iter()
-        .filter_map(|name| {
-            let reason = reasons.remove(name.as_str())?;
-            seen.insert(name.clone()).then(|| PlannedBuild {
-                table: name.clone(),
-                reason,
+
+    /// The tables to build now, dependencies first.
+    pub fn plan(
+        &self,
+        last_success_ms: &HashMap<String, i64>,
+        forced: &HashMap<String, String>,
+        now_ms: i64,
+    ) -> Vec<PlannedBuild> {
+        let count = self.names.len();
+        // Dependents first (reverse build order), so a table's inherited interval is known when
+        // it is reached. `inherited[i]` = (smallest interval, the dependent it came from).
+        let mut inherited: Vec<Option<(u32, usize)>> = vec![None; count];
+        let mut reasons: Vec<Option<Reason>> = vec![None; count];
+        for &i in self.order.iter().rev() {
+            let name = &self.names[i];
+            let age_minutes = last_success_ms
+                .get(name)
+                .map(|built| (now_ms - built).max(0) / 60_000);
+            let reason = if let Some(why) = forced.get(name) {
+                Some(Reason::Forced(why.clone()))
+            } else {
+                match (age_minutes, self.intervals[i], inherited[i]) {
+                    (None, _, _) => Some(Reason::NeverBuilt),
+                    (Some(age), Some(interval), _) if age >= i64::from(interval) => {
+                        Some(Reason::Stale {
+                            age_minutes: age,
+                            interval_minutes: interval,
+                        })
+                    }
+                    (Some(age), None, Some((interval, dependent)))
+                        if age >= i64::from(interval) =>
+                    {
+                        Some(Reason::StaleForDependent {
+                            age_minutes: age,
+                            interval_minutes: interval,
+                            dependent: self.names[dependent].clone(),
+                        })
+                    }
+                    _ => None,
+                }
+            };
+            // Only tables being rebuilt pass an interval down to their dependencies.
+            if let Some(reason) = reason {
+                let effective = self.intervals[i].map(|v| (v, i)).or(inherited[i]);
+                if let Some((interval, source)) = effective {
+                    for &dependency in &self.dependencies[i] {
+                        if inherited[dependency].is_none_or(|(current, _)| interval < current) {
+                            inherited[dependency] = Some((interval, source));
+                        }
+                    }
+                }
+                reasons[i] = Some(reason);
+            }
+        }
+        self.order
+            .iter()
+            .filter_map(|&i| {
+                reasons[i].take().map(|reason| PlannedBuild {
+                    table: self.names[i].clone(),
+                    reason,
+                })
             })
-        })
-        .collect()
+            .collect()
+    }
 }
 
 /// Every planned table that depends, directly or not, on `failed`: they are skipped this cycle.

@@ -84,10 +84,7 @@ fn stale_parents_rebuild_children_without_interval() {
     );
     assert_eq!(built_names(&setup.cycle()), ["s.base", "s.mid", "s.top"]);
     // Age every build by two hours: top is stale, and mid/base are older than top's hour.
-    setup
-        .client_state()
-        .execute("update builds set started_at_ms = started_at_ms - 7200000, finished_at_ms = finished_at_ms - 7200000", [])
-        .unwrap();
+    setup.age_history(7_200_000);
     assert_eq!(built_names(&setup.cycle()), ["s.base", "s.mid", "s.top"]);
     assert!(setup.cycle().built.is_empty());
 }

@@ -18,15 +18,17 @@ pub async fn tables(
 ) -> Result<HttpResponse, AppError> {
     let list = query.to_list_query()?;
     let now_ms = load::now_ms();
-    let rows = context
+    let shared = context.clone();
+    let body = context
         .with_state(move |state| {
-            Ok(model::select_rows(
-                load::overview(state, now_ms)?.rows,
-                &list,
-            ))
+            let overview = shared.overview(state, now_ms)?;
+            serde_json::to_vec(&model::select_rows(&overview.rows, &list))
+                .map_err(|e| AppError::internal(e.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(rows))
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 pub async fn table(
@@ -35,8 +37,12 @@ pub async fn table(
 ) -> Result<HttpResponse, AppError> {
     let now_ms = load::now_ms();
     let name = name.into_inner();
+    let shared = context.clone();
     let detail = context
-        .with_state(move |state| load::table_detail(state, &name, now_ms, load::CHART_RUNS))
+        .with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            load::table_detail(state, &overview, &name, now_ms, load::CHART_RUNS)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(detail))
 }

@@ -3,12 +3,25 @@
 //! thread, so a slow disk never stalls the server's event loop.
 
 use crate::errors::AppError;
+use crate::load;
+use crate::load::Overview;
+use crate::model::{self, Stats};
 use crate::security::Auth;
 use crate::templates;
 use actix_web::web;
 use duro_core::config::Config;
-use duro_core::state::StateFile;
+use duro_core::plan::Planner;
+use duro_core::state::{StateFile, TableActivity, TableSummary};
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// How long the header's 24-hour figures are reused before they are computed again.
+pub const STATS_TTL_MS: i64 = 10_000;
+/// How long the table overview is reused while the state file is unchanged (statuses like
+/// "due" move with the clock, so not forever).
+pub const OVERVIEW_TTL_MS: i64 = 5_000;
+/// Page cache per pooled state-file connection.
+const CACHE_MIB: u32 = 64;
 
 pub struct ServerContext {
     pub state_path: PathBuf,
@@ -16,6 +29,16 @@ pub struct ServerContext {
     pub base_path: String,
     pub auth: Auth,
     pub templates: tera::Tera,
+    /// Open state-file connections, reused so their page caches stay warm.
+    connections: Arc<Mutex<Vec<StateFile>>>,
+    /// The header figures and when they were computed.
+    stats: Mutex<Option<(i64, Stats)>>,
+    /// A connection that only watches the file's `data_version`.
+    watcher: Mutex<Option<StateFile>>,
+    /// The last overview: the `data_version` and time it was read at.
+    overview: Mutex<Option<(i64, i64, Arc<Overview>)>>,
+    /// The planner for the last catalog seen, by `load::catalog_fingerprint`.
+    planner: Mutex<Option<(u64, Arc<Planner>)>>,
 }
 
 impl ServerContext {
@@ -27,21 +50,111 @@ impl ServerContext {
             base_path,
             auth: Auth::from_config(&config.server)?,
             templates: templates::load().map_err(|e| format!("page templates: {e}"))?,
+            connections: Arc::new(Mutex::new(Vec::new())),
+            stats: Mutex::new(None),
+            watcher: Mutex::new(None),
+            overview: Mutex::new(None),
+            planner: Mutex::new(None),
         })
     }
 
-    /// Runs `work` with the state file open, on a blocking thread.
+    /// Runs `work` with the state file open, on a blocking thread. Connections are pooled;
+    /// one that saw an error is dropped rather than reused.
     pub async fn with_state<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut StateFile) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
+        let connections = self.connections.clone();
         let path = self.state_path.clone();
         web::block(move || {
-            let mut state = StateFile::open(&path)?;
-            work(&mut state)
+            let pooled = connections.lock().ok().and_then(|mut pool| pool.pop());
+            let mut state = match pooled {
+                Some(state) => state,
+                None => {
+                    let state = StateFile::open(&path)?;
+                    state.set_cache_mib(CACHE_MIB)?;
+                    state
+                }
+            };
+            let result = work(&mut state);
+            if result.is_ok()
+                && let Ok(mut pool) = connections.lock()
+            {
+                pool.push(state);
+            }
+            result
         })
         .await
         .map_err(|e| AppError::internal(format!("the request's worker failed: {e}")))?
+    }
+
+    /// The header's figures for the last 24 hours, reused for `STATS_TTL_MS`.
+    pub fn header_stats(&self, state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
+        if let Ok(cached) = self.stats.lock()
+            && let Some((at, stats)) = cached.as_ref()
+            && now_ms - at < STATS_TTL_MS
+            && now_ms >= *at
+        {
+            return Ok(stats.clone());
+        }
+        let stats = load::stats(state, now_ms)?;
+        if let Ok(mut cached) = self.stats.lock() {
+            *cached = Some((now_ms, stats.clone()));
+        }
+        Ok(stats)
+    }
+
+    /// Every listed table with its status, reused while the state file is unchanged (for at
+    /// most `OVERVIEW_TTL_MS`). Any commit by another connection, the server's own force
+    /// requests included, makes the next call read it again.
+    pub fn overview(&self, state: &StateFile, now_ms: i64) -> Result<Arc<Overview>, AppError> {
+        let version = self.data_version();
+        if let Some(version) = version
+            && let Ok(cached) = self.overview.lock()
+            && let Some((cached_version, at, overview)) = cached.as_ref()
+            && *cached_version == version
+            && (*at..*at + OVERVIEW_TTL_MS).contains(&now_ms)
+        {
+            return Ok(overview.clone());
+        }
+        let tables = state.table_overview(now_ms)?;
+        let planner = self.planner(&tables);
+        let overview = Arc::new(load::overview(tables, &planner, now_ms));
+        if let Some(version) = version
+            && let Ok(mut cached) = self.overview.lock()
+        {
+            *cached = Some((version, now_ms, overview.clone()));
+        }
+        Ok(overview)
+    }
+
+    /// The planner for this catalog: the last one when the catalog is unchanged.
+    fn planner(&self, tables: &[(TableSummary, TableActivity)]) -> Arc<Planner> {
+        let fingerprint = load::catalog_fingerprint(tables);
+        if let Ok(cached) = self.planner.lock()
+            && let Some((cached_fingerprint, planner)) = cached.as_ref()
+            && *cached_fingerprint == fingerprint
+        {
+            return planner.clone();
+        }
+        let planner = Arc::new(Planner::new(&model::plan_tables(tables)));
+        if let Ok(mut cached) = self.planner.lock() {
+            *cached = Some((fingerprint, planner.clone()));
+        }
+        planner
+    }
+
+    /// The watcher connection's view of the file's version; `None` when it cannot be read.
+    fn data_version(&self) -> Option<i64> {
+        let mut watcher = self.watcher.lock().ok()?;
+        if watcher.is_none() {
+            *watcher = StateFile::open(&self.state_path).ok();
+        }
+        let version = watcher.as_ref()?.data_version();
+        if version.is_err() {
+            *watcher = None;
+        }
+        version.ok()
     }
 
     /// An absolute path inside the app: `/tables/` → `/duro/tables/`.

@@ -19,9 +19,13 @@ mod timefmt;
 
 pub use context::{ServerContext, normalize_base_path};
 
-use actix_web::http::header;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use errors::AppError;
+use std::time::Instant;
 
 const STYLESHEET: &str = include_str!("../static/style.css");
 
@@ -50,6 +54,7 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
             .app_data(form_errors)
             .service(
                 web::scope(&base)
+                    .wrap(from_fn(server_timing))
                     .route("/healthz", web::get().to(healthz))
                     .route("/metrics", web::get().to(metrics))
                     .route("/static/style.css", web::get().to(stylesheet))
@@ -77,6 +82,23 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
     }
 }
 
+/// Adds `Server-Timing: app;dur=<ms>`: the time from the request's arrival to its complete
+/// answer (every handler builds its whole body first), without the network.
+async fn server_timing(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let mut response = next.call(request).await?;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(value) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("server-timing"), value);
+    }
+    Ok(response)
+}
+
 /// `200 ok` when the state file opens and reads, `503` otherwise.
 async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
     match context
@@ -94,9 +116,10 @@ async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
 
 async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
     let now_ms = load::now_ms();
+    let shared = context.clone();
     let text = context
         .with_state(move |state| {
-            let overview = load::overview(state, now_ms)?;
+            let overview = shared.overview(state, now_ms)?;
             Ok(metrics::render(
                 &overview.rows,
                 &state.build_counts()?,

@@ -5,7 +5,8 @@
 use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
 use duro_core::graph::DependencyGraph;
-use duro_core::state::{BuildRecord, StateFile, StoredTable};
+use duro_core::plan::Planner;
+use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
 use duro_core::views::TableConfig;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -34,15 +35,31 @@ pub fn now_ms() -> i64 {
 
 /// Every listed table with its status.
 pub struct Overview {
-    pub tables: Vec<StoredTable>,
+    pub tables: Vec<TableSummary>,
     pub rows: Vec<TableRow>,
 }
 
-pub fn overview(state: &StateFile, now_ms: i64) -> Result<Overview, AppError> {
-    let tables = state.tables(true)?;
-    let activity = state.table_activity(now_ms)?;
-    let rows = model::table_rows(&tables, &activity, now_ms);
-    Ok(Overview { tables, rows })
+/// The overview of `tables` (from `StateFile::table_overview`), with `planner` made for
+/// their catalog (see `catalog_fingerprint`).
+pub fn overview(
+    tables: Vec<(TableSummary, TableActivity)>,
+    planner: &Planner,
+    now_ms: i64,
+) -> Overview {
+    let rows = model::table_rows(&tables, planner, now_ms);
+    let tables = tables.into_iter().map(|(table, _)| table).collect();
+    Overview { tables, rows }
+}
+
+/// A hash of what the planner depends on (active tables, intervals, dependencies): equal
+/// fingerprints can share one `Planner`.
+pub fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for (table, _) in tables.iter().filter(|(t, _)| t.deleted_at.is_none()) {
+        (&table.name, table.interval_minutes, &table.dependencies).hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
@@ -52,7 +69,7 @@ pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
 }
 
 /// The dependency graph of the active tables.
-pub fn graph(tables: &[StoredTable]) -> DependencyGraph {
+pub fn graph(tables: &[TableSummary]) -> DependencyGraph {
     let active: HashSet<&str> = tables
         .iter()
         .filter(|t| t.deleted_at.is_none())
@@ -137,18 +154,16 @@ fn find_row(overview: &Overview, name: &str) -> Result<usize, AppError> {
 
 pub fn table_detail(
     state: &StateFile,
+    overview: &Overview,
     name: &str,
     now_ms: i64,
     runs: usize,
 ) -> Result<TableDetail, AppError> {
-    let overview = overview(state, now_ms)?;
-    let index = find_row(&overview, name)?;
+    let index = find_row(overview, name)?;
     let row = overview.rows[index].clone();
-    let stored = overview
-        .tables
-        .iter()
-        .find(|t| t.name == name)
-        .expect("every row comes from a stored table");
+    let stored = state
+        .table(name)?
+        .ok_or_else(|| AppError::not_found(format!("no table `{name}` in the catalog")))?;
     let managed: HashSet<&str> = overview.rows.iter().map(|r| r.name.as_str()).collect();
     let mut upstream: Vec<String> = stored
         .dependencies
@@ -266,7 +281,11 @@ pub fn force(
     via: &str,
     now_ms: i64,
 ) -> Result<Vec<String>, AppError> {
-    let tables = state.tables(true)?;
+    let tables: Vec<TableSummary> = state
+        .table_overview(now_ms)?
+        .into_iter()
+        .map(|(table, _)| table)
+        .collect();
     let Some(table) = tables.iter().find(|t| t.name == name) else {
         return Err(AppError::not_found(format!(
             "no table `{name}` in the catalog; names are `schema.table` in lower case"

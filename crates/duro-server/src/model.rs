@@ -3,8 +3,8 @@
 //! catalog, the build history and the time.
 
 use crate::timefmt;
-use duro_core::plan::{self, PlanTable};
-use duro_core::state::{BuildRecord, PeriodStats, StoredTable, TableActivity};
+use duro_core::plan::{PlanTable, Planner};
+use duro_core::state::{BuildRecord, PeriodStats, TableActivity, TableSummary};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -49,6 +49,17 @@ impl Status {
     }
 }
 
+/// An instant (Unix ms) that serializes as `2026-11-25T10:00:00Z`, formatted only when it is
+/// serialized.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Iso(pub i64);
+
+impl Serialize for Iso {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&timefmt::iso(self.0))
+    }
+}
+
 /// One table as the tables page and `/api/tables` show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct TableRow {
@@ -59,10 +70,10 @@ pub struct TableRow {
     pub interval: String,
     pub status: Status,
     pub last_success_ms: Option<i64>,
-    pub last_success_at: Option<String>,
+    pub last_success_at: Option<Iso>,
     /// When its own interval makes it due next (absent without an interval or when removed).
     pub next_due_ms: Option<i64>,
-    pub next_due_at: Option<String>,
+    pub next_due_at: Option<Iso>,
     pub mean_duration_ms: Option<f64>,
     pub last_duration_ms: Option<i64>,
     /// The message of the last attempt when it failed (or was skipped).
@@ -73,26 +84,21 @@ pub struct TableRow {
     pub removed_at_ms: Option<i64>,
 }
 
-/// Every active table, and tables removed in the last week, sorted by name.
+/// Every active table, and tables removed in the last week, in the given order.
 pub fn table_rows(
-    tables: &[StoredTable],
-    activity: &HashMap<String, TableActivity>,
+    tables: &[(TableSummary, TableActivity)],
+    planner: &Planner,
     now_ms: i64,
 ) -> Vec<TableRow> {
-    let due = due_tables(tables, activity, now_ms);
-    let empty = TableActivity::default();
+    let due = due_tables(tables, planner, now_ms);
     tables
         .iter()
-        .filter(|t| {
+        .filter(|(t, _)| {
             t.deleted_at
                 .is_none_or(|at| at * 1000 >= now_ms - REMOVED_SHOWN_FOR_MS)
         })
-        .map(|table| {
-            let activity = activity.get(&table.name).unwrap_or(&empty);
-            let failed_attempt = activity
-                .last_attempt
-                .as_ref()
-                .filter(|b| b.outcome != "succeeded");
+        .map(|(table, activity)| {
+            let failed_attempt = activity.last_failure.as_ref();
             let status = if table.deleted_at.is_some() {
                 Status::Removed
             } else if activity.running_since_ms.is_some() {
@@ -123,9 +129,9 @@ pub fn table_rows(
                     .unwrap_or_default(),
                 status,
                 last_success_ms,
-                last_success_at: last_success_ms.map(timefmt::iso),
+                last_success_at: last_success_ms.map(Iso),
                 next_due_ms,
-                next_due_at: next_due_ms.map(timefmt::iso),
+                next_due_at: next_due_ms.map(Iso),
                 mean_duration_ms: activity.mean_success_ms,
                 last_duration_ms: activity.last_success.map(|(start, end)| end - start),
                 last_error: failed_attempt.and_then(|b| b.message.clone()),
@@ -150,33 +156,34 @@ fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -
     }
 }
 
-/// The tables the creator's planner would build now (the same function the creator uses).
-fn due_tables<'a>(
-    tables: &'a [StoredTable],
-    activity: &HashMap<String, TableActivity>,
-    now_ms: i64,
-) -> HashSet<&'a str> {
-    let active: Vec<PlanTable> = tables
+/// The active tables as the planner sees them.
+pub fn plan_tables(tables: &[(TableSummary, TableActivity)]) -> Vec<PlanTable> {
+    tables
         .iter()
-        .filter(|t| t.deleted_at.is_none())
-        .map(|t| PlanTable {
+        .filter(|(t, _)| t.deleted_at.is_none())
+        .map(|(t, _)| PlanTable {
             name: t.name.clone(),
             interval_minutes: t.interval_minutes,
             dependencies: t.dependencies.clone(),
         })
-        .collect();
-    let last_success: HashMap<String, i64> = activity
+        .collect()
+}
+
+/// The tables the creator's planner would build now (`planner` is made by `plan_tables` over
+/// the same catalog).
+fn due_tables(
+    tables: &[(TableSummary, TableActivity)],
+    planner: &Planner,
+    now_ms: i64,
+) -> HashSet<String> {
+    let last_success: HashMap<String, i64> = tables
         .iter()
-        .filter_map(|(name, a)| a.last_success.map(|(start, _)| (name.clone(), start)))
+        .filter_map(|(t, a)| a.last_success.map(|(start, _)| (t.name.clone(), start)))
         .collect();
-    let planned: HashSet<String> = plan::plan(&active, &last_success, &HashMap::new(), now_ms)
+    planner
+        .plan(&last_success, &HashMap::new(), now_ms)
         .into_iter()
         .map(|p| p.table)
-        .collect();
-    tables
-        .iter()
-        .map(|t| t.name.as_str())
-        .filter(|name| planned.contains(*name))
         .collect()
 }
 
@@ -237,11 +244,14 @@ impl Default for ListQuery {
 }
 
 /// Filters and sorts rows; ties are broken by name. Missing values sort last either way.
-pub fn select_rows(mut rows: Vec<TableRow>, query: &ListQuery) -> Vec<TableRow> {
+pub fn select_rows<'a>(rows: &'a [TableRow], query: &ListQuery) -> Vec<&'a TableRow> {
     let needle = query.filter.trim().to_lowercase();
-    rows.retain(|row| {
-        row.name.contains(&needle) && query.status.is_none_or(|status| row.status == status)
-    });
+    let mut rows: Vec<&TableRow> = rows
+        .iter()
+        .filter(|row| {
+            row.name.contains(&needle) && query.status.is_none_or(|status| row.status == status)
+        })
+        .collect();
     fn by<T: PartialOrd>(a: Option<T>, b: Option<T>, descending: bool) -> std::cmp::Ordering {
         use std::cmp::Ordering::*;
         match (a, b) {
@@ -349,24 +359,31 @@ mod tests {
     use super::*;
     use duro_core::views::TableKind;
 
-    fn table(name: &str, interval: Option<u32>, deps: &[&str]) -> StoredTable {
-        StoredTable {
+    fn table(name: &str, interval: Option<u32>, deps: &[&str]) -> TableSummary {
+        TableSummary {
             name: name.to_owned(),
             kind: TableKind::View,
-            query: "select 1".to_owned(),
-            ddl: None,
-            tests: None,
-            processor_source: None,
-            requirements: None,
             interval_minutes: interval,
-            config_json: "{}".to_owned(),
-            files: vec![],
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
-            dependency_method: "parsed".to_owned(),
-            first_seen_at: 0,
-            changed_at: 0,
             deleted_at: None,
         }
+    }
+
+    fn with(
+        tables: Vec<TableSummary>,
+        activity: &HashMap<String, TableActivity>,
+    ) -> Vec<(TableSummary, TableActivity)> {
+        tables
+            .into_iter()
+            .map(|t| {
+                let a = activity.get(&t.name).cloned().unwrap_or_default();
+                (t, a)
+            })
+            .collect()
+    }
+
+    fn rows_of(tables: Vec<(TableSummary, TableActivity)>) -> Vec<TableRow> {
+        table_rows(&tables, &Planner::new(&plan_tables(&tables)), NOW)
     }
 
     fn attempt(table: &str, outcome: &str, message: Option<&str>) -> BuildRecord {
@@ -412,11 +429,11 @@ mod tests {
             .entry("s.stale".to_owned())
             .or_default()
             .last_success = Some((NOW - 61 * 60_000, NOW - 60 * 60_000));
-        activity.get_mut("s.failed").unwrap().last_attempt =
+        activity.get_mut("s.failed").unwrap().last_failure =
             Some(attempt("s.failed", "failed", Some("boom")));
         activity.get_mut("s.forced").unwrap().force_request = Some((0, "web UI".to_owned()));
         activity.get_mut("s.running").unwrap().running_since_ms = Some(NOW - 1000);
-        let rows = table_rows(&tables, &activity, NOW);
+        let rows = rows_of(with(tables, &activity));
         let status: HashMap<&str, Status> =
             rows.iter().map(|r| (r.name.as_str(), r.status)).collect();
         assert_eq!(status["s.fresh"], Status::Fresh);
@@ -452,7 +469,7 @@ mod tests {
             .entry("s.base".to_owned())
             .or_default()
             .last_success = old;
-        let rows = table_rows(&tables, &activity, NOW);
+        let rows = rows_of(with(tables, &activity));
         assert!(rows.iter().all(|r| r.status == Status::Due), "{rows:?}");
         assert_eq!(
             rows.iter()
@@ -470,31 +487,29 @@ mod tests {
             table("a.quick", Some(30), &[]),
             table("b.other", None, &[]),
         ];
-        let rows = table_rows(&tables, &HashMap::new(), NOW);
-        let names = |rows: Vec<TableRow>| rows.into_iter().map(|r| r.name).collect::<Vec<_>>();
+        let rows = rows_of(with(tables, &HashMap::new()));
+        let names =
+            |rows: Vec<&TableRow>| rows.into_iter().map(|r| r.name.clone()).collect::<Vec<_>>();
         let query = ListQuery {
             filter: "A.".to_owned(),
             sort: SortKey::Interval,
             ..ListQuery::default()
         };
-        assert_eq!(
-            names(select_rows(rows.clone(), &query)),
-            ["a.quick", "a.slow"]
-        );
+        assert_eq!(names(select_rows(&rows, &query)), ["a.quick", "a.slow"]);
         let query = ListQuery {
             sort: SortKey::Interval,
             descending: true,
             ..ListQuery::default()
         };
         assert_eq!(
-            names(select_rows(rows.clone(), &query)),
+            names(select_rows(&rows, &query)),
             ["a.slow", "a.quick", "b.other"]
         );
         let query = ListQuery {
             status: Some(Status::Fresh),
             ..ListQuery::default()
         };
-        assert!(select_rows(rows, &query).is_empty());
+        assert!(select_rows(&rows, &query).is_empty());
         assert!(
             SortKey::parse("bogus")
                 .unwrap_err()

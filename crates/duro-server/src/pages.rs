@@ -19,6 +19,8 @@ use std::collections::HashSet;
 pub const DEFAULT_JOBS_RANGE_MS: i64 = 30 * 60_000;
 /// At most this many builds in one jobs view.
 pub const MAX_JOBS: usize = 5_000;
+/// The tables page shows this many rows unless asked for more (`?limit=all`).
+pub const DEFAULT_TABLE_ROWS: usize = 500;
 /// The graph page draws at most this many tables.
 pub const MAX_GRAPH_NODES: usize = 400;
 
@@ -86,13 +88,14 @@ pub async fn jobs(
     let (from_ms, to_ms) =
         parse_range(from.as_deref(), to.as_deref(), now_ms).map_err(AppError::page)?;
     let ctx = context.clone();
+    let shared = context.clone();
     let (jobs, stats) = context
         .with_state(move |state| {
             let builds = state.builds_between(from_ms, to_ms, MAX_JOBS + 1)?;
             let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
             Ok((
                 model::jobs(builds, &live, now_ms),
-                load::stats(state, now_ms)?,
+                shared.header_stats(state, now_ms)?,
             ))
         })
         .await
@@ -154,7 +157,7 @@ pub fn parse_range(
 }
 
 /// The tables list's query string.
-#[derive(Deserialize, Serialize, Default)]
+#[derive(Deserialize, Serialize, Default, Clone)]
 pub struct TablesQuery {
     #[serde(default)]
     pub q: String,
@@ -164,6 +167,9 @@ pub struct TablesQuery {
     pub sort: String,
     #[serde(default)]
     pub order: String,
+    /// Rows on the page: a number, or `all` (default `DEFAULT_TABLE_ROWS`).
+    #[serde(default)]
+    pub limit: String,
 }
 
 impl TablesQuery {
@@ -198,6 +204,17 @@ impl TablesQuery {
             descending,
         })
     }
+
+    /// How many rows the page shows (`None`: all).
+    pub fn row_limit(&self) -> Result<Option<usize>, AppError> {
+        match self.limit.as_str() {
+            "" => Ok(Some(DEFAULT_TABLE_ROWS)),
+            "all" => Ok(None),
+            text => text.parse::<usize>().map(Some).map_err(|_| {
+                AppError::bad_request(format!("limit must be a number or `all`, not `{text}`"))
+            }),
+        }
+    }
 }
 
 pub async fn tables(
@@ -208,14 +225,28 @@ pub async fn tables(
     let now_ms = load::now_ms();
     let query = query.into_inner();
     let list = query.to_list_query().map_err(AppError::page)?;
+    let limit = query.row_limit().map_err(AppError::page)?;
     let ctx = context.clone();
-    let (rows, total, counts, stats) = context
+    let shared = context.clone();
+    let (rows, total, matching, counts, stats) = context
         .with_state(move |state| {
-            let overview = load::overview(state, now_ms)?;
+            let overview = shared.overview(state, now_ms)?;
             let counts = load::status_counts(&overview.rows);
             let total = overview.rows.len();
-            let rows = model::select_rows(overview.rows, &list);
-            Ok((rows, total, counts, load::stats(state, now_ms)?))
+            let selected = model::select_rows(&overview.rows, &list);
+            let matching = selected.len();
+            let rows: Vec<model::TableRow> = selected
+                .into_iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .cloned()
+                .collect();
+            Ok((
+                rows,
+                total,
+                matching,
+                counts,
+                shared.header_stats(state, now_ms)?,
+            ))
         })
         .await
         .map_err(AppError::page)?;
@@ -249,6 +280,7 @@ pub async fn tables(
                 status: query.status.clone(),
                 sort: key.to_owned(),
                 order: order.to_owned(),
+                limit: query.limit.clone(),
             };
             format!("{}?{}", ctx.url("/tables/"), serde_urlencoded_string(&link))
         });
@@ -260,6 +292,14 @@ pub async fn tables(
         ctx.url("/tables/"),
         serde_urlencoded_string(&query)
     );
+    let all_href = format!(
+        "{}?{}",
+        ctx.url("/tables/"),
+        serde_urlencoded_string(&TablesQuery {
+            limit: "all".to_owned(),
+            ..query.clone()
+        })
+    );
     render(
         &request,
         &ctx,
@@ -270,12 +310,14 @@ pub async fn tables(
         |values| {
             values.insert("rows", &rows);
             values.insert("total", &total);
+            values.insert("matching", &matching);
+            values.insert("all_href", &all_href);
             values.insert("counts", &counts);
             values.insert("columns", &columns);
             values.insert("statuses", &Status::ALL.map(Status::as_str));
             values.insert(
             "query",
-            &serde_json::json!({ "q": query.q, "status": query.status, "sort": sort_name, "order": current_order }),
+            &serde_json::json!({ "q": query.q, "status": query.status, "sort": sort_name, "order": current_order, "limit": query.limit }),
         );
             values.insert("back", &back);
         },
@@ -317,11 +359,18 @@ pub async fn table(
     let now_ms = load::now_ms();
     let name = name.into_inner();
     let ctx = context.clone();
+    let shared = context.clone();
     let (detail, stats) = context
         .with_state(move |state| {
             Ok((
-                load::table_detail(state, &name, now_ms, load::CHART_RUNS)?,
-                load::stats(state, now_ms)?,
+                load::table_detail(
+                    state,
+                    &*shared.overview(state, now_ms)?,
+                    &name,
+                    now_ms,
+                    load::CHART_RUNS,
+                )?,
+                shared.header_stats(state, now_ms)?,
             ))
         })
         .await
@@ -370,8 +419,14 @@ pub async fn graph(
 ) -> Result<HttpResponse, AppError> {
     let now_ms = load::now_ms();
     let ctx = context.clone();
+    let shared = context.clone();
     let (overview, stats) = context
-        .with_state(move |state| Ok((load::overview(state, now_ms)?, load::stats(state, now_ms)?)))
+        .with_state(move |state| {
+            Ok((
+                shared.overview(state, now_ms)?,
+                shared.header_stats(state, now_ms)?,
+            ))
+        })
         .await
         .map_err(AppError::page)?;
     let active: Vec<&model::TableRow> = overview

@@ -126,6 +126,7 @@ impl StateFile {
                     result.output
                 ],
             )?;
+            note_finished(tx, id)?;
             if result.outcome == BuildOutcome::Succeeded {
                 tx.prepare_cached(
                     "delete from force_requests where table_name = (select table_name from builds where id = ?1)
@@ -150,20 +151,25 @@ impl StateFile {
                  values (?1, ?2, ?2, 'skipped', ?3, ?4)")?.execute(
                 params![table, now_ms, class, message],
             )?;
-            Ok(())
+            note_finished(tx, tx.last_insert_rowid())
         })
     }
 
     /// The start time of each table's last successful build.
     pub fn last_successes(&self) -> Result<HashMap<String, i64>, StateError> {
-        self.collect("select table_name, max(started_at_ms) from builds where outcome = 'succeeded' group by table_name", [], |row| Ok((row.get(0)?, row.get(1)?)))
+        self.collect(
+            "select table_name, last_success_started_ms from table_history
+                 where last_success_started_ms is not null",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
     }
 
-    /// The running mean duration (ms) of each table's successful builds.
+    /// The mean duration (ms) of each table's successful builds.
     pub fn mean_build_ms(&self) -> Result<HashMap<String, f64>, StateError> {
         self.collect(
-            "select table_name, avg(finished_at_ms - started_at_ms) from builds
-                 where outcome = 'succeeded' group by table_name",
+            "select table_name, cast(success_ms_total as real) / successes from table_history
+                 where successes > 0",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -308,16 +314,54 @@ impl StateFile {
                 tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, holder])?;
             }
             for worker in &dead_workers {
-                tx.prepare_cached("update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
-                         message = 'interrupted: the creator stopped before the build finished'
-                     where outcome = 'running' and worker = ?1")?.execute(
-                    params![worker, now_ms],
-                )?;
+                let ids: Vec<i64> = tx
+                    .prepare_cached("select id from builds where outcome = 'running' and worker = ?1")?
+                    .query_map([worker], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for id in ids {
+                    tx.prepare_cached("update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
+                             message = 'interrupted: the creator stopped before the build finished'
+                         where id = ?1")?.execute(params![id, now_ms])?;
+                    note_finished(tx, id)?;
+                }
             }
             Ok(())
         })?;
         Ok(abandoned.into_iter().map(|(table, _)| table).collect())
     }
+}
+
+/// Folds a build that just finished into its table's `table_history` row (last success,
+/// success count and total time, last finished attempt). Every write that finishes a build
+/// calls this in the same transaction.
+fn note_finished(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
+                                    successes, success_ms_total, last_finished_build, last_failed_build)
+             select table_name,
+                    case when outcome = 'succeeded' then started_at_ms end,
+                    case when outcome = 'succeeded' then finished_at_ms end,
+                    outcome = 'succeeded',
+                    case when outcome = 'succeeded' then finished_at_ms - started_at_ms else 0 end,
+                    id,
+                    case when outcome != 'succeeded' then id end
+             from builds where id = ?1 and outcome != 'running'
+         on conflict (table_name) do update set
+             last_failed_build = case
+                 when excluded.last_finished_build > coalesce(last_finished_build, 0)
+                 then excluded.last_failed_build else last_failed_build end,
+             last_success_finished_ms = case
+                 when excluded.last_success_started_ms >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
+                 then excluded.last_success_finished_ms else last_success_finished_ms end,
+             last_success_started_ms = case
+                 when excluded.last_success_started_ms >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
+                 then excluded.last_success_started_ms else last_success_started_ms end,
+             successes = successes + excluded.successes,
+             success_ms_total = success_ms_total + excluded.success_ms_total,
+             last_finished_build = max(coalesce(last_finished_build, 0), excluded.last_finished_build)",
+    )?
+    .execute([id])?;
+    Ok(())
 }
 
 /// Takes or renews a lease inside a write transaction; `false` when another holder has it.

@@ -45,6 +45,47 @@ pub struct StoredTable {
     pub deleted_at: Option<i64>,
 }
 
+/// A catalog row without its texts: what lists of many tables need.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSummary {
+    pub name: String,
+    pub kind: TableKind,
+    pub interval_minutes: Option<u32>,
+    pub dependencies: Vec<String>,
+    pub deleted_at: Option<i64>,
+}
+
+const TABLE_COLUMNS: &str =
+    "name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
+     first_seen_at, changed_at, deleted_at, processor_source, requirements";
+
+/// A `TABLE_COLUMNS` row as a `StoredTable`, with its dependencies from `dependencies`.
+fn stored_table(
+    row: &rusqlite::Row,
+    dependencies: &HashMap<String, Vec<String>>,
+) -> rusqlite::Result<StoredTable> {
+    let name: String = row.get(0)?;
+    let kind: String = row.get(1)?;
+    let files_json: String = row.get(7)?;
+    Ok(StoredTable {
+        dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
+        name,
+        kind: TableKind::parse(&kind).unwrap_or(TableKind::View),
+        query: row.get(2)?,
+        ddl: row.get(3)?,
+        tests: row.get(4)?,
+        interval_minutes: row.get(5)?,
+        config_json: row.get(6)?,
+        files: serde_json::from_str(&files_json).unwrap_or_default(),
+        dependency_method: row.get(8)?,
+        first_seen_at: row.get(9)?,
+        changed_at: row.get(10)?,
+        deleted_at: row.get(11)?,
+        processor_source: row.get(12)?,
+        requirements: row.get(13)?,
+    })
+}
+
 /// The fields whose change means the table's data changes, so it must be rebuilt.
 #[derive(PartialEq, Eq)]
 struct Definition {
@@ -253,33 +294,30 @@ impl StateFile {
     pub fn tables(&self, include_deleted: bool) -> Result<Vec<StoredTable>, StateError> {
         let dependencies = read_dependencies(&self.connection).map_err(|e| self.error(e))?;
         self.collect(
-            "select name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
-                        first_seen_at, changed_at, deleted_at, processor_source, requirements
-                 from tables where ?1 or deleted_at is null order by name",
+            &format!(
+                "select {TABLE_COLUMNS} from tables where ?1 or deleted_at is null order by name"
+            ),
             [include_deleted],
-            |row| {
-                let name: String = row.get(0)?;
-                let kind: String = row.get(1)?;
-                let files_json: String = row.get(7)?;
-                Ok(StoredTable {
-                    dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
-                    name,
-                    kind: TableKind::parse(&kind).unwrap_or(TableKind::View),
-                    query: row.get(2)?,
-                    ddl: row.get(3)?,
-                    tests: row.get(4)?,
-                    interval_minutes: row.get(5)?,
-                    config_json: row.get(6)?,
-                    files: serde_json::from_str(&files_json).unwrap_or_default(),
-                    dependency_method: row.get(8)?,
-                    first_seen_at: row.get(9)?,
-                    changed_at: row.get(10)?,
-                    deleted_at: row.get(11)?,
-                    processor_source: row.get(12)?,
-                    requirements: row.get(13)?,
-                })
-            },
+            |row| stored_table(row, &dependencies),
         )
+    }
+
+    /// One catalog row (deleted or not), or `None` when the table was never seen.
+    pub fn table(&self, name: &str) -> Result<Option<StoredTable>, StateError> {
+        let dependencies: HashMap<String, Vec<String>> = HashMap::from([(
+            name.to_owned(),
+            self.collect(
+                "select depends_on from dependencies where table_name = ?1 order by depends_on",
+                [name],
+                |row| row.get(0),
+            )?,
+        )]);
+        let mut found: Vec<StoredTable> = self.collect(
+            &format!("select {TABLE_COLUMNS} from tables where name = ?1"),
+            [name],
+            |row| stored_table(row, &dependencies),
+        )?;
+        Ok(found.pop())
     }
 
     /// Pending force requests as (table, reason), sorted by table.

@@ -1,7 +1,8 @@
 //! Reads of the build history for the web UI and its API: per-table activity, builds in a time
 //! range, the last-24-hours figures and the totals behind `/metrics`. Times are Unix ms.
 
-use super::{BuildRecord, StateError, StateFile};
+use super::{BuildRecord, StateError, StateFile, TableSummary};
+use crate::views::TableKind;
 use std::collections::HashMap;
 
 /// What one table's history says now.
@@ -11,8 +12,8 @@ pub struct TableActivity {
     pub last_success: Option<(i64, i64)>,
     /// Mean duration of the successful builds.
     pub mean_success_ms: Option<f64>,
-    /// The last finished attempt (succeeded, failed or skipped).
-    pub last_attempt: Option<BuildRecord>,
+    /// The last finished attempt, when it did not succeed (failed or skipped).
+    pub last_failure: Option<BuildRecord>,
     /// Start of a build that is running now (its builder holds a live lease).
     pub running_since_ms: Option<i64>,
     /// A pending force request: (requested at, Unix s; reason).
@@ -58,54 +59,92 @@ pub(super) fn build_record(row: &rusqlite::Row) -> rusqlite::Result<BuildRecord>
 }
 
 impl StateFile {
-    /// Every table's activity, keyed by table name (tables without any history are absent).
-    pub fn table_activity(
+    /// Every table in the catalog (removed ones too), sorted by name, each with what its
+    /// history says now. One pass over the catalog and the per-table summaries, so it stays
+    /// fast with many tables and a long history.
+    pub fn table_overview(
         &self,
         now_ms: i64,
-    ) -> Result<HashMap<String, TableActivity>, StateError> {
-        let mut activity: HashMap<String, TableActivity> = HashMap::new();
-        let successes: Vec<(String, i64, i64, f64)> = self.collect(
-            "select table_name, max(started_at_ms), finished_at_ms, avg(finished_at_ms - started_at_ms)
-                 from builds where outcome = 'succeeded' group by table_name",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
-        )?;
-        for (table, started, finished, mean) in successes {
-            let entry = activity.entry(table).or_default();
-            entry.last_success = Some((started, finished));
-            entry.mean_success_ms = Some(mean);
-        }
-        let last_attempts: Vec<BuildRecord> = self.collect(
-            &format!(
-                "select {BUILD_COLUMNS} from builds where id in
-                     (select max(id) from builds where outcome != 'running' group by table_name)"
-            ),
-            [],
-            build_record,
-        )?;
-        for build in last_attempts {
-            let entry = activity.entry(build.table_name.clone()).or_default();
-            entry.last_attempt = Some(build);
-        }
-        let running: Vec<(String, i64)> = self.collect(
+    ) -> Result<Vec<(TableSummary, TableActivity)>, StateError> {
+        let mut failures: HashMap<String, BuildRecord> = self
+            .collect::<_, Vec<BuildRecord>>(
+                &format!(
+                    "select {BUILD_COLUMNS} from builds
+                     where id in (select last_failed_build from table_history where last_failed_build is not null)"
+                ),
+                [],
+                build_record,
+            )?
+            .into_iter()
+            .map(|b| (b.table_name.clone(), b))
+            .collect();
+        let running: HashMap<String, i64> = self.collect(
             "select b.table_name, min(b.started_at_ms) from builds b
                  join leases l on l.table_name = b.table_name and l.holder = b.worker
                  where b.outcome = 'running' and l.expires_at_ms >= ?1 group by b.table_name",
             [now_ms],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        for (table, since) in running {
-            activity.entry(table).or_default().running_since_ms = Some(since);
-        }
-        let forced: Vec<(String, i64, String)> = self.collect(
-            "select table_name, requested_at, reason from force_requests",
+        // Both lists are in name order (SQLite's binary collation is Rust's string order), so
+        // each table's dependencies are the next run of `dependencies`.
+        let dependencies: Vec<(String, String)> = self.collect(
+            "select table_name, depends_on from dependencies order by table_name, depends_on",
             [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )?;
-        for (table, at, reason) in forced {
-            activity.entry(table).or_default().force_request = Some((at, reason));
-        }
-        Ok(activity)
+        let mut dependencies = dependencies.into_iter().peekable();
+        let tables: Vec<(TableSummary, TableActivity)> = self.collect(
+            "select t.name, t.kind, t.interval_minutes, t.deleted_at,
+                    h.last_success_started_ms, h.last_success_finished_ms, h.successes, h.success_ms_total,
+                    f.requested_at, f.reason
+             from tables t indexed by tables_summary
+             left join table_history h on h.table_name = t.name
+             left join force_requests f on f.table_name = t.name
+             order by t.name",
+            [],
+            |row| {
+                let name: String = row.get(0)?;
+                let kind = TableKind::parse(row.get_ref(1)?.as_str()?).unwrap_or(TableKind::View);
+                let started: Option<i64> = row.get(4)?;
+                let finished: Option<i64> = row.get(5)?;
+                let successes: Option<i64> = row.get(6)?;
+                let total_ms: Option<i64> = row.get(7)?;
+                let requested_at: Option<i64> = row.get(8)?;
+                let reason: Option<String> = row.get(9)?;
+                let activity = TableActivity {
+                    last_success: started.zip(finished),
+                    mean_success_ms: successes
+                        .filter(|n| *n > 0)
+                        .zip(total_ms)
+                        .map(|(n, total)| total as f64 / n as f64),
+                    last_failure: failures.remove(&name),
+                    running_since_ms: running.get(&name).copied(),
+                    force_request: requested_at.zip(reason),
+                };
+                let summary = TableSummary {
+                    kind,
+                    interval_minutes: row.get(2)?,
+                    deleted_at: row.get(3)?,
+                    dependencies: Vec::new(),
+                    name,
+                };
+                Ok((summary, activity))
+            },
+        )?;
+        Ok(tables
+            .into_iter()
+            .map(|(mut summary, activity)| {
+                while dependencies
+                    .next_if(|(table, _)| *table < summary.name)
+                    .is_some()
+                {}
+                while let Some((_, on)) = dependencies.next_if(|(table, _)| *table == summary.name)
+                {
+                    summary.dependencies.push(on);
+                }
+                (summary, activity)
+            })
+            .collect())
     }
 
     /// Builds that overlap `[from_ms, to_ms]`, plus every build still marked running, oldest
@@ -118,16 +157,17 @@ impl StateFile {
     ) -> Result<Vec<BuildRecord>, StateError> {
         self.collect(
             &format!(
-                "select {BUILD_COLUMNS} from builds
-                 where (started_at_ms <= ?2 and coalesce(finished_at_ms, ?2) >= ?1) or outcome = 'running'
-                 order by started_at_ms, id limit ?3"
+                "select {BUILD_COLUMNS} from builds where finished_at_ms >= ?1 and started_at_ms <= ?2
+                 union all
+                 select {BUILD_COLUMNS} from builds where outcome = 'running'
+                 order by 3, 1 limit ?3"
             ),
             rusqlite::params![from_ms, to_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
             build_record,
         )
     }
 
-    /// Tables leased by a live builder right now, with the lease holder.
+    /// Builds running right now: marked running, with their builder holding the table's lease.
     pub fn running_builds(&self, now_ms: i64) -> Result<Vec<BuildRecord>, StateError> {
         self.collect(
             &format!(

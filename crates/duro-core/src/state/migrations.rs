@@ -97,4 +97,35 @@ pub const MIGRATIONS: &[&str] = &[
     create index builds_by_table on builds (table_name, started_at_ms);
     create index builds_by_start on builds (started_at_ms);
     "#,
+    // 4: one summary row per table, kept by every write that finishes a build, so the web UI
+    // reads 10,000 tables without aggregating their whole history; indexes for time ranges and
+    // running builds.
+    r#"
+    create table table_history (
+        table_name text primary key,
+        last_success_started_ms integer,
+        last_success_finished_ms integer,
+        successes integer not null default 0,
+        success_ms_total integer not null default 0,
+        last_finished_build integer,
+        -- The last finished build when it did not succeed; null after a success.
+        last_failed_build integer
+    ) strict;
+    insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
+                               successes, success_ms_total, last_finished_build)
+        select table_name,
+               max(case when outcome = 'succeeded' then started_at_ms end),
+               (select s.finished_at_ms from builds s where s.table_name = b.table_name
+                    and s.outcome = 'succeeded' order by s.started_at_ms desc, s.id desc limit 1),
+               coalesce(sum(outcome = 'succeeded'), 0),
+               coalesce(sum(case when outcome = 'succeeded' then finished_at_ms - started_at_ms end), 0),
+               max(case when outcome != 'running' then id end)
+        from builds b group by table_name;
+    update table_history set last_failed_build = last_finished_build
+        where (select outcome from builds where id = last_finished_build) != 'succeeded';
+    create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
+    create index builds_running on builds (started_at_ms) where outcome = 'running';
+    -- Lists of tables read these columns without the long query texts.
+    create index tables_summary on tables (name, kind, interval_minutes, deleted_at);
+    "#,
 ];

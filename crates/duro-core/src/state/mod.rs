@@ -9,7 +9,7 @@ mod history;
 mod migrations;
 
 pub use builds::{BuildOutcome, BuildRecord, BuildResult, BuildStart};
-pub use catalog_store::{CatalogChanges, StoredTable};
+pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -68,6 +68,22 @@ impl StateFile {
         };
         state.configure().and_then(|()| state.migrate())?;
         Ok(state)
+    }
+
+    /// Lets this connection cache up to `mib` MiB of the file's pages (a long-lived reader,
+    /// like the web server, then answers from memory).
+    pub fn set_cache_mib(&self, mib: u32) -> Result<(), StateError> {
+        self.connection
+            .execute_batch(&format!("pragma cache_size = -{}", u64::from(mib) * 1024))
+            .map_err(|e| self.error(e))
+    }
+
+    /// A number that changes whenever another connection commits to the file (SQLite's
+    /// `data_version`): a cheap way to tell whether anything read before is out of date.
+    pub fn data_version(&self) -> Result<i64, StateError> {
+        self.connection
+            .query_row("pragma data_version", [], |row| row.get(0))
+            .map_err(|e| self.error(e))
     }
 
     /// The path this state file was opened from.
