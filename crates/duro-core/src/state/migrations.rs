@@ -129,3 +129,45 @@ pub const MIGRATIONS: &[&str] = &[
     create index tables_summary on tables (name, kind, interval_minutes, deleted_at);
     "#,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn migration_4_summarizes_an_existing_history() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..3] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.execute_batch(
+            "insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class) values
+                 ('s.a', 1000, 3000, 'succeeded', null),
+                 ('s.a', 5000, 9000, 'succeeded', null),
+                 ('s.a', 10000, 11000, 'failed', 'sql_error'),
+                 ('s.b', 2000, 2500, 'succeeded', null),
+                 ('s.c', 4000, null, 'running', null);",
+        )
+        .unwrap();
+        db.execute_batch(MIGRATIONS[3]).unwrap();
+        let row = |table: &str| -> (Option<i64>, Option<i64>, i64, i64, Option<i64>, Option<i64>) {
+            db.query_row(
+                "select last_success_started_ms, last_success_finished_ms, successes, success_ms_total,
+                        last_finished_build, last_failed_build from table_history where table_name = ?1",
+                [table],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            row("s.a"),
+            (Some(5000), Some(9000), 2, 6000, Some(3), Some(3))
+        );
+        assert_eq!(row("s.b"), (Some(2000), Some(2500), 1, 500, Some(4), None));
+        assert_eq!(
+            row("s.c"),
+            (None, None, 0, 0, None, None),
+            "a running build is not finished"
+        );
+    }
+}

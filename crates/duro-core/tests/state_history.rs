@@ -1,0 +1,146 @@
+//! The build history as the web UI reads it: the per-table summaries that every finishing write
+//! keeps (successes, failures, skips, crash recovery), running builds, time ranges and figures.
+
+mod common;
+
+use common::repository;
+use duro_core::schedule::{ScheduleOptions, run};
+use duro_core::state::{BuildOutcome, BuildResult, BuildStart, StateFile};
+
+fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: BuildOutcome) -> i64 {
+    let BuildStart::Started(id) = state
+        .begin_build(table, "w1", start, 60_000, start)
+        .unwrap()
+    else {
+        panic!("{table} did not start");
+    };
+    let failed = outcome != BuildOutcome::Succeeded;
+    let result = BuildResult {
+        outcome,
+        failure_class: failed.then_some("sql_error"),
+        message: failed.then_some("boom <b>"),
+        rows: (!failed).then_some(3),
+        phases_json: "{}",
+        finished_at_ms: end,
+        output: None,
+    };
+    state.finish_build(id, &result, true, end).unwrap();
+    id
+}
+
+#[test]
+fn summaries_follow_every_finished_build() {
+    let dir = repository(&[
+        ("s/a-1h.sql", "select 1 as x"),
+        ("s/b.sql", "select x from s.a"),
+        ("s/c-1h.sql", "select x from s.b"),
+    ]);
+    let state_path = dir.path().join("duro.db");
+    run(&ScheduleOptions {
+        views_path: dir.path().to_owned(),
+        state_path: state_path.clone(),
+        strict: false,
+        use_git: false,
+        dot_path: None,
+    })
+    .unwrap();
+    let mut state = StateFile::open(&state_path).unwrap();
+    finish(&mut state, "s.a", 1_000, 3_000, BuildOutcome::Succeeded);
+    finish(&mut state, "s.a", 10_000, 14_000, BuildOutcome::Succeeded);
+    let failed = finish(&mut state, "s.b", 11_000, 12_000, BuildOutcome::Failed);
+    state
+        .record_skipped(
+            "s.c",
+            "dependency_failed",
+            "not built: `s.b` failed",
+            12_500,
+        )
+        .unwrap();
+
+    let overview = state.table_overview(20_000).unwrap();
+    let names: Vec<&str> = overview.iter().map(|(t, _)| t.name.as_str()).collect();
+    assert_eq!(names, ["s.a", "s.b", "s.c"], "in name order");
+    let (a, a_activity) = &overview[0];
+    assert_eq!(a.interval_minutes, Some(60));
+    assert_eq!(
+        a_activity.last_success,
+        Some((10_000, 14_000)),
+        "the latest success"
+    );
+    assert_eq!(
+        a_activity.mean_success_ms,
+        Some(3_000.0),
+        "(2000 + 4000) / 2"
+    );
+    assert!(a_activity.last_failure.is_none());
+    let (b, b_activity) = &overview[1];
+    assert_eq!(b.dependencies, ["s.a"]);
+    assert_eq!(b_activity.last_failure.as_ref().map(|f| f.id), Some(failed));
+    assert_eq!(
+        b_activity.last_failure.as_ref().unwrap().message.as_deref(),
+        Some("boom <b>")
+    );
+    assert_eq!(
+        overview[2].1.last_failure.as_ref().unwrap().outcome,
+        "skipped"
+    );
+    assert_eq!(state.last_successes().unwrap().get("s.a"), Some(&10_000));
+    assert_eq!(state.mean_build_ms().unwrap().get("s.a"), Some(&3_000.0));
+
+    // A later success clears the failure; an older result does not replace a newer one.
+    finish(&mut state, "s.b", 15_000, 16_000, BuildOutcome::Succeeded);
+    let overview = state.table_overview(20_000).unwrap();
+    assert!(overview[1].1.last_failure.is_none());
+    assert_eq!(overview[1].1.last_success, Some((15_000, 16_000)));
+
+    // A build left running by a dead creator: running while its lease lives, failed after recovery.
+    let BuildStart::Started(_) = state
+        .begin_build("s.c", "w2", 17_000, 60_000, 17_000)
+        .unwrap()
+    else {
+        panic!("s.c did not start");
+    };
+    assert_eq!(
+        state.table_overview(18_000).unwrap()[2].1.running_since_ms,
+        Some(17_000)
+    );
+    assert_eq!(state.running_builds(18_000).unwrap().len(), 1);
+    assert_eq!(
+        state.builds_between(0, 1, 10).unwrap().len(),
+        1,
+        "running builds are always listed"
+    );
+    state
+        .recover_abandoned(|worker| worker != "w2", 19_000)
+        .unwrap();
+    let overview = state.table_overview(19_500).unwrap();
+    assert_eq!(overview[2].1.running_since_ms, None);
+    assert_eq!(
+        overview[2]
+            .1
+            .last_failure
+            .as_ref()
+            .unwrap()
+            .failure_class
+            .as_deref(),
+        Some("cancelled")
+    );
+
+    let stats = state.period_stats(0, 20_000).unwrap();
+    assert_eq!(
+        (stats.tables_built, stats.builds, stats.failures),
+        (2, 5, 2),
+        "{stats:?}"
+    );
+    let between: Vec<String> = state
+        .builds_between(11_500, 12_600, 10)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.table_name)
+        .collect();
+    assert_eq!(
+        between,
+        ["s.a", "s.b", "s.c"],
+        "overlapping builds, oldest first"
+    );
+}
