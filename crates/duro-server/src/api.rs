@@ -10,7 +10,6 @@ use crate::timefmt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use std::collections::HashSet;
 
 pub async fn tables(
     context: web::Data<ServerContext>,
@@ -54,15 +53,9 @@ pub async fn jobs(
     let now_ms = load::now_ms();
     let query = query.into_inner();
     let (from_ms, to_ms) = parse_range(query.from.as_deref(), query.to.as_deref(), now_ms)?;
-    let mut jobs = context
-        .with_state(move |state| {
-            let builds = state.builds_between(from_ms, to_ms, MAX_JOBS + 1)?;
-            let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
-            Ok(model::jobs(builds, &live, now_ms))
-        })
+    let (jobs, truncated) = context
+        .with_state(move |state| load::jobs(state, from_ms, to_ms, now_ms, MAX_JOBS))
         .await?;
-    let truncated = jobs.len() > MAX_JOBS;
-    jobs.truncate(MAX_JOBS);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "from": timefmt::iso(from_ms),
         "to": timefmt::iso(to_ms),
@@ -73,8 +66,9 @@ pub async fn jobs(
 
 pub async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
     let now_ms = load::now_ms();
+    let shared = context.clone();
     let stats = context
-        .with_state(move |state| load::stats(state, now_ms))
+        .with_state(move |state| shared.header_stats(state, now_ms))
         .await?;
     Ok(HttpResponse::Ok().json(stats))
 }

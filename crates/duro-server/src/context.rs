@@ -3,6 +3,7 @@
 //! thread, so a slow disk never stalls the server's event loop.
 
 use crate::errors::AppError;
+use crate::graph_svg::{self, Layout, Node};
 use crate::load;
 use crate::load::Overview;
 use crate::model::{self, Stats};
@@ -39,6 +40,8 @@ pub struct ServerContext {
     overview: Mutex<Option<(i64, i64, Arc<Overview>)>>,
     /// The planner for the last catalog seen, by `load::catalog_fingerprint`.
     planner: Mutex<Option<(u64, Arc<Planner>)>>,
+    /// The last graph layout, by a hash of its names and edges.
+    graph: Mutex<Option<(u64, Arc<Layout>)>>,
 }
 
 impl ServerContext {
@@ -55,6 +58,7 @@ impl ServerContext {
             watcher: Mutex::new(None),
             overview: Mutex::new(None),
             planner: Mutex::new(None),
+            graph: Mutex::new(None),
         })
     }
 
@@ -142,6 +146,27 @@ impl ServerContext {
             *cached = Some((fingerprint, planner.clone()));
         }
         planner
+    }
+
+    /// The layout of this graph: the last one when the names and edges are unchanged (laying
+    /// out hundreds of tables takes a while).
+    pub fn graph_layout(&self, nodes: &[Node], edges: &[(usize, usize)]) -> Arc<Layout> {
+        use std::hash::{Hash, Hasher};
+        let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&names, edges).hash(&mut hasher);
+        let key = hasher.finish();
+        if let Ok(cached) = self.graph.lock()
+            && let Some((cached_key, layout)) = cached.as_ref()
+            && *cached_key == key
+        {
+            return layout.clone();
+        }
+        let layout = Arc::new(graph_svg::layout(&names, edges));
+        if let Ok(mut cached) = self.graph.lock() {
+            *cached = Some((key, layout.clone()));
+        }
+        layout
     }
 
     /// The watcher connection's view of the file's version; `None` when it cannot be read.

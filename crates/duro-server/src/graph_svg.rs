@@ -12,7 +12,6 @@ use layout::core::geometry::Point;
 use layout::core::style::StyleAttr;
 use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
 use layout::topo::layout::VisualGraph;
-use std::collections::HashMap;
 
 /// One node: a table, its status and the page it links to.
 pub struct Node {
@@ -21,36 +20,38 @@ pub struct Node {
     pub href: String,
 }
 
-fn fill_of(status: Status) -> u32 {
+fn fill_of(status: Status) -> &'static str {
     match status {
-        Status::Fresh => 0xd4ed_daff,
-        Status::Due | Status::Forced => 0xfff3_cdff,
-        Status::Running => 0xcce5_ffff,
-        Status::Failed => 0xf8d7_daff,
-        Status::Removed => 0xe2e3_e5ff,
+        Status::Fresh => "#d4edda",
+        Status::Due | Status::Forced => "#fff3cd",
+        Status::Running => "#cce5ff",
+        Status::Failed => "#f8d7da",
+        Status::Removed => "#e2e3e5",
     }
 }
 
-/// Renders `nodes` with `edges` (dependency → reader, by index) as an `<svg>` element.
-pub fn render(nodes: &[Node], edges: &[(usize, usize)]) -> String {
-    if nodes.is_empty() {
-        return String::new();
-    }
+/// Where `layout-rs` put the nodes of one graph, and its drawing (boxes without fill). It
+/// depends only on the names and edges, so it is reused while the catalog is unchanged.
+pub struct Layout {
+    /// The drawing up to and including the `<svg …>` start tag.
+    head: String,
+    /// The rest of the drawing, without `</svg>`.
+    body: String,
+    /// Each node's box: top-left corner and size.
+    boxes: Vec<Option<(Point, Point)>>,
+}
+
+/// Lays out `names` with `edges` (dependency → reader, by index), dependencies on the left.
+pub fn layout(names: &[String], edges: &[(usize, usize)]) -> Layout {
     let mut graph = VisualGraph::new(Orientation::LeftToRight);
-    let handles: Vec<_> = nodes
+    let handles: Vec<_> = names
         .iter()
         .enumerate()
-        .map(|(index, node)| {
-            let look = StyleAttr::new(
-                Color::new(0x4444_44ff),
-                1,
-                Some(Color::new(fill_of(node.status))),
-                4,
-                13,
-            );
-            let size = Point::new(node.name.len() as f64 * 8.0 + 24.0, 34.0);
+        .map(|(index, name)| {
+            let look = StyleAttr::new(Color::new(0x4444_44ff), 1, None, 4, 13);
+            let size = Point::new(name.len() as f64 * 8.0 + 24.0, 34.0);
             graph.add_node(Element::create_with_properties(
-                ShapeKind::new_box(&node.name),
+                ShapeKind::new_box(name),
                 look,
                 Orientation::LeftToRight,
                 size,
@@ -65,18 +66,49 @@ pub fn render(nodes: &[Node], edges: &[(usize, usize)]) -> String {
     }
     let mut backend = LinkingBackend {
         inner: SVGWriter::new(),
-        boxes: HashMap::new(),
+        boxes: vec![None; names.len()],
     };
-    graph.do_it(false, false, false, &mut backend);
+    if !names.is_empty() {
+        graph.do_it(false, false, false, &mut backend);
+    }
     let drawn = backend.inner.finalize();
     let start = drawn.find("<svg").unwrap_or(0);
-    let end = drawn.rfind("</svg>").unwrap_or(drawn.len());
-    let mut svg = drawn[start..end].to_owned();
-    let mut indexes: Vec<&usize> = backend.boxes.keys().collect();
-    indexes.sort();
-    for index in indexes {
-        let (xy, size) = backend.boxes[index];
-        let node = &nodes[*index];
+    let head_end = drawn[start..]
+        .find('>')
+        .map_or(drawn.len(), |i| start + i + 1);
+    let end = drawn.rfind("</svg>").unwrap_or(drawn.len()).max(head_end);
+    Layout {
+        head: drawn[start..head_end].to_owned(),
+        body: drawn[head_end..end].to_owned(),
+        boxes: backend.boxes,
+    }
+}
+
+/// The graph as an `<svg>` element: `layout` coloured by each node's status, with a link over
+/// every node to its page. `nodes` are in the order of the names given to `layout`.
+pub fn render(layout: &Layout, nodes: &[Node]) -> String {
+    if nodes.is_empty() {
+        return String::new();
+    }
+    let placed = || {
+        nodes
+            .iter()
+            .zip(&layout.boxes)
+            .filter_map(|(node, placed)| placed.map(|(xy, size)| (node, xy, size)))
+    };
+    let mut svg = layout.head.clone();
+    for (node, xy, size) in placed() {
+        svg.push_str(&format!(
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"4\" fill=\"{}\"/>\n",
+            xy.x,
+            xy.y,
+            size.x,
+            size.y,
+            fill_of(node.status)
+        ));
+    }
+    svg.push_str(&layout.body);
+    for (node, xy, size) in placed() {
         svg.push_str(&format!(
             "<a href=\"{href}\" class=\"node-link\"><title>{name}: {status}</title><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"transparent\"/></a>\n",
             href = escape_html(&node.href),
@@ -96,7 +128,7 @@ pub fn render(nodes: &[Node], edges: &[(usize, usize)]) -> String {
 /// index travels in the element's properties, which are otherwise written as raw attributes).
 struct LinkingBackend {
     inner: SVGWriter,
-    boxes: HashMap<usize, (Point, Point)>,
+    boxes: Vec<Option<(Point, Point)>>,
 }
 
 impl RenderBackend for LinkingBackend {
@@ -108,8 +140,12 @@ impl RenderBackend for LinkingBackend {
         properties: Option<String>,
         clip: Option<ClipHandle>,
     ) {
-        if let Some(index) = properties.as_deref().and_then(|p| p.parse::<usize>().ok()) {
-            self.boxes.insert(index, (xy, size));
+        if let Some(slot) = properties
+            .as_deref()
+            .and_then(|p| p.parse::<usize>().ok())
+            .and_then(|index| self.boxes.get_mut(index))
+        {
+            *slot = Some((xy, size));
         }
         self.inner.draw_rect(xy, size, look, None, clip);
     }
@@ -149,6 +185,7 @@ mod tests {
 
     #[test]
     fn every_node_links_to_its_page() {
+        let names = vec!["s.base".to_owned(), "s.reader".to_owned()];
         let nodes = vec![
             Node {
                 name: "s.base".to_owned(),
@@ -161,15 +198,14 @@ mod tests {
                 href: "/tables/s.reader?a=1&b=2".to_owned(),
             },
         ];
-        let svg = render(&nodes, &[(0, 1)]);
+        let svg = render(&layout(&names, &[(0, 1)]), &nodes);
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("href=\"/tables/s.base\""));
         assert!(svg.contains("href=\"/tables/s.reader?a=1&amp;b=2\""));
         assert!(svg.contains("s.reader: failed"));
-        assert!(
-            svg.contains(">s.base<") || svg.contains("s.base</text>") || svg.contains("s.base")
-        );
+        assert!(svg.contains(fill_of(Status::Failed)) && svg.contains(fill_of(Status::Fresh)));
+        assert!(svg.contains("s.base"), "the label is drawn");
         assert_eq!(svg.matches("<a href").count(), 2);
-        assert!(render(&[], &[]).is_empty());
+        assert!(render(&layout(&[], &[]), &[]).is_empty());
     }
 }

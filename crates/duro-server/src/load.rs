@@ -62,6 +62,24 @@ pub fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
     hasher.finish()
 }
 
+/// The jobs of `[from_ms, to_ms]` (running ones always), the newest `limit`, oldest first;
+/// and whether there were more.
+pub fn jobs(
+    state: &StateFile,
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+    limit: usize,
+) -> Result<(Vec<model::Job>, bool), AppError> {
+    let mut builds = state.builds_between(from_ms, to_ms, limit + 1)?;
+    let truncated = builds.len() > limit;
+    if truncated {
+        builds.remove(0);
+    }
+    let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
+    Ok((model::jobs(builds, &live, now_ms), truncated))
+}
+
 pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
     let period = state.period_stats(now_ms - STATS_HOURS * 3_600_000, now_ms)?;
     let running = state.running_builds(now_ms)?.len();

@@ -13,12 +13,12 @@ use crate::timefmt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// The default jobs range: the last 30 minutes.
 pub const DEFAULT_JOBS_RANGE_MS: i64 = 30 * 60_000;
-/// At most this many builds in one jobs view.
+/// At most this many builds (the newest) in `/api/jobs` and on the jobs page.
 pub const MAX_JOBS: usize = 5_000;
+pub const PAGE_JOBS: usize = 1_000;
 /// The tables page shows this many rows unless asked for more (`?limit=all`).
 pub const DEFAULT_TABLE_ROWS: usize = 500;
 /// The graph page draws at most this many tables.
@@ -89,21 +89,17 @@ pub async fn jobs(
         parse_range(from.as_deref(), to.as_deref(), now_ms).map_err(AppError::page)?;
     let ctx = context.clone();
     let shared = context.clone();
-    let (jobs, stats) = context
+    let ((jobs, truncated), stats) = context
         .with_state(move |state| {
-            let builds = state.builds_between(from_ms, to_ms, MAX_JOBS + 1)?;
-            let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
             Ok((
-                model::jobs(builds, &live, now_ms),
+                load::jobs(state, from_ms, to_ms, now_ms, PAGE_JOBS)?,
                 shared.header_stats(state, now_ms)?,
             ))
         })
         .await
         .map_err(AppError::page)?;
-    let truncated = jobs.len() > MAX_JOBS;
-    let jobs = &jobs[..jobs.len().min(MAX_JOBS)];
-    let chart =
-        charts::timeline(jobs, from_ms, to_ms, now_ms).map_err(|e| AppError::internal(e).page())?;
+    let chart = charts::timeline(&jobs, from_ms, to_ms, now_ms)
+        .map_err(|e| AppError::internal(e).page())?;
     let quick = serde_json::json!({
         "m30": timefmt::iso(now_ms - DEFAULT_JOBS_RANGE_MS),
         "h2": timefmt::iso(now_ms - 2 * 3_600_000),
@@ -120,7 +116,7 @@ pub async fn jobs(
         |values| {
             values.insert("from_ms", &from_ms);
             values.insert("to_ms", &to_ms);
-            values.insert("jobs", jobs);
+            values.insert("jobs", &jobs);
             values.insert("truncated", &truncated);
             values.insert("chart", &chart);
             values.insert("quick", &quick);
@@ -465,9 +461,11 @@ pub async fn graph(
         })
         .collect();
     let edge_count = edges.len();
-    let svg = web::block(move || graph_svg::render(&nodes, &edges))
-        .await
-        .map_err(|e| AppError::internal(e.to_string()).page())?;
+    let layout_context = ctx.clone();
+    let svg =
+        web::block(move || graph_svg::render(&layout_context.graph_layout(&nodes, &edges), &nodes))
+            .await
+            .map_err(|e| AppError::internal(e.to_string()).page())?;
     render(
         &request,
         &ctx,

@@ -147,8 +147,8 @@ impl StateFile {
             .collect())
     }
 
-    /// Builds that overlap `[from_ms, to_ms]`, plus every build still marked running, oldest
-    /// first; at most `limit`.
+    /// Builds that overlap `[from_ms, to_ms]`, plus every build still marked running: the
+    /// newest `limit` of them, oldest first.
     pub fn builds_between(
         &self,
         from_ms: i64,
@@ -157,10 +157,12 @@ impl StateFile {
     ) -> Result<Vec<BuildRecord>, StateError> {
         self.collect(
             &format!(
-                "select {BUILD_COLUMNS} from builds where finished_at_ms >= ?1 and started_at_ms <= ?2
-                 union all
-                 select {BUILD_COLUMNS} from builds where outcome = 'running'
-                 order by 3, 1 limit ?3"
+                "select * from (
+                     select {BUILD_COLUMNS} from builds where finished_at_ms >= ?1 and started_at_ms <= ?2
+                     union all
+                     select {BUILD_COLUMNS} from builds where outcome = 'running'
+                     order by 3 desc, 1 desc limit ?3)
+                 order by 3, 1"
             ),
             rusqlite::params![from_ms, to_ms, i64::try_from(limit).unwrap_or(i64::MAX)],
             build_record,

@@ -29,12 +29,18 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("shop/old-1h.sql", "select 1 as id"),
 ];
 
-/// Scheduled, built once, then `shop/old` removed and scheduled again.
+/// Scheduled, built once (`shop.summary` four times), then `shop/old` removed and scheduled
+/// again.
 pub fn filled() -> Setup {
     // The creator's PostgreSQL client runs its own runtime: keep it off the test's runtime.
     std::thread::spawn(|| {
         let setup = Setup::new(VIEWS, "create schema shop");
         setup.cycle();
+        // A few more builds of one table, for its duration chart.
+        for _ in 0..3 {
+            setup.force("shop.summary");
+            setup.cycle();
+        }
         std::fs::remove_file(setup.views.join("shop/old-1h.sql")).unwrap();
         setup.schedule();
         setup
