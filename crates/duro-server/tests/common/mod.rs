@@ -36,8 +36,9 @@ pub fn filled() -> Setup {
     std::thread::spawn(|| {
         let setup = Setup::new(VIEWS, "create schema shop");
         setup.cycle();
-        // A few more builds of one table, for its duration chart.
+        // A few more builds of one table, ten minutes apart, for its duration chart.
         for _ in 0..3 {
+            setup.age_history(10 * 60_000);
             setup.force("shop.summary");
             setup.cycle();
         }
