@@ -60,6 +60,7 @@ def main():
             "/tables/",
             "/tables/?status=failed",
             "/tables/?sort=last&order=desc",
+            "/tables/?limit=all",
             f"/tables/{name}",
             f"/api/tables/{name}",
             "/",
