@@ -147,10 +147,17 @@ async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
     let weekly = sorted.find("row-shop.weekly").unwrap();
     let broken = sorted.find("row-shop.broken").unwrap();
     assert!(weekly < broken, "descending by name");
+    let (_, linked) = get(&service, "/tables/?q=shop%20o&sort=name").await;
+    assert!(
+        linked.contains("href=\"/tables/?q=shop+o&amp;sort=name&amp;order=desc\""),
+        "the sorted column's header link reverses the order and keeps the filter"
+    );
+    assert!(linked.contains("href=\"/tables/?q=shop+o&amp;sort=interval&amp;order=asc\""));
     for bad in [
         "/tables/?sort=bogus",
         "/tables/?status=sleepy",
         "/tables/?order=up",
+        "/tables/?limit=lots",
     ] {
         let (status, body) = get(&service, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");

@@ -1,0 +1,85 @@
+//! The dependency graph page.
+
+use super::render;
+use crate::context::ServerContext;
+use crate::errors::AppError;
+use crate::graph_svg;
+use crate::load;
+use crate::model::{self, Status};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+/// The graph page draws at most this many tables.
+pub const MAX_GRAPH_NODES: usize = 400;
+pub async fn graph(
+    request: HttpRequest,
+    context: web::Data<ServerContext>,
+) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let ctx = context.clone();
+    let shared = context.clone();
+    let (overview, stats) = context
+        .with_state(move |state| {
+            Ok((
+                shared.overview(state, now_ms)?,
+                shared.header_stats(state, now_ms)?,
+            ))
+        })
+        .await
+        .map_err(AppError::page)?;
+    let active: Vec<&model::TableRow> = overview
+        .rows
+        .iter()
+        .filter(|r| r.status != Status::Removed)
+        .collect();
+    let truncated = active.len() > MAX_GRAPH_NODES;
+    let shown = &active[..active.len().min(MAX_GRAPH_NODES)];
+    let index: std::collections::HashMap<&str, usize> = shown
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
+    let nodes: Vec<graph_svg::Node> = shown
+        .iter()
+        .map(|r| graph_svg::Node {
+            name: r.name.clone(),
+            status: r.status,
+            href: ctx.url(&format!("/tables/{}", r.name)),
+        })
+        .collect();
+    let edges: Vec<(usize, usize)> = overview
+        .tables
+        .iter()
+        .filter_map(|t| index.get(t.name.as_str()).map(|reader| (t, *reader)))
+        .flat_map(|(t, reader)| {
+            t.dependencies
+                .iter()
+                .filter_map(|d| {
+                    index
+                        .get(d.as_str())
+                        .map(|dependency| (*dependency, reader))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let edge_count = edges.len();
+    let layout_context = ctx.clone();
+    let svg =
+        web::block(move || graph_svg::render(&layout_context.graph_layout(&nodes, &edges), &nodes))
+            .await
+            .map_err(|e| AppError::internal(e.to_string()).page())?;
+    render(
+        &request,
+        &ctx,
+        "graph.html",
+        "graph",
+        &stats,
+        now_ms,
+        |values| {
+            values.insert("svg", &svg);
+            values.insert("nodes", &shown.len());
+            values.insert("edges", &edge_count);
+            values.insert("truncated", &truncated);
+            values.insert("limit", &MAX_GRAPH_NODES);
+        },
+    )
+}

@@ -1,0 +1,70 @@
+//! One table's page: facts, duration chart, config, query, neighbours and the run log.
+
+use super::render;
+use crate::charts::{self, DurationPoint};
+use crate::context::ServerContext;
+use crate::errors::AppError;
+use crate::load::{self, LISTED_RUNS};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+pub async fn table(
+    request: HttpRequest,
+    context: web::Data<ServerContext>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let name = name.into_inner();
+    let ctx = context.clone();
+    let shared = context.clone();
+    let (detail, stats) = context
+        .with_state(move |state| {
+            Ok((
+                load::table_detail(
+                    state,
+                    &*shared.overview(state, now_ms)?,
+                    &name,
+                    now_ms,
+                    load::CHART_RUNS,
+                )?,
+                shared.header_stats(state, now_ms)?,
+            ))
+        })
+        .await
+        .map_err(AppError::page)?;
+    let points: Vec<DurationPoint> = detail
+        .runs
+        .iter()
+        .filter(|r| r.finished_at_ms.is_some() && (r.state == "succeeded" || r.state == "failed"))
+        .map(|r| DurationPoint {
+            start_ms: r.started_at_ms,
+            seconds: r.duration_ms as f64 / 1000.0,
+            succeeded: r.state == "succeeded",
+        })
+        .collect();
+    let chart = charts::durations(&points).map_err(|e| AppError::internal(e).page())?;
+    let back = ctx.url(&format!("/tables/{}", detail.row.name));
+    let more_runs = detail.runs.len() > LISTED_RUNS;
+    render(
+        &request,
+        &ctx,
+        "table.html",
+        "table",
+        &stats,
+        now_ms,
+        |values| {
+            values.insert("row", &detail.row);
+            values.insert("query", &detail.query);
+            values.insert("ddl", &detail.ddl);
+            values.insert("tests", &detail.tests);
+            values.insert("processor", &detail.processor);
+            values.insert("files", &detail.files);
+            values.insert("upstream", &detail.upstream);
+            values.insert("downstream", &detail.downstream);
+            values.insert("config", &detail.config);
+            values.insert("runs", &detail.runs[..detail.runs.len().min(LISTED_RUNS)]);
+            values.insert("more_runs", &more_runs);
+            values.insert("chart", &chart);
+            values.insert("back", &back);
+        },
+    )
+}

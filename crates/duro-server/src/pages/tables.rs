@@ -1,0 +1,182 @@
+//! The tables page: every table with its status, sorted and filtered by the query string.
+
+use super::render;
+use crate::context::ServerContext;
+use crate::errors::AppError;
+use crate::load;
+use crate::model::{self, ListQuery, SortKey, Status};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+/// The tables page shows this many rows unless asked for more (`?limit=all`).
+pub const DEFAULT_TABLE_ROWS: usize = 500;
+/// The tables list's query string.
+#[derive(Deserialize, Serialize, Default, Clone)]
+pub struct TablesQuery {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub q: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sort: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub order: String,
+    /// Rows on the page: a number, or `all` (default `DEFAULT_TABLE_ROWS`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub limit: String,
+}
+
+impl TablesQuery {
+    /// The validated form; unknown values are 400s that say what is accepted.
+    pub fn to_list_query(&self) -> Result<ListQuery, AppError> {
+        let defaults = ListQuery::default();
+        let status = match self.status.as_str() {
+            "" => None,
+            text => Some(Status::parse(text).ok_or_else(|| {
+                AppError::bad_request(format!(
+                    "unknown status `{text}`; use one of fresh, due, running, failed, forced, removed"
+                ))
+            })?),
+        };
+        let sort = match self.sort.as_str() {
+            "" => defaults.sort,
+            text => SortKey::parse(text).map_err(AppError::bad_request)?,
+        };
+        let descending = match self.order.as_str() {
+            "" | "asc" => false,
+            "desc" => true,
+            other => {
+                return Err(AppError::bad_request(format!(
+                    "unknown order `{other}`; use asc or desc"
+                )));
+            }
+        };
+        Ok(ListQuery {
+            filter: self.q.clone(),
+            status,
+            sort,
+            descending,
+        })
+    }
+
+    /// How many rows the page shows (`None`: all).
+    pub fn row_limit(&self) -> Result<Option<usize>, AppError> {
+        match self.limit.as_str() {
+            "" => Ok(Some(DEFAULT_TABLE_ROWS)),
+            "all" => Ok(None),
+            text => text.parse::<usize>().map(Some).map_err(|_| {
+                AppError::bad_request(format!(
+                    "limit: use a number of rows or `all`, not `{text}`"
+                ))
+            }),
+        }
+    }
+}
+
+pub async fn tables(
+    request: HttpRequest,
+    context: web::Data<ServerContext>,
+    query: web::Query<TablesQuery>,
+) -> Result<HttpResponse, AppError> {
+    let now_ms = load::now_ms();
+    let query = query.into_inner();
+    let list = query.to_list_query().map_err(AppError::page)?;
+    let limit = query.row_limit().map_err(AppError::page)?;
+    let ctx = context.clone();
+    let shared = context.clone();
+    let (rows, total, matching, counts, stats) = context
+        .with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            let counts = load::status_counts(&overview.rows);
+            let total = overview.rows.len();
+            let selected = model::select_rows(&overview.rows, &list);
+            let matching = selected.len();
+            let rows: Vec<model::TableRow> = selected
+                .into_iter()
+                .take(limit.unwrap_or(usize::MAX))
+                .cloned()
+                .collect();
+            Ok((
+                rows,
+                total,
+                matching,
+                counts,
+                shared.header_stats(state, now_ms)?,
+            ))
+        })
+        .await
+        .map_err(AppError::page)?;
+    let sort_name = SortKey::ALL
+        .iter()
+        .find(|(_, key)| Some(*key) == query.to_list_query().ok().map(|q| q.sort))
+        .map(|(name, _)| *name)
+        .unwrap_or("status");
+    let current_order = if query.order == "desc" { "desc" } else { "asc" };
+    let columns: Vec<serde_json::Value> = [
+        ("Table", Some("name")),
+        ("Interval", Some("interval")),
+        ("Last success", Some("last_success")),
+        ("Next due", Some("next_due")),
+        ("Average", Some("mean")),
+        ("Last", Some("last")),
+        ("Status", Some("status")),
+        ("Last error", None),
+        ("", None),
+    ]
+    .into_iter()
+    .map(|(title, key)| {
+        let href = key.map(|key| {
+            let order = if key == sort_name && current_order == "asc" {
+                "desc"
+            } else {
+                "asc"
+            };
+            let link = TablesQuery {
+                q: query.q.clone(),
+                status: query.status.clone(),
+                sort: key.to_owned(),
+                order: order.to_owned(),
+                limit: query.limit.clone(),
+            };
+            link.href(&ctx)
+        });
+        serde_json::json!({ "title": title, "key": key, "href": href })
+    })
+    .collect();
+    let back = query.href(&ctx);
+    let all_href = TablesQuery {
+        limit: "all".to_owned(),
+        ..query.clone()
+    }
+    .href(&ctx);
+    render(
+        &request,
+        &ctx,
+        "tables.html",
+        "tables",
+        &stats,
+        now_ms,
+        |values| {
+            values.insert("rows", &rows);
+            values.insert("total", &total);
+            values.insert("matching", &matching);
+            values.insert("all_href", &all_href);
+            values.insert("counts", &counts);
+            values.insert("columns", &columns);
+            values.insert("statuses", &Status::ALL.map(Status::as_str));
+            values.insert(
+            "query",
+            &serde_json::json!({ "q": query.q, "status": query.status, "sort": sort_name, "order": current_order, "limit": query.limit }),
+        );
+            values.insert("back", &back);
+        },
+    )
+}
+
+impl TablesQuery {
+    /// The list's address with this query (empty values left out).
+    fn href(&self, context: &ServerContext) -> String {
+        let query = serde_urlencoded::to_string(self).unwrap_or_default();
+        format!("{}?{query}", context.url("/tables/"))
+    }
+}
