@@ -110,8 +110,12 @@ pub async fn force(
     let name = name.into_inner();
     let now_ms = load::now_ms();
     let forced_name = name.clone();
+    let shared = context.clone();
     let scheduled = context
-        .with_state(move |state| load::force(state, &forced_name, body.tree, "API", now_ms))
+        .with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            load::force(state, &overview, &forced_name, body.tree, "API", now_ms)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "message": format!("Scheduled {} for update", scheduled.join(", ")),

@@ -6,6 +6,7 @@ use crate::errors::AppError;
 use crate::graph_svg::{self, Layout, Node};
 use crate::load;
 use crate::load::Overview;
+use crate::memo::Memo;
 use crate::model::{self, Stats};
 use crate::security::Auth;
 use crate::templates;
@@ -32,16 +33,16 @@ pub struct ServerContext {
     pub templates: tera::Tera,
     /// Open state-file connections, reused so their page caches stay warm.
     connections: Arc<Mutex<Vec<StateFile>>>,
-    /// The header figures and when they were computed.
-    stats: Mutex<Option<(i64, Stats)>>,
+    /// The header figures, by the time they were computed.
+    stats: Memo<i64, Stats>,
     /// A connection that only watches the file's `data_version`.
     watcher: Mutex<Option<StateFile>>,
-    /// The last overview: the `data_version` and time it was read at.
-    overview: Mutex<Option<(i64, i64, Arc<Overview>)>>,
+    /// The last overview, by the `data_version` and time it was read at.
+    overview: Memo<(i64, i64), Arc<Overview>>,
     /// The planner for the last catalog seen, by `load::catalog_fingerprint`.
-    planner: Mutex<Option<(u64, Arc<Planner>)>>,
+    planner: Memo<u64, Arc<Planner>>,
     /// The last graph layout, by a hash of its names and edges.
-    graph: Mutex<Option<(u64, Arc<Layout>)>>,
+    graph: Memo<u64, Arc<Layout>>,
 }
 
 impl ServerContext {
@@ -54,11 +55,11 @@ impl ServerContext {
             auth: Auth::from_config(&config.server)?,
             templates: templates::load().map_err(|e| format!("page templates: {e}"))?,
             connections: Arc::new(Mutex::new(Vec::new())),
-            stats: Mutex::new(None),
+            stats: Memo::new(),
             watcher: Mutex::new(None),
-            overview: Mutex::new(None),
-            planner: Mutex::new(None),
-            graph: Mutex::new(None),
+            overview: Memo::new(),
+            planner: Memo::new(),
+            graph: Memo::new(),
         })
     }
 
@@ -94,58 +95,38 @@ impl ServerContext {
 
     /// The header's figures for the last 24 hours, reused for `STATS_TTL_MS`.
     pub fn header_stats(&self, state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
-        if let Ok(cached) = self.stats.lock()
-            && let Some((at, stats)) = cached.as_ref()
-            && now_ms - at < STATS_TTL_MS
-            && now_ms >= *at
-        {
-            return Ok(stats.clone());
-        }
-        let stats = load::stats(state, now_ms)?;
-        if let Ok(mut cached) = self.stats.lock() {
-            *cached = Some((now_ms, stats.clone()));
-        }
-        Ok(stats)
+        self.stats.get_or(
+            now_ms,
+            |at| (*at..*at + STATS_TTL_MS).contains(&now_ms),
+            || load::stats(state, now_ms),
+        )
     }
 
     /// Every listed table with its status, reused while the state file is unchanged (for at
     /// most `OVERVIEW_TTL_MS`). Any commit by another connection, the server's own force
     /// requests included, makes the next call read it again.
     pub fn overview(&self, state: &StateFile, now_ms: i64) -> Result<Arc<Overview>, AppError> {
+        // Without a version (the watcher cannot read the file), nothing is reused.
         let version = self.data_version();
-        if let Some(version) = version
-            && let Ok(cached) = self.overview.lock()
-            && let Some((cached_version, at, overview)) = cached.as_ref()
-            && *cached_version == version
-            && (*at..*at + OVERVIEW_TTL_MS).contains(&now_ms)
-        {
-            return Ok(overview.clone());
-        }
-        let tables = state.table_overview(now_ms)?;
-        let planner = self.planner(&tables);
-        let overview = Arc::new(load::overview(tables, &planner, now_ms));
-        if let Some(version) = version
-            && let Ok(mut cached) = self.overview.lock()
-        {
-            *cached = Some((version, now_ms, overview.clone()));
-        }
-        Ok(overview)
+        self.overview.get_or(
+            (version.unwrap_or(-1), now_ms),
+            |(seen, at)| version == Some(*seen) && (*at..*at + OVERVIEW_TTL_MS).contains(&now_ms),
+            || {
+                let tables = state.table_overview(now_ms)?;
+                let planner = self.planner(&tables);
+                Ok(Arc::new(load::overview(tables, &planner, now_ms)))
+            },
+        )
     }
 
     /// The planner for this catalog: the last one when the catalog is unchanged.
     fn planner(&self, tables: &[(TableSummary, TableActivity)]) -> Arc<Planner> {
         let fingerprint = load::catalog_fingerprint(tables);
-        if let Ok(cached) = self.planner.lock()
-            && let Some((cached_fingerprint, planner)) = cached.as_ref()
-            && *cached_fingerprint == fingerprint
-        {
-            return planner.clone();
-        }
-        let planner = Arc::new(Planner::new(&model::plan_tables(tables)));
-        if let Ok(mut cached) = self.planner.lock() {
-            *cached = Some((fingerprint, planner.clone()));
-        }
-        planner
+        self.planner.get(
+            fingerprint,
+            |seen| *seen == fingerprint,
+            || Arc::new(Planner::new(&model::plan_tables(tables))),
+        )
     }
 
     /// The layout of this graph: the last one when the names and edges are unchanged (laying
@@ -156,17 +137,11 @@ impl ServerContext {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (&names, edges).hash(&mut hasher);
         let key = hasher.finish();
-        if let Ok(cached) = self.graph.lock()
-            && let Some((cached_key, layout)) = cached.as_ref()
-            && *cached_key == key
-        {
-            return layout.clone();
-        }
-        let layout = Arc::new(graph_svg::layout(&names, edges));
-        if let Ok(mut cached) = self.graph.lock() {
-            *cached = Some((key, layout.clone()));
-        }
-        layout
+        self.graph.get(
+            key,
+            |seen| *seen == key,
+            || Arc::new(graph_svg::layout(&names, edges)),
+        )
     }
 
     /// The watcher connection's view of the file's version; `None` when it cannot be read.

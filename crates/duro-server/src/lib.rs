@@ -10,6 +10,7 @@ mod context;
 mod errors;
 mod graph_svg;
 mod load;
+mod memo;
 mod metrics;
 mod model;
 mod pages;

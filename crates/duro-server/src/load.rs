@@ -4,6 +4,7 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
+use crate::timefmt;
 use duro_core::graph::DependencyGraph;
 use duro_core::plan::Planner;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
@@ -157,17 +158,19 @@ pub struct TableDetail {
     pub runs: Vec<Run>,
 }
 
+fn unknown_table(name: &str) -> AppError {
+    AppError::not_found(format!(
+        "no table `{name}` in the catalog; names are `schema.table` in lower case"
+    ))
+}
+
 /// Finds a table by name among the listed ones (active or recently removed).
 fn find_row(overview: &Overview, name: &str) -> Result<usize, AppError> {
     overview
         .rows
         .iter()
         .position(|r| r.name == name)
-        .ok_or_else(|| {
-            AppError::not_found(format!(
-                "no table `{name}` in the catalog; names are `schema.table` in lower case"
-            ))
-        })
+        .ok_or_else(|| unknown_table(name))
 }
 
 pub fn table_detail(
@@ -179,9 +182,7 @@ pub fn table_detail(
 ) -> Result<TableDetail, AppError> {
     let index = find_row(overview, name)?;
     let row = overview.rows[index].clone();
-    let stored = state
-        .table(name)?
-        .ok_or_else(|| AppError::not_found(format!("no table `{name}` in the catalog")))?;
+    let stored = state.table(name)?.ok_or_else(|| unknown_table(name))?;
     let managed: HashSet<&str> = overview.rows.iter().map(|r| r.name.as_str()).collect();
     let mut upstream: Vec<String> = stored
         .dependencies
@@ -220,7 +221,7 @@ pub fn table_detail(
 }
 
 fn run(build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
-    let job = model::jobs(vec![build.clone()], live, now_ms).remove(0);
+    let state = model::build_state(&build, live).to_owned();
     let mut phases: Vec<Phase> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
             .unwrap_or_default()
@@ -239,10 +240,10 @@ fn run(build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
     Run {
         id: build.id,
         started_at_ms: build.started_at_ms,
-        started_at: job.start,
+        started_at: timefmt::iso(build.started_at_ms),
         finished_at_ms: build.finished_at_ms,
-        duration_ms: job.duration_ms,
-        state: job.state,
+        duration_ms: build.finished_at_ms.unwrap_or(now_ms) - build.started_at_ms,
+        state,
         failure_class: build.failure_class,
         message: build.message,
         rows: build.rows,
@@ -294,20 +295,14 @@ fn config_entries(config_json: &str) -> Vec<ConfigEntry> {
 /// tables scheduled, sorted.
 pub fn force(
     state: &mut StateFile,
+    overview: &Overview,
     name: &str,
     tree: bool,
     via: &str,
     now_ms: i64,
 ) -> Result<Vec<String>, AppError> {
-    let tables: Vec<TableSummary> = state
-        .table_overview(now_ms)?
-        .into_iter()
-        .map(|(table, _)| table)
-        .collect();
-    let Some(table) = tables.iter().find(|t| t.name == name) else {
-        return Err(AppError::not_found(format!(
-            "no table `{name}` in the catalog; names are `schema.table` in lower case"
-        )));
+    let Some(table) = overview.tables.iter().find(|t| t.name == name) else {
+        return Err(unknown_table(name));
     };
     if table.deleted_at.is_some() {
         return Err(AppError::new(
@@ -317,7 +312,7 @@ pub fn force(
     }
     let mut scheduled = vec![name.to_owned()];
     if tree {
-        scheduled.extend(graph(&tables).upstream(name));
+        scheduled.extend(graph(&overview.tables).upstream(name));
     }
     scheduled.sort();
     scheduled.dedup();

@@ -300,16 +300,21 @@ pub struct Job {
     pub rows: Option<i64>,
 }
 
+/// A build's state as shown: its outcome, except that a build marked running whose builder no
+/// longer holds the table (not in `live`) is `interrupted`.
+pub fn build_state<'a>(build: &'a BuildRecord, live: &HashSet<i64>) -> &'a str {
+    match build.outcome.as_str() {
+        "running" if !live.contains(&build.id) => "interrupted",
+        outcome => outcome,
+    }
+}
+
 /// Builds as jobs; `live` = the ids of builds whose builder still holds the lease.
 pub fn jobs(builds: Vec<BuildRecord>, live: &HashSet<i64>, now_ms: i64) -> Vec<Job> {
     builds
         .into_iter()
         .map(|b| {
-            let state = match b.outcome.as_str() {
-                "running" if live.contains(&b.id) => "running".to_owned(),
-                "running" => "interrupted".to_owned(),
-                other => other.to_owned(),
-            };
+            let state = build_state(&b, live).to_owned();
             Job {
                 id: b.id,
                 start: timefmt::iso(b.started_at_ms),

@@ -39,8 +39,12 @@ pub async fn force(
     let name = name.into_inner();
     let now_ms = load::now_ms();
     let forced_name = name.clone();
+    let shared = context.clone();
     context
-        .with_state(move |state| load::force(state, &forced_name, tree, "web UI", now_ms))
+        .with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            load::force(state, &overview, &forced_name, tree, "web UI", now_ms)
+        })
         .await
         .map_err(AppError::page)?;
     // Only local paths inside the app: never an open redirect.

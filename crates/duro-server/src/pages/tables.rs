@@ -81,6 +81,7 @@ pub async fn tables(
     let now_ms = load::now_ms();
     let query = query.into_inner();
     let list = query.to_list_query().map_err(AppError::page)?;
+    let sort = list.sort;
     let limit = query.row_limit().map_err(AppError::page)?;
     let ctx = context.clone();
     let shared = context.clone();
@@ -108,9 +109,8 @@ pub async fn tables(
         .map_err(AppError::page)?;
     let sort_name = SortKey::ALL
         .iter()
-        .find(|(_, key)| Some(*key) == query.to_list_query().ok().map(|q| q.sort))
-        .map(|(name, _)| *name)
-        .unwrap_or("status");
+        .find(|(_, key)| *key == sort)
+        .map_or("status", |(name, _)| *name);
     let current_order = if query.order == "desc" { "desc" } else { "asc" };
     let columns: Vec<serde_json::Value> = [
         ("Table", Some("name")),
