@@ -1,7 +1,7 @@
 //! Times in and out of the UI: the lenient parser for `/<from>/<to>` and `?from=&to=`, and the
 //! human forms of durations, instants and ages. All times are UTC; instants are Unix ms.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 /// Naive forms, taken as UTC.
 const NAIVE_FORMATS: &[&str] = &[
@@ -60,16 +60,26 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
 
 /// `2026-11-25T10:00:00Z` (seconds precision), for the API and `datetime` attributes.
 pub fn iso(ms: i64) -> String {
-    match Utc.timestamp_millis_opt(ms).single() {
-        Some(time) => time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        None => String::new(),
-    }
+    date_time(ms, 'T', "Z")
 }
 
 /// `2026-11-25 10:00:00` (UTC), for people.
 pub fn display(ms: i64) -> String {
+    date_time(ms, ' ', "")
+}
+
+/// Date and time with fixed fields (formatted directly: lists format thousands of them).
+fn date_time(ms: i64, separator: char, suffix: &str) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
-        Some(time) => time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(time) => format!(
+            "{:04}-{:02}-{:02}{separator}{:02}:{:02}:{:02}{suffix}",
+            time.year(),
+            time.month(),
+            time.day(),
+            time.hour(),
+            time.minute(),
+            time.second()
+        ),
         None => String::new(),
     }
 }
