@@ -4,7 +4,6 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
-use crate::timefmt;
 use duro_core::graph::DependencyGraph;
 use duro_core::plan::Planner;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
@@ -108,19 +107,12 @@ pub fn graph(tables: &[TableSummary]) -> DependencyGraph {
     )
 }
 
-/// One build as the table page and `/api/tables/<name>` show it.
+/// One build as the table page and `/api/tables/<name>` show it: the job, with its phases and
+/// output.
 #[derive(Clone, Debug, Serialize)]
 pub struct Run {
-    pub id: i64,
-    pub started_at_ms: i64,
-    pub started_at: String,
-    pub finished_at_ms: Option<i64>,
-    pub duration_ms: i64,
-    /// As in `model::Job::state`.
-    pub state: String,
-    pub failure_class: Option<String>,
-    pub message: Option<String>,
-    pub rows: Option<i64>,
+    #[serde(flatten)]
+    pub job: model::Job,
     pub phases: Vec<Phase>,
     pub output: Option<String>,
     pub worker: Option<String>,
@@ -220,8 +212,7 @@ pub fn table_detail(
     })
 }
 
-fn run(build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
-    let state = model::build_state(&build, live).to_owned();
+fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
     let mut phases: Vec<Phase> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
             .unwrap_or_default()
@@ -238,18 +229,10 @@ fn run(build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
             .unwrap_or(PHASE_ORDER.len())
     });
     Run {
-        id: build.id,
-        started_at_ms: build.started_at_ms,
-        started_at: timefmt::iso(build.started_at_ms),
-        finished_at_ms: build.finished_at_ms,
-        duration_ms: build.finished_at_ms.unwrap_or(now_ms) - build.started_at_ms,
-        state,
-        failure_class: build.failure_class,
-        message: build.message,
-        rows: build.rows,
+        output: build.output.take(),
+        worker: build.worker.take(),
+        job: model::job(build, live, now_ms),
         phases,
-        output: build.output,
-        worker: build.worker,
     }
 }
 

@@ -302,7 +302,7 @@ pub struct Job {
 
 /// A build's state as shown: its outcome, except that a build marked running whose builder no
 /// longer holds the table (not in `live`) is `interrupted`.
-pub fn build_state<'a>(build: &'a BuildRecord, live: &HashSet<i64>) -> &'a str {
+fn build_state<'a>(build: &'a BuildRecord, live: &HashSet<i64>) -> &'a str {
     match build.outcome.as_str() {
         "running" if !live.contains(&build.id) => "interrupted",
         outcome => outcome,
@@ -311,25 +311,25 @@ pub fn build_state<'a>(build: &'a BuildRecord, live: &HashSet<i64>) -> &'a str {
 
 /// Builds as jobs; `live` = the ids of builds whose builder still holds the lease.
 pub fn jobs(builds: Vec<BuildRecord>, live: &HashSet<i64>, now_ms: i64) -> Vec<Job> {
-    builds
-        .into_iter()
-        .map(|b| {
-            let state = build_state(&b, live).to_owned();
-            Job {
-                id: b.id,
-                start: timefmt::iso(b.started_at_ms),
-                start_ms: b.started_at_ms,
-                finish: b.finished_at_ms.map(timefmt::iso),
-                finish_ms: b.finished_at_ms,
-                duration_ms: b.finished_at_ms.unwrap_or(now_ms) - b.started_at_ms,
-                table: b.table_name,
-                state,
-                failure_class: b.failure_class,
-                message: b.message,
-                rows: b.rows,
-            }
-        })
-        .collect()
+    builds.into_iter().map(|b| job(b, live, now_ms)).collect()
+}
+
+/// One build as a job (see `jobs`).
+pub fn job(b: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Job {
+    let state = build_state(&b, live).to_owned();
+    Job {
+        id: b.id,
+        start: timefmt::iso(b.started_at_ms),
+        start_ms: b.started_at_ms,
+        finish: b.finished_at_ms.map(timefmt::iso),
+        finish_ms: b.finished_at_ms,
+        duration_ms: b.finished_at_ms.unwrap_or(now_ms) - b.started_at_ms,
+        table: b.table_name,
+        state,
+        failure_class: b.failure_class,
+        message: b.message,
+        rows: b.rows,
+    }
 }
 
 /// The header figures: the last 24 hours.

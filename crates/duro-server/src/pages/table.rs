@@ -34,11 +34,12 @@ pub async fn table(
     let points: Vec<DurationPoint> = detail
         .runs
         .iter()
-        .filter(|r| r.finished_at_ms.is_some() && (r.state == "succeeded" || r.state == "failed"))
-        .map(|r| DurationPoint {
-            start_ms: r.started_at_ms,
-            seconds: r.duration_ms as f64 / 1000.0,
-            succeeded: r.state == "succeeded",
+        .map(|r| &r.job)
+        .filter(|j| j.finish_ms.is_some() && (j.state == "succeeded" || j.state == "failed"))
+        .map(|j| DurationPoint {
+            start_ms: j.start_ms,
+            seconds: j.duration_ms as f64 / 1000.0,
+            succeeded: j.state == "succeeded",
         })
         .collect();
     let chart = charts::durations(&points).map_err(|e| AppError::internal(e).page())?;
