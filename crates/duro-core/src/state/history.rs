@@ -78,13 +78,13 @@ impl StateFile {
             .into_iter()
             .map(|b| (b.table_name.clone(), b))
             .collect();
-        let running: HashMap<String, i64> = self.collect(
-            "select b.table_name, min(b.started_at_ms) from builds b
-                 join leases l on l.table_name = b.table_name and l.holder = b.worker
-                 where b.outcome = 'running' and l.expires_at_ms >= ?1 group by b.table_name",
-            [now_ms],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )?;
+        // Running builds come oldest first, so the first one per table is its start.
+        let mut running: HashMap<String, i64> = HashMap::new();
+        for build in self.running_builds(now_ms)? {
+            running
+                .entry(build.table_name)
+                .or_insert(build.started_at_ms);
+        }
         // Both lists are in name order (SQLite's binary collation is Rust's string order), so
         // each table's dependencies are the next run of `dependencies`.
         let dependencies: Vec<(String, String)> = self.collect(
