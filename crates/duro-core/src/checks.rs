@@ -92,14 +92,22 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
             .map(String::as_str)
             .unwrap_or(&table.definition_file)
     };
-    let ddl_columns = match table.kind {
-        TableKind::Processor => table
-            .ddl
-            .as_deref()
-            .and_then(ddl_table)
-            .map(|ddl| ddl.columns),
+    let ddl = match table.kind {
+        TableKind::Processor => table.ddl.as_deref().and_then(ddl_table),
         TableKind::View => None,
     };
+    let configures_distribution =
+        config.distkey.is_some() || config.diststyle.is_some() || !config.sortkey.is_empty();
+    if configures_distribution && ddl.as_ref().is_some_and(|d| d.declares_distribution) {
+        diagnostics.push(Diagnostic::error(
+            Some(&table.definition_file),
+            format!(
+                "`{}` sets diststyle/distkey/sortkey both in its CREATE TABLE and in `.conf`; keep them in one place",
+                table.name
+            ),
+        ));
+    }
+    let ddl_columns = ddl.map(|ddl| ddl.columns);
     let has_column = |column: &str| match &ddl_columns {
         Some(columns) => columns.iter().any(|c| c == column),
         None => table.kind == TableKind::Processor || table.output_columns.may_contain(column),

@@ -49,13 +49,20 @@ pub struct ViewsConfig {
     /// Skip scheduling when the repository's HEAD commit was already processed.
     #[serde(deserialize_with = "lenient_bool")]
     pub use_git: bool,
+    /// Bytes a file of the repository may have; a larger file is an error, never read whole.
+    #[serde(deserialize_with = "lenient_count")]
+    pub max_file_size: u64,
 }
+
+/// The default of `views.max_file_size`: 10 MB.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
 
 impl Default for ViewsConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("./views"),
             use_git: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
     }
 }
@@ -245,6 +252,9 @@ pub struct ProcessorsConfig {
     /// Seconds a script may run unless the table's `processor_timeout` says otherwise.
     #[serde(deserialize_with = "lenient_duration")]
     pub default_timeout: u64,
+    /// An OS user that runs the scripts and `pip` (the creator must be able to switch to it,
+    /// usually by running as root); by default they run as the creator's own user.
+    pub run_as: Option<String>,
 }
 
 impl Default for ProcessorsConfig {
@@ -254,6 +264,7 @@ impl Default for ProcessorsConfig {
             python: "python3".to_owned(),
             work_dir: None,
             default_timeout: 3_600,
+            run_as: None,
         }
     }
 }
@@ -383,7 +394,7 @@ impl fmt::Debug for SlackConfig {
     }
 }
 
-/// How `duro-server` checks who may write (force rebuilds). Reads are never restricted.
+/// How `duro-server` checks who may write (force rebuilds); with `server.read_auth`, who may read too.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AuthMode {
@@ -412,6 +423,10 @@ pub struct ServerConfig {
     /// `DURO_SERVER__USERS` or `users_file` (one pair per line).
     pub users: Option<String>,
     pub users_file: Option<PathBuf>,
+    /// Ask for the configured authentication on every page and API call too (not only writes),
+    /// except `/healthz`. Needs an `auth` mode other than `none`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub read_auth: bool,
 }
 
 impl Default for ServerConfig {
@@ -424,6 +439,7 @@ impl Default for ServerConfig {
             token_file: None,
             users: None,
             users_file: None,
+            read_auth: false,
         }
     }
 }
@@ -468,6 +484,7 @@ impl fmt::Debug for ServerConfig {
             .field("token_file", &self.token_file)
             .field("users", &self.users.as_ref().map(|_| "<redacted>"))
             .field("users_file", &self.users_file)
+            .field("read_auth", &self.read_auth)
             .finish()
     }
 }
@@ -543,7 +560,27 @@ impl Config {
             None => Value::Mapping(Mapping::new()),
         };
         apply_env_overrides(&mut document, env)?;
-        Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))
+        let config =
+            Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rules that span keys.
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.server.read_auth && self.server.auth == AuthMode::None {
+            return Err(ConfigError::Invalid(
+                "server.read_auth needs server.auth (`token` or `basic`): with `auth: none` there is nothing to ask readers for".to_owned(),
+            ));
+        }
+        crate::interval::check_statement_timeout(self.creator.default_timeout)
+            .map_err(|e| ConfigError::Invalid(format!("creator.default_timeout: {e}")))?;
+        if self.views.max_file_size == 0 {
+            return Err(ConfigError::Invalid(
+                "views.max_file_size must be a positive number of bytes".to_owned(),
+            ));
+        }
+        Ok(())
     }
 
     /// Loads with the process environment.
@@ -621,6 +658,35 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
         file
+    }
+
+    #[test]
+    fn read_auth_needs_an_auth_mode() {
+        let error = Config::load(None, &env(&[("DURO_SERVER__READ_AUTH", "true")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("server.read_auth needs server.auth"),
+            "{error}"
+        );
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_SERVER__READ_AUTH", "true"),
+                ("DURO_SERVER__AUTH", "token"),
+            ]),
+        )
+        .unwrap();
+        assert!(config.server.read_auth);
+        assert!(!Config::default().server.read_auth);
+    }
+
+    #[test]
+    fn views_max_file_size_defaults_to_ten_megabytes() {
+        assert_eq!(Config::default().views.max_file_size, 10 * 1024 * 1024);
+        let config = Config::load(None, &env(&[("DURO_VIEWS__MAX_FILE_SIZE", "2048")])).unwrap();
+        assert_eq!(config.views.max_file_size, 2048);
+        assert!(Config::load(None, &env(&[("DURO_VIEWS__MAX_FILE_SIZE", "0")])).is_err());
     }
 
     #[test]

@@ -45,6 +45,14 @@ impl Diagnostic {
         self
     }
 
+    /// At `line` when it is known.
+    pub fn at_optional_line(self, line: Option<usize>) -> Self {
+        match line {
+            Some(line) => self.at_line(line),
+            None => self,
+        }
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -24,6 +24,20 @@ pub fn parse_duration_seconds(text: &str) -> Result<u64, String> {
     parse_amount(text, true)
 }
 
+/// The longest statement timeout a warehouse accepts: `statement_timeout` is a 32-bit number of
+/// milliseconds on PostgreSQL and Redshift.
+pub const MAX_STATEMENT_TIMEOUT_SECONDS: u64 = i32::MAX as u64 / 1_000;
+
+/// `seconds` when a warehouse accepts it as a statement timeout.
+pub fn check_statement_timeout(seconds: u64) -> Result<u64, String> {
+    if seconds > MAX_STATEMENT_TIMEOUT_SECONDS {
+        return Err(format!(
+            "{seconds} s is longer than a warehouse allows for one statement (at most {MAX_STATEMENT_TIMEOUT_SECONDS} s, about 24 days)"
+        ));
+    }
+    Ok(seconds)
+}
+
 fn parse_amount(text: &str, allow_seconds: bool) -> Result<u64, String> {
     let units = if allow_seconds {
         "s, m, h, d or w"

@@ -40,12 +40,14 @@ pub enum ScheduleError {
     },
 }
 
-/// Reads the repository and runs every check, touching nothing.
+/// Reads the repository (files of at most `max_file_size` bytes) and runs every check, touching
+/// nothing.
 pub fn check_repository(
     views_path: &Path,
     strict: bool,
+    max_file_size: u64,
 ) -> Result<CheckedRepository, ScheduleError> {
-    let loaded = views::load(views_path).map_err(ScheduleError::Views)?;
+    let loaded = views::load(views_path, max_file_size).map_err(ScheduleError::Views)?;
     let graph = DependencyGraph::from_catalog(&loaded.catalog);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(checks::check(&loaded.catalog, &graph, strict));
@@ -63,6 +65,8 @@ pub struct ScheduleOptions {
     pub views_path: PathBuf,
     pub state_path: PathBuf,
     pub strict: bool,
+    /// The largest file read (`views.max_file_size`).
+    pub max_file_size: u64,
     /// Skip everything when the repository's HEAD commit was already processed.
     pub use_git: bool,
     /// Also write the dependency graph in Graphviz DOT here.
@@ -97,7 +101,7 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         None
     };
     let started = Instant::now();
-    let checked = check_repository(&options.views_path, options.strict)?;
+    let checked = check_repository(&options.views_path, options.strict, options.max_file_size)?;
     tracing::debug!(
         tables = checked.catalog.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

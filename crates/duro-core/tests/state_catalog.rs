@@ -14,6 +14,7 @@ fn options(views: &Path, state: &Path) -> ScheduleOptions {
         views_path: views.to_owned(),
         state_path: state.to_owned(),
         strict: false,
+        max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
         use_git: false,
         dot_path: None,
     }

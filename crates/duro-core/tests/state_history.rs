@@ -40,6 +40,7 @@ fn summaries_follow_every_finished_build() {
         views_path: dir.path().to_owned(),
         state_path: state_path.clone(),
         strict: false,
+        max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
         use_git: false,
         dot_path: None,
     })

@@ -5,6 +5,7 @@ mod common;
 
 use common::{README_EXAMPLE, check, repository};
 use duro_core::Severity;
+use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::check_repository;
 use duro_core::sql::DependencyMethod;
 use duro_core::views::TableKind;
@@ -593,8 +594,8 @@ fn hidden_files_and_git_are_ignored_and_order_is_stable() {
         ("README.md", "# views"),
     ];
     let dir = repository(&files);
-    let first = check_repository(dir.path(), false).unwrap();
-    let second = check_repository(dir.path(), false).unwrap();
+    let first = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let second = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
     assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
     assert_eq!(first.catalog, second.catalog);
     assert_eq!(
@@ -611,7 +612,7 @@ fn unreadable_content_is_a_diagnostic() {
         b"select 1\n-- caf\xe9\n",
     )
     .unwrap();
-    let checked = check_repository(dir.path(), false).unwrap();
+    let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
     let diagnostic = checked
         .diagnostics
         .iter()
@@ -633,7 +634,7 @@ fn non_utf8_file_names_are_a_diagnostic() {
         "select 1",
     )
     .unwrap();
-    let checked = check_repository(dir.path(), false).unwrap();
+    let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
     assert!(
         checked
             .diagnostics
@@ -646,7 +647,12 @@ fn non_utf8_file_names_are_a_diagnostic() {
 
 #[test]
 fn a_missing_views_folder_is_an_error_not_a_panic() {
-    let error = check_repository(std::path::Path::new("/nonexistent/views"), false).unwrap_err();
+    let error = check_repository(
+        std::path::Path::new("/nonexistent/views"),
+        false,
+        DEFAULT_MAX_FILE_SIZE,
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -691,7 +697,7 @@ fn arbitrary_bytes_never_panic() {
                 let _ = std::fs::write(&path, &content);
             }
         }
-        let checked = check_repository(dir.path(), next() % 2 == 0).unwrap();
+        let checked = check_repository(dir.path(), next() % 2 == 0, DEFAULT_MAX_FILE_SIZE).unwrap();
         assert!(checked.catalog.len() <= 20);
     }
 }

@@ -55,11 +55,16 @@ fn main() -> ExitCode {
         views_path: args.views.unwrap_or_else(|| config.views.path.clone()),
         state_path: args.state.unwrap_or_else(|| config.state.path.clone()),
         strict: args.strict,
+        max_file_size: config.views.max_file_size,
         use_git: args.git || config.views.use_git,
         dot_path: args.dot,
     };
     if args.check {
-        return match schedule::check_repository(&options.views_path, options.strict) {
+        return match schedule::check_repository(
+            &options.views_path,
+            options.strict,
+            options.max_file_size,
+        ) {
             Ok(checked) => report::checked(&checked, options.dot_path.as_deref(), args.json),
             Err(error) => report::fatal(&error),
         };

@@ -1,10 +1,44 @@
 //! Running a table's data tests against its temporary table. Each `;`-separated query must
-//! return at least one row, and every value of every row must be true.
+//! return at least one row, and every value of every row must be true. The tests run inside a
+//! read-only transaction, each query sent alone (see `warehouse::statement`): a test can read,
+//! never write.
 
 use crate::sql::{rename_table, split_statements};
 use crate::warehouse::render::TableRef;
-use crate::warehouse::{FailureClass, WarehouseError};
-use postgres::{Client, SimpleQueryMessage};
+use crate::warehouse::{FailureClass, WarehouseError, statement};
+use postgres::Client;
+use postgres::types::{FromSql, Type};
+
+/// Whether one value of a test's row counts as passing: boolean true, or a text that spells it
+/// (`t`, `true`); NULL and everything else fail.
+struct Passes(bool);
+
+impl<'a> FromSql<'a> for Passes {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let passes = match *ty {
+            Type::BOOL => raw.first().is_some_and(|byte| *byte != 0),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                matches!(
+                    std::str::from_utf8(raw).map(str::trim_end),
+                    Ok("t" | "true" | "TRUE" | "True")
+                )
+            }
+            _ => false,
+        };
+        Ok(Passes(passes))
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Passes(false))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
 
 /// Runs the tests in `tests` (which name the live table) against `temp`.
 pub fn run(
@@ -16,39 +50,56 @@ pub fn run(
 ) -> Result<(), WarehouseError> {
     let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
     let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
+    let queries = split_statements(&rewritten).map_err(invalid)?;
+    let sql_error = |e: postgres::Error| WarehouseError::from_postgres(&e, is_cancelled());
+    client.batch_execute("begin read only").map_err(sql_error)?;
+    let result = run_queries(client, &queries, is_cancelled);
+    // Nothing to keep: a read-only transaction is always rolled back.
+    let ended = client.batch_execute("rollback").map_err(sql_error);
+    let failures = result?;
+    ended?;
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "tests failed for `{}`: {}",
+            live.name(),
+            failures.join("; ")
+        )))
+    }
+}
+
+/// Runs each query; returns the failed tests' descriptions.
+fn run_queries(
+    client: &mut Client,
+    queries: &[String],
+    is_cancelled: &dyn Fn() -> bool,
+) -> Result<Vec<String>, WarehouseError> {
     let mut failures = Vec::new();
-    for (index, query) in split_statements(&rewritten)
-        .map_err(invalid)?
-        .iter()
-        .enumerate()
-    {
+    for (index, query) in queries.iter().enumerate() {
         let number = index + 1;
-        let messages = client.simple_query(query).map_err(|e| {
+        let rows = statement::query_alone(client, query).map_err(|e| {
             let error = WarehouseError::from_postgres(&e, is_cancelled());
             match error.class {
-                FailureClass::SqlError => {
-                    invalid(format!("test {number} failed to run: {}", error.message))
-                }
+                FailureClass::SqlError => WarehouseError::new(
+                    FailureClass::TestFailed,
+                    format!("test {number} failed to run: {}", error.message),
+                ),
                 _ => error,
             }
         })?;
-        let rows: Vec<_> = messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => Some(row),
-                _ => None,
-            })
-            .collect();
         if rows.is_empty() {
             failures.push(format!("test {number} returned no rows"));
             continue;
         }
-        let mut false_columns: Vec<String> = Vec::new();
-        for row in rows {
+        let mut false_columns: Vec<&str> = Vec::new();
+        for row in &rows {
             for (position, column) in row.columns().iter().enumerate() {
-                let is_true = matches!(row.get(position), Some("t" | "true" | "TRUE" | "True"));
-                if !is_true && !false_columns.iter().any(|c| c == column.name()) {
-                    false_columns.push(column.name().to_owned());
+                let passes = row
+                    .try_get::<_, Passes>(position)
+                    .is_ok_and(|value| value.0);
+                if !passes && !false_columns.contains(&column.name()) {
+                    false_columns.push(column.name());
                 }
             }
         }
@@ -60,13 +111,5 @@ pub fn run(
             ));
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(invalid(format!(
-            "tests failed for `{}`: {}",
-            live.name(),
-            failures.join("; ")
-        )))
-    }
+    Ok(failures)
 }

@@ -14,7 +14,7 @@ pub use processor::{ProcessorDefinition, Staging};
 use crate::config::Dialect;
 use crate::views::TableConfig;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError};
+use crate::warehouse::{FailureClass, WarehouseError, statement};
 use postgres::Client;
 use std::time::Instant;
 
@@ -112,16 +112,15 @@ pub fn build_table(
     let mut output = None;
     let result = match &table.processor {
         None => phases.time("create_temp", || -> Result<i64, WarehouseError> {
-            let mut statements = vec![timeout];
-            statements.extend(render::create_temp_table(
-                dialect,
-                &temp,
-                &table.query,
-                &table.config,
-            ));
+            let create = render::create_temp_table(dialect, &temp, &table.query, &table.config);
             client
-                .batch_execute(&statements.join(";\n"))
+                .batch_execute(&format!(
+                    "{timeout};\n{}",
+                    render::drop_table_if_exists(&temp)
+                ))
                 .map_err(sql_error)?;
+            // The query is the repository's text: sent alone.
+            statement::execute_alone(client, &create).map_err(sql_error)?;
             count_rows(client, &temp, is_cancelled)
         }),
         Some(processor) => client
@@ -134,6 +133,7 @@ pub fn build_table(
                     &live,
                     &temp,
                     &table.query,
+                    &table.config,
                     processor,
                     phases,
                     is_cancelled,
@@ -210,9 +210,7 @@ pub fn build_table(
 fn drop_temp_after(client: &mut Client, temp: &TableRef, error: WarehouseError) -> WarehouseError {
     if !client.is_closed() {
         let _ = client.batch_execute("rollback");
-        if let Err(drop_error) =
-            client.batch_execute(&format!("drop table if exists {}", temp.quoted()))
-        {
+        if let Err(drop_error) = client.batch_execute(&render::drop_table_if_exists(temp)) {
             tracing::warn!("could not drop {}: {drop_error}", temp.name());
         }
     }

@@ -8,8 +8,9 @@ use super::csv::write_record;
 use crate::config::Dialect;
 use crate::objectstore::{ObjectStore, ObjectStoreError};
 use crate::sql::rename_table_in_ddl;
+use crate::views::TableConfig;
 use crate::warehouse::render::{self, CopyCredentials, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError};
+use crate::warehouse::{FailureClass, WarehouseError, statement};
 use postgres::{Client, SimpleQueryMessage};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -69,6 +70,7 @@ pub fn create_temp(
     live: &TableRef,
     temp: &TableRef,
     select: &str,
+    config: &TableConfig,
     processor: &ProcessorDefinition,
     phases: &mut Phases,
     is_cancelled: &dyn Fn() -> bool,
@@ -112,8 +114,14 @@ pub fn create_temp(
         .map_err(failed)?;
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
     client
-        .batch_execute(&format!("drop table if exists {};\n{ddl}", temp.quoted()))
+        .batch_execute(&render::drop_table_if_exists(temp))
         .map_err(sql_error)?;
+    // The DDL is the repository's text: sent alone.
+    statement::execute_alone(
+        client,
+        &render::processor_create_table(dialect, &ddl, config),
+    )
+    .map_err(sql_error)?;
     let rows = match &processor.staging {
         None => phases.time("load", || {
             let mut file = std::fs::File::open(&output)
@@ -219,9 +227,12 @@ fn export(
     let io_error = |e: std::io::Error| failed(format!("cannot write the input CSV: {e}"));
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
     let mut transaction = client.transaction().map_err(sql_error)?;
-    transaction
-        .batch_execute(&format!("declare duro_export cursor for {select}"))
-        .map_err(sql_error)?;
+    // The select is the repository's text: sent alone.
+    statement::execute_alone(
+        &mut transaction,
+        &format!("declare duro_export cursor for {select}"),
+    )
+    .map_err(sql_error)?;
     let mut header_written = false;
     loop {
         let messages = transaction

@@ -1,13 +1,19 @@
-//! The swap, in one transaction: re-point views bound to the live table at the temporary one,
-//! rename live → `_duro_old` and temporary → live, drop the old table, and grant `select` to the
-//! configured grantees and to everyone who could read the old table. Readers see the old or the
-//! new table, never neither.
+//! The swap, in one transaction: move the views bound to the live table (directly or through
+//! other views) to the temporary one, rename live → `_duro_old` and temporary → live, drop the
+//! old table, and grant `select` to the configured grantees and to everyone who could read the
+//! old table. Readers see the old or the new table, never neither.
+//!
+//! Whether bound views are replaced in place or re-created is decided from the catalog (do the
+//! live and new tables have the same columns?), never by trying and rolling back to a savepoint:
+//! Redshift has no savepoints. A view the warehouse user could not give back to its owner stops
+//! the build before anything changes.
 
 use crate::config::Dialect;
 use crate::sql::rename_table;
-use crate::warehouse::catalog;
-use crate::warehouse::render::{self, OLD_SUFFIX, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError};
+use crate::warehouse::catalog::{self, BoundView};
+use crate::warehouse::grantee::{self, Grantee};
+use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, TableRef};
+use crate::warehouse::{FailureClass, WarehouseError, statement};
 use postgres::Client;
 
 pub fn swap(
@@ -19,9 +25,8 @@ pub fn swap(
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(), WarehouseError> {
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let old = live
-        .with_suffix(OLD_SUFFIX, dialect)
-        .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
+    let refused = |message: String| WarehouseError::new(FailureClass::SqlError, message);
+    let old = live.with_suffix(OLD_SUFFIX, dialect).map_err(refused)?;
     // View definitions come back fully qualified when no user schema is on the search path.
     client
         .batch_execute("begin; set local search_path to pg_catalog")
@@ -32,70 +37,94 @@ pub fn swap(
         .map(|f| f.kind.as_str())
         .filter(|kind| *kind != "r")
     {
-        return Err(WarehouseError::new(
-            FailureClass::SqlError,
-            format!(
-                "`{}` exists in the warehouse but is not a table (relkind `{kind}`); drop or rename it",
-                live.name()
-            ),
-        ));
+        return Err(refused(format!(
+            "`{}` exists in the warehouse but is not a table (relkind `{kind}`); drop or rename it",
+            live.name()
+        )));
     }
-    let mut grantees: Vec<String> = configured_grantees.to_vec();
+    let mut grantees: Vec<Grantee> = configured_grantees
+        .iter()
+        .map(|g| Grantee::from_config(g))
+        .collect();
+    let mut statements = Vec::new();
     if let Some(facts) = &facts {
         grantees.extend(facts.select_grantees.iter().cloned());
         if facts.has_bound_views {
-            for (view, definition) in catalog::dependent_views(client, live)? {
-                let pointed = rename_table(&definition, &live.schema, &live.table, &temp.table)
-                    .map_err(|m| {
-                        WarehouseError::new(
-                            FailureClass::SqlError,
-                            format!("view `{}`: {m}", view.name()),
-                        )
-                    })?;
-                repoint_view(client, &view, &pointed, is_cancelled)?;
+            let chain = catalog::dependent_view_chain(client, live)?;
+            let same_columns = catalog::columns(client, live)? == catalog::columns(client, temp)?;
+            for view in chain
+                .iter()
+                .filter(|v| !same_columns || v.reads.contains(live))
+            {
+                if !catalog::can_act_as(client, dialect, &view.owner)? {
+                    return Err(refused(format!(
+                        "view `{}` (owner `{}`) reads `{}` and must be re-created, but the warehouse user is not its owner, a superuser or a member of `{}`; grant that membership or drop the view",
+                        view.view.name(),
+                        view.owner,
+                        live.name(),
+                        view.owner
+                    )));
+                }
             }
+            let repointed = chain_views(&chain, live, temp).map_err(refused)?;
+            statements = render::repoint_views(&repointed, same_columns);
         }
     }
-    grantees.sort();
-    grantees.dedup();
-    let mut statements = render::swap(live, temp, &old, facts.is_some());
-    statements.extend(render::grants(live, &grantees));
-    statements.push("commit".to_owned());
-    client
-        .batch_execute(&statements.join(";\n"))
-        .map_err(sql_error)
+    let mut fixed = render::swap(live, temp, &old, facts.is_some());
+    fixed.extend(render::grants(live, &grantee::merge(grantees)));
+    fixed.push("commit".to_owned());
+    statements.extend(
+        fixed
+            .into_iter()
+            .map(|sql| SwapStatement { sql, alone: false }),
+    );
+    run(client, &statements).map_err(sql_error)
 }
 
-/// `create or replace view` when the columns still fit; otherwise drop and re-create it with its
-/// grants.
-fn repoint_view(
-    client: &mut Client,
-    view: &TableRef,
-    definition: &str,
-    is_cancelled: &dyn Fn() -> bool,
-) -> Result<(), WarehouseError> {
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    let replace = format!(
-        "savepoint duro_view; {}; release savepoint duro_view",
-        render::view_definition(view, definition, true)
-    );
-    if client.batch_execute(&replace).is_ok() {
-        return Ok(());
+/// The chain with the definitions of views reading the live table pointed at the temporary one.
+fn chain_views<'a>(
+    chain: &'a [BoundView],
+    live: &TableRef,
+    temp: &TableRef,
+) -> Result<Vec<ChainView<'a>>, String> {
+    chain
+        .iter()
+        .map(|bound| {
+            let reads_live = bound.reads.contains(live);
+            let definition = if reads_live {
+                rename_table(&bound.definition, &live.schema, &live.table, &temp.table)
+                    .map_err(|m| format!("view `{}`: {m}", bound.view.name()))?
+            } else {
+                bound.definition.clone()
+            };
+            Ok(ChainView {
+                view: &bound.view,
+                definition,
+                owner: &bound.owner,
+                grantees: &bound.grantees,
+                reads_live,
+            })
+        })
+        .collect()
+}
+
+/// Sends the statements in order: consecutive fixed ones in one batch, the ones carrying text
+/// alone.
+fn run(client: &mut Client, statements: &[SwapStatement]) -> Result<(), postgres::Error> {
+    let mut batch: Vec<&str> = Vec::new();
+    for statement in statements {
+        if statement.alone {
+            if !batch.is_empty() {
+                client.batch_execute(&batch.join(";\n"))?;
+                batch.clear();
+            }
+            statement::execute_alone(client, &statement.sql)?;
+        } else {
+            batch.push(&statement.sql);
+        }
     }
-    client
-        .batch_execute("rollback to savepoint duro_view")
-        .map_err(sql_error)?;
-    tracing::info!(
-        "view {} changes columns; dropping and re-creating it",
-        view.name()
-    );
-    let view_grantees = catalog::select_grantees(client, view)?;
-    let mut statements = vec![
-        render::drop_view(view),
-        render::view_definition(view, definition, false),
-    ];
-    statements.extend(render::grants(view, &view_grantees));
-    client
-        .batch_execute(&statements.join(";\n"))
-        .map_err(sql_error)
+    if !batch.is_empty() {
+        client.batch_execute(&batch.join(";\n"))?;
+    }
+    Ok(())
 }

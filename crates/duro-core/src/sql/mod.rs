@@ -6,11 +6,13 @@ mod ddl_table;
 mod output_columns;
 mod references;
 mod rewrite;
+mod shape;
 
 pub use ddl_table::{DdlTable, ddl_table};
 pub use output_columns::OutputColumns;
 pub use references::token_references;
 pub use rewrite::{rename_table, rename_table_in_ddl, split_statements};
+pub use shape::{ShapeProblem, one_create_table, one_query, read_only_queries};
 
 use serde::Serialize;
 use sqlparser::ast::Statement;
@@ -45,6 +47,9 @@ pub struct QueryAnalysis {
     pub output: OutputColumns,
     /// Why parsing failed, or why the text is not a single select; `None` when all is well.
     pub problem: Option<QueryProblem>,
+    /// When it does not parse: why it is not even one statement with balanced parentheses (it
+    /// could close the `create table … as (` it is wrapped in and go on with other statements).
+    pub shape: Option<ShapeProblem>,
 }
 
 /// Why a view definition was not understood as one `select`.
@@ -54,12 +59,23 @@ pub enum QueryProblem {
     Unparsed(String),
     /// It parses, but it is not exactly one `select` query.
     NotOneSelect(String),
+    /// It parses as several statements (where the second starts, when known).
+    NotOneStatement(ShapeProblem),
 }
 
 impl QueryProblem {
     pub fn message(&self) -> &str {
         match self {
             QueryProblem::Unparsed(message) | QueryProblem::NotOneSelect(message) => message,
+            QueryProblem::NotOneStatement(problem) => &problem.message,
+        }
+    }
+
+    /// The line the problem starts on, when known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            QueryProblem::NotOneStatement(problem) => problem.line,
+            _ => None,
         }
     }
 }
@@ -70,6 +86,10 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
         references: token_references(sql),
         method: DependencyMethod::Tokens,
         output: OutputColumns::Unknown,
+        shape: match problem {
+            QueryProblem::Unparsed(_) => shape::one_query(sql).err(),
+            _ => None,
+        },
         problem: Some(problem),
     };
     let statements = match Parser::parse_sql(&RedshiftSqlDialect {}, sql) {
@@ -86,6 +106,7 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
             method: DependencyMethod::Parsed,
             output: output_columns::of_query(query),
             problem: None,
+            shape: None,
         },
         [] => fallback(QueryProblem::NotOneSelect(
             "the file holds no query".to_owned(),
@@ -93,10 +114,14 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
         [_] => fallback(QueryProblem::NotOneSelect(
             "the file is not a `select` query".to_owned(),
         )),
-        many => fallback(QueryProblem::NotOneSelect(format!(
-            "the file holds {} statements; a view is one `select` query",
-            many.len()
-        ))),
+        many => fallback(QueryProblem::NotOneStatement(ShapeProblem {
+            // Where the second statement starts.
+            line: shape::one_query(sql).err().and_then(|problem| problem.line),
+            message: format!(
+                "the file holds {} statements; a view is one `select` query",
+                many.len()
+            ),
+        })),
     }
 }
 

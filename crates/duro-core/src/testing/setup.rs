@@ -79,6 +79,7 @@ impl Setup {
             views_path: self.views.clone(),
             state_path: self.config.state.path.clone(),
             strict: false,
+            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
             use_git: false,
             dot_path: None,
         };

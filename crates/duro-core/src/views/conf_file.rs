@@ -202,6 +202,7 @@ fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, 
             .map(|m| Setting::SnapshotsStoredFor(Some(m)))
             .map_err(with_key),
         "timeout" => parse_duration_seconds(value)
+            .and_then(crate::interval::check_statement_timeout)
             .map(|s| Setting::Timeout(Some(s)))
             .map_err(with_key),
         _ => parse_duration_seconds(value)
@@ -377,6 +378,8 @@ mod tests {
                 "`snapshots_interval`: `daily` is not an interval",
             ),
             ("timeout=0s", 1, true, "zero"),
+            // Regression: every PostgreSQL build failed (statement_timeout is at most 2^31-1 ms).
+            ("timeout=30d", 1, true, "at most 2147483 s"),
             ("distkey=a b", 1, true, "`distkey`"),
             (
                 "# comment\n\ndistkey=a\ndistkey=b",

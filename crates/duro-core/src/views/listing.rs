@@ -6,7 +6,7 @@ use std::fs;
 use std::path::Path;
 
 /// Folders deeper than this are not listed (Duro reads one schema level; deeper files are only
-/// reported as misplaced).
+/// reported as misplaced, and a folder below this depth is reported as a whole).
 const MAX_DEPTH: usize = 4;
 
 /// Relative paths (with `/`) of every file under `root`, sorted, and the problems met.
@@ -83,6 +83,11 @@ fn walk(
                     files,
                     diagnostics,
                 );
+            } else {
+                diagnostics.push(Diagnostic::error(
+                    Some(&relative),
+                    "nested folders are not supported, and nothing this deep is read: keep one schema folder level (`schema/table.sql`)",
+                ));
             }
         } else if file_type.is_symlink() && entry.path().is_dir() {
             diagnostics.push(Diagnostic::warning(
@@ -92,5 +97,24 @@ fn walk(
         } else {
             files.push(relative);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_too_deep_to_list_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let deep = dir.path().join("a/b/c/d/e");
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("t.sql"), "select 1").unwrap();
+        std::fs::write(dir.path().join("a/b/c/d/t.sql"), "select 1").unwrap();
+        let (files, diagnostics) = list_files(dir.path());
+        assert_eq!(files, ["a/b/c/d/t.sql"]);
+        assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+        assert!(diagnostics[0].is_error());
+        assert_eq!(diagnostics[0].file.as_deref(), Some("a/b/c/d/e"));
     }
 }

@@ -9,9 +9,11 @@ pub mod catalog;
 pub mod conf_file;
 pub mod file_name;
 mod listing;
+mod reading;
 pub mod table_config;
 
 pub use catalog::{Catalog, Table, TableKind};
+pub use reading::RepositoryReader;
 pub use table_config::TableConfig;
 
 use crate::diagnostic::Diagnostic;
@@ -48,15 +50,17 @@ struct ConfIndex {
     schema: BTreeMap<String, Vec<String>>,
 }
 
-/// Reads the repository at `root`. Only a missing or unreadable root is an `Err`; everything
-/// inside it becomes a diagnostic.
-pub fn load(root: &Path) -> Result<LoadedViews, String> {
+/// Reads the repository at `root`, files of at most `max_file_size` bytes. Only a missing or
+/// unreadable root is an `Err`; everything inside it becomes a diagnostic.
+pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
     if !root.is_dir() {
         return Err(format!(
             "views folder `{}` does not exist or is not a folder",
             root.display()
         ));
     }
+    let reader = RepositoryReader::new(root, max_file_size)
+        .map_err(|e| format!("views folder `{}`: {e}", root.display()))?;
     let (paths, mut diagnostics) = listing::list_files(root);
     let mut by_table: BTreeMap<String, TableFiles> = BTreeMap::new();
     let mut confs = ConfIndex::default();
@@ -74,7 +78,7 @@ pub fn load(root: &Path) -> Result<LoadedViews, String> {
             Classified::Role(role) => file_role(&mut by_table, &mut confs, path, role),
         }
     }
-    let texts = read_texts(root, &by_table, &confs, &mut diagnostics);
+    let texts = read_texts(&reader, &by_table, &confs, &mut diagnostics);
     let parsed_confs = parse_confs(&texts, &mut diagnostics);
     let mut builder = Builder {
         texts: &texts,
@@ -156,7 +160,7 @@ fn selects_used_by_processors(by_table: &BTreeMap<String, TableFiles>) -> BTreeS
 /// Reads every file a table or config needs, in parallel. Unreadable or non-UTF-8 files become
 /// errors naming the file (and the line of the first bad byte).
 fn read_texts(
-    root: &Path,
+    reader: &RepositoryReader,
     by_table: &BTreeMap<String, TableFiles>,
     confs: &ConfIndex,
     diagnostics: &mut Vec<Diagnostic>,
@@ -179,7 +183,7 @@ fn read_texts(
     }
     let results: Vec<(String, Result<String, Diagnostic>)> = wanted
         .into_par_iter()
-        .map(|path| (path.clone(), read_text(root, path)))
+        .map(|path| (path.clone(), read_text(reader, path)))
         .collect();
     let mut texts = HashMap::with_capacity(results.len());
     for (path, result) in results {
@@ -193,15 +197,27 @@ fn read_texts(
     texts
 }
 
-fn read_text(root: &Path, path: &str) -> Result<String, Diagnostic> {
-    let bytes = std::fs::read(root.join(path))
-        .map_err(|e| Diagnostic::error(Some(path), format!("cannot read: {e}")))?;
+/// A file's text, without a leading byte-order mark (editors on Windows add one).
+fn read_text(reader: &RepositoryReader, path: &str) -> Result<String, Diagnostic> {
+    let mut bytes = reader.read(path)?;
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
     String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
             .filter(|b| **b == b'\n')
             .count();
         Diagnostic::error(Some(path), "the file is not valid UTF-8; save it as UTF-8").at_line(line)
+    })
+    .and_then(|text| match text.find('\0') {
+        // A NUL byte can never reach the warehouse: every build would fail.
+        Some(at) => Err(Diagnostic::error(
+            Some(path),
+            "the file holds a NUL byte (a binary file, or one saved in UTF-16?); save it as UTF-8 text",
+        )
+        .at_line(1 + text[..at].matches('\n').count())),
+        None => Ok(text),
     })
 }
 
@@ -224,6 +240,8 @@ fn parse_confs(
     }
     parsed
 }
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// Turns grouped files into tables, reporting what is missing or duplicated.
 struct Builder<'a> {
@@ -368,7 +386,11 @@ impl Builder<'_> {
                 "the DDL creates `{}`, but this file defines `{name}`; write `create table {name} (…)`",
                 found.name
             )),
-            Some(_) => {}
+            Some(_) => {
+                if let Err(problem) = sql::one_create_table(&ddl) {
+                    self.diagnostics.push(shape_error(Some(&ddl_file), problem));
+                }
+            }
         }
         let query = trim_statement(&self.text(&select)?);
         if query.is_empty() {
@@ -472,8 +494,12 @@ fn short_path<'a>(path: &'a str, suffix: &str) -> &'a str {
 /// A statement without trailing whitespace and semicolons (so it can be wrapped in `create table … as`).
 fn trim_statement(text: &str) -> String {
     text.trim_end_matches(|c: char| c == ';' || c.is_whitespace())
-        .trim_start_matches('\u{feff}')
         .to_owned()
+}
+
+/// An error diagnostic for a statement of the wrong shape, at its line when known.
+fn shape_error(file: Option<&str>, problem: sql::ShapeProblem) -> Diagnostic {
+    Diagnostic::error(file, problem.message).at_optional_line(problem.line)
 }
 
 /// Records what the SQL analysis found: dependencies among managed tables, output columns, problems.
@@ -483,14 +509,19 @@ fn apply_analysis(
     managed: &BTreeSet<String>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let test_file = table
+        .files
+        .iter()
+        .find(|f| f.ends_with("_test.sql"))
+        .cloned();
+    if let Some(tests) = &table.tests {
+        for problem in sql::read_only_queries(tests) {
+            diagnostics.push(shape_error(test_file.as_deref(), problem));
+        }
+    }
     if let Some(tests) = &table.tests
         && !sql::token_references(tests).contains(&table.name)
     {
-        let test_file = table
-            .files
-            .iter()
-            .find(|f| f.ends_with("_test.sql"))
-            .cloned();
         diagnostics.push(Diagnostic::warning(
             test_file.as_deref(),
             format!(
@@ -510,10 +541,14 @@ fn apply_analysis(
             Some(&query_file),
             format!("{message}; dependencies were found by scanning its words instead"),
         )),
-        Some(QueryProblem::NotOneSelect(message)) => {
-            diagnostics.push(Diagnostic::error(Some(&query_file), message.clone()))
-        }
+        Some(problem) => diagnostics.push(
+            Diagnostic::error(Some(&query_file), problem.message())
+                .at_optional_line(problem.line()),
+        ),
         None => {}
+    }
+    if let Some(problem) = analysis.shape {
+        diagnostics.push(shape_error(Some(&query_file), problem));
     }
     if analysis.references.contains(&table.name) {
         diagnostics.push(Diagnostic::warning(

@@ -3,7 +3,9 @@
 //! Names are always bound as parameters.
 
 use super::connection::WarehouseError;
+use super::grantee::{Grantee, select_grantees};
 use super::render::TableRef;
+use crate::config::Dialect;
 use postgres::GenericClient;
 
 type Result<T> = std::result::Result<T, WarehouseError>;
@@ -30,7 +32,7 @@ pub struct TableFacts {
     /// `pg_class.relkind`: `r` for a table.
     pub kind: String,
     /// Who may select from it (owner excluded).
-    pub select_grantees: Vec<String>,
+    pub select_grantees: Vec<Grantee>,
     /// Whether views are bound to it.
     pub has_bound_views: bool,
 }
@@ -42,7 +44,7 @@ pub fn table_facts(
 ) -> Result<Option<TableFacts>> {
     let row = client
         .query_opt(
-            "select c.relkind::text, c.relacl::text, pg_get_userbyid(c.relowner)::text,
+            "select c.relkind::text, array_to_string(c.relacl, ','), pg_get_userbyid(c.relowner)::text,
                     exists (select 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
                             where d.refclassid = 'pg_class'::regclass and d.refobjid = c.oid
                               and d.classid = 'pg_rewrite'::regclass and r.ev_class <> c.oid)
@@ -52,28 +54,35 @@ pub fn table_facts(
         )
         .map_err(classified)?;
     Ok(row.map(|row| {
-        let acl: Option<String> = row.get(1);
+        let privileges: Option<String> = row.get(1);
         let owner: String = row.get(2);
         TableFacts {
             kind: row.get(0),
-            select_grantees: parse_select_grantees(acl.as_deref().unwrap_or(""))
-                .into_iter()
-                .filter(|g| *g != owner)
-                .collect(),
+            select_grantees: select_grantees(privileges.as_deref().unwrap_or(""), &owner),
             has_bound_views: row.get(3),
         }
     }))
 }
 
-/// Views bound to the table (through `pg_depend`), with their definitions. Late-binding views
-/// (Redshift `with no schema binding`) are not bound and do not appear.
-pub fn dependent_views(
-    client: &mut impl GenericClient,
-    table: &TableRef,
-) -> Result<Vec<(TableRef, String)>> {
+/// A view bound to a table (directly or through other views), as the warehouse has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BoundView {
+    pub view: TableRef,
+    pub owner: String,
+    /// `pg_get_viewdef`, fully qualified when read with `search_path` set to `pg_catalog`.
+    pub definition: String,
+    pub grantees: Vec<Grantee>,
+    /// The relations (tables or views of this chain) it reads that the chain is about.
+    pub reads: Vec<TableRef>,
+}
+
+/// Views bound to `relation` directly (through `pg_depend`). Late-binding views (Redshift
+/// `with no schema binding`) are not bound and do not appear.
+fn views_bound_to(client: &mut impl GenericClient, relation: &TableRef) -> Result<Vec<BoundView>> {
     let rows = client
         .query(
-            "select distinct vn.nspname::text, v.relname::text, pg_get_viewdef(v.oid)::text
+            "select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::text,
+                    pg_get_viewdef(v.oid)::text, array_to_string(v.relacl, ',')
              from pg_class t
              join pg_namespace tn on tn.oid = t.relnamespace
              join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid
@@ -83,69 +92,84 @@ pub fn dependent_views(
              join pg_namespace vn on vn.oid = v.relnamespace
              where tn.nspname = $1 and t.relname = $2 and v.relkind = 'v' and v.oid <> t.oid
              order by 1, 2",
-            &[&table.schema, &table.table],
+            &[&relation.schema, &relation.table],
         )
         .map_err(classified)?;
     Ok(rows
         .into_iter()
         .map(|row| {
-            (
-                TableRef {
+            let owner: String = row.get(2);
+            let privileges: Option<String> = row.get(4);
+            BoundView {
+                view: TableRef {
                     schema: row.get(0),
                     table: row.get(1),
                 },
-                row.get(2),
-            )
+                grantees: select_grantees(privileges.as_deref().unwrap_or(""), &owner),
+                owner,
+                definition: row.get(3),
+                reads: vec![relation.clone()],
+            }
         })
         .collect())
 }
 
-/// Roles (and `group x` groups) holding `select` on the table (or view), its owner excluded.
-pub fn select_grantees(client: &mut impl GenericClient, table: &TableRef) -> Result<Vec<String>> {
-    Ok(table_facts(client, table)?
-        .map(|facts| facts.select_grantees)
-        .unwrap_or_default())
+/// Every view bound to the table, directly or through other views, in dependency order (a view
+/// comes after every view of the chain it reads).
+pub fn dependent_view_chain(
+    client: &mut impl GenericClient,
+    table: &TableRef,
+) -> Result<Vec<BoundView>> {
+    let mut found: Vec<BoundView> = Vec::new();
+    let mut pending = vec![table.clone()];
+    while let Some(relation) = pending.pop() {
+        for view in views_bound_to(client, &relation)? {
+            match found.iter_mut().find(|f| f.view == view.view) {
+                Some(known) => known.reads.extend(view.reads),
+                None => {
+                    pending.push(view.view.clone());
+                    found.push(view);
+                }
+            }
+        }
+    }
+    Ok(dependency_order(found))
 }
 
-/// Grantees with `r` (select) in an ACL text like `{duro=arwdDxt/duro,jane=r/duro,"data-team"=r/duro,group bi=r/duro}`.
-/// `PUBLIC` (an empty grantee) is returned as `public`.
-pub fn parse_select_grantees(acl: &str) -> Vec<String> {
-    let inner = acl.trim().trim_start_matches('{').trim_end_matches('}');
-    let mut items = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in inner.chars() {
-        match c {
-            '"' => {
-                quoted = !quoted;
-                current.push(c);
-            }
-            ',' if !quoted => items.push(std::mem::take(&mut current)),
-            _ => current.push(c),
+/// Orders views so each comes after the views of the set it reads (names break ties).
+fn dependency_order(mut views: Vec<BoundView>) -> Vec<BoundView> {
+    views.sort_by(|a, b| a.view.name().cmp(&b.view.name()));
+    let mut ordered: Vec<BoundView> = Vec::with_capacity(views.len());
+    while !views.is_empty() {
+        let ready = views
+            .iter()
+            .position(|v| {
+                v.reads
+                    .iter()
+                    .all(|r| !views.iter().any(|other| other.view == *r))
+            })
+            // A cycle cannot happen between views; keep going rather than loop forever.
+            .unwrap_or(0);
+        ordered.push(views.remove(ready));
+    }
+    ordered
+}
+
+/// Whether the connected user may re-create a view owned by `owner` and give it back to them:
+/// it is the owner, a superuser, or (PostgreSQL) a member of the owner's role.
+pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str) -> Result<bool> {
+    let sql = match dialect {
+        Dialect::Postgres => {
+            "select current_user::text = $1
+                    or (select rolsuper from pg_roles where rolname = current_user)
+                    or pg_has_role(current_user, (select oid from pg_roles where rolname = $1), 'MEMBER')"
         }
-    }
-    if !current.is_empty() {
-        items.push(current);
-    }
-    let mut grantees = Vec::new();
-    for item in items {
-        let Some((grantee, rest)) = item.rsplit_once('=') else {
-            continue;
-        };
-        let privileges = rest.split('/').next().unwrap_or("");
-        if !privileges.contains('r') {
-            continue;
+        Dialect::Redshift => {
+            "select current_user::text = $1 or (select usesuper from pg_user where usename = current_user)"
         }
-        let grantee = grantee.trim().trim_matches('"').replace("\"\"", "\"");
-        grantees.push(if grantee.is_empty() {
-            "public".to_owned()
-        } else {
-            grantee
-        });
-    }
-    grantees.sort();
-    grantees.dedup();
-    grantees
+    };
+    let row = client.query_one(sql, &[&owner]).map_err(classified)?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 
 /// The table's columns in order, with their types as SQL (`format_type`).
@@ -188,23 +212,28 @@ pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Resu
 mod tests {
     use super::*;
 
-    #[test]
-    fn acl_parsing() {
-        let cases: &[(&str, &[&str])] = &[
-            ("{duro=arwdDxt/duro,jane=r/duro}", &["duro", "jane"]),
-            (
-                "{\"data-team\"=r/duro,john=arw/duro,x=w/duro}",
-                &["data-team", "john"],
-            ),
-            ("{=r/duro}", &["public"]),
-            (
-                "{\"group bi\"=r/duro,\"we,ird\"=r/duro}",
-                &["group bi", "we,ird"],
-            ),
-            ("", &[]),
-        ];
-        for (acl, expected) in cases {
-            assert_eq!(parse_select_grantees(acl), *expected, "{acl}");
+    fn view(name: &str, reads: &[&str]) -> BoundView {
+        BoundView {
+            view: TableRef::parse(name).unwrap(),
+            owner: "duro".into(),
+            definition: String::new(),
+            grantees: Vec::new(),
+            reads: reads.iter().map(|r| TableRef::parse(r).unwrap()).collect(),
         }
+    }
+
+    #[test]
+    fn views_come_after_the_views_they_read() {
+        let views = vec![
+            view("a.v3", &["a.v2", "s.t"]),
+            view("a.v2", &["a.v1"]),
+            view("a.v1", &["s.t"]),
+            view("b.w", &["s.t"]),
+        ];
+        let order: Vec<String> = dependency_order(views)
+            .iter()
+            .map(|v| v.view.name())
+            .collect();
+        assert_eq!(order, ["a.v1", "a.v2", "a.v3", "b.w"]);
     }
 }

@@ -171,7 +171,19 @@ pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
             pg_config.connect(tls_connector())
         }
     };
-    result.map_err(|e| connection_error(format!("cannot connect to {target}: {e}")))
+    let mut client = result.map_err(|e| match e.as_db_error() {
+        // The server's reason (a wrong password, an unknown database) is kept; it never holds
+        // the password. Such errors do not go away by retrying.
+        Some(db) => WarehouseError::new(
+            FailureClass::Connection,
+            format!("cannot connect to {target}: {}", db.message()),
+        ),
+        None => connection_error(format!("cannot connect to {target}: {e}")),
+    })?;
+    if config.dialect == crate::config::Dialect::Redshift {
+        super::statement::prepare_type_lookup(&mut client);
+    }
+    Ok(client)
 }
 
 /// Cancels the statement running on the connection `token` belongs to (used at shutdown).

@@ -6,6 +6,7 @@
 use crate::config::Dialect;
 use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
 use crate::views::TableConfig;
+use crate::warehouse::grantee::Grantee;
 
 /// Suffix of the table a new version is built into.
 pub const TEMP_SUFFIX: &str = "_duro_temp";
@@ -69,26 +70,40 @@ impl TableRef {
     }
 }
 
-/// `create table … as (query)` for the temporary table, after dropping a leftover one. Redshift
-/// gets `DISTSTYLE`/`DISTKEY`/`SORTKEY` (compound by default); PostgreSQL has no such clauses.
+/// `drop table if exists` (a leftover temporary table, before building a new one).
+pub fn drop_table_if_exists(table: &TableRef) -> String {
+    format!("drop table if exists {}", table.quoted())
+}
+
+/// `create table … as (query)` for the temporary table (sent alone: it carries the repository's
+/// query). Redshift gets `DISTSTYLE`/`DISTKEY`/`SORTKEY` (compound by default); PostgreSQL has no
+/// such clauses.
 pub fn create_temp_table(
     dialect: Dialect,
     temp: &TableRef,
     query: &str,
     config: &TableConfig,
-) -> Vec<String> {
-    let attributes = match dialect {
+) -> String {
+    let attributes = redshift_attributes(dialect, config);
+    // The newline before `)` keeps a trailing `-- comment` in the query from swallowing it.
+    format!(
+        "create table {}{attributes} as (\n{query}\n)",
+        temp.quoted()
+    )
+}
+
+/// A processor's `create table` (already naming the temporary table) with the `.conf`'s
+/// distribution and sort keys appended on Redshift, as the original Duro did.
+pub fn processor_create_table(dialect: Dialect, ddl: &str, config: &TableConfig) -> String {
+    let ddl = ddl.trim_end().trim_end_matches(';').trim_end();
+    format!("{ddl}{}", redshift_attributes(dialect, config))
+}
+
+fn redshift_attributes(dialect: Dialect, config: &TableConfig) -> String {
+    match dialect {
         Dialect::Redshift => table_attributes(config),
         Dialect::Postgres => String::new(),
-    };
-    vec![
-        format!("drop table if exists {}", temp.quoted()),
-        // The newline before `)` keeps a trailing `-- comment` in the query from swallowing it.
-        format!(
-            "create table {}{attributes} as (\n{query}\n)",
-            temp.quoted()
-        ),
-    ]
+    }
 }
 
 /// ` diststyle key distkey ("c") sortkey ("a", "b")`, or an empty string.
@@ -110,18 +125,85 @@ fn table_attributes(config: &TableConfig) -> String {
     attributes
 }
 
-/// `grant select on … to …` for each grantee (`group x` grants to a Redshift group).
-pub fn grants(table: &TableRef, grantees: &[String]) -> Vec<String> {
+/// `grant select on … to …` for each grantee, every name quoted.
+pub fn grants(table: &TableRef, grantees: &[Grantee]) -> Vec<String> {
+    let relation = table.quoted();
     grantees
         .iter()
-        .map(|grantee| {
-            let to = match grantee.strip_prefix("group ") {
-                Some(group) => format!("group {}", quote_identifier(group)),
-                None => quote_identifier(grantee),
-            };
-            format!("grant select on {} to {to}", table.quoted())
-        })
+        .map(|grantee| grantee.grant_select(&relation))
         .collect()
+}
+
+/// Giving a re-created view back to its owner (`alter table` works for views on both dialects).
+pub fn alter_owner(relation: &TableRef, owner: &str) -> String {
+    format!(
+        "alter table {} owner to {}",
+        relation.quoted(),
+        quote_identifier(owner)
+    )
+}
+
+/// One statement of a swap. `alone` when it carries text read from the warehouse (a view
+/// definition), so it is sent by itself (see `warehouse::statement`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwapStatement {
+    pub sql: String,
+    pub alone: bool,
+}
+
+impl SwapStatement {
+    fn fixed(sql: String) -> Self {
+        Self { sql, alone: false }
+    }
+
+    fn carrying(sql: String) -> Self {
+        Self { sql, alone: true }
+    }
+}
+
+/// A view bound to the live table, directly or through other views, as the swap rebuilds it.
+#[derive(Clone, Debug)]
+pub struct ChainView<'a> {
+    pub view: &'a TableRef,
+    /// Its definition, pointed at the temporary table when it reads the live table.
+    pub definition: String,
+    pub owner: &'a str,
+    pub grantees: &'a [Grantee],
+    pub reads_live: bool,
+}
+
+/// The statements that move the views of `chain` (in dependency order) to the new table before
+/// the renames. When the new table has the live one's columns, the views reading the live table
+/// are replaced in place (owner and grants stay); otherwise the whole chain is dropped (last view
+/// first) and created again in order, each given back to its owner with its grants. No
+/// savepoints: Redshift has none.
+pub fn repoint_views(chain: &[ChainView], same_columns: bool) -> Vec<SwapStatement> {
+    if same_columns {
+        return chain
+            .iter()
+            .filter(|v| v.reads_live)
+            .map(|v| SwapStatement::carrying(view_definition(v.view, &v.definition, true)))
+            .collect();
+    }
+    let mut statements: Vec<SwapStatement> = chain
+        .iter()
+        .rev()
+        .map(|v| SwapStatement::fixed(drop_view(v.view)))
+        .collect();
+    for v in chain {
+        statements.push(SwapStatement::carrying(view_definition(
+            v.view,
+            &v.definition,
+            false,
+        )));
+        statements.push(SwapStatement::fixed(alter_owner(v.view, v.owner)));
+        statements.extend(
+            grants(v.view, v.grantees)
+                .into_iter()
+                .map(SwapStatement::fixed),
+        );
+    }
+    statements
 }
 
 /// The renames and drop that replace the live table by the temporary one (run inside one
@@ -317,23 +399,35 @@ mod tests {
             sortkey: vec!["city".into()],
             ..TableConfig::default()
         };
-        let statements = create_temp_table(
+        let statement = create_temp_table(
             Dialect::Postgres,
             &table("s.t_duro_temp"),
             "select 1 as city",
             &config,
         );
         assert_eq!(
-            statements[1],
+            statement,
             "create table \"s\".\"t_duro_temp\" as (\nselect 1 as city\n)"
+        );
+        assert_eq!(
+            processor_create_table(
+                Dialect::Postgres,
+                "create table s.t (city text);\n",
+                &config
+            ),
+            "create table s.t (city text)"
         );
     }
 
     #[test]
-    fn grants_to_users_and_groups() {
+    fn grants_quote_every_name() {
         let rendered = grants(
             &table("s.t"),
-            &["jane".into(), "group analysts".into(), "data-team".into()],
+            &[
+                Grantee::from_config("jane"),
+                Grantee::from_config("group analysts"),
+                Grantee::from_config("data-team"),
+            ],
         );
         assert_eq!(
             rendered,

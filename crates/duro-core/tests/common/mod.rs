@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::{CheckedRepository, check_repository};
 use std::path::Path;
 use tempfile::TempDir;
@@ -24,7 +25,7 @@ pub fn write_files(root: &Path, files: &[(&str, &str)]) {
 /// Loads and checks a repository given as files.
 pub fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     let dir = repository(files);
-    check_repository(dir.path(), strict).unwrap()
+    check_repository(dir.path(), strict, DEFAULT_MAX_FILE_SIZE).unwrap()
 }
 
 /// The README's example repository, as files.

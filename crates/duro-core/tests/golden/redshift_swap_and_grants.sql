@@ -4,3 +4,4 @@ drop table "first"."cities_duro_old";
 grant select on "first"."cities" to group "analysts";
 grant select on "first"."cities" to "jane";
 grant select on "first"."cities" to "metabase";
+grant select on "first"."cities" to "data-team";

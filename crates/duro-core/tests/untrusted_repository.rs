@@ -1,0 +1,211 @@
+//! The views repository is untrusted input: only regular files inside it are read, never more
+//! than `views.max_file_size`, and text that could run more than its one intended statement is
+//! a check-time error naming the file and line. Each case is a regression test of an attack or
+//! fault found at an earlier version.
+
+mod common;
+
+use common::{check, repository};
+use duro_core::config::DEFAULT_MAX_FILE_SIZE;
+use duro_core::schedule::{CheckedRepository, check_repository};
+use std::os::unix::fs::symlink;
+use std::time::{Duration, Instant};
+
+/// The error diagnostics of a file, as `line: message`.
+fn errors_of(checked: &CheckedRepository, file: &str) -> Vec<String> {
+    checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error() && d.file.as_deref() == Some(file))
+        .map(|d| format!("{}: {}", d.line.unwrap_or(0), d.message))
+        .collect()
+}
+
+fn assert_error(checked: &CheckedRepository, file: &str, line: usize, text: &str) {
+    let errors = errors_of(checked, file);
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with(&format!("{line}: ")) && e.contains(text)),
+        "{file}: no error at line {line} with `{text}` in {errors:?}\nall: {:?}",
+        checked.diagnostics
+    );
+}
+
+/// Symlinks leading out of the repository, as a view, a test, a config, a processor script and
+/// its requirements: errors, and not a byte of the target reaches the catalog.
+#[test]
+fn symlinks_leading_outside_are_refused() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.txt");
+    std::fs::write(&secret, "DURO_WAREHOUSE__PASSWORD=hunter2").unwrap();
+    let dir = repository(&[
+        ("leak/t — 1h.sql", "select 1 as a"),
+        ("leak/p_select.sql", "select 1 as a"),
+        ("leak/p — 1h.sql", "create table leak.p (a int)"),
+        ("inside/real — 1h.sql", "select 2 as b"),
+    ]);
+    let root = dir.path();
+    for link in [
+        "leak/t_test.sql",
+        "leak/v — 1h.sql",
+        "leak/t.conf",
+        "leak/p.py",
+        "leak/p_requirements.txt",
+    ] {
+        symlink(&secret, root.join(link)).unwrap();
+    }
+    symlink("/proc/self/environ", root.join("leak/e — 1h.sql")).unwrap();
+    // A symlink that stays inside keeps working.
+    symlink("real — 1h.sql", root.join("inside/alias — 1h.sql")).unwrap();
+    let checked = check_repository(root, false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    for file in [
+        "leak/t_test.sql",
+        "leak/v — 1h.sql",
+        "leak/t.conf",
+        "leak/p.py",
+        "leak/p_requirements.txt",
+        "leak/e — 1h.sql",
+    ] {
+        assert_error(&checked, file, 0, "points outside the repository");
+    }
+    let catalog = format!("{:?}", checked.catalog);
+    assert!(!catalog.contains("hunter2"), "{catalog}");
+    assert_eq!(
+        checked
+            .catalog
+            .get("inside.alias")
+            .map(|t| t.query.as_str()),
+        Some("select 2 as b")
+    );
+}
+
+/// A FIFO (which blocked the scheduler forever) and a socket are errors, found at once.
+#[test]
+fn fifos_and_sockets_are_not_read() {
+    let dir = repository(&[("s/t — 1h.sql", "select 1 as a")]);
+    let root = dir.path();
+    let made = std::process::Command::new("mkfifo")
+        .arg(root.join("s/t_test.sql"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(root.join("s/u — 1h.sql")).unwrap();
+    let started = Instant::now();
+    let checked = check_repository(root, false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "blocked on the FIFO"
+    );
+    assert_error(&checked, "s/t_test.sql", 0, "is not a regular file");
+    assert_error(&checked, "s/u — 1h.sql", 0, "is not a regular file");
+}
+
+#[test]
+fn files_larger_than_the_limit_are_errors() {
+    let dir = repository(&[
+        (
+            "s/big — 1h.sql",
+            &format!("select 1 as a -- {}", "x".repeat(2_000)),
+        ),
+        ("s/small — 1h.sql", "select 1 as a"),
+    ]);
+    let checked = check_repository(dir.path(), false, 1_000).unwrap();
+    assert_error(&checked, "s/big — 1h.sql", 0, "views.max_file_size");
+    assert!(checked.catalog.get("s.small").is_some());
+}
+
+/// Regression: a `.conf` saved with a byte-order mark lost its first key.
+#[test]
+fn a_byte_order_mark_keeps_the_first_key() {
+    let checked = check(
+        &[
+            ("s/t — 1h.sql", "\u{feff}select 1 as a"),
+            (
+                "s/t.conf",
+                "\u{feff}grant_select-=metabase\ngrant_select+=jane\n",
+            ),
+            ("global.conf", "\u{feff}grant_select=metabase\n"),
+        ],
+        false,
+    );
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
+    let table = checked.catalog.get("s.t").unwrap();
+    assert_eq!(table.config.grant_select, ["jane"]);
+    assert_eq!(table.query, "select 1 as a");
+}
+
+/// Regression: a NUL byte passed the check, then every build failed as a retried connection error.
+#[test]
+fn a_nul_byte_is_an_error() {
+    let checked = check(&[("s/t — 1h.sql", "select 1 as a\n, 2 as b\0")], false);
+    assert_error(&checked, "s/t — 1h.sql", 2, "NUL byte");
+}
+
+/// Regression: files five or more folders deep were silently ignored.
+#[test]
+fn folders_too_deep_are_reported() {
+    let checked = check(
+        &[
+            ("s/t — 1h.sql", "select 1 as a"),
+            ("a/b/c/d/e/f — 1h.sql", "select 1 as a"),
+        ],
+        false,
+    );
+    assert_error(&checked, "a/b/c/d/e", 0, "nested folders");
+}
+
+/// Regression: `timeout=30d` passed every check, then every PostgreSQL build failed.
+#[test]
+fn timeouts_longer_than_a_warehouse_allows_are_errors() {
+    let checked = check(
+        &[
+            ("s/t — 1h.sql", "select 1 as a"),
+            ("s/t.conf", "timeout=30d\n"),
+        ],
+        false,
+    );
+    assert_error(&checked, "s/t.conf", 1, "at most 2147483 s");
+}
+
+/// Text that would close the statement Duro wraps it in, or carry a second one, is an error at
+/// its line even when it does not parse; so is a test that is not one read-only query.
+#[test]
+fn more_than_one_statement_is_an_error() {
+    let checked = check(
+        &[
+            (
+                "s/v — 1h.sql",
+                "select 1 as a); drop table victim.k1; create table victim.pwned as (select current_user::text as who",
+            ),
+            ("s/w — 1h.sql", "select 1 as a\n-- fine so far\n)"),
+            ("s/p_select.sql", "select 1 as a;\ndrop table victim.k1"),
+            ("s/p.py", "print(1)"),
+            (
+                "s/p — 1h.sql",
+                "drop table victim.k1;\ncreate table s.p (a int)",
+            ),
+            ("s/q_select.sql", "select 1 as a"),
+            ("s/q.py", "print(1)"),
+            (
+                "s/q — 1h.sql",
+                "create table s.q (a int);\n\ndrop table victim.k1",
+            ),
+            ("s/t — 1h.sql", "select 1 as a"),
+            (
+                "s/t_test.sql",
+                "select count(*) = 1 as one from s.t;\ndrop table victim.k1;\nwith gone as (delete from victim.k1 returning *) select true from gone, s.t;\nselect true as copied into victim.copy from s.t",
+            ),
+        ],
+        false,
+    );
+    assert_error(&checked, "s/v — 1h.sql", 1, "a second statement");
+    assert_error(&checked, "s/w — 1h.sql", 3, "never opened");
+    assert_error(&checked, "s/p_select.sql", 2, "2 statements");
+    assert_error(&checked, "s/p — 1h.sql", 2, "a second statement");
+    assert_error(&checked, "s/q — 1h.sql", 3, "a second statement");
+    assert_error(&checked, "s/t_test.sql", 2, "test 2 is not a query");
+    assert_error(&checked, "s/t_test.sql", 3, "test 3 contains `delete`");
+    assert_error(&checked, "s/t_test.sql", 4, "test 4 contains `into`");
+    assert_eq!(errors_of(&checked, "s/t_test.sql").len(), 3);
+}

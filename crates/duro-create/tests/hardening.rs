@@ -1,0 +1,286 @@
+//! The views repository is untrusted input. These builds run text that tries to do more than
+//! build its table, straight through `refresh::build_table` (the scheduler's checks would refuse
+//! it first), against a real PostgreSQL: the victim tables in another schema must survive. Also
+//! grantees whose names need quoting, and chains of views with their owners.
+
+mod support;
+
+use duro_core::config::Dialect;
+use duro_core::refresh::{self, Phases, ProcessorDefinition, TableDefinition};
+use duro_core::views::TableConfig;
+use duro_core::warehouse::{FailureClass, WarehouseError};
+use support::{Setup, built_names};
+
+const VICTIM: &str = "create schema s; create schema victim;
+    create table victim.k1 as select 1 as k;";
+
+fn victims_survive(setup: &Setup) {
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from victim.k1"),
+        1,
+        "victim.k1 lost its row"
+    );
+    assert!(
+        !setup.scalar::<bool>("select exists (select 1 from pg_class where relname = 'pwned')"),
+        "a table was created by a hidden statement"
+    );
+}
+
+fn view(query: &str, tests: Option<&str>) -> TableDefinition {
+    TableDefinition {
+        name: "s.t".into(),
+        query: query.into(),
+        tests: tests.map(str::to_owned),
+        config: TableConfig::default(),
+        processor: None,
+    }
+}
+
+fn processor(setup: &Setup, select: &str, ddl: &str) -> TableDefinition {
+    let work = setup.state_dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    TableDefinition {
+        processor: Some(ProcessorDefinition {
+            ddl: ddl.into(),
+            source: "import shutil, sys\nshutil.copy(sys.argv[1], sys.argv[2])\n".into(),
+            requirements: None,
+            script_folder: None,
+            venv_dir: setup.config.processors.venv_dir.clone(),
+            python: "python3".into(),
+            work_dir: work,
+            timeout_seconds: 60,
+            staging: None,
+        }),
+        ..view(select, None)
+    }
+}
+
+fn build(setup: &Setup, table: &TableDefinition) -> Result<refresh::Built, WarehouseError> {
+    let mut client = duro_core::warehouse::connect(&setup.config.warehouse).unwrap();
+    refresh::build_table(
+        &mut client,
+        Dialect::Postgres,
+        table,
+        60,
+        &mut Phases::default(),
+        &|| false,
+    )
+}
+
+/// Six ways repository text tried to run a second statement or write: each fails, and nothing
+/// but the intended statement ran.
+#[test]
+fn hidden_statements_never_run() {
+    let setup = Setup::new(&[("s/ok — 1d.sql", "select 1 as a")], VICTIM);
+    let cases: Vec<(&str, TableDefinition)> = vec![
+        (
+            "a view closing the wrapping parenthesis",
+            view(
+                "select 1 as a); drop table victim.k1; create table victim.pwned as (select current_user::text as who",
+                None,
+            ),
+        ),
+        (
+            "processor DDL with a statement before its create table",
+            processor(
+                &setup,
+                "select 1 as a",
+                "drop table victim.k1; create table s.t (a int)",
+            ),
+        ),
+        (
+            "processor DDL with a statement after its create table",
+            processor(
+                &setup,
+                "select 1 as a",
+                "create table s.t (a int); drop table victim.k1",
+            ),
+        ),
+        (
+            "a processor select with a second statement",
+            processor(
+                &setup,
+                "select 1 as a; drop table victim.k1",
+                "create table s.t (a int)",
+            ),
+        ),
+        (
+            "a data test dropping a table",
+            view("select 1 as a", Some("drop table victim.k1")),
+        ),
+        (
+            "a data test deleting inside `with`",
+            view(
+                "select 1 as a",
+                Some(
+                    "with gone as (delete from victim.k1 returning *) select true as ok from gone",
+                ),
+            ),
+        ),
+        (
+            "a data test with select … into",
+            view(
+                "select 1 as a",
+                Some("select true as ok into victim.pwned from s.t"),
+            ),
+        ),
+    ];
+    for (what, table) in cases {
+        let result = build(&setup, &table);
+        assert!(result.is_err(), "{what}: built");
+        victims_survive(&setup);
+        assert!(
+            !setup.scalar::<bool>("select exists (select 1 from pg_class where relname = 't')"),
+            "{what}: s.t went live"
+        );
+    }
+}
+
+/// A test returning a type the driver does not know (an enum) runs in the read-only transaction
+/// and is judged by its boolean columns.
+#[test]
+fn tests_with_unknown_result_types_run_read_only() {
+    let setup = Setup::new(
+        &[("s/ok — 1d.sql", "select 1 as a")],
+        "create schema s; create type s.mood as enum ('ok', 'sad');",
+    );
+    let passing = view(
+        "select 'ok'::s.mood as mood",
+        Some("select mood, mood = 'ok' as fine from s.t;\nselect true as yes"),
+    );
+    let error = build(&setup, &passing).unwrap_err();
+    assert_eq!(error.class, FailureClass::TestFailed, "{error:?}");
+    assert!(error.message.contains("`mood`"), "{}", error.message);
+    assert!(!error.message.contains("`fine`"), "{}", error.message);
+    let passing = view(
+        "select 'ok'::s.mood as mood",
+        Some("select mood = 'ok' as fine from s.t"),
+    );
+    assert_eq!(build(&setup, &passing).unwrap().rows, 1);
+}
+
+/// Grantee names that need quoting survive every rebuild, whether configured or granted by
+/// hand on the live table.
+#[test]
+fn grantees_needing_quotes_survive_rebuilds() {
+    let setup = Setup::new(
+        &[
+            ("s/t — 1d.sql", "select 1 as a"),
+            ("s/t.conf", "grant_select=data-team, a.b, x@y\n"),
+        ],
+        r#"create schema s; create role "data-team"; create role "a.b"; create role "x@y";
+           create role "group bi"; create role "evil""role"; create role "by-hand";"#,
+    );
+    assert_eq!(built_names(&setup.cycle()), ["s.t"]);
+    setup
+        .client()
+        .batch_execute(
+            r#"grant select on s.t to "group bi", "evil""role";
+               grant select on s.t to "by-hand" with grant option;"#,
+        )
+        .unwrap();
+    for round in 1..=3 {
+        setup.force("s.t");
+        let report = setup.cycle();
+        assert_eq!(built_names(&report), ["s.t"], "round {round}: {report:?}");
+        for role in [
+            "data-team",
+            "a.b",
+            "x@y",
+            "group bi",
+            "evil\"role",
+            "by-hand",
+        ] {
+            let has: bool = setup
+                .client()
+                .query_one("select has_table_privilege($1, 's.t', 'select')", &[&role])
+                .unwrap()
+                .get(0);
+            assert!(has, "round {round}: {role} lost select");
+        }
+        let granting: bool = setup
+            .scalar(r#"select has_table_privilege('by-hand', 's.t', 'select with grant option')"#);
+        assert!(granting, "round {round}: the grant option was lost");
+    }
+}
+
+/// `v2` reads view `v1`, which reads a Duro table. A column type change re-creates the chain in
+/// order; each view keeps its owner and grants.
+#[test]
+fn chains_of_views_keep_their_owners_and_grants() {
+    let setup = Setup::new(
+        &[("s/t — 1d.sql", "select 1::int as a, 'x'::text as b")],
+        "create schema s; create schema r; create role chain_owner; create role chain_reader;
+         grant usage, create on schema s, r to chain_owner;",
+    );
+    assert_eq!(built_names(&setup.cycle()), ["s.t"]);
+    setup
+        .client()
+        .batch_execute(
+            "grant select on s.t to chain_owner;
+             create view r.v1 as select a, b from s.t;
+             create view r.v2 as select a from r.v1;
+             alter table r.v1 owner to chain_owner;
+             grant select on r.v2 to chain_reader;",
+        )
+        .unwrap();
+    // Same columns: replaced in place.
+    setup.force("s.t");
+    assert_eq!(built_names(&setup.cycle()), ["s.t"]);
+    // A type change: the chain is dropped and re-created.
+    setup.write(&[("s/t — 1d.sql", "select 2::bigint as a, 'y'::text as b")]);
+    setup.schedule();
+    let report = setup.cycle();
+    assert_eq!(built_names(&report), ["s.t"], "{report:?}");
+    assert_eq!(setup.scalar::<i64>("select a from r.v2"), 2);
+    assert_eq!(
+        setup.scalar::<String>("select viewowner::text from pg_views where viewname = 'v1'"),
+        "chain_owner"
+    );
+    assert!(setup.scalar::<bool>("select has_table_privilege('chain_reader', 'r.v2', 'select')"));
+}
+
+/// A view the warehouse user cannot give back to its owner fails the build before the swap,
+/// naming the view and its owner; the live table stays.
+#[test]
+fn a_view_of_a_stranger_fails_the_build_early() {
+    let setup = Setup::new(
+        &[("s/t — 1d.sql", "select 1::int as a")],
+        "create schema s; create role builder login; create role stranger;
+         grant usage, create on schema s to builder; grant usage on schema s to stranger;",
+    );
+    let mut as_builder = setup.config.clone();
+    as_builder.warehouse.url = Some(setup.url.replacen("duro@", "builder@", 1));
+    let creator = duro_core::creator::Creator::new(
+        as_builder,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let cycle = || {
+        creator
+            .run_cycle(&duro_core::creator::Selection::Due)
+            .unwrap()
+    };
+    assert_eq!(built_names(&cycle()), ["s.t"]);
+    setup
+        .client()
+        .batch_execute(
+            "grant select on s.t to stranger;
+             create view s.v as select a from s.t; alter table s.v owner to stranger;",
+        )
+        .unwrap();
+    setup.write(&[("s/t — 1d.sql", "select 5::bigint as a")]);
+    setup.schedule();
+    let report = cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let message = &report.failed[0].message;
+    assert!(
+        message.contains("view `s.v` (owner `stranger`)"),
+        "{message}"
+    );
+    assert_eq!(
+        setup.scalar::<i32>("select a from s.t"),
+        1,
+        "the live table changed"
+    );
+    assert_eq!(setup.scalar::<i32>("select a from s.v"), 1);
+}
