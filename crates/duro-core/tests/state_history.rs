@@ -5,7 +5,7 @@ mod common;
 
 use common::repository;
 use duro_core::schedule::{ScheduleOptions, run};
-use duro_core::state::{BuildOutcome, BuildResult, BuildStart, StateFile};
+use duro_core::state::{BuildOutcome, BuildResult, BuildStart, LEASE_TTL_MS, StateFile};
 
 fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: BuildOutcome) -> i64 {
     let BuildStart::Started(id) = state
@@ -143,5 +143,60 @@ fn summaries_follow_every_finished_build() {
         between,
         ["s.a", "s.b", "s.c"],
         "overlapping builds, oldest first"
+    );
+}
+
+/// A creator on another host (a restarted container has a new host name) stops: its leases and
+/// running records are freed about a minute after its last heartbeat, not hours later; while it
+/// beats, nothing is taken from it.
+#[test]
+fn a_creator_on_another_host_is_freed_after_its_heartbeat_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut state = StateFile::open(&dir.path().join("duro.db")).unwrap();
+    let worker = "another-host:1:1-0";
+    let alive_elsewhere = |_: &str| true;
+    state.heartbeat(worker, "0123456789abcdef", 1_000).unwrap();
+    let BuildStart::Started(_) = state
+        .begin_build("s.t", worker, 1_000, LEASE_TTL_MS, 1_000)
+        .unwrap()
+    else {
+        panic!("s.t did not start");
+    };
+    // Still beating at 40 s: its lease runs on.
+    state.heartbeat(worker, "0123456789abcdef", 40_000).unwrap();
+    assert!(
+        state
+            .recover_abandoned(alive_elsewhere, 90_000)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        state
+            .dead_workers(alive_elsewhere, 90_000)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(state.running_builds(90_000).unwrap().len(), 1);
+    // No heartbeat since 40 s: dead at 101 s, whatever its host.
+    let dead = state.dead_workers(alive_elsewhere, 101_000).unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].tables, ["s.t"]);
+    assert_eq!(
+        state.recover_abandoned(alive_elsewhere, 101_000).unwrap(),
+        ["s.t"]
+    );
+    assert!(state.running_builds(101_000).unwrap().is_empty());
+    let record = &state.builds("s.t").unwrap()[0];
+    assert_eq!(
+        (record.outcome.as_str(), record.failure_class.as_deref()),
+        ("failed", Some("cancelled"))
+    );
+    assert!(record.message.as_deref().unwrap().contains("interrupted"));
+    state.forget_worker(worker).unwrap();
+    assert!(
+        state
+            .dead_workers(alive_elsewhere, 101_000)
+            .unwrap()
+            .is_empty()
     );
 }

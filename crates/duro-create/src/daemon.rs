@@ -2,9 +2,10 @@
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
 use duro_core::config::Config;
-use duro_core::creator::{Creator, CycleReport, Selection, now_s};
+use duro_core::creator::{Creator, CreatorError, CycleReport, Selection, now_s};
 use duro_core::notify::Notifications;
 use duro_core::state::StateFile;
+use duro_core::warehouse::FailureClass;
 use std::fmt::Display;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,7 +42,10 @@ fn creator_with_signals(config: Config) -> Result<Arc<Creator>, std::io::Error> 
     Ok(creator)
 }
 
-fn start(config: Config) -> Result<Arc<Creator>, ExitCode> {
+/// The creator, after cleaning up what earlier runs left. When `must_reach_warehouse` (one
+/// cycle, then exit), a warehouse that cannot be reached or a malformed `warehouse.url` is fatal
+/// (exit 2); the daemon only warns and tries again next cycle.
+fn start(config: Config, must_reach_warehouse: bool) -> Result<Arc<Creator>, ExitCode> {
     let creator =
         creator_with_signals(config).map_err(|e| fatal(&format!("cannot handle signals: {e}")))?;
     match creator.recover() {
@@ -49,6 +53,11 @@ fn start(config: Config) -> Result<Arc<Creator>, ExitCode> {
             for item in cleaned {
                 tracing::info!("cleaned up after an interrupted run: {item}");
             }
+        }
+        Err(CreatorError::Warehouse(error))
+            if must_reach_warehouse && error.class == FailureClass::Connection =>
+        {
+            return Err(fatal(&error));
         }
         Err(error) => tracing::warn!("could not clean up after earlier runs: {error}"),
     }
@@ -84,7 +93,7 @@ fn print_report(report: &CycleReport) {
 /// `--once` and `--table`: one cycle; exit 1 when a build failed.
 pub fn once(config: Config, selection: &Selection) -> ExitCode {
     let notifications = Notifications::from_config(&config.slack, &config.state.path);
-    let creator = match start(config) {
+    let creator = match start(config, true) {
         Ok(creator) => creator,
         Err(code) => return code,
     };
@@ -136,7 +145,7 @@ pub fn run_forever(config: Config) -> ExitCode {
     let interval = Duration::from_secs(config.creator.interval.max(1));
     let state_path = config.state.path.clone();
     let notifications = Notifications::from_config(&config.slack, &config.state.path);
-    let creator = match start(config) {
+    let creator = match start(config, false) {
         Ok(creator) => creator,
         Err(code) => return code,
     };

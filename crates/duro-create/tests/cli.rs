@@ -206,3 +206,143 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
         .unwrap();
     assert_eq!((running, leases), (0, 0));
 }
+
+/// `--once` and `--table` cannot do their job without the warehouse: exit 2 (environment), not
+/// 1 (a build failed), for an unreachable server and for a malformed URL.
+#[test]
+fn an_unreachable_warehouse_exits_2() {
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as x")], "create schema s");
+    for url in [
+        "postgres://duro@127.0.0.1:1/nowhere",
+        "postgres://duro@127.0.0.1:notaport/x",
+    ] {
+        let config = setup.config_file("");
+        for args in [&["--once"][..], &["--table", "s.t"][..]] {
+            let output = duro_create(&config, args)
+                .env("DURO_WAREHOUSE__URL", url)
+                .env("DURO_WAREHOUSE__CONNECT_TIMEOUT", "2")
+                .output()
+                .unwrap();
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{url} {args:?}: {}{}",
+                stdout(&output),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
+
+/// After `kill -9` during slow builds, the warehouse still runs the dead creator's statements;
+/// the restarted creator ends them first, so none of its builds fails.
+#[test]
+fn restarts_after_kill_dash_nine_during_slow_builds_never_fail() {
+    let setup = Setup::new(
+        &[
+            (
+                "s/a — 1d.sql",
+                "select 1 as x from (select pg_sleep(1.5)) as p",
+            ),
+            (
+                "s/b — 1d.sql",
+                "select 2 as x from (select pg_sleep(1.5)) as p",
+            ),
+        ],
+        "create schema s",
+    );
+    let config = config_file(&setup);
+    for (run_number, delay) in kill_points(20).into_iter().enumerate() {
+        for table in ["s.a", "s.b"] {
+            setup.force(table);
+        }
+        let mut child = duro_create(&config, &["--once", "--jobs", "2"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let output = run(&config, &["--once", "--jobs", "2"]);
+        let text = stdout(&output);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "run {run_number} (killed at {delay} ms): {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!text.contains("failed"), "run {run_number}: {text}");
+    }
+    let state = setup.client_state();
+    let failed: i64 = state
+        .query_row(
+            "select count(*) from builds where outcome = 'failed' and failure_class != 'cancelled'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        failed, 0,
+        "only the killed builds are closed, as interrupted"
+    );
+}
+
+/// Two creators starting at once, with leftovers of a crash: the one cleaning up takes each
+/// table's lease first, so it never drops what the other is building.
+#[test]
+fn two_creators_starting_together_never_disturb_each_other() {
+    let names = ["a", "b", "c", "d"];
+    let files: Vec<(String, String)> = names
+        .iter()
+        .map(|name| {
+            (
+                format!("s/{name} — 1d.sql"),
+                format!("select '{name}' as x from (select pg_sleep(0.4)) as p"),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    let setup = Setup::new(&files, "create schema s");
+    let config = config_file(&setup);
+    for round in 0..3 {
+        let leftovers: Vec<String> = names
+            .iter()
+            .map(|name| format!("create table s.{name}_duro_temp as select 0 as leftover"))
+            .collect();
+        setup.client().batch_execute(&leftovers.join(";")).unwrap();
+        for name in names {
+            setup.force(&format!("s.{name}"));
+        }
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                duro_create(&config, &["--once", "--jobs", "2"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            let text = stdout(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "round {round}: {text}{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(!text.contains("failed"), "round {round}: {text}");
+        }
+        for name in names {
+            assert_eq!(
+                setup.scalar::<String>(&format!("select x from s.{name}")),
+                name,
+                "round {round}"
+            );
+        }
+    }
+}

@@ -5,9 +5,12 @@
 use super::{Creator, CreatorError, now_ms};
 use crate::plan::{PlanTable, PlannedBuild};
 use crate::refresh::{self, Phases, TableDefinition};
-use crate::state::{BuildOutcome, BuildResult, BuildStart, StateError, StateFile, StoredTable};
+use crate::state::{
+    BuildOutcome, BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile,
+    StoredTable,
+};
 use crate::views::TableConfig;
-use crate::warehouse::{self, FailureClass, WarehouseError};
+use crate::warehouse::{FailureClass, WarehouseError};
 use postgres::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
@@ -102,25 +105,61 @@ pub(super) fn execute(
     };
     let jobs = creator.config.creator.jobs.max(1) as usize;
     let first_error: Mutex<Option<CreatorError>> = Mutex::new(None);
+    let finished = (Mutex::new(false), Condvar::new());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.min(planned.len()) {
-            scope.spawn(|| {
-                // If this worker panics, the others must not wait for it forever.
-                let _stop_on_panic = StopOnPanic(&run);
-                if let Err(error) = run.worker_loop() {
-                    first_error
-                        .lock()
-                        .expect("not poisoned")
-                        .get_or_insert(error);
-                    run.stop();
-                }
-            });
+        // The leases held while building are renewed until the run ends.
+        scope.spawn(|| keep_leases_alive(creator, &finished));
+        let workers: Vec<_> = (0..jobs.min(planned.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    // If this worker panics, the others must not wait for it forever.
+                    let _stop_on_panic = StopOnPanic(&run);
+                    if let Err(error) = run.worker_loop() {
+                        first_error
+                            .lock()
+                            .expect("not poisoned")
+                            .get_or_insert(error);
+                        run.stop();
+                    }
+                })
+            })
+            .collect();
+        let panicked = workers.into_iter().find_map(|worker| worker.join().err());
+        *finished.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        finished.1.notify_all();
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
         }
     });
     if let Some(error) = first_error.into_inner().expect("not poisoned") {
         return Err(error);
     }
     Ok(run.progress.into_inner().expect("not poisoned").report)
+}
+
+/// Renews this creator's heartbeat and leases every [`HEARTBEAT_EVERY_MS`] until `finished`
+/// is set, so a build may take as long as its timeout allows while a creator that dies frees
+/// its tables within a minute.
+fn keep_leases_alive(creator: &Creator, finished: &(Mutex<bool>, Condvar)) {
+    let every = Duration::from_millis(HEARTBEAT_EVERY_MS as u64);
+    let mut state = match StateFile::open(&creator.state_path) {
+        Ok(state) => state,
+        Err(error) => {
+            tracing::error!("cannot renew leases: {error}");
+            return;
+        }
+    };
+    let mut done = finished.0.lock().unwrap_or_else(|e| e.into_inner());
+    while !*done {
+        done = finished
+            .1
+            .wait_timeout(done, every)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        if !*done && let Err(error) = creator.heartbeat(&mut state) {
+            tracing::warn!("could not renew leases: {error}");
+        }
+    }
 }
 
 /// Stops the run when the worker holding it unwinds from a panic.
@@ -269,18 +308,6 @@ fn build_with_retries(
     })?;
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
-    // Long enough for every attempt, its processor and the venv, with a margin; a lease is
-    // never renewed, so an expired one would let another creator start the same table.
-    let processor_seconds = match table.kind {
-        crate::views::TableKind::Processor => {
-            config
-                .processor_timeout_seconds
-                .unwrap_or(creator.config.processors.default_timeout)
-                + 1_800
-        }
-        crate::views::TableKind::View => 0,
-    };
-    let lease_ms = (((timeout * 3 + processor_seconds) * (retries + 1) + 600) * 1_000) as i64;
     let definition = TableDefinition {
         name: table.name.clone(),
         query: table.query.clone(),
@@ -298,7 +325,7 @@ fn build_with_retries(
                 &table.name,
                 &creator.worker,
                 started,
-                lease_ms,
+                LEASE_TTL_MS,
                 planned_at_ms,
             )
             .map_err(state_failure)?
@@ -395,8 +422,7 @@ fn build_once(
     phases: &mut Phases,
 ) -> Result<refresh::Built, WarehouseError> {
     if connection.as_ref().is_none_or(Client::is_closed) {
-        *connection =
-            Some(phases.time("connect", || warehouse::connect(&creator.config.warehouse))?);
+        *connection = Some(phases.time("connect", || creator.connect())?);
     }
     let client = connection.as_mut().expect("connected above");
     creator

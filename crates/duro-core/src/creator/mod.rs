@@ -10,11 +10,11 @@ use crate::objectstore::ObjectStore;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
 use crate::refresh::{ProcessorDefinition, Staging};
 use crate::schedule::unix_now;
-use crate::state::{StateError, StateFile, StoredTable};
+use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
 use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
-use crate::warehouse::{self, WarehouseError, catalog};
+use crate::warehouse::{self, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -59,6 +59,8 @@ pub struct Creator {
     config: Config,
     state_path: PathBuf,
     worker: String,
+    /// The short name of this worker's warehouse connections (`application_name`).
+    token: String,
     shutdown: Arc<AtomicBool>,
     running: Mutex<HashMap<String, CancelToken>>,
     /// S3 staging for processor tables, from `s3.*` (an error when misconfigured).
@@ -103,6 +105,7 @@ impl Creator {
             config,
             state_path,
             worker: worker::worker_id(now_ms()),
+            token: worker::token(),
             shutdown,
             running: Mutex::new(HashMap::new()),
             staging,
@@ -230,10 +233,13 @@ impl Creator {
         }))
     }
 
-    /// One cycle: plan, then build.
+    /// One cycle: end what stopped creators left running, plan, then build.
     pub fn run_cycle(&self, selection: &Selection) -> Result<CycleReport, CreatorError> {
         let read_at_ms = now_ms();
-        let state = self.open_state()?;
+        let mut state = self.open_state()?;
+        for item in self.reap_stopped_creators(&mut state)? {
+            tracing::info!("cleaned up after a stopped creator: {item}");
+        }
         let tables = state.tables(false)?;
         let planned = self.plan_tables(&state, &tables, selection)?;
         if planned.is_empty() {
@@ -244,57 +250,93 @@ impl Creator {
         executor::execute(self, &planned, &tables, read_at_ms)
     }
 
-    /// After a crash: frees abandoned leases, closes their build records, drops leftover
-    /// temporary tables and puts back a live table left renamed to `_duro_old`. Returns what
-    /// was cleaned, for the log.
-    pub fn recover(&self) -> Result<Vec<String>, CreatorError> {
-        let mut state = self.open_state()?;
-        let mut cleaned: Vec<String> = state
-            .recover_abandoned(worker::is_alive, now_ms())?
-            .into_iter()
-            .map(|table| format!("stale lease on {table}"))
-            .collect();
-        let managed: HashSet<String> = state.tables(true)?.into_iter().map(|t| t.name).collect();
-        let leased: HashSet<String> = state
-            .leased_tables(now_ms())?
-            .into_iter()
-            .map(|(table, _)| table)
-            .collect();
-        let mut client = warehouse::connect(&self.config.warehouse)?;
-        let base_of = |leftover: &TableRef, suffix: &str| -> Option<TableRef> {
-            let table = leftover.table.strip_suffix(suffix)?.to_owned();
-            let base = TableRef {
-                schema: leftover.schema.clone(),
-                table,
-            };
-            (managed.contains(&base.name()) && !leased.contains(&base.name())).then_some(base)
-        };
-        let error = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
-        for leftover in catalog::tables_with_suffix(&mut client, TEMP_SUFFIX)? {
-            if base_of(&leftover, TEMP_SUFFIX).is_some() {
-                client
-                    .batch_execute(&format!("drop table if exists {}", leftover.quoted()))
-                    .map_err(error)?;
-                cleaned.push(format!("leftover {}", leftover.name()));
+    /// A warehouse connection named after this worker (see `warehouse::sessions`).
+    fn connect(&self) -> Result<postgres::Client, WarehouseError> {
+        warehouse::connect_named(
+            &self.config.warehouse,
+            &sessions::application_name(&self.token),
+        )
+    }
+
+    /// Records this worker's heartbeat, renewing its leases.
+    fn heartbeat(&self, state: &mut StateFile) -> Result<(), StateError> {
+        state.heartbeat(&self.worker, &self.token, now_ms())
+    }
+
+    /// Ends what stopped creators left behind, before anything is built: for each, under the
+    /// leases of the tables it was building, the statements its sessions still run (so none
+    /// collides with a rebuild); then their leases and running records. Returns what was done.
+    fn reap_stopped_creators(&self, state: &mut StateFile) -> Result<Vec<String>, CreatorError> {
+        self.heartbeat(state)?;
+        let stopped = state.dead_workers(worker::is_alive, now_ms())?;
+        let mut cleaned = Vec::new();
+        if !stopped.is_empty() {
+            let freed = state.recover_abandoned(worker::is_alive, now_ms())?;
+            cleaned.extend(
+                freed
+                    .into_iter()
+                    .map(|table| format!("stale lease on {table}")),
+            );
+            let mut client = self.connect()?;
+            for dead in &stopped {
+                let mut taken = Vec::new();
+                for table in &dead.tables {
+                    if state.acquire_lease(table, &self.worker, now_ms(), LEASE_TTL_MS)? {
+                        taken.push(table);
+                    }
+                }
+                let name = sessions::application_name(&dead.token);
+                let ended =
+                    sessions::end_sessions_named(&mut client, self.config.warehouse.dialect, &name);
+                for table in taken {
+                    state.release_lease(table, &self.worker)?;
+                }
+                match ended? {
+                    0 => {}
+                    count => cleaned.push(format!(
+                        "ended {count} warehouse sessions of {} ({name})",
+                        dead.worker
+                    )),
+                }
+                state.forget_worker(&dead.worker)?;
             }
         }
-        for leftover in catalog::tables_with_suffix(&mut client, OLD_SUFFIX)? {
-            let Some(live) = base_of(&leftover, OLD_SUFFIX) else {
-                continue;
-            };
-            if catalog::relation_kind(&mut client, &live)?.is_none() {
-                let rename = format!(
-                    "alter table {} rename to {}",
-                    leftover.quoted(),
-                    warehouse::render::quote_identifier(&live.table)
-                );
-                client.batch_execute(&rename).map_err(error)?;
-                cleaned.push(format!("restored {} from {}", live.name(), leftover.name()));
-            } else {
-                client
-                    .batch_execute(&format!("drop table {}", leftover.quoted()))
-                    .map_err(error)?;
-                cleaned.push(format!("leftover {}", leftover.name()));
+        Ok(cleaned)
+    }
+
+    /// After a crash: what [`Self::run_cycle`] cleans before every cycle, plus the leftover
+    /// temporary tables of every managed table and a live table left renamed to `_duro_old`;
+    /// each table's lease is taken first, so a creator building it now is never disturbed.
+    /// Returns what was cleaned, for the log.
+    pub fn recover(&self) -> Result<Vec<String>, CreatorError> {
+        let mut state = self.open_state()?;
+        let mut cleaned = self.reap_stopped_creators(&mut state)?;
+        cleaned.extend(
+            state
+                .recover_abandoned(worker::is_alive, now_ms())?
+                .into_iter()
+                .map(|table| format!("stale lease on {table}")),
+        );
+        let managed: HashSet<String> = state.tables(true)?.into_iter().map(|t| t.name).collect();
+        let mut client = self.connect()?;
+        for suffix in [TEMP_SUFFIX, OLD_SUFFIX] {
+            for leftover in catalog::tables_with_suffix(&mut client, suffix)? {
+                let Some(table) = leftover.table.strip_suffix(suffix) else {
+                    continue;
+                };
+                let live = TableRef {
+                    schema: leftover.schema.clone(),
+                    table: table.to_owned(),
+                };
+                let name = live.name();
+                if !managed.contains(&name)
+                    || !state.acquire_lease(&name, &self.worker, now_ms(), LEASE_TTL_MS)?
+                {
+                    continue;
+                }
+                let result = clean_leftover(&mut client, &leftover, &live, suffix == OLD_SUFFIX);
+                state.release_lease(&name, &self.worker)?;
+                cleaned.push(result?);
             }
         }
         Ok(cleaned)
@@ -305,6 +347,31 @@ impl Creator {
             .timeout_seconds
             .unwrap_or(self.config.creator.default_timeout)
     }
+}
+
+/// Drops a leftover table, or renames a `_duro_old` one back when the live table is missing.
+/// Returns what was done.
+fn clean_leftover(
+    client: &mut postgres::Client,
+    leftover: &TableRef,
+    live: &TableRef,
+    is_old: bool,
+) -> Result<String, WarehouseError> {
+    let error = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
+    if is_old && catalog::relation_kind(client, live)?.is_none() {
+        client
+            .batch_execute(&format!(
+                "alter table {} rename to {}",
+                leftover.quoted(),
+                warehouse::render::quote_identifier(&live.table)
+            ))
+            .map_err(error)?;
+        return Ok(format!("restored {} from {}", live.name(), leftover.name()));
+    }
+    client
+        .batch_execute(&warehouse::render::drop_table_if_exists(leftover))
+        .map_err(error)?;
+    Ok(format!("leftover {}", leftover.name()))
 }
 
 /// Seconds since the epoch, for force requests.

@@ -1,5 +1,6 @@
-//! Who a creator process is, for leases and build records: `host:pid:start`, and whether such a
-//! holder still runs (same host: its process exists; other hosts: trusted until the lease expires).
+//! Who a creator process is, for leases and build records: `host:pid:start`, a short random
+//! token its warehouse connections carry, and whether such a holder still runs (same host: its
+//! process exists and is not a zombie; other hosts: until its heartbeat stops).
 
 use std::sync::OnceLock;
 
@@ -33,9 +34,29 @@ pub fn worker_id(started_at_ms: i64) -> String {
     )
 }
 
+/// A short random token for a worker (PostgreSQL keeps only 63 bytes of `application_name`, so
+/// the worker id itself cannot be sent); the state file maps it back to the worker.
+pub fn token() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let random = RandomState::new().hash_one(std::time::SystemTime::now());
+    format!("{random:016x}")
+}
+
+/// Whether a process is a zombie (killed, not yet reaped by its parent): it runs nothing.
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
 /// Whether the holder of a lease (a worker id) is still running: on this host, its process must
-/// exist, and when it has this process's pid it must be from this process (not a predecessor
-/// that had the same pid); holders on other hosts are trusted until their lease expires.
+/// exist and not be a zombie, and when it has this process's pid it must be from this process
+/// (not a predecessor that had the same pid); holders on other hosts count as running (their
+/// heartbeat in the state file tells when they stopped).
 pub fn is_alive(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (started, pid, host) = (parts.next(), parts.next(), parts.next());
@@ -48,7 +69,7 @@ pub fn is_alive(holder: &str) -> bool {
                 return started
                     .is_some_and(|s| STARTED_OF_THIS_PROCESS.get().is_some_and(|mine| *mine == s));
             }
-            std::path::Path::new(&format!("/proc/{pid}")).exists()
+            std::path::Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
         }
         _ => true,
     }
@@ -57,6 +78,26 @@ pub fn is_alive(holder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_are_short_and_differ() {
+        let (a, b) = (token(), token());
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, b);
+    }
+
+    /// A killed child that was not reaped yet is not running.
+    #[test]
+    fn zombies_are_dead() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let holder = format!("{}:{}:1", hostname(), child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(child.id()) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(!is_alive(&holder), "a zombie counted as running");
+        child.wait().unwrap();
+    }
 
     #[test]
     fn liveness() {

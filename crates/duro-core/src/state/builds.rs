@@ -2,6 +2,7 @@
 //! reads. Times are Unix milliseconds.
 
 use super::history::{BUILD_COLUMNS, build_record};
+use super::workers::LEASE_TTL_MS;
 use super::{StateError, StateFile};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
@@ -283,13 +284,23 @@ impl StateFile {
         )
     }
 
-    /// After a crash: removes leases that expired or whose holder no longer runs, and marks
-    /// their builds still `running` as failed (`cancelled`). Returns the tables that were freed.
+    /// After a crash: removes leases that expired or whose holder stopped, and marks the builds
+    /// still `running` of stopped creators as failed (`cancelled`). A creator has stopped when
+    /// `is_alive` says so (its process on this host is gone), when its heartbeat is older than
+    /// [`LEASE_TTL_MS`], or, for a build, when its creator is unknown and holds no live lease.
+    /// Returns the tables that were freed.
     pub fn recover_abandoned(
         &mut self,
         is_alive: impl Fn(&str) -> bool,
         now_ms: i64,
     ) -> Result<Vec<String>, StateError> {
+        let heartbeats = self.heartbeats()?;
+        let stopped = |worker: &str| {
+            !is_alive(worker)
+                || heartbeats
+                    .get(worker)
+                    .is_some_and(|beat| now_ms - beat > LEASE_TTL_MS)
+        };
         let leases: Vec<(String, String, i64)> = self.collect(
             "select table_name, holder, expires_at_ms from leases",
             [],
@@ -300,17 +311,19 @@ impl StateFile {
             [],
             |row| row.get(0),
         )?;
-        let abandoned: Vec<(String, String)> = leases
+        let (abandoned, kept): (Vec<_>, Vec<_>) = leases
             .into_iter()
-            .filter(|(_, holder, expires)| *expires < now_ms || !is_alive(holder))
-            .map(|(table, holder, _)| (table, holder))
-            .collect();
+            .partition(|(_, holder, expires)| *expires < now_ms || stopped(holder));
         let dead_workers: Vec<String> = running_workers
             .into_iter()
-            .filter(|w| !is_alive(w))
+            .filter(|w| {
+                stopped(w)
+                    || (!heartbeats.contains_key(w)
+                        && !kept.iter().any(|(_, holder, _)| holder == w))
+            })
             .collect();
         self.write(|tx| {
-            for (table, holder) in &abandoned {
+            for (table, holder, _) in &abandoned {
                 tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, holder])?;
             }
             for worker in &dead_workers {
@@ -327,7 +340,7 @@ impl StateFile {
             }
             Ok(())
         })?;
-        Ok(abandoned.into_iter().map(|(table, _)| table).collect())
+        Ok(abandoned.into_iter().map(|(table, _, _)| table).collect())
     }
 }
 

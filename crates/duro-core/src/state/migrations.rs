@@ -128,6 +128,16 @@ pub const MIGRATIONS: &[&str] = &[
     -- Lists of tables read these columns without the long query texts.
     create index tables_summary on tables (name, kind, interval_minutes, deleted_at);
     "#,
+    // 5: creator processes with the short token their warehouse connections carry as
+    // `application_name`, and their last heartbeat (leases are renewed with it).
+    r#"
+    create table workers (
+        worker text primary key,
+        token text not null unique,
+        started_at_ms integer not null,
+        heartbeat_at_ms integer not null
+    ) strict;
+    "#,
 ];
 
 #[cfg(test)]

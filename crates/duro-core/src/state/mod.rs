@@ -7,10 +7,12 @@ mod builds;
 mod catalog_store;
 mod history;
 mod migrations;
+mod workers;
 
 pub use builds::{BuildOutcome, BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
+pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};

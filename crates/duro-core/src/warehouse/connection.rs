@@ -114,6 +114,11 @@ impl WarehouseError {
 /// Opens a connection as configured. The password comes from the config (env or file), never
 /// from the views repository, and never appears in an error message.
 pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
+    connect_named(config, "duro")
+}
+
+/// Opens a connection whose `application_name` is `name` (a creator's, see `sessions`).
+pub fn connect_named(config: &WarehouseConfig, name: &str) -> Result<Client, WarehouseError> {
     let connection_error = |message: String| WarehouseError {
         class: FailureClass::Connection,
         transient: true,
@@ -137,7 +142,7 @@ pub fn connect(config: &WarehouseConfig) -> Result<Client, WarehouseError> {
     if let Some(password) = password {
         pg_config.password(password);
     }
-    pg_config.application_name("duro");
+    pg_config.application_name(name);
     pg_config.connect_timeout(Duration::from_secs(config.connect_timeout.unwrap_or(10)));
     // Named from the parsed settings, never from the raw text (which may hold a password).
     let hosts: Vec<String> = pg_config

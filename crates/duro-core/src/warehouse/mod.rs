@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod connection;
 pub mod grantee;
 pub mod render;
+pub mod sessions;
 pub mod statement;
 
-pub use connection::{FailureClass, WarehouseError, cancel, connect};
+pub use connection::{FailureClass, WarehouseError, cancel, connect, connect_named};
