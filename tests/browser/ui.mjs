@@ -1,6 +1,7 @@
 // duro-server in a real headless Chromium: the tables page's "Update table" button schedules a
 // rebuild and the row shows "Scheduled"; a table page shows its duration chart; screenshots of
-// the jobs, tables, table and graph pages go to the folder given.
+// the jobs, tables, table and graph pages go to the folder given. No page may break the
+// server's Content-Security-Policy (Chromium reports each refused script or style).
 //
 // Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart>
 // Exits 0 when every check passes; prints what failed otherwise.
@@ -34,6 +35,10 @@ try {
   page.on("request", (request) => {
     if (!request.url().startsWith(base)) external.push(request.url());
   });
+  const refused = [];
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) refused.push(message.text());
+  });
 
   await page.goto(`${base}/`);
   check((await page.locator("#timeline svg").count()) === 1, "the jobs page draws its timeline");
@@ -60,10 +65,13 @@ try {
   await page.goto(`${base}/graph`);
   const node = page.locator(`#graph a[href$="/tables/${charted}"]`);
   check((await node.count()) === 1, `the graph links ${charted}`);
+  const label = await page.locator("#graph svg text.a13").first().evaluate((e) => getComputedStyle(e).fontSize);
+  check(label === "13px", `the graph's labels take their size from the stylesheet (${label})`);
   await page.screenshot({ path: join(shots, "graph.png"), fullPage: true });
   await Promise.all([page.waitForURL(`${base}/tables/${charted}`), node.click({ force: true })]);
   check(page.url().endsWith(`/tables/${charted}`), "clicking a graph node opens its table page");
 
+  check(refused.length === 0, `the pages keep to the Content-Security-Policy (${refused.join("; ") || "nothing refused"})`);
   check(external.length === 0, `no request leaves the server (${external.join(", ") || "none"})`);
 } catch (error) {
   console.error(`FAILED: ${error.message}`);

@@ -1,6 +1,6 @@
-//! What every request handler shares: where the state file is, the path prefix, the write
-//! credentials and the page templates. The state file is opened per request on a blocking
-//! thread, so a slow disk never stalls the server's event loop.
+//! What every request handler shares: where the state file is, the path prefix, the
+//! credentials, the key that signs CSRF tokens and the page templates. The state file is opened
+//! per request on a blocking thread, so a slow disk never stalls the server's event loop.
 
 use crate::errors::AppError;
 use crate::graph_svg::{self, Layout, Node};
@@ -8,7 +8,7 @@ use crate::load;
 use crate::load::Overview;
 use crate::memo::Memo;
 use crate::model::{self, Stats};
-use crate::security::Auth;
+use crate::security::{Auth, CsrfKey};
 use crate::templates;
 use actix_web::web;
 use duro_core::config::Config;
@@ -30,6 +30,10 @@ pub struct ServerContext {
     /// `""` or a prefix like `/duro` (no trailing slash).
     pub base_path: String,
     pub auth: Auth,
+    /// Whether reads need the credentials too (`server.read_auth`).
+    pub read_auth: bool,
+    /// Signs the CSRF tokens; drawn at start, so a restart makes open pages out of date.
+    pub csrf_key: CsrfKey,
     pub templates: tera::Tera,
     /// Open state-file connections, reused so their page caches stay warm.
     connections: Arc<Mutex<Vec<StateFile>>>,
@@ -49,10 +53,16 @@ impl ServerContext {
     /// From the configuration; `base_path` overrides `server.base_path` when given.
     pub fn new(config: &Config, base_path: Option<&str>) -> Result<Self, String> {
         let base_path = normalize_base_path(base_path.unwrap_or(&config.server.base_path))?;
+        let auth = Auth::from_config(&config.server)?;
+        if config.server.read_auth && auth.is_open() {
+            return Err("server.read_auth needs server.auth (`token` or `basic`)".to_owned());
+        }
         Ok(Self {
             state_path: config.state.path.clone(),
             base_path,
-            auth: Auth::from_config(&config.server)?,
+            auth,
+            read_auth: config.server.read_auth,
+            csrf_key: CsrfKey::random(),
             templates: templates::load().map_err(|e| format!("page templates: {e}"))?,
             connections: Arc::new(Mutex::new(Vec::new())),
             stats: Memo::new(),

@@ -12,9 +12,14 @@ pub struct AppError {
     pub message: String,
     /// Answer as an HTML page rather than JSON.
     pub html: bool,
-    /// Ask for credentials (`WWW-Authenticate`).
-    pub challenge: bool,
+    /// `WWW-Authenticate` challenges to answer with (a 401 asks for credentials).
+    pub challenges: &'static [&'static str],
 }
+
+/// The basic-auth challenge; browsers ask for a user name and password.
+pub const BASIC_CHALLENGE: &str = "Basic realm=\"duro\", charset=\"UTF-8\"";
+/// The bearer-token challenge (RFC 6750).
+pub const BEARER_CHALLENGE: &str = "Bearer realm=\"duro\"";
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
@@ -22,7 +27,7 @@ impl AppError {
             status,
             message: message.into(),
             html: false,
-            challenge: false,
+            challenges: &[],
         }
     }
 
@@ -38,13 +43,11 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, message)
     }
 
-    pub fn unauthorized() -> Self {
+    /// A 401 asking for basic auth; `message` says what needs the credentials.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
         Self {
-            challenge: true,
-            ..Self::new(
-                StatusCode::UNAUTHORIZED,
-                "writing needs credentials: basic auth, or `Authorization: Bearer <token>`",
-            )
+            challenges: &[BASIC_CHALLENGE],
+            ..Self::new(StatusCode::UNAUTHORIZED, message)
         }
     }
 
@@ -93,16 +96,16 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        if self.challenge {
-            response.insert_header((
+        for challenge in self.challenges {
+            response.append_header((
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"duro\", charset=\"UTF-8\""),
+                HeaderValue::from_static(challenge),
             ));
         }
         if self.html {
             response.content_type("text/html; charset=utf-8").body(format!(
                 "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status} — duro</title></head>\
-                 <body><h1>{status}</h1><p>{message}</p><p><a href=\"javascript:history.back()\">Back</a></p></body></html>",
+                 <body><h1>{status}</h1><p>{message}</p></body></html>",
                 status = self.status,
                 message = escape_html(&self.message)
             ))
@@ -144,7 +147,7 @@ mod tests {
 
     #[test]
     fn unauthorized_asks_for_basic_auth() {
-        let response = AppError::unauthorized().error_response();
+        let response = AppError::unauthorized("reading needs credentials").error_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().contains_key(header::WWW_AUTHENTICATE));
     }

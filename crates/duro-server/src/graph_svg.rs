@@ -1,6 +1,8 @@
 //! The dependency graph as inline SVG. `layout-rs` places and draws the nodes and edges
 //! (dependencies on the left, their readers to the right); a thin rendering backend around its
-//! SVG writer adds a link over every node to the table's page.
+//! SVG writer adds a link over every node to the table's page. The writer's `<style>` element
+//! (its font classes) is left out: the page's Content-Security-Policy allows no inline styles,
+//! so the same rules live in `static/style.css`.
 
 use crate::errors::escape_html;
 use crate::model::Status;
@@ -79,9 +81,23 @@ pub fn layout(names: &[String], edges: &[(usize, usize)]) -> Layout {
     let end = drawn.rfind("</svg>").unwrap_or(drawn.len()).max(head_end);
     Layout {
         head: drawn[start..head_end].to_owned(),
-        body: drawn[head_end..end].to_owned(),
+        body: without_style(&drawn[head_end..end]),
         boxes: backend.boxes,
     }
+}
+
+/// `svg` without its `<style>…</style>` elements.
+fn without_style(svg: &str) -> String {
+    let mut rest = svg;
+    let mut kept = String::with_capacity(svg.len());
+    while let Some(start) = rest.find("<style") {
+        kept.push_str(&rest[..start]);
+        rest = rest[start..]
+            .find("</style>")
+            .map_or("", |end| &rest[start + end + "</style>".len()..]);
+    }
+    kept.push_str(rest);
+    kept
 }
 
 /// The graph as an `<svg>` element: `layout` coloured by each node's status, with a link over
@@ -207,5 +223,24 @@ mod tests {
         assert!(svg.contains("s.base"), "the label is drawn");
         assert_eq!(svg.matches("<a href").count(), 2);
         assert!(render(&layout(&[], &[]), &[]).is_empty());
+        // No inline styles (the CSP refuses them); the labels' class is in the stylesheet.
+        assert!(!svg.contains("<style") && !svg.contains("style="), "{svg}");
+        assert!(svg.contains("class=\"a13\""), "{svg}");
+        assert!(crate::STYLESHEET.contains("svg .a13 {"));
+    }
+
+    #[test]
+    fn style_elements_are_left_out() {
+        for (svg, kept) in [
+            (
+                "<defs/><style>\n.a1 {}\n</style>\n<rect/>",
+                "<defs/>\n<rect/>",
+            ),
+            ("<style>a</style><g/><style>b</style>", "<g/>"),
+            ("<rect/>", "<rect/>"),
+            ("<g/><style>never closed", "<g/>"),
+        ] {
+            assert_eq!(without_style(svg), kept, "{svg}");
+        }
     }
 }

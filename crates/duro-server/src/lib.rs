@@ -1,8 +1,9 @@
 //! `duro-server`: the web UI and JSON API over the state file. It reads what `duro-schedule`
 //! and `duro-create` record and writes only force requests; it never talks to the warehouse.
 //!
-//! [`routes`] mounts everything under the configured base path; `main.rs` only parses flags
-//! and starts actix-web.
+//! [`routes`] mounts everything under the configured base path, behind the read check
+//! (`server.read_auth`) and with a `Content-Security-Policy` on every answer; `main.rs` only
+//! parses flags and starts actix-web.
 
 mod api;
 mod charts;
@@ -20,7 +21,7 @@ mod timefmt;
 
 pub use context::{ServerContext, normalize_base_path};
 
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
@@ -29,6 +30,11 @@ use errors::AppError;
 use std::time::Instant;
 
 const STYLESHEET: &str = include_str!("../static/style.css");
+
+/// What pages may load: only the server's own stylesheet and links; no scripts, no inline
+/// styles, no framing, no `<base>`, forms only to this server.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// Registers every route under the context's base path.
 pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::ServiceConfig) {
@@ -55,6 +61,8 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
             .app_data(form_errors)
             .service(
                 web::scope(&base)
+                    .wrap(from_fn(read_auth))
+                    .wrap(from_fn(content_security_policy))
                     .wrap(from_fn(server_timing))
                     .route("/healthz", web::get().to(healthz))
                     .route("/metrics", web::get().to(metrics))
@@ -100,15 +108,55 @@ async fn server_timing(
     Ok(response)
 }
 
-/// `200 ok` when the state file opens and reads, `503` otherwise.
-async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
-    match context
-        .with_state(|state| Ok(state.schema_version()?))
-        .await
+/// With `server.read_auth`, asks for the configured credentials on every request but
+/// `/healthz` (API paths answer JSON, pages an HTML page).
+async fn read_auth(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let Some(context) = request.app_data::<web::Data<ServerContext>>() else {
+        let error = AppError::internal("the server's context is missing");
+        return Ok(request.error_response(error).map_into_right_body());
+    };
+    if context.read_auth
+        && request.path() != context.url("/healthz")
+        && let Err(error) = context.auth.check_read(request.request())
     {
-        Ok(version) => HttpResponse::Ok()
+        let api = request.path().starts_with(&context.url("/api/"));
+        let error = if api { error } else { error.page() };
+        return Ok(request.error_response(error).map_into_right_body());
+    }
+    Ok(next.call(request).await?.map_into_left_body())
+}
+
+/// Adds `Content-Security-Policy` to every answer (pages, error pages, the rest).
+async fn content_security_policy(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut response = next.call(request).await?;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    Ok(response)
+}
+
+/// `200 ok` when the state file opens and the table overview the pages show reads from it,
+/// `503` with the reason otherwise.
+async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
+    let now_ms = load::now_ms();
+    let shared = context.clone();
+    let read = context
+        .with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            Ok((state.schema_version()?, overview.rows.len()))
+        })
+        .await;
+    match read {
+        Ok((version, tables)) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
-            .body(format!("ok (state schema {version})\n")),
+            .body(format!("ok (state schema {version}, {tables} tables)\n")),
         Err(error) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
             .body(format!("unavailable: {}\n", error.message)),

@@ -76,6 +76,11 @@ async fn serve(
     } else {
         "authenticated"
     };
+    let read_auth = if context.read_auth {
+        "authenticated"
+    } else {
+        "open"
+    };
     let app_context = context.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -94,7 +99,9 @@ async fn serve(
         server = server.workers(workers.max(1));
     }
     for address in server.addrs() {
-        println!("duro-server: listening on http://{address}{base}/ (writes {write_auth})");
+        println!(
+            "duro-server: listening on http://{address}{base}/ (reads {read_auth}, writes {write_auth})"
+        );
     }
     use std::io::Write;
     let _ = std::io::stdout().flush();

@@ -1,23 +1,28 @@
-//! Who may write, and proof that a form post came from our own page.
+//! Who may read and write, and proof that a form post came from our own page.
 //!
 //! - **Authentication** (optional, `server.auth`): `token` accepts `Authorization: Bearer <token>`
 //!   or the token as the password of basic auth (any user name); `basic` accepts the configured
-//!   users. Only writes are checked; comparisons are constant-time.
-//! - **CSRF** for the HTML forms: a random token in a `SameSite=Strict`, `HttpOnly` cookie that
-//!   every form repeats in a hidden field (double submit). The JSON API needs
-//!   `Content-Type: application/json`, which a cross-site form cannot send.
+//!   users. Scheme names are case-insensitive (RFC 7235); comparisons are constant-time. Writes
+//!   are always checked; with `server.read_auth`, every other request but `/healthz` too.
+//! - **CSRF** for the HTML forms: a token in a `SameSite=Strict`, `HttpOnly` cookie (`Secure`
+//!   when the request came over HTTPS) that every form repeats in a hidden field (double
+//!   submit). The token is a random nonce signed with a key the server draws at start
+//!   (HMAC-SHA256), so a pair the server did not hand out is refused, and a page left open
+//!   across a restart is told to reload. The JSON API needs `Content-Type: application/json`,
+//!   which a cross-site form cannot send.
 
-use crate::errors::AppError;
+use crate::errors::{AppError, BASIC_CHALLENGE, BEARER_CHALLENGE};
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use base64::Engine;
 use duro_core::config::{AuthMode, ServerConfig};
+use ring::hmac;
 use subtle::ConstantTimeEq;
 
 pub const CSRF_COOKIE: &str = "duro_csrf";
 
-/// The configured write credentials.
+/// The configured credentials.
 #[derive(Clone)]
 pub enum Auth {
     Open,
@@ -61,18 +66,45 @@ impl Auth {
 
     /// Checks the request's credentials for a write.
     pub fn check(&self, request: &HttpRequest) -> Result<(), AppError> {
+        self.check_for(
+            request,
+            "writing needs credentials: basic auth, or `Authorization: Bearer <token>`",
+        )
+    }
+
+    /// Checks the request's credentials for a read (with `server.read_auth`).
+    pub fn check_read(&self, request: &HttpRequest) -> Result<(), AppError> {
+        self.check_for(
+            request,
+            "reading needs credentials: basic auth, or `Authorization: Bearer <token>`",
+        )
+    }
+
+    fn check_for(&self, request: &HttpRequest, message: &str) -> Result<(), AppError> {
+        if self.allows(request) {
+            return Ok(());
+        }
+        let mut error = AppError::unauthorized(message);
+        if let Auth::Token(_) = self {
+            // Browsers answer the basic challenge (the token as the password); clients the other.
+            error.challenges = &[BASIC_CHALLENGE, BEARER_CHALLENGE];
+        }
+        Err(error)
+    }
+
+    fn allows(&self, request: &HttpRequest) -> bool {
         let given = request
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::trim);
-        let allowed = match self {
+        match self {
             Auth::Open => true,
             Auth::Token(token) => match given {
-                Some(value) if value.starts_with("Bearer ") => {
-                    same(value["Bearer ".len()..].trim(), token)
-                }
-                Some(value) => basic_credentials(value).is_some_and(|(_, p)| same(&p, token)),
+                Some(value) => match credentials(value, "Bearer") {
+                    Some(bearer) => same(bearer, token),
+                    None => basic_credentials(value).is_some_and(|(_, p)| same(&p, token)),
+                },
                 None => false,
             },
             Auth::Users(users) => given.and_then(basic_credentials).is_some_and(|(u, p)| {
@@ -81,11 +113,6 @@ impl Auth {
                     ok | (same(&u, user) & same(&p, password))
                 })
             }),
-        };
-        if allowed {
-            Ok(())
-        } else {
-            Err(AppError::unauthorized())
         }
     }
 }
@@ -94,9 +121,15 @@ fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// What follows `scheme` in an `Authorization` value, the scheme in any case (RFC 7235).
+fn credentials<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once([' ', '\t'])?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
 /// (user, password) from `Basic <base64>`.
 fn basic_credentials(value: &str) -> Option<(String, String)> {
-    let encoded = value.strip_prefix("Basic ")?.trim();
+    let encoded = credentials(value, "Basic")?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()?;
@@ -105,27 +138,87 @@ fn basic_credentials(value: &str) -> Option<(String, String)> {
     Some((user.to_owned(), password.to_owned()))
 }
 
-/// The request's CSRF token, and the cookie to set when it had none.
-pub fn csrf_token(request: &HttpRequest, cookie_path: &str) -> (String, Option<Cookie<'static>>) {
+/// The key that signs CSRF tokens: random, drawn once per server start, never stored.
+pub struct CsrfKey(hmac::Key);
+
+impl CsrfKey {
+    pub fn random() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
+        CsrfKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes))
+    }
+
+    /// A new token: `<nonce>.<signature>`, both in hex.
+    fn issue(&self) -> String {
+        let mut nonce = [0u8; 16];
+        getrandom::fill(&mut nonce).expect("the operating system provides random bytes");
+        let nonce = hex(&nonce);
+        let signature = hex(hmac::sign(&self.0, nonce.as_bytes()).as_ref());
+        format!("{nonce}.{signature}")
+    }
+
+    /// Whether this key signed `token` (in constant time).
+    fn signed(&self, token: &str) -> bool {
+        let Some((nonce, signature)) = token.split_once('.') else {
+            return false;
+        };
+        let Some(signature) = unhex(signature) else {
+            return false;
+        };
+        unhex(nonce).is_some_and(|nonce| nonce.len() == 16)
+            && hmac::verify(&self.0, nonce.as_bytes(), &signature).is_ok()
+    }
+}
+
+/// The request's CSRF token, and the cookie to set when it had none signed by `key` (none
+/// yet, or one from before a restart).
+pub fn csrf_token(
+    request: &HttpRequest,
+    cookie_path: &str,
+    key: &CsrfKey,
+) -> (String, Option<Cookie<'static>>) {
     if let Some(cookie) = request.cookie(CSRF_COOKIE)
-        && is_token(cookie.value())
+        && key.signed(cookie.value())
     {
         return (cookie.value().to_owned(), None);
     }
-    let token = new_token();
+    let token = key.issue();
     let cookie = Cookie::build(CSRF_COOKIE, token.clone())
         .path(cookie_path.to_owned())
         .http_only(true)
+        .secure(is_https(request))
         .same_site(SameSite::Strict)
         .finish();
     (token, Some(cookie))
 }
 
-/// Checks that a form's token matches the cookie.
-pub fn check_csrf(request: &HttpRequest, form_token: &str) -> Result<(), AppError> {
-    let cookie = request.cookie(CSRF_COOKIE);
-    match cookie {
-        Some(cookie) if is_token(cookie.value()) && same(cookie.value(), form_token) => Ok(()),
+/// Whether the request came over HTTPS: a TLS connection, or `X-Forwarded-Proto: https` from
+/// the reverse proxy (which must set or override that header).
+fn is_https(request: &HttpRequest) -> bool {
+    request.app_config().secure()
+        || request
+            .headers()
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// Checks that a form's token matches the cookie and that this server signed it.
+pub fn check_csrf(request: &HttpRequest, form_token: &str, key: &CsrfKey) -> Result<(), AppError> {
+    match request.cookie(CSRF_COOKIE) {
+        Some(cookie) if same(cookie.value(), form_token) => {
+            if key.signed(cookie.value()) {
+                Ok(())
+            } else {
+                // Signed with another key (the server restarted since the page was loaded), or
+                // not by us at all.
+                Err(
+                    AppError::forbidden("the page is out of date: reload the page and try again")
+                        .page(),
+                )
+            }
+        }
         _ => Err(AppError::forbidden(
             "the form's CSRF token does not match: reload the page and try again",
         )
@@ -133,14 +226,21 @@ pub fn check_csrf(request: &HttpRequest, form_token: &str) -> Result<(), AppErro
     }
 }
 
-fn is_token(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn new_token() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system provides random bytes");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    // Lower case only: one spelling per token.
+    if !text.len().is_multiple_of(2)
+        || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -213,16 +313,144 @@ mod tests {
     }
 
     #[test]
-    fn csrf_tokens_are_random_and_checked_against_the_cookie() {
-        let (first, cookie) = csrf_token(&TestRequest::default().to_http_request(), "/");
-        let (second, _) = csrf_token(&TestRequest::default().to_http_request(), "/");
+    fn auth_schemes_are_case_insensitive() {
+        let token = Auth::Token("t0ken".to_owned());
+        let users = Auth::Users(vec![("alice".to_owned(), "one".to_owned())]);
+        let encoded = base64::engine::general_purpose::STANDARD.encode("alice:one");
+        let token_as_password = base64::engine::general_purpose::STANDARD.encode("x:t0ken");
+        for (auth, value, allowed) in [
+            (&token, "Bearer t0ken".to_owned(), true),
+            (&token, "bearer t0ken".to_owned(), true),
+            (&token, "BEARER t0ken".to_owned(), true),
+            (&token, "bEaReR   t0ken".to_owned(), true),
+            (&token, format!("basic {token_as_password}"), true),
+            (&token, "Bearert0ken".to_owned(), false),
+            (&token, "Token t0ken".to_owned(), false),
+            (&token, "bearer T0KEN".to_owned(), false),
+            (&users, format!("Basic {encoded}"), true),
+            (&users, format!("basic {encoded}"), true),
+            (&users, format!("BASIC {encoded}"), true),
+            (&users, format!("Basic{encoded}"), false),
+            (&users, format!("Bearer {encoded}"), false),
+        ] {
+            let request = TestRequest::default()
+                .insert_header((header::AUTHORIZATION, value.clone()))
+                .to_http_request();
+            assert_eq!(auth.check(&request).is_ok(), allowed, "{value}");
+        }
+    }
+
+    #[test]
+    fn reads_and_writes_ask_with_the_scheme_of_the_mode() {
+        let anonymous = TestRequest::default().to_http_request();
+        let token = Auth::Token("t0ken".to_owned());
+        let users = Auth::Users(vec![("alice".to_owned(), "one".to_owned())]);
+        for (auth, read, challenges) in [
+            (&token, true, vec![BASIC_CHALLENGE, BEARER_CHALLENGE]),
+            (&token, false, vec![BASIC_CHALLENGE, BEARER_CHALLENGE]),
+            (&users, true, vec![BASIC_CHALLENGE]),
+            (&users, false, vec![BASIC_CHALLENGE]),
+        ] {
+            let error = if read {
+                auth.check_read(&anonymous)
+            } else {
+                auth.check(&anonymous)
+            }
+            .unwrap_err();
+            assert_eq!(error.status.as_u16(), 401);
+            assert_eq!(error.challenges, challenges.as_slice());
+            let verb = if read { "reading" } else { "writing" };
+            assert!(error.message.starts_with(verb), "{}", error.message);
+        }
+        assert!(Auth::Open.check_read(&anonymous).is_ok());
+    }
+
+    #[test]
+    fn csrf_tokens_are_random_signed_and_checked_against_the_cookie() {
+        let key = CsrfKey::random();
+        let (first, cookie) = csrf_token(&TestRequest::default().to_http_request(), "/", &key);
+        let (second, _) = csrf_token(&TestRequest::default().to_http_request(), "/", &key);
         assert_ne!(first, second);
+        assert!(key.signed(&first) && key.signed(&second));
         let cookie = cookie.unwrap();
         assert!(cookie.http_only().unwrap());
         let request = TestRequest::default().cookie(cookie).to_http_request();
-        assert_eq!(csrf_token(&request, "/"), (first.clone(), None));
-        assert!(check_csrf(&request, &first).is_ok());
-        assert!(check_csrf(&request, &second).is_err());
-        assert!(check_csrf(&TestRequest::default().to_http_request(), &first).is_err());
+        assert_eq!(csrf_token(&request, "/", &key), (first.clone(), None));
+        assert!(check_csrf(&request, &first, &key).is_ok());
+        assert!(check_csrf(&request, &second, &key).is_err());
+        assert!(check_csrf(&TestRequest::default().to_http_request(), &first, &key).is_err());
+    }
+
+    #[test]
+    fn csrf_pairs_not_signed_by_this_key_are_refused() {
+        let key = CsrfKey::random();
+        let other = CsrfKey::random();
+        let mine = key.issue();
+        let theirs = other.issue();
+        let (nonce, signature) = mine.split_once('.').unwrap();
+        let flipped = format!(
+            "{nonce}.{}{}",
+            if signature.starts_with('0') { '1' } else { '0' },
+            &signature[1..]
+        );
+        let upper = format!("{nonce}.{}", signature.to_uppercase());
+        let plus = format!("{nonce}.+{}", &signature[1..]);
+        for (token, signed) in [
+            (mine.clone(), true),
+            (theirs.clone(), false),
+            (flipped, false),
+            (plus, false),
+            (upper, false),
+            (nonce.to_owned(), false),
+            (String::new(), false),
+            ("0".repeat(32), false),
+            (format!("{}.{}", "0".repeat(32), "0".repeat(64)), false),
+            (format!("{}.{signature}", "0".repeat(32)), false),
+        ] {
+            let token = token.as_str();
+            assert_eq!(key.signed(token), signed, "{token}");
+            // The same value in the cookie and the field passes only when this key signed it.
+            let request = TestRequest::default()
+                .cookie(Cookie::new(CSRF_COOKIE, token.to_owned()))
+                .to_http_request();
+            let checked = check_csrf(&request, token, &key);
+            assert_eq!(checked.is_ok(), signed, "{token}");
+            if let Err(error) = checked {
+                assert_eq!(error.status.as_u16(), 403);
+                assert!(error.html);
+                assert_eq!(
+                    error.message,
+                    "the page is out of date: reload the page and try again"
+                );
+            }
+        }
+        // A page with a cookie from before a restart gets a new one.
+        let request = TestRequest::default()
+            .cookie(Cookie::new(CSRF_COOKIE, theirs.clone()))
+            .to_http_request();
+        let (fresh, cookie) = csrf_token(&request, "/", &key);
+        assert!(key.signed(&fresh) && fresh != theirs && cookie.is_some());
+    }
+
+    #[test]
+    fn the_csrf_cookie_is_secure_over_https() {
+        let key = CsrfKey::random();
+        for (forwarded, secure) in [
+            (None, false),
+            (Some("http"), false),
+            (Some("https"), true),
+            (Some("HTTPS"), true),
+            (Some("https, http"), true),
+            (Some("http, https"), false),
+        ] {
+            let mut request = TestRequest::default();
+            if let Some(value) = forwarded {
+                request = request.insert_header(("X-Forwarded-Proto", value));
+            }
+            let (_, cookie) = csrf_token(&request.to_http_request(), "/", &key);
+            let cookie = cookie.unwrap();
+            assert_eq!(cookie.secure().unwrap_or(false), secure, "{forwarded:?}");
+            assert_eq!(cookie.same_site(), Some(SameSite::Strict));
+        }
     }
 }

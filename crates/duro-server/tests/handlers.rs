@@ -4,66 +4,12 @@
 
 mod common;
 
-use actix_web::cookie::Cookie;
-use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
-use actix_web::{App, test, web};
+use actix_web::test;
 use base64::Engine;
-use duro_core::config::{AuthMode, Config};
+use common::http::{app, csrf, get, json, text};
+use duro_core::config::AuthMode;
 use duro_core::testing::setup::Setup;
-use duro_server::{ServerContext, routes};
-use serde_json::Value;
-
-fn context(config: &Config, base: Option<&str>) -> web::Data<ServerContext> {
-    web::Data::new(ServerContext::new(config, base).unwrap())
-}
-
-async fn app(
-    config: &Config,
-    base: Option<&str>,
-) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
-    test::init_service(App::new().configure(routes(context(config, base)))).await
-}
-
-async fn text(response: ServiceResponse) -> String {
-    String::from_utf8(test::read_body(response).await.to_vec()).unwrap()
-}
-
-async fn get(
-    service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
-    uri: &str,
-) -> (StatusCode, String) {
-    let response =
-        test::call_service(service, test::TestRequest::get().uri(uri).to_request()).await;
-    let status = response.status();
-    (status, text(response).await)
-}
-
-fn json(body: &str) -> Value {
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
-}
-
-/// The CSRF cookie and token a page hands out.
-async fn csrf(
-    service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
-    uri: &str,
-) -> (Cookie<'static>, String) {
-    let response =
-        test::call_service(service, test::TestRequest::get().uri(uri).to_request()).await;
-    let cookie = response
-        .response()
-        .cookies()
-        .find(|c| c.name() == "duro_csrf")
-        .expect("a page sets the CSRF cookie")
-        .into_owned();
-    let body = text(response).await;
-    let start = body
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with the token")
-        + 19;
-    let token = body[start..start + 32].to_owned();
-    (cookie, token)
-}
 
 #[actix_web::test]
 async fn jobs_page_over_every_range_form() {

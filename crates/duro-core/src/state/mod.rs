@@ -2,6 +2,10 @@
 //! `duro-server`. WAL mode (readers never block the writer), a busy timeout, `BEGIN IMMEDIATE`
 //! for every write transaction, and migrations applied by whichever binary opens it first.
 //! Only this module knows the SQLite schema.
+//!
+//! Opening looks before it writes anything: an empty file (0 bytes, or SQLite with no schema)
+//! becomes a new state file; a file that is not SQLite, or another program's database, is
+//! refused, so Duro's tables are never added to someone else's file.
 
 mod builds;
 mod catalog_store;
@@ -39,7 +43,19 @@ pub enum StateError {
     },
     #[error("state file `{path}`: {message}")]
     Corrupt { path: PathBuf, message: String },
+    #[error("`{path}` is not a Duro state file: {reason}; point state.path at another file")]
+    NotDuro { path: PathBuf, reason: String },
 }
+
+/// The tables of the first migration; every Duro state file since has them all.
+const DURO_TABLES: &[&str] = &[
+    "builds",
+    "commits",
+    "dependencies",
+    "force_requests",
+    "leases",
+    "tables",
+];
 
 /// An open state file.
 pub struct StateFile {
@@ -56,6 +72,7 @@ impl StateFile {
                 message: format!("cannot create its folder: {e}"),
             })?;
         }
+        warn_if_empty(path);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -68,8 +85,72 @@ impl StateFile {
             connection,
             path: path.to_owned(),
         };
+        state.recognize()?;
         state.configure().and_then(|()| state.migrate())?;
         Ok(state)
+    }
+
+    /// Refuses a file that is not a Duro state file, before anything is written to it: not
+    /// SQLite, or SQLite with tables but not Duro's (whatever its `user_version`). A file
+    /// with Duro's tables and a newer version is left to `migrate` (which says to upgrade).
+    fn recognize(&self) -> Result<(), StateError> {
+        self.connection
+            .busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| self.error(e))?;
+        // One statement, so the version and the tables come from the same moment (another
+        // process may be migrating the file right now).
+        let read = self.connection.query_row(
+            "select (select user_version from pragma_user_version()),
+                    (select group_concat(name, char(31)) from (select name from sqlite_master
+                        where type = 'table' and name not like 'sqlite\\_%' escape '\\'
+                        order by name))",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?)),
+        );
+        let (version, names) = match read {
+            Ok(read) => read,
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(self.not_duro("it is not an SQLite database".to_owned()));
+            }
+            Err(error) => return Err(self.error(error)),
+        };
+        let names = names.unwrap_or_default();
+        let tables: Vec<&str> = names.split('\u{1f}').filter(|n| !n.is_empty()).collect();
+        let missing: Vec<&str> = DURO_TABLES
+            .iter()
+            .copied()
+            .filter(|table| !tables.contains(table))
+            .collect();
+        let known = migrations::MIGRATIONS.len() as i64;
+        let fresh = tables.is_empty() && (version == 0 || version > known);
+        if fresh || missing.is_empty() {
+            return Ok(());
+        }
+        let listed = if tables.is_empty() {
+            "no tables".to_owned()
+        } else {
+            let more = if tables.len() > 5 { ", …" } else { "" };
+            format!("tables {}{more}", tables[..tables.len().min(5)].join(", "))
+        };
+        Err(self.not_duro(if version == 0 {
+            format!(
+                "it is another program's SQLite database ({listed}); Duro adds its tables only to an empty file"
+            )
+        } else {
+            format!(
+                "it is an SQLite database with user_version {version} and {listed}, without Duro's {}",
+                missing.join(", ")
+            )
+        }))
+    }
+
+    fn not_duro(&self, reason: String) -> StateError {
+        StateError::NotDuro {
+            path: self.path.clone(),
+            reason,
+        }
     }
 
     /// Lets this connection cache up to `mib` MiB of the file's pages (a long-lived reader,
@@ -138,9 +219,6 @@ impl StateFile {
     }
 
     fn configure(&mut self) -> Result<(), StateError> {
-        self.connection
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.error(e))?;
         let mode: String = self
             .connection
             .query_row("pragma journal_mode = wal", [], |row| row.get(0))
@@ -191,6 +269,20 @@ impl StateFile {
             });
         }
         Ok(())
+    }
+}
+
+/// A 0-byte file without a `-wal` file beside it is a new state file (a `touch` before a bind
+/// mount is common), but say so: the wrong path is as likely.
+fn warn_if_empty(path: &Path) {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let empty = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
+    if empty && !Path::new(&wal).exists() {
+        tracing::warn!(
+            "state file `{}` is empty: starting a new state file in it",
+            path.display()
+        );
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn force(
     name: web::Path<String>,
     form: web::Form<ForceForm>,
 ) -> Result<HttpResponse, AppError> {
-    security::check_csrf(&request, &form.csrf)?;
+    security::check_csrf(&request, &form.csrf, &context.csrf_key)?;
     context.auth.check(&request).map_err(AppError::page)?;
     let tree = match form.tree.as_str() {
         "" | "0" | "false" => false,
@@ -47,17 +47,62 @@ pub async fn force(
         })
         .await
         .map_err(AppError::page)?;
-    // Only local paths inside the app: never an open redirect.
-    let back = if form.back.starts_with(&format!("{}/", context.base_path))
-        && !form.back.starts_with("//")
-        && !form.back.contains("://")
-        && !form.back.contains('\\')
-    {
-        form.back.clone()
-    } else {
-        context.url("/tables/")
-    };
+    let back = same_site_path(&form.back, &context.base_path)
+        .map_or_else(|| context.url("/tables/"), str::to_owned);
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, back))
         .finish())
+}
+
+/// `back` when it is a path on this site under `base` (`""` or like `/duro`), never an open
+/// redirect: it starts with exactly one `/` (not `//` or `/\`, which browsers read as another
+/// host), and has only visible ASCII characters and no backslash (browsers drop tabs and line
+/// breaks from URLs, so `/<tab>/evil.example/` would become `//evil.example/`).
+fn same_site_path<'a>(back: &'a str, base: &str) -> Option<&'a str> {
+    let inside = back
+        .strip_prefix(base)
+        .is_some_and(|rest| rest.starts_with('/'));
+    let plain = back.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    (inside && plain && !back.starts_with("//")).then_some(back)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_site_path;
+
+    #[test]
+    fn back_is_a_path_on_this_site_or_nothing() {
+        for (back, base, accepted) in [
+            ("/tables/", "", true),
+            ("/tables/?q=orders&sort=name", "", true),
+            ("/tables/shop.orders", "", true),
+            ("/", "", true),
+            ("/duro/tables/", "/duro", true),
+            ("/duro/", "/duro", true),
+            ("", "", false),
+            ("tables/", "", false),
+            ("//evil.example/", "", false),
+            ("/\\evil.example/", "", false),
+            ("/\tables", "", false),
+            ("/\t/evil.example/", "", false),
+            ("/tables/\r\nSet-Cookie: x=1", "", false),
+            ("/tables/\n", "", false),
+            ("/tables/\u{7f}", "", false),
+            ("/tables/\u{85}", "", false),
+            ("/tables/é", "", false),
+            ("/tables/ x", "", false),
+            ("https://evil.example/", "", false),
+            ("javascript:alert(1)", "", false),
+            ("/tables/", "/duro", false),
+            ("/durox/tables/", "/duro", false),
+            ("/duro", "/duro", false),
+            ("//duro/", "/duro", false),
+        ] {
+            assert_eq!(
+                same_site_path(back, base),
+                accepted.then_some(back),
+                "{back:?} under {base:?}"
+            );
+        }
+    }
 }

@@ -37,7 +37,7 @@ fn render(
     } else {
         &context.base_path
     };
-    let (csrf, cookie) = security::csrf_token(request, cookie_path);
+    let (csrf, cookie) = security::csrf_token(request, cookie_path, &context.csrf_key);
     let mut values = tera::Context::new();
     values.insert("base", &context.base_path);
     values.insert("page", page);

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use duro_core::testing::setup::Setup;
 use std::sync::OnceLock;
 
