@@ -7,6 +7,9 @@ side by side in one run:
   full       duro-schedule into a fresh state file  (everything, cold state)
   unchanged  duro-schedule --git, commit already processed
 
+and the peak memory (RSS) of duro-schedule --check on a repository holding one generated 10 MB
+`union all` view, as a multiple of the file's size (the target is at most 50x).
+
 usage: python3 tests/bench/schedule.py [N_VIEWS] [RUNS]    (defaults: 10000 views, 7 runs)
 Prints the median and minimum wall time of each, and ratios to the floor.
 """
@@ -31,6 +34,28 @@ def timed(cmd, runs, before=None):
         if completed.returncode != 0:
             sys.exit(f"{cmd} failed: {completed.stderr.decode()}")
     return statistics.median(samples), min(samples)
+
+
+def peak_rss_bytes(cmd):
+    """Runs cmd; returns its peak resident set size in bytes (Linux reports KiB)."""
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd} failed: {child.stderr.read().decode()}")
+    return usage.ru_maxrss * 1024
+
+
+def big_union_view(root, size=10 * 1024 * 1024):
+    """A repository with one `union all` view of about `size` bytes; returns the file's size."""
+    os.makedirs(os.path.join(root, "s"))
+    branch = "select 1 as a, 'x' as b, c.d as e from s.t0 c where c.d > 0\n"
+    count = size // (len(branch) + len("union all\n"))
+    path = os.path.join(root, "s", "big — 1h.sql")
+    with open(path, "w") as out:
+        out.write("union all\n".join([branch] * count))
+    with open(os.path.join(root, "s", "t0 — 1h.sql"), "w") as out:
+        out.write("select 1 as d\n")
+    return os.path.getsize(path)
 
 
 def main():
@@ -72,6 +97,11 @@ def main():
         print(f"targets: full < 1000 ms: {'met' if full < 1 else 'MISSED'}; "
               f"full within 5x floor: {'met' if full <= 5 * floor_median else 'MISSED'} ({full / floor_median:.1f}x); "
               f"unchanged < 50 ms: {'met' if unchanged < 0.05 else 'MISSED'}")
+        big = os.path.join(work, "big")
+        size = big_union_view(big)
+        peak = peak_rss_bytes([schedule, "--views", big, "--check"])
+        print(f"one {size / 1e6:.1f} MB union all view: duro-schedule --check peak RSS {peak / 1e6:.0f} MB, "
+              f"{peak / size:.1f}x the file (target <= 50x: {'met' if peak <= 50 * size else 'MISSED'})")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -111,6 +111,14 @@ fn start() -> Cluster {
         "initdb failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // One role signs in with a password (the rest are trusted), for the tests of a wrong one.
+    let hba = data.join("pg_hba.conf");
+    let trusted = std::fs::read_to_string(&hba).expect("initdb writes pg_hba.conf");
+    std::fs::write(
+        &hba,
+        format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{trusted}"),
+    )
+    .expect("pg_hba.conf is writable");
     let port = free_port();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let postgres = bin.join("postgres");
@@ -161,6 +169,9 @@ fn start() -> Cluster {
     }
     Cluster { port, _dir: dir }
 }
+
+/// A role of the test cluster that must give its password (every other role is trusted).
+pub const PASSWORD_ROLE: &str = "duro_password";
 
 /// The process's cluster, started on first use.
 pub fn cluster() -> &'static Cluster {

@@ -26,6 +26,9 @@ pub fn fatal(error: &dyn Display) -> ExitCode {
 /// A creator whose shutdown flag is set by SIGTERM/SIGINT, and a watcher thread that cancels
 /// the running statements when it is.
 fn creator_with_signals(config: Config) -> Result<Arc<Creator>, std::io::Error> {
+    if let Err(error) = duro_core::creator::worker::hide_from_scripts() {
+        tracing::warn!("cannot mark the creator non-dumpable: {error}");
+    }
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
         signal_hook::flag::register(signal, Arc::clone(&shutdown))?;

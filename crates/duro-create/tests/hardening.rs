@@ -49,6 +49,7 @@ fn processor(setup: &Setup, select: &str, ddl: &str) -> TableDefinition {
             python: "python3".into(),
             work_dir: work,
             timeout_seconds: 60,
+            run_as: None,
             staging: None,
         }),
         ..view(select, None)
@@ -283,4 +284,38 @@ fn a_view_of_a_stranger_fails_the_build_early() {
         "the live table changed"
     );
     assert_eq!(setup.scalar::<i32>("select a from s.v"), 1);
+}
+
+/// A wrong password is reported with the server's reason, not as a bare `db error`, and the
+/// password never appears.
+#[test]
+fn a_wrong_password_says_so_without_the_password() {
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as a")], "");
+    let role = duro_core::testing::PASSWORD_ROLE;
+    setup
+        .client()
+        .batch_execute(&format!(
+            "do $$ begin
+                 if not exists (select 1 from pg_roles where rolname = '{role}') then
+                     create role {role} login password 'the-right-one';
+                 end if;
+             end $$"
+        ))
+        .unwrap();
+    let mut config = setup.config.warehouse.clone();
+    config.url = Some(setup.url.replacen("duro@", &format!("{role}@"), 1));
+    config.password = Some("hunter2-wrong".into());
+    let error = duro_core::warehouse::connect(&config).err().unwrap();
+    assert_eq!(error.class, FailureClass::Connection);
+    assert!(
+        error.message.contains(&format!(
+            "password authentication failed for user \"{role}\""
+        )),
+        "{}",
+        error.message
+    );
+    assert!(!error.message.contains("hunter2"), "{}", error.message);
+    assert!(!error.transient, "a wrong password is not worth retrying");
+    config.password = Some("the-right-one".into());
+    assert!(duro_core::warehouse::connect(&config).is_ok());
 }

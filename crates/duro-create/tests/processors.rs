@@ -292,3 +292,72 @@ fn the_script_does_not_inherit_duros_environment() {
         .unwrap_or_default();
     assert!(output.contains("leaked: []"), "{output}");
 }
+
+/// `processors.run_as`: the script runs as that OS user (here `nobody`), which cannot read the
+/// creator's environment; an unknown user fails the build with its name.
+#[test]
+fn scripts_run_as_the_configured_user() {
+    let setup = Setup::new(
+        &[
+            ("s/p_select.sql", "select 1 as n"),
+            (
+                "s/p — 1d.sql",
+                "create table s.p (n int, uid int, environ text)",
+            ),
+            (
+                "s/p.py",
+                "import csv, os, sys\ntry:\n    environ = open('/proc/%d/environ' % os.getppid(), 'rb').read().decode(errors='replace')\nexcept OSError as error:\n    environ = 'refused'\ncsv.writer(open(sys.argv[2], 'w', newline='')).writerows([['n', 'uid', 'environ'], [1, os.getuid(), environ[:100]]])\n",
+            ),
+        ],
+        "create schema s",
+    );
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"));
+    let mut config = setup.config.clone();
+    config.processors.run_as = Some("nobody".into());
+    // A Python that user can run (tests/run.sh installs Debian's).
+    config.processors.python = "/usr/bin/python3".into();
+    // The virtual environments' folder must be reachable by that user.
+    let venvs = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        venvs.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    config.processors.venv_dir = venvs.path().join("venvs");
+    let creator = duro_core::creator::Creator::new(
+        config.clone(),
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let report = creator
+        .run_cycle(&duro_core::creator::Selection::Due)
+        .unwrap();
+    if is_root {
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        assert_eq!(setup.scalar::<i32>("select uid from s.p"), 65534);
+        assert_eq!(setup.scalar::<String>("select environ from s.p"), "refused");
+    } else {
+        // Switching users needs root: the build says so.
+        assert_eq!(report.failed.len(), 1, "{report:?}");
+        assert!(report.failed[0].message.contains("run_as"), "{report:?}");
+    }
+    config.processors.run_as = Some("no-such-duro-user".into());
+    setup.force("s.p");
+    let creator = duro_core::creator::Creator::new(
+        config,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let report = creator
+        .run_cycle(&duro_core::creator::Selection::Due)
+        .unwrap();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::ProcessorFailed);
+    assert!(
+        report.failed[0]
+            .message
+            .contains("no user `no-such-duro-user`"),
+        "{report:?}"
+    );
+}

@@ -314,7 +314,7 @@ fn build_with_retries(
         tests: table.tests.clone(),
         processor: creator
             .processor_definition(table, &config)
-            .map_err(|message| failure(FailureClass::Connection, format!("S3: {message}")))?,
+            .map_err(|error| failure(error.class, error.message))?,
         config,
     };
     let mut attempt = 0;

@@ -8,13 +8,13 @@ pub mod worker;
 use crate::config::Config;
 use crate::objectstore::ObjectStore;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
-use crate::refresh::{ProcessorDefinition, Staging};
+use crate::refresh::{OsUser, ProcessorDefinition, Staging};
 use crate::schedule::unix_now;
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
 use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
-use crate::warehouse::{self, WarehouseError, catalog, sessions};
+use crate::warehouse::{self, FailureClass, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -206,11 +206,13 @@ impl Creator {
         &self,
         table: &StoredTable,
         config: &TableConfig,
-    ) -> Result<Option<ProcessorDefinition>, String> {
+    ) -> Result<Option<ProcessorDefinition>, WarehouseError> {
         if table.kind != TableKind::Processor {
             return Ok(None);
         }
-        let staging = self.staging.clone()?;
+        let staging = self.staging.clone().map_err(|message| {
+            WarehouseError::new(FailureClass::Connection, format!("S3: {message}"))
+        })?;
         let settings = &self.config.processors;
         let script_folder = table
             .files
@@ -229,6 +231,12 @@ impl Creator {
             timeout_seconds: config
                 .processor_timeout_seconds
                 .unwrap_or(settings.default_timeout),
+            run_as: settings
+                .run_as
+                .as_deref()
+                .map(OsUser::lookup)
+                .transpose()
+                .map_err(|message| WarehouseError::new(FailureClass::ProcessorFailed, message))?,
             staging,
         }))
     }

@@ -1,6 +1,7 @@
 //! Who a creator process is, for leases and build records: `host:pid:start`, a short random
 //! token its warehouse connections carry, and whether such a holder still runs (same host: its
-//! process exists and is not a zombie; other hosts: until its heartbeat stops).
+//! process exists and is not a zombie; other hosts: until its heartbeat stops); and keeping the
+//! creator's secrets from the scripts it runs.
 
 use std::sync::OnceLock;
 
@@ -32,6 +33,13 @@ pub fn worker_id(started_at_ms: i64) -> String {
         hostname(),
         std::process::id()
     )
+}
+
+/// Marks this process non-dumpable, so a processor script running as the same OS user cannot
+/// read the creator's environment (its secrets) or memory through `/proc/<pid>`.
+pub fn hide_from_scripts() -> std::io::Result<()> {
+    use rustix::process::{DumpableBehavior, set_dumpable_behavior};
+    set_dumpable_behavior(DumpableBehavior::NotDumpable).map_err(std::io::Error::from)
 }
 
 /// A short random token for a worker (PostgreSQL keeps only 63 bytes of `application_name`, so
@@ -78,6 +86,15 @@ pub fn is_alive(holder: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_creator_hides_from_its_scripts() {
+        hide_from_scripts().unwrap();
+        assert_eq!(
+            rustix::process::dumpable_behavior().unwrap(),
+            rustix::process::DumpableBehavior::NotDumpable
+        );
+    }
 
     #[test]
     fn tokens_are_short_and_differ() {

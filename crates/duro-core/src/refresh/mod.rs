@@ -6,10 +6,12 @@
 mod csv;
 mod data_tests;
 mod processor;
+mod run_as;
 mod snapshot;
 mod swap;
 
 pub use processor::{ProcessorDefinition, Staging};
+pub use run_as::OsUser;
 
 use crate::config::Dialect;
 use crate::views::TableConfig;

@@ -5,6 +5,7 @@
 
 use super::Phases;
 use super::csv::write_record;
+use super::run_as::{self, OsUser};
 use crate::config::Dialect;
 use crate::objectstore::{ObjectStore, ObjectStoreError};
 use crate::sql::rename_table_in_ddl;
@@ -42,6 +43,8 @@ pub struct ProcessorDefinition {
     pub python: String,
     pub work_dir: PathBuf,
     pub timeout_seconds: u64,
+    /// The OS user scripts and `pip` run as (`processors.run_as`); the creator's own when unset.
+    pub run_as: Option<OsUser>,
     /// S3 staging of the output (required on Redshift).
     pub staging: Option<Staging>,
 }
@@ -89,6 +92,10 @@ pub fn create_temp(
                 processor.work_dir.display()
             ))
         })?;
+    if let Some(user) = &processor.run_as {
+        // The script writes its output here.
+        user.give(work.path()).map_err(failed)?;
+    }
     let input = work.path().join("in.csv");
     let output = work.path().join("out.csv");
     phases.time("select", || export(client, select, &input, is_cancelled))?;
@@ -302,7 +309,12 @@ fn virtual_environment(
     let needs_packages = requirements
         .lines()
         .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'));
-    let mut create = Command::new(&processor.python);
+    if let Some(user) = &processor.run_as {
+        std::fs::create_dir_all(&venv)
+            .map_err(|e| failed(format!("cannot create {}: {e}", venv.display())))?;
+        user.give(&venv).map_err(failed)?;
+    }
+    let mut create = run_as::command(processor.run_as.as_ref(), &processor.python);
     create.args(["-m", "venv"]);
     if !needs_packages {
         create.arg("--without-pip");
@@ -313,7 +325,7 @@ fn virtual_environment(
         let file = venv.join("requirements.txt");
         std::fs::write(&file, &requirements)
             .map_err(|e| failed(format!("cannot write the requirements: {e}")))?;
-        let mut pip = Command::new(venv.join("bin").join("pip"));
+        let mut pip = run_as::command(processor.run_as.as_ref(), venv.join("bin").join("pip"));
         pip.args(["install", "--disable-pip-version-check", "--no-input", "-r"])
             .arg(&file);
         if let Err(error) = run_to_completion(pip, "installing the requirements") {
@@ -348,7 +360,7 @@ fn run_script(
     output: &Path,
     processor: &ProcessorDefinition,
 ) -> Result<String, WarehouseError> {
-    let mut command = Command::new(python);
+    let mut command = run_as::command(processor.run_as.as_ref(), python);
     command
         .arg(script)
         .arg(input)

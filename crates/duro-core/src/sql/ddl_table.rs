@@ -1,9 +1,8 @@
-//! The table name and columns a `create table` statement declares, read from tokens: Redshift
-//! DDL with `ENCODE` or `COMPOUND SORTKEY` does not parse with sqlparser, so the DDL is never
-//! gated on the parser.
+//! The table name and columns a `create table` statement declares, read from tokens (the
+//! `lexer`): Redshift DDL with `ENCODE` or `COMPOUND SORTKEY` does not parse with sqlparser, so
+//! the DDL is never gated on the parser.
 
-use sqlparser::dialect::RedshiftSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use super::lexer::{Kind, Lexeme, Lexer, is_word, name_of};
 
 /// Words that start a table constraint rather than a column definition.
 const CONSTRAINT_WORDS: [&str; 6] = [
@@ -28,37 +27,37 @@ pub struct DdlTable {
 /// Redshift table attributes that Duro adds from `.conf`.
 const DISTRIBUTION_WORDS: [&str; 3] = ["diststyle", "distkey", "sortkey"];
 
-fn is_word(token: &Token, word: &str) -> bool {
-    matches!(token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
-}
-
 /// Reads the first `create table name (…)` of the text, or `None` when there is none.
 pub fn ddl_table(ddl: &str) -> Option<DdlTable> {
-    let tokens: Vec<Token> = Tokenizer::new(&RedshiftSqlDialect {}, ddl)
-        .tokenize()
-        .ok()?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
-    let create = tokens.iter().position(|t| is_word(t, "create"))?;
-    let table = create + tokens[create..].iter().position(|t| is_word(t, "table"))?;
-    let open = table + tokens[table..].iter().position(|t| *t == Token::LParen)?;
+    let tokens: Vec<Lexeme> = Lexer::new(ddl).collect::<Result<_, _>>().ok()?;
+    let create = tokens.iter().position(|t| is_word(ddl, t, "create"))?;
+    let table = create
+        + tokens[create..]
+            .iter()
+            .position(|t| is_word(ddl, t, "table"))?;
+    let open = table
+        + tokens[table..]
+            .iter()
+            .position(|t| t.kind == Kind::LeftParen)?;
     let mut name_tokens = &tokens[table + 1..open];
-    if name_tokens.len() >= 3 && is_word(&name_tokens[0], "if") && is_word(&name_tokens[1], "not") {
+    if name_tokens.len() >= 3
+        && is_word(ddl, &name_tokens[0], "if")
+        && is_word(ddl, &name_tokens[1], "not")
+    {
         name_tokens = &name_tokens[3..];
     }
     let mut name = String::new();
     for token in name_tokens {
-        match token {
-            Token::Word(word) => name.push_str(&word.value.to_lowercase()),
-            Token::Period => name.push('.'),
+        match token.kind {
+            Kind::Word | Kind::QuotedName => name.push_str(&name_of(ddl, token)?),
+            Kind::Period => name.push('.'),
             _ => return None,
         }
     }
-    let (columns, close) = column_names(&tokens[open + 1..])?;
+    let (columns, close) = column_names(ddl, &tokens[open + 1..])?;
     let declares_distribution = tokens[open + 1 + close..]
         .iter()
-        .any(|t| DISTRIBUTION_WORDS.iter().any(|word| is_word(t, word)));
+        .any(|t| DISTRIBUTION_WORDS.iter().any(|word| is_word(ddl, t, word)));
     Some(DdlTable {
         name,
         columns,
@@ -68,20 +67,22 @@ pub fn ddl_table(ddl: &str) -> Option<DdlTable> {
 
 /// The first word of every top-level element of a column list, and the position of its closing
 /// parenthesis.
-fn column_names(tokens: &[Token]) -> Option<(Vec<String>, usize)> {
+fn column_names(ddl: &str, tokens: &[Lexeme]) -> Option<(Vec<String>, usize)> {
     let mut columns = Vec::new();
     let mut depth = 0usize;
     let mut at_element_start = true;
     for (position, token) in tokens.iter().enumerate() {
-        match token {
-            Token::LParen => depth += 1,
-            Token::RParen if depth == 0 => return Some((columns, position)),
-            Token::RParen => depth -= 1,
-            Token::Comma if depth == 0 => at_element_start = true,
-            Token::Word(word) if at_element_start => {
+        match token.kind {
+            Kind::LeftParen => depth += 1,
+            Kind::RightParen if depth == 0 => return Some((columns, position)),
+            Kind::RightParen => depth -= 1,
+            Kind::Other if depth == 0 && &ddl[token.range.clone()] == "," => {
+                at_element_start = true
+            }
+            Kind::Word | Kind::QuotedName if at_element_start => {
                 at_element_start = false;
-                let name = word.value.to_lowercase();
-                if word.quote_style.is_some() || !CONSTRAINT_WORDS.contains(&name.as_str()) {
+                let name = name_of(ddl, token)?;
+                if token.kind == Kind::QuotedName || !CONSTRAINT_WORDS.contains(&name.as_str()) {
                     columns.push(name);
                 }
             }

@@ -3,6 +3,7 @@
 //! does not parse, a token-level scan (comments and string literals skipped) is the fallback.
 
 mod ddl_table;
+mod lexer;
 mod output_columns;
 mod references;
 mod rewrite;
@@ -80,6 +81,36 @@ impl QueryProblem {
     }
 }
 
+/// Queries larger than this are not parsed: the parser keeps every token and a syntax tree,
+/// well over a hundred times the text; the token scan reads any size in one pass.
+pub const PARSE_LIMIT_BYTES: usize = 1 << 20;
+/// Queries chaining more set operations (`union`, …) than this are not parsed: the syntax tree
+/// is as deep as the chain, and walking it could overflow a thread's stack.
+pub const MAX_PARSED_SET_OPERATIONS: usize = 200;
+
+/// Why a query is not given to the parser, if it is too large for it.
+fn too_large_to_parse(sql: &str) -> Option<String> {
+    if sql.len() > PARSE_LIMIT_BYTES {
+        return Some(format!(
+            "the query is too large to parse ({} bytes; queries over {PARSE_LIMIT_BYTES} bytes are not parsed)",
+            sql.len()
+        ));
+    }
+    let set_operations = lexer::Lexer::new(sql)
+        .map_while(Result::ok)
+        .filter(|lexeme| {
+            ["union", "except", "intersect", "minus"]
+                .iter()
+                .any(|word| lexer::is_word(sql, lexeme, word))
+        })
+        .count();
+    (set_operations > MAX_PARSED_SET_OPERATIONS).then(|| {
+        format!(
+            "the query chains {set_operations} set operations (`union`, …); more than {MAX_PARSED_SET_OPERATIONS} are not parsed"
+        )
+    })
+}
+
 /// Analyzes the text of a view definition.
 pub fn analyze_query(sql: &str) -> QueryAnalysis {
     let fallback = |problem: QueryProblem| QueryAnalysis {
@@ -92,6 +123,9 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
         },
         problem: Some(problem),
     };
+    if let Some(reason) = too_large_to_parse(sql) {
+        return fallback(QueryProblem::Unparsed(reason));
+    }
     let statements = match Parser::parse_sql(&RedshiftSqlDialect {}, sql) {
         Ok(statements) => statements,
         Err(error) => {
@@ -159,5 +193,38 @@ mod tests {
             analyze_query("drop table first.cities").references,
             ["first.cities"]
         );
+    }
+
+    /// Long `union all` chains and huge queries are scanned, not parsed (a 10 MB chain needed
+    /// gigabytes and overflowed the stack); up to the limits, they parse.
+    #[test]
+    fn queries_too_large_to_parse_are_scanned() {
+        let chain = |branches: usize| -> String {
+            vec!["select x from s.a join s.b using (id)"; branches].join("\nunion all\n")
+        };
+        let parsed = analyze_query(&chain(MAX_PARSED_SET_OPERATIONS + 1));
+        assert_eq!(parsed.method, DependencyMethod::Parsed);
+        assert_eq!(parsed.references, ["s.a", "s.b"]);
+        let long = analyze_query(&chain(MAX_PARSED_SET_OPERATIONS + 2));
+        assert_eq!(long.method, DependencyMethod::Tokens);
+        assert_eq!(long.references, ["s.a", "s.b"]);
+        assert!(
+            long.problem.unwrap().message().contains("set operations"),
+            "a chain past the limit"
+        );
+        let huge = format!(
+            "select 1 as x from s.a -- {}",
+            "x".repeat(PARSE_LIMIT_BYTES)
+        );
+        let analysis = analyze_query(&huge);
+        assert_eq!(analysis.references, ["s.a"]);
+        assert!(
+            analysis
+                .problem
+                .unwrap()
+                .message()
+                .contains("too large to parse")
+        );
+        assert_eq!(analysis.shape, None, "one statement");
     }
 }

@@ -1,9 +1,8 @@
 //! The tables a query reads: from the syntax tree (CTE names in scope are not tables), or from
 //! tokens when the query does not parse. Names are folded to lower case, as Redshift folds them.
 
+use super::lexer::{Kind, Lexeme, Lexer, name_of};
 use sqlparser::ast::{ObjectName, ObjectNamePart, Query, TableFactor, Visit, Visitor};
-use sqlparser::dialect::RedshiftSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
@@ -77,24 +76,24 @@ pub(super) fn parsed_references(query: &Query) -> Vec<String> {
 
 /// Every `word.word` (or `db.word.word`) in the query outside comments and string literals,
 /// lower-cased, sorted and deduplicated. Over-inclusive by design (`alias.column` pairs are
-/// found too); the caller keeps only names of managed tables.
+/// found too); the caller keeps only names of managed tables. Text that cannot be read (an
+/// unterminated string) gives nothing. One pass, nothing kept per token, so any size of query
+/// is fine.
 pub fn token_references(sql: &str) -> Vec<String> {
-    let tokens: Vec<Token> = match Tokenizer::new(&RedshiftSqlDialect {}, sql).tokenize() {
-        Ok(tokens) => tokens
-            .into_iter()
-            .filter(|t| !matches!(t, Token::Whitespace(_)))
-            .collect(),
-        Err(_) => return Vec::new(),
-    };
     let mut found = BTreeSet::new();
-    for window in tokens.windows(3) {
-        if let [Token::Word(schema), Token::Period, Token::Word(table)] = window {
-            found.insert(format!(
-                "{}.{}",
-                schema.value.to_lowercase(),
-                table.value.to_lowercase()
-            ));
+    // The last two lexemes, to see `name . name`.
+    let mut window: [Option<Lexeme>; 2] = [None, None];
+    for lexeme in Lexer::new(sql) {
+        let Ok(lexeme) = lexeme else {
+            return Vec::new();
+        };
+        if let [Some(schema), Some(period)] = &window
+            && period.kind == Kind::Period
+            && let (Some(schema), Some(table)) = (name_of(sql, schema), name_of(sql, &lexeme))
+        {
+            found.insert(format!("{schema}.{table}"));
         }
+        window = [window[1].take(), Some(lexeme)];
     }
     found.into_iter().collect()
 }

@@ -7,7 +7,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 
 /// Tokens (whitespace dropped) with their byte ranges in `sql`.
-pub(super) fn tokens(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>, String> {
+fn tokens(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>, String> {
     let spanned: Vec<TokenWithSpan> = Tokenizer::new(&RedshiftSqlDialect {}, sql)
         .with_unescape(false)
         .tokenize_with_location()

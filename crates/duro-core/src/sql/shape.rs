@@ -4,9 +4,7 @@
 //! `create table … as (…)`), a processor's DDL is exactly one `create table`, and each data test
 //! is one read-only query.
 
-use super::rewrite::tokens;
-use sqlparser::tokenizer::Token;
-use std::ops::Range;
+use super::lexer::{Kind, Lexeme, Lexer, is_word};
 
 /// What is wrong, and on which line of the text it starts (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,7 +16,7 @@ pub struct ShapeProblem {
 /// Words that make a query write (`with x as (delete …)`, `select … into`).
 const WRITING_WORDS: [&str; 5] = ["insert", "update", "delete", "merge", "into"];
 
-type Tokens = Vec<(Token, Range<usize>)>;
+type Tokens = Vec<Lexeme>;
 
 fn line_of(sql: &str, at: usize) -> usize {
     1 + sql.as_bytes()[..at.min(sql.len())]
@@ -35,34 +33,33 @@ fn problem(sql: &str, at: usize, message: String) -> ShapeProblem {
 }
 
 fn read(sql: &str) -> Result<Tokens, ShapeProblem> {
-    tokens(sql).map_err(|message| ShapeProblem {
-        line: None,
-        message,
+    Lexer::new(sql).collect::<Result<_, _>>().map_err(|error| {
+        problem(
+            sql,
+            error.at,
+            format!("cannot read the SQL: {}", error.message),
+        )
     })
 }
 
-fn is_word(token: &Token, name: &str) -> bool {
-    matches!(token, Token::Word(word) if word.quote_style.is_none() && word.value.eq_ignore_ascii_case(name))
-}
-
 /// The statements of a `;`-separated text, as token slices (empty ones dropped).
-fn statements(tokens: &[(Token, Range<usize>)]) -> Vec<&[(Token, Range<usize>)]> {
+fn statements(tokens: &[Lexeme]) -> Vec<&[Lexeme]> {
     tokens
-        .split(|(token, _)| *token == Token::SemiColon)
+        .split(|lexeme| lexeme.kind == Kind::Semicolon)
         .filter(|statement| !statement.is_empty())
         .collect()
 }
 
 /// Parentheses must balance within one statement.
-fn balanced(sql: &str, statement: &[(Token, Range<usize>)]) -> Result<(), ShapeProblem> {
+fn balanced(sql: &str, statement: &[Lexeme]) -> Result<(), ShapeProblem> {
     let mut open = Vec::new();
-    for (token, range) in statement {
-        match token {
-            Token::LParen => open.push(range.start),
-            Token::RParen if open.pop().is_none() => {
+    for lexeme in statement {
+        match lexeme.kind {
+            Kind::LeftParen => open.push(lexeme.range.start),
+            Kind::RightParen if open.pop().is_none() => {
                 return Err(problem(
                     sql,
-                    range.start,
+                    lexeme.range.start,
                     "a `)` closes a parenthesis that was never opened".to_owned(),
                 ));
             }
@@ -90,7 +87,7 @@ fn single(sql: &str, what: &str) -> Result<Tokens, ShapeProblem> {
         }
         [_, second, ..] => Err(problem(
             sql,
-            second[0].1.start,
+            second[0].range.start,
             format!("a second statement starts here; {what}, so remove the `;` and what follows"),
         )),
     }
@@ -106,12 +103,12 @@ pub fn one_create_table(sql: &str) -> Result<(), ShapeProblem> {
     let what = "a processor's DDL is exactly one `create table` statement";
     let tokens = single(sql, what)?;
     match tokens.as_slice() {
-        [(create, _), (table, _), ..] if is_word(create, "create") && is_word(table, "table") => {
+        [create, table, ..] if is_word(sql, create, "create") && is_word(sql, table, "table") => {
             Ok(())
         }
         _ => Err(problem(
             sql,
-            tokens.first().map_or(0, |(_, range)| range.start),
+            tokens.first().map_or(0, |lexeme| lexeme.range.start),
             format!("this is not a `create table` statement; {what}"),
         )),
     }
@@ -127,13 +124,14 @@ pub fn read_only_queries(sql: &str) -> Vec<ShapeProblem> {
     let mut problems = Vec::new();
     for (index, statement) in statements(&tokens).into_iter().enumerate() {
         let number = index + 1;
-        let (first, range) = &statement[0];
-        let starts_a_query =
-            is_word(first, "select") || is_word(first, "with") || *first == Token::LParen;
+        let first = &statement[0];
+        let starts_a_query = is_word(sql, first, "select")
+            || is_word(sql, first, "with")
+            || first.kind == Kind::LeftParen;
         if !starts_a_query {
             problems.push(problem(
                 sql,
-                range.start,
+                first.range.start,
                 format!(
                     "test {number} is not a query: each test is one `select` (or `with … select`)"
                 ),
@@ -145,15 +143,16 @@ pub fn read_only_queries(sql: &str) -> Vec<ShapeProblem> {
             problems.push(unbalanced);
             continue;
         }
-        if let Some((token, range)) = statement
+        if let Some(writing) = statement
             .iter()
-            .find(|(token, _)| WRITING_WORDS.iter().any(|word| is_word(token, word)))
+            .find(|lexeme| WRITING_WORDS.iter().any(|word| is_word(sql, lexeme, word)))
         {
             problems.push(problem(
                 sql,
-                range.start,
+                writing.range.start,
                 format!(
-                    "test {number} contains `{token}`: tests are read-only queries (no insert, update, delete, merge or `select … into`); a column of that name must be quoted"
+                    "test {number} contains `{}`: tests are read-only queries (no insert, update, delete, merge or `select … into`); a column of that name must be quoted",
+                    &sql[writing.range.clone()]
                 ),
             ));
         }

@@ -138,7 +138,7 @@ pub fn dependent_view_chain(
 
 /// Orders views so each comes after the views of the set it reads (names break ties).
 fn dependency_order(mut views: Vec<BoundView>) -> Vec<BoundView> {
-    views.sort_by(|a, b| a.view.name().cmp(&b.view.name()));
+    views.sort_by_key(|v| v.view.name());
     let mut ordered: Vec<BoundView> = Vec::with_capacity(views.len());
     while !views.is_empty() {
         let ready = views
