@@ -123,6 +123,18 @@ fn kill_points(count: usize) -> Vec<u64> {
         .collect()
 }
 
+/// Starts `duro-create --once --jobs 2` and kills it with SIGKILL after `delay_ms`.
+fn kill_dash_nine_after(config: &Path, delay_ms: u64) {
+    let mut child = duro_create(config, &["--once", "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(delay_ms));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 #[test]
 fn kill_dash_nine_never_leaves_a_live_table_missing() {
     let tables = ["a", "b", "c", "d"];
@@ -161,14 +173,7 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
         for table in tables {
             setup.force(&format!("s.{table}"));
         }
-        let mut child = duro_create(&config, &["--once", "--jobs", "2"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_dash_nine_after(&config, delay);
         assert_eq!(
             live_count(&setup),
             4,
@@ -256,14 +261,7 @@ fn restarts_after_kill_dash_nine_during_slow_builds_never_fail() {
         for table in ["s.a", "s.b"] {
             setup.force(table);
         }
-        let mut child = duro_create(&config, &["--once", "--jobs", "2"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_dash_nine_after(&config, delay);
         let output = run(&config, &["--once", "--jobs", "2"]);
         let text = stdout(&output);
         assert_eq!(
