@@ -88,6 +88,8 @@ pub const PARSE_LIMIT_BYTES: usize = 1 << 20;
 /// is as deep as the chain, and walking it could overflow a thread's stack.
 pub const MAX_PARSED_SET_OPERATIONS: usize = 200;
 
+const SET_OPERATIONS: [&str; 4] = ["union", "except", "intersect", "minus"];
+
 /// Why a query is not given to the parser, if it is too large for it.
 fn too_large_to_parse(sql: &str) -> Option<String> {
     if sql.len() > PARSE_LIMIT_BYTES {
@@ -96,10 +98,20 @@ fn too_large_to_parse(sql: &str) -> Option<String> {
             sql.len()
         ));
     }
+    // A quick count of the words anywhere (comments and strings too) is an upper bound; only
+    // a query over the limit by it is counted exactly.
+    let lower = sql.to_ascii_lowercase();
+    let anywhere: usize = SET_OPERATIONS
+        .iter()
+        .map(|word| lower.matches(word).count())
+        .sum();
+    if anywhere <= MAX_PARSED_SET_OPERATIONS {
+        return None;
+    }
     let set_operations = lexer::Lexer::new(sql)
         .map_while(Result::ok)
         .filter(|lexeme| {
-            ["union", "except", "intersect", "minus"]
+            SET_OPERATIONS
                 .iter()
                 .any(|word| lexer::is_word(sql, lexeme, word))
         })
