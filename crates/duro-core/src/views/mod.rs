@@ -13,7 +13,7 @@ mod reading;
 pub mod table_config;
 
 pub use catalog::{Catalog, Table, TableKind};
-pub use reading::RepositoryReader;
+
 pub use table_config::TableConfig;
 
 use crate::diagnostic::Diagnostic;
@@ -21,6 +21,7 @@ use crate::sql::{self, QueryAnalysis, QueryProblem};
 use conf_file::{ConfFile, Setting, parse_conf};
 use file_name::{Classified, FileRole, classify};
 use rayon::prelude::*;
+use reading::RepositoryReader;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
