@@ -213,3 +213,20 @@ fn copy_from_s3() {
     golden("redshift_copy_iam_role", &[with_role]);
     golden("redshift_copy_keys_redacted", &[keys_redacted]);
 }
+
+/// The fixed statements added for hardening, as Redshift gets them: whether the user may give a
+/// re-created view back to its owner, the sessions of a stopped creator and ending them, the
+/// type probes prepared at connection time, and the read-only transaction of the data tests.
+#[test]
+fn sessions_owners_and_probes() {
+    use duro_core::warehouse::{catalog, sessions, statement};
+    let mut statements = vec![
+        catalog::can_act_as_query(Dialect::Redshift).to_owned(),
+        sessions::REDSHIFT_SESSIONS_LOGGED.to_owned(),
+        sessions::REDSHIFT_OPEN_SESSIONS.to_owned(),
+        sessions::TERMINATE_SESSION.to_owned(),
+    ];
+    statements.extend(statement::type_probes());
+    statements.push(duro_core::refresh::BEGIN_READ_ONLY.to_owned());
+    golden("redshift_sessions_owners_probes", &statements);
+}

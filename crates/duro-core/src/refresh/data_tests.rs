@@ -9,6 +9,9 @@ use crate::warehouse::{FailureClass, WarehouseError, statement};
 use postgres::Client;
 use postgres::types::{FromSql, Type};
 
+/// The transaction the tests run in (both dialects accept it); it is always rolled back.
+pub const BEGIN_READ_ONLY: &str = "begin read only";
+
 /// Whether one value of a test's row counts as passing: boolean true, or a text that spells it
 /// (`t`, `true`); NULL and everything else fail.
 struct Passes(bool);
@@ -52,7 +55,7 @@ pub fn run(
     let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
     let queries = split_statements(&rewritten).map_err(invalid)?;
     let sql_error = |e: postgres::Error| WarehouseError::from_postgres(&e, is_cancelled());
-    client.batch_execute("begin read only").map_err(sql_error)?;
+    client.batch_execute(BEGIN_READ_ONLY).map_err(sql_error)?;
     let result = run_queries(client, &queries, is_cancelled);
     // Nothing to keep: a read-only transaction is always rolled back.
     let ended = client.batch_execute("rollback").map_err(sql_error);

@@ -10,6 +10,7 @@ mod run_as;
 mod snapshot;
 mod swap;
 
+pub use data_tests::BEGIN_READ_ONLY;
 pub use processor::{ProcessorDefinition, Staging};
 pub use run_as::OsUser;
 

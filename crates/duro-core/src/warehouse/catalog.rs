@@ -155,10 +155,10 @@ fn dependency_order(mut views: Vec<BoundView>) -> Vec<BoundView> {
     ordered
 }
 
-/// Whether the connected user may re-create a view owned by `owner` and give it back to them:
-/// it is the owner, a superuser, or (PostgreSQL) a member of the owner's role.
-pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str) -> Result<bool> {
-    let sql = match dialect {
+/// The query behind [`can_act_as`], the owner bound as `$1`. Redshift has no role membership
+/// of PostgreSQL's kind: there only the owner or a superuser may.
+pub fn can_act_as_query(dialect: Dialect) -> &'static str {
+    match dialect {
         Dialect::Postgres => {
             "select current_user::text = $1
                     or (select rolsuper from pg_roles where rolname = current_user)
@@ -167,8 +167,15 @@ pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str
         Dialect::Redshift => {
             "select current_user::text = $1 or (select usesuper from pg_user where usename = current_user)"
         }
-    };
-    let row = client.query_one(sql, &[&owner]).map_err(classified)?;
+    }
+}
+
+/// Whether the connected user may re-create a view owned by `owner` and give it back to them:
+/// it is the owner, a superuser, or (PostgreSQL) a member of the owner's role.
+pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str) -> Result<bool> {
+    let row = client
+        .query_one(can_act_as_query(dialect), &[&owner])
+        .map_err(classified)?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 

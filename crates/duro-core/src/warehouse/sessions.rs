@@ -25,6 +25,17 @@ fn classified(error: postgres::Error) -> WarehouseError {
     WarehouseError::from_postgres(&error, false)
 }
 
+/// PostgreSQL: the open sessions with an application name (`$1`).
+pub const POSTGRES_SESSIONS_NAMED: &str =
+    "select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()";
+/// Redshift: the sessions ever started with an application name (`$1`)…
+pub const REDSHIFT_SESSIONS_LOGGED: &str = "select distinct pid from stl_connection_log where application_name = $1 and event = 'initiating session'";
+/// … and the sessions open now.
+pub const REDSHIFT_OPEN_SESSIONS: &str =
+    "select process from stv_sessions where process <> pg_backend_pid()";
+/// Ends a session (`$1`, its process id); both dialects.
+pub const TERMINATE_SESSION: &str = "select pg_terminate_backend($1)";
+
 /// The server process ids of the open sessions named `name` (never this connection's own).
 fn sessions_named(
     client: &mut Client,
@@ -34,19 +45,13 @@ fn sessions_named(
     match dialect {
         Dialect::Postgres => {
             let rows = client
-                .query(
-                    "select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()",
-                    &[&name],
-                )
+                .query(POSTGRES_SESSIONS_NAMED, &[&name])
                 .map_err(classified)?;
             Ok(rows.into_iter().map(|row| row.get(0)).collect())
         }
         Dialect::Redshift => {
             let logged: BTreeSet<i32> = client
-                .query(
-                    "select distinct pid from stl_connection_log where application_name = $1 and event = 'initiating session'",
-                    &[&name],
-                )
+                .query(REDSHIFT_SESSIONS_LOGGED, &[&name])
                 .map_err(classified)?
                 .into_iter()
                 .map(|row| row.get(0))
@@ -74,7 +79,7 @@ pub fn end_sessions_named(
     let sessions = sessions_named(client, dialect, name)?;
     for pid in &sessions {
         client
-            .query("select pg_terminate_backend($1)", &[pid])
+            .query(TERMINATE_SESSION, &[pid])
             .map_err(classified)?;
     }
     let deadline = Instant::now() + WAIT_FOR_END;

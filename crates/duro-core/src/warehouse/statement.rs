@@ -30,9 +30,17 @@ const REDSHIFT_ONLY_TYPES: [&str; 4] = ["super", "varbyte", "geometry", "hllsket
 /// Makes the driver resolve type information before any transaction starts (Redshift only;
 /// PostgreSQL's lookup never fails). Errors are ignored: a type may be missing on a cluster.
 pub fn prepare_type_lookup(client: &mut postgres::Client) {
-    for name in REDSHIFT_ONLY_TYPES {
-        if client.prepare(&format!("select null::{name}")).is_ok() {
+    for probe in type_probes() {
+        if client.prepare(&probe).is_ok() {
             return;
         }
     }
+}
+
+/// The statements [`prepare_type_lookup`] prepares (never runs), one per type, until one works.
+pub fn type_probes() -> Vec<String> {
+    REDSHIFT_ONLY_TYPES
+        .iter()
+        .map(|name| format!("select null::{name}"))
+        .collect()
 }
