@@ -8,6 +8,7 @@ mod support;
 use duro_core::config::Dialect;
 use duro_core::refresh::{self, Phases, ProcessorDefinition, TableDefinition};
 use duro_core::views::TableConfig;
+use duro_core::warehouse::grantee::select_grantees;
 use duro_core::warehouse::{FailureClass, WarehouseError};
 use support::{Setup, built_names};
 
@@ -180,6 +181,33 @@ fn grantees_needing_quotes_survive_rebuilds() {
                grant select on s.t to "by-hand" with grant option;"#,
         )
         .unwrap();
+    // The privilege text PostgreSQL prints, in both forms, parses to the same grantees.
+    let row = setup
+        .client()
+        .query_one(
+            "select relacl::text, array_to_string(relacl, ',') from pg_class where oid = 's.t'::regclass",
+            &[],
+        )
+        .unwrap();
+    for text in [row.get::<_, String>(0), row.get::<_, String>(1)] {
+        let mut names: Vec<(String, bool)> = select_grantees(&text, "duro")
+            .into_iter()
+            .map(|g| (g.name, g.with_grant_option))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("a.b".to_owned(), false),
+                ("by-hand".to_owned(), true),
+                ("data-team".to_owned(), false),
+                ("evil\"role".to_owned(), false),
+                ("group bi".to_owned(), false),
+                ("x@y".to_owned(), false),
+            ],
+            "{text}"
+        );
+    }
     for round in 1..=3 {
         setup.force("s.t");
         let report = setup.cycle();
