@@ -4,6 +4,7 @@
 //! Pure modules (`interval`, `identifier`, `sql`, `graph`, `checks`) take data and return data;
 //! `views`, `config`, `git` and `state` do I/O. `schedule` combines them into one scheduler run.
 
+pub mod build;
 pub mod checks;
 pub mod config;
 pub mod creator;

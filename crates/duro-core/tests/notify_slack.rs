@@ -2,6 +2,7 @@
 //! slack-morphism sends (path, token, channel, text), repeat suppression, and an outage that
 //! only logs.
 
+use duro_core::build::{BuiltTable, FailureClass};
 use duro_core::config::SlackConfig;
 use duro_core::notify::{Notifications, Notifier, SlackNotifier};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -101,10 +102,14 @@ fn identical_failures_are_not_repeated_within_the_window() {
         ..SlackConfig::default()
     };
     let notifications = Notifications::from_config(&config, &state.path().join("duro.db"));
-    notifications.build_failed("first.cities", "test_failed", "tests failed");
-    notifications.build_failed("first.cities", "test_failed", "tests failed");
-    notifications.build_failed("first.cities", "timeout", "took too long");
-    notifications.cycle_built(&[("first.shops".into(), 8, 1_500)]);
+    notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
+    notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
+    notifications.build_failed("first.cities", FailureClass::Timeout, "took too long");
+    notifications.cycle_built(&[BuiltTable {
+        table: "first.shops".into(),
+        rows: 8,
+        ms: 1_500,
+    }]);
     let bodies: Vec<serde_json::Value> = (0..3)
         .map(|_| {
             serde_json::from_str(&requests.recv_timeout(Duration::from_secs(10)).unwrap().body)
@@ -154,7 +159,7 @@ fn an_outage_is_an_error_not_a_panic() {
     };
     Notifications::from_config(&config, &state.path().join("duro.db")).build_failed(
         "s.t",
-        "sql_error",
+        FailureClass::SqlError,
         "boom",
     );
 }

@@ -4,8 +4,9 @@
 mod common;
 
 use common::repository;
+use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::schedule::{ScheduleOptions, run};
-use duro_core::state::{BuildOutcome, BuildResult, BuildStart, LEASE_TTL_MS, StateFile};
+use duro_core::state::{BuildResult, BuildStart, LEASE_TTL_MS, StateFile};
 
 fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: BuildOutcome) -> i64 {
     let BuildStart::Started(id) = state
@@ -17,7 +18,7 @@ fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: Bui
     let failed = outcome != BuildOutcome::Succeeded;
     let result = BuildResult {
         outcome,
-        failure_class: failed.then_some("sql_error"),
+        failure_class: failed.then_some(FailureClass::SqlError),
         message: failed.then_some("boom <b>"),
         rows: (!failed).then_some(3),
         phases_json: "{}",
@@ -52,7 +53,7 @@ fn summaries_follow_every_finished_build() {
     state
         .record_skipped(
             "s.c",
-            "dependency_failed",
+            FailureClass::DependencyFailed,
             "not built: `s.b` failed",
             12_500,
         )
@@ -83,7 +84,7 @@ fn summaries_follow_every_finished_build() {
     );
     assert_eq!(
         overview[2].1.last_failure.as_ref().unwrap().outcome,
-        "skipped"
+        BuildOutcome::Skipped
     );
     assert_eq!(state.last_successes().unwrap().get("s.a"), Some(&10_000));
     assert_eq!(state.mean_build_ms().unwrap().get("s.a"), Some(&3_000.0));
@@ -117,14 +118,8 @@ fn summaries_follow_every_finished_build() {
     let overview = state.table_overview(19_500).unwrap();
     assert_eq!(overview[2].1.running_since_ms, None);
     assert_eq!(
-        overview[2]
-            .1
-            .last_failure
-            .as_ref()
-            .unwrap()
-            .failure_class
-            .as_deref(),
-        Some("cancelled")
+        overview[2].1.last_failure.as_ref().unwrap().failure_class,
+        Some(FailureClass::Cancelled)
     );
 
     let stats = state.period_stats(0, 20_000).unwrap();
@@ -188,8 +183,8 @@ fn a_creator_on_another_host_is_freed_after_its_heartbeat_stops() {
     assert!(state.running_builds(101_000).unwrap().is_empty());
     let record = &state.builds("s.t").unwrap()[0];
     assert_eq!(
-        (record.outcome.as_str(), record.failure_class.as_deref()),
-        ("failed", Some("cancelled"))
+        (record.outcome, record.failure_class),
+        (BuildOutcome::Failed, Some(FailureClass::Cancelled))
     );
     assert!(record.message.as_deref().unwrap().contains("interrupted"));
     state.forget_worker(worker).unwrap();

@@ -1,11 +1,11 @@
 //! The creator's modes: the daemon loop (a cycle every `creator.interval`, sooner when a force
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
+use duro_core::build::FailureClass;
 use duro_core::config::Config;
 use duro_core::creator::{Creator, CreatorError, CycleReport, Selection, now_s};
 use duro_core::notify::Notifications;
 use duro_core::state::StateFile;
-use duro_core::warehouse::FailureClass;
 use std::fmt::Display;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,14 +71,17 @@ fn start(config: Config, must_reach_warehouse: bool) -> Result<Arc<Creator>, Exi
 fn report_cycle(report: &CycleReport, notifications: &Notifications) {
     print_report(report);
     for failure in &report.failed {
-        notifications.build_failed(&failure.table, failure.class.as_str(), &failure.message);
+        notifications.build_failed(&failure.table, failure.class, &failure.message);
     }
     notifications.cycle_built(&report.built);
 }
 
 fn print_report(report: &CycleReport) {
-    for (table, rows, ms) in &report.built {
-        println!("built {table} ({rows} rows, {ms} ms)");
+    for built in &report.built {
+        println!(
+            "built {} ({} rows, {} ms)",
+            built.table, built.rows, built.ms
+        );
     }
     for failure in report.failed.iter().chain(&report.skipped) {
         println!(

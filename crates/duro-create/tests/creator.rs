@@ -3,8 +3,8 @@
 
 mod support;
 
+use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::creator::Selection;
-use duro_core::warehouse::FailureClass;
 use support::{Setup, built_names};
 
 #[test]
@@ -57,7 +57,7 @@ fn views_example_builds_in_dependency_order() {
     );
     // Every build is recorded with its phases and rows; force requests are cleared.
     let record = &setup.state().builds("first.cities").unwrap()[0];
-    assert_eq!(record.outcome, "succeeded");
+    assert_eq!(record.outcome, BuildOutcome::Succeeded);
     assert_eq!(record.rows, Some(12));
     let phases: serde_json::Value = serde_json::from_str(&record.phases_json).unwrap();
     for phase in ["create_temp", "tests", "swap"] {
@@ -137,8 +137,8 @@ fn a_failed_test_keeps_the_old_table_and_skips_dependents() {
     );
     let skipped = &setup.state().builds("s.shops").unwrap()[0];
     assert_eq!(
-        (skipped.outcome.as_str(), skipped.failure_class.as_deref()),
-        ("skipped", Some("dependency_failed"))
+        (skipped.outcome, skipped.failure_class),
+        (BuildOutcome::Skipped, Some(FailureClass::DependencyFailed))
     );
     // The force requests stay until a success.
     assert_eq!(setup.state().force_requests().unwrap().len(), 2);
@@ -314,13 +314,10 @@ fn a_lost_connection_is_retried() {
     let attempts = setup.state().builds("s.t").unwrap();
     assert_eq!(attempts.len(), 2);
     assert_eq!(
-        (
-            attempts[1].outcome.as_str(),
-            attempts[1].failure_class.as_deref()
-        ),
-        ("failed", Some("connection"))
+        (attempts[1].outcome, attempts[1].failure_class),
+        (BuildOutcome::Failed, Some(FailureClass::Connection))
     );
-    assert_eq!(attempts[0].outcome, "succeeded");
+    assert_eq!(attempts[0].outcome, BuildOutcome::Succeeded);
 }
 
 #[test]
@@ -354,7 +351,7 @@ fn two_creators_never_build_the_same_table() {
             .builds(&format!("s.t{i}"))
             .unwrap()
             .iter()
-            .filter(|b| b.outcome == "succeeded")
+            .filter(|b| b.outcome == BuildOutcome::Succeeded)
             .count();
         assert_eq!(successes, 1, "s.t{i} built {successes} times");
     }
@@ -423,7 +420,7 @@ fn a_failed_snapshot_after_the_swap_is_a_warning_not_a_failure() {
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(setup.scalar::<i32>("select x from s.t"), 1);
     let record = &setup.state().builds("s.t").unwrap()[0];
-    assert_eq!(record.outcome, "succeeded");
+    assert_eq!(record.outcome, BuildOutcome::Succeeded);
     assert!(
         record
             .message

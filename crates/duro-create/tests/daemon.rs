@@ -4,6 +4,7 @@
 
 mod support;
 
+use duro_core::build::{BuildOutcome, FailureClass};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use support::Setup;
@@ -41,7 +42,7 @@ fn successes(setup: &Setup, table: &str) -> usize {
         .builds(table)
         .unwrap()
         .iter()
-        .filter(|b| b.outcome == "succeeded")
+        .filter(|b| b.outcome == BuildOutcome::Succeeded)
         .count()
 }
 
@@ -91,8 +92,8 @@ fn force_requests_start_within_seconds_and_sigterm_cancels_cleanly() {
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
     let attempt = &setup.state().builds("s.slow").unwrap()[0];
     assert_eq!(
-        (attempt.outcome.as_str(), attempt.failure_class.as_deref()),
-        ("failed", Some("cancelled"))
+        (attempt.outcome, attempt.failure_class),
+        (BuildOutcome::Failed, Some(FailureClass::Cancelled))
     );
     assert_eq!(
         setup.scalar::<i64>("select count(*) from pg_tables where tablename = 'slow_duro_temp'"),

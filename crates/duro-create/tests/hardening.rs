@@ -5,11 +5,12 @@
 
 mod support;
 
+use duro_core::build::{FailureClass, Phases};
 use duro_core::config::Dialect;
-use duro_core::refresh::{self, Phases, ProcessorDefinition, TableDefinition};
+use duro_core::refresh::{self, ProcessorDefinition, TableDefinition};
 use duro_core::views::TableConfig;
+use duro_core::warehouse::WarehouseError;
 use duro_core::warehouse::grantee::select_grantees;
-use duro_core::warehouse::{FailureClass, WarehouseError};
 use support::{Setup, built_names};
 
 const VICTIM: &str = "create schema s; create schema victim;

@@ -4,7 +4,7 @@
 
 mod support;
 
-use duro_core::warehouse::FailureClass;
+use duro_core::build::FailureClass;
 use support::Setup;
 
 const PASSTHROUGH: &str = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\ncsv.writer(open(sys.argv[2], 'w', newline='')).writerows(rows)\n";
@@ -108,7 +108,7 @@ fn fails_keeping_the_old_table(
         0
     );
     let record = &setup.state().builds("s.p").unwrap()[0];
-    assert_eq!(record.failure_class.as_deref(), Some(class.as_str()));
+    assert_eq!(record.failure_class, Some(class));
 }
 
 #[test]
@@ -353,7 +353,7 @@ fn scripts_run_as_the_configured_user() {
         .run_cycle(&duro_core::creator::Selection::Due)
         .unwrap();
     assert_eq!(report.failed.len(), 1, "{report:?}");
-    assert_eq!(report.failed[0].class, FailureClass::ProcessorFailed);
+    assert_eq!(report.failed[0].class, FailureClass::Configuration);
     assert!(
         report.failed[0]
             .message

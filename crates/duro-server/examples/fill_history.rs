@@ -3,7 +3,8 @@
 //!
 //! Usage: fill_history <state file> [builds per table, default 10] [failing share in %, default 5]
 
-use duro_core::state::{BuildOutcome, BuildResult, BuildStart, StateFile};
+use duro_core::build::{BuildOutcome, FailureClass};
+use duro_core::state::{BuildResult, BuildStart, StateFile};
 use std::path::PathBuf;
 
 fn main() {
@@ -37,7 +38,7 @@ fn main() {
                 } else {
                     BuildOutcome::Succeeded
                 },
-                failure_class: fails.then_some("sql_error"),
+                failure_class: fails.then_some(FailureClass::SqlError),
                 message: fails.then_some(message.as_str()),
                 rows: (!fails).then_some(1_000 + index as i64),
                 phases_json: r#"{"connect":3,"create_temp":150,"tests":20,"swap":12}"#,

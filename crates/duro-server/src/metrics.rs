@@ -2,6 +2,7 @@
 //! class, and a histogram of successful build durations.
 
 use crate::model::{Status, TableRow};
+use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::state::BuildCount;
 use std::fmt::Write;
 
@@ -24,7 +25,11 @@ pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) ->
         let _ = writeln!(out, "duro_tables{{status=\"{}\"}} {count}", status.as_str());
     }
     out.push_str("# HELP duro_builds_total Finished build attempts, by outcome.\n# TYPE duro_builds_total counter\n");
-    for outcome in ["succeeded", "failed", "skipped"] {
+    for outcome in [
+        BuildOutcome::Succeeded,
+        BuildOutcome::Failed,
+        BuildOutcome::Skipped,
+    ] {
         let total: i64 = counts
             .iter()
             .filter(|c| c.outcome == outcome)
@@ -33,13 +38,16 @@ pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) ->
         let _ = writeln!(out, "duro_builds_total{{outcome=\"{outcome}\"}} {total}");
     }
     out.push_str("# HELP duro_build_failures_total Failed or skipped builds, by failure class.\n# TYPE duro_build_failures_total counter\n");
-    for count in counts.iter().filter(|c| c.outcome != "succeeded") {
-        let class = count.failure_class.as_deref().unwrap_or("unknown");
+    for count in counts
+        .iter()
+        .filter(|c| c.outcome != BuildOutcome::Succeeded)
+    {
+        let class = count.failure_class.map_or("unknown", FailureClass::as_str);
         let _ = writeln!(
             out,
             "duro_build_failures_total{{class=\"{}\",outcome=\"{}\"}} {}",
             label(class),
-            label(&count.outcome),
+            label(count.outcome.as_str()),
             count.count
         );
     }
@@ -93,8 +101,8 @@ mod tests {
         let text = render(
             &[],
             &[BuildCount {
-                outcome: "failed".to_owned(),
-                failure_class: Some("sql_error".to_owned()),
+                outcome: BuildOutcome::Failed,
+                failure_class: Some(FailureClass::SqlError),
                 count: 2,
             }],
             &[500, 4_000, 70_000],

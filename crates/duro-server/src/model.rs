@@ -3,6 +3,7 @@
 //! catalog, the build history and the time.
 
 use crate::timefmt;
+use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::plan::{PlanTable, Planner};
 use duro_core::state::{BuildRecord, PeriodStats, TableActivity, TableSummary};
 use serde::Serialize;
@@ -78,7 +79,7 @@ pub struct TableRow {
     pub last_duration_ms: Option<i64>,
     /// The message of the last attempt when it failed (or was skipped).
     pub last_error: Option<String>,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub forced_reason: Option<String>,
     pub running_since_ms: Option<i64>,
     pub removed_at_ms: Option<i64>,
@@ -135,7 +136,7 @@ pub fn table_rows(
                 mean_duration_ms: activity.mean_success_ms,
                 last_duration_ms: activity.last_success.map(|(start, end)| end - start),
                 last_error: failed_attempt.and_then(|b| b.message.clone()),
-                failure_class: failed_attempt.and_then(|b| b.failure_class.clone()),
+                failure_class: failed_attempt.and_then(|b| b.failure_class),
                 forced_reason: activity.force_request.as_ref().map(|(_, r)| r.clone()),
                 running_since_ms: activity.running_since_ms,
                 removed_at_ms: table.deleted_at.map(|s| s * 1000),
@@ -295,17 +296,17 @@ pub struct Job {
     /// `running`, `succeeded`, `failed`, `skipped`, or `interrupted` (marked running, but its
     /// builder no longer holds the table).
     pub state: String,
-    pub failure_class: Option<String>,
+    pub failure_class: Option<FailureClass>,
     pub message: Option<String>,
     pub rows: Option<i64>,
 }
 
 /// A build's state as shown: its outcome, except that a build marked running whose builder no
 /// longer holds the table (not in `live`) is `interrupted`.
-fn build_state<'a>(build: &'a BuildRecord, live: &HashSet<i64>) -> &'a str {
-    match build.outcome.as_str() {
-        "running" if !live.contains(&build.id) => "interrupted",
-        outcome => outcome,
+fn build_state(build: &BuildRecord, live: &HashSet<i64>) -> &'static str {
+    match build.outcome {
+        BuildOutcome::Running if !live.contains(&build.id) => "interrupted",
+        outcome => outcome.as_str(),
     }
 }
 
@@ -391,14 +392,14 @@ mod tests {
         table_rows(&tables, &Planner::new(&plan_tables(&tables)), NOW)
     }
 
-    fn attempt(table: &str, outcome: &str, message: Option<&str>) -> BuildRecord {
+    fn attempt(table: &str, outcome: BuildOutcome, message: Option<&str>) -> BuildRecord {
         BuildRecord {
             id: 1,
             table_name: table.to_owned(),
             started_at_ms: 0,
             finished_at_ms: Some(1),
-            outcome: outcome.to_owned(),
-            failure_class: message.map(|_| "sql_error".to_owned()),
+            outcome,
+            failure_class: message.map(|_| FailureClass::SqlError),
             message: message.map(str::to_owned),
             rows: None,
             phases_json: "{}".to_owned(),
@@ -435,7 +436,7 @@ mod tests {
             .or_default()
             .last_success = Some((NOW - 61 * 60_000, NOW - 60 * 60_000));
         activity.get_mut("s.failed").unwrap().last_failure =
-            Some(attempt("s.failed", "failed", Some("boom")));
+            Some(attempt("s.failed", BuildOutcome::Failed, Some("boom")));
         activity.get_mut("s.forced").unwrap().force_request = Some((0, "web UI".to_owned()));
         activity.get_mut("s.running").unwrap().running_since_ms = Some(NOW - 1000);
         let rows = rows_of(with(tables, &activity));

@@ -3,14 +3,15 @@
 //! planned that depends on it is skipped and recorded as such.
 
 use super::{Creator, CreatorError, now_ms};
+use crate::build::FailureClass;
+use crate::build::{BuildOutcome, BuiltTable, Phases};
 use crate::plan::{PlanTable, PlannedBuild};
-use crate::refresh::{self, Phases, TableDefinition};
+use crate::refresh::{self, TableDefinition};
 use crate::state::{
-    BuildOutcome, BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile,
-    StoredTable,
+    BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile, StoredTable,
 };
 use crate::views::TableConfig;
-use crate::warehouse::{FailureClass, WarehouseError};
+use crate::warehouse::WarehouseError;
 use postgres::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
@@ -28,7 +29,7 @@ pub struct Failure {
 #[derive(Clone, Debug, Default)]
 pub struct CycleReport {
     /// (table, rows, milliseconds)
-    pub built: Vec<(String, i64, u64)>,
+    pub built: Vec<BuiltTable>,
     pub failed: Vec<Failure>,
     /// Tables not built because a dependency failed (class `dependency_failed`).
     pub skipped: Vec<Failure>,
@@ -233,9 +234,9 @@ impl Run<'_> {
             );
             let mut guard = self.progress.lock().expect("not poisoned");
             match outcome {
-                Ok(Some((rows, ms))) => {
+                Ok(Some(built)) => {
                     guard.succeeded.insert(table.name.clone());
-                    guard.report.built.push((table.name.clone(), rows, ms));
+                    guard.report.built.push(built);
                 }
                 Ok(None) => {
                     guard.report.busy.push(table.name.clone());
@@ -266,10 +267,10 @@ impl Run<'_> {
                 continue;
             }
             if let Some(failure) = failure {
-                let message = format!("not built: `{table}` failed ({})", failure.class.as_str());
+                let message = format!("not built: `{table}` failed ({})", failure.class);
                 state.record_skipped(
                     &dependent,
-                    FailureClass::DependencyFailed.as_str(),
+                    FailureClass::DependencyFailed,
                     &message,
                     now_ms(),
                 )?;
@@ -292,17 +293,16 @@ fn build_with_retries(
     connection: &mut Option<Client>,
     table: &StoredTable,
     planned_at_ms: i64,
-) -> Result<Option<(i64, u64)>, Failure> {
+) -> Result<Option<BuiltTable>, Failure> {
     let failure = |class, message: String| Failure {
         table: table.name.clone(),
         class,
         message,
     };
-    let state_failure =
-        |e: StateError| failure(FailureClass::Connection, format!("state file: {e}"));
+    let state_failure = |e: StateError| failure(FailureClass::Internal, format!("state file: {e}"));
     let config: TableConfig = serde_json::from_str(&table.config_json).map_err(|e| {
         failure(
-            FailureClass::SqlError,
+            FailureClass::Internal,
             format!("unreadable config in the state file: {e}"),
         )
     })?;
@@ -362,7 +362,7 @@ fn build_with_retries(
             ),
             Err(error) => (
                 BuildOutcome::Failed,
-                Some(error.class.as_str()),
+                Some(error.class),
                 Some(error.message.as_str()),
                 None,
                 None,
@@ -388,7 +388,11 @@ fn build_with_retries(
                     table.name,
                     finished - started
                 );
-                return Ok(Some((rows, (finished - started) as u64)));
+                return Ok(Some(BuiltTable {
+                    table: table.name.clone(),
+                    rows,
+                    ms: (finished - started) as u64,
+                }));
             }
             Err(error) if retry => {
                 attempt += 1;

@@ -5,6 +5,7 @@
 mod executor;
 pub mod worker;
 
+use crate::build::FailureClass;
 use crate::config::Config;
 use crate::objectstore::ObjectStore;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
@@ -14,7 +15,7 @@ use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
 use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
-use crate::warehouse::{self, FailureClass, WarehouseError, catalog, sessions};
+use crate::warehouse::{self, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -211,7 +212,7 @@ impl Creator {
             return Ok(None);
         }
         let staging = self.staging.clone().map_err(|message| {
-            WarehouseError::new(FailureClass::Connection, format!("S3: {message}"))
+            WarehouseError::new(FailureClass::Configuration, format!("S3: {message}"))
         })?;
         let settings = &self.config.processors;
         let script_folder = table
@@ -236,7 +237,7 @@ impl Creator {
                 .as_deref()
                 .map(OsUser::lookup)
                 .transpose()
-                .map_err(|message| WarehouseError::new(FailureClass::ProcessorFailed, message))?,
+                .map_err(|message| WarehouseError::new(FailureClass::Configuration, message))?,
             staging,
         }))
     }

@@ -7,6 +7,7 @@ mod slack;
 
 pub use slack::SlackNotifier;
 
+use crate::build::{BuiltTable, FailureClass};
 use crate::config::SlackConfig;
 use crate::state::StateFile;
 use std::path::{Path, PathBuf};
@@ -67,7 +68,7 @@ impl Notifications {
     }
 
     /// A failed build, to `failure_channel`; not repeated for `repeat_after` while identical.
-    pub fn build_failed(&self, table: &str, class: &str, message: &str) {
+    pub fn build_failed(&self, table: &str, class: FailureClass, message: &str) {
         if self.notifier.is_none() || self.config.failure_channel.is_none() {
             return;
         }
@@ -84,14 +85,19 @@ impl Notifications {
     }
 
     /// The tables built in a cycle, to `success_channel`.
-    pub fn cycle_built(&self, built: &[(String, i64, u64)]) {
+    pub fn cycle_built(&self, built: &[BuiltTable]) {
         if built.is_empty() {
             return;
         }
         let lines: Vec<String> = built
             .iter()
-            .map(|(table, rows, ms)| {
-                format!("• {table}: {rows} rows in {:.1} s", *ms as f64 / 1000.0)
+            .map(|built| {
+                format!(
+                    "• {}: {} rows in {:.1} s",
+                    built.table,
+                    built.rows,
+                    built.ms as f64 / 1000.0
+                )
             })
             .collect();
         let text = format!(

@@ -3,9 +3,10 @@
 //! read-only transaction, each query sent alone (see `warehouse::statement`): a test can read,
 //! never write.
 
+use crate::build::FailureClass;
 use crate::sql::{rename_table, split_statements};
 use crate::warehouse::render::TableRef;
-use crate::warehouse::{FailureClass, WarehouseError, statement};
+use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 use postgres::types::{FromSql, Type};
 

@@ -14,12 +14,12 @@ pub use data_tests::BEGIN_READ_ONLY;
 pub use processor::{ProcessorDefinition, Staging};
 pub use run_as::OsUser;
 
+use crate::build::{FailureClass, Phases};
 use crate::config::Dialect;
 use crate::views::TableConfig;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError, statement};
+use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
-use std::time::Instant;
 
 /// What one table needs to be built.
 #[derive(Clone, Debug)]
@@ -30,29 +30,6 @@ pub struct TableDefinition {
     pub config: TableConfig,
     /// Set for processor tables: `query` then feeds the script.
     pub processor: Option<ProcessorDefinition>,
-}
-
-/// Milliseconds spent in each phase, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Phases(pub Vec<(&'static str, u64)>);
-
-impl Phases {
-    /// Runs `work`, recording its duration under `name`.
-    pub fn time<T>(&mut self, name: &'static str, work: impl FnOnce() -> T) -> T {
-        let started = Instant::now();
-        let value = work();
-        self.0.push((name, started.elapsed().as_millis() as u64));
-        value
-    }
-
-    pub fn to_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .0
-            .iter()
-            .map(|(name, ms)| ((*name).to_owned(), (*ms).into()))
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    }
 }
 
 /// A finished build.

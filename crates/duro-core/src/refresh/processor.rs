@@ -3,15 +3,16 @@
 //! environment with a time limit, create the temporary table from the DDL (the table name
 //! pointed at the temporary one), and load the output with `COPY … FROM STDIN`.
 
-use super::Phases;
 use super::csv::write_record;
 use super::run_as::{self, OsUser};
+use crate::build::FailureClass;
+use crate::build::Phases;
 use crate::config::Dialect;
 use crate::objectstore::{ObjectStore, ObjectStoreError};
 use crate::sql::rename_table_in_ddl;
 use crate::views::TableConfig;
 use crate::warehouse::render::{self, CopyCredentials, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError, statement};
+use crate::warehouse::{WarehouseError, statement};
 use postgres::{Client, SimpleQueryMessage};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -176,9 +177,15 @@ pub fn create_temp(
     Ok((rows, log))
 }
 
+/// S3 could not be reached (worth a retry), or refused what the settings ask (keys, bucket):
+/// a setting to fix.
 fn s3_error(error: ObjectStoreError) -> WarehouseError {
     WarehouseError {
-        class: FailureClass::Connection,
+        class: if error.transient {
+            FailureClass::Connection
+        } else {
+            FailureClass::Configuration
+        },
         transient: error.transient,
         message: error.message,
     }

@@ -2,10 +2,11 @@
 //! snapshot is older than `snapshots_interval`, adding columns the table gained, and deleting
 //! snapshots older than `snapshots_stored_for` on every build.
 
+use crate::build::FailureClass;
 use crate::config::Dialect;
+use crate::warehouse::WarehouseError;
 use crate::warehouse::catalog;
 use crate::warehouse::render::{self, HISTORY_SUFFIX, SNAPSHOT_COLUMN, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError};
 use postgres::Client;
 
 /// Returns whether a snapshot was appended.

@@ -8,12 +8,13 @@
 //! Redshift has no savepoints. A view the warehouse user could not give back to its owner stops
 //! the build before anything changes.
 
+use crate::build::FailureClass;
 use crate::config::Dialect;
 use crate::sql::rename_table;
 use crate::warehouse::catalog::{self, BoundView};
 use crate::warehouse::grantee::{self, Grantee};
 use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, TableRef};
-use crate::warehouse::{FailureClass, WarehouseError, statement};
+use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 
 pub fn swap(

@@ -4,26 +4,9 @@
 use super::history::{BUILD_COLUMNS, build_record};
 use super::workers::LEASE_TTL_MS;
 use super::{StateError, StateFile};
+use crate::build::{BuildOutcome, FailureClass};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
-
-/// How a build attempt ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BuildOutcome {
-    Succeeded,
-    Failed,
-    Skipped,
-}
-
-impl BuildOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            BuildOutcome::Succeeded => "succeeded",
-            BuildOutcome::Failed => "failed",
-            BuildOutcome::Skipped => "skipped",
-        }
-    }
-}
 
 /// What `begin_build` found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,7 +23,7 @@ pub enum BuildStart {
 #[derive(Clone, Debug)]
 pub struct BuildResult<'a> {
     pub outcome: BuildOutcome,
-    pub failure_class: Option<&'a str>,
+    pub failure_class: Option<FailureClass>,
     pub message: Option<&'a str>,
     pub rows: Option<i64>,
     /// `{"connect": ms, "create_temp": ms, …}`.
@@ -57,8 +40,8 @@ pub struct BuildRecord {
     pub table_name: String,
     pub started_at_ms: i64,
     pub finished_at_ms: Option<i64>,
-    pub outcome: String,
-    pub failure_class: Option<String>,
+    pub outcome: BuildOutcome,
+    pub failure_class: Option<FailureClass>,
     pub message: Option<String>,
     pub rows: Option<i64>,
     pub phases_json: String,
@@ -118,7 +101,7 @@ impl StateFile {
                      finished_at_ms = ?7, output = ?8 where id = ?1")?.execute(
                 params![
                     id,
-                    result.outcome.as_str(),
+                    result.outcome,
                     result.failure_class,
                     result.message,
                     result.rows,
@@ -143,7 +126,7 @@ impl StateFile {
     pub fn record_skipped(
         &mut self,
         table: &str,
-        class: &str,
+        class: FailureClass,
         message: &str,
         now_ms: i64,
     ) -> Result<(), StateError> {

@@ -2,6 +2,7 @@
 //! range, the last-24-hours figures and the totals behind `/metrics`. Times are Unix ms.
 
 use super::{BuildRecord, StateError, StateFile, TableSummary};
+use crate::build::{BuildOutcome, FailureClass};
 use crate::views::TableKind;
 use std::collections::HashMap;
 
@@ -35,8 +36,8 @@ pub struct PeriodStats {
 /// Finished builds by outcome and failure class, for `/metrics`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildCount {
-    pub outcome: String,
-    pub failure_class: Option<String>,
+    pub outcome: BuildOutcome,
+    pub failure_class: Option<FailureClass>,
     pub count: i64,
 }
 

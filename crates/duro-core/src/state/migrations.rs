@@ -138,11 +138,62 @@ pub const MIGRATIONS: &[&str] = &[
         heartbeat_at_ms integer not null
     ) strict;
     "#,
+    // 6: the run vocabulary for every kind of table: the `unchanged` outcome, and the
+    // `configuration` and `internal` failure classes.
+    r#"
+    create table builds_v6 (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'unchanged', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled',
+             'processor_failed', 'configuration', 'internal')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text,
+        output text
+    ) strict;
+    insert into builds_v6 select * from builds;
+    drop table builds;
+    alter table builds_v6 rename to builds;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+    create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
+    create index builds_running on builds (started_at_ms) where outcome = 'running';
+    "#,
 ];
 
 #[cfg(test)]
 mod tests {
     use super::MIGRATIONS;
+    use crate::build::{BuildOutcome, FailureClass};
+
+    /// The check constraints of the last migration that lists them accept exactly the
+    /// vocabulary's names.
+    #[test]
+    fn the_builds_table_accepts_every_name_of_the_vocabulary() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in MIGRATIONS {
+            db.execute_batch(migration).unwrap();
+        }
+        let insert = |outcome: &str, class: Option<&str>| {
+            db.execute(
+                "insert into builds (table_name, started_at_ms, outcome, failure_class) values ('s.t', 1, ?1, ?2)",
+                rusqlite::params![outcome, class],
+            )
+        };
+        for outcome in BuildOutcome::ALL {
+            insert(outcome.as_str(), None).unwrap();
+        }
+        for class in FailureClass::ALL {
+            insert("failed", Some(class.as_str())).unwrap();
+        }
+        assert!(insert("exploded", None).is_err());
+        assert!(insert("failed", Some("exploded")).is_err());
+    }
 
     #[test]
     fn migration_4_summarizes_an_existing_history() {

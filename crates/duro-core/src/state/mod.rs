@@ -11,9 +11,10 @@ mod builds;
 mod catalog_store;
 mod history;
 mod migrations;
+mod names;
 mod workers;
 
-pub use builds::{BuildOutcome, BuildRecord, BuildResult, BuildStart};
+pub use builds::{BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};

@@ -155,6 +155,6 @@ pub fn built_names(report: &CycleReport) -> Vec<String> {
     report
         .built
         .iter()
-        .map(|(name, _, _)| name.clone())
+        .map(|built| built.table.clone())
         .collect()
 }

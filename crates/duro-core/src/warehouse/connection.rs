@@ -1,41 +1,13 @@
 //! Connecting to the warehouse (TLS through rustls, verified against the Mozilla roots) and
 //! classifying its errors into the failure classes a build records.
 
+use crate::build::FailureClass;
 use crate::config::{TlsMode, WarehouseConfig};
 use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
-use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why a build failed, as recorded in the state file and shown in the UI.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureClass {
-    Connection,
-    SqlError,
-    TestFailed,
-    Timeout,
-    DependencyFailed,
-    Cancelled,
-    /// A processor script failed, wrote nothing, or its output did not fit the DDL.
-    ProcessorFailed,
-}
-
-impl FailureClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FailureClass::Connection => "connection",
-            FailureClass::SqlError => "sql_error",
-            FailureClass::TestFailed => "test_failed",
-            FailureClass::Timeout => "timeout",
-            FailureClass::DependencyFailed => "dependency_failed",
-            FailureClass::Cancelled => "cancelled",
-            FailureClass::ProcessorFailed => "processor_failed",
-        }
-    }
-}
 
 /// A warehouse error, classified. `transient` errors are worth retrying.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -10,4 +10,4 @@ pub mod render;
 pub mod sessions;
 pub mod statement;
 
-pub use connection::{FailureClass, WarehouseError, cancel, connect, connect_named};
+pub use connection::{WarehouseError, cancel, connect, connect_named};
