@@ -1,6 +1,9 @@
 //! The state file's schema, as add-only versioned migrations. The version lives in SQLite's
 //! `user_version`; every binary applies the missing migrations at start, in one transaction.
 
+/// The schema version of a state file with every migration applied.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
 /// Migrations in order; index + 1 is the version they bring the file to. Never edit one that
 /// has shipped: add a new one.
 pub const MIGRATIONS: &[&str] = &[

@@ -17,6 +17,7 @@ mod workers;
 pub use builds::{BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
+pub use migrations::SCHEMA_VERSION;
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -124,7 +125,7 @@ impl StateFile {
             .copied()
             .filter(|table| !tables.contains(table))
             .collect();
-        let known = migrations::MIGRATIONS.len() as i64;
+        let known = SCHEMA_VERSION as i64;
         let fresh = tables.is_empty() && (version == 0 || version > known);
         if fresh || missing.is_empty() {
             return Ok(());
@@ -243,7 +244,7 @@ impl StateFile {
     }
 
     fn migrate(&mut self) -> Result<(), StateError> {
-        let known = migrations::MIGRATIONS.len() as i64;
+        let known = SCHEMA_VERSION as i64;
         if self.schema_version()? == known {
             return Ok(());
         }
@@ -296,10 +297,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/duro.db");
         let state = StateFile::open(&path).unwrap();
-        assert_eq!(
-            state.schema_version().unwrap(),
-            migrations::MIGRATIONS.len() as i64
-        );
+        assert_eq!(state.schema_version().unwrap(), SCHEMA_VERSION as i64);
         drop(state);
         // Reopening is a no-op, and two handles coexist (WAL).
         let first = StateFile::open(&path).unwrap();
