@@ -115,11 +115,8 @@ impl Phases {
     }
 
     pub fn to_json(&self) -> String {
-        let map: serde_json::Map<String, serde_json::Value> = self
-            .0
-            .iter()
-            .map(|(name, ms)| ((*name).to_owned(), (*ms).into()))
-            .collect();
+        let map: serde_json::Map<String, serde_json::Value> =
+            self.0.iter().map(|(name, ms)| ((*name).to_owned(), (*ms).into())).collect();
         serde_json::Value::Object(map).to_string()
     }
 }

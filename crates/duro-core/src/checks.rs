@@ -34,9 +34,7 @@ fn check_cycles(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     for members in graph.cycles() {
-        let path = graph
-            .cycle_path(&members[0])
-            .unwrap_or_else(|| members.clone());
+        let path = graph.cycle_path(&members[0]).unwrap_or_else(|| members.clone());
         let message = format!(
             "dependency cycle between {} tables: {} (tables {}); {}",
             members.len(),
@@ -59,11 +57,8 @@ fn check_cycles(
 
 fn check_intervals(catalog: &Catalog, graph: &DependencyGraph, diagnostics: &mut Vec<Diagnostic>) {
     for group in graph.root_groups() {
-        if group.iter().any(|name| {
-            catalog
-                .get(name)
-                .is_some_and(|t| t.interval_minutes.is_some())
-        }) {
+        if group.iter().any(|name| catalog.get(name).is_some_and(|t| t.interval_minutes.is_some()))
+        {
             continue;
         }
         let file = definition_file(catalog, &group[0]);
@@ -85,13 +80,8 @@ fn check_intervals(catalog: &Catalog, graph: &DependencyGraph, diagnostics: &mut
 
 fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
-    let source = |key: &str| {
-        config
-            .sources
-            .get(key)
-            .map(String::as_str)
-            .unwrap_or(&table.definition_file)
-    };
+    let source =
+        |key: &str| config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file);
     let ddl = match table.kind {
         TableKind::Processor => table.ddl.as_deref().and_then(ddl_table),
         TableKind::View => None,

@@ -17,10 +17,7 @@ pub const DEFAULT_CONFIG_FILE: &str = "duro.yaml";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file `{path}`: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file `{path}`: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("configuration (duro.yaml and DURO_* variables): {0}")]
@@ -76,9 +73,7 @@ pub struct StateConfig {
 
 impl Default for StateConfig {
     fn default() -> Self {
-        Self {
-            path: PathBuf::from("./duro.db"),
-        }
+        Self { path: PathBuf::from("./duro.db") }
     }
 }
 
@@ -136,10 +131,7 @@ impl WarehouseConfig {
         match &self.password_file {
             Some(path) => std::fs::read_to_string(path)
                 .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-                .map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                }),
+                .map_err(|source| ConfigError::Read { path: path.clone(), source }),
             None => Ok(None),
         }
     }
@@ -165,12 +157,7 @@ pub struct CreatorConfig {
 
 impl Default for CreatorConfig {
     fn default() -> Self {
-        Self {
-            interval: 30,
-            jobs: 1,
-            default_timeout: 3_600,
-            retries: 2,
-        }
+        Self { interval: 30, jobs: 1, default_timeout: 3_600, retries: 2 }
     }
 }
 
@@ -192,9 +179,7 @@ pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = rest
-        .split_once('/')
-        .map_or((rest, None), |(a, t)| (a, Some(t)));
+    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
     let redacted_authority = match authority.rsplit_once('@') {
         Some((user_info, host)) => match user_info.split_once(':') {
             Some((user, _)) => format!("{user}:<redacted>@{host}"),
@@ -226,16 +211,12 @@ fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::E
         Value::String(s) => match s.to_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" | "" => Ok(false),
-            _ => Err(serde::de::Error::custom(format!(
-                "`{s}` is not a boolean (true/false)"
-            ))),
+            _ => Err(serde::de::Error::custom(format!("`{s}` is not a boolean (true/false)"))),
         },
         Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
             Ok(n.as_u64() == Some(1))
         }
-        other => Err(serde::de::Error::custom(format!(
-            "{other:?} is not a boolean (true/false)"
-        ))),
+        other => Err(serde::de::Error::custom(format!("{other:?} is not a boolean (true/false)"))),
     }
 }
 
@@ -300,15 +281,9 @@ impl S3Config {
         &self,
         env: &[(String, String)],
     ) -> Result<Option<(String, String)>, ConfigError> {
-        let from_env = |name: &str| {
-            env.iter()
-                .find(|(key, _)| key == name)
-                .map(|(_, value)| value.clone())
-        };
-        let access = self
-            .access_key_id
-            .clone()
-            .or_else(|| from_env("AWS_ACCESS_KEY_ID"));
+        let from_env =
+            |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+        let access = self.access_key_id.clone().or_else(|| from_env("AWS_ACCESS_KEY_ID"));
         let secret = match read_secret(
             self.secret_access_key.as_deref(),
             self.secret_access_key_file.as_deref(),
@@ -329,10 +304,7 @@ impl fmt::Debug for S3Config {
             .field("endpoint", &self.endpoint)
             .field("path_style", &self.path_style)
             .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
             .field("iam_role", &self.iam_role)
             .field("keep_files", &self.keep_files)
             .finish()
@@ -497,10 +469,7 @@ fn read_secret(value: Option<&str>, file: Option<&Path>) -> Result<Option<String
     match file {
         Some(path) => std::fs::read_to_string(path)
             .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-            .map_err(|source| ConfigError::Read {
-                path: path.to_owned(),
-                source,
-            }),
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source }),
         None => Ok(None),
     }
 }
@@ -530,16 +499,14 @@ fn lenient_duration_option<'de, D: Deserializer<'de>>(
 /// A whole number, also from a string (environment variables are strings).
 fn lenient_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     match Value::deserialize(deserializer)? {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number"))),
+        Value::Number(n) => {
+            n.as_u64().ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+        }
         Value::String(s) => s
             .trim()
             .parse()
             .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a whole number"))),
-        other => Err(serde::de::Error::custom(format!(
-            "{other:?} is not a whole number"
-        ))),
+        other => Err(serde::de::Error::custom(format!("{other:?} is not a whole number"))),
     }
 }
 
@@ -547,10 +514,7 @@ impl Config {
     /// Loads the configuration: `explicit` (from `--config`), else `DURO_CONFIG`, else
     /// `./duro.yaml` when it exists, else defaults; then applies `DURO_*__*` overrides from `env`.
     pub fn load(explicit: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
-        let from_env = env
-            .iter()
-            .find(|(k, _)| k == "DURO_CONFIG")
-            .map(|(_, v)| PathBuf::from(v));
+        let from_env = env.iter().find(|(k, _)| k == "DURO_CONFIG").map(|(_, v)| PathBuf::from(v));
         let path = explicit.map(Path::to_path_buf).or(from_env);
         let mut document = match &path {
             Some(path) => read_document(path)?,
@@ -591,14 +555,10 @@ impl Config {
 }
 
 fn read_document(path: &Path) -> Result<Value, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    let value: Value = serde_yaml::from_str(&text).map_err(|e| ConfigError::Parse {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    let value: Value = serde_yaml::from_str(&text)
+        .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
     match value {
         Value::Null => Ok(Value::Mapping(Mapping::new())),
         Value::Mapping(_) => Ok(value),
@@ -623,9 +583,7 @@ fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result
                 "`{key}` is not of the form DURO_SECTION__KEY"
             )));
         }
-        let Value::Mapping(root) = document else {
-            unreachable!("checked by read_document")
-        };
+        let Value::Mapping(root) = document else { unreachable!("checked by read_document") };
         let section_value = root
             .entry(Value::String(section.to_lowercase()))
             .or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -635,10 +593,7 @@ fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result
                 section.to_lowercase()
             )));
         };
-        section_map.insert(
-            Value::String(field.to_lowercase()),
-            Value::String(value.clone()),
-        );
+        section_map.insert(Value::String(field.to_lowercase()), Value::String(value.clone()));
     }
     Ok(())
 }
@@ -648,10 +603,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn write(text: &str) -> tempfile::NamedTempFile {
@@ -665,16 +617,10 @@ mod tests {
         let error = Config::load(None, &env(&[("DURO_SERVER__READ_AUTH", "true")]))
             .unwrap_err()
             .to_string();
-        assert!(
-            error.contains("server.read_auth needs server.auth"),
-            "{error}"
-        );
+        assert!(error.contains("server.read_auth needs server.auth"), "{error}");
         let config = Config::load(
             None,
-            &env(&[
-                ("DURO_SERVER__READ_AUTH", "true"),
-                ("DURO_SERVER__AUTH", "token"),
-            ]),
+            &env(&[("DURO_SERVER__READ_AUTH", "true"), ("DURO_SERVER__AUTH", "token")]),
         )
         .unwrap();
         assert!(config.server.read_auth);
@@ -704,10 +650,7 @@ mod tests {
         assert_eq!(config.server.auth, AuthMode::Basic);
         assert_eq!(
             config.server.resolved_users().unwrap(),
-            [
-                ("alice".to_owned(), "s3cret".to_owned()),
-                ("bob".to_owned(), "pa:ss".to_owned())
-            ]
+            [("alice".to_owned(), "s3cret".to_owned()), ("bob".to_owned(), "pa:ss".to_owned())]
         );
         assert!(!format!("{config:?}").contains("s3cret"));
         assert_eq!(Config::default().server.bind, "127.0.0.1:8080");
@@ -746,11 +689,9 @@ mod tests {
     fn env_booleans_and_config_from_env() {
         let file = write("views:\n  path: here\n");
         let path = file.path().to_str().unwrap();
-        let config = Config::load(
-            None,
-            &env(&[("DURO_CONFIG", path), ("DURO_VIEWS__USE_GIT", "yes")]),
-        )
-        .unwrap();
+        let config =
+            Config::load(None, &env(&[("DURO_CONFIG", path), ("DURO_VIEWS__USE_GIT", "yes")]))
+                .unwrap();
         assert_eq!(config.views.path, PathBuf::from("here"));
         assert!(config.views.use_git);
     }
@@ -762,28 +703,18 @@ mod tests {
             ("colour: blue\n", vec![], "unknown field `colour`"),
             ("views: [1\n", vec![], "config file"),
             ("- a\n", vec![], "must be a mapping"),
-            (
-                "warehouse:\n  dialect: oracle\n",
-                vec![],
-                "unknown variant `oracle`",
-            ),
+            ("warehouse:\n  dialect: oracle\n", vec![], "unknown variant `oracle`"),
             ("", vec![("DURO_VIEWS__USE_GIT", "maybe")], "not a boolean"),
             ("", vec![("DURO_VIEWS__PATH__X", "1")], "DURO_SECTION__KEY"),
         ];
         for (text, vars, expected) in cases {
             let file = write(text);
-            let error = Config::load(Some(file.path()), &env(&vars))
-                .unwrap_err()
-                .to_string();
+            let error = Config::load(Some(file.path()), &env(&vars)).unwrap_err().to_string();
             assert!(error.contains(expected), "{text:?}: {error}");
         }
-        let missing = Config::load(Some(Path::new("/nonexistent/duro.yaml")), &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            missing.contains("cannot read config file `/nonexistent/duro.yaml`"),
-            "{missing}"
-        );
+        let missing =
+            Config::load(Some(Path::new("/nonexistent/duro.yaml")), &[]).unwrap_err().to_string();
+        assert!(missing.contains("cannot read config file `/nonexistent/duro.yaml`"), "{missing}");
     }
 
     #[test]
@@ -793,10 +724,7 @@ mod tests {
         );
         let config = Config::load(
             Some(file.path()),
-            &env(&[
-                ("DURO_CREATOR__DEFAULT_TIMEOUT", "10m"),
-                ("DURO_CREATOR__RETRIES", "0"),
-            ]),
+            &env(&[("DURO_CREATOR__DEFAULT_TIMEOUT", "10m"), ("DURO_CREATOR__RETRIES", "0")]),
         )
         .unwrap();
         assert_eq!(
@@ -814,9 +742,8 @@ mod tests {
             Config::load(None, &env(&[("DURO_WAREHOUSE__DIALECT", "postgres")])).unwrap();
         assert_eq!(defaults.warehouse.tls_mode(), TlsMode::Prefer);
         assert_eq!(defaults.creator.interval, 30);
-        let bad = Config::load(None, &env(&[("DURO_CREATOR__JOBS", "many")]))
-            .unwrap_err()
-            .to_string();
+        let bad =
+            Config::load(None, &env(&[("DURO_CREATOR__JOBS", "many")])).unwrap_err().to_string();
         assert!(bad.contains("`many` is not a whole number"), "{bad}");
     }
 
@@ -827,10 +754,7 @@ mod tests {
             password_file: Some(file.path().to_owned()),
             ..WarehouseConfig::default()
         };
-        assert_eq!(
-            config.resolved_password().unwrap().as_deref(),
-            Some("s3cret")
-        );
+        assert_eq!(config.resolved_password().unwrap().as_deref(), Some("s3cret"));
     }
 
     #[test]

@@ -31,12 +31,7 @@ impl Diagnostic {
     }
 
     fn new(severity: Severity, file: Option<&str>, message: impl Into<String>) -> Self {
-        Self {
-            severity,
-            file: file.map(str::to_owned),
-            line: None,
-            message: message.into(),
-        }
+        Self { severity, file: file.map(str::to_owned), line: None, message: message.into() }
     }
 
     /// The same diagnostic, pointing at a line (1-based) of its file.

@@ -8,10 +8,7 @@ use std::process::Command;
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
     #[error("cannot run `git` to read the commit of `{path}`: {source}")]
-    Spawn {
-        path: String,
-        source: std::io::Error,
-    },
+    Spawn { path: String, source: std::io::Error },
     #[error(
         "`{path}` is not inside a git repository; clone the views repository there, or turn off `views.use_git`"
     )]
@@ -30,10 +27,7 @@ pub fn head_commit(repository: &Path) -> Result<String, GitError> {
         .arg(repository)
         .args(["rev-parse", "--verify", "HEAD^{commit}"])
         .output()
-        .map_err(|source| GitError::Spawn {
-            path: path.clone(),
-            source,
-        })?;
+        .map_err(|source| GitError::Spawn { path: path.clone(), source })?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
         return Err(if stderr.contains("not a git repository") {
@@ -42,18 +36,12 @@ pub fn head_commit(repository: &Path) -> Result<String, GitError> {
         {
             GitError::NoCommits { path }
         } else {
-            GitError::Failed {
-                path,
-                message: stderr.trim().to_owned(),
-            }
+            GitError::Failed { path, message: stderr.trim().to_owned() }
         });
     }
     let hash = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if hash.len() < 40 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(GitError::Failed {
-            path,
-            message: format!("unexpected output `{hash}`"),
-        });
+        return Err(GitError::Failed { path, message: format!("unexpected output `{hash}`") });
     }
     Ok(hash)
 }
@@ -63,12 +51,7 @@ mod tests {
     use super::*;
 
     fn git(dir: &Path, args: &[&str]) {
-        let status = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(args)
-            .output()
-            .unwrap();
+        let status = Command::new("git").arg("-C").arg(dir).args(args).output().unwrap();
         assert!(
             status.status.success(),
             "git {args:?}: {}",
@@ -79,30 +62,15 @@ mod tests {
     #[test]
     fn head_of_a_repository_and_its_failures() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            head_commit(dir.path()),
-            Err(GitError::NotARepository { .. })
-        ));
+        assert!(matches!(head_commit(dir.path()), Err(GitError::NotARepository { .. })));
         git(dir.path(), &["init", "-q"]);
-        assert!(matches!(
-            head_commit(dir.path()),
-            Err(GitError::NoCommits { .. })
-        ));
+        assert!(matches!(head_commit(dir.path()), Err(GitError::NoCommits { .. })));
         std::fs::create_dir(dir.path().join("first")).unwrap();
         std::fs::write(dir.path().join("first/a.sql"), "select 1").unwrap();
         git(dir.path(), &["add", "."]);
         git(
             dir.path(),
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-q",
-                "-m",
-                "one",
-            ],
+            &["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one"],
         );
         let head = head_commit(dir.path()).unwrap();
         assert_eq!(head.len(), 40);

@@ -19,11 +19,10 @@ pub struct DependencyGraph {
 impl DependencyGraph {
     /// The graph of a catalog: one node per table, one edge per (managed) dependency.
     pub fn from_catalog(catalog: &Catalog) -> Self {
-        let edges = catalog.tables.values().flat_map(|t| {
-            t.dependencies
-                .iter()
-                .map(move |d| (t.name.as_str(), d.as_str()))
-        });
+        let edges = catalog
+            .tables
+            .values()
+            .flat_map(|t| t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str())));
         Self::from_edges(catalog.tables.keys().map(String::as_str), edges)
     }
 
@@ -174,12 +173,7 @@ impl DependencyGraph {
         let mut edges: Vec<(&str, &str)> = self
             .graph
             .edge_references()
-            .map(|e| {
-                (
-                    self.graph[e.source()].as_str(),
-                    self.graph[e.target()].as_str(),
-                )
-            })
+            .map(|e| (self.graph[e.source()].as_str(), self.graph[e.target()].as_str()))
             .collect();
         edges.sort();
         let mut dot = String::from("digraph duro {\n    rankdir=LR;\n    node [shape=box];\n");
@@ -235,10 +229,7 @@ mod tests {
         assert_eq!(g.cycle_path("c.q").unwrap(), ["c.q", "c.r", "c.q"]);
         assert_eq!(g.cycle_path("d.s"), None);
         // b.p reads the a-cycle, so that cycle is not a root group; the c-cycle is.
-        assert_eq!(
-            g.root_groups(),
-            [vec!["b.p"], vec!["c.q", "c.r"], vec!["d.s"]]
-        );
+        assert_eq!(g.root_groups(), [vec!["b.p"], vec!["c.q", "c.r"], vec!["d.s"]]);
         // The order exists and puts the a-cycle before b.p.
         let order = g.build_order();
         assert_eq!(order.len(), 7);
@@ -250,13 +241,8 @@ mod tests {
 
     #[test]
     fn build_order_puts_dependencies_first() {
-        let edges = [
-            ("s.d", "s.b"),
-            ("s.d", "s.c"),
-            ("s.b", "s.a"),
-            ("s.c", "s.a"),
-            ("s.e", "s.d"),
-        ];
+        let edges =
+            [("s.d", "s.b"), ("s.d", "s.c"), ("s.b", "s.a"), ("s.c", "s.a"), ("s.e", "s.d")];
         let order = graph(&edges, &["s.z"]).build_order();
         let position = |name: &str| order.iter().position(|n| n == name).unwrap();
         for (dependent, dependency) in edges {

@@ -27,9 +27,7 @@ pub fn validate_identifier(name: &str) -> Result<(), String> {
         ));
     }
     if name.len() > MAX_IDENTIFIER_BYTES {
-        return Err(format!(
-            "`{name}` is longer than {MAX_IDENTIFIER_BYTES} bytes"
-        ));
+        return Err(format!("`{name}` is longer than {MAX_IDENTIFIER_BYTES} bytes"));
     }
     Ok(())
 }
@@ -37,14 +35,10 @@ pub fn validate_identifier(name: &str) -> Result<(), String> {
 /// Checks a `schema.table` name (already lower-cased): exactly one dot, two valid identifiers.
 pub fn validate_table_name(name: &str) -> Result<(), String> {
     let Some((schema, table)) = name.split_once('.') else {
-        return Err(format!(
-            "`{name}` has no schema; tables are named `schema.table`"
-        ));
+        return Err(format!("`{name}` has no schema; tables are named `schema.table`"));
     };
     if table.contains('.') {
-        return Err(format!(
-            "`{name}` has more than one dot; tables are named `schema.table`"
-        ));
+        return Err(format!("`{name}` has more than one dot; tables are named `schema.table`"));
     }
     validate_identifier(schema)?;
     validate_identifier(table)

@@ -39,11 +39,7 @@ pub fn check_statement_timeout(seconds: u64) -> Result<u64, String> {
 }
 
 fn parse_amount(text: &str, allow_seconds: bool) -> Result<u64, String> {
-    let units = if allow_seconds {
-        "s, m, h, d or w"
-    } else {
-        "m, h, d or w"
-    };
+    let units = if allow_seconds { "s, m, h, d or w" } else { "m, h, d or w" };
     let expected =
         format!("write a positive whole number and a unit ({units}), like `30m` or `24h`");
     let Some(unit) = text.chars().last() else {
@@ -56,9 +52,7 @@ fn parse_amount(text: &str, allow_seconds: bool) -> Result<u64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("`{text}` is not an interval: {expected}"));
     }
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("interval `{text}` is too long"))?;
+    let amount: u64 = digits.parse().map_err(|_| format!("interval `{text}` is too long"))?;
     if amount == 0 {
         return Err(format!("interval `{text}` is zero: {expected}"));
     }
@@ -108,11 +102,7 @@ mod tests {
             ("9999999999w", None),
         ];
         for (text, expected) in cases {
-            assert_eq!(
-                parse_interval_minutes(text).ok(),
-                *expected,
-                "interval {text:?}"
-            );
+            assert_eq!(parse_interval_minutes(text).ok(), *expected, "interval {text:?}");
         }
     }
 
@@ -132,14 +122,9 @@ mod tests {
 
     #[test]
     fn formatting() {
-        for (minutes, text) in [
-            (1, "1m"),
-            (90, "90m"),
-            (60, "1h"),
-            (1_440, "1d"),
-            (10_080, "1w"),
-            (2_880, "2d"),
-        ] {
+        for (minutes, text) in
+            [(1, "1m"), (90, "90m"), (60, "1h"), (1_440, "1d"), (10_080, "1w"), (2_880, "2d")]
+        {
             assert_eq!(format_minutes(minutes), text);
             assert_eq!(parse_interval_minutes(text), Ok(minutes));
         }

@@ -25,9 +25,7 @@ pub struct ObjectStore {
 
 impl std::fmt::Debug for ObjectStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObjectStore")
-            .field("bucket", &self.name)
-            .finish()
+        f.debug_struct("ObjectStore").field("bucket", &self.name).finish()
     }
 }
 
@@ -52,10 +50,9 @@ fn describe(action: &str, url: &str, error: S3Error) -> ObjectStoreError {
                 transient: status >= 500,
             }
         }
-        other => ObjectStoreError {
-            message: format!("cannot {action} {url}: {other}"),
-            transient: true,
-        },
+        other => {
+            ObjectStoreError { message: format!("cannot {action} {url}: {other}"), transient: true }
+        }
     }
 }
 
@@ -70,26 +67,13 @@ impl ObjectStore {
             return Ok(None);
         };
         crate::crypto::install_provider();
-        let config_error = |message: String| ObjectStoreError {
-            message,
-            transient: false,
-        };
-        let region_name = config
-            .region
-            .clone()
-            .unwrap_or_else(|| "us-east-1".to_owned());
+        let config_error = |message: String| ObjectStoreError { message, transient: false };
+        let region_name = config.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
         let region = match &config.endpoint {
-            Some(endpoint) => Region::Custom {
-                region: region_name,
-                endpoint: endpoint.clone(),
-            },
-            None => region_name
-                .parse()
-                .map_err(|e| config_error(format!("`s3.region`: {e}")))?,
+            Some(endpoint) => Region::Custom { region: region_name, endpoint: endpoint.clone() },
+            None => region_name.parse().map_err(|e| config_error(format!("`s3.region`: {e}")))?,
         };
-        let keys = config
-            .resolved_keys(env)
-            .map_err(|e| config_error(e.to_string()))?;
+        let keys = config.resolved_keys(env).map_err(|e| config_error(e.to_string()))?;
         let credentials = match &keys {
             Some((access, secret)) => Credentials::new(Some(access), Some(secret), None, None, None),
             None => Credentials::default(),
@@ -97,15 +81,8 @@ impl ObjectStore {
         .map_err(|e| config_error(format!("no S3 credentials: set s3.access_key_id and s3.secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({e})")))?;
         let bucket = Bucket::new(name, region, credentials)
             .map_err(|e| config_error(format!("S3 bucket `{name}`: {e}")))?;
-        let bucket = if config.path_style {
-            bucket.with_path_style()
-        } else {
-            bucket
-        };
-        Ok(Some(Self {
-            bucket,
-            name: name.clone(),
-        }))
+        let bucket = if config.path_style { bucket.with_path_style() } else { bucket };
+        Ok(Some(Self { bucket, name: name.clone() }))
     }
 
     /// `s3://bucket/key`.

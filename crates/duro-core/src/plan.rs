@@ -42,21 +42,10 @@ impl std::fmt::Display for Reason {
         match self {
             Reason::Forced(why) => write!(f, "forced ({why})"),
             Reason::NeverBuilt => write!(f, "never built"),
-            Reason::Stale {
-                age_minutes,
-                interval_minutes,
-            } => {
-                write!(
-                    f,
-                    "{age_minutes} min old, interval {}",
-                    format_minutes(*interval_minutes)
-                )
+            Reason::Stale { age_minutes, interval_minutes } => {
+                write!(f, "{age_minutes} min old, interval {}", format_minutes(*interval_minutes))
             }
-            Reason::StaleForDependent {
-                age_minutes,
-                interval_minutes,
-                dependent,
-            } => write!(
+            Reason::StaleForDependent { age_minutes, interval_minutes, dependent } => write!(
                 f,
                 "{age_minutes} min old, older than the interval {} of `{dependent}`",
                 format_minutes(*interval_minutes)
@@ -98,19 +87,13 @@ pub struct Planner {
 impl Planner {
     pub fn new(tables: &[PlanTable]) -> Self {
         // A name given twice keeps its last definition.
-        let index: HashMap<&str, usize> = tables
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.name.as_str(), i))
-            .collect();
+        let index: HashMap<&str, usize> =
+            tables.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
         let dependencies: Vec<Vec<usize>> = tables
             .iter()
             .map(|t| {
-                let mut managed: Vec<usize> = t
-                    .dependencies
-                    .iter()
-                    .filter_map(|d| index.get(d.as_str()).copied())
-                    .collect();
+                let mut managed: Vec<usize> =
+                    t.dependencies.iter().filter_map(|d| index.get(d.as_str()).copied()).collect();
                 managed.sort_unstable();
                 managed.dedup();
                 managed
@@ -119,16 +102,10 @@ impl Planner {
         let graph = DependencyGraph::from_edges(
             tables.iter().map(|t| t.name.as_str()),
             tables.iter().enumerate().flat_map(|(i, t)| {
-                dependencies[i]
-                    .iter()
-                    .map(move |d| (t.name.as_str(), tables[*d].name.as_str()))
+                dependencies[i].iter().map(move |d| (t.name.as_str(), tables[*d].name.as_str()))
             }),
         );
-        let order = graph
-            .build_order()
-            .iter()
-            .map(|name| index[name.as_str()])
-            .collect();
+        let order = graph.build_order().iter().map(|name| index[name.as_str()]).collect();
         Self {
             names: tables.iter().map(|t| t.name.clone()).collect(),
             intervals: tables.iter().map(|t| t.interval_minutes).collect(),
@@ -151,19 +128,15 @@ impl Planner {
         let mut reasons: Vec<Option<Reason>> = vec![None; count];
         for &i in self.order.iter().rev() {
             let name = &self.names[i];
-            let age_minutes = last_success_ms
-                .get(name)
-                .map(|built| (now_ms - built).max(0) / 60_000);
+            let age_minutes =
+                last_success_ms.get(name).map(|built| (now_ms - built).max(0) / 60_000);
             let reason = if let Some(why) = forced.get(name) {
                 Some(Reason::Forced(why.clone()))
             } else {
                 match (age_minutes, self.intervals[i], inherited[i]) {
                     (None, _, _) => Some(Reason::NeverBuilt),
                     (Some(age), Some(interval), _) if age >= i64::from(interval) => {
-                        Some(Reason::Stale {
-                            age_minutes: age,
-                            interval_minutes: interval,
-                        })
+                        Some(Reason::Stale { age_minutes: age, interval_minutes: interval })
                     }
                     (Some(age), None, Some((interval, dependent)))
                         if age >= i64::from(interval) =>
@@ -193,10 +166,9 @@ impl Planner {
         self.order
             .iter()
             .filter_map(|&i| {
-                reasons[i].take().map(|reason| PlannedBuild {
-                    table: self.names[i].clone(),
-                    reason,
-                })
+                reasons[i]
+                    .take()
+                    .map(|reason| PlannedBuild { table: self.names[i].clone(), reason })
             })
             .collect()
     }
@@ -209,11 +181,9 @@ pub fn dependents_in_plan(
     failed: &str,
 ) -> Vec<String> {
     let in_plan: HashSet<&str> = planned.iter().map(|p| p.table.as_str()).collect();
-    let edges = tables.iter().flat_map(|t| {
-        t.dependencies
-            .iter()
-            .map(move |d| (t.name.as_str(), d.as_str()))
-    });
+    let edges = tables
+        .iter()
+        .flat_map(|t| t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str())));
     let graph = DependencyGraph::from_edges(tables.iter().map(|t| t.name.as_str()), edges);
     graph
         .downstream(failed)
@@ -247,10 +217,7 @@ mod tests {
     }
 
     fn built(ages_minutes: &[(&str, i64)]) -> HashMap<String, i64> {
-        ages_minutes
-            .iter()
-            .map(|(name, age)| (name.to_string(), NOW - age * MINUTE))
-            .collect()
+        ages_minutes.iter().map(|(name, age)| (name.to_string(), NOW - age * MINUTE)).collect()
     }
 
     fn names(planned: &[PlannedBuild]) -> Vec<&str> {
@@ -271,25 +238,13 @@ mod tests {
             (&[("f.people", 10), ("f.shops", 10), ("f.cities", 10)], &[]),
             // people is stale; shops is older than people's 1h, so it is rebuilt too; cities is
             // younger than its own 24h.
-            (
-                &[("f.people", 61), ("f.shops", 70), ("f.cities", 70)],
-                &["f.shops", "f.people"],
-            ),
+            (&[("f.people", 61), ("f.shops", 70), ("f.cities", 70)], &["f.shops", "f.people"]),
             // shops is younger than 1h: only people.
-            (
-                &[("f.people", 61), ("f.shops", 30), ("f.cities", 70)],
-                &["f.people"],
-            ),
+            (&[("f.people", 61), ("f.shops", 30), ("f.cities", 70)], &["f.people"]),
             // cities older than 24h is rebuilt on its own interval.
-            (
-                &[("f.people", 10), ("f.shops", 10), ("f.cities", 1_500)],
-                &["f.cities"],
-            ),
+            (&[("f.people", 10), ("f.shops", 10), ("f.cities", 1_500)], &["f.cities"]),
             // shops old, but nobody reading it is rebuilt: it waits.
-            (
-                &[("f.people", 10), ("f.shops", 5_000), ("f.cities", 10)],
-                &[],
-            ),
+            (&[("f.people", 10), ("f.shops", 5_000), ("f.cities", 10)], &[]),
         ];
         for (ages, expected) in cases {
             assert_eq!(
@@ -322,12 +277,7 @@ mod tests {
             table("s.mid", None, &["s.base"]),
             table("s.base", None, &[]),
         ];
-        let ages = built(&[
-            ("s.hourly", 61),
-            ("s.daily", 1_441),
-            ("s.mid", 90),
-            ("s.base", 90),
-        ]);
+        let ages = built(&[("s.hourly", 61), ("s.daily", 1_441), ("s.mid", 90), ("s.base", 90)]);
         let planned = plan(&tables, &ages, &HashMap::new(), NOW);
         assert_eq!(names(&planned)[..2], ["s.base", "s.mid"]);
         let mut roots = names(&planned)[2..].to_vec();
@@ -355,10 +305,7 @@ mod tests {
         );
         assert_eq!(
             planned,
-            [PlannedBuild {
-                table: "f.cities".into(),
-                reason: Reason::Forced("web".into())
-            }]
+            [PlannedBuild { table: "f.cities".into(), reason: Reason::Forced("web".into()) }]
         );
     }
 
@@ -377,10 +324,7 @@ mod tests {
     fn dependents_of_a_failure() {
         let tables = readme();
         let planned = plan(&tables, &HashMap::new(), &HashMap::new(), NOW);
-        assert_eq!(
-            dependents_in_plan(&planned, &tables, "f.cities"),
-            ["f.people", "f.shops"]
-        );
+        assert_eq!(dependents_in_plan(&planned, &tables, "f.cities"), ["f.people", "f.shops"]);
         assert!(dependents_in_plan(&planned, &tables, "f.people").is_empty());
     }
 }

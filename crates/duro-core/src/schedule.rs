@@ -34,10 +34,7 @@ pub enum ScheduleError {
     #[error(transparent)]
     State(#[from] StateError),
     #[error("cannot write the graph to `{path}`: {source}")]
-    Dot {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Dot { path: PathBuf, source: std::io::Error },
 }
 
 /// Reads the repository (files of at most `max_file_size` bytes) and runs every check, touching
@@ -52,11 +49,7 @@ pub fn check_repository(
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(checks::check(&loaded.catalog, &graph, strict));
     sort_diagnostics(&mut diagnostics);
-    Ok(CheckedRepository {
-        catalog: loaded.catalog,
-        graph,
-        diagnostics,
-    })
+    Ok(CheckedRepository { catalog: loaded.catalog, graph, diagnostics })
 }
 
 /// What a scheduler run is asked to do.
@@ -81,11 +74,7 @@ pub enum ScheduleOutcome {
     /// The repository has errors; the state file was not touched and the previous catalog stays.
     Rejected { checked: CheckedRepository },
     /// The catalog was written.
-    Saved {
-        checked: CheckedRepository,
-        changes: CatalogChanges,
-        commit: Option<String>,
-    },
+    Saved { checked: CheckedRepository, changes: CatalogChanges, commit: Option<String> },
 }
 
 /// Runs the scheduler once.
@@ -108,33 +97,21 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         "read and checked the views"
     );
     if let Some(path) = &options.dot_path {
-        write_atomically(path, &checked.graph.to_dot()).map_err(|source| ScheduleError::Dot {
-            path: path.clone(),
-            source,
-        })?;
+        write_atomically(path, &checked.graph.to_dot())
+            .map_err(|source| ScheduleError::Dot { path: path.clone(), source })?;
     }
     if checked.has_errors() {
         return Ok(ScheduleOutcome::Rejected { checked });
     }
     let started = Instant::now();
     let changes = state.save_catalog(&checked.catalog, commit.as_deref(), unix_now())?;
-    tracing::debug!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "saved the catalog"
-    );
-    Ok(ScheduleOutcome::Saved {
-        checked,
-        changes,
-        commit,
-    })
+    tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "saved the catalog");
+    Ok(ScheduleOutcome::Saved { checked, changes, commit })
 }
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`.

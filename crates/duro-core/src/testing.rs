@@ -85,20 +85,12 @@ fn free_port() -> u16 {
 
 fn start() -> Cluster {
     let bin = bin_dir();
-    let dir = tempfile::Builder::new()
-        .prefix("duro-pg-")
-        .tempdir()
-        .expect("a temporary folder");
+    let dir = tempfile::Builder::new().prefix("duro-pg-").tempdir().expect("a temporary folder");
     let data = dir.path().join("data");
     if is_root() {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir.path())
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()),
-            "chown of the test cluster folder failed"
-        );
+        let status =
+            Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status();
+        assert!(status.is_ok_and(|s| s.success()), "chown of the test cluster folder failed");
     }
     let output = command(&bin.join("initdb"))
         .args(["-D"])
@@ -106,19 +98,12 @@ fn start() -> Cluster {
         .args(["-U", "duro", "--auth=trust", "-E", "UTF8", "--no-sync"])
         .output()
         .expect("initdb runs");
-    assert!(
-        output.status.success(),
-        "initdb failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "initdb failed: {}", String::from_utf8_lossy(&output.stderr));
     // One role signs in with a password (the rest are trusted), for the tests of a wrong one.
     let hba = data.join("pg_hba.conf");
     let trusted = std::fs::read_to_string(&hba).expect("initdb writes pg_hba.conf");
-    std::fs::write(
-        &hba,
-        format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{trusted}"),
-    )
-    .expect("pg_hba.conf is writable");
+    std::fs::write(&hba, format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{trusted}"))
+        .expect("pg_hba.conf is writable");
     let port = free_port();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let postgres = bin.join("postgres");
@@ -127,14 +112,7 @@ fn start() -> Cluster {
         let child = command(&postgres)
             .arg("-D")
             .arg(&data)
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-            ])
+            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
             .args([
                 "-c",
                 "synchronous_commit=off",
@@ -154,10 +132,7 @@ fn start() -> Cluster {
             std::thread::park();
         }
     });
-    ready_rx
-        .recv()
-        .expect("the server thread reports")
-        .expect("postgres starts");
+    ready_rx.recv().expect("the server thread reports").expect("postgres starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     let url = format!("postgres://duro@127.0.0.1:{port}/postgres");
     while postgres::Client::connect(&url, postgres::NoTls).is_err() {
@@ -181,16 +156,10 @@ pub fn cluster() -> &'static Cluster {
 /// A new, empty database; returns its URL (user `duro`, a superuser, no password).
 pub fn fresh_database() -> String {
     let cluster = cluster();
-    let name = format!(
-        "test_{}_{}",
-        std::process::id(),
-        DATABASES.fetch_add(1, Ordering::SeqCst)
-    );
+    let name = format!("test_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
     let admin = format!("postgres://duro@127.0.0.1:{}/postgres", cluster.port);
     let mut client =
         postgres::Client::connect(&admin, postgres::NoTls).expect("connect to the test cluster");
-    client
-        .batch_execute(&format!("create database \"{name}\""))
-        .expect("create a test database");
+    client.batch_execute(&format!("create database \"{name}\"")).expect("create a test database");
     format!("postgres://duro@127.0.0.1:{}/{name}", cluster.port)
 }

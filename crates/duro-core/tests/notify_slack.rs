@@ -20,10 +20,7 @@ struct Captured {
 
 impl Captured {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -80,10 +77,7 @@ fn chat_post_message_carries_channel_text_and_token() {
         .unwrap();
     let request = requests.recv_timeout(Duration::from_secs(10)).unwrap();
     assert_eq!(request.request_line, "POST /api/chat.postMessage HTTP/1.1");
-    assert_eq!(
-        request.header("authorization"),
-        Some("Bearer xoxb-test-token")
-    );
+    assert_eq!(request.header("authorization"), Some("Bearer xoxb-test-token"));
     let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
     assert_eq!(body["channel"], "#data-alerts");
     assert_eq!(body["text"], "first.cities failed");
@@ -105,11 +99,7 @@ fn identical_failures_are_not_repeated_within_the_window() {
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::Timeout, "took too long");
-    notifications.cycle_built(&[BuiltTable {
-        table: "first.shops".into(),
-        rows: 8,
-        ms: 1_500,
-    }]);
+    notifications.cycle_built(&[BuiltTable { table: "first.shops".into(), rows: 8, ms: 1_500 }]);
     let bodies: Vec<serde_json::Value> = (0..3)
         .map(|_| {
             serde_json::from_str(&requests.recv_timeout(Duration::from_secs(10)).unwrap().body)
@@ -122,33 +112,18 @@ fn identical_failures_are_not_repeated_within_the_window() {
     );
     assert_eq!(bodies[0]["channel"], "#alerts");
     let text = bodies[0]["text"].as_str().unwrap();
-    assert!(
-        text.contains("first.cities") && text.contains("test_failed"),
-        "{text}"
-    );
-    assert!(
-        text.contains("https://duro.example.com/tables/first.cities"),
-        "{text}"
-    );
+    assert!(text.contains("first.cities") && text.contains("test_failed"), "{text}");
+    assert!(text.contains("https://duro.example.com/tables/first.cities"), "{text}");
     assert!(bodies[1]["text"].as_str().unwrap().contains("timeout"));
     assert_eq!(bodies[2]["channel"], "#builds");
-    assert!(
-        bodies[2]["text"]
-            .as_str()
-            .unwrap()
-            .contains("first.shops: 8 rows")
-    );
+    assert!(bodies[2]["text"].as_str().unwrap().contains("first.shops: 8 rows"));
 }
 
 #[test]
 fn an_outage_is_an_error_not_a_panic() {
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let error = SlackNotifier::new(&format!("http://{closed}/api"), "t")
-        .send("#c", "x")
-        .unwrap_err();
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let error =
+        SlackNotifier::new(&format!("http://{closed}/api"), "t").send("#c", "x").unwrap_err();
     assert!(error.contains("Slack"), "{error}");
     let state = tempfile::tempdir().unwrap();
     let config = SlackConfig {

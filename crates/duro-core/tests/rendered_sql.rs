@@ -16,20 +16,14 @@ use std::path::Path;
 
 fn golden(name: &str, statements: &[String]) {
     let text = statements.join(";\n") + ";\n";
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(format!("{name}.sql"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{name}.sql"));
     if std::env::var_os("DURO_UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
     let expected = std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
-    assert_eq!(
-        text,
-        expected,
-        "{name}: rendered SQL differs from {}",
-        path.display()
-    );
+    assert_eq!(text, expected, "{name}: rendered SQL differs from {}", path.display());
     for statement in statements {
         if let Err(error) = Parser::parse_sql(&RedshiftSqlDialect {}, statement) {
             // Redshift documents `ALTER TABLE … OWNER TO` for tables and views; sqlparser's
@@ -55,9 +49,7 @@ fn temp_table_with_keys() {
         diststyle: Some("even".into()),
         ..TableConfig::default()
     };
-    let temp = cities()
-        .with_suffix(TEMP_SUFFIX, Dialect::Redshift)
-        .unwrap();
+    let temp = cities().with_suffix(TEMP_SUFFIX, Dialect::Redshift).unwrap();
     let query = "select city, country\nfrom first.cities_raw -- the raw data";
     golden(
         "redshift_temp_table_keys",
@@ -66,10 +58,7 @@ fn temp_table_with_keys() {
             render::create_temp_table(Dialect::Redshift, &temp, query, &config),
         ],
     );
-    let style_only = TableConfig {
-        diststyle: Some("all".into()),
-        ..TableConfig::default()
-    };
+    let style_only = TableConfig { diststyle: Some("all".into()), ..TableConfig::default() };
     golden(
         "redshift_temp_table_diststyle",
         &[
@@ -98,11 +87,7 @@ fn processor_table_with_keys() {
     let ddl = "create table first.\"countries_duro_temp\" (\n  country varchar(100),\n  capital varchar(100)\n);\n";
     golden(
         "redshift_processor_table_keys",
-        &[render::processor_create_table(
-            Dialect::Redshift,
-            ddl,
-            &config,
-        )],
+        &[render::processor_create_table(Dialect::Redshift, ddl, &config)],
     );
     assert_eq!(
         render::processor_create_table(Dialect::Postgres, ddl, &config),
@@ -119,10 +104,7 @@ fn grants_and_swap() {
     let grantees = ["group analysts", "jane", "metabase", "data-team"].map(Grantee::from_config);
     statements.extend(render::grants(&live, &grantees));
     golden("redshift_swap_and_grants", &statements);
-    golden(
-        "redshift_first_swap",
-        &render::swap(&live, &temp, &old, false),
-    );
+    golden("redshift_first_swap", &render::swap(&live, &temp, &old, false));
 }
 
 /// A chain of views on the live table: `reports.capitals` reads it, `reports.capital_count`
@@ -135,10 +117,7 @@ fn bound_views() {
     let count = TableRef::parse("reports.capital_count").unwrap();
     let definition = " SELECT cities.city,\n    cities.country\n   FROM first.cities\n  WHERE cities.country::text <> 'France'::text;";
     let pointed = rename_table(definition, "first", "cities", "cities_duro_temp").unwrap();
-    let readers = [
-        Grantee::from_config("group bi"),
-        Grantee::from_config("data-team"),
-    ];
+    let readers = [Grantee::from_config("group bi"), Grantee::from_config("data-team")];
     let chain = [
         ChainView {
             view: &capitals,
@@ -158,18 +137,10 @@ fn bound_views() {
     let sql = |statements: Vec<render::SwapStatement>| -> Vec<String> {
         statements.into_iter().map(|s| s.sql).collect()
     };
-    golden(
-        "redshift_bound_view",
-        &sql(render::repoint_views(&chain, true)),
-    );
-    golden(
-        "redshift_bound_view_chain_recreated",
-        &sql(render::repoint_views(&chain, false)),
-    );
-    let sent_alone: Vec<bool> = render::repoint_views(&chain, false)
-        .iter()
-        .map(|s| s.alone)
-        .collect();
+    golden("redshift_bound_view", &sql(render::repoint_views(&chain, true)));
+    golden("redshift_bound_view_chain_recreated", &sql(render::repoint_views(&chain, false)));
+    let sent_alone: Vec<bool> =
+        render::repoint_views(&chain, false).iter().map(|s| s.alone).collect();
     assert_eq!(
         sent_alone,
         [false, false, true, false, false, false, true, false],

@@ -42,27 +42,13 @@ fn new_unchanged_updated_removed_and_re_added() {
     assert!(first.updated.is_empty() && first.removed.is_empty());
     let state = StateFile::open(&state_path).unwrap();
     assert_eq!(state.force_requests().unwrap().len(), 5);
-    assert!(
-        state
-            .force_requests()
-            .unwrap()
-            .iter()
-            .all(|(_, reason)| reason == "new")
-    );
-    let shops = state
-        .tables(false)
-        .unwrap()
-        .into_iter()
-        .find(|t| t.name == "first.shops")
-        .unwrap();
+    assert!(state.force_requests().unwrap().iter().all(|(_, reason)| reason == "new"));
+    let shops = state.tables(false).unwrap().into_iter().find(|t| t.name == "first.shops").unwrap();
     assert_eq!(shops.dependencies, ["first.cities"]);
     assert_eq!(shops.interval_minutes, None);
     drop(state);
 
-    assert_eq!(
-        schedule(views.path(), &state_path),
-        CatalogChanges::default()
-    );
+    assert_eq!(schedule(views.path(), &state_path), CatalogChanges::default());
 
     // Change the interval of one table, the config of another, and only the tests of a third.
     std::fs::rename(
@@ -80,12 +66,8 @@ fn new_unchanged_updated_removed_and_re_added() {
     let changes = schedule(views.path(), &state_path);
     assert_eq!(changes.updated, names(&["first.people", "first.shops"]));
     let state = StateFile::open(&state_path).unwrap();
-    let cities = state
-        .tables(false)
-        .unwrap()
-        .into_iter()
-        .find(|t| t.name == "first.cities")
-        .unwrap();
+    let cities =
+        state.tables(false).unwrap().into_iter().find(|t| t.name == "first.cities").unwrap();
     assert_eq!(cities.tests.as_deref(), Some("select true as ok"));
     drop(state);
 
@@ -95,44 +77,22 @@ fn new_unchanged_updated_removed_and_re_added() {
     assert_eq!(changes.removed, names(&["finances.simplified"]));
     let state = StateFile::open(&state_path).unwrap();
     let all = state.tables(true).unwrap();
-    let simplified = all
-        .iter()
-        .find(|t| t.name == "finances.simplified")
-        .unwrap();
+    let simplified = all.iter().find(|t| t.name == "finances.simplified").unwrap();
     assert!(simplified.deleted_at.is_some());
-    assert!(
-        !state
-            .tables(false)
-            .unwrap()
-            .iter()
-            .any(|t| t.name == "finances.simplified")
-    );
-    assert!(
-        !state
-            .force_requests()
-            .unwrap()
-            .iter()
-            .any(|(name, _)| name == "finances.simplified")
-    );
+    assert!(!state.tables(false).unwrap().iter().any(|t| t.name == "finances.simplified"));
+    assert!(!state.force_requests().unwrap().iter().any(|(name, _)| name == "finances.simplified"));
     drop(state);
 
     // Re-adding it, identical, brings it back and flags it for a rebuild.
     write_files(
         views.path(),
-        &[(
-            "finances/simplified — 1d.sql",
-            "select * from finances.revenue",
-        )],
+        &[("finances/simplified — 1d.sql", "select * from finances.revenue")],
     );
     let changes = schedule(views.path(), &state_path);
     assert_eq!(changes.new, names(&["finances.simplified"]));
     let state = StateFile::open(&state_path).unwrap();
-    let simplified = state
-        .tables(false)
-        .unwrap()
-        .into_iter()
-        .find(|t| t.name == "finances.simplified")
-        .unwrap();
+    let simplified =
+        state.tables(false).unwrap().into_iter().find(|t| t.name == "finances.simplified").unwrap();
     assert_eq!(simplified.deleted_at, None);
     assert!(
         state
@@ -146,10 +106,8 @@ fn new_unchanged_updated_removed_and_re_added() {
 /// and the UI for good. Updated tables stay active and are flagged for a rebuild.
 #[test]
 fn regression_updated_tables_stay_active_and_are_rebuilt() {
-    let views = repository(&[
-        ("first/a — 1h.sql", "select 1 as x"),
-        ("first/b — 1h.sql", "select 1 as y"),
-    ]);
+    let views =
+        repository(&[("first/a — 1h.sql", "select 1 as x"), ("first/b — 1h.sql", "select 1 as y")]);
     let state_dir = tempfile::tempdir().unwrap();
     let state_path = state_dir.path().join("duro.db");
     schedule(views.path(), &state_path);
@@ -160,22 +118,11 @@ fn regression_updated_tables_stay_active_and_are_rebuilt() {
         .unwrap();
 
     write_files(views.path(), &[("first/a — 1h.sql", "select 2 as x")]);
-    assert_eq!(
-        schedule(views.path(), &state_path).updated,
-        names(&["first.a"])
-    );
+    assert_eq!(schedule(views.path(), &state_path).updated, names(&["first.a"]));
     let state = StateFile::open(&state_path).unwrap();
-    let active: Vec<String> = state
-        .tables(false)
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
+    let active: Vec<String> = state.tables(false).unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(active, names(&["first.a", "first.b"]));
-    assert_eq!(
-        state.force_requests().unwrap(),
-        [("first.a".to_owned(), "changed".to_owned())]
-    );
+    assert_eq!(state.force_requests().unwrap(), [("first.a".to_owned(), "changed".to_owned())]);
 }
 
 /// Regression (spec §12 item 3): a repository with exactly one table crashed the save.
@@ -184,20 +131,11 @@ fn regression_one_table_repository() {
     let views = repository(&[("first/only — 1h.sql", "select 1 as x")]);
     let state_dir = tempfile::tempdir().unwrap();
     let state_path = state_dir.path().join("duro.db");
-    assert_eq!(
-        schedule(views.path(), &state_path).new,
-        names(&["first.only"])
-    );
-    assert_eq!(
-        schedule(views.path(), &state_path),
-        CatalogChanges::default()
-    );
+    assert_eq!(schedule(views.path(), &state_path).new, names(&["first.only"]));
+    assert_eq!(schedule(views.path(), &state_path), CatalogChanges::default());
     std::fs::remove_file(views.path().join("first/only — 1h.sql")).unwrap();
     // An empty repository is valid too: the last table is removed.
-    assert_eq!(
-        schedule(views.path(), &state_path).removed,
-        names(&["first.only"])
-    );
+    assert_eq!(schedule(views.path(), &state_path).removed, names(&["first.only"]));
 }
 
 /// A failed check writes nothing: the previous catalog stays in force.
@@ -211,39 +149,24 @@ fn a_failed_check_writes_nothing() {
 
     write_files(
         views.path(),
-        &[
-            ("first/cities — 24h.sql", "select 'changed' as city"),
-            ("cities.sql", "select 1"),
-        ],
+        &[("first/cities — 24h.sql", "select 'changed' as city"), ("cities.sql", "select 1")],
     );
     match run(&options(views.path(), &state_path)).unwrap() {
         ScheduleOutcome::Rejected { checked } => assert!(checked.has_errors()),
         other => panic!("expected a rejection, got {other:?}"),
     }
-    assert_eq!(
-        StateFile::open(&state_path).unwrap().tables(true).unwrap(),
-        before
-    );
+    assert_eq!(StateFile::open(&state_path).unwrap().tables(true).unwrap(), before);
 }
 
 fn git(dir: &Path, args: &[&str]) {
     let output = Command::new("git")
         .arg("-C")
         .arg(dir)
-        .args([
-            "-c",
-            "user.name=Duro Test",
-            "-c",
-            "user.email=duro@example.com",
-        ])
+        .args(["-c", "user.name=Duro Test", "-c", "user.email=duro@example.com"])
         .args(args)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
 }
 
 #[test]
@@ -254,35 +177,17 @@ fn an_already_processed_commit_is_skipped() {
     git(views.path(), &["commit", "-q", "-m", "views"]);
     let state_dir = tempfile::tempdir().unwrap();
     let state_path = state_dir.path().join("duro.db");
-    let with_git = ScheduleOptions {
-        use_git: true,
-        ..options(views.path(), &state_path)
-    };
+    let with_git = ScheduleOptions { use_git: true, ..options(views.path(), &state_path) };
 
-    assert!(matches!(
-        run(&with_git).unwrap(),
-        ScheduleOutcome::Saved {
-            commit: Some(_),
-            ..
-        }
-    ));
+    assert!(matches!(run(&with_git).unwrap(), ScheduleOutcome::Saved { commit: Some(_), .. }));
     // An uncommitted (even broken) change is not looked at while the commit is unchanged.
     write_files(views.path(), &[("cities.sql", "select 1")]);
-    assert!(matches!(
-        run(&with_git).unwrap(),
-        ScheduleOutcome::UnchangedCommit { .. }
-    ));
+    assert!(matches!(run(&with_git).unwrap(), ScheduleOutcome::UnchangedCommit { .. }));
     // A new commit is processed; its error leaves the commit unprocessed, so the next run retries.
     git(views.path(), &["add", "."]);
     git(views.path(), &["commit", "-q", "-m", "broken"]);
-    assert!(matches!(
-        run(&with_git).unwrap(),
-        ScheduleOutcome::Rejected { .. }
-    ));
-    assert!(matches!(
-        run(&with_git).unwrap(),
-        ScheduleOutcome::Rejected { .. }
-    ));
+    assert!(matches!(run(&with_git).unwrap(), ScheduleOutcome::Rejected { .. }));
+    assert!(matches!(run(&with_git).unwrap(), ScheduleOutcome::Rejected { .. }));
     std::fs::remove_file(views.path().join("cities.sql")).unwrap();
     write_files(views.path(), &[("first/extra — 1h.sql", "select 1 as x")]);
     git(views.path(), &["add", "-A"]);
@@ -291,10 +196,7 @@ fn an_already_processed_commit_is_skipped() {
         ScheduleOutcome::Saved { changes, .. } => assert_eq!(changes.new, names(&["first.extra"])),
         other => panic!("expected a saved catalog, got {other:?}"),
     }
-    assert!(matches!(
-        run(&with_git).unwrap(),
-        ScheduleOutcome::UnchangedCommit { .. }
-    ));
+    assert!(matches!(run(&with_git).unwrap(), ScheduleOutcome::UnchangedCommit { .. }));
 }
 
 #[test]

@@ -9,9 +9,7 @@ use duro_core::schedule::{ScheduleOptions, run};
 use duro_core::state::{BuildResult, BuildStart, LEASE_TTL_MS, StateFile};
 
 fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: BuildOutcome) -> i64 {
-    let BuildStart::Started(id) = state
-        .begin_build(table, "w1", start, 60_000, start)
-        .unwrap()
+    let BuildStart::Started(id) = state.begin_build(table, "w1", start, 60_000, start).unwrap()
     else {
         panic!("{table} did not start");
     };
@@ -51,12 +49,7 @@ fn summaries_follow_every_finished_build() {
     finish(&mut state, "s.a", 10_000, 14_000, BuildOutcome::Succeeded);
     let failed = finish(&mut state, "s.b", 11_000, 12_000, BuildOutcome::Failed);
     state
-        .record_skipped(
-            "s.c",
-            FailureClass::DependencyFailed,
-            "not built: `s.b` failed",
-            12_500,
-        )
+        .record_skipped("s.c", FailureClass::DependencyFailed, "not built: `s.b` failed", 12_500)
         .unwrap();
 
     let overview = state.table_overview(20_000).unwrap();
@@ -64,28 +57,14 @@ fn summaries_follow_every_finished_build() {
     assert_eq!(names, ["s.a", "s.b", "s.c"], "in name order");
     let (a, a_activity) = &overview[0];
     assert_eq!(a.interval_minutes, Some(60));
-    assert_eq!(
-        a_activity.last_success,
-        Some((10_000, 14_000)),
-        "the latest success"
-    );
-    assert_eq!(
-        a_activity.mean_success_ms,
-        Some(3_000.0),
-        "(2000 + 4000) / 2"
-    );
+    assert_eq!(a_activity.last_success, Some((10_000, 14_000)), "the latest success");
+    assert_eq!(a_activity.mean_success_ms, Some(3_000.0), "(2000 + 4000) / 2");
     assert!(a_activity.last_failure.is_none());
     let (b, b_activity) = &overview[1];
     assert_eq!(b.dependencies, ["s.a"]);
     assert_eq!(b_activity.last_failure.as_ref().map(|f| f.id), Some(failed));
-    assert_eq!(
-        b_activity.last_failure.as_ref().unwrap().message.as_deref(),
-        Some("boom <b>")
-    );
-    assert_eq!(
-        overview[2].1.last_failure.as_ref().unwrap().outcome,
-        BuildOutcome::Skipped
-    );
+    assert_eq!(b_activity.last_failure.as_ref().unwrap().message.as_deref(), Some("boom <b>"));
+    assert_eq!(overview[2].1.last_failure.as_ref().unwrap().outcome, BuildOutcome::Skipped);
     assert_eq!(state.last_successes().unwrap().get("s.a"), Some(&10_000));
     assert_eq!(state.mean_build_ms().unwrap().get("s.a"), Some(&3_000.0));
 
@@ -96,25 +75,18 @@ fn summaries_follow_every_finished_build() {
     assert_eq!(overview[1].1.last_success, Some((15_000, 16_000)));
 
     // A build left running by a dead creator: running while its lease lives, failed after recovery.
-    let BuildStart::Started(_) = state
-        .begin_build("s.c", "w2", 17_000, 60_000, 17_000)
-        .unwrap()
+    let BuildStart::Started(_) = state.begin_build("s.c", "w2", 17_000, 60_000, 17_000).unwrap()
     else {
         panic!("s.c did not start");
     };
-    assert_eq!(
-        state.table_overview(18_000).unwrap()[2].1.running_since_ms,
-        Some(17_000)
-    );
+    assert_eq!(state.table_overview(18_000).unwrap()[2].1.running_since_ms, Some(17_000));
     assert_eq!(state.running_builds(18_000).unwrap().len(), 1);
     assert_eq!(
         state.builds_between(0, 1, 10).unwrap().len(),
         1,
         "running builds are always listed"
     );
-    state
-        .recover_abandoned(|worker| worker != "w2", 19_000)
-        .unwrap();
+    state.recover_abandoned(|worker| worker != "w2", 19_000).unwrap();
     let overview = state.table_overview(19_500).unwrap();
     assert_eq!(overview[2].1.running_since_ms, None);
     assert_eq!(
@@ -123,22 +95,14 @@ fn summaries_follow_every_finished_build() {
     );
 
     let stats = state.period_stats(0, 20_000).unwrap();
-    assert_eq!(
-        (stats.tables_built, stats.builds, stats.failures),
-        (2, 5, 2),
-        "{stats:?}"
-    );
+    assert_eq!((stats.tables_built, stats.builds, stats.failures), (2, 5, 2), "{stats:?}");
     let between: Vec<String> = state
         .builds_between(11_500, 12_600, 10)
         .unwrap()
         .into_iter()
         .map(|b| b.table_name)
         .collect();
-    assert_eq!(
-        between,
-        ["s.a", "s.b", "s.c"],
-        "overlapping builds, oldest first"
-    );
+    assert_eq!(between, ["s.a", "s.b", "s.c"], "overlapping builds, oldest first");
 }
 
 /// A creator on another host (a restarted container has a new host name) stops: its leases and
@@ -151,35 +115,21 @@ fn a_creator_on_another_host_is_freed_after_its_heartbeat_stops() {
     let worker = "another-host:1:1-0";
     let alive_elsewhere = |_: &str| true;
     state.heartbeat(worker, "0123456789abcdef", 1_000).unwrap();
-    let BuildStart::Started(_) = state
-        .begin_build("s.t", worker, 1_000, LEASE_TTL_MS, 1_000)
-        .unwrap()
+    let BuildStart::Started(_) =
+        state.begin_build("s.t", worker, 1_000, LEASE_TTL_MS, 1_000).unwrap()
     else {
         panic!("s.t did not start");
     };
     // Still beating at 40 s: its lease runs on.
     state.heartbeat(worker, "0123456789abcdef", 40_000).unwrap();
-    assert!(
-        state
-            .recover_abandoned(alive_elsewhere, 90_000)
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        state
-            .dead_workers(alive_elsewhere, 90_000)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(state.recover_abandoned(alive_elsewhere, 90_000).unwrap().is_empty());
+    assert!(state.dead_workers(alive_elsewhere, 90_000).unwrap().is_empty());
     assert_eq!(state.running_builds(90_000).unwrap().len(), 1);
     // No heartbeat since 40 s: dead at 101 s, whatever its host.
     let dead = state.dead_workers(alive_elsewhere, 101_000).unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].tables, ["s.t"]);
-    assert_eq!(
-        state.recover_abandoned(alive_elsewhere, 101_000).unwrap(),
-        ["s.t"]
-    );
+    assert_eq!(state.recover_abandoned(alive_elsewhere, 101_000).unwrap(), ["s.t"]);
     assert!(state.running_builds(101_000).unwrap().is_empty());
     let record = &state.builds("s.t").unwrap()[0];
     assert_eq!(
@@ -188,10 +138,5 @@ fn a_creator_on_another_host_is_freed_after_its_heartbeat_stops() {
     );
     assert!(record.message.as_deref().unwrap().contains("interrupted"));
     state.forget_worker(worker).unwrap();
-    assert!(
-        state
-            .dead_workers(alive_elsewhere, 101_000)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(state.dead_workers(alive_elsewhere, 101_000).unwrap().is_empty());
 }

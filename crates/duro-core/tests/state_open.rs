@@ -11,10 +11,7 @@ use std::sync::{Arc, Mutex};
 /// The number of migrations this Duro knows: the version of a new state file.
 fn current_version() -> i64 {
     let dir = tempfile::tempdir().unwrap();
-    StateFile::open(&dir.path().join("new.db"))
-        .unwrap()
-        .schema_version()
-        .unwrap()
+    StateFile::open(&dir.path().join("new.db")).unwrap().schema_version().unwrap()
 }
 
 /// Log lines written while `work` runs on this thread.
@@ -32,10 +29,8 @@ fn logged<T>(work: impl FnOnce() -> T) -> (T, String) {
     }
     let buffer = Buffer::default();
     let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber =
+        tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
     let value = tracing::subscriber::with_default(subscriber, work);
     let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
     (value, text)
@@ -55,11 +50,7 @@ fn an_empty_file_becomes_a_new_state_file_with_a_warning() {
         let (state, log) = logged(|| StateFile::open(&path));
         let state = state.unwrap_or_else(|e| panic!("wal {wal}: {e}"));
         assert_eq!(state.schema_version().unwrap(), known, "wal {wal}");
-        assert_eq!(
-            log.contains("is empty: starting a new state file"),
-            warned,
-            "wal {wal}: {log}"
-        );
+        assert_eq!(log.contains("is empty: starting a new state file"), warned, "wal {wal}: {log}");
         if warned {
             assert!(log.contains("WARN") && log.contains("duro.db"), "{log}");
         }
@@ -75,8 +66,7 @@ fn an_empty_file_becomes_a_new_state_file_with_a_warning() {
 fn foreign_database(path: &Path, sql: &str, user_version: i64) {
     let db = Connection::open(path).unwrap();
     db.execute_batch(sql).unwrap();
-    db.pragma_update(None, "user_version", user_version)
-        .unwrap();
+    db.pragma_update(None, "user_version", user_version).unwrap();
 }
 
 #[test]
@@ -93,33 +83,21 @@ fn files_that_are_not_duro_state_files_are_refused_untouched() {
         (Ok(text.as_str()), vec!["not an SQLite database"]),
         (Ok("hello\n"), vec!["not an SQLite database"]),
         (
-            Err((
-                "create table customers (id integer primary key, name text)",
-                0,
-            )),
+            Err(("create table customers (id integer primary key, name text)", 0)),
             vec!["another program's SQLite database", "customers"],
         ),
         (
-            Err((
-                "create table customers (id integer); create table orders (id integer)",
-                0,
-            )),
+            Err(("create table customers (id integer); create table orders (id integer)", 0)),
             vec!["another program's SQLite database", "customers, orders"],
         ),
         (
             Err(("create table customers (id integer)", known + 5)),
             vec![newer.as_str(), "customers", "without Duro's builds"],
         ),
-        (
-            Err(("create table customers (id integer)", 2)),
-            vec!["user_version 2", "customers"],
-        ),
+        (Err(("create table customers (id integer)", 2)), vec!["user_version 2", "customers"]),
         (
             Err(("create table tables (name text)", 1)),
-            vec![
-                "user_version 1",
-                "without Duro's builds, commits, dependencies",
-            ],
+            vec!["user_version 1", "without Duro's builds, commits, dependencies"],
         ),
         (Err(("", 3)), vec!["user_version 3 and no tables"]),
     ];
@@ -133,10 +111,7 @@ fn files_that_are_not_duro_state_files_are_refused_untouched() {
         let before = std::fs::read(&path).unwrap();
         let error = StateFile::open(&path).err().map(|e| e.to_string());
         let error = error.unwrap_or_else(|| panic!("{contents:?} was opened"));
-        assert!(
-            error.contains(&format!("`{}`", path.display())),
-            "names the path: {error}"
-        );
+        assert!(error.contains(&format!("`{}`", path.display())), "names the path: {error}");
         assert!(error.contains("is not a Duro state file"), "{error}");
         for word in words {
             assert!(error.contains(word), "{contents:?}: `{word}` in {error}");
@@ -146,10 +121,7 @@ fn files_that_are_not_duro_state_files_are_refused_untouched() {
             before,
             "{contents:?}: the file is left as it was"
         );
-        assert!(
-            !dir.path().join("other.db-wal").exists(),
-            "{contents:?}: not switched to WAL"
-        );
+        assert!(!dir.path().join("other.db-wal").exists(), "{contents:?}: not switched to WAL");
     }
 
     // Duro's own tables with a newer version: upgrade Duro, not "not Duro's".
@@ -171,9 +143,6 @@ fn a_state_file_opens_again_with_its_data() {
         assert_eq!(state.schema_version().unwrap(), known);
     }
     // Someone's own extra table beside Duro's does not make it foreign.
-    Connection::open(&path)
-        .unwrap()
-        .execute_batch("create table notes (text text)")
-        .unwrap();
+    Connection::open(&path).unwrap().execute_batch("create table notes (text text)").unwrap();
     assert!(StateFile::open(&path).is_ok());
 }

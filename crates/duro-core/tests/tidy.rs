@@ -37,10 +37,7 @@ const DRIVERS: &[Driver] = &[
             TEST_SUPPORT,
         ],
     },
-    Driver {
-        name: "mysql",
-        allowed_in: &[SOURCES],
-    },
+    Driver { name: "mysql", allowed_in: &[SOURCES] },
 ];
 
 /// Where the driver rule applies: library and binary sources (tests, examples and benchmarks
@@ -54,10 +51,7 @@ fn is_product_source(path: &str) -> bool {
 fn names_crate(text: &str, name: &str) -> bool {
     let pattern = format!("{name}::");
     text.match_indices(&pattern).any(|(at, _)| {
-        text[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        text[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
     })
 }
 
@@ -73,10 +67,7 @@ fn drivers_out_of_place(files: &[(String, String)]) -> Vec<String> {
     let mut found = Vec::new();
     for (path, text) in files.iter().filter(|(path, _)| is_product_source(path)) {
         for driver in DRIVERS {
-            let allowed = driver
-                .allowed_in
-                .iter()
-                .any(|place| path.starts_with(place));
+            let allowed = driver.allowed_in.iter().any(|place| path.starts_with(place));
             if !allowed && names_crate(text, driver.name) {
                 found.push(format!(
                     "{path}: uses `{}` outside {:?}",
@@ -119,11 +110,7 @@ fn rust_files() -> Vec<(String, String)> {
             if path.is_dir() && name != "target" && name != "node_modules" {
                 folders.push(path);
             } else if path.extension().is_some_and(|e| e == "rs") {
-                let relative = path
-                    .strip_prefix(&root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
+                let relative = path.strip_prefix(&root).unwrap().to_string_lossy().into_owned();
                 files.push((relative, std::fs::read_to_string(&path).unwrap()));
             }
         }
@@ -145,27 +132,18 @@ fn the_tree_is_tidy() {
 #[test]
 fn architecture_names_the_schema_version() {
     let text = std::fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).unwrap();
-    assert_eq!(
-        documented_schema_version(&text),
-        Some(duro_core::state::SCHEMA_VERSION)
-    );
+    assert_eq!(documented_schema_version(&text), Some(duro_core::state::SCHEMA_VERSION));
 }
 
 fn files(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(p, t)| (p.to_string(), t.to_string()))
-        .collect()
+    pairs.iter().map(|(p, t)| (p.to_string(), t.to_string())).collect()
 }
 
 #[test]
 fn each_rule_fails_when_broken() {
     let undocumented = files(&[
         ("crates/duro-core/src/a.rs", "//! Fine.\nfn a() {}"),
-        (
-            "crates/duro-core/src/b.rs",
-            "// Not a module doc.\nfn b() {}",
-        ),
+        ("crates/duro-core/src/b.rs", "// Not a module doc.\nfn b() {}"),
     ]);
     assert_eq!(
         missing_module_docs(&undocumented),
@@ -173,35 +151,17 @@ fn each_rule_fails_when_broken() {
     );
 
     let drivers = files(&[
-        (
-            "crates/duro-core/src/state/mod.rs",
-            "use rusqlite::Connection;",
-        ),
-        (
-            "crates/duro-core/src/plan.rs",
-            "fn f(c: &rusqlite::Connection) {}",
-        ),
-        (
-            "crates/duro-core/src/warehouse/catalog.rs",
-            "use postgres::GenericClient;",
-        ),
-        (
-            "crates/duro-server/src/load.rs",
-            "let c = postgres::Client::connect(url, NoTls);",
-        ),
+        ("crates/duro-core/src/state/mod.rs", "use rusqlite::Connection;"),
+        ("crates/duro-core/src/plan.rs", "fn f(c: &rusqlite::Connection) {}"),
+        ("crates/duro-core/src/warehouse/catalog.rs", "use postgres::GenericClient;"),
+        ("crates/duro-server/src/load.rs", "let c = postgres::Client::connect(url, NoTls);"),
         (
             "crates/duro-core/src/warehouse/connection.rs",
             "use tokio_postgres_rustls::MakeRustlsConnect;",
         ),
-        (
-            "crates/duro-core/src/sources/mysql.rs",
-            "use mysql::Pool; use rusqlite::Connection;",
-        ),
+        ("crates/duro-core/src/sources/mysql.rs", "use mysql::Pool; use rusqlite::Connection;"),
         ("crates/duro-core/src/refresh/x.rs", "use mysql::Pool;"),
-        (
-            "crates/duro-create/tests/cli.rs",
-            "use rusqlite::Connection;",
-        ),
+        ("crates/duro-create/tests/cli.rs", "use rusqlite::Connection;"),
     ]);
     let found = drivers_out_of_place(&drivers);
     let paths: Vec<&str> = found.iter().map(|f| f.split(':').next().unwrap()).collect();
@@ -221,9 +181,6 @@ fn each_rule_fails_when_broken() {
     ]);
     assert_eq!(prints_in_the_library(&printing).len(), 1);
 
-    assert_eq!(
-        documented_schema_version("# A\n## The state file (schema version 12)\n"),
-        Some(12)
-    );
+    assert_eq!(documented_schema_version("# A\n## The state file (schema version 12)\n"), Some(12));
     assert_eq!(documented_schema_version("# A\n## The state file\n"), None);
 }

@@ -24,9 +24,7 @@ fn errors_of(checked: &CheckedRepository, file: &str) -> Vec<String> {
 fn assert_error(checked: &CheckedRepository, file: &str, line: usize, text: &str) {
     let errors = errors_of(checked, file);
     assert!(
-        errors
-            .iter()
-            .any(|e| e.starts_with(&format!("{line}: ")) && e.contains(text)),
+        errors.iter().any(|e| e.starts_with(&format!("{line}: ")) && e.contains(text)),
         "{file}: no error at line {line} with `{text}` in {errors:?}\nall: {:?}",
         checked.diagnostics
     );
@@ -72,10 +70,7 @@ fn symlinks_leading_outside_are_refused() {
     let catalog = format!("{:?}", checked.catalog);
     assert!(!catalog.contains("hunter2"), "{catalog}");
     assert_eq!(
-        checked
-            .catalog
-            .get("inside.alias")
-            .map(|t| t.query.as_str()),
+        checked.catalog.get("inside.alias").map(|t| t.query.as_str()),
         Some("select 2 as b")
     );
 }
@@ -85,18 +80,13 @@ fn symlinks_leading_outside_are_refused() {
 fn fifos_and_sockets_are_not_read() {
     let dir = repository(&[("s/t — 1h.sql", "select 1 as a")]);
     let root = dir.path();
-    let made = std::process::Command::new("mkfifo")
-        .arg(root.join("s/t_test.sql"))
-        .status()
-        .unwrap();
+    let made =
+        std::process::Command::new("mkfifo").arg(root.join("s/t_test.sql")).status().unwrap();
     assert!(made.success());
     let _socket = std::os::unix::net::UnixListener::bind(root.join("s/u — 1h.sql")).unwrap();
     let started = Instant::now();
     let checked = check_repository(root, false, DEFAULT_MAX_FILE_SIZE).unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(30),
-        "blocked on the FIFO"
-    );
+    assert!(started.elapsed() < Duration::from_secs(30), "blocked on the FIFO");
     assert_error(&checked, "s/t_test.sql", 0, "is not a regular file");
     assert_error(&checked, "s/u — 1h.sql", 0, "is not a regular file");
 }
@@ -104,10 +94,7 @@ fn fifos_and_sockets_are_not_read() {
 #[test]
 fn files_larger_than_the_limit_are_errors() {
     let dir = repository(&[
-        (
-            "s/big — 1h.sql",
-            &format!("select 1 as a -- {}", "x".repeat(2_000)),
-        ),
+        ("s/big — 1h.sql", &format!("select 1 as a -- {}", "x".repeat(2_000))),
         ("s/small — 1h.sql", "select 1 as a"),
     ]);
     let checked = check_repository(dir.path(), false, 1_000).unwrap();
@@ -121,10 +108,7 @@ fn a_byte_order_mark_keeps_the_first_key() {
     let checked = check(
         &[
             ("s/t — 1h.sql", "\u{feff}select 1 as a"),
-            (
-                "s/t.conf",
-                "\u{feff}grant_select-=metabase\ngrant_select+=jane\n",
-            ),
+            ("s/t.conf", "\u{feff}grant_select-=metabase\ngrant_select+=jane\n"),
             ("global.conf", "grant_select=metabase\n"),
         ],
         false,
@@ -146,10 +130,7 @@ fn a_nul_byte_is_an_error() {
 #[test]
 fn folders_too_deep_are_reported() {
     let checked = check(
-        &[
-            ("s/t — 1h.sql", "select 1 as a"),
-            ("a/b/c/d/e/f — 1h.sql", "select 1 as a"),
-        ],
+        &[("s/t — 1h.sql", "select 1 as a"), ("a/b/c/d/e/f — 1h.sql", "select 1 as a")],
         false,
     );
     assert_error(&checked, "a/b/c/d/e", 0, "nested folders");
@@ -158,13 +139,7 @@ fn folders_too_deep_are_reported() {
 /// Regression: `timeout=30d` passed every check, then every PostgreSQL build failed.
 #[test]
 fn timeouts_longer_than_a_warehouse_allows_are_errors() {
-    let checked = check(
-        &[
-            ("s/t — 1h.sql", "select 1 as a"),
-            ("s/t.conf", "timeout=30d\n"),
-        ],
-        false,
-    );
+    let checked = check(&[("s/t — 1h.sql", "select 1 as a"), ("s/t.conf", "timeout=30d\n")], false);
     assert_error(&checked, "s/t.conf", 1, "at most 2147483 s");
 }
 
@@ -181,16 +156,10 @@ fn more_than_one_statement_is_an_error() {
             ("s/w — 1h.sql", "select 1 as a\n-- fine so far\n)"),
             ("s/p_select.sql", "select 1 as a;\ndrop table victim.k1"),
             ("s/p.py", "print(1)"),
-            (
-                "s/p — 1h.sql",
-                "drop table victim.k1;\ncreate table s.p (a int)",
-            ),
+            ("s/p — 1h.sql", "drop table victim.k1;\ncreate table s.p (a int)"),
             ("s/q_select.sql", "select 1 as a"),
             ("s/q.py", "print(1)"),
-            (
-                "s/q — 1h.sql",
-                "create table s.q (a int);\n\ndrop table victim.k1",
-            ),
+            ("s/q — 1h.sql", "create table s.q (a int);\n\ndrop table victim.k1"),
             ("s/t — 1h.sql", "select 1 as a"),
             (
                 "s/t_test.sql",

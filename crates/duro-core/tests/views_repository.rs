@@ -17,13 +17,7 @@ fn readme_example() {
     let names: Vec<&str> = checked.catalog.tables.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        [
-            "finances.revenue",
-            "finances.simplified",
-            "first.cities",
-            "first.people",
-            "first.shops"
-        ]
+        ["finances.revenue", "finances.simplified", "first.cities", "first.people", "first.shops"]
     );
     let table = |name: &str| checked.catalog.get(name).unwrap();
     assert_eq!(table("first.cities").interval_minutes, Some(1_440));
@@ -32,52 +26,26 @@ fn readme_example() {
     assert_eq!(table("first.people").dependencies, ["first.shops"]);
     assert_eq!(table("finances.revenue").dependencies, ["first.shops"]);
     assert_eq!(table("first.cities").config.grant_select, ["jane", "john"]);
-    assert_eq!(
-        table("first.cities").config.distkey.as_deref(),
-        Some("city")
-    );
+    assert_eq!(table("first.cities").config.distkey.as_deref(), Some("city"));
     assert_eq!(table("first.cities").config.sortkey, ["city"]);
     assert_eq!(table("first.people").config.grant_select, ["metabase"]);
-    assert_eq!(
-        table("finances.revenue").config.grant_select,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        table("finances.simplified").config.grant_select,
-        ["metabase"]
-    );
+    assert_eq!(table("finances.revenue").config.grant_select, Vec::<String>::new());
+    assert_eq!(table("finances.simplified").config.grant_select, ["metabase"]);
     assert_eq!(
         table("finances.simplified").config.sources["grant_select"],
         "finances/simplified.conf"
     );
     assert_eq!(
         table("first.cities").files,
-        [
-            "first/cities — 24h.sql",
-            "first/cities.conf",
-            "first/cities_test.sql"
-        ]
+        ["first/cities — 24h.sql", "first/cities.conf", "first/cities_test.sql"]
     );
-    assert!(
-        table("first.cities")
-            .tests
-            .as_deref()
-            .unwrap()
-            .contains("correct_capital_of_france")
-    );
+    assert!(table("first.cities").tests.as_deref().unwrap().contains("correct_capital_of_france"));
 }
 
 /// Each case: files, whether `--strict`, and the expected (severity, file, message part).
 #[test]
 fn diagnostics() {
-    type Case<'a> = (
-        &'a str,
-        &'a [(&'a str, &'a str)],
-        bool,
-        Severity,
-        Option<&'a str>,
-        &'a str,
-    );
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, Severity, Option<&'a str>, &'a str);
     let root = ("first/root — 1h.sql", "select 1 as x");
     let cases: &[Case] = &[
         (
@@ -106,10 +74,7 @@ fn diagnostics() {
         ),
         (
             "two definitions",
-            &[
-                ("first/cities.sql", "select 1 as a"),
-                ("first.cities - 2h.sql", "select 2 as a"),
-            ],
+            &[("first/cities.sql", "select 1 as a"), ("first.cities - 2h.sql", "select 2 as a")],
             false,
             Severity::Error,
             Some("first/cities.sql"),
@@ -125,10 +90,7 @@ fn diagnostics() {
         ),
         (
             "processor without select",
-            &[
-                ("first/p — 1h.sql", "create table first.p (a int)"),
-                ("first/p.py", ""),
-            ],
+            &[("first/p — 1h.sql", "create table first.p (a int)"), ("first/p.py", "")],
             false,
             Severity::Error,
             Some("first/p.py"),
@@ -136,11 +98,7 @@ fn diagnostics() {
         ),
         (
             "processor without DDL",
-            &[
-                root,
-                ("first/p_select.sql", "select 1 as a"),
-                ("first/p.py", ""),
-            ],
+            &[root, ("first/p_select.sql", "select 1 as a"), ("first/p.py", "")],
             false,
             Severity::Error,
             Some("first/p.py"),
@@ -224,10 +182,7 @@ fn diagnostics() {
         ),
         (
             "distkey not in output",
-            &[
-                ("first/t — 1h.sql", "select a, b from x.y"),
-                ("first/t.conf", "distkey=c"),
-            ],
+            &[("first/t — 1h.sql", "select a, b from x.y"), ("first/t.conf", "distkey=c")],
             false,
             Severity::Error,
             Some("first/t.conf"),
@@ -235,10 +190,7 @@ fn diagnostics() {
         ),
         (
             "inherited sortkey not in output",
-            &[
-                ("first/t — 1h.sql", "select a from x.y"),
-                ("global.conf", "sortkey=a, z"),
-            ],
+            &[("first/t — 1h.sql", "select a from x.y"), ("global.conf", "sortkey=a, z")],
             false,
             Severity::Error,
             Some("global.conf"),
@@ -395,17 +347,11 @@ fn diagnostics() {
 #[test]
 fn conf_diagnostics_name_the_line() {
     let checked = check(
-        &[
-            ("first/t — 1h.sql", "select 1 as a"),
-            ("global.conf", "# comment\n\ndistkey a\n"),
-        ],
+        &[("first/t — 1h.sql", "select 1 as a"), ("global.conf", "# comment\n\ndistkey a\n")],
         false,
     );
-    let diagnostic = checked
-        .diagnostics
-        .iter()
-        .find(|d| d.file.as_deref() == Some("global.conf"))
-        .unwrap();
+    let diagnostic =
+        checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("global.conf")).unwrap();
     assert_eq!(diagnostic.line, Some(3));
     assert_eq!(
         diagnostic.to_string(),
@@ -421,10 +367,7 @@ fn conventions() {
             ("first.b – 2h.sql", "select * from first.a"),
             ("first/c\u{a0}—\u{a0}30m.sql", "select * from first.b"),
             ("Second/D — 1W.sql", "select * from FIRST.C"),
-            (
-                "first/p — 1h.sql",
-                "create table first.p (country text, capital text)",
-            ),
+            ("first/p — 1h.sql", "create table first.p (country text, capital text)"),
             ("first/p_select.sql", "select * from first.a;"),
             ("first/p.py", "import sys"),
             ("first/p_requirements.txt", "requests==2.0"),
@@ -433,12 +376,8 @@ fn conventions() {
         false,
     );
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
-    let intervals: Vec<(&str, Option<u32>)> = checked
-        .catalog
-        .tables
-        .values()
-        .map(|t| (t.name.as_str(), t.interval_minutes))
-        .collect();
+    let intervals: Vec<(&str, Option<u32>)> =
+        checked.catalog.tables.values().map(|t| (t.name.as_str(), t.interval_minutes)).collect();
     assert_eq!(
         intervals,
         [
@@ -454,27 +393,13 @@ fn conventions() {
     assert_eq!(processor.kind, TableKind::Processor);
     assert_eq!(processor.query, "select * from first.a");
     assert_eq!(processor.dependencies, ["first.a"]);
-    assert!(
-        processor
-            .ddl
-            .as_deref()
-            .unwrap()
-            .starts_with("create table first.p")
-    );
+    assert!(processor.ddl.as_deref().unwrap().starts_with("create table first.p"));
     assert_eq!(processor.requirements.as_deref(), Some("requests==2.0"));
     assert_eq!(
         processor.files,
-        [
-            "first/p — 1h.sql",
-            "first/p.py",
-            "first/p_requirements.txt",
-            "first/p_select.sql"
-        ]
+        ["first/p — 1h.sql", "first/p.py", "first/p_requirements.txt", "first/p_select.sql"]
     );
-    assert_eq!(
-        checked.catalog.get("second.d").unwrap().dependencies,
-        ["first.c"]
-    );
+    assert_eq!(checked.catalog.get("second.d").unwrap().dependencies, ["first.c"]);
 }
 
 /// `_select.sql` without a processor is an ordinary table named `…_select`.
@@ -490,10 +415,7 @@ fn select_file_without_processor_is_a_table() {
     );
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
     assert!(checked.catalog.get("first.other_select").is_some());
-    assert_eq!(
-        checked.catalog.get("first.other_select").unwrap().kind,
-        TableKind::View
-    );
+    assert_eq!(checked.catalog.get("first.other_select").unwrap().kind, TableKind::View);
 }
 
 /// Regression (spec §12 item 10): dependency search was case-sensitive, counted names inside
@@ -507,18 +429,9 @@ fn regression_dependency_detection() {
             ("first/c — 1h.sql", "select 1 as x"),
             ("first/d — 1h.sql", "select 1 as x"),
             ("first/upper — 1h.sql", "select * from FIRST.A"),
-            (
-                "first/block — 1h.sql",
-                "select * from first.a /* join first.b */",
-            ),
-            (
-                "first/dashes — 1h.sql",
-                "select '--' as s, x from first.c join first.d using (x)",
-            ),
-            (
-                "first/prefix — 1h.sql",
-                "select * from first.a_raw join xfirst.b using (x)",
-            ),
+            ("first/block — 1h.sql", "select * from first.a /* join first.b */"),
+            ("first/dashes — 1h.sql", "select '--' as s, x from first.c join first.d using (x)"),
+            ("first/prefix — 1h.sql", "select * from first.a_raw join xfirst.b using (x)"),
             ("first/quoted — 1h.sql", "select * from \"first\".\"b\""),
         ],
         false,
@@ -530,11 +443,7 @@ fn regression_dependency_detection() {
     assert_eq!(dependencies("first.prefix"), Vec::<String>::new());
     assert_eq!(dependencies("first.quoted"), ["first.b"]);
     assert!(
-        checked
-            .catalog
-            .tables
-            .values()
-            .all(|t| t.dependency_method == DependencyMethod::Parsed)
+        checked.catalog.tables.values().all(|t| t.dependency_method == DependencyMethod::Parsed)
     );
 }
 
@@ -571,10 +480,7 @@ fn regression_bad_file_names_are_all_reported() {
     let checked = check(&files, false);
     for path in bad {
         assert!(
-            checked
-                .diagnostics
-                .iter()
-                .any(|d| d.is_error() && d.file.as_deref() == Some(path)),
+            checked.diagnostics.iter().any(|d| d.is_error() && d.file.as_deref() == Some(path)),
             "{path}: {:#?}",
             checked.diagnostics
         );
@@ -598,26 +504,16 @@ fn hidden_files_and_git_are_ignored_and_order_is_stable() {
     let second = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
     assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
     assert_eq!(first.catalog, second.catalog);
-    assert_eq!(
-        first.catalog.tables.keys().collect::<Vec<_>>(),
-        ["first.a", "first.b"]
-    );
+    assert_eq!(first.catalog.tables.keys().collect::<Vec<_>>(), ["first.a", "first.b"]);
 }
 
 #[test]
 fn unreadable_content_is_a_diagnostic() {
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
-    std::fs::write(
-        dir.path().join("first/b — 1h.sql"),
-        b"select 1\n-- caf\xe9\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("first/b — 1h.sql"), b"select 1\n-- caf\xe9\n").unwrap();
     let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
-    let diagnostic = checked
-        .diagnostics
-        .iter()
-        .find(|d| d.file.as_deref() == Some("first/b — 1h.sql"))
-        .unwrap();
+    let diagnostic =
+        checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("first/b — 1h.sql")).unwrap();
     assert!(diagnostic.message.contains("not valid UTF-8"));
     assert_eq!(diagnostic.line, Some(2));
 }
@@ -628,18 +524,13 @@ fn non_utf8_file_names_are_a_diagnostic() {
     use std::os::unix::ffi::OsStrExt;
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
     std::fs::write(
-        dir.path()
-            .join("first")
-            .join(std::ffi::OsStr::from_bytes(b"b\xff.sql")),
+        dir.path().join("first").join(std::ffi::OsStr::from_bytes(b"b\xff.sql")),
         "select 1",
     )
     .unwrap();
     let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
     assert!(
-        checked
-            .diagnostics
-            .iter()
-            .any(|d| d.is_error() && d.message.contains("not valid UTF-8")),
+        checked.diagnostics.iter().any(|d| d.is_error() && d.message.contains("not valid UTF-8")),
         "{:#?}",
         checked.diagnostics
     );
@@ -647,18 +538,10 @@ fn non_utf8_file_names_are_a_diagnostic() {
 
 #[test]
 fn a_missing_views_folder_is_an_error_not_a_panic() {
-    let error = check_repository(
-        std::path::Path::new("/nonexistent/views"),
-        false,
-        DEFAULT_MAX_FILE_SIZE,
-    )
-    .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("`/nonexistent/views` does not exist"),
-        "{error}"
-    );
+    let error =
+        check_repository(std::path::Path::new("/nonexistent/views"), false, DEFAULT_MAX_FILE_SIZE)
+            .unwrap_err();
+    assert!(error.to_string().contains("`/nonexistent/views` does not exist"), "{error}");
 }
 
 /// Whatever bytes are in the folder, loading returns (never panics).
@@ -672,15 +555,8 @@ fn arbitrary_bytes_never_panic() {
         seed
     };
     let alphabet: Vec<char> = "ab_.-— \u{a0}/;=+#\"'()*\n\t1hmdw€".chars().collect();
-    let extensions = [
-        ".sql",
-        ".conf",
-        ".py",
-        "_test.sql",
-        "_select.sql",
-        "_requirements.txt",
-        ".txt",
-    ];
+    let extensions =
+        [".sql", ".conf", ".py", "_test.sql", "_select.sql", "_requirements.txt", ".txt"];
     for _ in 0..30 {
         let dir = tempfile::tempdir().unwrap();
         for _ in 0..20 {

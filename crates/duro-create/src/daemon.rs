@@ -78,18 +78,10 @@ fn report_cycle(report: &CycleReport, notifications: &Notifications) {
 
 fn print_report(report: &CycleReport) {
     for built in &report.built {
-        println!(
-            "built {} ({} rows, {} ms)",
-            built.table, built.rows, built.ms
-        );
+        println!("built {} ({} rows, {} ms)", built.table, built.rows, built.ms);
     }
     for failure in report.failed.iter().chain(&report.skipped) {
-        println!(
-            "failed {} ({}): {}",
-            failure.table,
-            failure.class.as_str(),
-            failure.message
-        );
+        println!("failed {} ({}): {}", failure.table, failure.class.as_str(), failure.message);
     }
     for table in &report.busy {
         println!("busy {table}: another creator is building it");
@@ -133,12 +125,7 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     .get(&build.table)
                     .map(|ms| format!(", usually {:.1} s", ms / 1000.0))
                     .unwrap_or_default();
-                println!(
-                    "{}. {} ({}{usual})",
-                    position + 1,
-                    build.table,
-                    build.reason
-                );
+                println!("{}. {} ({}{usual})", position + 1, build.table, build.reason);
             }
             ExitCode::SUCCESS
         }

@@ -51,10 +51,7 @@ fn main() -> ExitCode {
         config.creator.jobs = jobs;
     }
     let selection = match args.table {
-        Some(name) => Selection::Table {
-            name,
-            with_dependencies: args.with_deps,
-        },
+        Some(name) => Selection::Table { name, with_dependencies: args.with_deps },
         None => Selection::Due,
     };
     if args.dry_run {

@@ -34,17 +34,10 @@ fn dry_run_prints_the_plan_without_building() {
     let setup = Setup::example();
     let config = config_file(&setup);
     let output = run(&config, &["--dry-run"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let text = stdout(&output);
-    let position = |needle: &str| {
-        text.find(needle)
-            .unwrap_or_else(|| panic!("{needle} missing in {text}"))
-    };
+    let position =
+        |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
     assert!(position(". first.cities (forced (new))") < position(". first.shops (forced (new))"));
     assert!(position(". first.cities (") < position(". first.countries (forced (new))"));
     assert_eq!(
@@ -103,10 +96,7 @@ fn with_deps_builds_stale_dependencies_first() {
     let output = run(&config, &["--table", "s.top", "--with-deps"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     let text = stdout(&output);
-    assert!(
-        text.find("built s.base").unwrap() < text.find("built s.top").unwrap(),
-        "{text}"
-    );
+    assert!(text.find("built s.base").unwrap() < text.find("built s.top").unwrap(), "{text}");
     assert!(!text.contains("s.other"), "{text}");
 }
 
@@ -140,31 +130,16 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
     let tables = ["a", "b", "c", "d"];
     let setup = Setup::new(
         &[
-            (
-                "s/a — 1d.sql",
-                "select 1 as x from (select pg_sleep(0.15)) as p",
-            ),
-            (
-                "s/b — 1d.sql",
-                "select x from s.a, (select pg_sleep(0.1)) as p",
-            ),
-            (
-                "s/c — 1d.sql",
-                "select 3 as x from (select pg_sleep(0.2)) as p",
-            ),
-            (
-                "s/d — 1d.sql",
-                "select x from s.b, (select pg_sleep(0.05)) as p",
-            ),
+            ("s/a — 1d.sql", "select 1 as x from (select pg_sleep(0.15)) as p"),
+            ("s/b — 1d.sql", "select x from s.a, (select pg_sleep(0.1)) as p"),
+            ("s/c — 1d.sql", "select 3 as x from (select pg_sleep(0.2)) as p"),
+            ("s/d — 1d.sql", "select x from s.b, (select pg_sleep(0.05)) as p"),
             ("s/c_test.sql", "select count(*) = 1 as one_row from s.c"),
         ],
         "create schema s; create view s.c_view as select 0 as x",
     );
     assert!(setup.cycle().failed.is_empty());
-    setup
-        .client()
-        .batch_execute("create or replace view s.b_view as select x from s.b")
-        .unwrap();
+    setup.client().batch_execute("create or replace view s.b_view as select x from s.b").unwrap();
     let config = config_file(&setup);
     let live_count = |setup: &Setup| -> i64 {
         setup.scalar("select count(*) from pg_tables where schemaname = 's' and tablename in ('a', 'b', 'c', 'd')")
@@ -200,15 +175,9 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
     assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where tablename like '%duro_temp' or tablename like '%duro_old'"), 0);
     let state = setup.client_state();
     let running: i64 = state
-        .query_row(
-            "select count(*) from builds where outcome = 'running'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("select count(*) from builds where outcome = 'running'", [], |r| r.get(0))
         .unwrap();
-    let leases: i64 = state
-        .query_row("select count(*) from leases", [], |r| r.get(0))
-        .unwrap();
+    let leases: i64 = state.query_row("select count(*) from leases", [], |r| r.get(0)).unwrap();
     assert_eq!((running, leases), (0, 0));
 }
 
@@ -217,10 +186,7 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
 #[test]
 fn an_unreachable_warehouse_exits_2() {
     let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as x")], "create schema s");
-    for url in [
-        "postgres://duro@127.0.0.1:1/nowhere",
-        "postgres://duro@127.0.0.1:notaport/x",
-    ] {
+    for url in ["postgres://duro@127.0.0.1:1/nowhere", "postgres://duro@127.0.0.1:notaport/x"] {
         let config = setup.config_file("");
         for args in [&["--once"][..], &["--table", "s.t"][..]] {
             let output = duro_create(&config, args)
@@ -245,14 +211,8 @@ fn an_unreachable_warehouse_exits_2() {
 fn restarts_after_kill_dash_nine_during_slow_builds_never_fail() {
     let setup = Setup::new(
         &[
-            (
-                "s/a — 1d.sql",
-                "select 1 as x from (select pg_sleep(1.5)) as p",
-            ),
-            (
-                "s/b — 1d.sql",
-                "select 2 as x from (select pg_sleep(1.5)) as p",
-            ),
+            ("s/a — 1d.sql", "select 1 as x from (select pg_sleep(1.5)) as p"),
+            ("s/b — 1d.sql", "select 2 as x from (select pg_sleep(1.5)) as p"),
         ],
         "create schema s",
     );
@@ -280,10 +240,7 @@ fn restarts_after_kill_dash_nine_during_slow_builds_never_fail() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(
-        failed, 0,
-        "only the killed builds are closed, as interrupted"
-    );
+    assert_eq!(failed, 0, "only the killed builds are closed, as interrupted");
 }
 
 /// Two creators starting at once, with leftovers of a crash: the one cleaning up takes each
@@ -300,10 +257,8 @@ fn two_creators_starting_together_never_disturb_each_other() {
             )
         })
         .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(path, text)| (path.as_str(), text.as_str()))
-        .collect();
+    let files: Vec<(&str, &str)> =
+        files.iter().map(|(path, text)| (path.as_str(), text.as_str())).collect();
     let setup = Setup::new(&files, "create schema s");
     let config = config_file(&setup);
     for round in 0..3 {

@@ -30,10 +30,7 @@ fn views_example_builds_in_dependency_order() {
                                 except select distinct country, city from first.cities) as d",
     );
     assert_eq!(mismatches, 0);
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from first.countries"),
-        12
-    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from first.countries"), 12);
     let paris: String = setup.scalar("select city from first.cities where country = 'France'");
     assert_eq!(paris, "Paris");
     let people: i64 = setup.scalar("select count(*) from first.people");
@@ -93,10 +90,7 @@ fn stale_parents_rebuild_children_without_interval() {
 fn a_failed_test_keeps_the_old_table_and_skips_dependents() {
     let setup = Setup::new(
         &[
-            (
-                "s/cities — 1d.sql",
-                "select 'Paris' as city, 'France' as country",
-            ),
+            ("s/cities — 1d.sql", "select 'Paris' as city, 'France' as country"),
             (
                 "s/cities_test.sql",
                 "select (city = 'Paris') as correct_capital_of_france from s.cities where country = 'France';\nselect count(*) = 1 as one_row from s.cities;\n",
@@ -106,27 +100,18 @@ fn a_failed_test_keeps_the_old_table_and_skips_dependents() {
         "create schema s",
     );
     assert_eq!(built_names(&setup.cycle()), ["s.cities", "s.shops"]);
-    setup.write(&[(
-        "s/cities — 1d.sql",
-        "select 'Lyon' as city, 'France' as country",
-    )]);
+    setup.write(&[("s/cities — 1d.sql", "select 'Lyon' as city, 'France' as country")]);
     setup.schedule();
     setup.force("s.shops");
     let report = setup.cycle();
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].class, FailureClass::TestFailed);
     assert!(
-        report.failed[0]
-            .message
-            .contains("`correct_capital_of_france`"),
+        report.failed[0].message.contains("`correct_capital_of_france`"),
         "{}",
         report.failed[0].message
     );
-    assert!(
-        !report.failed[0].message.contains("one_row"),
-        "{}",
-        report.failed[0].message
-    );
+    assert!(!report.failed[0].message.contains("one_row"), "{}", report.failed[0].message);
     assert_eq!(report.skipped.len(), 1);
     assert_eq!(report.skipped[0].table, "s.shops");
     assert_eq!(report.skipped[0].class, FailureClass::DependencyFailed);
@@ -149,10 +134,7 @@ fn a_test_returning_no_rows_fails() {
     let setup = Setup::new(
         &[
             ("s/t — 1d.sql", "select 1 as x"),
-            (
-                "s/t_test.sql",
-                "select true as ok from s.t where x = 2;\n\n",
-            ),
+            ("s/t_test.sql", "select true as ok from s.t where x = 2;\n\n"),
         ],
         "create schema s",
     );
@@ -163,19 +145,13 @@ fn a_test_returning_no_rows_fails() {
         "{}",
         report.failed[0].message
     );
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from pg_class where relname = 't'"),
-        0
-    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from pg_class where relname = 't'"), 0);
 }
 
 #[test]
 fn bound_views_follow_the_new_table_and_keep_their_grants() {
     let setup = Setup::new(
-        &[(
-            "s/cities — 1d.sql",
-            "select 'Paris'::text as city, 'France'::text as country",
-        )],
+        &[("s/cities — 1d.sql", "select 'Paris'::text as city, 'France'::text as country")],
         "create schema s; create role view_reader; create role table_reader;",
     );
     setup.cycle();
@@ -196,10 +172,7 @@ fn bound_views_follow_the_new_table_and_keep_their_grants() {
     setup.schedule();
     let report = setup.cycle();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert_eq!(
-        setup.scalar::<String>("select city from s.capitals"),
-        "Ottawa"
-    );
+    assert_eq!(setup.scalar::<String>("select city from s.capitals"), "Ottawa");
     // A column type change forces drop-and-recreate of the view; its grants survive.
     setup.write(&[(
         "s/cities — 1d.sql",
@@ -208,10 +181,7 @@ fn bound_views_follow_the_new_table_and_keep_their_grants() {
     setup.schedule();
     let report = setup.cycle();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert_eq!(
-        setup.scalar::<String>("select city from s.city_names"),
-        "Oslo"
-    );
+    assert_eq!(setup.scalar::<String>("select city from s.city_names"), "Oslo");
     assert!(
         setup.scalar::<bool>("select has_table_privilege('view_reader', 's.city_names', 'select')")
     );
@@ -226,10 +196,7 @@ fn snapshots_with_new_columns_and_retention() {
     let setup = Setup::new(
         &[
             ("s/t — 1d.sql", "select 1 as x"),
-            (
-                "s/t.conf",
-                "snapshots_interval=1d\nsnapshots_stored_for=30d\n",
-            ),
+            ("s/t.conf", "snapshots_interval=1d\nsnapshots_stored_for=30d\n"),
         ],
         "create schema s",
     );
@@ -252,14 +219,8 @@ fn snapshots_with_new_columns_and_retention() {
     let report = setup.cycle();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history"), 2);
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from s.t_history where label = 'new'"),
-        1
-    );
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from s.t_history where x = 0"),
-        0
-    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history where label = 'new'"), 1);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t_history where x = 0"), 0);
 }
 
 #[test]
@@ -267,10 +228,7 @@ fn a_timeout_fails_the_build_and_keeps_the_live_table() {
     let setup = Setup::new(&[("s/slow — 1d.sql", "select 1 as x")], "create schema s");
     setup.cycle();
     setup.write(&[
-        (
-            "s/slow — 1d.sql",
-            "select 2 as x from (select pg_sleep(3)) as s",
-        ),
+        ("s/slow — 1d.sql", "select 2 as x from (select pg_sleep(3)) as s"),
         ("s/slow.conf", "timeout=1s\n"),
     ]);
     setup.schedule();
@@ -283,10 +241,7 @@ fn a_timeout_fails_the_build_and_keeps_the_live_table() {
 #[test]
 fn a_lost_connection_is_retried() {
     let setup = Setup::new(
-        &[(
-            "s/t — 1d.sql",
-            "select 1 as x from (select pg_sleep(1.5)) as s",
-        )],
+        &[("s/t — 1d.sql", "select 1 as x from (select pg_sleep(1.5)) as s")],
         "create schema s",
     );
     let url = setup.url.clone();
@@ -330,10 +285,7 @@ fn two_creators_never_build_the_same_table() {
             )
         })
         .collect();
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, c)| (p.as_str(), c.as_str()))
-        .collect();
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     let setup = Setup::new(&files, "create schema s");
     let (first, second) = (setup.creator(), setup.creator());
     let (a, b) = std::thread::scope(|scope| {
@@ -362,10 +314,7 @@ fn a_held_lease_makes_the_table_busy() {
     let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as x")], "create schema s");
     let holder = format!("{}-other", setup.creator().worker());
     assert!(
-        setup
-            .state()
-            .acquire_lease("s.t", &holder, duro_core::creator::now_ms(), 60_000)
-            .unwrap()
+        setup.state().acquire_lease("s.t", &holder, duro_core::creator::now_ms(), 60_000).unwrap()
     );
     let report = setup.cycle();
     assert_eq!(report.busy, ["s.t"]);
@@ -376,10 +325,7 @@ fn a_held_lease_makes_the_table_busy() {
 fn an_independent_table_does_not_wait_behind_a_slow_one() {
     let setup = Setup::new(
         &[
-            (
-                "s/a_slow — 1d.sql",
-                "select 1 as x from (select pg_sleep(1)) as p",
-            ),
+            ("s/a_slow — 1d.sql", "select 1 as x from (select pg_sleep(1)) as p"),
             ("s/b_after — 1d.sql", "select x from s.a_slow"),
             ("s/c_other — 1d.sql", "select 2 as y"),
         ],
@@ -397,10 +343,7 @@ fn an_independent_table_does_not_wait_behind_a_slow_one() {
     let slow = &state.builds("s.a_slow").unwrap()[0];
     let other = &state.builds("s.c_other").unwrap()[0];
     let after = &state.builds("s.b_after").unwrap()[0];
-    assert!(
-        other.started_at_ms < slow.finished_at_ms.unwrap(),
-        "s.c_other waited for s.a_slow"
-    );
+    assert!(other.started_at_ms < slow.finished_at_ms.unwrap(), "s.c_other waited for s.a_slow");
     assert!(
         after.started_at_ms >= slow.finished_at_ms.unwrap(),
         "s.b_after started before its dependency finished"
@@ -410,10 +353,7 @@ fn an_independent_table_does_not_wait_behind_a_slow_one() {
 #[test]
 fn a_failed_snapshot_after_the_swap_is_a_warning_not_a_failure() {
     let setup = Setup::new(
-        &[
-            ("s/t — 1d.sql", "select 1 as x"),
-            ("s/t.conf", "snapshots_interval=1d\n"),
-        ],
+        &[("s/t — 1d.sql", "select 1 as x"), ("s/t.conf", "snapshots_interval=1d\n")],
         "create schema s; create table s.t_history (x date, snapshot_timestamp timestamp)",
     );
     let report = setup.cycle();
@@ -422,11 +362,7 @@ fn a_failed_snapshot_after_the_swap_is_a_warning_not_a_failure() {
     let record = &setup.state().builds("s.t").unwrap()[0];
     assert_eq!(record.outcome, BuildOutcome::Succeeded);
     assert!(
-        record
-            .message
-            .as_deref()
-            .unwrap_or_default()
-            .contains("the snapshot failed"),
+        record.message.as_deref().unwrap_or_default().contains("the snapshot failed"),
         "{record:?}"
     );
 }

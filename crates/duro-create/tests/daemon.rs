@@ -51,44 +51,29 @@ fn force_requests_start_within_seconds_and_sigterm_cancels_cleanly() {
     let setup = Setup::new(&[("s/quick — 1d.sql", "select 1 as x")], "create schema s");
     let mut daemon = start_daemon(&setup);
     assert!(
-        wait_for(Duration::from_secs(20), || successes(&setup, "s.quick")
-            == 1)
-        .is_some(),
+        wait_for(Duration::from_secs(20), || successes(&setup, "s.quick") == 1).is_some(),
         "the first cycle never built s.quick"
     );
 
     // The next cycle is ten minutes away; a force request starts a build within 5 s.
     setup.force("s.quick");
-    let waited = wait_for(Duration::from_secs(10), || {
-        successes(&setup, "s.quick") == 2
-    });
+    let waited = wait_for(Duration::from_secs(10), || successes(&setup, "s.quick") == 2);
     assert!(
         waited.is_some_and(|w| w < Duration::from_secs(5)),
         "the force request waited {waited:?}"
     );
 
     // A slow new table: SIGTERM while it builds.
-    setup.write(&[(
-        "s/slow — 1d.sql",
-        "select 1 as x from (select pg_sleep(60)) as p",
-    )]);
+    setup.write(&[("s/slow — 1d.sql", "select 1 as x from (select pg_sleep(60)) as p")]);
     setup.schedule();
     let running = wait_for(Duration::from_secs(10), || {
         setup.scalar::<i64>("select count(*) from pg_stat_activity where query like '%pg_sleep(60)%' and pid <> pg_backend_pid()") > 0
     });
     assert!(running.is_some(), "the slow build never started");
-    let status = Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .unwrap();
+    let status = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let exited = wait_for(Duration::from_secs(10), || {
-        daemon.try_wait().unwrap().is_some()
-    });
-    assert!(
-        exited.is_some(),
-        "the daemon did not stop within 10 s of SIGTERM"
-    );
+    let exited = wait_for(Duration::from_secs(10), || daemon.try_wait().unwrap().is_some());
+    assert!(exited.is_some(), "the daemon did not stop within 10 s of SIGTERM");
     assert_eq!(daemon.wait().unwrap().code(), Some(0));
     let attempt = &setup.state().builds("s.slow").unwrap()[0];
     assert_eq!(

@@ -17,11 +17,7 @@ const VICTIM: &str = "create schema s; create schema victim;
     create table victim.k1 as select 1 as k;";
 
 fn victims_survive(setup: &Setup) {
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from victim.k1"),
-        1,
-        "victim.k1 lost its row"
-    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from victim.k1"), 1, "victim.k1 lost its row");
     assert!(
         !setup.scalar::<bool>("select exists (select 1 from pg_class where relname = 'pwned')"),
         "a table was created by a hidden statement"
@@ -60,14 +56,9 @@ fn processor(setup: &Setup, select: &str, ddl: &str) -> TableDefinition {
 
 fn build(setup: &Setup, table: &TableDefinition) -> Result<refresh::Built, WarehouseError> {
     let mut client = duro_core::warehouse::connect(&setup.config.warehouse).unwrap();
-    refresh::build_table(
-        &mut client,
-        Dialect::Postgres,
-        table,
-        60,
-        &mut Phases::default(),
-        &|| false,
-    )
+    refresh::build_table(&mut client, Dialect::Postgres, table, 60, &mut Phases::default(), &|| {
+        false
+    })
 }
 
 /// Six ways repository text tried to run a second statement or write: each fails, and nothing
@@ -85,32 +76,17 @@ fn hidden_statements_never_run() {
         ),
         (
             "processor DDL with a statement before its create table",
-            processor(
-                &setup,
-                "select 1 as a",
-                "drop table victim.k1; create table s.t (a int)",
-            ),
+            processor(&setup, "select 1 as a", "drop table victim.k1; create table s.t (a int)"),
         ),
         (
             "processor DDL with a statement after its create table",
-            processor(
-                &setup,
-                "select 1 as a",
-                "create table s.t (a int); drop table victim.k1",
-            ),
+            processor(&setup, "select 1 as a", "create table s.t (a int); drop table victim.k1"),
         ),
         (
             "a processor select with a second statement",
-            processor(
-                &setup,
-                "select 1 as a; drop table victim.k1",
-                "create table s.t (a int)",
-            ),
+            processor(&setup, "select 1 as a; drop table victim.k1", "create table s.t (a int)"),
         ),
-        (
-            "a data test dropping a table",
-            view("select 1 as a", Some("drop table victim.k1")),
-        ),
+        ("a data test dropping a table", view("select 1 as a", Some("drop table victim.k1"))),
         (
             "a data test deleting inside `with`",
             view(
@@ -122,10 +98,7 @@ fn hidden_statements_never_run() {
         ),
         (
             "a data test with select … into",
-            view(
-                "select 1 as a",
-                Some("select true as ok into victim.pwned from s.t"),
-            ),
+            view("select 1 as a", Some("select true as ok into victim.pwned from s.t")),
         ),
     ];
     for (what, table) in cases {
@@ -155,10 +128,7 @@ fn tests_with_unknown_result_types_run_read_only() {
     assert_eq!(error.class, FailureClass::TestFailed, "{error:?}");
     assert!(error.message.contains("`mood`"), "{}", error.message);
     assert!(!error.message.contains("`fine`"), "{}", error.message);
-    let passing = view(
-        "select 'ok'::s.mood as mood",
-        Some("select mood = 'ok' as fine from s.t"),
-    );
+    let passing = view("select 'ok'::s.mood as mood", Some("select mood = 'ok' as fine from s.t"));
     assert_eq!(build(&setup, &passing).unwrap().rows, 1);
 }
 
@@ -167,10 +137,7 @@ fn tests_with_unknown_result_types_run_read_only() {
 #[test]
 fn grantees_needing_quotes_survive_rebuilds() {
     let setup = Setup::new(
-        &[
-            ("s/t — 1d.sql", "select 1 as a"),
-            ("s/t.conf", "grant_select=data-team, a.b, x@y\n"),
-        ],
+        &[("s/t — 1d.sql", "select 1 as a"), ("s/t.conf", "grant_select=data-team, a.b, x@y\n")],
         r#"create schema s; create role "data-team"; create role "a.b"; create role "x@y";
            create role "group bi"; create role "evil""role"; create role "by-hand";"#,
     );
@@ -213,14 +180,7 @@ fn grantees_needing_quotes_survive_rebuilds() {
         setup.force("s.t");
         let report = setup.cycle();
         assert_eq!(built_names(&report), ["s.t"], "round {round}: {report:?}");
-        for role in [
-            "data-team",
-            "a.b",
-            "x@y",
-            "group bi",
-            "evil\"role",
-            "by-hand",
-        ] {
+        for role in ["data-team", "a.b", "x@y", "group bi", "evil\"role", "by-hand"] {
             let has: bool = setup
                 .client()
                 .query_one("select has_table_privilege($1, 's.t', 'select')", &[&role])
@@ -285,11 +245,7 @@ fn a_view_of_a_stranger_fails_the_build_early() {
         as_builder,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let cycle = || {
-        creator
-            .run_cycle(&duro_core::creator::Selection::Due)
-            .unwrap()
-    };
+    let cycle = || creator.run_cycle(&duro_core::creator::Selection::Due).unwrap();
     assert_eq!(built_names(&cycle()), ["s.t"]);
     setup
         .client()
@@ -303,15 +259,8 @@ fn a_view_of_a_stranger_fails_the_build_early() {
     let report = cycle();
     assert_eq!(report.failed.len(), 1, "{report:?}");
     let message = &report.failed[0].message;
-    assert!(
-        message.contains("view `s.v` (owner `stranger`)"),
-        "{message}"
-    );
-    assert_eq!(
-        setup.scalar::<i32>("select a from s.t"),
-        1,
-        "the live table changed"
-    );
+    assert!(message.contains("view `s.v` (owner `stranger`)"), "{message}");
+    assert_eq!(setup.scalar::<i32>("select a from s.t"), 1, "the live table changed");
     assert_eq!(setup.scalar::<i32>("select a from s.v"), 1);
 }
 
@@ -337,9 +286,7 @@ fn a_wrong_password_says_so_without_the_password() {
     let error = duro_core::warehouse::connect(&config).err().unwrap();
     assert_eq!(error.class, FailureClass::Connection);
     assert!(
-        error.message.contains(&format!(
-            "password authentication failed for user \"{role}\""
-        )),
+        error.message.contains(&format!("password authentication failed for user \"{role}\"")),
         "{}",
         error.message
     );

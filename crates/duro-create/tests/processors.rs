@@ -15,10 +15,7 @@ fn processor(script: &str, extra: &[(&str, &str)]) -> Setup {
             "s/p_select.sql",
             "select n, 'name ' || n as label, case when n = 2 then null else 'x,\"y\"' end as tricky from generate_series(1, 3) as n",
         ),
-        (
-            "s/p — 1d.sql",
-            "create table s.p (\n  n int,\n  label text,\n  tricky text\n)",
-        ),
+        ("s/p — 1d.sql", "create table s.p (\n  n int,\n  label text,\n  tricky text\n)"),
         ("s/p.py", script),
     ];
     files.extend_from_slice(extra);
@@ -34,27 +31,11 @@ fn the_script_output_is_loaded_with_nulls_and_quotes_intact() {
     let report = setup.cycle();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(setup.scalar::<i64>("select sum(n)::bigint from s.p"), 60);
-    assert_eq!(
-        setup.scalar::<String>("select label from s.p where n = 10"),
-        "NAME 1"
-    );
-    assert_eq!(
-        setup.scalar::<String>("select tricky from s.p where n = 10"),
-        "x,\"y\""
-    );
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from s.p where tricky is null"),
-        1
-    );
+    assert_eq!(setup.scalar::<String>("select label from s.p where n = 10"), "NAME 1");
+    assert_eq!(setup.scalar::<String>("select tricky from s.p where n = 10"), "x,\"y\"");
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p where tricky is null"), 1);
     let build = &setup.state().builds("s.p").unwrap()[0];
-    assert!(
-        build
-            .output
-            .as_deref()
-            .unwrap_or_default()
-            .contains("read 3 rows"),
-        "{build:?}"
-    );
+    assert!(build.output.as_deref().unwrap_or_default().contains("read 3 rows"), "{build:?}");
     let phases: serde_json::Value = serde_json::from_str(&build.phases_json).unwrap();
     for phase in ["select", "venv", "process", "load", "swap"] {
         assert!(phases.get(phase).is_some(), "{phase} missing in {phases}");
@@ -93,16 +74,8 @@ fn fails_keeping_the_old_table(
     assert_eq!(report.failed.len(), 1, "{report:?}");
     let failure = &report.failed[0];
     assert_eq!(failure.class, class, "{failure:?}");
-    assert!(
-        failure.message.contains(needle),
-        "expected {needle:?} in {}",
-        failure.message
-    );
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from s.p"),
-        3,
-        "the old table must stay"
-    );
+    assert!(failure.message.contains(needle), "expected {needle:?} in {}", failure.message);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 3, "the old table must stay");
     assert_eq!(
         setup.scalar::<i64>("select count(*) from pg_tables where tablename = 'p_duro_temp'"),
         0
@@ -166,17 +139,11 @@ fn the_virtual_environment_is_reused_until_the_requirements_change() {
     let setup = processor(PASSTHROUGH, &[("s/p_requirements.txt", "# nothing yet\n")]);
     assert!(setup.cycle().failed.is_empty());
     let python = setup.config.processors.venv_dir.join("s.p/bin/python");
-    let created = std::fs::symlink_metadata(&python)
-        .unwrap()
-        .modified()
-        .unwrap();
+    let created = std::fs::symlink_metadata(&python).unwrap().modified().unwrap();
     setup.force("s.p");
     assert!(setup.cycle().failed.is_empty());
     assert_eq!(
-        std::fs::symlink_metadata(&python)
-            .unwrap()
-            .modified()
-            .unwrap(),
+        std::fs::symlink_metadata(&python).unwrap().modified().unwrap(),
         created,
         "the environment was rebuilt"
     );
@@ -185,10 +152,7 @@ fn the_virtual_environment_is_reused_until_the_requirements_change() {
     setup.schedule();
     assert!(setup.cycle().failed.is_empty());
     assert_ne!(
-        std::fs::symlink_metadata(&python)
-            .unwrap()
-            .modified()
-            .unwrap(),
+        std::fs::symlink_metadata(&python).unwrap().modified().unwrap(),
         created,
         "the environment was not rebuilt"
     );
@@ -219,9 +183,7 @@ fn cycle_with(config: duro_core::config::Config) -> duro_core::creator::CycleRep
         config,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    creator
-        .run_cycle(&duro_core::creator::Selection::Due)
-        .unwrap()
+    creator.run_cycle(&duro_core::creator::Selection::Due).unwrap()
 }
 
 #[test]
@@ -231,18 +193,12 @@ fn output_is_staged_through_s3_and_the_object_removed() {
     let report = cycle_with(config);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 3);
-    assert_eq!(
-        setup.scalar::<i64>("select count(*) from s.p where tricky is null"),
-        1
-    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p where tricky is null"), 1);
     let phases: serde_json::Value =
         serde_json::from_str(&setup.state().builds("s.p").unwrap()[0].phases_json).unwrap();
     assert!(phases.get("s3").is_some(), "{phases}");
     let left: Vec<String> = support::files_under(&bucket.path().join("duro-staging"));
-    assert!(
-        left.iter().all(|f| !f.ends_with(".csv")),
-        "the staged file was not removed: {left:?}"
-    );
+    assert!(left.iter().all(|f| !f.ends_with(".csv")), "the staged file was not removed: {left:?}");
 }
 
 #[test]
@@ -265,10 +221,7 @@ fn wrong_s3_credentials_give_a_clear_error_and_keep_the_table() {
     let report = cycle_with(config);
     assert_eq!(report.failed.len(), 1, "{report:?}");
     let message = &report.failed[0].message;
-    assert!(
-        message.contains("HTTP 403") && message.contains("check the S3 keys"),
-        "{message}"
-    );
+    assert!(message.contains("HTTP 403") && message.contains("check the S3 keys"), "{message}");
     assert!(!message.contains("not-the-secret"), "{message}");
     assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 3);
     assert_eq!(
@@ -286,10 +239,7 @@ fn the_script_does_not_inherit_duros_environment() {
     );
     let report = setup.cycle();
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    let output = setup.state().builds("s.p").unwrap()[0]
-        .output
-        .clone()
-        .unwrap_or_default();
+    let output = setup.state().builds("s.p").unwrap()[0].output.clone().unwrap_or_default();
     assert!(output.contains("leaked: []"), "{output}");
 }
 
@@ -300,10 +250,7 @@ fn scripts_run_as_the_configured_user() {
     let setup = Setup::new(
         &[
             ("s/p_select.sql", "select 1 as n"),
-            (
-                "s/p — 1d.sql",
-                "create table s.p (n int, uid int, environ text)",
-            ),
+            ("s/p — 1d.sql", "create table s.p (n int, uid int, environ text)"),
             (
                 "s/p.py",
                 "import csv, os, sys\ntry:\n    environ = open('/proc/%d/environ' % os.getppid(), 'rb').read().decode(errors='replace')\nexcept OSError as error:\n    environ = 'refused'\ncsv.writer(open(sys.argv[2], 'w', newline='')).writerows([['n', 'uid', 'environ'], [1, os.getuid(), environ[:100]]])\n",
@@ -321,19 +268,14 @@ fn scripts_run_as_the_configured_user() {
     config.processors.python = "/usr/bin/python3".into();
     // The virtual environments' folder must be reachable by that user.
     let venvs = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        venvs.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(venvs.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
     config.processors.venv_dir = venvs.path().join("venvs");
     let creator = duro_core::creator::Creator::new(
         config.clone(),
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let report = creator
-        .run_cycle(&duro_core::creator::Selection::Due)
-        .unwrap();
+    let report = creator.run_cycle(&duro_core::creator::Selection::Due).unwrap();
     if is_root {
         assert!(report.failed.is_empty(), "{:?}", report.failed);
         assert_eq!(setup.scalar::<i32>("select uid from s.p"), 65534);
@@ -349,15 +291,8 @@ fn scripts_run_as_the_configured_user() {
         config,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
     );
-    let report = creator
-        .run_cycle(&duro_core::creator::Selection::Due)
-        .unwrap();
+    let report = creator.run_cycle(&duro_core::creator::Selection::Due).unwrap();
     assert_eq!(report.failed.len(), 1, "{report:?}");
     assert_eq!(report.failed[0].class, FailureClass::Configuration);
-    assert!(
-        report.failed[0]
-            .message
-            .contains("no user `no-such-duro-user`"),
-        "{report:?}"
-    );
+    assert!(report.failed[0].message.contains("no user `no-such-duro-user`"), "{report:?}");
 }

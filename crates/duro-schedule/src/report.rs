@@ -22,11 +22,7 @@ pub fn fatal(error: &dyn Display) -> ExitCode {
 }
 
 fn exit_for(checked: &CheckedRepository) -> ExitCode {
-    if checked.has_errors() {
-        ExitCode::from(EXIT_HAS_ERRORS)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if checked.has_errors() { ExitCode::from(EXIT_HAS_ERRORS) } else { ExitCode::SUCCESS }
 }
 
 /// `--check`: the catalog and diagnostics, as JSON or for people.
@@ -34,10 +30,7 @@ pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> E
     if let Some(path) = dot
         && let Err(error) = write_atomically(path, &checked.graph.to_dot())
     {
-        return fatal(&format!(
-            "cannot write the graph to `{}`: {error}",
-            path.display()
-        ));
+        return fatal(&format!("cannot write the graph to `{}`: {error}", path.display()));
     }
     if json {
         let tables: Vec<_> = checked.catalog.tables.values().collect();
@@ -49,10 +42,8 @@ pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> E
     } else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for table in checked.catalog.tables.values() {
-            let interval = table
-                .interval_minutes
-                .map(format_minutes)
-                .unwrap_or_else(|| "-".to_owned());
+            let interval =
+                table.interval_minutes.map(format_minutes).unwrap_or_else(|| "-".to_owned());
             let reads = if table.dependencies.is_empty() {
                 String::new()
             } else {
@@ -81,13 +72,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
 }
 
 fn summary(checked: &CheckedRepository) -> String {
-    let count = |severity| {
-        checked
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == severity)
-            .count()
-    };
+    let count = |severity| checked.diagnostics.iter().filter(|d| d.severity == severity).count();
     format!(
         "{} tables, {} errors, {} warnings",
         checked.catalog.len(),
@@ -124,11 +109,7 @@ pub fn outcome(outcome: &ScheduleOutcome, notifications: &Notifications) -> Exit
             notifications.schedule_failed(&format!("{}\n{message}", errors.join("\n")));
             exit_for(checked)
         }
-        ScheduleOutcome::Saved {
-            checked,
-            changes,
-            commit,
-        } => {
+        ScheduleOutcome::Saved { checked, changes, commit } => {
             print_diagnostics(&checked.diagnostics);
             let message = changes_message(changes);
             match commit {
@@ -157,20 +138,13 @@ pub fn changes_message(changes: &CatalogChanges) -> String {
             more => format!("{shown} and {more} more"),
         }
     };
-    let parts: Vec<String> = [
-        ("New", &changes.new),
-        ("Updated", &changes.updated),
-        ("Removed", &changes.removed),
-    ]
-    .into_iter()
-    .filter(|(_, names)| !names.is_empty())
-    .map(|(what, names)| format!("{what} tables ({}): {}.", names.len(), list(names)))
-    .collect();
-    if parts.is_empty() {
-        "No changes.".to_owned()
-    } else {
-        parts.join(" ")
-    }
+    let parts: Vec<String> =
+        [("New", &changes.new), ("Updated", &changes.updated), ("Removed", &changes.removed)]
+            .into_iter()
+            .filter(|(_, names)| !names.is_empty())
+            .map(|(what, names)| format!("{what} tables ({}): {}.", names.len(), list(names)))
+            .collect();
+    if parts.is_empty() { "No changes.".to_owned() } else { parts.join(" ") }
 }
 
 #[cfg(test)]
@@ -184,20 +158,13 @@ mod tests {
     #[test]
     fn changes_messages() {
         assert_eq!(changes_message(&CatalogChanges::default()), "No changes.");
-        let changes = CatalogChanges {
-            new: names(2),
-            updated: vec![],
-            removed: names(1),
-        };
+        let changes = CatalogChanges { new: names(2), updated: vec![], removed: names(1) };
         assert_eq!(
             changes_message(&changes),
             "New tables (2): s.t00, s.t01. Removed tables (1): s.t00."
         );
-        let many = changes_message(&CatalogChanges {
-            new: vec![],
-            updated: names(25),
-            removed: vec![],
-        });
+        let many =
+            changes_message(&CatalogChanges { new: vec![], updated: names(25), removed: vec![] });
         assert!(many.starts_with("Updated tables (25): s.t00, "), "{many}");
         assert!(many.ends_with("s.t19 and 5 more."), "{many}");
     }

@@ -34,17 +34,9 @@ fn write(root: &Path, files: &[(&str, &str)]) {
 fn check_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let views = example_views();
-    let output = duro_schedule(
-        dir.path(),
-        &["--check", "--json", "--views", views.to_str().unwrap()],
-        &[],
-    );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output =
+        duro_schedule(dir.path(), &["--check", "--json", "--views", views.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let document: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     let tables = document["tables"].as_array().unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -72,40 +64,24 @@ fn check_json_has_the_documented_shape() {
             "snapshots_interval_minutes",
             "snapshots_stored_for_minutes",
         ] {
-            assert!(
-                table["config"].get(key).is_some(),
-                "config.{key} missing in {table}"
-            );
+            assert!(table["config"].get(key).is_some(), "config.{key} missing in {table}");
         }
         assert!(["view", "processor"].contains(&table["kind"].as_str().unwrap()));
         assert!(["parsed", "tokens"].contains(&table["dependency_method"].as_str().unwrap()));
-        let dependencies: Vec<&str> = table["dependencies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_str().unwrap())
-            .collect();
+        let dependencies: Vec<&str> =
+            table["dependencies"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
         let mut sorted = dependencies.clone();
         sorted.sort();
         assert_eq!(dependencies, sorted);
     }
     let cities = tables.iter().find(|t| t["name"] == "first.cities").unwrap();
     assert_eq!(cities["interval_minutes"], 1440);
-    assert_eq!(
-        cities["config"]["grant_select"],
-        serde_json::json!(["jane", "john"])
-    );
+    assert_eq!(cities["config"]["grant_select"], serde_json::json!(["jane", "john"]));
     assert_eq!(cities["config"]["sortkey"], serde_json::json!(["city"]));
     assert_eq!(cities["config"]["distkey"], "city");
-    let countries = tables
-        .iter()
-        .find(|t| t["name"] == "first.countries")
-        .unwrap();
+    let countries = tables.iter().find(|t| t["name"] == "first.countries").unwrap();
     assert_eq!(countries["kind"], "processor");
-    assert_eq!(
-        countries["dependencies"],
-        serde_json::json!(["first.cities"])
-    );
+    assert_eq!(countries["dependencies"], serde_json::json!(["first.cities"]));
     for diagnostic in document["diagnostics"].as_array().unwrap() {
         assert!(["error", "warning"].contains(&diagnostic["severity"].as_str().unwrap()));
         assert!(diagnostic["message"].is_string());
@@ -141,10 +117,7 @@ fn errors_exit_one_with_every_diagnostic() {
     assert_eq!(human.status.code(), Some(1));
     let text = stdout(&human);
     assert!(text.contains("cities.sql: error: no schema"), "{text}");
-    assert!(
-        text.contains("global.conf:1: error: expected `key=value`"),
-        "{text}"
-    );
+    assert!(text.contains("global.conf:1: error: expected `key=value`"), "{text}");
     assert!(text.contains("1 tables, 3 errors, 0 warnings"), "{text}");
 }
 
@@ -156,21 +129,9 @@ fn usage_and_config_problems_exit_two() {
     let cases: &[Case] = &[
         (&["--json"], &[], "--check"),
         (&["--bogus"], &[], "--bogus"),
-        (
-            &["--config", "missing.yaml"],
-            &[],
-            "cannot read config file `missing.yaml`",
-        ),
-        (
-            &["--check"],
-            &[("DURO_VIEWS__PAHT", "x")],
-            "unknown field `paht`",
-        ),
-        (
-            &["--check", "--views", "nowhere"],
-            &[],
-            "`nowhere` does not exist",
-        ),
+        (&["--config", "missing.yaml"], &[], "cannot read config file `missing.yaml`"),
+        (&["--check"], &[("DURO_VIEWS__PAHT", "x")], "unknown field `paht`"),
+        (&["--check", "--views", "nowhere"], &[], "`nowhere` does not exist"),
     ];
     for (args, env, message) in cases {
         let output = duro_schedule(dir.path(), args, env);
@@ -186,10 +147,7 @@ fn a_run_writes_the_state_file_from_config_and_env() {
     let views = example_views();
     std::fs::write(
         dir.path().join("duro.yaml"),
-        format!(
-            "views:\n  path: {}\nstate:\n  path: ignored.db\n",
-            views.display()
-        ),
+        format!("views:\n  path: {}\nstate:\n  path: ignored.db\n", views.display()),
     )
     .unwrap();
     let output = duro_schedule(
@@ -197,12 +155,7 @@ fn a_run_writes_the_state_file_from_config_and_env() {
         &["--dot", "graph.dot"],
         &[("DURO_STATE__PATH", "state/duro.db")],
     );
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let text = stdout(&output);
     assert!(
         text.contains("New tables (6): finances.revenue, finances.simplified, first.cities"),
@@ -211,17 +164,10 @@ fn a_run_writes_the_state_file_from_config_and_env() {
     assert!(dir.path().join("state/duro.db").exists());
     assert!(!dir.path().join("ignored.db").exists());
     let dot = std::fs::read_to_string(dir.path().join("graph.dot")).unwrap();
-    assert!(
-        dot.contains("\"first.shops\" -> \"first.cities\";"),
-        "{dot}"
-    );
+    assert!(dot.contains("\"first.shops\" -> \"first.cities\";"), "{dot}");
 
     let again = duro_schedule(dir.path(), &["--state", "state/duro.db"], &[]);
-    assert!(
-        stdout(&again).trim_end().ends_with("\nNo changes."),
-        "{}",
-        stdout(&again)
-    );
+    assert!(stdout(&again).trim_end().ends_with("\nNo changes."), "{}", stdout(&again));
 }
 
 #[test]
@@ -233,12 +179,6 @@ fn a_rejected_run_says_the_catalog_stays() {
     let output = duro_schedule(dir.path(), &[], &[]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);
-    assert!(
-        text.contains("first/b.sql: error: `first.b` has no interval"),
-        "{text}"
-    );
-    assert!(
-        text.contains("the previous catalog stays in force"),
-        "{text}"
-    );
+    assert!(text.contains("first/b.sql: error: `first.b` has no interval"), "{text}");
+    assert!(text.contains("the previous catalog stays in force"), "{text}");
 }

@@ -9,13 +9,9 @@ use std::path::PathBuf;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let path = PathBuf::from(
-        args.next()
-            .expect("usage: fill_history <state file> [builds] [failing %]"),
-    );
-    let builds: i64 = args
-        .next()
-        .map_or(10, |n| n.parse().expect("builds per table"));
+    let path =
+        PathBuf::from(args.next().expect("usage: fill_history <state file> [builds] [failing %]"));
+    let builds: i64 = args.next().map_or(10, |n| n.parse().expect("builds per table"));
     let failing_percent: usize = args.next().map_or(5, |n| n.parse().expect("failing share"));
     let mut state = StateFile::open(&path).expect("the state file opens");
     let tables = state.tables(false).expect("the catalog reads");
@@ -33,11 +29,7 @@ fn main() {
             let duration = 200 + (index as i64 * 37 + k * 11) % 5_000;
             let message = format!("relation \"{}_source\" does not exist", table.name);
             let result = BuildResult {
-                outcome: if fails {
-                    BuildOutcome::Failed
-                } else {
-                    BuildOutcome::Succeeded
-                },
+                outcome: if fails { BuildOutcome::Failed } else { BuildOutcome::Succeeded },
                 failure_class: fails.then_some(FailureClass::SqlError),
                 message: fails.then_some(message.as_str()),
                 rows: (!fails).then_some(1_000 + index as i64),
@@ -46,9 +38,7 @@ fn main() {
                 output: None,
             };
             // Read "after" the scheduler's `new` requests, so successes clear them.
-            state
-                .finish_build(id, &result, true, now + 1_000)
-                .expect("a build finishes");
+            state.finish_build(id, &result, true, now + 1_000).expect("a build finishes");
         }
     }
     println!("{} tables × {builds} builds", tables.len());

@@ -25,9 +25,7 @@ pub async fn tables(
                 .map_err(|e| AppError::internal(e.to_string()))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/json")
-        .body(body))
+    Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
 pub async fn table(
@@ -67,9 +65,7 @@ pub async fn jobs(
 pub async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
     let now_ms = load::now_ms();
     let shared = context.clone();
-    let stats = context
-        .with_state(move |state| shared.header_stats(state, now_ms))
-        .await?;
+    let stats = context.with_state(move |state| shared.header_stats(state, now_ms)).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 

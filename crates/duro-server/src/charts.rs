@@ -53,10 +53,9 @@ pub fn timeline(jobs: &[Job], from_ms: i64, to_ms: i64, now_ms: i64) -> Result<S
             .y_labels(rows)
             .x_label_formatter(&|ms| timefmt::clock(*ms, span < 600_000))
             .y_label_formatter(&|value| match value {
-                SegmentValue::CenterOf(i) if *i < rows => tables
-                    .get(rows - 1 - *i)
-                    .map(|t| t.to_string())
-                    .unwrap_or_default(),
+                SegmentValue::CenterOf(i) if *i < rows => {
+                    tables.get(rows - 1 - *i).map(|t| t.to_string()).unwrap_or_default()
+                }
                 _ => String::new(),
             })
             .draw()
@@ -65,17 +64,10 @@ pub fn timeline(jobs: &[Job], from_ms: i64, to_ms: i64, now_ms: i64) -> Result<S
         let bars = jobs.iter().filter_map(|job| {
             let row = rows - 1 - tables.iter().position(|t| *t == job.table)?;
             let start = job.start_ms.max(from_ms);
-            let end = job
-                .finish_ms
-                .unwrap_or(now_ms)
-                .min(to_ms)
-                .max(start + minimum_width);
+            let end = job.finish_ms.unwrap_or(now_ms).min(to_ms).max(start + minimum_width);
             let color = color_of(&job.state);
             Some(Rectangle::new(
-                [
-                    (start, SegmentValue::Exact(row)),
-                    (end, SegmentValue::Exact(row + 1)),
-                ],
+                [(start, SegmentValue::Exact(row)), (end, SegmentValue::Exact(row + 1))],
                 color.mix(0.85).filled(),
             ))
         });
@@ -102,12 +94,7 @@ pub fn durations(points: &[DurationPoint]) -> Result<String, String> {
         let last = points.iter().map(|p| p.start_ms).max().unwrap_or(0);
         // At least a minute wide, with the builds away from the edges.
         let pad = ((last - first) / 40).max((60_000 - (last - first)) / 2);
-        let top = points
-            .iter()
-            .map(|p| p.seconds)
-            .fold(0.0, f64::max)
-            .max(0.001)
-            * 1.15;
+        let top = points.iter().map(|p| p.seconds).fold(0.0, f64::max).max(0.001) * 1.15;
         let span = last - first + 2 * pad;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
@@ -130,25 +117,15 @@ pub fn durations(points: &[DurationPoint]) -> Result<String, String> {
             })
             .draw()
             .map_err(|e| e.to_string())?;
-        let successes: Vec<(i64, f64)> = points
-            .iter()
-            .filter(|p| p.succeeded)
-            .map(|p| (p.start_ms, p.seconds))
-            .collect();
+        let successes: Vec<(i64, f64)> =
+            points.iter().filter(|p| p.succeeded).map(|p| (p.start_ms, p.seconds)).collect();
         chart
-            .draw_series(LineSeries::new(
-                successes.iter().copied(),
-                SUCCEEDED.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(successes.iter().copied(), SUCCEEDED.stroke_width(2)))
             .map_err(|e| e.to_string())?
             .label("succeeded")
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], SUCCEEDED));
         chart
-            .draw_series(
-                successes
-                    .iter()
-                    .map(|p| Circle::new(*p, 3, SUCCEEDED.filled())),
-            )
+            .draw_series(successes.iter().map(|p| Circle::new(*p, 3, SUCCEEDED.filled())))
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(
@@ -203,10 +180,7 @@ mod tests {
         let svg = timeline(&jobs, 0, 300_000, 200_000).unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
         assert!(svg.contains(">\ns.alpha\n<") && svg.contains(">\ns.beta\n<"));
-        assert!(
-            svg.contains("#2E8B57") || svg.contains("#2e8b57"),
-            "succeeded colour"
-        );
+        assert!(svg.contains("#2E8B57") || svg.contains("#2e8b57"), "succeeded colour");
         assert!(svg.to_uppercase().contains("#C82828"), "failed colour");
         assert!(svg.to_uppercase().contains("#285AC8"), "running colour");
     }
@@ -214,21 +188,9 @@ mod tests {
     #[test]
     fn durations_chart_draws_successes_and_failures() {
         let points = [
-            DurationPoint {
-                start_ms: 0,
-                seconds: 1.5,
-                succeeded: true,
-            },
-            DurationPoint {
-                start_ms: 3_600_000,
-                seconds: 2.0,
-                succeeded: true,
-            },
-            DurationPoint {
-                start_ms: 7_200_000,
-                seconds: 0.2,
-                succeeded: false,
-            },
+            DurationPoint { start_ms: 0, seconds: 1.5, succeeded: true },
+            DurationPoint { start_ms: 3_600_000, seconds: 2.0, succeeded: true },
+            DurationPoint { start_ms: 7_200_000, seconds: 0.2, succeeded: false },
         ];
         let svg = durations(&points).unwrap();
         assert!(svg.contains("<polyline"), "a line through the successes");

@@ -147,11 +147,7 @@ impl ServerContext {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         (&names, edges).hash(&mut hasher);
         let key = hasher.finish();
-        self.graph.get(
-            key,
-            |seen| *seen == key,
-            || Arc::new(graph_svg::layout(&names, edges)),
-        )
+        self.graph.get(key, |seen| *seen == key, || Arc::new(graph_svg::layout(&names, edges)))
     }
 
     /// The watcher connection's view of the file's version; `None` when it cannot be read.

@@ -23,12 +23,7 @@ pub const BEARER_CHALLENGE: &str = "Bearer realm=\"duro\"";
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            html: false,
-            challenges: &[],
-        }
+        Self { status, message: message.into(), html: false, challenges: &[] }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -45,10 +40,7 @@ impl AppError {
 
     /// A 401 asking for basic auth; `message` says what needs the credentials.
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self {
-            challenges: &[BASIC_CHALLENGE],
-            ..Self::new(StatusCode::UNAUTHORIZED, message)
-        }
+        Self { challenges: &[BASIC_CHALLENGE], ..Self::new(StatusCode::UNAUTHORIZED, message) }
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
@@ -97,10 +89,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         for challenge in self.challenges {
-            response.append_header((
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            ));
+            response.append_header((header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge)));
         }
         if self.html {
             response.content_type("text/html; charset=utf-8").body(format!(

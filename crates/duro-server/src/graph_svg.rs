@@ -66,18 +66,13 @@ pub fn layout(names: &[String], edges: &[(usize, usize)]) -> Layout {
             graph.add_edge(Arrow::simple(""), handles[*from], handles[*to]);
         }
     }
-    let mut backend = LinkingBackend {
-        inner: SVGWriter::new(),
-        boxes: vec![None; names.len()],
-    };
+    let mut backend = LinkingBackend { inner: SVGWriter::new(), boxes: vec![None; names.len()] };
     if !names.is_empty() {
         graph.do_it(false, false, false, &mut backend);
     }
     let drawn = backend.inner.finalize();
     let start = drawn.find("<svg").unwrap_or(0);
-    let head_end = drawn[start..]
-        .find('>')
-        .map_or(drawn.len(), |i| start + i + 1);
+    let head_end = drawn[start..].find('>').map_or(drawn.len(), |i| start + i + 1);
     let end = drawn.rfind("</svg>").unwrap_or(drawn.len()).max(head_end);
     Layout {
         head: drawn[start..head_end].to_owned(),
@@ -232,10 +227,7 @@ mod tests {
     #[test]
     fn style_elements_are_left_out() {
         for (svg, kept) in [
-            (
-                "<defs/><style>\n.a1 {}\n</style>\n<rect/>",
-                "<defs/>\n<rect/>",
-            ),
+            ("<defs/><style>\n.a1 {}\n</style>\n<rect/>", "<defs/>\n<rect/>"),
             ("<style>a</style><g/><style>b</style>", "<g/>"),
             ("<rect/>", "<rect/>"),
             ("<g/><style>never closed", "<g/>"),

@@ -50,9 +50,7 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
             }
         });
         let form_errors = web::FormConfig::default().error_handler(|error, _| {
-            AppError::bad_request(format!("bad form: {error}"))
-                .page()
-                .into()
+            AppError::bad_request(format!("bad form: {error}")).page().into()
         });
         config
             .app_data(context)
@@ -101,9 +99,7 @@ async fn server_timing(
     let mut response = next.call(request).await?;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     if let Ok(value) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static("server-timing"), value);
+        response.headers_mut().insert(HeaderName::from_static("server-timing"), value);
     }
     Ok(response)
 }
@@ -135,10 +131,9 @@ async fn content_security_policy(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut response = next.call(request).await?;
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     Ok(response)
 }
 
@@ -176,9 +171,7 @@ async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppE
             ))
         })
         .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text))
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(text))
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -195,9 +188,7 @@ async fn redirect_to_tables(context: web::Data<ServerContext>) -> HttpResponse {
 }
 
 async fn api_not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found(
-        "no such API endpoint; see /api/tables, /api/jobs, /api/stats",
-    ))
+    Err(AppError::not_found("no such API endpoint; see /api/tables, /api/jobs, /api/stats"))
 }
 
 async fn page_not_found() -> Result<HttpResponse, AppError> {

@@ -17,17 +17,8 @@ pub const STATS_HOURS: i64 = 24;
 pub const LISTED_RUNS: usize = 100;
 pub const CHART_RUNS: usize = 500;
 /// Phases in the order a build runs them; unknown ones follow.
-const PHASE_ORDER: [&str; 9] = [
-    "connect",
-    "create_temp",
-    "select",
-    "venv",
-    "process",
-    "load",
-    "tests",
-    "swap",
-    "snapshot",
-];
+const PHASE_ORDER: [&str; 9] =
+    ["connect", "create_temp", "select", "venv", "process", "load", "tests", "swap", "snapshot"];
 
 pub fn now_ms() -> i64 {
     duro_core::creator::now_ms()
@@ -88,22 +79,16 @@ pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
 
 /// The dependency graph of the active tables.
 pub fn graph(tables: &[TableSummary]) -> DependencyGraph {
-    let active: HashSet<&str> = tables
-        .iter()
-        .filter(|t| t.deleted_at.is_none())
-        .map(|t| t.name.as_str())
-        .collect();
+    let active: HashSet<&str> =
+        tables.iter().filter(|t| t.deleted_at.is_none()).map(|t| t.name.as_str()).collect();
     DependencyGraph::from_edges(
         active.iter().copied(),
-        tables
-            .iter()
-            .filter(|t| active.contains(t.name.as_str()))
-            .flat_map(|t| {
-                t.dependencies
-                    .iter()
-                    .filter(|d| active.contains(d.as_str()))
-                    .map(move |d| (t.name.as_str(), d.as_str()))
-            }),
+        tables.iter().filter(|t| active.contains(t.name.as_str())).flat_map(|t| {
+            t.dependencies
+                .iter()
+                .filter(|d| active.contains(d.as_str()))
+                .map(move |d| (t.name.as_str(), d.as_str()))
+        }),
     )
 }
 
@@ -158,11 +143,7 @@ fn unknown_table(name: &str) -> AppError {
 
 /// Finds a table by name among the listed ones (active or recently removed).
 fn find_row(overview: &Overview, name: &str) -> Result<usize, AppError> {
-    overview
-        .rows
-        .iter()
-        .position(|r| r.name == name)
-        .ok_or_else(|| unknown_table(name))
+    overview.rows.iter().position(|r| r.name == name).ok_or_else(|| unknown_table(name))
 }
 
 pub fn table_detail(
@@ -176,12 +157,8 @@ pub fn table_detail(
     let row = overview.rows[index].clone();
     let stored = state.table(name)?.ok_or_else(|| unknown_table(name))?;
     let managed: HashSet<&str> = overview.rows.iter().map(|r| r.name.as_str()).collect();
-    let mut upstream: Vec<String> = stored
-        .dependencies
-        .iter()
-        .filter(|d| managed.contains(d.as_str()))
-        .cloned()
-        .collect();
+    let mut upstream: Vec<String> =
+        stored.dependencies.iter().filter(|d| managed.contains(d.as_str())).cloned().collect();
     upstream.sort();
     let mut downstream: Vec<String> = overview
         .tables
@@ -191,12 +168,7 @@ pub fn table_detail(
         .collect();
     downstream.sort();
     let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
-    let runs = state
-        .builds(name)?
-        .into_iter()
-        .take(runs)
-        .map(|b| run(b, &live, now_ms))
-        .collect();
+    let runs = state.builds(name)?.into_iter().take(runs).map(|b| run(b, &live, now_ms)).collect();
     Ok(TableDetail {
         query: stored.query.clone(),
         ddl: stored.ddl.clone(),
@@ -217,16 +189,10 @@ fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
             .unwrap_or_default()
             .into_iter()
-            .map(|(name, ms)| Phase {
-                ms: ms.as_i64().unwrap_or_default(),
-                name,
-            })
+            .map(|(name, ms)| Phase { ms: ms.as_i64().unwrap_or_default(), name })
             .collect();
     phases.sort_by_key(|p| {
-        PHASE_ORDER
-            .iter()
-            .position(|known| *known == p.name)
-            .unwrap_or(PHASE_ORDER.len())
+        PHASE_ORDER.iter().position(|known| *known == p.name).unwrap_or(PHASE_ORDER.len())
     });
     Run {
         output: build.output.take(),
@@ -247,19 +213,10 @@ fn config_entries(config_json: &str) -> Vec<ConfigEntry> {
         ("distkey", config.distkey.clone()),
         ("sortkey", join(&config.sortkey)),
         ("diststyle", config.diststyle.clone()),
-        (
-            "snapshots_interval",
-            minutes(config.snapshots_interval_minutes),
-        ),
-        (
-            "snapshots_stored_for",
-            minutes(config.snapshots_stored_for_minutes),
-        ),
+        ("snapshots_interval", minutes(config.snapshots_interval_minutes)),
+        ("snapshots_stored_for", minutes(config.snapshots_stored_for_minutes)),
         ("timeout", seconds(config.timeout_seconds)),
-        (
-            "processor_timeout",
-            seconds(config.processor_timeout_seconds),
-        ),
+        ("processor_timeout", seconds(config.processor_timeout_seconds)),
     ];
     values
         .into_iter()
@@ -299,11 +256,8 @@ pub fn force(
     }
     scheduled.sort();
     scheduled.dedup();
-    let reason = if tree {
-        format!("{via}: update tree of {name}")
-    } else {
-        format!("{via}: update table")
-    };
+    let reason =
+        if tree { format!("{via}: update tree of {name}") } else { format!("{via}: update table") };
     let names: Vec<&str> = scheduled.iter().map(String::as_str).collect();
     state.request_forces(&names, &reason, now_ms / 1000)?;
     Ok(scheduled)

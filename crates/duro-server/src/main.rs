@@ -71,16 +71,8 @@ async fn serve(
     workers: Option<usize>,
 ) -> Result<(), String> {
     let base = context.base_path.clone();
-    let write_auth = if context.auth.is_open() {
-        "open"
-    } else {
-        "authenticated"
-    };
-    let read_auth = if context.read_auth {
-        "authenticated"
-    } else {
-        "open"
-    };
+    let write_auth = if context.auth.is_open() { "open" } else { "authenticated" };
+    let read_auth = if context.read_auth { "authenticated" } else { "open" };
     let app_context = context.clone();
     let mut server = HttpServer::new(move || {
         App::new()

@@ -10,9 +10,7 @@ pub struct Memo<K, V> {
 
 impl<K, V: Clone> Memo<K, V> {
     pub fn new() -> Self {
-        Self {
-            slot: Mutex::new(None),
-        }
+        Self { slot: Mutex::new(None) }
     }
 
     /// The remembered value when `still_good` accepts its key; otherwise `compute`s a new one
@@ -74,10 +72,6 @@ mod tests {
         assert_eq!(computed.get(), 2);
         let failed: Result<u32, &str> = memo.get_or(3, |_| false, || Err("no"));
         assert_eq!(failed, Err("no"));
-        assert_eq!(
-            memo.get_or(2, |k| *k == 2, || Err::<u32, ()>(())),
-            Ok(20),
-            "kept"
-        );
+        assert_eq!(memo.get_or(2, |k| *k == 2, || Err::<u32, ()>(())), Ok(20), "kept");
     }
 }

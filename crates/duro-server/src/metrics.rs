@@ -11,10 +11,7 @@ const BUCKETS: [f64; 9] = [1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 360
 
 /// Escapes a label value (`\`, `"` and newlines).
 fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) -> String {
@@ -25,23 +22,12 @@ pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) ->
         let _ = writeln!(out, "duro_tables{{status=\"{}\"}} {count}", status.as_str());
     }
     out.push_str("# HELP duro_builds_total Finished build attempts, by outcome.\n# TYPE duro_builds_total counter\n");
-    for outcome in [
-        BuildOutcome::Succeeded,
-        BuildOutcome::Failed,
-        BuildOutcome::Skipped,
-    ] {
-        let total: i64 = counts
-            .iter()
-            .filter(|c| c.outcome == outcome)
-            .map(|c| c.count)
-            .sum();
+    for outcome in [BuildOutcome::Succeeded, BuildOutcome::Failed, BuildOutcome::Skipped] {
+        let total: i64 = counts.iter().filter(|c| c.outcome == outcome).map(|c| c.count).sum();
         let _ = writeln!(out, "duro_builds_total{{outcome=\"{outcome}\"}} {total}");
     }
     out.push_str("# HELP duro_build_failures_total Failed or skipped builds, by failure class.\n# TYPE duro_build_failures_total counter\n");
-    for count in counts
-        .iter()
-        .filter(|c| c.outcome != BuildOutcome::Succeeded)
-    {
+    for count in counts.iter().filter(|c| c.outcome != BuildOutcome::Succeeded) {
         let class = count.failure_class.map_or("unknown", FailureClass::as_str);
         let _ = writeln!(
             out,
@@ -53,31 +39,14 @@ pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) ->
     }
     out.push_str("# HELP duro_build_duration_seconds Durations of successful builds.\n# TYPE duro_build_duration_seconds histogram\n");
     for bound in BUCKETS {
-        let within = durations_ms
-            .iter()
-            .filter(|ms| (**ms as f64) / 1000.0 <= bound)
-            .count();
-        let _ = writeln!(
-            out,
-            "duro_build_duration_seconds_bucket{{le=\"{bound}\"}} {within}"
-        );
+        let within = durations_ms.iter().filter(|ms| (**ms as f64) / 1000.0 <= bound).count();
+        let _ = writeln!(out, "duro_build_duration_seconds_bucket{{le=\"{bound}\"}} {within}");
     }
-    let _ = writeln!(
-        out,
-        "duro_build_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-        durations_ms.len()
-    );
+    let _ =
+        writeln!(out, "duro_build_duration_seconds_bucket{{le=\"+Inf\"}} {}", durations_ms.len());
     let sum: i64 = durations_ms.iter().sum();
-    let _ = writeln!(
-        out,
-        "duro_build_duration_seconds_sum {}",
-        sum as f64 / 1000.0
-    );
-    let _ = writeln!(
-        out,
-        "duro_build_duration_seconds_count {}",
-        durations_ms.len()
-    );
+    let _ = writeln!(out, "duro_build_duration_seconds_sum {}", sum as f64 / 1000.0);
+    let _ = writeln!(out, "duro_build_duration_seconds_count {}", durations_ms.len());
     out.push_str("# HELP duro_table_last_build_seconds Duration of each table's last successful build.\n# TYPE duro_table_last_build_seconds gauge\n");
     for row in rows {
         if let Some(ms) = row.last_duration_ms {

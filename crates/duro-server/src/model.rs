@@ -94,10 +94,7 @@ pub fn table_rows(
     let due = due_tables(tables, planner, now_ms);
     tables
         .iter()
-        .filter(|(t, _)| {
-            t.deleted_at
-                .is_none_or(|at| at * 1000 >= now_ms - REMOVED_SHOWN_FOR_MS)
-        })
+        .filter(|(t, _)| t.deleted_at.is_none_or(|at| at * 1000 >= now_ms - REMOVED_SHOWN_FOR_MS))
         .map(|(table, activity)| {
             let failed_attempt = activity.last_failure.as_ref();
             let status = if table.deleted_at.is_some() {
@@ -181,11 +178,7 @@ fn due_tables(
         .iter()
         .filter_map(|(t, a)| a.last_success.map(|(start, _)| (t.name.clone(), start)))
         .collect();
-    planner
-        .plan(&last_success, &HashMap::new(), now_ms)
-        .into_iter()
-        .map(|p| p.table)
-        .collect()
+    planner.plan(&last_success, &HashMap::new(), now_ms).into_iter().map(|p| p.table).collect()
 }
 
 /// The columns the tables list can be sorted by.
@@ -212,14 +205,10 @@ impl SortKey {
     ];
 
     pub fn parse(text: &str) -> Result<SortKey, String> {
-        SortKey::ALL
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, key)| *key)
-            .ok_or_else(|| {
-                let names: Vec<&str> = SortKey::ALL.iter().map(|(n, _)| *n).collect();
-                format!("cannot sort by `{text}`; use one of {}", names.join(", "))
-            })
+        SortKey::ALL.iter().find(|(name, _)| *name == text).map(|(_, key)| *key).ok_or_else(|| {
+            let names: Vec<&str> = SortKey::ALL.iter().map(|(n, _)| *n).collect();
+            format!("cannot sort by `{text}`; use one of {}", names.join(", "))
+        })
     }
 }
 
@@ -235,12 +224,7 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self {
-            filter: String::new(),
-            status: None,
-            sort: SortKey::Status,
-            descending: false,
-        }
+        Self { filter: String::new(), status: None, sort: SortKey::Status, descending: false }
     }
 }
 
@@ -431,10 +415,8 @@ mod tests {
         for name in ["s.fresh", "s.failed", "s.forced", "s.running", "s.removed"] {
             activity.entry(name.to_owned()).or_default().last_success = Some(fresh);
         }
-        activity
-            .entry("s.stale".to_owned())
-            .or_default()
-            .last_success = Some((NOW - 61 * 60_000, NOW - 60 * 60_000));
+        activity.entry("s.stale".to_owned()).or_default().last_success =
+            Some((NOW - 61 * 60_000, NOW - 60 * 60_000));
         activity.get_mut("s.failed").unwrap().last_failure =
             Some(attempt("s.failed", BuildOutcome::Failed, Some("boom")));
         activity.get_mut("s.forced").unwrap().force_request = Some((0, "web UI".to_owned()));
@@ -461,29 +443,14 @@ mod tests {
 
     #[test]
     fn a_table_without_interval_is_due_with_its_stale_reader() {
-        let tables = vec![
-            table("s.reader", Some(60), &["s.base"]),
-            table("s.base", None, &[]),
-        ];
+        let tables = vec![table("s.reader", Some(60), &["s.base"]), table("s.base", None, &[])];
         let old = Some((NOW - 120 * 60_000, NOW - 119 * 60_000));
         let mut activity: HashMap<String, TableActivity> = HashMap::new();
-        activity
-            .entry("s.reader".to_owned())
-            .or_default()
-            .last_success = old;
-        activity
-            .entry("s.base".to_owned())
-            .or_default()
-            .last_success = old;
+        activity.entry("s.reader".to_owned()).or_default().last_success = old;
+        activity.entry("s.base".to_owned()).or_default().last_success = old;
         let rows = rows_of(with(tables, &activity));
         assert!(rows.iter().all(|r| r.status == Status::Due), "{rows:?}");
-        assert_eq!(
-            rows.iter()
-                .find(|r| r.name == "s.base")
-                .unwrap()
-                .next_due_ms,
-            None
-        );
+        assert_eq!(rows.iter().find(|r| r.name == "s.base").unwrap().next_due_ms, None);
     }
 
     #[test]
@@ -496,41 +463,19 @@ mod tests {
         let rows = rows_of(with(tables, &HashMap::new()));
         let names =
             |rows: Vec<&TableRow>| rows.into_iter().map(|r| r.name.clone()).collect::<Vec<_>>();
-        let query = ListQuery {
-            filter: "A.".to_owned(),
-            sort: SortKey::Interval,
-            ..ListQuery::default()
-        };
+        let query =
+            ListQuery { filter: "A.".to_owned(), sort: SortKey::Interval, ..ListQuery::default() };
         assert_eq!(names(select_rows(&rows, &query)), ["a.quick", "a.slow"]);
-        let query = ListQuery {
-            sort: SortKey::Interval,
-            descending: true,
-            ..ListQuery::default()
-        };
-        assert_eq!(
-            names(select_rows(&rows, &query)),
-            ["a.slow", "a.quick", "b.other"]
-        );
-        let query = ListQuery {
-            status: Some(Status::Fresh),
-            ..ListQuery::default()
-        };
+        let query = ListQuery { sort: SortKey::Interval, descending: true, ..ListQuery::default() };
+        assert_eq!(names(select_rows(&rows, &query)), ["a.slow", "a.quick", "b.other"]);
+        let query = ListQuery { status: Some(Status::Fresh), ..ListQuery::default() };
         assert!(select_rows(&rows, &query).is_empty());
-        assert!(
-            SortKey::parse("bogus")
-                .unwrap_err()
-                .contains("last_success")
-        );
+        assert!(SortKey::parse("bogus").unwrap_err().contains("last_success"));
     }
 
     #[test]
     fn load_is_a_percentage_of_the_period() {
-        let period = PeriodStats {
-            tables_built: 2,
-            builds: 3,
-            failures: 1,
-            busy_ms: 3_600_000,
-        };
+        let period = PeriodStats { tables_built: 2, builds: 3, failures: 1, busy_ms: 3_600_000 };
         let stats = stats(period, 24, 0);
         assert_eq!(stats.load_percent, 4.17);
         assert_eq!(stats.builds, 3);

@@ -109,9 +109,9 @@ impl Auth {
             },
             Auth::Users(users) => given.and_then(basic_credentials).is_some_and(|(u, p)| {
                 // Check every entry so the time taken does not tell which user exists.
-                users.iter().fold(false, |ok, (user, password)| {
-                    ok | (same(&u, user) & same(&p, password))
-                })
+                users
+                    .iter()
+                    .fold(false, |ok, (user, password)| ok | (same(&u, user) & same(&p, password)))
             }),
         }
     }
@@ -130,9 +130,7 @@ fn credentials<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
 /// (user, password) from `Basic <base64>`.
 fn basic_credentials(value: &str) -> Option<(String, String)> {
     let encoded = credentials(value, "Basic")?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (user, password) = text.split_once(':')?;
     Some((user.to_owned(), password.to_owned()))
@@ -213,10 +211,8 @@ pub fn check_csrf(request: &HttpRequest, form_token: &str, key: &CsrfKey) -> Res
             } else {
                 // Signed with another key (the server restarted since the page was loaded), or
                 // not by us at all.
-                Err(
-                    AppError::forbidden("the page is out of date: reload the page and try again")
-                        .page(),
-                )
+                Err(AppError::forbidden("the page is out of date: reload the page and try again")
+                    .page())
             }
         }
         _ => Err(AppError::forbidden(
@@ -237,10 +233,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
     {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -259,18 +252,13 @@ mod tests {
     fn token_auth_accepts_bearer_or_basic_password() {
         let auth = Auth::Token("t0ken".to_owned());
         let with = |value: &str| {
-            TestRequest::default()
-                .insert_header((header::AUTHORIZATION, value))
-                .to_http_request()
+            TestRequest::default().insert_header((header::AUTHORIZATION, value)).to_http_request()
         };
         assert!(auth.check(&with("Bearer t0ken")).is_ok());
         assert!(auth.check(&with(&basic("anyone", "t0ken"))).is_ok());
         assert!(auth.check(&with("Bearer wrong")).is_err());
         assert!(auth.check(&with(&basic("anyone", "wrong"))).is_err());
-        assert!(
-            auth.check(&TestRequest::default().to_http_request())
-                .is_err()
-        );
+        assert!(auth.check(&TestRequest::default().to_http_request()).is_err());
     }
 
     #[test]
@@ -280,9 +268,7 @@ mod tests {
             ("bob".to_owned(), "two".to_owned()),
         ]);
         let with = |value: String| {
-            TestRequest::default()
-                .insert_header((header::AUTHORIZATION, value))
-                .to_http_request()
+            TestRequest::default().insert_header((header::AUTHORIZATION, value)).to_http_request()
         };
         assert!(auth.check(&with(basic("alice", "one"))).is_ok());
         assert!(auth.check(&with(basic("bob", "two"))).is_ok());
@@ -292,24 +278,10 @@ mod tests {
 
     #[test]
     fn missing_secrets_are_configuration_errors() {
-        let config = ServerConfig {
-            auth: AuthMode::Token,
-            ..ServerConfig::default()
-        };
-        assert!(
-            Auth::from_config(&config)
-                .unwrap_err()
-                .contains("DURO_SERVER__TOKEN")
-        );
-        let config = ServerConfig {
-            auth: AuthMode::Basic,
-            ..ServerConfig::default()
-        };
-        assert!(
-            Auth::from_config(&config)
-                .unwrap_err()
-                .contains("DURO_SERVER__USERS")
-        );
+        let config = ServerConfig { auth: AuthMode::Token, ..ServerConfig::default() };
+        assert!(Auth::from_config(&config).unwrap_err().contains("DURO_SERVER__TOKEN"));
+        let config = ServerConfig { auth: AuthMode::Basic, ..ServerConfig::default() };
+        assert!(Auth::from_config(&config).unwrap_err().contains("DURO_SERVER__USERS"));
     }
 
     #[test]
@@ -351,12 +323,8 @@ mod tests {
             (&users, true, vec![BASIC_CHALLENGE]),
             (&users, false, vec![BASIC_CHALLENGE]),
         ] {
-            let error = if read {
-                auth.check_read(&anonymous)
-            } else {
-                auth.check(&anonymous)
-            }
-            .unwrap_err();
+            let error = if read { auth.check_read(&anonymous) } else { auth.check(&anonymous) }
+                .unwrap_err();
             assert_eq!(error.status.as_u16(), 401);
             assert_eq!(error.challenges, challenges.as_slice());
             let verb = if read { "reading" } else { "writing" };
@@ -418,10 +386,7 @@ mod tests {
             if let Err(error) = checked {
                 assert_eq!(error.status.as_u16(), 403);
                 assert!(error.html);
-                assert_eq!(
-                    error.message,
-                    "the page is out of date: reload the page and try again"
-                );
+                assert_eq!(error.message, "the page is out of date: reload the page and try again");
             }
         }
         // A page with a cookie from before a restart gets a new one.

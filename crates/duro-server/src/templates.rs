@@ -21,28 +21,17 @@ pub fn load() -> tera::Result<Tera> {
     // The same escaping as everywhere else in the server (`&<>"'`; `/` stays readable in URLs).
     tera.set_escape_fn(crate::errors::escape_html);
     tera.register_filter("duration", |value: &Value, _: &HashMap<String, Value>| {
-        Ok(Value::String(
-            value.as_f64().map(timefmt::duration).unwrap_or_default(),
-        ))
+        Ok(Value::String(value.as_f64().map(timefmt::duration).unwrap_or_default()))
     });
     tera.register_filter("when", |value: &Value, _: &HashMap<String, Value>| {
-        Ok(Value::String(
-            value.as_i64().map(timefmt::display).unwrap_or_default(),
-        ))
+        Ok(Value::String(value.as_i64().map(timefmt::display).unwrap_or_default()))
     });
     tera.register_filter("iso", |value: &Value, _: &HashMap<String, Value>| {
-        Ok(Value::String(
-            value.as_i64().map(timefmt::iso).unwrap_or_default(),
-        ))
+        Ok(Value::String(value.as_i64().map(timefmt::iso).unwrap_or_default()))
     });
     tera.register_filter("ago", |value: &Value, args: &HashMap<String, Value>| {
         let now = args.get("now").and_then(Value::as_i64).unwrap_or_default();
-        Ok(Value::String(
-            value
-                .as_i64()
-                .map(|ms| timefmt::relative(ms, now))
-                .unwrap_or_default(),
-        ))
+        Ok(Value::String(value.as_i64().map(|ms| timefmt::relative(ms, now)).unwrap_or_default()))
     });
     Ok(tera)
 }

@@ -4,12 +4,8 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
 /// Naive forms, taken as UTC.
-const NAIVE_FORMATS: &[&str] = &[
-    "%Y-%m-%dT%H:%M:%S%.f",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%dT%H:%M",
-    "%Y-%m-%d %H:%M",
-];
+const NAIVE_FORMATS: &[&str] =
+    &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"];
 
 /// Parses an instant: RFC 3339 (`2026-11-25T10:00:00Z`, `…+01:00`), a naive date and time
 /// (UTC), a date (midnight UTC), or Unix seconds. A space where the offset's `+` belongs (what
@@ -20,9 +16,8 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
         return Err("an empty time; use a form like 2026-11-25T10:00:00".to_owned());
     }
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) && text.len() >= 9 {
-        let seconds: i64 = text
-            .parse()
-            .map_err(|_| format!("`{text}` is out of range as Unix seconds"))?;
+        let seconds: i64 =
+            text.parse().map_err(|_| format!("`{text}` is out of range as Unix seconds"))?;
         return seconds
             .checked_mul(1000)
             .filter(|_| Utc.timestamp_opt(seconds, 0).single().is_some())
@@ -106,12 +101,8 @@ pub fn duration(ms: f64) -> String {
         return format!("{seconds:.1} s");
     }
     let total = seconds.round() as i64;
-    let (days, hours, minutes, secs) = (
-        total / 86_400,
-        total % 86_400 / 3600,
-        total % 3600 / 60,
-        total % 60,
-    );
+    let (days, hours, minutes, secs) =
+        (total / 86_400, total % 86_400 / 3600, total % 3600 / 60, total % 60);
     if days > 0 {
         format!("{days}d {hours}h")
     } else if hours > 0 {
@@ -136,11 +127,7 @@ pub fn relative(ms: i64, now_ms: i64) -> String {
     } else {
         format!("{} days", amount / 86_400)
     };
-    if delta >= 0 {
-        format!("{text} ago")
-    } else {
-        format!("in {text}")
-    }
+    if delta >= 0 { format!("{text} ago") } else { format!("in {text}") }
 }
 
 #[cfg(test)]
@@ -169,13 +156,7 @@ mod tests {
 
     #[test]
     fn bad_instants_say_what_is_accepted() {
-        for text in [
-            "",
-            "yesterday",
-            "2025-13-01",
-            "2025-11-25T25:00",
-            "99999999999999999999",
-        ] {
+        for text in ["", "yesterday", "2025-13-01", "2025-11-25T25:00", "99999999999999999999"] {
             let message = parse_instant(text).unwrap_err();
             assert!(
                 message.contains("2026-11-25") || message.contains("range"),

@@ -38,14 +38,7 @@ fn update_table_in_headless_chromium() {
     let setup = common::filled();
     let config = setup.config_file("");
     let mut child = Command::new(env!("CARGO_BIN_EXE_duro-server"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-        ])
+        .args(["--config", config.to_str().unwrap(), "--bind", "127.0.0.1:0", "--workers", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -74,10 +67,7 @@ fn update_table_in_headless_chromium() {
         String::from_utf8_lossy(&output.stderr)
     );
     println!("{report}");
-    assert!(
-        output.status.success(),
-        "the browser checks failed:\n{report}"
-    );
+    assert!(output.status.success(), "the browser checks failed:\n{report}");
     drop(server);
 
     let requests = setup.state().force_requests().unwrap();
@@ -85,16 +75,8 @@ fn update_table_in_headless_chromium() {
         requests.contains(&("shop.orders".to_owned(), "web UI: update table".to_owned())),
         "the click left a force request: {requests:?}"
     );
-    for shot in [
-        "jobs.png",
-        "tables.png",
-        "tables-after-update.png",
-        "table.png",
-        "graph.png",
-    ] {
-        let size = std::fs::metadata(shots.join(shot))
-            .map(|m| m.len())
-            .unwrap_or(0);
+    for shot in ["jobs.png", "tables.png", "tables-after-update.png", "table.png", "graph.png"] {
+        let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{shot} is a real screenshot ({size} bytes)");
     }
 }

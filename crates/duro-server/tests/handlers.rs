@@ -20,10 +20,7 @@ async fn jobs_page_over_every_range_form() {
     assert!(body.contains("<svg"), "the timeline");
     // The last 30 minutes: the latest builds, not the first cycle's (its history is older).
     for table in ["shop.summary", "shop.broken"] {
-        assert!(
-            body.contains(&format!("href=\"/tables/{table}\"")),
-            "{table} in the jobs list"
-        );
+        assert!(body.contains(&format!("href=\"/tables/{table}\"")), "{table} in the jobs list");
     }
     assert!(!body.contains("href=\"/tables/shop.orders\""));
     assert!(body.contains("Last 24 h:"), "header stats");
@@ -38,11 +35,7 @@ async fn jobs_page_over_every_range_form() {
         let (status, body) = get(&service, uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
         assert_eq!(body.contains("No builds in this range"), empty, "{uri}");
-        assert_eq!(
-            !body.contains("href=\"/tables/shop.orders\""),
-            empty,
-            "{uri}"
-        );
+        assert_eq!(!body.contains("href=\"/tables/shop.orders\""), empty, "{uri}");
     }
     let (status, body) = get(&service, "/yesterday/").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -61,9 +54,8 @@ async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
     let (status, body) = get(&service, "/tables/").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let row = |name: &str| {
-        let start = body
-            .find(&format!("<tr id=\"row-{name}\""))
-            .unwrap_or_else(|| panic!("{name} listed"));
+        let start =
+            body.find(&format!("<tr id=\"row-{name}\"")).unwrap_or_else(|| panic!("{name} listed"));
         let end = start + body[start..].find("</tr>").unwrap();
         body[start..end].to_owned()
     };
@@ -109,16 +101,10 @@ async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
         assert!(body.contains("use"), "{bad}: says what is accepted: {body}");
     }
-    let response = test::call_service(
-        &service,
-        test::TestRequest::get().uri("/tables").to_request(),
-    )
-    .await;
+    let response =
+        test::call_service(&service, test::TestRequest::get().uri("/tables").to_request()).await;
     assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
-    assert_eq!(
-        response.headers().get(header::LOCATION).unwrap(),
-        "/tables/"
-    );
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/tables/");
 }
 
 #[actix_web::test]
@@ -127,27 +113,12 @@ async fn table_page_shows_chart_runs_query_config_and_neighbours() {
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/tables/shop.summary").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(
-        body.contains("id=\"durations\"") && body.contains("<polyline"),
-        "duration chart"
-    );
-    assert!(
-        body.contains("select count(*) as orders from shop.orders"),
-        "the query"
-    );
-    assert!(
-        body.contains("href=\"/tables/shop.orders\""),
-        "upstream link"
-    );
-    assert!(
-        body.contains("href=\"/tables/shop.report\""),
-        "downstream link"
-    );
+    assert!(body.contains("id=\"durations\"") && body.contains("<polyline"), "duration chart");
+    assert!(body.contains("select count(*) as orders from shop.orders"), "the query");
+    assert!(body.contains("href=\"/tables/shop.orders\""), "upstream link");
+    assert!(body.contains("href=\"/tables/shop.report\""), "downstream link");
     assert!(body.contains("badge succeeded"), "the run log");
-    assert!(
-        body.contains("create_temp") && body.contains("swap"),
-        "phases"
-    );
+    assert!(body.contains("create_temp") && body.contains("swap"), "phases");
 
     let (status, broken) = get(&service, "/tables/shop.broken").await;
     assert_eq!(status, StatusCode::OK);
@@ -168,22 +139,13 @@ async fn graph_page_links_every_table() {
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/graph").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    for table in [
-        "shop.orders",
-        "shop.summary",
-        "shop.report",
-        "shop.weekly",
-        "shop.broken",
-    ] {
+    for table in ["shop.orders", "shop.summary", "shop.report", "shop.weekly", "shop.broken"] {
         assert!(
             body.contains(&format!("<a href=\"/tables/{table}\"")),
             "{table} links to its page"
         );
     }
-    assert!(
-        !body.contains("href=\"/tables/shop.old\""),
-        "removed tables are not drawn"
-    );
+    assert!(!body.contains("href=\"/tables/shop.old\""), "removed tables are not drawn");
 }
 
 #[actix_web::test]
@@ -204,12 +166,7 @@ async fn api_reads() {
     };
     assert_eq!(by_name("shop.orders")["status"], "fresh");
     assert_eq!(by_name("shop.orders")["interval_minutes"], 60);
-    assert!(
-        by_name("shop.orders")["last_success_at"]
-            .as_str()
-            .unwrap()
-            .ends_with('Z')
-    );
+    assert!(by_name("shop.orders")["last_success_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(by_name("shop.broken")["status"], "failed");
     assert_eq!(by_name("shop.broken")["failure_class"], "sql_error");
     assert_eq!(by_name("shop.old")["status"], "removed");
@@ -230,13 +187,7 @@ async fn api_reads() {
     let run = &detail["runs"][0];
     assert_eq!(run["state"], "succeeded");
     assert_eq!(run["rows"], 5);
-    assert!(
-        run["phases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["name"] == "swap")
-    );
+    assert!(run["phases"].as_array().unwrap().iter().any(|p| p["name"] == "swap"));
 
     let (status, body) = get(&service, "/api/jobs").await;
     assert_eq!(status, StatusCode::OK);
@@ -248,17 +199,10 @@ async fn api_reads() {
             .iter()
             .any(|j| j["table"] == "shop.summary" && j["state"] == "succeeded")
     );
-    let (status, body) = get(
-        &service,
-        "/api/jobs?from=2020-01-19%2020:30:00+01:00&to=2020-01-20",
-    )
-    .await;
+    let (status, body) =
+        get(&service, "/api/jobs?from=2020-01-19%2020:30:00+01:00&to=2020-01-20").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(
-        json(&body)["from"],
-        "2020-01-19T19:30:00Z",
-        "an unencoded + in the offset"
-    );
+    assert_eq!(json(&body)["from"], "2020-01-19T19:30:00Z", "an unencoded + in the offset");
     assert_eq!(json(&body)["jobs"], serde_json::json!([]));
 
     let (status, body) = get(&service, "/api/stats").await;
@@ -270,20 +214,14 @@ async fn api_reads() {
 
     for (uri, expected) in [
         ("/api/jobs?from=soon", StatusCode::BAD_REQUEST),
-        (
-            "/api/jobs?from=2020-01-02&to=2020-01-01",
-            StatusCode::BAD_REQUEST,
-        ),
+        ("/api/jobs?from=2020-01-02&to=2020-01-01", StatusCode::BAD_REQUEST),
         ("/api/tables/nope.nothing", StatusCode::NOT_FOUND),
         ("/api/tables?sort=size", StatusCode::BAD_REQUEST),
         ("/api/nothing", StatusCode::NOT_FOUND),
     ] {
         let (status, body) = get(&service, uri).await;
         assert_eq!(status, expected, "{uri}: {body}");
-        assert!(
-            json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{uri}: {body}"
-        );
+        assert!(json(&body)["error"].as_str().is_some_and(|e| !e.is_empty()), "{uri}: {body}");
     }
 }
 
@@ -293,14 +231,8 @@ async fn metrics_and_health() {
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(
-        body.contains("duro_tables{status=\"removed\"} 1\n"),
-        "{body}"
-    );
-    assert!(
-        body.contains("duro_tables{status=\"failed\"} 2\n"),
-        "{body}"
-    );
+    assert!(body.contains("duro_tables{status=\"removed\"} 1\n"), "{body}");
+    assert!(body.contains("duro_tables{status=\"failed\"} 2\n"), "{body}");
     // Every cycle retried the broken table and skipped its dependent.
     let state = setup.state();
     let failed = state.builds("shop.broken").unwrap().len();
@@ -319,10 +251,7 @@ async fn metrics_and_health() {
         "{body}"
     );
     assert!(body.contains("duro_build_duration_seconds_count"), "{body}");
-    assert!(
-        body.contains("duro_table_last_build_seconds{table=\"shop.orders\"}"),
-        "{body}"
-    );
+    assert!(body.contains("duro_table_last_build_seconds{table=\"shop.orders\"}"), "{body}");
     let (status, body) = get(&service, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("ok"));
@@ -351,33 +280,16 @@ async fn api_force_checks_its_input_and_schedules_the_tree() {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ),
         (
-            post(
-                "/api/tables/shop.report/force",
-                "application/json",
-                "{\"tree\": \"yes\"}",
-            ),
+            post("/api/tables/shop.report/force", "application/json", "{\"tree\": \"yes\"}"),
             StatusCode::BAD_REQUEST,
         ),
         (
-            post(
-                "/api/tables/shop.report/force",
-                "application/json",
-                "{\"tre\": true}",
-            ),
+            post("/api/tables/shop.report/force", "application/json", "{\"tre\": true}"),
             StatusCode::BAD_REQUEST,
         ),
-        (
-            post("/api/tables/shop.report/force", "application/json", "[1"),
-            StatusCode::BAD_REQUEST,
-        ),
-        (
-            post("/api/tables/nope.nothing/force", "application/json", "{}"),
-            StatusCode::NOT_FOUND,
-        ),
-        (
-            post("/api/tables/shop.old/force", "application/json", "{}"),
-            StatusCode::CONFLICT,
-        ),
+        (post("/api/tables/shop.report/force", "application/json", "[1"), StatusCode::BAD_REQUEST),
+        (post("/api/tables/nope.nothing/force", "application/json", "{}"), StatusCode::NOT_FOUND),
+        (post("/api/tables/shop.old/force", "application/json", "{}"), StatusCode::CONFLICT),
     ] {
         let response = test::call_service(&service, request).await;
         let status = response.status();
@@ -385,19 +297,11 @@ async fn api_force_checks_its_input_and_schedules_the_tree() {
         assert_eq!(status, expected, "{body}");
         assert!(json(&body)["error"].is_string(), "{body}");
     }
-    assert_eq!(
-        setup.state().force_requests().unwrap(),
-        before,
-        "bad requests write nothing"
-    );
+    assert_eq!(setup.state().force_requests().unwrap(), before, "bad requests write nothing");
 
     let response = test::call_service(
         &service,
-        post(
-            "/api/tables/shop.report/force",
-            "application/json",
-            "{\"tree\": true}",
-        ),
+        post("/api/tables/shop.report/force", "application/json", "{\"tree\": true}"),
     )
     .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -406,34 +310,17 @@ async fn api_force_checks_its_input_and_schedules_the_tree() {
         body["scheduled"],
         serde_json::json!(["shop.orders", "shop.report", "shop.summary"])
     );
-    let forced: Vec<String> = setup
-        .state()
-        .force_requests()
-        .unwrap()
-        .into_iter()
-        .map(|(t, _)| t)
-        .collect();
+    let forced: Vec<String> =
+        setup.state().force_requests().unwrap().into_iter().map(|(t, _)| t).collect();
     assert_eq!(
         forced,
-        [
-            "shop.broken",
-            "shop.dependent",
-            "shop.orders",
-            "shop.report",
-            "shop.summary"
-        ]
+        ["shop.broken", "shop.dependent", "shop.orders", "shop.report", "shop.summary"]
     );
 
-    let response = test::call_service(
-        &service,
-        post("/api/tables/shop.weekly/force", "application/json", ""),
-    )
-    .await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "an empty body means one table"
-    );
+    let response =
+        test::call_service(&service, post("/api/tables/shop.weekly/force", "application/json", ""))
+            .await;
+    assert_eq!(response.status(), StatusCode::OK, "an empty body means one table");
     let (_, weekly) = get(&service, "/api/tables/shop.weekly").await;
     assert_eq!(json(&weekly)["row"]["status"], "forced");
     assert_eq!(json(&weekly)["row"]["forced_reason"], "API: update table");
@@ -480,20 +367,14 @@ async fn form_force_needs_the_csrf_token_and_redirects_back() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        response.headers().get(header::LOCATION).unwrap(),
-        "/tables/?q=orders"
-    );
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/tables/?q=orders");
     let after = setup.state().force_requests().unwrap();
     assert!(
         after.contains(&("shop.orders".to_owned(), "web UI: update table".to_owned())),
         "{after:?}"
     );
     let (_, page) = get(&service, "/tables/?q=orders").await;
-    assert!(
-        page.contains(">Scheduled<"),
-        "the button shows the new state"
-    );
+    assert!(page.contains(">Scheduled<"), "the button shows the new state");
 
     // An outside `back` is never followed.
     let mut evil = form(&token);
@@ -508,10 +389,7 @@ async fn form_force_needs_the_csrf_token_and_redirects_back() {
     )
     .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        response.headers().get(header::LOCATION).unwrap(),
-        "/tables/"
-    );
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/tables/");
 }
 
 #[actix_web::test]
@@ -539,10 +417,8 @@ async fn writes_need_credentials_when_auth_is_configured() {
     // The right token gets through to the next check (the table does not exist).
     let response = test::call_service(&service, request(Some("Bearer s3cret-token"))).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
-    let basic = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode("me:s3cret-token")
-    );
+    let basic =
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("me:s3cret-token"));
     let response = test::call_service(&service, request(Some(&basic))).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     // Reads stay open.
@@ -580,15 +456,10 @@ async fn everything_lives_under_the_base_path() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let response = test::call_service(
         &service,
-        test::TestRequest::get()
-            .uri("/tools/duro/tables")
-            .to_request(),
+        test::TestRequest::get().uri("/tools/duro/tables").to_request(),
     )
     .await;
-    assert_eq!(
-        response.headers().get(header::LOCATION).unwrap(),
-        "/tools/duro/tables/"
-    );
+    assert_eq!(response.headers().get(header::LOCATION).unwrap(), "/tools/duro/tables/");
 }
 
 #[actix_web::test]
@@ -596,22 +467,16 @@ async fn a_running_build_shows_as_running() {
     let setup: Setup = common::filled();
     let mut state = setup.state();
     let now = duro_core::creator::now_ms();
-    let started = state
-        .begin_build("shop.weekly", "test-worker", now, 60_000, now)
-        .unwrap();
+    let started = state.begin_build("shop.weekly", "test-worker", now, 60_000, now).unwrap();
     assert!(matches!(started, duro_core::state::BuildStart::Started(_)));
     let service = app(&setup.config, None).await;
     let (_, body) = get(&service, "/api/tables/shop.weekly").await;
     assert_eq!(json(&body)["row"]["status"], "running");
     let (_, jobs) = get(&service, "/api/jobs").await;
     assert!(
-        json(&jobs)["jobs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|j| j["table"] == "shop.weekly"
-                && j["state"] == "running"
-                && j["finish"].is_null())
+        json(&jobs)["jobs"].as_array().unwrap().iter().any(|j| j["table"] == "shop.weekly"
+            && j["state"] == "running"
+            && j["finish"].is_null())
     );
     let (_, stats) = get(&service, "/api/stats").await;
     assert_eq!(json(&stats)["running"], 1);

@@ -57,36 +57,20 @@ async fn read_auth_asks_every_request_but_healthz() {
                     .collect();
                 assert_eq!(
                     challenges,
-                    [
-                        "Basic realm=\"duro\", charset=\"UTF-8\"",
-                        "Bearer realm=\"duro\""
-                    ],
+                    ["Basic realm=\"duro\", charset=\"UTF-8\"", "Bearer realm=\"duro\""],
                     "{base}{path}"
                 );
-                assert!(
-                    response
-                        .headers()
-                        .contains_key(header::CONTENT_SECURITY_POLICY)
-                );
+                assert!(response.headers().contains_key(header::CONTENT_SECURITY_POLICY));
                 let api = path.starts_with("/api/");
                 let body = text(response).await;
                 if api {
-                    assert!(
-                        json(&body)["error"]
-                            .as_str()
-                            .unwrap()
-                            .contains("credentials")
-                    );
+                    assert!(json(&body)["error"].as_str().unwrap().contains("credentials"));
                 } else {
                     assert!(body.contains("<h1>401"), "{path}: a page: {body}");
                     assert!(body.contains("reading needs credentials"), "{body}");
                 }
             }
-            let allowed = if found {
-                StatusCode::OK
-            } else {
-                StatusCode::NOT_FOUND
-            };
+            let allowed = if found { StatusCode::OK } else { StatusCode::NOT_FOUND };
             for authorization in [
                 "Bearer s3cret-token".to_owned(),
                 "bearer s3cret-token".to_owned(),
@@ -94,11 +78,7 @@ async fn read_auth_asks_every_request_but_healthz() {
             ] {
                 let response =
                     test::call_service(&service, request(path, Some(authorization.clone()))).await;
-                assert_eq!(
-                    response.status(),
-                    allowed,
-                    "{base}{path} with {authorization}"
-                );
+                assert_eq!(response.status(), allowed, "{base}{path} with {authorization}");
             }
         }
         let response = test::call_service(&service, request("/healthz", None)).await;
@@ -144,13 +124,8 @@ async fn read_auth_asks_every_request_but_healthz() {
     // read_auth without credentials to ask for is a configuration error.
     let mut config = setup.config.clone();
     config.server.read_auth = true;
-    let error = duro_server::ServerContext::new(&config, None)
-        .err()
-        .unwrap();
-    assert!(
-        error.contains("server.read_auth needs server.auth"),
-        "{error}"
-    );
+    let error = duro_server::ServerContext::new(&config, None).err().unwrap();
+    assert!(error.contains("server.read_auth needs server.auth"), "{error}");
 }
 
 #[actix_web::test]
@@ -158,11 +133,7 @@ async fn healthz_fails_when_the_pages_cannot_read_the_tables() {
     // (damage done to a new state file, expected status, words in the answer)
     for (damage, expected, words) in [
         ("", StatusCode::OK, "ok (state schema"),
-        (
-            "drop table tables",
-            StatusCode::SERVICE_UNAVAILABLE,
-            "without Duro's tables",
-        ),
+        ("drop table tables", StatusCode::SERVICE_UNAVAILABLE, "without Duro's tables"),
         (
             "drop table tables; create table tables (name text primary key)",
             StatusCode::SERVICE_UNAVAILABLE,
@@ -178,10 +149,7 @@ async fn healthz_fails_when_the_pages_cannot_read_the_tables() {
         let mut config = Config::default();
         config.state.path = dir.path().join("duro.db");
         drop(StateFile::open(&config.state.path).unwrap());
-        rusqlite::Connection::open(&config.state.path)
-            .unwrap()
-            .execute_batch(damage)
-            .unwrap();
+        rusqlite::Connection::open(&config.state.path).unwrap().execute_batch(damage).unwrap();
         let service = app(&config, None).await;
         let (status, body) = get(&service, "/healthz").await;
         assert_eq!(status, expected, "{damage}: {body}");
@@ -213,10 +181,7 @@ async fn every_answer_has_the_content_security_policy() {
         let response =
             test::call_service(&service, test::TestRequest::get().uri(uri).to_request()).await;
         assert_eq!(
-            response
-                .headers()
-                .get(header::CONTENT_SECURITY_POLICY)
-                .unwrap(),
+            response.headers().get(header::CONTENT_SECURITY_POLICY).unwrap(),
             "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
             "{uri}"
         );
@@ -227,14 +192,7 @@ async fn every_answer_has_the_content_security_policy() {
         assert_eq!(is_html, html, "{uri}");
         let body = text(response).await;
         // Nothing the policy would block on a page: no scripts, no inline styles.
-        for blocked in [
-            "<script",
-            "javascript:",
-            "<style",
-            "style=\"",
-            " onclick=",
-            " onload=",
-        ] {
+        for blocked in ["<script", "javascript:", "<style", "style=\"", " onclick=", " onload="] {
             assert!(!(html && body.contains(blocked)), "{uri} has {blocked}");
         }
     }
@@ -268,15 +226,8 @@ async fn form_force_redirects_only_inside_the_site() {
         )
         .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{back:?}");
-        assert_eq!(
-            response.headers().get(header::LOCATION).unwrap(),
-            location,
-            "{back:?}"
-        );
-        assert!(
-            !response.headers().contains_key(header::SET_COOKIE),
-            "{back:?}"
-        );
+        assert_eq!(response.headers().get(header::LOCATION).unwrap(), location, "{back:?}");
+        assert!(!response.headers().contains_key(header::SET_COOKIE), "{back:?}");
     }
 }
 
@@ -287,10 +238,7 @@ async fn csrf_tokens_are_signed_by_this_server() {
     let post = |cookie: &str, field: &str| {
         test::TestRequest::post()
             .uri("/tables/shop.orders/force")
-            .cookie(actix_web::cookie::Cookie::new(
-                "duro_csrf",
-                cookie.to_owned(),
-            ))
+            .cookie(actix_web::cookie::Cookie::new("duro_csrf", cookie.to_owned()))
             .set_form([("csrf", field), ("tree", "0")])
             .to_request()
     };
@@ -301,42 +249,24 @@ async fn csrf_tokens_are_signed_by_this_server() {
     for (cookie, field) in [
         (old_cookie.value(), old_token.as_str()),
         (forged.as_str(), forged.as_str()),
-        (
-            "0123456789abcdef0123456789abcdef",
-            "0123456789abcdef0123456789abcdef",
-        ),
+        ("0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef"),
     ] {
         let response = test::call_service(&service, post(cookie, field)).await;
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{cookie}");
-        assert!(
-            response
-                .headers()
-                .contains_key(header::CONTENT_SECURITY_POLICY)
-        );
+        assert!(response.headers().contains_key(header::CONTENT_SECURITY_POLICY));
         let body = text(response).await;
         assert!(body.starts_with("<!doctype html>"), "{body}");
-        assert!(
-            body.contains("the page is out of date: reload the page and try again"),
-            "{body}"
-        );
+        assert!(body.contains("the page is out of date: reload the page and try again"), "{body}");
     }
     assert!(
-        !setup
-            .state()
-            .force_requests()
-            .unwrap()
-            .iter()
-            .any(|(t, _)| t == "shop.orders"),
+        !setup.state().force_requests().unwrap().iter().any(|(t, _)| t == "shop.orders"),
         "refused posts write nothing"
     );
 
     // Reloading the page with the old cookie hands out a new one that works.
     let response = test::call_service(
         &service,
-        test::TestRequest::get()
-            .uri("/tables/")
-            .cookie(old_cookie.clone())
-            .to_request(),
+        test::TestRequest::get().uri("/tables/").cookie(old_cookie.clone()).to_request(),
     )
     .await;
     let fresh = response
@@ -356,12 +286,8 @@ async fn csrf_tokens_are_signed_by_this_server() {
             request = request.insert_header(("X-Forwarded-Proto", value));
         }
         let response = test::call_service(&service, request.to_request()).await;
-        let cookie = response
-            .response()
-            .cookies()
-            .find(|c| c.name() == "duro_csrf")
-            .unwrap()
-            .into_owned();
+        let cookie =
+            response.response().cookies().find(|c| c.name() == "duro_csrf").unwrap().into_owned();
         assert_eq!(cookie.secure().unwrap_or(false), secure, "{forwarded:?}");
         assert!(cookie.http_only().unwrap());
     }

@@ -69,11 +69,8 @@ pub(super) fn execute(
     tables: &HashMap<String, StoredTable>,
     read_at_ms: i64,
 ) -> Result<CycleReport, CreatorError> {
-    let position: HashMap<&str, usize> = planned
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.table.as_str(), i))
-        .collect();
+    let position: HashMap<&str, usize> =
+        planned.iter().enumerate().map(|(i, p)| (p.table.as_str(), i)).collect();
     let waits_for = planned
         .iter()
         .enumerate()
@@ -116,10 +113,7 @@ pub(super) fn execute(
                     // If this worker panics, the others must not wait for it forever.
                     let _stop_on_panic = StopOnPanic(&run);
                     if let Err(error) = run.worker_loop() {
-                        first_error
-                            .lock()
-                            .expect("not poisoned")
-                            .get_or_insert(error);
+                        first_error.lock().expect("not poisoned").get_or_insert(error);
                         run.stop();
                     }
                 })
@@ -152,11 +146,7 @@ fn keep_leases_alive(creator: &Creator, finished: &(Mutex<bool>, Condvar)) {
     };
     let mut done = finished.0.lock().unwrap_or_else(|e| e.into_inner());
     while !*done {
-        done = finished
-            .1
-            .wait_timeout(done, every)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+        done = finished.1.wait_timeout(done, every).unwrap_or_else(|e| e.into_inner()).0;
         if !*done && let Err(error) = creator.heartbeat(&mut state) {
             tracing::warn!("could not renew leases: {error}");
         }
@@ -294,17 +284,10 @@ fn build_with_retries(
     table: &StoredTable,
     planned_at_ms: i64,
 ) -> Result<Option<BuiltTable>, Failure> {
-    let failure = |class, message: String| Failure {
-        table: table.name.clone(),
-        class,
-        message,
-    };
+    let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
     let state_failure = |e: StateError| failure(FailureClass::Internal, format!("state file: {e}"));
     let config: TableConfig = serde_json::from_str(&table.config_json).map_err(|e| {
-        failure(
-            FailureClass::Internal,
-            format!("unreadable config in the state file: {e}"),
-        )
+        failure(FailureClass::Internal, format!("unreadable config in the state file: {e}"))
     })?;
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
@@ -321,13 +304,7 @@ fn build_with_retries(
     loop {
         let started = now_ms();
         let id = match state
-            .begin_build(
-                &table.name,
-                &creator.worker,
-                started,
-                LEASE_TTL_MS,
-                planned_at_ms,
-            )
+            .begin_build(&table.name, &creator.worker, started, LEASE_TTL_MS, planned_at_ms)
             .map_err(state_failure)?
         {
             BuildStart::Started(id) => id,
@@ -360,13 +337,9 @@ fn build_with_retries(
                 Some(built.rows),
                 built.output.as_deref(),
             ),
-            Err(error) => (
-                BuildOutcome::Failed,
-                Some(error.class),
-                Some(error.message.as_str()),
-                None,
-                None,
-            ),
+            Err(error) => {
+                (BuildOutcome::Failed, Some(error.class), Some(error.message.as_str()), None, None)
+            }
         };
         let phases_json = phases.to_json();
         let record = BuildResult {
@@ -378,16 +351,10 @@ fn build_with_retries(
             finished_at_ms: finished,
             output,
         };
-        state
-            .finish_build(id, &record, !retry, planned_at_ms)
-            .map_err(state_failure)?;
+        state.finish_build(id, &record, !retry, planned_at_ms).map_err(state_failure)?;
         match result.map(|built| built.rows) {
             Ok(rows) => {
-                tracing::info!(
-                    "built {} ({rows} rows) in {} ms",
-                    table.name,
-                    finished - started
-                );
+                tracing::info!("built {} ({rows} rows) in {} ms", table.name, finished - started);
                 return Ok(Some(BuiltTable {
                     table: table.name.clone(),
                     rows,
@@ -442,10 +409,6 @@ fn build_once(
         phases,
         &|| creator.is_shutting_down(),
     );
-    creator
-        .running
-        .lock()
-        .expect("not poisoned")
-        .remove(&definition.name);
+    creator.running.lock().expect("not poisoned").remove(&definition.name);
     result
 }

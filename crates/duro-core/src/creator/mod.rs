@@ -41,10 +41,7 @@ pub enum Selection {
     /// Every due table.
     Due,
     /// One table now, due or not; with `with_dependencies`, its stale dependencies first.
-    Table {
-        name: String,
-        with_dependencies: bool,
-    },
+    Table { name: String, with_dependencies: bool },
 }
 
 /// Milliseconds since the Unix epoch.
@@ -76,14 +73,12 @@ fn staging(config: &Config) -> Result<Option<Staging>, String> {
     };
     let copy_credentials = match &config.s3.iam_role {
         Some(role) => Some(CopyCredentials::IamRole(role.clone())),
-        None => config
-            .s3
-            .resolved_keys(&env)
-            .map_err(|e| e.to_string())?
-            .map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
+        None => config.s3.resolved_keys(&env).map_err(|e| e.to_string())?.map(
+            |(access_key_id, secret_access_key)| CopyCredentials::Keys {
                 access_key_id,
                 secret_access_key,
-            }),
+            },
+        ),
     };
     Ok(Some(Staging {
         store: Arc::new(store),
@@ -123,10 +118,7 @@ impl Creator {
 
     /// Cancels every statement running on this creator's connections.
     pub fn cancel_running(&self) {
-        let running = self
-            .running
-            .lock()
-            .expect("the running set is never poisoned");
+        let running = self.running.lock().expect("the running set is never poisoned");
         for (table, token) in running.iter() {
             tracing::info!("cancelling the build of {table}");
             warehouse::cancel(token, &self.config.warehouse);
@@ -168,10 +160,7 @@ impl Creator {
         let mut forced: HashMap<String, String> = state.force_requests()?.into_iter().collect();
         let planned = match selection {
             Selection::Due => plan::plan(&plan_tables, &last_success, &forced, now_ms()),
-            Selection::Table {
-                name,
-                with_dependencies,
-            } => {
+            Selection::Table { name, with_dependencies } => {
                 if !tables.iter().any(|t| &t.name == name) {
                     return Err(CreatorError::UnknownTable(name.clone()));
                 }
@@ -179,9 +168,7 @@ impl Creator {
                 let graph = crate::graph::DependencyGraph::from_edges(
                     plan_tables.iter().map(|t| t.name.as_str()),
                     plan_tables.iter().flat_map(|t| {
-                        t.dependencies
-                            .iter()
-                            .map(move |d| (t.name.as_str(), d.as_str()))
+                        t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str()))
                     }),
                 );
                 let upstream: HashSet<String> = if *with_dependencies {
@@ -229,9 +216,7 @@ impl Creator {
             venv_dir: settings.venv_dir.clone(),
             python: settings.python.clone(),
             work_dir: settings.work_dir.clone().unwrap_or_else(std::env::temp_dir),
-            timeout_seconds: config
-                .processor_timeout_seconds
-                .unwrap_or(settings.default_timeout),
+            timeout_seconds: config.processor_timeout_seconds.unwrap_or(settings.default_timeout),
             run_as: settings
                 .run_as
                 .as_deref()
@@ -261,10 +246,7 @@ impl Creator {
 
     /// A warehouse connection named after this worker (see `warehouse::sessions`).
     fn connect(&self) -> Result<postgres::Client, WarehouseError> {
-        warehouse::connect_named(
-            &self.config.warehouse,
-            &sessions::application_name(&self.token),
-        )
+        warehouse::connect_named(&self.config.warehouse, &sessions::application_name(&self.token))
     }
 
     /// Records this worker's heartbeat, renewing its leases.
@@ -281,11 +263,7 @@ impl Creator {
         let mut cleaned = Vec::new();
         if !stopped.is_empty() {
             let freed = state.recover_abandoned(worker::is_alive, now_ms())?;
-            cleaned.extend(
-                freed
-                    .into_iter()
-                    .map(|table| format!("stale lease on {table}")),
-            );
+            cleaned.extend(freed.into_iter().map(|table| format!("stale lease on {table}")));
             let mut client = self.connect()?;
             for dead in &stopped {
                 let mut taken = Vec::new();
@@ -333,10 +311,7 @@ impl Creator {
                 let Some(table) = leftover.table.strip_suffix(suffix) else {
                     continue;
                 };
-                let live = TableRef {
-                    schema: leftover.schema.clone(),
-                    table: table.to_owned(),
-                };
+                let live = TableRef { schema: leftover.schema.clone(), table: table.to_owned() };
                 let name = live.name();
                 if !managed.contains(&name)
                     || !state.acquire_lease(&name, &self.worker, now_ms(), LEASE_TTL_MS)?
@@ -352,9 +327,7 @@ impl Creator {
     }
 
     fn timeout_seconds(&self, config: &TableConfig) -> u64 {
-        config
-            .timeout_seconds
-            .unwrap_or(self.config.creator.default_timeout)
+        config.timeout_seconds.unwrap_or(self.config.creator.default_timeout)
     }
 }
 
@@ -377,9 +350,7 @@ fn clean_leftover(
             .map_err(error)?;
         return Ok(format!("restored {} from {}", live.name(), leftover.name()));
     }
-    client
-        .batch_execute(&warehouse::render::drop_table_if_exists(leftover))
-        .map_err(error)?;
+    client.batch_execute(&warehouse::render::drop_table_if_exists(leftover)).map_err(error)?;
     Ok(format!("leftover {}", leftover.name()))
 }
 

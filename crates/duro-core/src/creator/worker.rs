@@ -28,11 +28,7 @@ pub fn worker_id(started_at_ms: i64) -> String {
     static SEQUENCE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let process_started = process_started_ms(started_at_ms);
-    format!(
-        "{}:{}:{process_started}-{sequence}",
-        hostname(),
-        std::process::id()
-    )
+    format!("{}:{}:{process_started}-{sequence}", hostname(), std::process::id())
 }
 
 /// Marks this process non-dumpable, so a processor script running as the same OS user cannot
@@ -54,10 +50,7 @@ pub fn token() -> String {
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| {
-            stat.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
-        })
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
         .unwrap_or(false)
 }
 
@@ -68,9 +61,8 @@ fn is_zombie(pid: u32) -> bool {
 pub fn is_alive(holder: &str) -> bool {
     let mut parts = holder.rsplitn(3, ':');
     let (started, pid, host) = (parts.next(), parts.next(), parts.next());
-    let started: Option<i64> = started
-        .and_then(|s| s.split('-').next())
-        .and_then(|s| s.parse().ok());
+    let started: Option<i64> =
+        started.and_then(|s| s.split('-').next()).and_then(|s| s.parse().ok());
     match (host, pid.and_then(|p| p.parse::<u32>().ok())) {
         (Some(host), Some(pid)) if host == hostname() => {
             if pid == std::process::id() {
@@ -123,11 +115,6 @@ mod tests {
         assert!(is_alive("another-host:1:1"));
         // Same host and pid, but an earlier process: dead.
         let mine = *STARTED_OF_THIS_PROCESS.get().expect("set by worker_id");
-        assert!(!is_alive(&format!(
-            "{}:{}:{}-0",
-            hostname(),
-            std::process::id(),
-            mine - 1
-        )));
+        assert!(!is_alive(&format!("{}:{}:{}-0", hostname(), std::process::id(), mine - 1)));
     }
 }

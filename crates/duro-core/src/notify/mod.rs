@@ -43,11 +43,7 @@ impl Notifications {
         config: SlackConfig,
         state_path: &Path,
     ) -> Self {
-        Self {
-            notifier,
-            config,
-            state_path: state_path.to_owned(),
-        }
+        Self { notifier, config, state_path: state_path.to_owned() }
     }
 
     /// The link to a table's page in the web UI, when `slack.ui_url` is set.
@@ -77,10 +73,7 @@ impl Notifications {
             tracing::debug!("not repeating the Slack message about {table}");
             return;
         }
-        let text = format!(
-            ":x: *{table}* failed ({class}): {message}{}",
-            self.table_link(table)
-        );
+        let text = format!(":x: *{table}* failed ({class}): {message}{}", self.table_link(table));
         self.send(self.config.failure_channel.as_deref(), &text);
     }
 
@@ -100,11 +93,8 @@ impl Notifications {
                 )
             })
             .collect();
-        let text = format!(
-            ":white_check_mark: Built {} table(s):\n{}",
-            built.len(),
-            lines.join("\n")
-        );
+        let text =
+            format!(":white_check_mark: Built {} table(s):\n{}", built.len(), lines.join("\n"));
         self.send(self.config.success_channel.as_deref(), &text);
     }
 

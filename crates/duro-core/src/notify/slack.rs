@@ -23,10 +23,7 @@ pub struct SlackNotifier {
 impl SlackNotifier {
     /// `api_url` like `https://slack.com/api` (a trailing `/` is fine).
     pub fn new(api_url: &str, token: &str) -> Self {
-        Self {
-            api_url: api_url.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-        }
+        Self { api_url: api_url.trim_end_matches('/').to_owned(), token: token.to_owned() }
     }
 }
 
@@ -66,10 +63,7 @@ impl Notifier for SlackNotifier {
             match tokio::time::timeout(SEND_TIMEOUT, session.chat_post_message(&request)).await {
                 Ok(Ok(_)) => Ok(()),
                 Ok(Err(error)) => Err(format!("Slack refused the message: {error}")),
-                Err(_) => Err(format!(
-                    "Slack did not answer within {} s",
-                    SEND_TIMEOUT.as_secs()
-                )),
+                Err(_) => Err(format!("Slack did not answer within {} s", SEND_TIMEOUT.as_secs())),
             }
         })
     }

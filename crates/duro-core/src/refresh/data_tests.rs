@@ -65,11 +65,7 @@ pub fn run(
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(invalid(format!(
-            "tests failed for `{}`: {}",
-            live.name(),
-            failures.join("; ")
-        )))
+        Err(invalid(format!("tests failed for `{}`: {}", live.name(), failures.join("; "))))
     }
 }
 
@@ -99,9 +95,7 @@ fn run_queries(
         let mut false_columns: Vec<&str> = Vec::new();
         for row in &rows {
             for (position, column) in row.columns().iter().enumerate() {
-                let passes = row
-                    .try_get::<_, Passes>(position)
-                    .is_ok_and(|value| value.0);
+                let passes = row.try_get::<_, Passes>(position).is_ok_and(|value| value.0);
                 if !passes && !false_columns.contains(&column.name()) {
                     false_columns.push(column.name());
                 }
@@ -109,10 +103,7 @@ fn run_queries(
         }
         if !false_columns.is_empty() {
             let columns: Vec<String> = false_columns.iter().map(|c| format!("`{c}`")).collect();
-            failures.push(format!(
-                "test {number} is not true in {}",
-                columns.join(", ")
-            ));
+            failures.push(format!("test {number} is not true in {}", columns.join(", ")));
         }
     }
     Ok(failures)

@@ -56,10 +56,7 @@ pub(crate) fn count_rows(
         _ => None,
     });
     count.ok_or_else(|| {
-        WarehouseError::new(
-            FailureClass::SqlError,
-            "could not count the rows of the new table",
-        )
+        WarehouseError::new(FailureClass::SqlError, "could not count the rows of the new table")
     })
 }
 
@@ -85,71 +82,52 @@ pub fn build_table(
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
     // The timeout is a number Duro computed, not user text.
-    let timeout = format!(
-        "set statement_timeout = {}",
-        timeout_seconds.saturating_mul(1_000)
-    );
+    let timeout = format!("set statement_timeout = {}", timeout_seconds.saturating_mul(1_000));
     let mut output = None;
     let result = match &table.processor {
         None => phases.time("create_temp", || -> Result<i64, WarehouseError> {
             let create = render::create_temp_table(dialect, &temp, &table.query, &table.config);
             client
-                .batch_execute(&format!(
-                    "{timeout};\n{}",
-                    render::drop_table_if_exists(&temp)
-                ))
+                .batch_execute(&format!("{timeout};\n{}", render::drop_table_if_exists(&temp)))
                 .map_err(sql_error)?;
             // The query is the repository's text: sent alone.
             statement::execute_alone(client, &create).map_err(sql_error)?;
             count_rows(client, &temp, is_cancelled)
         }),
-        Some(processor) => client
-            .batch_execute(&timeout)
-            .map_err(sql_error)
-            .and_then(|()| {
-                let (rows, log) = processor::create_temp(
-                    client,
-                    dialect,
-                    &live,
-                    &temp,
-                    &table.query,
-                    &table.config,
-                    processor,
-                    phases,
-                    is_cancelled,
-                )?;
-                output = Some(log);
-                Ok(rows)
-            }),
+        Some(processor) => client.batch_execute(&timeout).map_err(sql_error).and_then(|()| {
+            let (rows, log) = processor::create_temp(
+                client,
+                dialect,
+                &live,
+                &temp,
+                &table.query,
+                &table.config,
+                processor,
+                phases,
+                is_cancelled,
+            )?;
+            output = Some(log);
+            Ok(rows)
+        }),
     };
     let rows = match result {
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(client, &temp, error)),
     };
     if let Some(tests) = &table.tests
-        && let Err(error) = phases.time("tests", || {
-            data_tests::run(client, tests, &live, &temp, is_cancelled)
-        })
+        && let Err(error) =
+            phases.time("tests", || data_tests::run(client, tests, &live, &temp, is_cancelled))
     {
         return Err(drop_temp_after(client, &temp, error));
     }
     // Last point to stop cleanly: after this the new version goes live.
     if is_cancelled() {
-        let error = WarehouseError::new(
-            FailureClass::Cancelled,
-            "cancelled because Duro is shutting down",
-        );
+        let error =
+            WarehouseError::new(FailureClass::Cancelled, "cancelled because Duro is shutting down");
         return Err(drop_temp_after(client, &temp, error));
     }
     if let Err(error) = phases.time("swap", || {
-        swap::swap(
-            client,
-            dialect,
-            &live,
-            &temp,
-            &table.config.grant_select,
-            is_cancelled,
-        )
+        swap::swap(client, dialect, &live, &temp, &table.config.grant_select, is_cancelled)
     }) {
         return Err(drop_temp_after(client, &temp, error));
     }
@@ -169,20 +147,12 @@ pub fn build_table(
             Err(error) => {
                 let _ = client.batch_execute("rollback");
                 tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
-                (
-                    false,
-                    Some(format!("built, but the snapshot failed: {}", error.message)),
-                )
+                (false, Some(format!("built, but the snapshot failed: {}", error.message)))
             }
         },
         None => (false, None),
     };
-    Ok(Built {
-        rows,
-        snapshot_taken,
-        output,
-        warning,
-    })
+    Ok(Built { rows, snapshot_taken, output, warning })
 }
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's

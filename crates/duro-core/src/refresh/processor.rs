@@ -80,9 +80,7 @@ pub fn create_temp(
     is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(i64, String), WarehouseError> {
     if dialect == Dialect::Redshift && processor.staging.is_none() {
-        return Err(failed(
-            "processor tables on Redshift load through S3: configure `s3.bucket`",
-        ));
+        return Err(failed("processor tables on Redshift load through S3: configure `s3.bucket`"));
     }
     let work = tempfile::Builder::new()
         .prefix(&format!("duro-{}-", live.name()))
@@ -110,41 +108,29 @@ pub fn create_temp(
             "cancelled because Duro is shutting down",
         ));
     }
-    let log = phases.time("process", || {
-        run_script(&python, &script, &input, &output, processor)
-    })?;
+    let log =
+        phases.time("process", || run_script(&python, &script, &input, &output, processor))?;
     if !output.is_file() {
-        return Err(failed(format!(
-            "the processor wrote no output file (argv[2])\n{log}"
-        )));
+        return Err(failed(format!("the processor wrote no output file (argv[2])\n{log}")));
     }
     let ddl = rename_table_in_ddl(&processor.ddl, &live.schema, &live.table, &temp.table)
         .map_err(failed)?;
     let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    client
-        .batch_execute(&render::drop_table_if_exists(temp))
-        .map_err(sql_error)?;
+    client.batch_execute(&render::drop_table_if_exists(temp)).map_err(sql_error)?;
     // The DDL is the repository's text: sent alone.
-    statement::execute_alone(
-        client,
-        &render::processor_create_table(dialect, &ddl, config),
-    )
-    .map_err(sql_error)?;
+    statement::execute_alone(client, &render::processor_create_table(dialect, &ddl, config))
+        .map_err(sql_error)?;
     let rows = match &processor.staging {
         None => phases.time("load", || {
             let mut file = std::fs::File::open(&output)
                 .map_err(|e| failed(format!("cannot read the output: {e}")))?;
             copy_in(client, temp, is_cancelled, |writer| {
-                std::io::copy(&mut file, writer)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
+                std::io::copy(&mut file, writer).map(|_| ()).map_err(|e| e.to_string())
             })
         })?,
         Some(staging) => {
             let key = staging_key(&staging.prefix, live);
-            phases
-                .time("s3", || staging.store.upload(&key, &output))
-                .map_err(s3_error)?;
+            phases.time("s3", || staging.store.upload(&key, &output)).map_err(s3_error)?;
             let loaded = phases.time("load", || match dialect {
                 Dialect::Postgres => copy_in(client, temp, is_cancelled, |writer| {
                     staging.store.download(&key, writer).map_err(|e| e.message)
@@ -181,11 +167,7 @@ pub fn create_temp(
 /// a setting to fix.
 fn s3_error(error: ObjectStoreError) -> WarehouseError {
     WarehouseError {
-        class: if error.transient {
-            FailureClass::Connection
-        } else {
-            FailureClass::Configuration
-        },
+        class: if error.transient { FailureClass::Connection } else { FailureClass::Configuration },
         transient: error.transient,
         message: error.message,
     }
@@ -199,11 +181,7 @@ fn staging_key(prefix: &str, live: &TableRef) -> String {
         .map(|d| d.as_millis())
         .unwrap_or_default();
     let sequence = SEQUENCE.fetch_add(1, Ordering::SeqCst);
-    format!(
-        "{prefix}{}/{millis}-{}-{sequence}.csv",
-        live.name(),
-        std::process::id()
-    )
+    format!("{prefix}{}/{millis}-{}-{sequence}.csv", live.name(), std::process::id())
 }
 
 /// `COPY … FROM STDIN` into `temp`, with `fill` writing the CSV; returns the rows loaded.
@@ -214,18 +192,12 @@ fn copy_in(
     fill: impl FnOnce(&mut postgres::CopyInWriter<'_>) -> Result<(), String>,
 ) -> Result<i64, WarehouseError> {
     let mut writer = client
-        .copy_in(&format!(
-            "copy {} from stdin with (format csv, header true)",
-            temp.quoted()
-        ))
+        .copy_in(&format!("copy {} from stdin with (format csv, header true)", temp.quoted()))
         .map_err(|error| WarehouseError::from_postgres(&error, is_cancelled()))?;
     fill(&mut writer).map_err(|message| failed(format!("cannot load the output: {message}")))?;
     let rows = writer.finish().map_err(|e| {
         let error = WarehouseError::from_postgres(&e, is_cancelled());
-        failed(format!(
-            "the output does not fit the table's DDL: {}",
-            error.message
-        ))
+        failed(format!("the output does not fit the table's DDL: {}", error.message))
     })?;
     Ok(rows as i64)
 }
@@ -242,11 +214,8 @@ fn export(
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
     let mut transaction = client.transaction().map_err(sql_error)?;
     // The select is the repository's text: sent alone.
-    statement::execute_alone(
-        &mut transaction,
-        &format!("declare duro_export cursor for {select}"),
-    )
-    .map_err(sql_error)?;
+    statement::execute_alone(&mut transaction, &format!("declare duro_export cursor for {select}"))
+        .map_err(sql_error)?;
     let mut header_written = false;
     loop {
         let messages = transaction
@@ -284,9 +253,7 @@ fn export(
         let names: Vec<Option<&str>> = described.columns().iter().map(|c| Some(c.name())).collect();
         write_record(&mut out, &names).map_err(io_error)?;
     }
-    transaction
-        .batch_execute("close duro_export")
-        .map_err(sql_error)?;
+    transaction.batch_execute("close duro_export").map_err(sql_error)?;
     transaction.commit().map_err(sql_error)?;
     out.flush().map_err(io_error)
 }
@@ -307,12 +274,8 @@ fn virtual_environment(
         return Ok(python);
     }
     let _ = std::fs::remove_dir_all(&venv);
-    std::fs::create_dir_all(&processor.venv_dir).map_err(|e| {
-        failed(format!(
-            "cannot create {}: {e}",
-            processor.venv_dir.display()
-        ))
-    })?;
+    std::fs::create_dir_all(&processor.venv_dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", processor.venv_dir.display())))?;
     let needs_packages = requirements
         .lines()
         .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'));
@@ -333,8 +296,7 @@ fn virtual_environment(
         std::fs::write(&file, &requirements)
             .map_err(|e| failed(format!("cannot write the requirements: {e}")))?;
         let mut pip = run_as::command(processor.run_as.as_ref(), venv.join("bin").join("pip"));
-        pip.args(["install", "--disable-pip-version-check", "--no-input", "-r"])
-            .arg(&file);
+        pip.args(["install", "--disable-pip-version-check", "--no-input", "-r"]).arg(&file);
         if let Err(error) = run_to_completion(pip, "installing the requirements") {
             let _ = std::fs::remove_dir_all(&venv);
             return Err(error);
@@ -346,9 +308,7 @@ fn virtual_environment(
 }
 
 fn run_to_completion(mut command: Command, what: &str) -> Result<(), WarehouseError> {
-    let output = command
-        .output()
-        .map_err(|e| failed(format!("{what} failed to start: {e}")))?;
+    let output = command.output().map_err(|e| failed(format!("{what} failed to start: {e}")))?;
     if output.status.success() {
         return Ok(());
     }
@@ -387,9 +347,8 @@ fn run_script(
         command.env("PYTHONPATH", folder);
     }
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command
-        .spawn()
-        .map_err(|e| failed(format!("cannot start {}: {e}", python.display())))?;
+    let mut child =
+        command.spawn().map_err(|e| failed(format!("cannot start {}: {e}", python.display())))?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     let out_reader = std::thread::spawn(move || {
@@ -404,9 +363,8 @@ fn run_script(
     });
     let deadline = Instant::now() + Duration::from_secs(processor.timeout_seconds);
     let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .map_err(|e| failed(format!("lost the processor: {e}")))?
+        if let Some(status) =
+            child.try_wait().map_err(|e| failed(format!("lost the processor: {e}")))?
         {
             break Some(status);
         }

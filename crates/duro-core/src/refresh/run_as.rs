@@ -33,11 +33,7 @@ impl OsUser {
                     format!("processors.run_as: there is no user `{name}` on this machine")
                 })
         };
-        Ok(Self {
-            name: name.to_owned(),
-            uid: id("-u")?,
-            gid: id("-g")?,
-        })
+        Ok(Self { name: name.to_owned(), uid: id("-u")?, gid: id("-g")? })
     }
 
     /// Gives `path` (a folder the command writes to) to this user.
@@ -83,27 +79,11 @@ mod tests {
 
     #[test]
     fn commands_switch_user_through_setpriv() {
-        let user = OsUser {
-            name: "nobody".into(),
-            uid: 65534,
-            gid: 65534,
-        };
+        let user = OsUser { name: "nobody".into(), uid: 65534, gid: 65534 };
         let command = command(Some(&user), "python3");
-        let args: Vec<_> = command
-            .get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect();
+        let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
         assert_eq!(command.get_program(), "setpriv");
-        assert_eq!(
-            args,
-            [
-                "--reuid=65534",
-                "--regid=65534",
-                "--init-groups",
-                "--",
-                "python3"
-            ]
-        );
+        assert_eq!(args, ["--reuid=65534", "--regid=65534", "--init-groups", "--", "python3"]);
         assert_eq!(super::command(None, "python3").get_program(), "python3");
     }
 }

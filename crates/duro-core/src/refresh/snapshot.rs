@@ -25,9 +25,7 @@ pub fn take(
     let mut transaction = client.transaction().map_err(sql_error)?;
     let live_columns = catalog::columns(&mut transaction, live)?;
     if catalog::relation_kind(&mut transaction, &history)?.is_none() {
-        transaction
-            .batch_execute(&render::create_history(&history, live))
-            .map_err(sql_error)?;
+        transaction.batch_execute(&render::create_history(&history, live)).map_err(sql_error)?;
     } else {
         let history_columns = catalog::columns(&mut transaction, &history)?;
         for (column, column_type) in &live_columns {

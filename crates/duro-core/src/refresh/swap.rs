@@ -29,34 +29,23 @@ pub fn swap(
     let refused = |message: String| WarehouseError::new(FailureClass::SqlError, message);
     let old = live.with_suffix(OLD_SUFFIX, dialect).map_err(refused)?;
     // View definitions come back fully qualified when no user schema is on the search path.
-    client
-        .batch_execute("begin; set local search_path to pg_catalog")
-        .map_err(sql_error)?;
+    client.batch_execute("begin; set local search_path to pg_catalog").map_err(sql_error)?;
     let facts = catalog::table_facts(client, live)?;
-    if let Some(kind) = facts
-        .as_ref()
-        .map(|f| f.kind.as_str())
-        .filter(|kind| *kind != "r")
-    {
+    if let Some(kind) = facts.as_ref().map(|f| f.kind.as_str()).filter(|kind| *kind != "r") {
         return Err(refused(format!(
             "`{}` exists in the warehouse but is not a table (relkind `{kind}`); drop or rename it",
             live.name()
         )));
     }
-    let mut grantees: Vec<Grantee> = configured_grantees
-        .iter()
-        .map(|g| Grantee::from_config(g))
-        .collect();
+    let mut grantees: Vec<Grantee> =
+        configured_grantees.iter().map(|g| Grantee::from_config(g)).collect();
     let mut statements = Vec::new();
     if let Some(facts) = &facts {
         grantees.extend(facts.select_grantees.iter().cloned());
         if facts.has_bound_views {
             let chain = catalog::dependent_view_chain(client, live)?;
             let same_columns = catalog::columns(client, live)? == catalog::columns(client, temp)?;
-            for view in chain
-                .iter()
-                .filter(|v| !same_columns || v.reads.contains(live))
-            {
+            for view in chain.iter().filter(|v| !same_columns || v.reads.contains(live)) {
                 if !catalog::can_act_as(client, dialect, &view.owner)? {
                     return Err(refused(format!(
                         "view `{}` (owner `{}`) reads `{}` and must be re-created, but the warehouse user is not its owner, a superuser or a member of `{}`; grant that membership or drop the view",
@@ -74,11 +63,7 @@ pub fn swap(
     let mut fixed = render::swap(live, temp, &old, facts.is_some());
     fixed.extend(render::grants(live, &grantee::merge(grantees)));
     fixed.push("commit".to_owned());
-    statements.extend(
-        fixed
-            .into_iter()
-            .map(|sql| SwapStatement { sql, alone: false }),
-    );
+    statements.extend(fixed.into_iter().map(|sql| SwapStatement { sql, alone: false }));
     run(client, &statements).map_err(sql_error)
 }
 

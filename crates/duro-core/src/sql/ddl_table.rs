@@ -5,14 +5,7 @@
 use super::lexer::{Kind, Lexeme, Lexer, is_word, name_of};
 
 /// Words that start a table constraint rather than a column definition.
-const CONSTRAINT_WORDS: [&str; 6] = [
-    "constraint",
-    "primary",
-    "foreign",
-    "unique",
-    "check",
-    "like",
-];
+const CONSTRAINT_WORDS: [&str; 6] = ["constraint", "primary", "foreign", "unique", "check", "like"];
 
 /// What a `create table` statement declares. Names are lower case.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,14 +24,8 @@ const DISTRIBUTION_WORDS: [&str; 3] = ["diststyle", "distkey", "sortkey"];
 pub fn ddl_table(ddl: &str) -> Option<DdlTable> {
     let tokens: Vec<Lexeme> = Lexer::new(ddl).collect::<Result<_, _>>().ok()?;
     let create = tokens.iter().position(|t| is_word(ddl, t, "create"))?;
-    let table = create
-        + tokens[create..]
-            .iter()
-            .position(|t| is_word(ddl, t, "table"))?;
-    let open = table
-        + tokens[table..]
-            .iter()
-            .position(|t| t.kind == Kind::LeftParen)?;
+    let table = create + tokens[create..].iter().position(|t| is_word(ddl, t, "table"))?;
+    let open = table + tokens[table..].iter().position(|t| t.kind == Kind::LeftParen)?;
     let mut name_tokens = &tokens[table + 1..open];
     if name_tokens.len() >= 3
         && is_word(ddl, &name_tokens[0], "if")
@@ -58,11 +45,7 @@ pub fn ddl_table(ddl: &str) -> Option<DdlTable> {
     let declares_distribution = tokens[open + 1 + close..]
         .iter()
         .any(|t| DISTRIBUTION_WORDS.iter().any(|word| is_word(ddl, t, word)));
-    Some(DdlTable {
-        name,
-        columns,
-        declares_distribution,
-    })
+    Some(DdlTable { name, columns, declares_distribution })
 }
 
 /// The first word of every top-level element of a column list, and the position of its closing
@@ -117,10 +100,7 @@ mod tests {
                 Some(("s.t", &["id"], false)),
             ),
             ("create temp table t (id int)", Some(("t", &["id"], false))),
-            (
-                "create table s.t (distkey int) distkey (distkey)",
-                Some(("s.t", &["distkey"], true)),
-            ),
+            ("create table s.t (distkey int) distkey (distkey)", Some(("s.t", &["distkey"], true))),
             ("select 1", None),
             ("create table s.t (id int", None),
             ("create table 'x' (id int)", None),

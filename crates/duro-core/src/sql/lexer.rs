@@ -51,11 +51,7 @@ pub struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     pub fn new(sql: &'a str) -> Self {
-        Self {
-            sql,
-            at: 0,
-            failed: false,
-        }
+        Self { sql, at: 0, failed: false }
     }
 }
 
@@ -104,10 +100,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn error(&self, at: usize, message: &str) -> Option<Result<Lexeme, LexError>> {
-        Some(Err(LexError {
-            at,
-            message: message.to_owned(),
-        }))
+        Some(Err(LexError { at, message: message.to_owned() }))
     }
 
     fn lex(&mut self) -> Option<Result<Lexeme, LexError>> {
@@ -129,10 +122,7 @@ impl<'a> Lexer<'a> {
         let start = self.at;
         let rest = self.rest();
         let first = rest.chars().next()?;
-        let lexeme = |kind, length: usize| Lexeme {
-            kind,
-            range: start..start + length,
-        };
+        let lexeme = |kind, length: usize| Lexeme { kind, range: start..start + length };
         let found = match first {
             '\'' => match quoted_end(rest, '\'', true) {
                 Some(length) => lexeme(Kind::Text, length),
@@ -153,9 +143,8 @@ impl<'a> Lexer<'a> {
                 },
                 // `$1`, or a lone `$`.
                 None => {
-                    let length = 1 + rest[1..]
-                        .find(|c: char| !c.is_ascii_digit())
-                        .unwrap_or(rest.len() - 1);
+                    let length =
+                        1 + rest[1..].find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len() - 1);
                     lexeme(Kind::Other, length)
                 }
             },
@@ -164,9 +153,8 @@ impl<'a> Lexer<'a> {
             ';' => lexeme(Kind::Semicolon, 1),
             '.' => lexeme(Kind::Period, 1),
             c if c.is_ascii_digit() => {
-                let length = rest
-                    .find(|c: char| !(is_name_part(c) || c == '.'))
-                    .unwrap_or(rest.len());
+                let length =
+                    rest.find(|c: char| !(is_name_part(c) || c == '.')).unwrap_or(rest.len());
                 lexeme(Kind::Number, length)
             }
             c if is_name_start(c) => {
@@ -242,12 +230,7 @@ mod tests {
             ),
             (
                 "-- a ; comment\nselect /* ; ( */ 'it''s; (' , 'a\\'b' -- ;",
-                &[
-                    (Word, "select"),
-                    (Text, "'it''s; ('"),
-                    (Other, ","),
-                    (Text, "'a\\'b'"),
-                ],
+                &[(Word, "select"), (Text, "'it''s; ('"), (Other, ","), (Text, "'a\\'b'")],
             ),
             (
                 "$$ ; ) $$ $x$ ; $ $x$ $1 E'\\';' 1.5e3 #tmp",
@@ -271,10 +254,7 @@ mod tests {
                     (Word, "café"),
                 ],
             ),
-            (
-                "x::int",
-                &[(Word, "x"), (Other, ":"), (Other, ":"), (Word, "int")],
-            ),
+            ("x::int", &[(Word, "x"), (Other, ":"), (Other, ":"), (Word, "int")]),
         ];
         for (sql, expected) in cases {
             assert_eq!(kinds(sql), *expected, "{sql}");
@@ -299,10 +279,7 @@ mod tests {
         let sql = "First.\"We\"\"ird\" 'x'";
         let lexemes: Vec<Lexeme> = Lexer::new(sql).map(Result::unwrap).collect();
         let names: Vec<Option<String>> = lexemes.iter().map(|l| name_of(sql, l)).collect();
-        assert_eq!(
-            names,
-            [Some("first".into()), None, Some("we\"ird".into()), None]
-        );
+        assert_eq!(names, [Some("first".into()), None, Some("we\"ird".into()), None]);
         assert!(is_word(sql, &lexemes[0], "FIRST"));
     }
 }

@@ -101,20 +101,13 @@ fn too_large_to_parse(sql: &str) -> Option<String> {
     // A quick count of the words anywhere (comments and strings too) is an upper bound; only
     // a query over the limit by it is counted exactly.
     let lower = sql.to_ascii_lowercase();
-    let anywhere: usize = SET_OPERATIONS
-        .iter()
-        .map(|word| lower.matches(word).count())
-        .sum();
+    let anywhere: usize = SET_OPERATIONS.iter().map(|word| lower.matches(word).count()).sum();
     if anywhere <= MAX_PARSED_SET_OPERATIONS {
         return None;
     }
     let set_operations = lexer::Lexer::new(sql)
         .map_while(Result::ok)
-        .filter(|lexeme| {
-            SET_OPERATIONS
-                .iter()
-                .any(|word| lexer::is_word(sql, lexeme, word))
-        })
+        .filter(|lexeme| SET_OPERATIONS.iter().any(|word| lexer::is_word(sql, lexeme, word)))
         .count();
     (set_operations > MAX_PARSED_SET_OPERATIONS).then(|| {
         format!(
@@ -141,9 +134,7 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
     let statements = match Parser::parse_sql(&RedshiftSqlDialect {}, sql) {
         Ok(statements) => statements,
         Err(error) => {
-            return fallback(QueryProblem::Unparsed(format!(
-                "the query does not parse ({error})"
-            )));
+            return fallback(QueryProblem::Unparsed(format!("the query does not parse ({error})")));
         }
     };
     match statements.as_slice() {
@@ -154,12 +145,8 @@ pub fn analyze_query(sql: &str) -> QueryAnalysis {
             problem: None,
             shape: None,
         },
-        [] => fallback(QueryProblem::NotOneSelect(
-            "the file holds no query".to_owned(),
-        )),
-        [_] => fallback(QueryProblem::NotOneSelect(
-            "the file is not a `select` query".to_owned(),
-        )),
+        [] => fallback(QueryProblem::NotOneSelect("the file holds no query".to_owned())),
+        [_] => fallback(QueryProblem::NotOneSelect("the file is not a `select` query".to_owned())),
         many => fallback(QueryProblem::NotOneStatement(ShapeProblem {
             // Where the second statement starts.
             line: shape::one_query(sql).err().and_then(|problem| problem.line),
@@ -194,17 +181,10 @@ mod tests {
         for (sql, problem) in cases {
             let analysis = analyze_query(sql);
             assert_eq!(analysis.method, DependencyMethod::Tokens, "{sql}");
-            let message = analysis
-                .problem
-                .as_ref()
-                .map(QueryProblem::message)
-                .unwrap_or_default();
+            let message = analysis.problem.as_ref().map(QueryProblem::message).unwrap_or_default();
             assert!(message.contains(problem), "{sql}: {message}");
         }
-        assert_eq!(
-            analyze_query("drop table first.cities").references,
-            ["first.cities"]
-        );
+        assert_eq!(analyze_query("drop table first.cities").references, ["first.cities"]);
     }
 
     /// Long `union all` chains and huge queries are scanned, not parsed (a 10 MB chain needed
@@ -224,19 +204,10 @@ mod tests {
             long.problem.unwrap().message().contains("set operations"),
             "a chain past the limit"
         );
-        let huge = format!(
-            "select 1 as x from s.a -- {}",
-            "x".repeat(PARSE_LIMIT_BYTES)
-        );
+        let huge = format!("select 1 as x from s.a -- {}", "x".repeat(PARSE_LIMIT_BYTES));
         let analysis = analyze_query(&huge);
         assert_eq!(analysis.references, ["s.a"]);
-        assert!(
-            analysis
-                .problem
-                .unwrap()
-                .message()
-                .contains("too large to parse")
-        );
+        assert!(analysis.problem.unwrap().message().contains("too large to parse"));
         assert_eq!(analysis.shape, None, "one statement");
     }
 }

@@ -49,11 +49,7 @@ fn of_set_expr(body: &SetExpr) -> OutputColumns {
                     _ => complete = false,
                 }
             }
-            if complete {
-                OutputColumns::Known(names)
-            } else {
-                OutputColumns::Partial(names)
-            }
+            if complete { OutputColumns::Known(names) } else { OutputColumns::Partial(names) }
         }
         SetExpr::Query(query) => of_query(query),
         SetExpr::SetOperation { left, .. } => of_set_expr(left),
@@ -74,15 +70,9 @@ mod tests {
     fn output_columns() {
         let cases = [
             ("select city, country from a.b", known(&["city", "country"])),
-            (
-                "select c.City, upper(x) as Big from a.b c",
-                known(&["city", "big"]),
-            ),
+            ("select c.City, upper(x) as Big from a.b c", known(&["city", "big"])),
             ("select * from a.b", OutputColumns::Partial(vec![])),
-            (
-                "select b.*, x from a.b",
-                OutputColumns::Partial(vec!["x".into()]),
-            ),
+            ("select b.*, x from a.b", OutputColumns::Partial(vec!["x".into()])),
             ("select count(*) from a.b", OutputColumns::Partial(vec![])),
             ("with q as (select 1 as z) select z from q", known(&["z"])),
             ("(select a from x.y) union select b from x.z", known(&["a"])),

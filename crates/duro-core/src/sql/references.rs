@@ -34,9 +34,7 @@ impl Visitor for RelationCollector {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table {
-            name, args: None, ..
-        } = factor
+        if let TableFactor::Table { name, args: None, .. } = factor
             && let Some(table) = self.qualified(name)
         {
             self.found.insert(table);
@@ -66,10 +64,7 @@ impl RelationCollector {
 
 /// Table names read by a parsed query, sorted and deduplicated.
 pub(super) fn parsed_references(query: &Query) -> Vec<String> {
-    let mut collector = RelationCollector {
-        cte_scopes: Vec::new(),
-        found: BTreeSet::new(),
-    };
+    let mut collector = RelationCollector { cte_scopes: Vec::new(), found: BTreeSet::new() };
     let _ = query.visit(&mut collector);
     collector.found.into_iter().collect()
 }
@@ -105,12 +100,7 @@ mod tests {
 
     fn parsed(sql: &str) -> Vec<String> {
         let analysis = analyze_query(sql);
-        assert_eq!(
-            analysis.method,
-            DependencyMethod::Parsed,
-            "{sql}: {:?}",
-            analysis.problem
-        );
+        assert_eq!(analysis.method, DependencyMethod::Parsed, "{sql}: {:?}", analysis.problem);
         analysis.references
     }
 
@@ -126,25 +116,13 @@ mod tests {
                 "select * from a.x join b.y on x.id = y.id left join c.z using (id)",
                 &["a.x", "b.y", "c.z"],
             ),
-            (
-                "select * from a.x where id in (select id from b.y)",
-                &["a.x", "b.y"],
-            ),
+            ("select * from a.x where id in (select id from b.y)", &["a.x", "b.y"]),
             ("select (select max(id) from b.y) from a.x", &["a.x", "b.y"]),
-            (
-                "select * from a.x union all select * from b.y",
-                &["a.x", "b.y"],
-            ),
+            ("select * from a.x union all select * from b.y", &["a.x", "b.y"]),
             ("select * from (select * from a.x) sub", &["a.x"]),
             // CTE names in scope are not tables.
-            (
-                "with base as (select * from a.x) select * from base",
-                &["a.x"],
-            ),
-            (
-                "with cities as (select * from a.x) select * from cities",
-                &["a.x"],
-            ),
+            ("with base as (select * from a.x) select * from base", &["a.x"]),
+            ("with cities as (select * from a.x) select * from cities", &["a.x"]),
             // ... but a qualified name with the same last part is.
             (
                 "with cities as (select 1) select * from cities join first.cities using (id)",
@@ -156,20 +134,11 @@ mod tests {
                 &["public.t"],
             ),
             // Regression: comments and string literals never count.
-            (
-                "select 'first.cities' as s, x from a.x -- first.cities",
-                &["a.x"],
-            ),
+            ("select 'first.cities' as s, x from a.x -- first.cities", &["a.x"]),
             ("select x from a.x /* join first.cities */", &["a.x"]),
-            (
-                "select '--' as dashes, x from a.x join b.y using (id)",
-                &["a.x", "b.y"],
-            ),
+            ("select '--' as dashes, x from a.x join b.y using (id)", &["a.x", "b.y"]),
             // Column references and functions are not tables.
-            (
-                "select first.cities.city from first.cities",
-                &["first.cities"],
-            ),
+            ("select first.cities.city from first.cities", &["first.cities"]),
             ("select * from generate_series(1, 3)", &[]),
             ("select 1", &[]),
         ];

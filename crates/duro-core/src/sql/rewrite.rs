@@ -12,9 +12,8 @@ fn tokens(sql: &str) -> Result<Vec<(Token, std::ops::Range<usize>)>, String> {
         .with_unescape(false)
         .tokenize_with_location()
         .map_err(|e| format!("cannot read the SQL: {e}"))?;
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(at, _)| at + 1))
-        .collect();
+    let line_starts: Vec<usize> =
+        std::iter::once(0).chain(sql.match_indices('\n').map(|(at, _)| at + 1)).collect();
     let offset = |location: Location| -> usize {
         let line_start = line_starts
             .get((location.line as usize).saturating_sub(1))
@@ -123,9 +122,7 @@ fn rename(
             };
             if keep_name_as_alias && !has_alias_or_column {
                 output.push(' ');
-                output.push_str(&crate::warehouse::render::quote_identifier(
-                    &table.to_lowercase(),
-                ));
+                output.push_str(&crate::warehouse::render::quote_identifier(&table.to_lowercase()));
             }
             copied = range.end;
         }
@@ -163,14 +160,8 @@ mod tests {
     #[test]
     fn renaming_references() {
         let cases = [
-            (
-                "select * from first.cities",
-                "select * from first.\"cities_duro_temp\" \"cities\"",
-            ),
-            (
-                "select * from FIRST.Cities c",
-                "select * from FIRST.\"cities_duro_temp\" c",
-            ),
+            ("select * from first.cities", "select * from first.\"cities_duro_temp\" \"cities\""),
+            ("select * from FIRST.Cities c", "select * from FIRST.\"cities_duro_temp\" c"),
             (
                 "select * from first.cities as c where",
                 "select * from first.\"cities_duro_temp\" as c where",
@@ -198,18 +189,12 @@ mod tests {
                 "select * from first.\"cities_duro_temp\" \"cities\" join x.y using (id)",
             ),
             // Regression (spec §12 item 9): a plain text replace also changed these.
-            (
-                "select * from first.cities_raw",
-                "select * from first.cities_raw",
-            ),
+            ("select * from first.cities_raw", "select * from first.cities_raw"),
             (
                 "select 'first.cities' as s -- first.cities\nfrom x.y",
                 "select 'first.cities' as s -- first.cities\nfrom x.y",
             ),
-            (
-                "select cities from other.cities",
-                "select cities from other.cities",
-            ),
+            ("select cities from other.cities", "select cities from other.cities"),
             (
                 "select 'it''s' as s, $$a.b$$ from first.cities;",
                 "select 'it''s' as s, $$a.b$$ from first.\"cities_duro_temp\" \"cities\";",
@@ -246,10 +231,7 @@ mod tests {
             ("select ';' as s; -- done;\n", &["select ';' as s"]),
             ("/* only a comment */", &[]),
             ("select 1 /* ; */ as x", &["select 1 /* ; */ as x"]),
-            (
-                "-- intro\nselect 'é' as e;\nselect 2",
-                &["select 'é' as e", "select 2"],
-            ),
+            ("-- intro\nselect 'é' as e;\nselect 2", &["select 'é' as e", "select 2"]),
         ];
         for (sql, expected) in cases {
             assert_eq!(split_statements(sql).unwrap(), *expected, "{sql:?}");

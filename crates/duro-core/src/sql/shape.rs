@@ -19,27 +19,17 @@ const WRITING_WORDS: [&str; 5] = ["insert", "update", "delete", "merge", "into"]
 type Tokens = Vec<Lexeme>;
 
 fn line_of(sql: &str, at: usize) -> usize {
-    1 + sql.as_bytes()[..at.min(sql.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
+    1 + sql.as_bytes()[..at.min(sql.len())].iter().filter(|b| **b == b'\n').count()
 }
 
 fn problem(sql: &str, at: usize, message: String) -> ShapeProblem {
-    ShapeProblem {
-        line: Some(line_of(sql, at)),
-        message,
-    }
+    ShapeProblem { line: Some(line_of(sql, at)), message }
 }
 
 fn read(sql: &str) -> Result<Tokens, ShapeProblem> {
-    Lexer::new(sql).collect::<Result<_, _>>().map_err(|error| {
-        problem(
-            sql,
-            error.at,
-            format!("cannot read the SQL: {}", error.message),
-        )
-    })
+    Lexer::new(sql)
+        .collect::<Result<_, _>>()
+        .map_err(|error| problem(sql, error.at, format!("cannot read the SQL: {}", error.message)))
 }
 
 /// The statements of a `;`-separated text, as token slices (empty ones dropped).
@@ -173,20 +163,14 @@ mod tests {
         let cases: &[(&str, Option<(usize, &str)>)] = &[
             ("select 1", None),
             ("select (1 + (2)) as a from s.t", None),
-            (
-                "select ')' as a, $$ ( $$ as b -- )\n from s.t /* ; ( */",
-                None,
-            ),
+            ("select ')' as a, $$ ( $$ as b -- )\n from s.t /* ; ( */", None),
             // Does not parse, but has one statement: fine here (a warning elsewhere).
             ("select from from where (", Some((1, "never closed"))),
             (
                 "select 1 as a); drop table victim.k1; create table victim.pwned as (select current_user::text as who",
                 Some((1, "a second statement")),
             ),
-            (
-                "select 1;\ndrop table victim.k1",
-                Some((2, "a second statement")),
-            ),
+            ("select 1;\ndrop table victim.k1", Some((2, "a second statement"))),
             ("select 1\n;\n;select 2", Some((3, "a second statement"))),
             ("select (1\n", Some((1, "never closed"))),
             ("select 1 as a) union (select 2", Some((1, "never opened"))),
@@ -208,23 +192,11 @@ mod tests {
 
     #[test]
     fn processor_ddl_is_one_create_table() {
-        assert_eq!(
-            found(one_create_table("create table s.t (a int) diststyle even")),
-            None
-        );
-        assert_eq!(
-            found(one_create_table("CREATE TABLE s.t (\n a int\n)")),
-            None
-        );
+        assert_eq!(found(one_create_table("create table s.t (a int) diststyle even")), None);
+        assert_eq!(found(one_create_table("CREATE TABLE s.t (\n a int\n)")), None);
         let cases = [
-            (
-                "drop table victim.k1; create table s.t (a int)",
-                "second statement",
-            ),
-            (
-                "create table s.t (a int); drop table victim.k1",
-                "second statement",
-            ),
+            ("drop table victim.k1; create table s.t (a int)", "second statement"),
+            ("create table s.t (a int); drop table victim.k1", "second statement"),
             ("create view s.t as select 1", "not a `create table`"),
             ("create table s.t (a int", "never closed"),
         ];
@@ -245,32 +217,20 @@ mod tests {
         assert_eq!(read_only_queries(r#"select "update" from s.t"#), []);
         let cases = [
             ("drop table victim.k1", 1, "test 1 is not a query"),
-            (
-                "select true;\ndelete from victim.k1",
-                2,
-                "test 2 is not a query",
-            ),
+            ("select true;\ndelete from victim.k1", 2, "test 2 is not a query"),
             (
                 "with gone as (delete from victim.k1 returning *) select true from gone",
                 1,
                 "contains `delete`",
             ),
             ("select * into victim.copy from s.t", 1, "contains `into`"),
-            (
-                "select true;\n\nselect (1",
-                3,
-                "test 2: a `(` is never closed",
-            ),
+            ("select true;\n\nselect (1", 3, "test 2: a `(` is never closed"),
         ];
         for (sql, line, expected) in cases {
             let problems = read_only_queries(sql);
             assert_eq!(problems.len(), 1, "{sql}: {problems:?}");
             assert_eq!(problems[0].line, Some(line), "{sql}");
-            assert!(
-                problems[0].message.contains(expected),
-                "{sql}: {:?}",
-                problems[0]
-            );
+            assert!(problems[0].message.contains(expected), "{sql}: {:?}", problems[0]);
         }
     }
 }

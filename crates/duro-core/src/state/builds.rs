@@ -280,15 +280,12 @@ impl StateFile {
         let heartbeats = self.heartbeats()?;
         let stopped = |worker: &str| {
             !is_alive(worker)
-                || heartbeats
-                    .get(worker)
-                    .is_some_and(|beat| now_ms - beat > LEASE_TTL_MS)
+                || heartbeats.get(worker).is_some_and(|beat| now_ms - beat > LEASE_TTL_MS)
         };
-        let leases: Vec<(String, String, i64)> = self.collect(
-            "select table_name, holder, expires_at_ms from leases",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )?;
+        let leases: Vec<(String, String, i64)> =
+            self.collect("select table_name, holder, expires_at_ms from leases", [], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
         let running_workers: Vec<String> = self.collect(
             "select distinct worker from builds where outcome = 'running' and worker is not null",
             [],

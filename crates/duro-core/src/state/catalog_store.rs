@@ -372,10 +372,7 @@ fn read_dependencies(
     let mut rows = statement.query([])?;
     let mut dependencies: HashMap<String, Vec<String>> = HashMap::new();
     while let Some(row) = rows.next()? {
-        dependencies
-            .entry(row.get(0)?)
-            .or_default()
-            .push(row.get(1)?);
+        dependencies.entry(row.get(0)?).or_default().push(row.get(1)?);
     }
     Ok(dependencies)
 }

@@ -82,9 +82,7 @@ impl StateFile {
         // Running builds come oldest first, so the first one per table is its start.
         let mut running: HashMap<String, i64> = HashMap::new();
         for build in self.running_builds(now_ms)? {
-            running
-                .entry(build.table_name)
-                .or_insert(build.started_at_ms);
+            running.entry(build.table_name).or_insert(build.started_at_ms);
         }
         // Both lists are in name order (SQLite's binary collation is Rust's string order), so
         // each table's dependencies are the next run of `dependencies`.
@@ -135,10 +133,7 @@ impl StateFile {
         Ok(tables
             .into_iter()
             .map(|(mut summary, activity)| {
-                while dependencies
-                    .next_if(|(table, _)| *table < summary.name)
-                    .is_some()
-                {}
+                while dependencies.next_if(|(table, _)| *table < summary.name).is_some() {}
                 while let Some((_, on)) = dependencies.next_if(|(table, _)| *table == summary.name)
                 {
                     summary.dependencies.push(on);

@@ -223,15 +223,8 @@ mod tests {
             )
             .unwrap()
         };
-        assert_eq!(
-            row("s.a"),
-            (Some(5000), Some(9000), 2, 6000, Some(3), Some(3))
-        );
+        assert_eq!(row("s.a"), (Some(5000), Some(9000), 2, 6000, Some(3), Some(3)));
         assert_eq!(row("s.b"), (Some(2000), Some(2500), 1, 500, Some(4), None));
-        assert_eq!(
-            row("s.c"),
-            (None, None, 0, 0, None, None),
-            "a running build is not finished"
-        );
+        assert_eq!(row("s.c"), (None, None, 0, 0, None, None), "a running build is not finished");
     }
 }

@@ -31,18 +31,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state file `{path}`: {source}")]
-    Sqlite {
-        path: PathBuf,
-        source: rusqlite::Error,
-    },
+    Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error(
         "state file `{path}` has schema version {found}, newer than this Duro knows ({known}); upgrade Duro"
     )]
-    TooNew {
-        path: PathBuf,
-        found: i64,
-        known: i64,
-    },
+    TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("state file `{path}`: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("`{path}` is not a Duro state file: {reason}; point state.path at another file")]
@@ -50,14 +43,8 @@ pub enum StateError {
 }
 
 /// The tables of the first migration; every Duro state file since has them all.
-const DURO_TABLES: &[&str] = &[
-    "builds",
-    "commits",
-    "dependencies",
-    "force_requests",
-    "leases",
-    "tables",
-];
+const DURO_TABLES: &[&str] =
+    &["builds", "commits", "dependencies", "force_requests", "leases", "tables"];
 
 /// An open state file.
 pub struct StateFile {
@@ -78,15 +65,9 @@ impl StateFile {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection =
-            Connection::open_with_flags(path, flags).map_err(|source| StateError::Sqlite {
-                path: path.to_owned(),
-                source,
-            })?;
-        let mut state = Self {
-            connection,
-            path: path.to_owned(),
-        };
+        let connection = Connection::open_with_flags(path, flags)
+            .map_err(|source| StateError::Sqlite { path: path.to_owned(), source })?;
+        let mut state = Self { connection, path: path.to_owned() };
         state.recognize()?;
         state.configure().and_then(|()| state.migrate())?;
         Ok(state)
@@ -96,9 +77,7 @@ impl StateFile {
     /// SQLite, or SQLite with tables but not Duro's (whatever its `user_version`). A file
     /// with Duro's tables and a newer version is left to `migrate` (which says to upgrade).
     fn recognize(&self) -> Result<(), StateError> {
-        self.connection
-            .busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| self.error(e))?;
+        self.connection.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.error(e))?;
         // One statement, so the version and the tables come from the same moment (another
         // process may be migrating the file right now).
         let read = self.connection.query_row(
@@ -120,11 +99,8 @@ impl StateFile {
         };
         let names = names.unwrap_or_default();
         let tables: Vec<&str> = names.split('\u{1f}').filter(|n| !n.is_empty()).collect();
-        let missing: Vec<&str> = DURO_TABLES
-            .iter()
-            .copied()
-            .filter(|table| !tables.contains(table))
-            .collect();
+        let missing: Vec<&str> =
+            DURO_TABLES.iter().copied().filter(|table| !tables.contains(table)).collect();
         let known = SCHEMA_VERSION as i64;
         let fresh = tables.is_empty() && (version == 0 || version > known);
         if fresh || missing.is_empty() {
@@ -149,10 +125,7 @@ impl StateFile {
     }
 
     fn not_duro(&self, reason: String) -> StateError {
-        StateError::NotDuro {
-            path: self.path.clone(),
-            reason,
-        }
+        StateError::NotDuro { path: self.path.clone(), reason }
     }
 
     /// Lets this connection cache up to `mib` MiB of the file's pages (a long-lived reader,
@@ -182,10 +155,7 @@ impl StateFile {
         work: impl FnOnce(&rusqlite::Transaction) -> rusqlite::Result<T>,
     ) -> Result<T, StateError> {
         let path = self.path.clone();
-        let sqlite = |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let sqlite = |source| StateError::Sqlite { path: path.clone(), source };
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -202,22 +172,13 @@ impl StateFile {
         params: impl rusqlite::Params,
         map: impl FnMut(&rusqlite::Row) -> rusqlite::Result<T>,
     ) -> Result<C, StateError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(sql)
-            .map_err(|e| self.error(e))?;
-        let rows = statement
-            .query_map(params, map)
-            .map_err(|e| self.error(e))?;
-        rows.collect::<rusqlite::Result<C>>()
-            .map_err(|e| self.error(e))
+        let mut statement = self.connection.prepare_cached(sql).map_err(|e| self.error(e))?;
+        let rows = statement.query_map(params, map).map_err(|e| self.error(e))?;
+        rows.collect::<rusqlite::Result<C>>().map_err(|e| self.error(e))
     }
 
     fn error(&self, source: rusqlite::Error) -> StateError {
-        StateError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        StateError::Sqlite { path: self.path.clone(), source }
     }
 
     fn configure(&mut self) -> Result<(), StateError> {
@@ -252,11 +213,7 @@ impl StateFile {
         let found = self.write(|transaction| {
             let found: i64 = transaction.query_row("pragma user_version", [], |row| row.get(0))?;
             if found <= known {
-                for (index, sql) in migrations::MIGRATIONS
-                    .iter()
-                    .enumerate()
-                    .skip(found as usize)
-                {
+                for (index, sql) in migrations::MIGRATIONS.iter().enumerate().skip(found as usize) {
                     transaction.execute_batch(sql)?;
                     transaction.pragma_update(None, "user_version", index as i64 + 1)?;
                 }
@@ -264,11 +221,7 @@ impl StateFile {
             Ok(found)
         })?;
         if found > known {
-            return Err(StateError::TooNew {
-                path: self.path.clone(),
-                found,
-                known,
-            });
+            return Err(StateError::TooNew { path: self.path.clone(), found, known });
         }
         Ok(())
     }
@@ -281,10 +234,7 @@ fn warn_if_empty(path: &Path) {
     wal.push("-wal");
     let empty = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0);
     if empty && !Path::new(&wal).exists() {
-        tracing::warn!(
-            "state file `{}` is empty: starting a new state file in it",
-            path.display()
-        );
+        tracing::warn!("state file `{}` is empty: starting a new state file in it", path.display());
     }
 }
 
@@ -302,14 +252,9 @@ mod tests {
         // Reopening is a no-op, and two handles coexist (WAL).
         let first = StateFile::open(&path).unwrap();
         let second = StateFile::open(&path).unwrap();
-        assert_eq!(
-            first.schema_version().unwrap(),
-            second.schema_version().unwrap()
-        );
-        let mode: String = first
-            .connection
-            .query_row("pragma journal_mode", [], |r| r.get(0))
-            .unwrap();
+        assert_eq!(first.schema_version().unwrap(), second.schema_version().unwrap());
+        let mode: String =
+            first.connection.query_row("pragma journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
     }
 
@@ -317,15 +262,9 @@ mod tests {
     fn a_newer_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("duro.db");
-        Connection::open(&path)
-            .unwrap()
-            .pragma_update(None, "user_version", 99)
-            .unwrap();
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
         let error = StateFile::open(&path).err().unwrap().to_string();
-        assert!(
-            error.contains("schema version 99, newer than this Duro knows"),
-            "{error}"
-        );
+        assert!(error.contains("schema version 99, newer than this Duro knows"), "{error}");
     }
 
     #[test]

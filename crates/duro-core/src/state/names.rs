@@ -14,10 +14,7 @@ macro_rules! stored_by_name {
 
         impl FromSql for $type {
             fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                value
-                    .as_str()?
-                    .parse()
-                    .map_err(|error| FromSqlError::Other(Box::new(error)))
+                value.as_str()?.parse().map_err(|error| FromSqlError::Other(Box::new(error)))
             }
         }
     };
@@ -34,17 +31,12 @@ mod tests {
     fn names_are_stored_and_read_back() {
         let db = rusqlite::Connection::open_in_memory().unwrap();
         for class in FailureClass::ALL {
-            let back: FailureClass = db
-                .query_row("select ?1", [class], |row| row.get(0))
-                .unwrap();
+            let back: FailureClass = db.query_row("select ?1", [class], |row| row.get(0)).unwrap();
             assert_eq!(back, *class);
         }
         let unknown = db.query_row("select 'exploded'", [], |row| row.get::<_, BuildOutcome>(0));
         assert!(
-            unknown
-                .unwrap_err()
-                .to_string()
-                .contains("`exploded` is not a known build outcome")
+            unknown.unwrap_err().to_string().contains("`exploded` is not a known build outcome")
         );
     }
 }

@@ -60,11 +60,7 @@ impl StateFile {
                     [&worker],
                     |row| row.get(0),
                 )?;
-                Ok(DeadWorker {
-                    worker,
-                    token,
-                    tables,
-                })
+                Ok(DeadWorker { worker, token, tables })
             })
             .collect()
     }
@@ -72,8 +68,7 @@ impl StateFile {
     /// Forgets a dead worker, once its statements were ended and its records closed.
     pub fn forget_worker(&mut self, worker: &str) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.prepare_cached("delete from workers where worker = ?1")?
-                .execute([worker])?;
+            tx.prepare_cached("delete from workers where worker = ?1")?.execute([worker])?;
             Ok(())
         })
     }

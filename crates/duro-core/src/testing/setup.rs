@@ -63,13 +63,7 @@ impl Setup {
         config.warehouse.tls = Some(TlsMode::Disable);
         config.creator.retries = 1;
         config.processors.venv_dir = state_dir.path().join("venvs");
-        let setup = Self {
-            views,
-            _views_dir: views_dir,
-            state_dir,
-            url,
-            config,
-        };
+        let setup = Self { views, _views_dir: views_dir, state_dir, url, config };
         setup.schedule();
         setup
     }
@@ -116,9 +110,7 @@ impl Setup {
     }
 
     pub fn force(&self, table: &str) {
-        self.state()
-            .request_force(table, "test", crate::creator::now_s())
-            .unwrap();
+        self.state().request_force(table, "test", crate::creator::now_s()).unwrap();
     }
 
     pub fn state(&self) -> crate::state::StateFile {
@@ -152,9 +144,5 @@ impl Setup {
 }
 
 pub fn built_names(report: &CycleReport) -> Vec<String> {
-    report
-        .built
-        .iter()
-        .map(|built| built.table.clone())
-        .collect()
+    report.built.iter().map(|built| built.table.clone()).collect()
 }

@@ -12,10 +12,7 @@ pub enum GrantChange {
     /// `grant_select=a, b` (or `null`, giving an empty list).
     Replace(Vec<String>),
     /// `grant_select+=a`, `grant_select-=b`, or `grant_select=+a, -b`.
-    Modify {
-        add: Vec<String>,
-        remove: Vec<String>,
-    },
+    Modify { add: Vec<String>, remove: Vec<String> },
 }
 
 /// One validated line. `None` values are resets (`key=null`), cancelling an inherited value.
@@ -93,11 +90,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
             continue;
         }
         let mut problem = |error: bool, message: String| {
-            file.problems.push(ConfProblem {
-                line: line_number,
-                error,
-                message,
-            })
+            file.problems.push(ConfProblem { line: line_number, error, message })
         };
         let Some((raw_key, raw_value)) = line.split_once('=') else {
             problem(true, format!("expected `key=value`, found `{line}`"));
@@ -113,10 +106,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
         if !KNOWN_KEYS.contains(&key.as_str()) {
             problem(
                 false,
-                format!(
-                    "unknown key `{key}`, ignored (known keys: {})",
-                    KNOWN_KEYS.join(", ")
-                ),
+                format!("unknown key `{key}`, ignored (known keys: {})", KNOWN_KEYS.join(", ")),
             );
             continue;
         }
@@ -175,9 +165,7 @@ fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, 
     }
     let with_key = |message: String| format!("`{key}`: {message}");
     match key {
-        "distkey" => column(value)
-            .map(|c| Setting::Distkey(Some(c)))
-            .map_err(with_key),
+        "distkey" => column(value).map(|c| Setting::Distkey(Some(c))).map_err(with_key),
         "sortkey" => value
             .split(',')
             .map(column)
@@ -189,10 +177,7 @@ fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, 
             if DISTSTYLES.contains(&style.as_str()) {
                 Ok(Setting::Diststyle(Some(style)))
             } else {
-                Err(format!(
-                    "`diststyle` must be one of {}, not `{value}`",
-                    DISTSTYLES.join(", ")
-                ))
+                Err(format!("`diststyle` must be one of {}, not `{value}`", DISTSTYLES.join(", ")))
             }
         }
         "snapshots_interval" => parse_interval_minutes(value)
@@ -217,47 +202,28 @@ fn column(raw: &str) -> Result<String, String> {
 }
 
 fn grantees(value: &str) -> Result<Vec<String>, String> {
-    value
-        .split(',')
-        .filter(|item| !item.trim().is_empty())
-        .map(normalize_grantee)
-        .collect()
+    value.split(',').filter(|item| !item.trim().is_empty()).map(normalize_grantee).collect()
 }
 
 fn parse_grant(operator: Operator, value: &str) -> Result<GrantChange, String> {
     match operator {
         Operator::Add | Operator::Remove => {
-            if value
-                .split(',')
-                .any(|item| item.trim().starts_with(['+', '-']))
-            {
+            if value.split(',').any(|item| item.trim().starts_with(['+', '-'])) {
                 return Err(
-                    "with `+=`/`-=`, list plain names: `grant_select+=jane, john`".to_owned(),
+                    "with `+=`/`-=`, list plain names: `grant_select+=jane, john`".to_owned()
                 );
             }
             let names = grantees(value)?;
             Ok(match operator {
-                Operator::Add => GrantChange::Modify {
-                    add: names,
-                    remove: Vec::new(),
-                },
-                _ => GrantChange::Modify {
-                    add: Vec::new(),
-                    remove: names,
-                },
+                Operator::Add => GrantChange::Modify { add: names, remove: Vec::new() },
+                _ => GrantChange::Modify { add: Vec::new(), remove: names },
             })
         }
         Operator::Set if is_null(value) => Ok(GrantChange::Replace(Vec::new())),
         Operator::Set => {
-            let items: Vec<&str> = value
-                .split(',')
-                .map(str::trim)
-                .filter(|item| !item.is_empty())
-                .collect();
-            let signed = items
-                .iter()
-                .filter(|item| item.starts_with(['+', '-']))
-                .count();
+            let items: Vec<&str> =
+                value.split(',').map(str::trim).filter(|item| !item.is_empty()).collect();
+            let signed = items.iter().filter(|item| item.starts_with(['+', '-'])).count();
             if signed == 0 {
                 return grantees(value).map(GrantChange::Replace);
             }
@@ -304,23 +270,11 @@ mod tests {
             ("sortkey=a, b", Setting::Sortkey(names(&["a", "b"]))),
             ("sortkey=null", Setting::Sortkey(vec![])),
             ("diststyle=EVEN", Setting::Diststyle(Some("even".into()))),
-            (
-                "snapshots_interval=24h",
-                Setting::SnapshotsInterval(Some(1_440)),
-            ),
-            (
-                "snapshots_stored_for=90d",
-                Setting::SnapshotsStoredFor(Some(129_600)),
-            ),
+            ("snapshots_interval=24h", Setting::SnapshotsInterval(Some(1_440))),
+            ("snapshots_stored_for=90d", Setting::SnapshotsStoredFor(Some(129_600))),
             ("timeout=30s", Setting::Timeout(Some(30))),
-            (
-                "processor_timeout=10m",
-                Setting::ProcessorTimeout(Some(600)),
-            ),
-            (
-                "distkey = city # the join key",
-                Setting::Distkey(Some("city".into())),
-            ),
+            ("processor_timeout=10m", Setting::ProcessorTimeout(Some(600))),
+            ("distkey = city # the join key", Setting::Distkey(Some("city".into()))),
         ];
         for (text, expected) in cases {
             assert_eq!(settings(text), vec![expected], "{text}");
@@ -337,10 +291,7 @@ mod tests {
             remove: names(remove),
         };
         let cases = [
-            (
-                "grant_select=jane, john",
-                GrantChange::Replace(names(&["jane", "john"])),
-            ),
+            ("grant_select=jane, john", GrantChange::Replace(names(&["jane", "john"]))),
             ("grant_select+=metabase", modify(&["metabase"], &[])),
             ("grant_select += a, b", modify(&["a", "b"], &[])),
             ("grant_select-=metabase", modify(&[], &["metabase"])),
@@ -354,11 +305,7 @@ mod tests {
             ),
         ];
         for (text, expected) in cases {
-            assert_eq!(
-                settings(text),
-                vec![Setting::GrantSelect(expected)],
-                "{text}"
-            );
+            assert_eq!(settings(text), vec![Setting::GrantSelect(expected)], "{text}");
         }
     }
 
@@ -394,11 +341,7 @@ mod tests {
             assert_eq!(file.problems.len(), 1, "{text}: {:?}", file.problems);
             let problem = &file.problems[0];
             assert_eq!((problem.line, problem.error), (line, error), "{text}");
-            assert!(
-                problem.message.contains(message),
-                "{text}: {}",
-                problem.message
-            );
+            assert!(problem.message.contains(message), "{text}: {}", problem.message);
         }
     }
 

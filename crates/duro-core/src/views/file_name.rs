@@ -57,10 +57,7 @@ fn is_separator(c: char) -> bool {
 }
 
 fn error(message: impl Into<String>) -> Classified {
-    Classified::Problem {
-        error: true,
-        message: message.into(),
-    }
+    Classified::Problem { error: true, message: message.into() }
 }
 
 /// Classifies a path relative to the views folder, with `/` separators.
@@ -113,8 +110,7 @@ pub fn classify(relative_path: &str) -> Classified {
 }
 
 fn has_known_extension(path: &str) -> bool {
-    path.rsplit_once('.')
-        .is_some_and(|(_, ext)| KNOWN_EXTENSIONS.contains(&ext))
+    path.rsplit_once('.').is_some_and(|(_, ext)| KNOWN_EXTENSIONS.contains(&ext))
 }
 
 fn classify_sql(folder: Option<&str>, name: &str, interval: Option<&str>) -> Classified {
@@ -139,11 +135,7 @@ fn classify_sql(folder: Option<&str>, name: &str, interval: Option<&str>) -> Cla
         (None, Some(base)) => table_name(folder, base).ok(),
         _ => None,
     };
-    Classified::Role(FileRole::Definition {
-        table,
-        interval_minutes,
-        select_of,
-    })
+    Classified::Role(FileRole::Definition { table, interval_minutes, select_of })
 }
 
 fn classify_conf(folder: Option<&str>, name: &str, has_interval: bool) -> Classified {
@@ -195,9 +187,7 @@ fn split_interval(stem: &str) -> Result<(String, Option<&str>), String> {
     let name = &stem[..at];
     let rest = stem[at..].trim_start_matches(is_separator);
     if name.is_empty() {
-        return Err(format!(
-            "`{stem}` starts with a separator; write `table — 24h`"
-        ));
+        return Err(format!("`{stem}` starts with a separator; write `table — 24h`"));
     }
     if rest.is_empty() {
         return Err(format!(
@@ -264,39 +254,18 @@ mod tests {
     fn definitions_and_intervals() {
         let cases = [
             ("first/cities.sql", definition("first.cities", None)),
-            (
-                "first/cities — 24h.sql",
-                definition("first.cities", Some(1_440)),
-            ),
-            (
-                "first/cities – 24h.sql",
-                definition("first.cities", Some(1_440)),
-            ),
-            (
-                "first/cities - 24h.sql",
-                definition("first.cities", Some(1_440)),
-            ),
+            ("first/cities — 24h.sql", definition("first.cities", Some(1_440))),
+            ("first/cities – 24h.sql", definition("first.cities", Some(1_440))),
+            ("first/cities - 24h.sql", definition("first.cities", Some(1_440))),
             ("first/cities-1h.sql", definition("first.cities", Some(60))),
             ("first/cities—1h.sql", definition("first.cities", Some(60))),
             ("first/cities –1h.sql", definition("first.cities", Some(60))),
-            (
-                "first/cities\u{a0}—\u{a0}1h.sql",
-                definition("first.cities", Some(60)),
-            ),
-            (
-                "first/cities 2d.sql",
-                definition("first.cities", Some(2_880)),
-            ),
+            ("first/cities\u{a0}—\u{a0}1h.sql", definition("first.cities", Some(60))),
+            ("first/cities 2d.sql", definition("first.cities", Some(2_880))),
             ("first.cities.sql", definition("first.cities", None)),
-            (
-                "first.cities - 24h.sql",
-                definition("first.cities", Some(1_440)),
-            ),
+            ("first.cities - 24h.sql", definition("first.cities", Some(1_440))),
             ("first.cities-30m.sql", definition("first.cities", Some(30))),
-            (
-                "FIRST/Cities — 1H.sql",
-                definition("first.cities", Some(60)),
-            ),
+            ("FIRST/Cities — 1H.sql", definition("first.cities", Some(60))),
             ("first/x — 1w.sql", definition("first.x", Some(10_080))),
             ("first/ci$ties.sql", definition("first.ci$ties", None)),
         ];
@@ -308,41 +277,17 @@ mod tests {
     #[test]
     fn other_roles() {
         let cases = [
-            (
-                "first/cities_test.sql",
-                role(FileRole::Test {
-                    table: "first.cities".into(),
-                }),
-            ),
-            (
-                "first.cities_test.sql",
-                role(FileRole::Test {
-                    table: "first.cities".into(),
-                }),
-            ),
+            ("first/cities_test.sql", role(FileRole::Test { table: "first.cities".into() })),
+            ("first.cities_test.sql", role(FileRole::Test { table: "first.cities".into() })),
             (
                 "first/my_test_table_test.sql",
-                role(FileRole::Test {
-                    table: "first.my_test_table".into(),
-                }),
+                role(FileRole::Test { table: "first.my_test_table".into() }),
             ),
-            (
-                "first/countries.py",
-                role(FileRole::Processor {
-                    table: "first.countries".into(),
-                }),
-            ),
-            (
-                "first.countries.py",
-                role(FileRole::Processor {
-                    table: "first.countries".into(),
-                }),
-            ),
+            ("first/countries.py", role(FileRole::Processor { table: "first.countries".into() })),
+            ("first.countries.py", role(FileRole::Processor { table: "first.countries".into() })),
             (
                 "first/countries_requirements.txt",
-                role(FileRole::Requirements {
-                    table: "first.countries".into(),
-                }),
+                role(FileRole::Requirements { table: "first.countries".into() }),
             ),
             (
                 "first/countries_select.sql",
@@ -353,30 +298,10 @@ mod tests {
                 }),
             ),
             ("global.conf", role(FileRole::GlobalConf)),
-            (
-                "first.conf",
-                role(FileRole::SchemaConf {
-                    schema: "first".into(),
-                }),
-            ),
-            (
-                "first/first.conf",
-                role(FileRole::SchemaConf {
-                    schema: "first".into(),
-                }),
-            ),
-            (
-                "first.cities.conf",
-                role(FileRole::TableConf {
-                    table: "first.cities".into(),
-                }),
-            ),
-            (
-                "first/cities.conf",
-                role(FileRole::TableConf {
-                    table: "first.cities".into(),
-                }),
-            ),
+            ("first.conf", role(FileRole::SchemaConf { schema: "first".into() })),
+            ("first/first.conf", role(FileRole::SchemaConf { schema: "first".into() })),
+            ("first.cities.conf", role(FileRole::TableConf { table: "first.cities".into() })),
+            ("first/cities.conf", role(FileRole::TableConf { table: "first.cities".into() })),
             ("README.md", Classified::Ignored),
             ("first/notes.txt", Classified::Ignored),
             ("first/noextension", Classified::Ignored),
@@ -406,27 +331,20 @@ mod tests {
             ("first/cities — 1.5h.sql", "not an interval"),
             ("first/cities — 5s.sql", "not an interval"),
             ("first/first.cities.sql", "inside the schema folder `first`"),
-            (
-                "second/first.cities — 1h.sql",
-                "inside the schema folder `second`",
-            ),
+            ("second/first.cities — 1h.sql", "inside the schema folder `second`"),
             ("a.b.c.sql", "more than one dot"),
             ("1first/cities.sql", "invalid schema name"),
             ("first/cities_test — 1h.sql", "test files have no interval"),
-            (
-                "first/countries — 1h.py",
-                "processor scripts have no interval",
-            ),
+            ("first/countries — 1h.py", "processor scripts have no interval"),
             ("first/cities — 1h.conf", "config files have no interval"),
             ("— 1h.sql", "starts with a separator"),
             ("first/ü.sql", "invalid table name"),
         ];
         for (path, text) in cases {
             match classify(path) {
-                Classified::Problem {
-                    error: true,
-                    message,
-                } => assert!(message.contains(text), "{path}: {message}"),
+                Classified::Problem { error: true, message } => {
+                    assert!(message.contains(text), "{path}: {message}")
+                }
                 other => panic!("{path}: expected an error, got {other:?}"),
             }
         }
@@ -434,9 +352,6 @@ mod tests {
 
     #[test]
     fn upper_case_extension_is_a_warning() {
-        assert!(matches!(
-            classify("first/cities.SQL"),
-            Classified::Problem { error: false, .. }
-        ));
+        assert!(matches!(classify("first/cities.SQL"), Classified::Problem { error: false, .. }));
     }
 }

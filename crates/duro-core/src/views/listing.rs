@@ -25,18 +25,13 @@ fn walk(
     files: &mut Vec<String>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let shown = if prefix.is_empty() {
-        ".".to_owned()
-    } else {
-        prefix.trim_end_matches('/').to_owned()
-    };
+    let shown =
+        if prefix.is_empty() { ".".to_owned() } else { prefix.trim_end_matches('/').to_owned() };
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(error) => {
-            diagnostics.push(Diagnostic::error(
-                Some(&shown),
-                format!("cannot list this folder: {error}"),
-            ));
+            diagnostics
+                .push(Diagnostic::error(Some(&shown), format!("cannot list this folder: {error}")));
             return;
         }
     };
@@ -67,22 +62,14 @@ fn walk(
         let file_type = match entry.file_type() {
             Ok(file_type) => file_type,
             Err(error) => {
-                diagnostics.push(Diagnostic::error(
-                    Some(&relative),
-                    format!("cannot read: {error}"),
-                ));
+                diagnostics
+                    .push(Diagnostic::error(Some(&relative), format!("cannot read: {error}")));
                 continue;
             }
         };
         if file_type.is_dir() {
             if depth < MAX_DEPTH {
-                walk(
-                    &entry.path(),
-                    &format!("{relative}/"),
-                    depth + 1,
-                    files,
-                    diagnostics,
-                );
+                walk(&entry.path(), &format!("{relative}/"), depth + 1, files, diagnostics);
             } else {
                 diagnostics.push(Diagnostic::error(
                     Some(&relative),

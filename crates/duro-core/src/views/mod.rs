@@ -55,10 +55,7 @@ struct ConfIndex {
 /// unreadable root is an `Err`; everything inside it becomes a diagnostic.
 pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
     if !root.is_dir() {
-        return Err(format!(
-            "views folder `{}` does not exist or is not a folder",
-            root.display()
-        ));
+        return Err(format!("views folder `{}` does not exist or is not a folder", root.display()));
     }
     let reader = RepositoryReader::new(root, max_file_size)
         .map_err(|e| format!("views folder `{}`: {e}", root.display()))?;
@@ -68,14 +65,12 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
     for path in &paths {
         match classify(path) {
             Classified::Ignored => {}
-            Classified::Problem {
-                error: true,
-                message,
-            } => diagnostics.push(Diagnostic::error(Some(path), message)),
-            Classified::Problem {
-                error: false,
-                message,
-            } => diagnostics.push(Diagnostic::warning(Some(path), message)),
+            Classified::Problem { error: true, message } => {
+                diagnostics.push(Diagnostic::error(Some(path), message))
+            }
+            Classified::Problem { error: false, message } => {
+                diagnostics.push(Diagnostic::warning(Some(path), message))
+            }
             Classified::Role(role) => file_role(&mut by_table, &mut confs, path, role),
         }
     }
@@ -98,20 +93,15 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
         }
     }
     builder.unused_schema_confs(&by_table);
-    let analyses: Vec<QueryAnalysis> = tables
-        .par_iter()
-        .map(|table| sql::analyze_query(&table.query))
-        .collect();
+    let analyses: Vec<QueryAnalysis> =
+        tables.par_iter().map(|table| sql::analyze_query(&table.query)).collect();
     let managed: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
     let mut catalog = Catalog::default();
     for (mut table, analysis) in tables.into_iter().zip(analyses) {
         apply_analysis(&mut table, analysis, &managed, &mut diagnostics);
         catalog.tables.insert(table.name.clone(), table);
     }
-    Ok(LoadedViews {
-        catalog,
-        diagnostics,
-    })
+    Ok(LoadedViews { catalog, diagnostics })
 }
 
 fn file_role(
@@ -122,19 +112,11 @@ fn file_role(
 ) {
     let path = path.to_owned();
     match role {
-        FileRole::Definition {
-            table,
-            interval_minutes,
-            select_of,
-        } => {
+        FileRole::Definition { table, interval_minutes, select_of } => {
             if let Some(base) = select_of {
                 by_table.entry(base).or_default().selects.push(path.clone());
             }
-            by_table
-                .entry(table)
-                .or_default()
-                .definitions
-                .push((path, interval_minutes));
+            by_table.entry(table).or_default().definitions.push((path, interval_minutes));
         }
         FileRole::Test { table } => by_table.entry(table).or_default().tests.push(path),
         FileRole::Processor { table } => by_table.entry(table).or_default().processors.push(path),
@@ -166,11 +148,8 @@ fn read_texts(
     confs: &ConfIndex,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> HashMap<String, String> {
-    let mut wanted: Vec<&String> = confs
-        .global
-        .iter()
-        .chain(confs.schema.values().flatten())
-        .collect();
+    let mut wanted: Vec<&String> =
+        confs.global.iter().chain(confs.schema.values().flatten()).collect();
     for files in by_table.values() {
         wanted.extend(files.definitions.iter().map(|(path, _)| path));
         wanted.extend(
@@ -182,10 +161,8 @@ fn read_texts(
                 .chain(&files.confs),
         );
     }
-    let results: Vec<(String, Result<String, Diagnostic>)> = wanted
-        .into_par_iter()
-        .map(|path| (path.clone(), read_text(reader, path)))
-        .collect();
+    let results: Vec<(String, Result<String, Diagnostic>)> =
+        wanted.into_par_iter().map(|path| (path.clone(), read_text(reader, path))).collect();
     let mut texts = HashMap::with_capacity(results.len());
     for (path, result) in results {
         match result {
@@ -254,13 +231,11 @@ struct Builder<'a> {
 
 impl Builder<'_> {
     fn error(&mut self, file: &str, message: String) {
-        self.diagnostics
-            .push(Diagnostic::error(Some(file), message));
+        self.diagnostics.push(Diagnostic::error(Some(file), message));
     }
 
     fn warning(&mut self, file: &str, message: String) {
-        self.diagnostics
-            .push(Diagnostic::warning(Some(file), message));
+        self.diagnostics.push(Diagnostic::warning(Some(file), message));
     }
 
     /// One file of a kind at most; two are an error naming both.
@@ -275,24 +250,14 @@ impl Builder<'_> {
     }
 
     fn table(&mut self, name: &str, files: &TableFiles) -> Option<Table> {
-        let definition_paths: Vec<String> = files
-            .definitions
-            .iter()
-            .map(|(path, _)| path.clone())
-            .collect();
+        let definition_paths: Vec<String> =
+            files.definitions.iter().map(|(path, _)| path.clone()).collect();
         let definition = self.single(name, "definitions", &definition_paths).cloned();
-        let interval = files
-            .definitions
-            .first()
-            .and_then(|(_, interval)| *interval);
+        let interval = files.definitions.first().and_then(|(_, interval)| *interval);
         let test = self.single(name, "test files", &files.tests).cloned();
-        let processor = self
-            .single(name, "processor scripts", &files.processors)
-            .cloned();
+        let processor = self.single(name, "processor scripts", &files.processors).cloned();
         let select = files.selects.first().cloned();
-        let requirements = self
-            .single(name, "requirements files", &files.requirements)
-            .cloned();
+        let requirements = self.single(name, "requirements files", &files.requirements).cloned();
         if let Some(processor) = &processor {
             return self.processor_table(
                 name,
@@ -322,20 +287,14 @@ impl Builder<'_> {
                 );
             }
             for conf in &files.confs {
-                self.warning(
-                    conf,
-                    format!("config for `{name}`, which no file defines; ignored"),
-                );
+                self.warning(conf, format!("config for `{name}`, which no file defines; ignored"));
             }
             return None;
         };
         let query = self.text(&definition)?;
         let query = trim_statement(&query);
         if query.is_empty() {
-            self.error(
-                &definition,
-                "the file is empty; write a `select` query".to_owned(),
-            );
+            self.error(&definition, "the file is empty; write a `select` query".to_owned());
             return None;
         }
         let tests = match &test {
@@ -439,9 +398,7 @@ impl Builder<'_> {
         let layers: Vec<(&str, &[Setting])> = layer_files
             .iter()
             .filter_map(|path| {
-                self.parsed_confs
-                    .get(*path)
-                    .map(|conf| (path.as_str(), conf.settings.as_slice()))
+                self.parsed_confs.get(*path).map(|conf| (path.as_str(), conf.settings.as_slice()))
             })
             .collect();
         let config = table_config::merge(layers);
@@ -470,10 +427,8 @@ impl Builder<'_> {
     }
 
     fn unused_schema_confs(&mut self, by_table: &BTreeMap<String, TableFiles>) {
-        let schemas: BTreeSet<&str> = by_table
-            .keys()
-            .filter_map(|name| name.split('.').next())
-            .collect();
+        let schemas: BTreeSet<&str> =
+            by_table.keys().filter_map(|name| name.split('.').next()).collect();
         for (schema, paths) in &self.confs.schema {
             if !schemas.contains(schema.as_str()) {
                 for path in paths {
@@ -494,8 +449,7 @@ fn short_path<'a>(path: &'a str, suffix: &str) -> &'a str {
 
 /// A statement without trailing whitespace and semicolons (so it can be wrapped in `create table … as`).
 fn trim_statement(text: &str) -> String {
-    text.trim_end_matches(|c: char| c == ';' || c.is_whitespace())
-        .to_owned()
+    text.trim_end_matches(|c: char| c == ';' || c.is_whitespace()).to_owned()
 }
 
 /// An error diagnostic for a statement of the wrong shape, at its line when known.
@@ -510,11 +464,7 @@ fn apply_analysis(
     managed: &BTreeSet<String>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    let test_file = table
-        .files
-        .iter()
-        .find(|f| f.ends_with("_test.sql"))
-        .cloned();
+    let test_file = table.files.iter().find(|f| f.ends_with("_test.sql")).cloned();
     if let Some(tests) = &table.tests {
         for problem in sql::read_only_queries(tests) {
             diagnostics.push(shape_error(test_file.as_deref(), problem));
@@ -554,10 +504,7 @@ fn apply_analysis(
     if analysis.references.contains(&table.name) {
         diagnostics.push(Diagnostic::warning(
             Some(&query_file),
-            format!(
-                "`{}` reads itself; that is not counted as a dependency",
-                table.name
-            ),
+            format!("`{}` reads itself; that is not counted as a dependency", table.name),
         ));
     }
     table.dependencies = analysis

@@ -18,10 +18,7 @@ pub struct RepositoryReader {
 impl RepositoryReader {
     /// `root` must exist; it is resolved (symlinks followed) here, once.
     pub fn new(root: &Path, max_bytes: u64) -> std::io::Result<Self> {
-        Ok(Self {
-            root: root.canonicalize()?,
-            max_bytes,
-        })
+        Ok(Self { root: root.canonicalize()?, max_bytes })
     }
 
     /// The bytes of `relative` (a path relative to the root), or an error diagnostic.
@@ -66,9 +63,7 @@ impl RepositoryReader {
         let metadata = file.metadata().map_err(cannot_read)?;
         self.check(&metadata).map_err(error)?;
         let mut bytes = Vec::with_capacity(metadata.len() as usize);
-        file.take(self.max_bytes + 1)
-            .read_to_end(&mut bytes)
-            .map_err(cannot_read)?;
+        file.take(self.max_bytes + 1).read_to_end(&mut bytes).map_err(cannot_read)?;
         if bytes.len() as u64 > self.max_bytes {
             return Err(error(self.too_large(bytes.len() as u64)));
         }
@@ -128,10 +123,8 @@ mod tests {
         symlink("/proc/self/environ", root.join("environ.sql")).unwrap();
         symlink("/dev/zero", root.join("zero.sql")).unwrap();
         std::fs::create_dir(root.join("sub")).unwrap();
-        let status = std::process::Command::new("mkfifo")
-            .arg(root.join("fifo.sql"))
-            .status()
-            .unwrap();
+        let status =
+            std::process::Command::new("mkfifo").arg(root.join("fifo.sql")).status().unwrap();
         assert!(status.success());
         let _socket = std::os::unix::net::UnixListener::bind(root.join("socket.sql")).unwrap();
         let reader = RepositoryReader::new(root, 1_000).unwrap();
@@ -161,10 +154,7 @@ mod tests {
         std::fs::write(dir.path().join("fits.sql"), "x".repeat(100)).unwrap();
         let reader = RepositoryReader::new(dir.path(), 100).unwrap();
         let found = message(reader.read("big.sql"));
-        assert!(
-            found.contains("views.max_file_size") && found.contains("101 bytes"),
-            "{found}"
-        );
+        assert!(found.contains("views.max_file_size") && found.contains("101 bytes"), "{found}");
         assert_eq!(reader.read("fits.sql").unwrap().len(), 100);
     }
 }

@@ -27,9 +27,7 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
     let mut grants: BTreeSet<String> = BTreeSet::new();
     for (file, settings) in layers {
         for setting in settings {
-            config
-                .sources
-                .insert(setting.key().to_owned(), file.to_owned());
+            config.sources.insert(setting.key().to_owned(), file.to_owned());
             match setting {
                 Setting::GrantSelect(GrantChange::Replace(names)) => {
                     grants = names.iter().cloned().collect()
@@ -69,11 +67,7 @@ mod tests {
                 (*file, conf.settings)
             })
             .collect();
-        merge(
-            parsed
-                .iter()
-                .map(|(file, settings)| (*file, settings.as_slice())),
-        )
+        merge(parsed.iter().map(|(file, settings)| (*file, settings.as_slice())))
     }
 
     fn grants(layers: &[&str]) -> Vec<String> {
@@ -86,10 +80,7 @@ mod tests {
     fn readme_grant_inheritance() {
         let global = "grant_select=metabase";
         assert_eq!(grants(&[global]), ["metabase"]);
-        assert_eq!(
-            grants(&[global, "grant_select-=metabase"]),
-            Vec::<String>::new()
-        );
+        assert_eq!(grants(&[global, "grant_select-=metabase"]), Vec::<String>::new());
         assert_eq!(
             grants(&[global, "grant_select-=metabase", "grant_select+=metabase"]),
             ["metabase"]
@@ -101,23 +92,13 @@ mod tests {
         let cases: &[(&[&str], &[&str])] = &[
             (&["grant_select=jane, john"], &["jane", "john"]),
             (&["grant_select=john, jane", "grant_select=joan"], &["joan"]),
-            (
-                &["grant_select=jane, john", "grant_select=-jane, +joan"],
-                &["joan", "john"],
-            ),
+            (&["grant_select=jane, john", "grant_select=-jane, +joan"], &["joan", "john"]),
             // Regression: signed values with no base list crashed the original.
             (&["grant_select=+joan"], &["joan"]),
             (&["grant_select-=joan"], &[]),
             // Regression: `null` granted to a user named `null`; now it resets.
             (&["grant_select=jane", "grant_select=null"], &[]),
-            (
-                &[
-                    "grant_select=jane",
-                    "grant_select=null",
-                    "grant_select+=john",
-                ],
-                &["john"],
-            ),
+            (&["grant_select=jane", "grant_select=null", "grant_select+=john"], &["john"]),
             (&["grant_select=jane", "grant_select+=jane"], &["jane"]),
             (&["grant_select=group analysts"], &["group analysts"]),
             (&["distkey=a"], &[]),
@@ -130,10 +111,7 @@ mod tests {
     #[test]
     fn later_layers_win_and_null_resets() {
         let config = merged(&[
-            (
-                "global.conf",
-                "sortkey=id\ndiststyle=even\nsnapshots_interval=1d",
-            ),
+            ("global.conf", "sortkey=id\ndiststyle=even\nsnapshots_interval=1d"),
             ("first.conf", "sortkey=null"),
             ("first/cities.conf", "distkey=city\ndiststyle=key"),
         ]);

@@ -101,10 +101,7 @@ fn views_bound_to(client: &mut impl GenericClient, relation: &TableRef) -> Resul
             let owner: String = row.get(2);
             let privileges: Option<String> = row.get(4);
             BoundView {
-                view: TableRef {
-                    schema: row.get(0),
-                    table: row.get(1),
-                },
+                view: TableRef { schema: row.get(0), table: row.get(1) },
                 grantees: select_grantees(privileges.as_deref().unwrap_or(""), &owner),
                 owner,
                 definition: row.get(3),
@@ -143,11 +140,7 @@ fn dependency_order(mut views: Vec<BoundView>) -> Vec<BoundView> {
     while !views.is_empty() {
         let ready = views
             .iter()
-            .position(|v| {
-                v.reads
-                    .iter()
-                    .all(|r| !views.iter().any(|other| other.view == *r))
-            })
+            .position(|v| v.reads.iter().all(|r| !views.iter().any(|other| other.view == *r)))
             // A cycle cannot happen between views; keep going rather than loop forever.
             .unwrap_or(0);
         ordered.push(views.remove(ready));
@@ -173,9 +166,7 @@ pub fn can_act_as_query(dialect: Dialect) -> &'static str {
 /// Whether the connected user may re-create a view owned by `owner` and give it back to them:
 /// it is the owner, a superuser, or (PostgreSQL) a member of the owner's role.
 pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str) -> Result<bool> {
-    let row = client
-        .query_one(can_act_as_query(dialect), &[&owner])
-        .map_err(classified)?;
+    let row = client.query_one(can_act_as_query(dialect), &[&owner]).map_err(classified)?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 
@@ -189,10 +180,7 @@ pub fn columns(client: &mut impl GenericClient, table: &TableRef) -> Result<Vec<
             &[&table.schema, &table.table],
         )
         .map_err(classified)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect())
+    Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
 /// Tables in the warehouse whose name ends with `suffix` (leftovers of interrupted builds).
@@ -206,13 +194,7 @@ pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Resu
             &[&pattern],
         )
         .map_err(classified)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| TableRef {
-            schema: row.get(0),
-            table: row.get(1),
-        })
-        .collect())
+    Ok(rows.into_iter().map(|row| TableRef { schema: row.get(0), table: row.get(1) }).collect())
 }
 
 #[cfg(test)]
@@ -237,10 +219,7 @@ mod tests {
             view("a.v1", &["s.t"]),
             view("b.w", &["s.t"]),
         ];
-        let order: Vec<String> = dependency_order(views)
-            .iter()
-            .map(|v| v.view.name())
-            .collect();
+        let order: Vec<String> = dependency_order(views).iter().map(|v| v.view.name()).collect();
         assert_eq!(order, ["a.v1", "a.v2", "a.v3", "b.w"]);
     }
 }

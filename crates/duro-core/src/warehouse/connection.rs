@@ -20,11 +20,7 @@ pub struct WarehouseError {
 
 impl WarehouseError {
     pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
-        Self {
-            class,
-            transient: false,
-            message: message.into(),
-        }
+        Self { class, transient: false, message: message.into() }
     }
 
     /// Classifies a driver error. `cancelled` says whether Duro itself cancelled the statement
@@ -46,10 +42,7 @@ impl WarehouseError {
         };
         if *code == SqlState::QUERY_CANCELED {
             return if cancelled {
-                Self::new(
-                    FailureClass::Cancelled,
-                    "cancelled because Duro is shutting down",
-                )
+                Self::new(FailureClass::Cancelled, "cancelled because Duro is shutting down")
             } else {
                 Self::new(
                     FailureClass::Timeout,
@@ -58,28 +51,16 @@ impl WarehouseError {
             };
         }
         let connection_lost = code.code().starts_with("08")
-            || [
-                SqlState::ADMIN_SHUTDOWN,
-                SqlState::CRASH_SHUTDOWN,
-                SqlState::CANNOT_CONNECT_NOW,
-            ]
-            .contains(code);
+            || [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN, SqlState::CANNOT_CONNECT_NOW]
+                .contains(code);
         if connection_lost {
-            return Self {
-                class: FailureClass::Connection,
-                transient: true,
-                message,
-            };
+            return Self { class: FailureClass::Connection, transient: true, message };
         }
         // Redshift: "1023 Serializable isolation violation on table …" is worth a retry.
         let serializable = *code == SqlState::T_R_SERIALIZATION_FAILURE
             || (message.contains("1023")
                 && message.to_lowercase().contains("serializable isolation"));
-        Self {
-            class: FailureClass::SqlError,
-            transient: serializable,
-            message,
-        }
+        Self { class: FailureClass::SqlError, transient: serializable, message }
     }
 }
 
@@ -175,9 +156,7 @@ pub fn cancel(token: &postgres::CancelToken, config: &WarehouseConfig) {
 }
 
 fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -195,11 +174,7 @@ mod tests {
     fn missing_url_is_a_clear_error() {
         let error = connect(&WarehouseConfig::default()).err().unwrap();
         assert_eq!(error.class, FailureClass::Connection);
-        assert!(
-            error.message.contains("DURO_WAREHOUSE__URL"),
-            "{}",
-            error.message
-        );
+        assert!(error.message.contains("DURO_WAREHOUSE__URL"), "{}", error.message);
     }
 
     /// Both URL forms: an unreachable server is a transient connection error that names the
@@ -218,21 +193,9 @@ mod tests {
                 ..WarehouseConfig::default()
             };
             let error = connect(&config).err().unwrap();
-            assert_eq!(
-                (error.class, error.transient),
-                (FailureClass::Connection, true),
-                "{url}"
-            );
-            assert!(
-                !error.message.contains("hunter2"),
-                "{url}: {}",
-                error.message
-            );
-            assert!(
-                error.message.contains("duro@127.0.0.1:1/dw"),
-                "{url}: {}",
-                error.message
-            );
+            assert_eq!((error.class, error.transient), (FailureClass::Connection, true), "{url}");
+            assert!(!error.message.contains("hunter2"), "{url}: {}", error.message);
+            assert!(error.message.contains("duro@127.0.0.1:1/dw"), "{url}: {}", error.message);
         }
     }
 }

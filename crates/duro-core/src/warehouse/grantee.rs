@@ -40,11 +40,7 @@ impl Grantee {
         } else {
             (GranteeKind::User, text)
         };
-        Self {
-            kind,
-            name: name.trim().to_owned(),
-            with_grant_option: false,
-        }
+        Self { kind, name: name.trim().to_owned(), with_grant_option: false }
     }
 
     /// The `to` part of a grant: `"jane"`, `group "bi"`, `role "r"`, `public`.
@@ -59,11 +55,7 @@ impl Grantee {
 
     /// `grant select on <relation> to …` (with the grant option when the grantee had it).
     pub fn grant_select(&self, relation: &str) -> String {
-        let option = if self.with_grant_option {
-            " with grant option"
-        } else {
-            ""
-        };
+        let option = if self.with_grant_option { " with grant option" } else { "" };
         format!("grant select on {relation} to {}{option}", self.render())
     }
 }
@@ -169,16 +161,9 @@ fn parse_item(item: &str) -> Option<Grantee> {
     let privileges = rest.strip_prefix('=')?.split('/').next()?;
     let at = privileges.find('r')?;
     let with_grant_option = privileges[at + 1..].starts_with('*');
-    let kind = if name.is_empty() && kind == GranteeKind::User {
-        GranteeKind::Public
-    } else {
-        kind
-    };
-    Some(Grantee {
-        kind,
-        name,
-        with_grant_option,
-    })
+    let kind =
+        if name.is_empty() && kind == GranteeKind::User { GranteeKind::Public } else { kind };
+    Some(Grantee { kind, name, with_grant_option })
 }
 
 /// A name, double-quoted (`""` for a quote) or plain, and what follows it.
@@ -207,32 +192,19 @@ mod tests {
     use super::*;
 
     fn user(name: &str) -> Grantee {
-        Grantee {
-            kind: GranteeKind::User,
-            name: name.to_owned(),
-            with_grant_option: false,
-        }
+        Grantee { kind: GranteeKind::User, name: name.to_owned(), with_grant_option: false }
     }
 
     fn group(name: &str) -> Grantee {
-        Grantee {
-            kind: GranteeKind::Group,
-            ..user(name)
-        }
+        Grantee { kind: GranteeKind::Group, ..user(name) }
     }
 
     fn public() -> Grantee {
-        Grantee {
-            kind: GranteeKind::Public,
-            ..user("")
-        }
+        Grantee { kind: GranteeKind::Public, ..user("") }
     }
 
     fn granting(grantee: Grantee) -> Grantee {
-        Grantee {
-            with_grant_option: true,
-            ..grantee
-        }
+        Grantee { with_grant_option: true, ..grantee }
     }
 
     /// Privilege texts as PostgreSQL 15 and Redshift print them, owner `duro`.
@@ -259,12 +231,7 @@ mod tests {
             // Redshift: groups with the `group ` prefix, PUBLIC as an empty name.
             (
                 r#"duro=arwdRxtDPA/duro,group bi=r/duro,group "data-team"=r/duro,=r/duro,jane=r*/duro"#,
-                vec![
-                    granting(user("jane")),
-                    group("bi"),
-                    group("data-team"),
-                    public(),
-                ],
+                vec![granting(user("jane")), group("bi"), group("data-team"), public()],
             ),
             ("", vec![]),
             ("{}", vec![]),
@@ -278,29 +245,14 @@ mod tests {
     #[test]
     fn rendering_always_quotes() {
         let cases = [
-            (
-                Grantee::from_config("jane"),
-                "grant select on t to \"jane\"",
-            ),
-            (
-                Grantee::from_config("group analysts"),
-                "grant select on t to group \"analysts\"",
-            ),
-            (
-                Grantee::from_config("role bi"),
-                "grant select on t to role \"bi\"",
-            ),
-            (
-                Grantee::from_config("public"),
-                "grant select on t to public",
-            ),
+            (Grantee::from_config("jane"), "grant select on t to \"jane\""),
+            (Grantee::from_config("group analysts"), "grant select on t to group \"analysts\""),
+            (Grantee::from_config("role bi"), "grant select on t to role \"bi\""),
+            (Grantee::from_config("public"), "grant select on t to public"),
             (user("data-team"), "grant select on t to \"data-team\""),
             (user("evil\"role"), "grant select on t to \"evil\"\"role\""),
             (group("group bi"), "grant select on t to group \"group bi\""),
-            (
-                granting(user("x@y")),
-                "grant select on t to \"x@y\" with grant option",
-            ),
+            (granting(user("x@y")), "grant select on t to \"x@y\" with grant option"),
         ];
         for (grantee, expected) in cases {
             assert_eq!(grantee.grant_select("t"), expected, "{grantee:?}");

@@ -33,19 +33,12 @@ impl TableRef {
     /// Splits `schema.table`; `None` without exactly one dot.
     pub fn parse(name: &str) -> Option<Self> {
         let (schema, table) = name.split_once('.')?;
-        (!table.contains('.')).then(|| Self {
-            schema: schema.to_owned(),
-            table: table.to_owned(),
-        })
+        (!table.contains('.')).then(|| Self { schema: schema.to_owned(), table: table.to_owned() })
     }
 
     /// `"schema"."table"`.
     pub fn quoted(&self) -> String {
-        format!(
-            "{}.{}",
-            quote_identifier(&self.schema),
-            quote_identifier(&self.table)
-        )
+        format!("{}.{}", quote_identifier(&self.schema), quote_identifier(&self.table))
     }
 
     /// `schema.table`, for messages.
@@ -63,10 +56,7 @@ impl TableRef {
                 self.table
             ));
         }
-        Ok(TableRef {
-            schema: self.schema.clone(),
-            table,
-        })
+        Ok(TableRef { schema: self.schema.clone(), table })
     }
 }
 
@@ -86,10 +76,7 @@ pub fn create_temp_table(
 ) -> String {
     let attributes = redshift_attributes(dialect, config);
     // The newline before `)` keeps a trailing `-- comment` in the query from swallowing it.
-    format!(
-        "create table {}{attributes} as (\n{query}\n)",
-        temp.quoted()
-    )
+    format!("create table {}{attributes} as (\n{query}\n)", temp.quoted())
 }
 
 /// A processor's `create table` (already naming the temporary table) with the `.conf`'s
@@ -110,10 +97,9 @@ fn redshift_attributes(dialect: Dialect, config: &TableConfig) -> String {
 fn table_attributes(config: &TableConfig) -> String {
     let mut attributes = String::new();
     match (&config.distkey, config.diststyle.as_deref()) {
-        (Some(key), _) => attributes.push_str(&format!(
-            " diststyle key distkey ({})",
-            quote_identifier(key)
-        )),
+        (Some(key), _) => {
+            attributes.push_str(&format!(" diststyle key distkey ({})", quote_identifier(key)))
+        }
         (None, Some(style)) => attributes.push_str(&format!(" diststyle {style}")),
         (None, None) => {}
     }
@@ -128,19 +114,12 @@ fn table_attributes(config: &TableConfig) -> String {
 /// `grant select on … to …` for each grantee, every name quoted.
 pub fn grants(table: &TableRef, grantees: &[Grantee]) -> Vec<String> {
     let relation = table.quoted();
-    grantees
-        .iter()
-        .map(|grantee| grantee.grant_select(&relation))
-        .collect()
+    grantees.iter().map(|grantee| grantee.grant_select(&relation)).collect()
 }
 
 /// Giving a re-created view back to its owner (`alter table` works for views on both dialects).
 pub fn alter_owner(relation: &TableRef, owner: &str) -> String {
-    format!(
-        "alter table {} owner to {}",
-        relation.quoted(),
-        quote_identifier(owner)
-    )
+    format!("alter table {} owner to {}", relation.quoted(), quote_identifier(owner))
 }
 
 /// One statement of a swap. `alone` when it carries text read from the warehouse (a view
@@ -185,23 +164,12 @@ pub fn repoint_views(chain: &[ChainView], same_columns: bool) -> Vec<SwapStateme
             .map(|v| SwapStatement::carrying(view_definition(v.view, &v.definition, true)))
             .collect();
     }
-    let mut statements: Vec<SwapStatement> = chain
-        .iter()
-        .rev()
-        .map(|v| SwapStatement::fixed(drop_view(v.view)))
-        .collect();
+    let mut statements: Vec<SwapStatement> =
+        chain.iter().rev().map(|v| SwapStatement::fixed(drop_view(v.view))).collect();
     for v in chain {
-        statements.push(SwapStatement::carrying(view_definition(
-            v.view,
-            &v.definition,
-            false,
-        )));
+        statements.push(SwapStatement::carrying(view_definition(v.view, &v.definition, false)));
         statements.push(SwapStatement::fixed(alter_owner(v.view, v.owner)));
-        statements.extend(
-            grants(v.view, v.grantees)
-                .into_iter()
-                .map(SwapStatement::fixed),
-        );
+        statements.extend(grants(v.view, v.grantees).into_iter().map(SwapStatement::fixed));
     }
     statements
 }
@@ -232,11 +200,7 @@ pub fn swap(live: &TableRef, temp: &TableRef, old: &TableRef, live_exists: bool)
 /// otherwise dropped and created again (`replace == false`).
 pub fn view_definition(view: &TableRef, definition: &str, replace: bool) -> String {
     let definition = definition.trim_end().trim_end_matches(';');
-    let verb = if replace {
-        "create or replace view"
-    } else {
-        "create view"
-    };
+    let verb = if replace { "create or replace view" } else { "create view" };
     format!("{verb} {} as\n{definition}", view.quoted())
 }
 
@@ -297,10 +261,7 @@ pub fn newest_snapshot_age_minutes(history: &TableRef) -> String {
 #[derive(Clone, PartialEq, Eq)]
 pub enum CopyCredentials {
     IamRole(String),
-    Keys {
-        access_key_id: String,
-        secret_access_key: String,
-    },
+    Keys { access_key_id: String, secret_access_key: String },
 }
 
 impl std::fmt::Debug for CopyCredentials {
@@ -341,9 +302,7 @@ pub fn copy_from_s3(
                 )
             }
         };
-        let region = region
-            .map(|r| format!(" region {}", literal(r)))
-            .unwrap_or_default();
+        let region = region.map(|r| format!(" region {}", literal(r))).unwrap_or_default();
         format!(
             "copy {} from {} {authorization} format as csv ignoreheader 1 emptyasnull{region}",
             table.quoted(),
@@ -351,9 +310,7 @@ pub fn copy_from_s3(
         )
     };
     let secret = match credentials {
-        CopyCredentials::Keys {
-            secret_access_key, ..
-        } => secret_access_key.as_str(),
+        CopyCredentials::Keys { secret_access_key, .. } => secret_access_key.as_str(),
         CopyCredentials::IamRole(_) => "",
     };
     (render(secret), render("<redacted>"))
@@ -380,14 +337,10 @@ mod tests {
     fn long_names_on_postgres() {
         let long = table(&format!("s.{}", "x".repeat(60)));
         assert!(long.with_suffix(TEMP_SUFFIX, Dialect::Redshift).is_ok());
-        let error = long
-            .with_suffix(TEMP_SUFFIX, Dialect::Postgres)
-            .unwrap_err();
+        let error = long.with_suffix(TEMP_SUFFIX, Dialect::Postgres).unwrap_err();
         assert!(error.contains("63-byte limit"), "{error}");
         assert_eq!(
-            table("s.t")
-                .with_suffix(TEMP_SUFFIX, Dialect::Postgres)
-                .unwrap(),
+            table("s.t").with_suffix(TEMP_SUFFIX, Dialect::Postgres).unwrap(),
             table("s.t_duro_temp")
         );
     }
@@ -405,16 +358,9 @@ mod tests {
             "select 1 as city",
             &config,
         );
+        assert_eq!(statement, "create table \"s\".\"t_duro_temp\" as (\nselect 1 as city\n)");
         assert_eq!(
-            statement,
-            "create table \"s\".\"t_duro_temp\" as (\nselect 1 as city\n)"
-        );
-        assert_eq!(
-            processor_create_table(
-                Dialect::Postgres,
-                "create table s.t (city text);\n",
-                &config
-            ),
+            processor_create_table(Dialect::Postgres, "create table s.t (city text);\n", &config),
             "create table s.t (city text)"
         );
     }

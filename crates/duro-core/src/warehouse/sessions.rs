@@ -44,9 +44,7 @@ fn sessions_named(
 ) -> Result<BTreeSet<i32>, WarehouseError> {
     match dialect {
         Dialect::Postgres => {
-            let rows = client
-                .query(POSTGRES_SESSIONS_NAMED, &[&name])
-                .map_err(classified)?;
+            let rows = client.query(POSTGRES_SESSIONS_NAMED, &[&name]).map_err(classified)?;
             Ok(rows.into_iter().map(|row| row.get(0)).collect())
         }
         Dialect::Redshift => {
@@ -57,10 +55,7 @@ fn sessions_named(
                 .map(|row| row.get(0))
                 .collect();
             let open: BTreeSet<i32> = client
-                .query(
-                    "select process from stv_sessions where process <> pg_backend_pid()",
-                    &[],
-                )
+                .query("select process from stv_sessions where process <> pg_backend_pid()", &[])
                 .map_err(classified)?
                 .into_iter()
                 .map(|row| row.get(0))
@@ -78,9 +73,7 @@ pub fn end_sessions_named(
 ) -> Result<usize, WarehouseError> {
     let sessions = sessions_named(client, dialect, name)?;
     for pid in &sessions {
-        client
-            .query(TERMINATE_SESSION, &[pid])
-            .map_err(classified)?;
+        client.query(TERMINATE_SESSION, &[pid]).map_err(classified)?;
     }
     let deadline = Instant::now() + WAIT_FOR_END;
     while !sessions.is_empty() && Instant::now() < deadline {

@@ -39,8 +39,5 @@ pub fn prepare_type_lookup(client: &mut postgres::Client) {
 
 /// The statements [`prepare_type_lookup`] prepares (never runs), one per type, until one works.
 pub fn type_probes() -> Vec<String> {
-    REDSHIFT_ONLY_TYPES
-        .iter()
-        .map(|name| format!("select null::{name}"))
-        .collect()
+    REDSHIFT_ONLY_TYPES.iter().map(|name| format!("select null::{name}")).collect()
 }

@@ -31,18 +31,12 @@ pub fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
 /// The README's example repository, as files.
 pub const README_EXAMPLE: &[(&str, &str)] = &[
     ("global.conf", "grant_select=metabase\n"),
-    (
-        "first/cities — 24h.sql",
-        "select city, country\nfrom first.cities_raw\n",
-    ),
+    ("first/cities — 24h.sql", "select city, country\nfrom first.cities_raw\n"),
     (
         "first/cities_test.sql",
         "select (city = 'Paris') as correct_capital_of_france\nfrom first.cities\nwhere country = 'France';\n",
     ),
-    (
-        "first/cities.conf",
-        "grant_select=jane, john\ndiststyle=even\ndistkey=city\nsortkey=city\n",
-    ),
+    ("first/cities.conf", "grant_select=jane, john\ndiststyle=even\ndistkey=city\nsortkey=city\n"),
     (
         "first/shops.sql",
         "select s.shop_id, c.city from first.shops_raw s join first.cities c on c.city = s.city",
@@ -56,9 +50,6 @@ pub const README_EXAMPLE: &[(&str, &str)] = &[
         "finances/revenue — 1d.sql",
         "select city, sum(amount) as amount from finances.sales_raw join first.shops using (shop_id) group by 1",
     ),
-    (
-        "finances/simplified — 1d.sql",
-        "select * from finances.revenue",
-    ),
+    ("finances/simplified — 1d.sql", "select * from finances.revenue"),
     ("finances/simplified.conf", "grant_select+=metabase\n"),
 ];

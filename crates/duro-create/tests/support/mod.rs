@@ -35,9 +35,8 @@ pub fn start_s3_server(root: &Path, access_key: &str, secret_key: &str) -> Strin
                 let Ok((socket, _)) = listener.accept().await else {
                     continue;
                 };
-                let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
-                    .into_owned();
+                let connection =
+                    http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });

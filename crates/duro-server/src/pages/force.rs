@@ -31,9 +31,7 @@ pub async fn force(
         "" | "0" | "false" => false,
         "1" | "true" => true,
         other => {
-            return Err(
-                AppError::bad_request(format!("tree must be 0 or 1, not `{other}`")).page(),
-            );
+            return Err(AppError::bad_request(format!("tree must be 0 or 1, not `{other}`")).page());
         }
     };
     let name = name.into_inner();
@@ -49,9 +47,7 @@ pub async fn force(
         .map_err(AppError::page)?;
     let back = same_site_path(&form.back, &context.base_path)
         .map_or_else(|| context.url("/tables/"), str::to_owned);
-    Ok(HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, back))
-        .finish())
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, back)).finish())
 }
 
 /// `back` when it is a path on this site under `base` (`""` or like `/duro`), never an open
@@ -59,9 +55,7 @@ pub async fn force(
 /// host), and has only visible ASCII characters and no backslash (browsers drop tabs and line
 /// breaks from URLs, so `/<tab>/evil.example/` would become `//evil.example/`).
 fn same_site_path<'a>(back: &'a str, base: &str) -> Option<&'a str> {
-    let inside = back
-        .strip_prefix(base)
-        .is_some_and(|rest| rest.starts_with('/'));
+    let inside = back.strip_prefix(base).is_some_and(|rest| rest.starts_with('/'));
     let plain = back.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     (inside && plain && !back.starts_with("//")).then_some(back)
 }

@@ -19,25 +19,16 @@ pub async fn graph(
     let shared = context.clone();
     let (overview, stats) = context
         .with_state(move |state| {
-            Ok((
-                shared.overview(state, now_ms)?,
-                shared.header_stats(state, now_ms)?,
-            ))
+            Ok((shared.overview(state, now_ms)?, shared.header_stats(state, now_ms)?))
         })
         .await
         .map_err(AppError::page)?;
-    let active: Vec<&model::TableRow> = overview
-        .rows
-        .iter()
-        .filter(|r| r.status != Status::Removed)
-        .collect();
+    let active: Vec<&model::TableRow> =
+        overview.rows.iter().filter(|r| r.status != Status::Removed).collect();
     let truncated = active.len() > MAX_GRAPH_NODES;
     let shown = &active[..active.len().min(MAX_GRAPH_NODES)];
-    let index: std::collections::HashMap<&str, usize> = shown
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.name.as_str(), i))
-        .collect();
+    let index: std::collections::HashMap<&str, usize> =
+        shown.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
     let nodes: Vec<graph_svg::Node> = shown
         .iter()
         .map(|r| graph_svg::Node {
@@ -53,11 +44,7 @@ pub async fn graph(
         .flat_map(|(t, reader)| {
             t.dependencies
                 .iter()
-                .filter_map(|d| {
-                    index
-                        .get(d.as_str())
-                        .map(|dependency| (*dependency, reader))
-                })
+                .filter_map(|d| index.get(d.as_str()).map(|dependency| (*dependency, reader)))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -67,19 +54,11 @@ pub async fn graph(
         web::block(move || graph_svg::render(&layout_context.graph_layout(&nodes, &edges), &nodes))
             .await
             .map_err(|e| AppError::internal(e.to_string()).page())?;
-    render(
-        &request,
-        &ctx,
-        "graph.html",
-        "graph",
-        &stats,
-        now_ms,
-        |values| {
-            values.insert("svg", &svg);
-            values.insert("nodes", &shown.len());
-            values.insert("edges", &edge_count);
-            values.insert("truncated", &truncated);
-            values.insert("limit", &MAX_GRAPH_NODES);
-        },
-    )
+    render(&request, &ctx, "graph.html", "graph", &stats, now_ms, |values| {
+        values.insert("svg", &svg);
+        values.insert("nodes", &shown.len());
+        values.insert("edges", &edge_count);
+        values.insert("truncated", &truncated);
+        values.insert("limit", &MAX_GRAPH_NODES);
+    })
 }

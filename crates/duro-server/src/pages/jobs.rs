@@ -34,12 +34,8 @@ pub async fn jobs(
         .map(str::to_owned)
         .or(query.from)
         .filter(|s| !s.is_empty());
-    let to = request
-        .match_info()
-        .get("to")
-        .map(str::to_owned)
-        .or(query.to)
-        .filter(|s| !s.is_empty());
+    let to =
+        request.match_info().get("to").map(str::to_owned).or(query.to).filter(|s| !s.is_empty());
     let (from_ms, to_ms) =
         parse_range(from.as_deref(), to.as_deref(), now_ms).map_err(AppError::page)?;
     let ctx = context.clone();
@@ -61,22 +57,14 @@ pub async fn jobs(
         "h24": timefmt::iso(now_ms - 24 * 3_600_000),
         "d7": timefmt::iso(now_ms - 7 * 86_400_000),
     });
-    render(
-        &request,
-        &ctx,
-        "jobs.html",
-        "jobs",
-        &stats,
-        now_ms,
-        |values| {
-            values.insert("from_ms", &from_ms);
-            values.insert("to_ms", &to_ms);
-            values.insert("jobs", &jobs);
-            values.insert("truncated", &truncated);
-            values.insert("chart", &chart);
-            values.insert("quick", &quick);
-        },
-    )
+    render(&request, &ctx, "jobs.html", "jobs", &stats, now_ms, |values| {
+        values.insert("from_ms", &from_ms);
+        values.insert("to_ms", &to_ms);
+        values.insert("jobs", &jobs);
+        values.insert("truncated", &truncated);
+        values.insert("chart", &chart);
+        values.insert("quick", &quick);
+    })
 }
 
 /// The range of a jobs view; a missing `from` is 30 minutes before `to`, a missing `to` is now.

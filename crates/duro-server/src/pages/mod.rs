@@ -32,11 +32,7 @@ fn render(
     now_ms: i64,
     fill: impl FnOnce(&mut tera::Context),
 ) -> Result<HttpResponse, AppError> {
-    let cookie_path = if context.base_path.is_empty() {
-        "/"
-    } else {
-        &context.base_path
-    };
+    let cookie_path = if context.base_path.is_empty() { "/" } else { &context.base_path };
     let (csrf, cookie) = security::csrf_token(request, cookie_path, &context.csrf_key);
     let mut values = tera::Context::new();
     values.insert("base", &context.base_path);

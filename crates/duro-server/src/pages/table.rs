@@ -45,27 +45,19 @@ pub async fn table(
     let chart = charts::durations(&points).map_err(|e| AppError::internal(e).page())?;
     let back = ctx.url(&format!("/tables/{}", detail.row.name));
     let more_runs = detail.runs.len() > LISTED_RUNS;
-    render(
-        &request,
-        &ctx,
-        "table.html",
-        "table",
-        &stats,
-        now_ms,
-        |values| {
-            values.insert("row", &detail.row);
-            values.insert("query", &detail.query);
-            values.insert("ddl", &detail.ddl);
-            values.insert("tests", &detail.tests);
-            values.insert("processor", &detail.processor);
-            values.insert("files", &detail.files);
-            values.insert("upstream", &detail.upstream);
-            values.insert("downstream", &detail.downstream);
-            values.insert("config", &detail.config);
-            values.insert("runs", &detail.runs[..detail.runs.len().min(LISTED_RUNS)]);
-            values.insert("more_runs", &more_runs);
-            values.insert("chart", &chart);
-            values.insert("back", &back);
-        },
-    )
+    render(&request, &ctx, "table.html", "table", &stats, now_ms, |values| {
+        values.insert("row", &detail.row);
+        values.insert("query", &detail.query);
+        values.insert("ddl", &detail.ddl);
+        values.insert("tests", &detail.tests);
+        values.insert("processor", &detail.processor);
+        values.insert("files", &detail.files);
+        values.insert("upstream", &detail.upstream);
+        values.insert("downstream", &detail.downstream);
+        values.insert("config", &detail.config);
+        values.insert("runs", &detail.runs[..detail.runs.len().min(LISTED_RUNS)]);
+        values.insert("more_runs", &more_runs);
+        values.insert("chart", &chart);
+        values.insert("back", &back);
+    })
 }

@@ -51,12 +51,7 @@ impl TablesQuery {
                 )));
             }
         };
-        Ok(ListQuery {
-            filter: self.q.clone(),
-            status,
-            sort,
-            descending,
-        })
+        Ok(ListQuery { filter: self.q.clone(), status, sort, descending })
     }
 
     /// How many rows the page shows (`None`: all).
@@ -65,9 +60,7 @@ impl TablesQuery {
             "" => Ok(Some(DEFAULT_TABLE_ROWS)),
             "all" => Ok(None),
             text => text.parse::<usize>().map(Some).map_err(|_| {
-                AppError::bad_request(format!(
-                    "limit: use a number of rows or `all`, not `{text}`"
-                ))
+                AppError::bad_request(format!("limit: use a number of rows or `all`, not `{text}`"))
             }),
         }
     }
@@ -92,25 +85,14 @@ pub async fn tables(
             let total = overview.rows.len();
             let selected = model::select_rows(&overview.rows, &list);
             let matching = selected.len();
-            let rows: Vec<model::TableRow> = selected
-                .into_iter()
-                .take(limit.unwrap_or(usize::MAX))
-                .cloned()
-                .collect();
-            Ok((
-                rows,
-                total,
-                matching,
-                counts,
-                shared.header_stats(state, now_ms)?,
-            ))
+            let rows: Vec<model::TableRow> =
+                selected.into_iter().take(limit.unwrap_or(usize::MAX)).cloned().collect();
+            Ok((rows, total, matching, counts, shared.header_stats(state, now_ms)?))
         })
         .await
         .map_err(AppError::page)?;
-    let sort_name = SortKey::ALL
-        .iter()
-        .find(|(_, key)| *key == sort)
-        .map_or("status", |(name, _)| *name);
+    let sort_name =
+        SortKey::ALL.iter().find(|(_, key)| *key == sort).map_or("status", |(name, _)| *name);
     let current_order = if query.order == "desc" { "desc" } else { "asc" };
     let columns: Vec<serde_json::Value> = [
         ("Table", Some("name")),
@@ -126,11 +108,7 @@ pub async fn tables(
     .into_iter()
     .map(|(title, key)| {
         let href = key.map(|key| {
-            let order = if key == sort_name && current_order == "asc" {
-                "desc"
-            } else {
-                "asc"
-            };
+            let order = if key == sort_name && current_order == "asc" { "desc" } else { "asc" };
             let link = TablesQuery {
                 q: query.q.clone(),
                 status: query.status.clone(),
@@ -144,33 +122,21 @@ pub async fn tables(
     })
     .collect();
     let back = query.href(&ctx);
-    let all_href = TablesQuery {
-        limit: "all".to_owned(),
-        ..query.clone()
-    }
-    .href(&ctx);
-    render(
-        &request,
-        &ctx,
-        "tables.html",
-        "tables",
-        &stats,
-        now_ms,
-        |values| {
-            values.insert("rows", &rows);
-            values.insert("total", &total);
-            values.insert("matching", &matching);
-            values.insert("all_href", &all_href);
-            values.insert("counts", &counts);
-            values.insert("columns", &columns);
-            values.insert("statuses", &Status::ALL.map(Status::as_str));
-            values.insert(
+    let all_href = TablesQuery { limit: "all".to_owned(), ..query.clone() }.href(&ctx);
+    render(&request, &ctx, "tables.html", "tables", &stats, now_ms, |values| {
+        values.insert("rows", &rows);
+        values.insert("total", &total);
+        values.insert("matching", &matching);
+        values.insert("all_href", &all_href);
+        values.insert("counts", &counts);
+        values.insert("columns", &columns);
+        values.insert("statuses", &Status::ALL.map(Status::as_str));
+        values.insert(
             "query",
             &serde_json::json!({ "q": query.q, "status": query.status, "sort": sort_name, "order": current_order, "limit": query.limit }),
         );
-            values.insert("back", &back);
-        },
-    )
+        values.insert("back", &back);
+    })
 }
 
 impl TablesQuery {

@@ -52,10 +52,7 @@ pub async fn csrf(
         .expect("a page sets the CSRF cookie")
         .into_owned();
     let body = text(response).await;
-    let start = body
-        .find("name=\"csrf\" value=\"")
-        .expect("a form with the token")
-        + 19;
+    let start = body.find("name=\"csrf\" value=\"").expect("a form with the token") + 19;
     let end = start + body[start..].find('"').expect("the token's end");
     let token = body[start..end].to_owned();
     assert_eq!(token, cookie.value(), "the form repeats the cookie");

@@ -10,23 +10,11 @@ use duro_core::testing::setup::Setup;
 use std::sync::OnceLock;
 
 pub const VIEWS: &[(&str, &str)] = &[
-    (
-        "shop/orders-1h.sql",
-        "select generate_series(1, 5) as id, 'item' as item",
-    ),
-    (
-        "shop/summary-1h.sql",
-        "select count(*) as orders from shop.orders",
-    ),
-    (
-        "shop/report.sql",
-        "select orders * 2 as doubled from shop.summary",
-    ),
+    ("shop/orders-1h.sql", "select generate_series(1, 5) as id, 'item' as item"),
+    ("shop/summary-1h.sql", "select count(*) as orders from shop.orders"),
+    ("shop/report.sql", "select orders * 2 as doubled from shop.summary"),
     ("shop/weekly-1h.sql", "select doubled from shop.report"),
-    (
-        "shop/broken-1h.sql",
-        "select '<script>alert(1)</script>'::int as id",
-    ),
+    ("shop/broken-1h.sql", "select '<script>alert(1)</script>'::int as id"),
     ("shop/dependent-1h.sql", "select id from shop.broken"),
     ("shop/old-1h.sql", "select 1 as id"),
 ];
