@@ -30,7 +30,7 @@ impl Diagnostic {
         Self::new(Severity::Warning, file, message)
     }
 
-    fn new(severity: Severity, file: Option<&str>, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, file: Option<&str>, message: impl Into<String>) -> Self {
         Self { severity, file: file.map(str::to_owned), line: None, message: message.into() }
     }
 

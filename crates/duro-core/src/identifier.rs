@@ -1,8 +1,14 @@
-//! Validation of the names Duro puts into SQL: schemas, tables, columns and grantees.
+//! Validation of the names Duro puts into SQL: schemas, tables, columns and grantees; and the
+//! quoting every name gets when rendered.
 //!
 //! Names are folded to lower case, as Redshift folds identifiers. Only plain identifiers are
 //! accepted (letters, digits, `_`, `$`, not starting with a digit), so every name can be quoted
 //! safely later and never needs escaping.
+
+/// Double-quotes an identifier, doubling any quote inside it.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
 
 /// The longest identifier Redshift accepts, in bytes.
 pub const MAX_IDENTIFIER_BYTES: usize = 127;

@@ -6,6 +6,7 @@
 
 pub mod build;
 pub mod checks;
+pub mod clock;
 pub mod config;
 pub mod creator;
 pub mod crypto;

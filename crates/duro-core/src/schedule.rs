@@ -8,7 +8,7 @@ use crate::graph::DependencyGraph;
 use crate::state::{CatalogChanges, StateError, StateFile};
 use crate::views::{self, Catalog};
 use std::path::{Path, PathBuf};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// A checked repository: its catalog, graph and every diagnostic (sorted).
 #[derive(Debug)]
@@ -104,14 +104,9 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         return Ok(ScheduleOutcome::Rejected { checked });
     }
     let started = Instant::now();
-    let changes = state.save_catalog(&checked.catalog, commit.as_deref(), unix_now())?;
+    let changes = state.save_catalog(&checked.catalog, commit.as_deref(), crate::clock::now_s())?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "saved the catalog");
     Ok(ScheduleOutcome::Saved { checked, changes, commit })
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 /// Writes `text` to a temporary file beside `path`, then renames it over `path`.

@@ -1,5 +1,6 @@
 //! The scheduler's writes to the state file: new, updated, removed and re-added tables, force
-//! requests, processed commits, and the original's bugs (spec §12 items 1 and 3) as regressions.
+//! requests, processed commits, and Python Duro's catalog bugs (updated tables vanishing from the
+//! queue, one-table repositories crashing) as regressions.
 
 mod common;
 
@@ -102,7 +103,7 @@ fn new_unchanged_updated_removed_and_re_added() {
     );
 }
 
-/// Regression (spec §12 item 1): an updated table got `deleted = 0` and vanished from the queue
+/// Regression (Python Duro): an updated table got `deleted = 0` and vanished from the queue
 /// and the UI for good. Updated tables stay active and are flagged for a rebuild.
 #[test]
 fn regression_updated_tables_stay_active_and_are_rebuilt() {
@@ -125,7 +126,7 @@ fn regression_updated_tables_stay_active_and_are_rebuilt() {
     assert_eq!(state.force_requests().unwrap(), [("first.a".to_owned(), "changed".to_owned())]);
 }
 
-/// Regression (spec §12 item 3): a repository with exactly one table crashed the save.
+/// Regression (Python Duro): a repository with exactly one table crashed the save.
 #[test]
 fn regression_one_table_repository() {
     let views = repository(&[("first/only — 1h.sql", "select 1 as x")]);

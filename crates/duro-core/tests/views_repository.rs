@@ -1,5 +1,6 @@
-//! Reading whole views repositories: every convention, every diagnostic, and the original's
-//! file-handling bugs (spec §12 items 10 and 15) as regression tests.
+//! Reading whole views repositories: every convention, every diagnostic, and Python Duro's
+//! file-handling bugs (case-sensitive dependency search, layouts that crashed its scheduler) as
+//! regression tests.
 
 mod common;
 
@@ -418,7 +419,7 @@ fn select_file_without_processor_is_a_table() {
     assert_eq!(checked.catalog.get("first.other_select").unwrap().kind, TableKind::View);
 }
 
-/// Regression (spec §12 item 10): dependency search was case-sensitive, counted names inside
+/// Regression (Python Duro): dependency search was case-sensitive, counted names inside
 /// block comments, and a `--` inside a string cut the rest of the line.
 #[test]
 fn regression_dependency_detection() {
@@ -461,7 +462,7 @@ fn fallback_method_is_recorded() {
     assert_eq!(table.dependencies, ["first.a"]);
 }
 
-/// Regression (spec §12 item 15): these layouts crashed the original scheduler with untyped
+/// Regression (Python Duro): these layouts crashed its scheduler with untyped
 /// errors. Now every one is reported, all in one run, and the good tables still load.
 #[test]
 fn regression_bad_file_names_are_all_reported() {

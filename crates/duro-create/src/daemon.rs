@@ -2,8 +2,9 @@
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
 use duro_core::build::FailureClass;
+use duro_core::clock::now_s;
 use duro_core::config::Config;
-use duro_core::creator::{Creator, CreatorError, CycleReport, Selection, now_s};
+use duro_core::creator::{Creator, CreatorError, CycleReport, Selection};
 use duro_core::notify::Notifications;
 use duro_core::state::StateFile;
 use std::fmt::Display;

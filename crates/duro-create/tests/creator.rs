@@ -314,7 +314,7 @@ fn a_held_lease_makes_the_table_busy() {
     let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as x")], "create schema s");
     let holder = format!("{}-other", setup.creator().worker());
     assert!(
-        setup.state().acquire_lease("s.t", &holder, duro_core::creator::now_ms(), 60_000).unwrap()
+        setup.state().acquire_lease("s.t", &holder, duro_core::clock::now_ms(), 60_000).unwrap()
     );
     let report = setup.cycle();
     assert_eq!(report.busy, ["s.t"]);

@@ -15,7 +15,7 @@ fn main() {
     let failing_percent: usize = args.next().map_or(5, |n| n.parse().expect("failing share"));
     let mut state = StateFile::open(&path).expect("the state file opens");
     let tables = state.tables(false).expect("the catalog reads");
-    let now = duro_core::creator::now_ms();
+    let now = duro_core::clock::now_ms();
     for (index, table) in tables.iter().enumerate() {
         for k in (0..builds).rev() {
             let started = now - k * 3_600_000 - (index as i64 % 3_000) * 1_000;

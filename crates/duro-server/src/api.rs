@@ -16,7 +16,7 @@ pub async fn tables(
     query: web::Query<TablesQuery>,
 ) -> Result<HttpResponse, AppError> {
     let list = query.to_list_query()?;
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let shared = context.clone();
     let body = context
         .with_state(move |state| {
@@ -32,7 +32,7 @@ pub async fn table(
     context: web::Data<ServerContext>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let name = name.into_inner();
     let shared = context.clone();
     let detail = context
@@ -48,7 +48,7 @@ pub async fn jobs(
     context: web::Data<ServerContext>,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let query = query.into_inner();
     let (from_ms, to_ms) = parse_range(query.from.as_deref(), query.to.as_deref(), now_ms)?;
     let (jobs, truncated) = context
@@ -63,7 +63,7 @@ pub async fn jobs(
 }
 
 pub async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let shared = context.clone();
     let stats = context.with_state(move |state| shared.header_stats(state, now_ms)).await?;
     Ok(HttpResponse::Ok().json(stats))
@@ -104,7 +104,7 @@ pub async fn force(
         })?
     };
     let name = name.into_inner();
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
     let shared = context.clone();
     let scheduled = context

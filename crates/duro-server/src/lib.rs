@@ -140,7 +140,7 @@ async fn content_security_policy(
 /// `200 ok` when the state file opens and the table overview the pages show reads from it,
 /// `503` with the reason otherwise.
 async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let shared = context.clone();
     let read = context
         .with_state(move |state| {
@@ -159,7 +159,7 @@ async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
 }
 
 async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let shared = context.clone();
     let text = context
         .with_state(move |state| {

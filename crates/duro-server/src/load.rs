@@ -20,10 +20,6 @@ pub const CHART_RUNS: usize = 500;
 const PHASE_ORDER: [&str; 9] =
     ["connect", "create_temp", "select", "venv", "process", "load", "tests", "swap", "snapshot"];
 
-pub fn now_ms() -> i64 {
-    duro_core::creator::now_ms()
-}
-
 /// Every listed table with its status.
 pub struct Overview {
     pub tables: Vec<TableSummary>,

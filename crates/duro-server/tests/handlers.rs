@@ -466,7 +466,7 @@ async fn everything_lives_under_the_base_path() {
 async fn a_running_build_shows_as_running() {
     let setup: Setup = common::filled();
     let mut state = setup.state();
-    let now = duro_core::creator::now_ms();
+    let now = duro_core::clock::now_ms();
     let started = state.begin_build("shop.weekly", "test-worker", now, 60_000, now).unwrap();
     assert!(matches!(started, duro_core::state::BuildStart::Started(_)));
     let service = app(&setup.config, None).await;

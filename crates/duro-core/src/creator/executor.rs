@@ -2,9 +2,10 @@
 //! a table starts when the planned tables it reads have succeeded; when one fails, everything
 //! planned that depends on it is skipped and recorded as such.
 
-use super::{Creator, CreatorError, now_ms};
+use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
+use crate::clock::now_ms;
 use crate::plan::{PlanTable, PlannedBuild};
 use crate::refresh::{self, TableDefinition};
 use crate::state::{
@@ -165,7 +166,6 @@ impl Drop for StopOnPanic<'_, '_> {
 }
 
 impl Run<'_> {
-    /// Takes the next table whose dependencies are done; `None` when the plan is finished.
     /// Takes the first planned table that is not started or blocked and whose dependencies are
     /// done (a later independent table does not wait behind an earlier one); `None` when
     /// nothing is left to start.

@@ -6,11 +6,11 @@ mod executor;
 pub mod worker;
 
 use crate::build::FailureClass;
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::objectstore::ObjectStore;
 use crate::plan::{self, PlanTable, PlannedBuild, Reason};
 use crate::refresh::{OsUser, ProcessorDefinition, Staging};
-use crate::schedule::unix_now;
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
 use crate::warehouse::render::CopyCredentials;
@@ -42,14 +42,6 @@ pub enum Selection {
     Due,
     /// One table now, due or not; with `with_dependencies`, its stale dependencies first.
     Table { name: String, with_dependencies: bool },
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }
 
 /// A creator process.
@@ -352,9 +344,4 @@ fn clean_leftover(
     }
     client.batch_execute(&warehouse::render::drop_table_if_exists(leftover)).map_err(error)?;
     Ok(format!("leftover {}", leftover.name()))
-}
-
-/// Seconds since the epoch, for force requests.
-pub fn now_s() -> i64 {
-    unix_now()
 }

@@ -119,7 +119,7 @@ impl Notifications {
 
     /// Whether this fingerprint was not sent within `repeat_after`; records it as sent now.
     fn first_in_window(&self, fingerprint: &str) -> bool {
-        let now = crate::schedule::unix_now();
+        let now = crate::clock::now_s();
         match StateFile::open(&self.state_path).and_then(|mut s| {
             s.claim_notification(fingerprint, now, self.config.repeat_after as i64)
         }) {

@@ -176,10 +176,7 @@ fn s3_error(error: ObjectStoreError) -> WarehouseError {
 /// A key no other run uses: `<prefix><schema.table>/<ms>-<process>-<sequence>.csv`.
 fn staging_key(prefix: &str, live: &TableRef) -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
+    let millis = crate::clock::now_ms();
     let sequence = SEQUENCE.fetch_add(1, Ordering::SeqCst);
     format!("{prefix}{}/{millis}-{}-{sequence}.csv", live.name(), std::process::id())
 }

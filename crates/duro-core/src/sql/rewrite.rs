@@ -111,7 +111,7 @@ fn rename(
             && word_is(last, table)
         {
             output.push_str(&sql[copied..range.start]);
-            output.push_str(&crate::warehouse::render::quote_identifier(new_table));
+            output.push_str(&crate::identifier::quote_identifier(new_table));
             let has_alias_or_column = match tokens.get(index + 3).map(|(token, _)| token) {
                 Some(Token::Period) => true,
                 // Any word but a clause keyword is an alias (`data`, `name`, `date` are keywords too).
@@ -122,7 +122,7 @@ fn rename(
             };
             if keep_name_as_alias && !has_alias_or_column {
                 output.push(' ');
-                output.push_str(&crate::warehouse::render::quote_identifier(&table.to_lowercase()));
+                output.push_str(&crate::identifier::quote_identifier(&table.to_lowercase()));
             }
             copied = range.end;
         }
@@ -188,7 +188,7 @@ mod tests {
                 "select * from first.cities join x.y using (id)",
                 "select * from first.\"cities_duro_temp\" \"cities\" join x.y using (id)",
             ),
-            // Regression (spec §12 item 9): a plain text replace also changed these.
+            // Regression: Python Duro's plain text replace also changed these.
             ("select * from first.cities_raw", "select * from first.cities_raw"),
             (
                 "select 'first.cities' as s -- first.cities\nfrom x.y",
@@ -226,7 +226,7 @@ mod tests {
     fn splitting_statements() {
         let cases: &[(&str, &[&str])] = &[
             ("select 1;select 2", &["select 1", "select 2"]),
-            // Regression (spec §12 item 13): a trailing blank line after the last `;` crashed.
+            // Regression: a trailing blank line after the last `;` crashed Python Duro.
             ("select 1;\n\n", &["select 1"]),
             ("select ';' as s; -- done;\n", &["select ';' as s"]),
             ("/* only a comment */", &[]),

@@ -3,6 +3,7 @@
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
+use crate::diagnostic::Severity;
 use crate::identifier::{normalize_grantee, validate_identifier};
 use crate::interval::{parse_duration_seconds, parse_interval_minutes};
 
@@ -61,7 +62,7 @@ pub const DISTSTYLES: [&str; 4] = ["auto", "even", "key", "all"];
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfProblem {
     pub line: usize,
-    pub error: bool,
+    pub severity: Severity,
     pub message: String,
 }
 
@@ -89,11 +90,11 @@ pub fn parse_conf(text: &str) -> ConfFile {
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        let mut problem = |error: bool, message: String| {
-            file.problems.push(ConfProblem { line: line_number, error, message })
+        let mut problem = |severity: Severity, message: String| {
+            file.problems.push(ConfProblem { line: line_number, severity, message })
         };
         let Some((raw_key, raw_value)) = line.split_once('=') else {
-            problem(true, format!("expected `key=value`, found `{line}`"));
+            problem(Severity::Error, format!("expected `key=value`, found `{line}`"));
             continue;
         };
         let raw_key = raw_key.trim().to_lowercase();
@@ -105,7 +106,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
         let value = strip_inline_comment(raw_value).trim();
         if !KNOWN_KEYS.contains(&key.as_str()) {
             problem(
-                false,
+                Severity::Warning,
                 format!("unknown key `{key}`, ignored (known keys: {})", KNOWN_KEYS.join(", ")),
             );
             continue;
@@ -113,7 +114,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
         if operator == Operator::Set && key != "grant_select" {
             if let Some((_, first)) = first_line_of_key.iter().find(|(k, _)| *k == key) {
                 problem(
-                    true,
+                    Severity::Error,
                     format!("`{key}` is set twice in this file (first on line {first}); keep one"),
                 );
                 continue;
@@ -122,7 +123,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
         }
         match parse_setting(&key, operator, value) {
             Ok(setting) => file.settings.push(setting),
-            Err(message) => problem(true, message),
+            Err(message) => problem(Severity::Error, message),
         }
     }
     file
@@ -340,7 +341,8 @@ mod tests {
             let file = parse_conf(text);
             assert_eq!(file.problems.len(), 1, "{text}: {:?}", file.problems);
             let problem = &file.problems[0];
-            assert_eq!((problem.line, problem.error), (line, error), "{text}");
+            let severity = if error { Severity::Error } else { Severity::Warning };
+            assert_eq!((problem.line, problem.severity), (line, severity), "{text}");
             assert!(problem.message.contains(message), "{text}: {}", problem.message);
         }
     }

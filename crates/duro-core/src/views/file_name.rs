@@ -6,6 +6,7 @@
 //! `_select.sql`, `.py`, `_requirements.txt`; `global.conf`, `schema.conf`, `schema/schema.conf`,
 //! `schema.table.conf`, `schema/table.conf`. Names are folded to lower case, as Redshift does.
 
+use crate::diagnostic::Severity;
 use crate::identifier::validate_identifier;
 use crate::interval::parse_interval_minutes;
 
@@ -43,9 +44,9 @@ pub enum Classified {
     Role(FileRole),
     /// Not a file Duro reads (a README, a `.txt` that is not requirements, …).
     Ignored,
-    /// Looks like a Duro file but cannot be understood; `true` when it is an error (not a warning).
+    /// Looks like a Duro file but cannot be understood.
     Problem {
-        error: bool,
+        severity: Severity,
         message: String,
     },
 }
@@ -57,7 +58,7 @@ fn is_separator(c: char) -> bool {
 }
 
 fn error(message: impl Into<String>) -> Classified {
-    Classified::Problem { error: true, message: message.into() }
+    Classified::Problem { severity: Severity::Error, message: message.into() }
 }
 
 /// Classifies a path relative to the views folder, with `/` separators.
@@ -81,7 +82,7 @@ pub fn classify(relative_path: &str) -> Classified {
     if !KNOWN_EXTENSIONS.contains(&extension) {
         if KNOWN_EXTENSIONS.contains(&extension.to_ascii_lowercase().as_str()) {
             return Classified::Problem {
-                error: false,
+                severity: Severity::Warning,
                 message: format!(
                     "ignored: the extension must be lower case (`.{}`)",
                     extension.to_ascii_lowercase()
@@ -342,7 +343,7 @@ mod tests {
         ];
         for (path, text) in cases {
             match classify(path) {
-                Classified::Problem { error: true, message } => {
+                Classified::Problem { severity: Severity::Error, message } => {
                     assert!(message.contains(text), "{path}: {message}")
                 }
                 other => panic!("{path}: expected an error, got {other:?}"),
@@ -352,6 +353,9 @@ mod tests {
 
     #[test]
     fn upper_case_extension_is_a_warning() {
-        assert!(matches!(classify("first/cities.SQL"), Classified::Problem { error: false, .. }));
+        assert!(matches!(
+            classify("first/cities.SQL"),
+            Classified::Problem { severity: Severity::Warning, .. }
+        ));
     }
 }

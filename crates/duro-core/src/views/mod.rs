@@ -65,11 +65,8 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
     for path in &paths {
         match classify(path) {
             Classified::Ignored => {}
-            Classified::Problem { error: true, message } => {
-                diagnostics.push(Diagnostic::error(Some(path), message))
-            }
-            Classified::Problem { error: false, message } => {
-                diagnostics.push(Diagnostic::warning(Some(path), message))
+            Classified::Problem { severity, message } => {
+                diagnostics.push(Diagnostic::new(severity, Some(path), message))
             }
             Classified::Role(role) => file_role(&mut by_table, &mut confs, path, role),
         }
@@ -207,12 +204,10 @@ fn parse_confs(
     for (path, text) in texts.iter().filter(|(path, _)| path.ends_with(".conf")) {
         let conf = parse_conf(text);
         for problem in &conf.problems {
-            let diagnostic = if problem.error {
-                Diagnostic::error(Some(path), problem.message.clone())
-            } else {
-                Diagnostic::warning(Some(path), problem.message.clone())
-            };
-            diagnostics.push(diagnostic.at_line(problem.line));
+            diagnostics.push(
+                Diagnostic::new(problem.severity, Some(path), problem.message.clone())
+                    .at_line(problem.line),
+            );
         }
         parsed.insert(path.clone(), conf);
     }

@@ -3,7 +3,7 @@
 //! way to render it in a `grant`. Names are kept exactly as the warehouse has them and are
 //! always quoted when rendered.
 
-use super::render::quote_identifier;
+use crate::identifier::quote_identifier;
 
 /// What kind of principal a grantee is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -5,6 +5,7 @@
 
 use crate::config::Dialect;
 use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
+pub use crate::identifier::quote_identifier;
 use crate::views::TableConfig;
 use crate::warehouse::grantee::Grantee;
 
@@ -16,11 +17,6 @@ pub const OLD_SUFFIX: &str = "_duro_old";
 pub const HISTORY_SUFFIX: &str = "_history";
 /// The column snapshots add to the history table.
 pub const SNAPSHOT_COLUMN: &str = "snapshot_timestamp";
-
-/// Double-quotes an identifier, doubling any quote inside it.
-pub fn quote_identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// A `schema.table` name split into its parts.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -35,7 +35,7 @@ pub async fn force(
         }
     };
     let name = name.into_inner();
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
     let shared = context.clone();
     context

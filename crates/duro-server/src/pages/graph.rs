@@ -4,7 +4,6 @@ use super::render;
 use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::graph_svg;
-use crate::load;
 use crate::model::{self, Status};
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -14,7 +13,7 @@ pub async fn graph(
     request: HttpRequest,
     context: web::Data<ServerContext>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let ctx = context.clone();
     let shared = context.clone();
     let (overview, stats) = context

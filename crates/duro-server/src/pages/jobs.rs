@@ -26,7 +26,7 @@ pub async fn jobs(
     context: web::Data<ServerContext>,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let query = query.into_inner();
     let from = request
         .match_info()

@@ -12,7 +12,7 @@ pub async fn table(
     context: web::Data<ServerContext>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let name = name.into_inner();
     let ctx = context.clone();
     let shared = context.clone();

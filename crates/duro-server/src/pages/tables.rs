@@ -71,7 +71,7 @@ pub async fn tables(
     context: web::Data<ServerContext>,
     query: web::Query<TablesQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let now_ms = load::now_ms();
+    let now_ms = duro_core::clock::now_ms();
     let query = query.into_inner();
     let list = query.to_list_query().map_err(AppError::page)?;
     let sort = list.sort;
