@@ -184,3 +184,19 @@ fn each_rule_fails_when_broken() {
     assert_eq!(documented_schema_version("# A\n## The state file (schema version 12)\n"), Some(12));
     assert_eq!(documented_schema_version("# A\n## The state file\n"), None);
 }
+
+/// The README's table of `.conf` keys names every key of `CONF_KEYS`, and no other.
+#[test]
+fn the_readme_documents_every_conf_key() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let (_, table) = readme.split_once("### Table configs (`.conf`)").unwrap();
+    let documented: Vec<&str> = table
+        .lines()
+        .skip_while(|line| !line.starts_with("| key"))
+        .skip(2)
+        .take_while(|line| line.starts_with('|'))
+        .filter_map(|line| line.split('`').nth(1))
+        .collect();
+    let known: Vec<&str> = duro_core::views::conf_keys::CONF_KEYS.iter().map(|k| k.name).collect();
+    assert_eq!(documented, known);
+}

@@ -201,22 +201,11 @@ fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
 /// The merged config as key, value and source, for the keys that are set or were set by a file.
 fn config_entries(config_json: &str) -> Vec<ConfigEntry> {
     let config: TableConfig = serde_json::from_str(config_json).unwrap_or_default();
-    let minutes = |m: Option<u32>| m.map(duro_core::interval::format_minutes);
-    let seconds = |s: Option<u64>| s.map(|s| format!("{s}s"));
-    let join = |values: &[String]| (!values.is_empty()).then(|| values.join(", "));
-    let values = [
-        ("grant_select", join(&config.grant_select)),
-        ("distkey", config.distkey.clone()),
-        ("sortkey", join(&config.sortkey)),
-        ("diststyle", config.diststyle.clone()),
-        ("snapshots_interval", minutes(config.snapshots_interval_minutes)),
-        ("snapshots_stored_for", minutes(config.snapshots_stored_for_minutes)),
-        ("timeout", seconds(config.timeout_seconds)),
-        ("processor_timeout", seconds(config.processor_timeout_seconds)),
-    ];
-    values
+    config
+        .entries()
         .into_iter()
         .filter_map(|(key, value)| {
+            let key = key.name();
             let source = config.sources.get(key).cloned();
             (value.is_some() || source.is_some()).then(|| ConfigEntry {
                 key,

@@ -3,6 +3,7 @@
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
+use super::conf_keys::{ConfKey, known_names};
 use crate::diagnostic::Severity;
 use crate::identifier::{normalize_grantee, validate_identifier};
 use crate::interval::{parse_duration_seconds, parse_interval_minutes};
@@ -31,30 +32,19 @@ pub enum Setting {
 
 impl Setting {
     /// The config key this setting is written under.
-    pub fn key(&self) -> &'static str {
+    pub fn key(&self) -> ConfKey {
         match self {
-            Setting::GrantSelect(_) => "grant_select",
-            Setting::Distkey(_) => "distkey",
-            Setting::Sortkey(_) => "sortkey",
-            Setting::Diststyle(_) => "diststyle",
-            Setting::SnapshotsInterval(_) => "snapshots_interval",
-            Setting::SnapshotsStoredFor(_) => "snapshots_stored_for",
-            Setting::Timeout(_) => "timeout",
-            Setting::ProcessorTimeout(_) => "processor_timeout",
+            Setting::GrantSelect(_) => ConfKey::GrantSelect,
+            Setting::Distkey(_) => ConfKey::Distkey,
+            Setting::Sortkey(_) => ConfKey::Sortkey,
+            Setting::Diststyle(_) => ConfKey::Diststyle,
+            Setting::SnapshotsInterval(_) => ConfKey::SnapshotsInterval,
+            Setting::SnapshotsStoredFor(_) => ConfKey::SnapshotsStoredFor,
+            Setting::Timeout(_) => ConfKey::Timeout,
+            Setting::ProcessorTimeout(_) => ConfKey::ProcessorTimeout,
         }
     }
 }
-
-pub const KNOWN_KEYS: [&str; 8] = [
-    "grant_select",
-    "distkey",
-    "sortkey",
-    "diststyle",
-    "snapshots_interval",
-    "snapshots_stored_for",
-    "timeout",
-    "processor_timeout",
-];
 
 pub const DISTSTYLES: [&str; 4] = ["auto", "even", "key", "all"];
 
@@ -104,13 +94,13 @@ pub fn parse_conf(text: &str) -> ConfFile {
             _ => (raw_key, Operator::Set),
         };
         let value = strip_inline_comment(raw_value).trim();
-        if !KNOWN_KEYS.contains(&key.as_str()) {
+        let Some(conf_key) = ConfKey::from_name(&key) else {
             problem(
                 Severity::Warning,
-                format!("unknown key `{key}`, ignored (known keys: {})", KNOWN_KEYS.join(", ")),
+                format!("unknown key `{key}`, ignored (known keys: {})", known_names()),
             );
             continue;
-        }
+        };
         if operator == Operator::Set && key != "grant_select" {
             if let Some((_, first)) = first_line_of_key.iter().find(|(k, _)| *k == key) {
                 problem(
@@ -121,7 +111,7 @@ pub fn parse_conf(text: &str) -> ConfFile {
             }
             first_line_of_key.push((key.clone(), line_number));
         }
-        match parse_setting(&key, operator, value) {
+        match parse_setting(conf_key, operator, value) {
             Ok(setting) => file.settings.push(setting),
             Err(message) => problem(Severity::Error, message),
         }
@@ -144,36 +134,31 @@ fn is_null(value: &str) -> bool {
     value.is_empty() || value.eq_ignore_ascii_case("null") || value == "None"
 }
 
-fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, String> {
-    if key == "grant_select" {
+fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Setting, String> {
+    let name = key.name();
+    if key == ConfKey::GrantSelect {
         return parse_grant(operator, value).map(Setting::GrantSelect);
     }
     if operator != Operator::Set {
         return Err(format!(
-            "only `grant_select` supports `+=` and `-=`; write `{key}=value` or `{key}=null`"
+            "only `grant_select` supports `+=` and `-=`; write `{name}=value` or `{name}=null`"
         ));
     }
-    if is_null(value) {
-        return Ok(match key {
-            "distkey" => Setting::Distkey(None),
-            "sortkey" => Setting::Sortkey(Vec::new()),
-            "diststyle" => Setting::Diststyle(None),
-            "snapshots_interval" => Setting::SnapshotsInterval(None),
-            "snapshots_stored_for" => Setting::SnapshotsStoredFor(None),
-            "timeout" => Setting::Timeout(None),
-            _ => Setting::ProcessorTimeout(None),
-        });
-    }
-    let with_key = |message: String| format!("`{key}`: {message}");
+    let null = is_null(value);
+    let with_key = |message: String| format!("`{name}`: {message}");
     match key {
-        "distkey" => column(value).map(|c| Setting::Distkey(Some(c))).map_err(with_key),
-        "sortkey" => value
+        ConfKey::GrantSelect => unreachable!("handled above"),
+        ConfKey::Distkey if null => Ok(Setting::Distkey(None)),
+        ConfKey::Distkey => column(value).map(|c| Setting::Distkey(Some(c))).map_err(with_key),
+        ConfKey::Sortkey if null => Ok(Setting::Sortkey(Vec::new())),
+        ConfKey::Sortkey => value
             .split(',')
             .map(column)
             .collect::<Result<Vec<_>, _>>()
             .map(Setting::Sortkey)
             .map_err(with_key),
-        "diststyle" => {
+        ConfKey::Diststyle if null => Ok(Setting::Diststyle(None)),
+        ConfKey::Diststyle => {
             let style = value.to_lowercase();
             if DISTSTYLES.contains(&style.as_str()) {
                 Ok(Setting::Diststyle(Some(style)))
@@ -181,17 +166,21 @@ fn parse_setting(key: &str, operator: Operator, value: &str) -> Result<Setting, 
                 Err(format!("`diststyle` must be one of {}, not `{value}`", DISTSTYLES.join(", ")))
             }
         }
-        "snapshots_interval" => parse_interval_minutes(value)
+        ConfKey::SnapshotsInterval if null => Ok(Setting::SnapshotsInterval(None)),
+        ConfKey::SnapshotsInterval => parse_interval_minutes(value)
             .map(|m| Setting::SnapshotsInterval(Some(m)))
             .map_err(with_key),
-        "snapshots_stored_for" => parse_interval_minutes(value)
+        ConfKey::SnapshotsStoredFor if null => Ok(Setting::SnapshotsStoredFor(None)),
+        ConfKey::SnapshotsStoredFor => parse_interval_minutes(value)
             .map(|m| Setting::SnapshotsStoredFor(Some(m)))
             .map_err(with_key),
-        "timeout" => parse_duration_seconds(value)
+        ConfKey::Timeout if null => Ok(Setting::Timeout(None)),
+        ConfKey::Timeout => parse_duration_seconds(value)
             .and_then(crate::interval::check_statement_timeout)
             .map(|s| Setting::Timeout(Some(s)))
             .map_err(with_key),
-        _ => parse_duration_seconds(value)
+        ConfKey::ProcessorTimeout if null => Ok(Setting::ProcessorTimeout(None)),
+        ConfKey::ProcessorTimeout => parse_duration_seconds(value)
             .map(|s| Setting::ProcessorTimeout(Some(s)))
             .map_err(with_key),
     }

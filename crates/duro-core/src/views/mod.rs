@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod conf_file;
+pub mod conf_keys;
 pub mod file_name;
 mod listing;
 mod reading;

@@ -2,6 +2,7 @@
 //! configs merged in that order (later wins), with the file each value came from.
 
 use super::conf_file::{GrantChange, Setting};
+use super::conf_keys::{CONF_KEYS, ConfKey};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,13 +22,39 @@ pub struct TableConfig {
     pub sources: BTreeMap<String, String>,
 }
 
+impl TableConfig {
+    /// Every key's effective value as text (`None` when unset), in `CONF_KEYS` order, for
+    /// display.
+    pub fn entries(&self) -> Vec<(ConfKey, Option<String>)> {
+        let minutes = |m: Option<u32>| m.map(crate::interval::format_minutes);
+        let seconds = |s: Option<u64>| s.map(|s| format!("{s}s"));
+        let join = |values: &[String]| (!values.is_empty()).then(|| values.join(", "));
+        CONF_KEYS
+            .iter()
+            .map(|info| {
+                let value = match info.key {
+                    ConfKey::GrantSelect => join(&self.grant_select),
+                    ConfKey::Distkey => self.distkey.clone(),
+                    ConfKey::Sortkey => join(&self.sortkey),
+                    ConfKey::Diststyle => self.diststyle.clone(),
+                    ConfKey::SnapshotsInterval => minutes(self.snapshots_interval_minutes),
+                    ConfKey::SnapshotsStoredFor => minutes(self.snapshots_stored_for_minutes),
+                    ConfKey::Timeout => seconds(self.timeout_seconds),
+                    ConfKey::ProcessorTimeout => seconds(self.processor_timeout_seconds),
+                };
+                (info.key, value)
+            })
+            .collect()
+    }
+}
+
 /// Merges layers of settings, lowest precedence first: `(file, settings)` pairs.
 pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> TableConfig {
     let mut config = TableConfig::default();
     let mut grants: BTreeSet<String> = BTreeSet::new();
     for (file, settings) in layers {
         for setting in settings {
-            config.sources.insert(setting.key().to_owned(), file.to_owned());
+            config.sources.insert(setting.key().name().to_owned(), file.to_owned());
             match setting {
                 Setting::GrantSelect(GrantChange::Replace(names)) => {
                     grants = names.iter().cloned().collect()

@@ -1,0 +1,126 @@
+//! Every `.conf` key in one table: its name, what it does, and the kinds of table it applies
+//! to. Parsing (`conf_file`), merging (`table_config`), the web UI's config panel and the docs
+//! all start from here, so a key is added in one place.
+
+/// A `.conf` key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConfKey {
+    GrantSelect,
+    Distkey,
+    Sortkey,
+    Diststyle,
+    SnapshotsInterval,
+    SnapshotsStoredFor,
+    Timeout,
+    ProcessorTimeout,
+}
+
+/// A kind of table a key can apply to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppliesTo {
+    View,
+    Processor,
+}
+
+/// What one key is.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyInfo {
+    pub key: ConfKey,
+    /// As written in a `.conf` file.
+    pub name: &'static str,
+    pub meaning: &'static str,
+    pub applies_to: &'static [AppliesTo],
+}
+
+const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
+
+/// Every key, in the order files and pages list them.
+pub const CONF_KEYS: [KeyInfo; 8] = [
+    KeyInfo {
+        key: ConfKey::GrantSelect,
+        name: "grant_select",
+        meaning: "users, `group name`s or `public` granted select on the new table",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Distkey,
+        name: "distkey",
+        meaning: "Redshift DISTKEY (implies DISTSTYLE KEY)",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Sortkey,
+        name: "sortkey",
+        meaning: "Redshift compound SORTKEY",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Diststyle,
+        name: "diststyle",
+        meaning: "Redshift DISTSTYLE: auto, even, key or all",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::SnapshotsInterval,
+        name: "snapshots_interval",
+        meaning: "append a snapshot to table_history this often",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::SnapshotsStoredFor,
+        name: "snapshots_stored_for",
+        meaning: "delete snapshots older than this",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Timeout,
+        name: "timeout",
+        meaning: "limit on each statement of one build",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::ProcessorTimeout,
+        name: "processor_timeout",
+        meaning: "limit on the processor script",
+        applies_to: &[AppliesTo::Processor],
+    },
+];
+
+impl ConfKey {
+    pub fn info(self) -> &'static KeyInfo {
+        CONF_KEYS.iter().find(|info| info.key == self).expect("every key is in CONF_KEYS")
+    }
+
+    /// As written in a `.conf` file.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn from_name(name: &str) -> Option<ConfKey> {
+        CONF_KEYS.iter().find(|info| info.name == name).map(|info| info.key)
+    }
+}
+
+/// The key names, comma-separated, for messages.
+pub fn known_names() -> String {
+    CONF_KEYS.iter().map(|info| info.name).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_once_by_name_and_back() {
+        for (position, info) in CONF_KEYS.iter().enumerate() {
+            assert_eq!(ConfKey::from_name(info.name), Some(info.key));
+            assert_eq!(info.key.name(), info.name);
+            assert!(
+                CONF_KEYS[..position].iter().all(|other| other.key != info.key),
+                "{} twice",
+                info.name
+            );
+        }
+        assert_eq!(ConfKey::from_name("grant_selects"), None);
+    }
+}
