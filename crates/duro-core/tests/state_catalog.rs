@@ -211,3 +211,30 @@ fn git_problems_are_errors() {
     let error = run(&with_git).unwrap_err().to_string();
     assert!(error.contains("is not inside a git repository"), "{error}");
 }
+
+/// A stored table comes back typed: its config, files and dependency method as values, not as
+/// JSON or text; a row whose JSON no longer fits is an error naming the state file, not a
+/// silently empty config.
+#[test]
+fn stored_tables_are_typed_and_corrupt_rows_are_errors() {
+    let views = repository(&[
+        ("s/t — 1h.sql", "select 1 as a"),
+        ("s/t.conf", "grant_select=jane\nsortkey=a\n"),
+    ]);
+    let state_dir = tempfile::tempdir().unwrap();
+    let state_path = state_dir.path().join("duro.db");
+    run(&options(views.path(), &state_path)).unwrap();
+    let state = StateFile::open(&state_path).unwrap();
+    let table = state.tables(false).unwrap().remove(0);
+    assert_eq!(table.config.grant_select, ["jane"]);
+    assert_eq!(table.config.sortkey, ["a"]);
+    assert_eq!(table.config.sources["sortkey"], "s/t.conf");
+    assert_eq!(table.dependency_method, duro_core::sql::DependencyMethod::Parsed);
+    assert_eq!(table.files, ["s/t — 1h.sql", "s/t.conf"]);
+    rusqlite::Connection::open(&state_path)
+        .unwrap()
+        .execute("update tables set config_json = '{\"grant_select\": 5}'", [])
+        .unwrap();
+    let error = state.tables(false).unwrap_err().to_string();
+    assert!(error.contains(&state_path.display().to_string()), "{error}");
+}

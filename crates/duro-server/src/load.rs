@@ -6,6 +6,7 @@ use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
 use duro_core::graph::DependencyGraph;
 use duro_core::plan::Planner;
+use duro_core::sql::DependencyMethod;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
 use duro_core::views::TableConfig;
 use serde::Serialize;
@@ -122,7 +123,7 @@ pub struct TableDetail {
     pub tests: Option<String>,
     pub processor: Option<String>,
     pub files: Vec<String>,
-    pub dependency_method: String,
+    pub dependency_method: DependencyMethod,
     /// Tables it reads / tables that read it (managed tables only).
     pub upstream: Vec<String>,
     pub downstream: Vec<String>,
@@ -171,8 +172,8 @@ pub fn table_detail(
         tests: stored.tests.clone(),
         processor: stored.processor_source.clone(),
         files: stored.files.clone(),
-        dependency_method: stored.dependency_method.clone(),
-        config: config_entries(&stored.config_json),
+        dependency_method: stored.dependency_method,
+        config: config_entries(&stored.config),
         upstream,
         downstream,
         runs,
@@ -199,8 +200,7 @@ fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
 }
 
 /// The merged config as key, value and source, for the keys that are set or were set by a file.
-fn config_entries(config_json: &str) -> Vec<ConfigEntry> {
-    let config: TableConfig = serde_json::from_str(config_json).unwrap_or_default();
+fn config_entries(config: &TableConfig) -> Vec<ConfigEntry> {
     config
         .entries()
         .into_iter()

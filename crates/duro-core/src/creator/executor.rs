@@ -11,7 +11,6 @@ use crate::refresh::{self, TableDefinition};
 use crate::state::{
     BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile, StoredTable,
 };
-use crate::views::TableConfig;
 use crate::warehouse::WarehouseError;
 use postgres::Client;
 use std::collections::{HashMap, HashSet};
@@ -286,9 +285,7 @@ fn build_with_retries(
 ) -> Result<Option<BuiltTable>, Failure> {
     let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
     let state_failure = |e: StateError| failure(FailureClass::Internal, format!("state file: {e}"));
-    let config: TableConfig = serde_json::from_str(&table.config_json).map_err(|e| {
-        failure(FailureClass::Internal, format!("unreadable config in the state file: {e}"))
-    })?;
+    let config = table.config.clone();
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
     let definition = TableDefinition {

@@ -39,6 +39,18 @@ impl DependencyMethod {
     }
 }
 
+impl std::str::FromStr for DependencyMethod {
+    type Err = crate::build::UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "parsed" => Ok(DependencyMethod::Parsed),
+            "tokens" => Ok(DependencyMethod::Tokens),
+            _ => Err(crate::build::UnknownName(text.to_owned(), "dependency method")),
+        }
+    }
+}
+
 /// What Duro needs to know about one `select` query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct QueryAnalysis {

@@ -2,8 +2,10 @@
 //! flagged for a rebuild, removed ones marked deleted, re-added ones restored), processed commits,
 //! and typed reads for the other binaries.
 
+use super::names::json_column;
 use super::{StateError, StateFile};
-use crate::views::{Catalog, Table, TableKind};
+use crate::sql::DependencyMethod;
+use crate::views::{Catalog, Table, TableConfig, TableKind};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -36,10 +38,10 @@ pub struct StoredTable {
     pub processor_source: Option<String>,
     pub requirements: Option<String>,
     pub interval_minutes: Option<u32>,
-    pub config_json: String,
+    pub config: TableConfig,
     pub files: Vec<String>,
     pub dependencies: Vec<String>,
-    pub dependency_method: String,
+    pub dependency_method: DependencyMethod,
     pub first_seen_at: i64,
     pub changed_at: i64,
     pub deleted_at: Option<i64>,
@@ -66,7 +68,6 @@ fn stored_table(
 ) -> rusqlite::Result<StoredTable> {
     let name: String = row.get(0)?;
     let kind: String = row.get(1)?;
-    let files_json: String = row.get(7)?;
     Ok(StoredTable {
         dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
         name,
@@ -75,8 +76,8 @@ fn stored_table(
         ddl: row.get(3)?,
         tests: row.get(4)?,
         interval_minutes: row.get(5)?,
-        config_json: row.get(6)?,
-        files: serde_json::from_str(&files_json).unwrap_or_default(),
+        config: json_column(row, 6)?,
+        files: json_column(row, 7)?,
         dependency_method: row.get(8)?,
         first_seen_at: row.get(9)?,
         changed_at: row.get(10)?,

@@ -1,7 +1,9 @@
-//! How the run vocabulary (`crate::build`) is stored: as its names, in text columns whose check
-//! constraints list them. Reading a name the vocabulary does not know is an error naming it.
+//! How named values are stored: the run vocabulary (`crate::build`) and the dependency method,
+//! as their names in text columns whose check constraints list them; JSON columns as typed
+//! values. Reading a name or document Duro does not know is an error naming it.
 
 use crate::build::{BuildOutcome, FailureClass};
+use crate::sql::DependencyMethod;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 macro_rules! stored_by_name {
@@ -22,6 +24,22 @@ macro_rules! stored_by_name {
 
 stored_by_name!(BuildOutcome);
 stored_by_name!(FailureClass);
+stored_by_name!(DependencyMethod);
+
+/// A column holding JSON, read as `T`; a document that does not fit is an error.
+pub(super) fn json_column<T: serde::de::DeserializeOwned>(
+    row: &rusqlite::Row,
+    index: usize,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|error| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            Box::new(error),
+        )
+    })
+}
 
 #[cfg(test)]
 mod tests {
