@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::fmt::Write as _;
 
 /// Tables and their dependency edges.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct DependencyGraph {
     graph: DiGraph<String, ()>,
     index: HashMap<String, NodeIndex>,

@@ -82,6 +82,8 @@ pub struct Planner {
     dependencies: Vec<Vec<usize>>,
     /// Dependencies first; every table once.
     order: Vec<usize>,
+    /// The managed dependencies as a graph, for upstream and downstream questions.
+    graph: DependencyGraph,
 }
 
 impl Planner {
@@ -111,7 +113,28 @@ impl Planner {
             intervals: tables.iter().map(|t| t.interval_minutes).collect(),
             dependencies,
             order,
+            graph,
         }
+    }
+
+    /// Every table `name` reads, directly or not, sorted.
+    pub fn upstream(&self, name: &str) -> Vec<String> {
+        self.graph.upstream(name)
+    }
+
+    /// Every table that reads `name`, directly or not, sorted.
+    pub fn downstream(&self, name: &str) -> Vec<String> {
+        self.graph.downstream(name)
+    }
+
+    /// Every planned table that depends, directly or not, on `failed`: they are skipped this
+    /// cycle.
+    pub fn dependents_in_plan(&self, planned: &[PlannedBuild], failed: &str) -> Vec<String> {
+        let in_plan: HashSet<&str> = planned.iter().map(|p| p.table.as_str()).collect();
+        self.downstream(failed)
+            .into_iter()
+            .filter(|name| in_plan.contains(name.as_str()) && name != failed)
+            .collect()
     }
 
     /// The tables to build now, dependencies first.
@@ -172,24 +195,6 @@ impl Planner {
             })
             .collect()
     }
-}
-
-/// Every planned table that depends, directly or not, on `failed`: they are skipped this cycle.
-pub fn dependents_in_plan(
-    planned: &[PlannedBuild],
-    tables: &[PlanTable],
-    failed: &str,
-) -> Vec<String> {
-    let in_plan: HashSet<&str> = planned.iter().map(|p| p.table.as_str()).collect();
-    let edges = tables
-        .iter()
-        .flat_map(|t| t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str())));
-    let graph = DependencyGraph::from_edges(tables.iter().map(|t| t.name.as_str()), edges);
-    graph
-        .downstream(failed)
-        .into_iter()
-        .filter(|name| in_plan.contains(name.as_str()) && name != failed)
-        .collect()
 }
 
 #[cfg(test)]
@@ -324,7 +329,10 @@ mod tests {
     fn dependents_of_a_failure() {
         let tables = readme();
         let planned = plan(&tables, &HashMap::new(), &HashMap::new(), NOW);
-        assert_eq!(dependents_in_plan(&planned, &tables, "f.cities"), ["f.people", "f.shops"]);
-        assert!(dependents_in_plan(&planned, &tables, "f.people").is_empty());
+        let planner = Planner::new(&tables);
+        assert_eq!(planner.dependents_in_plan(&planned, "f.cities"), ["f.people", "f.shops"]);
+        assert!(planner.dependents_in_plan(&planned, "f.people").is_empty());
+        assert_eq!(planner.upstream("f.people"), ["f.cities", "f.shops"]);
+        assert_eq!(planner.downstream("f.shops"), ["f.people"]);
     }
 }

@@ -124,7 +124,7 @@ impl ServerContext {
             || {
                 let tables = state.table_overview(now_ms)?;
                 let planner = self.planner(&tables);
-                Ok(Arc::new(load::overview(tables, &planner, now_ms)))
+                Ok(Arc::new(load::overview(tables, planner, now_ms)))
             },
         )
     }

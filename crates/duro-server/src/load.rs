@@ -4,13 +4,13 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
-use duro_core::graph::DependencyGraph;
 use duro_core::plan::Planner;
 use duro_core::sql::DependencyMethod;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
 use duro_core::views::TableConfig;
 use serde::Serialize;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The header figures cover this many hours.
 pub const STATS_HOURS: i64 = 24;
@@ -25,18 +25,20 @@ const PHASE_ORDER: [&str; 9] =
 pub struct Overview {
     pub tables: Vec<TableSummary>,
     pub rows: Vec<TableRow>,
+    /// The planner of the active tables (upstream for "update tree").
+    pub planner: Arc<Planner>,
 }
 
 /// The overview of `tables` (from `StateFile::table_overview`), with `planner` made for
 /// their catalog (see `catalog_fingerprint`).
 pub fn overview(
     tables: Vec<(TableSummary, TableActivity)>,
-    planner: &Planner,
+    planner: Arc<Planner>,
     now_ms: i64,
 ) -> Overview {
-    let rows = model::table_rows(&tables, planner, now_ms);
+    let rows = model::table_rows(&tables, &planner, now_ms);
     let tables = tables.into_iter().map(|(table, _)| table).collect();
-    Overview { tables, rows }
+    Overview { tables, rows, planner }
 }
 
 /// A hash of what the planner depends on (active tables, intervals, dependencies): equal
@@ -72,21 +74,6 @@ pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
     let period = state.period_stats(now_ms - STATS_HOURS * 3_600_000, now_ms)?;
     let running = state.running_builds(now_ms)?.len();
     Ok(model::stats(period, STATS_HOURS, running))
-}
-
-/// The dependency graph of the active tables.
-pub fn graph(tables: &[TableSummary]) -> DependencyGraph {
-    let active: HashSet<&str> =
-        tables.iter().filter(|t| t.deleted_at.is_none()).map(|t| t.name.as_str()).collect();
-    DependencyGraph::from_edges(
-        active.iter().copied(),
-        tables.iter().filter(|t| active.contains(t.name.as_str())).flat_map(|t| {
-            t.dependencies
-                .iter()
-                .filter(|d| active.contains(d.as_str()))
-                .map(move |d| (t.name.as_str(), d.as_str()))
-        }),
-    )
 }
 
 /// One build as the table page and `/api/tables/<name>` show it: the job, with its phases and
@@ -237,7 +224,7 @@ pub fn force(
     }
     let mut scheduled = vec![name.to_owned()];
     if tree {
-        scheduled.extend(graph(&overview.tables).upstream(name));
+        scheduled.extend(overview.planner.upstream(name));
     }
     scheduled.sort();
     scheduled.dedup();

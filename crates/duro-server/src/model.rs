@@ -156,15 +156,7 @@ fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -
 
 /// The active tables as the planner sees them.
 pub fn plan_tables(tables: &[(TableSummary, TableActivity)]) -> Vec<PlanTable> {
-    tables
-        .iter()
-        .filter(|(t, _)| t.deleted_at.is_none())
-        .map(|(t, _)| PlanTable {
-            name: t.name.clone(),
-            interval_minutes: t.interval_minutes,
-            dependencies: t.dependencies.clone(),
-        })
-        .collect()
+    tables.iter().filter(|(t, _)| t.deleted_at.is_none()).map(|(t, _)| PlanTable::from(t)).collect()
 }
 
 /// The tables the creator's planner would build now (`planner` is made by `plan_tables` over

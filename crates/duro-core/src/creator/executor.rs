@@ -6,7 +6,7 @@ use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
 use crate::clock::now_ms;
-use crate::plan::{PlanTable, PlannedBuild};
+use crate::plan::{PlannedBuild, Planner};
 use crate::refresh::{self, TableDefinition};
 use crate::state::{
     BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile, StoredTable,
@@ -54,7 +54,8 @@ struct Run<'a> {
     creator: &'a Creator,
     planned: &'a [PlannedBuild],
     tables: &'a HashMap<String, StoredTable>,
-    plan_tables: Vec<PlanTable>,
+    /// The catalog's planner, for the dependents of a failure.
+    planner: &'a Planner,
     /// For each planned table, the planned tables before it that it reads (later ones close a cycle).
     waits_for: Vec<Vec<&'a str>>,
     progress: Mutex<Progress>,
@@ -67,6 +68,7 @@ pub(super) fn execute(
     creator: &Creator,
     planned: &[PlannedBuild],
     tables: &HashMap<String, StoredTable>,
+    planner: &Planner,
     read_at_ms: i64,
 ) -> Result<CycleReport, CreatorError> {
     let position: HashMap<&str, usize> =
@@ -83,19 +85,11 @@ pub(super) fn execute(
                 .collect()
         })
         .collect();
-    let plan_tables = tables
-        .values()
-        .map(|t| PlanTable {
-            name: t.name.clone(),
-            interval_minutes: t.interval_minutes,
-            dependencies: t.dependencies.clone(),
-        })
-        .collect();
     let run = Run {
         creator,
         planned,
         tables,
-        plan_tables,
+        planner,
         waits_for,
         progress: Mutex::new(Progress::default()),
         changed: Condvar::new(),
@@ -251,7 +245,7 @@ impl Run<'_> {
         failure: Option<&Failure>,
     ) -> Result<(), StateError> {
         progress.blocked.insert(table.to_owned());
-        for dependent in crate::plan::dependents_in_plan(self.planned, &self.plan_tables, table) {
+        for dependent in self.planner.dependents_in_plan(self.planned, table) {
             if !progress.blocked.insert(dependent.clone()) {
                 continue;
             }

@@ -9,7 +9,7 @@ use crate::build::FailureClass;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::objectstore::ObjectStore;
-use crate::plan::{self, PlanTable, PlannedBuild, Reason};
+use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
 use crate::refresh::{OsUser, ProcessorDefinition, Staging};
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::views::{TableConfig, TableKind};
@@ -130,45 +130,34 @@ impl Creator {
     pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedBuild>, CreatorError> {
         let state = self.open_state()?;
         let tables = state.tables(false)?;
-        self.plan_tables(&state, &tables, selection)
+        let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
+        self.plan_tables(&state, &tables, &planner, selection)
     }
 
-    /// The plan over one snapshot of the catalog (the same snapshot the builds then use).
+    /// The plan over one snapshot of the catalog (the same snapshot the builds then use), with
+    /// `planner` made for it.
     fn plan_tables(
         &self,
         state: &StateFile,
         tables: &[StoredTable],
+        planner: &Planner,
         selection: &Selection,
     ) -> Result<Vec<PlannedBuild>, CreatorError> {
-        let plan_tables: Vec<PlanTable> = tables
-            .iter()
-            .map(|t| PlanTable {
-                name: t.name.clone(),
-                interval_minutes: t.interval_minutes,
-                dependencies: t.dependencies.clone(),
-            })
-            .collect();
         let last_success = state.last_successes()?;
         let mut forced: HashMap<String, String> = state.force_requests()?.into_iter().collect();
         let planned = match selection {
-            Selection::Due => plan::plan(&plan_tables, &last_success, &forced, now_ms()),
+            Selection::Due => planner.plan(&last_success, &forced, now_ms()),
             Selection::Table { name, with_dependencies } => {
                 if !tables.iter().any(|t| &t.name == name) {
                     return Err(CreatorError::UnknownTable(name.clone()));
                 }
                 forced.insert(name.clone(), "requested on the command line".to_owned());
-                let graph = crate::graph::DependencyGraph::from_edges(
-                    plan_tables.iter().map(|t| t.name.as_str()),
-                    plan_tables.iter().flat_map(|t| {
-                        t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str()))
-                    }),
-                );
                 let upstream: HashSet<String> = if *with_dependencies {
-                    graph.upstream(name).into_iter().collect()
+                    planner.upstream(name).into_iter().collect()
                 } else {
                     HashSet::new()
                 };
-                let mut planned = plan::plan(&plan_tables, &last_success, &forced, now_ms());
+                let mut planned = planner.plan(&last_success, &forced, now_ms());
                 planned.retain(|p| &p.table == name || upstream.contains(&p.table));
                 for entry in &mut planned {
                     if &entry.table == name {
@@ -227,13 +216,14 @@ impl Creator {
             tracing::info!("cleaned up after a stopped creator: {item}");
         }
         let tables = state.tables(false)?;
-        let planned = self.plan_tables(&state, &tables, selection)?;
+        let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
+        let planned = self.plan_tables(&state, &tables, &planner, selection)?;
         if planned.is_empty() {
             return Ok(CycleReport::default());
         }
         let tables: HashMap<String, StoredTable> =
             tables.into_iter().map(|t| (t.name.clone(), t)).collect();
-        executor::execute(self, &planned, &tables, read_at_ms)
+        executor::execute(self, &planned, &tables, &planner, read_at_ms)
     }
 
     /// A warehouse connection named after this worker (see `warehouse::sessions`).

@@ -4,6 +4,7 @@
 
 use super::names::json_column;
 use super::{StateError, StateFile};
+use crate::plan::PlanTable;
 use crate::sql::DependencyMethod;
 use crate::views::{Catalog, Table, TableConfig, TableKind};
 use rusqlite::{OptionalExtension, params};
@@ -45,6 +46,26 @@ pub struct StoredTable {
     pub first_seen_at: i64,
     pub changed_at: i64,
     pub deleted_at: Option<i64>,
+}
+
+impl From<&StoredTable> for PlanTable {
+    fn from(table: &StoredTable) -> Self {
+        PlanTable {
+            name: table.name.clone(),
+            interval_minutes: table.interval_minutes,
+            dependencies: table.dependencies.clone(),
+        }
+    }
+}
+
+impl From<&TableSummary> for PlanTable {
+    fn from(table: &TableSummary) -> Self {
+        PlanTable {
+            name: table.name.clone(),
+            interval_minutes: table.interval_minutes,
+            dependencies: table.dependencies.clone(),
+        }
+    }
 }
 
 /// A catalog row without its texts: what lists of many tables need.
