@@ -11,6 +11,7 @@ pub mod config;
 pub mod creator;
 pub mod crypto;
 pub mod diagnostic;
+pub mod force;
 pub mod git;
 pub mod graph;
 pub mod identifier;

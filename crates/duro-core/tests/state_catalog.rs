@@ -238,3 +238,39 @@ fn stored_tables_are_typed_and_corrupt_rows_are_errors() {
     let error = state.tables(false).unwrap_err().to_string();
     assert!(error.contains(&state_path.display().to_string()), "{error}");
 }
+
+/// The force rule: one table or its tree (everything upstream), never an unknown or removed
+/// table, each request recorded with its reason.
+#[test]
+fn forcing_a_table_or_its_tree() {
+    use duro_core::force::{ForceError, Scope, request};
+    use duro_core::plan::{PlanTable, Planner};
+    let views = repository(&[
+        ("s/top — 1h.sql", "select x from s.mid"),
+        ("s/mid.sql", "select x from s.base"),
+        ("s/base.sql", "select 1 as x"),
+        ("s/gone — 1h.sql", "select 2 as y"),
+    ]);
+    let state_dir = tempfile::tempdir().unwrap();
+    let state_path = state_dir.path().join("duro.db");
+    run(&options(views.path(), &state_path)).unwrap();
+    std::fs::remove_file(views.path().join("s/gone — 1h.sql")).unwrap();
+    run(&options(views.path(), &state_path)).unwrap();
+    let mut state = StateFile::open(&state_path).unwrap();
+    let tables: Vec<_> = state.table_overview(0).unwrap().into_iter().map(|(t, _)| t).collect();
+    let active: Vec<PlanTable> =
+        tables.iter().filter(|t| t.deleted_at.is_none()).map(PlanTable::from).collect();
+    let planner = Planner::new(&active);
+    let tree = request(&mut state, &tables, &planner, "s.top", Scope::Tree, "test", 10).unwrap();
+    assert_eq!(tree, ["s.base", "s.mid", "s.top"]);
+    let one = request(&mut state, &tables, &planner, "s.mid", Scope::Table, "test", 11).unwrap();
+    assert_eq!(one, ["s.mid"]);
+    let requests: std::collections::HashMap<String, String> =
+        state.force_requests().unwrap().into_iter().collect();
+    assert_eq!(requests["s.top"], "test: update tree of s.top");
+    assert_eq!(requests["s.mid"], "test: update table");
+    let unknown = request(&mut state, &tables, &planner, "s.nope", Scope::Table, "test", 12);
+    assert!(matches!(unknown, Err(ForceError::UnknownTable(name)) if name == "s.nope"));
+    let removed = request(&mut state, &tables, &planner, "s.gone", Scope::Tree, "test", 12);
+    assert!(matches!(removed, Err(ForceError::Removed(name)) if name == "s.gone"));
+}

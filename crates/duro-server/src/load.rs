@@ -4,6 +4,7 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, Status, TableRow};
+use duro_core::force::{self, ForceError, Scope};
 use duro_core::plan::Planner;
 use duro_core::sql::DependencyMethod;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
@@ -120,9 +121,7 @@ pub struct TableDetail {
 }
 
 fn unknown_table(name: &str) -> AppError {
-    AppError::not_found(format!(
-        "no table `{name}` in the catalog; names are `schema.table` in lower case"
-    ))
+    AppError::not_found(ForceError::UnknownTable(name.to_owned()).to_string())
 }
 
 /// Finds a table by name among the listed ones (active or recently removed).
@@ -203,8 +202,9 @@ fn config_entries(config: &TableConfig) -> Vec<ConfigEntry> {
         .collect()
 }
 
-/// Requests a rebuild of `name` (and with `tree`, of every table upstream of it). Returns the
-/// tables scheduled, sorted.
+/// Requests a rebuild of `name` (and with `tree`, of every table upstream of it) through the
+/// core's force rule; its refusals become 404 (unknown table) and 409 (removed table). Returns
+/// the tables scheduled, sorted.
 pub fn force(
     state: &mut StateFile,
     overview: &Overview,
@@ -213,26 +213,15 @@ pub fn force(
     via: &str,
     now_ms: i64,
 ) -> Result<Vec<String>, AppError> {
-    let Some(table) = overview.tables.iter().find(|t| t.name == name) else {
-        return Err(unknown_table(name));
-    };
-    if table.deleted_at.is_some() {
-        return Err(AppError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            format!("`{name}` was removed from the views repository and is no longer built"),
-        ));
-    }
-    let mut scheduled = vec![name.to_owned()];
-    if tree {
-        scheduled.extend(overview.planner.upstream(name));
-    }
-    scheduled.sort();
-    scheduled.dedup();
-    let reason =
-        if tree { format!("{via}: update tree of {name}") } else { format!("{via}: update table") };
-    let names: Vec<&str> = scheduled.iter().map(String::as_str).collect();
-    state.request_forces(&names, &reason, now_ms / 1000)?;
-    Ok(scheduled)
+    let scope = if tree { Scope::Tree } else { Scope::Table };
+    force::request(state, &overview.tables, &overview.planner, name, scope, via, now_ms / 1000)
+        .map_err(|error| match error {
+            ForceError::UnknownTable(_) => AppError::not_found(error.to_string()),
+            ForceError::Removed(_) => {
+                AppError::new(actix_web::http::StatusCode::CONFLICT, error.to_string())
+            }
+            ForceError::State(error) => error.into(),
+        })
 }
 
 /// Status counts, most urgent first, for the tables page.

@@ -1,0 +1,60 @@
+//! Asking for a rebuild ("force"): one table, or a table with everything upstream of it (its
+//! tree). The rule the web UI, its API and any command share: a table the catalog does not have,
+//! or one removed from the views repository, cannot be forced.
+
+use crate::plan::Planner;
+use crate::state::{StateError, StateFile, TableSummary};
+
+/// What to rebuild.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// The table only.
+    Table,
+    /// The table and every table it reads, directly or not.
+    Tree,
+}
+
+/// Why a force request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ForceError {
+    #[error("no table `{0}` in the catalog; names are `schema.table` in lower case")]
+    UnknownTable(String),
+    #[error("`{0}` was removed from the views repository and is no longer built")]
+    Removed(String),
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// Requests a rebuild of `name` (with [`Scope::Tree`], of every table upstream of it too), as
+/// asked `via` (for the request's reason). `tables` is the catalog, removed tables included;
+/// `planner` is made for its active tables. Returns the tables scheduled, sorted.
+pub fn request(
+    state: &mut StateFile,
+    tables: &[TableSummary],
+    planner: &Planner,
+    name: &str,
+    scope: Scope,
+    via: &str,
+    now_s: i64,
+) -> Result<Vec<String>, ForceError> {
+    let table = tables
+        .iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| ForceError::UnknownTable(name.to_owned()))?;
+    if table.deleted_at.is_some() {
+        return Err(ForceError::Removed(name.to_owned()));
+    }
+    let mut scheduled = vec![name.to_owned()];
+    let reason = match scope {
+        Scope::Table => format!("{via}: update table"),
+        Scope::Tree => {
+            scheduled.extend(planner.upstream(name));
+            format!("{via}: update tree of {name}")
+        }
+    };
+    scheduled.sort();
+    scheduled.dedup();
+    let names: Vec<&str> = scheduled.iter().map(String::as_str).collect();
+    state.request_forces(&names, &reason, now_s)?;
+    Ok(scheduled)
+}
