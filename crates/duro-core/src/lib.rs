@@ -24,6 +24,7 @@ pub mod refresh;
 pub mod schedule;
 pub mod sql;
 pub mod state;
+pub mod status;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod views;

@@ -7,7 +7,7 @@ use crate::graph_svg::{self, Layout, Node};
 use crate::load;
 use crate::load::Overview;
 use crate::memo::Memo;
-use crate::model::{self, Stats};
+use crate::model::Stats;
 use crate::security::{Auth, CsrfKey};
 use crate::templates;
 use actix_web::web;
@@ -135,7 +135,7 @@ impl ServerContext {
         self.planner.get(
             fingerprint,
             |seen| *seen == fingerprint,
-            || Arc::new(Planner::new(&model::plan_tables(tables))),
+            || Arc::new(Planner::new(&duro_core::status::plan_tables(tables))),
         )
     }
 

@@ -5,7 +5,7 @@
 //! so the same rules live in `static/style.css`.
 
 use crate::errors::escape_html;
-use crate::model::Status;
+use duro_core::status::Status;
 use layout::backends::svg::SVGWriter;
 use layout::core::base::Orientation;
 use layout::core::color::Color;

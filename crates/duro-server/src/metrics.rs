@@ -1,9 +1,10 @@
 //! `/metrics` in the Prometheus text format: tables by status, builds by outcome and failure
 //! class, and a histogram of successful build durations.
 
-use crate::model::{Status, TableRow};
+use crate::model::TableRow;
 use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::state::BuildCount;
+use duro_core::status::Status;
 use std::fmt::Write;
 
 /// Histogram bucket bounds, in seconds.

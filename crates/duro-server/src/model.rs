@@ -1,54 +1,15 @@
 //! What the pages and the API show, computed from the state file: one row per table with its
-//! status, the jobs of a time range, and the last-24-hours figures. Pure functions of the stored
-//! catalog, the build history and the time.
+//! status (the rule is `duro_core::status`), the jobs of a time range, and the last-24-hours
+//! figures. Presentation only: pure functions of the stored catalog, the build history and the
+//! time.
 
 use crate::timefmt;
 use duro_core::build::{BuildOutcome, FailureClass};
-use duro_core::plan::{PlanTable, Planner};
+use duro_core::plan::Planner;
 use duro_core::state::{BuildRecord, PeriodStats, TableActivity, TableSummary};
+use duro_core::status::{self, Status, Statuses};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
-
-/// Removed tables stay listed this long after their removal.
-pub const REMOVED_SHOWN_FOR_MS: i64 = 7 * 86_400_000;
-
-/// A table's state, most urgent first when several apply.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Removed,
-    Running,
-    Forced,
-    Failed,
-    Due,
-    Fresh,
-}
-
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Fresh,
-        Status::Due,
-        Status::Running,
-        Status::Failed,
-        Status::Forced,
-        Status::Removed,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Removed => "removed",
-            Status::Running => "running",
-            Status::Forced => "forced",
-            Status::Failed => "failed",
-            Status::Due => "due",
-            Status::Fresh => "fresh",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-}
+use std::collections::HashSet;
 
 /// An instant (Unix ms) that serializes as `2026-11-25T10:00:00Z`, formatted only when it is
 /// serialized.
@@ -91,25 +52,13 @@ pub fn table_rows(
     planner: &Planner,
     now_ms: i64,
 ) -> Vec<TableRow> {
-    let due = due_tables(tables, planner, now_ms);
+    let statuses = Statuses::new(tables, planner, now_ms);
     tables
         .iter()
-        .filter(|(t, _)| t.deleted_at.is_none_or(|at| at * 1000 >= now_ms - REMOVED_SHOWN_FOR_MS))
+        .filter(|(t, _)| status::is_listed(t, now_ms))
         .map(|(table, activity)| {
             let failed_attempt = activity.last_failure.as_ref();
-            let status = if table.deleted_at.is_some() {
-                Status::Removed
-            } else if activity.running_since_ms.is_some() {
-                Status::Running
-            } else if forced_after(activity.force_request.as_ref(), failed_attempt) {
-                Status::Forced
-            } else if failed_attempt.is_some() {
-                Status::Failed
-            } else if due.contains(table.name.as_str()) {
-                Status::Due
-            } else {
-                Status::Fresh
-            };
+            let status = statuses.of(table, activity);
             let last_success_ms = activity.last_success.map(|(start, _)| start);
             let next_due_ms = match (status, table.interval_minutes) {
                 (Status::Removed, _) | (_, None) => None,
@@ -140,37 +89,6 @@ pub fn table_rows(
             }
         })
         .collect()
-}
-
-/// Whether a force request is pending that is newer than the failed attempt (a failure with a
-/// request from before it, like the `new` request of a table that never built, shows as failed).
-fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -> bool {
-    match (request, failed) {
-        (None, _) => false,
-        (Some(_), None) => true,
-        (Some((requested_s, _)), Some(attempt)) => {
-            requested_s * 1000 >= attempt.finished_at_ms.unwrap_or(attempt.started_at_ms)
-        }
-    }
-}
-
-/// The active tables as the planner sees them.
-pub fn plan_tables(tables: &[(TableSummary, TableActivity)]) -> Vec<PlanTable> {
-    tables.iter().filter(|(t, _)| t.deleted_at.is_none()).map(|(t, _)| PlanTable::from(t)).collect()
-}
-
-/// The tables the creator's planner would build now (`planner` is made by `plan_tables` over
-/// the same catalog).
-fn due_tables(
-    tables: &[(TableSummary, TableActivity)],
-    planner: &Planner,
-    now_ms: i64,
-) -> HashSet<String> {
-    let last_success: HashMap<String, i64> = tables
-        .iter()
-        .filter_map(|(t, a)| a.last_success.map(|(start, _)| (t.name.clone(), start)))
-        .collect();
-    planner.plan(&last_success, &HashMap::new(), now_ms).into_iter().map(|p| p.table).collect()
 }
 
 /// The columns the tables list can be sorted by.
@@ -340,6 +258,7 @@ pub fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
 mod tests {
     use super::*;
     use duro_core::views::TableKind;
+    use std::collections::HashMap;
 
     fn table(name: &str, interval: Option<u32>, deps: &[&str]) -> TableSummary {
         TableSummary {
@@ -365,7 +284,7 @@ mod tests {
     }
 
     fn rows_of(tables: Vec<(TableSummary, TableActivity)>) -> Vec<TableRow> {
-        table_rows(&tables, &Planner::new(&plan_tables(&tables)), NOW)
+        table_rows(&tables, &Planner::new(&status::plan_tables(&tables)), NOW)
     }
 
     fn attempt(table: &str, outcome: BuildOutcome, message: Option<&str>) -> BuildRecord {

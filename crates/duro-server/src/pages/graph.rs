@@ -4,8 +4,9 @@ use super::render;
 use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::graph_svg;
-use crate::model::{self, Status};
+use crate::model;
 use actix_web::{HttpRequest, HttpResponse, web};
+use duro_core::status::Status;
 
 /// The graph page draws at most this many tables.
 pub const MAX_GRAPH_NODES: usize = 400;

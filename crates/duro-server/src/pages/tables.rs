@@ -4,8 +4,9 @@ use super::render;
 use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::load;
-use crate::model::{self, ListQuery, SortKey, Status};
+use crate::model::{self, ListQuery, SortKey};
 use actix_web::{HttpRequest, HttpResponse, web};
+use duro_core::status::Status;
 use serde::{Deserialize, Serialize};
 
 /// The tables page shows this many rows unless asked for more (`?limit=all`).
