@@ -5,7 +5,7 @@ use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::load;
 use crate::model;
-use crate::pages::{MAX_JOBS, RangeQuery, TablesQuery, parse_range};
+use crate::query_string::{MAX_JOBS, RangeQuery, TablesQuery, parse_range};
 use crate::timefmt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};

@@ -2,8 +2,8 @@
 //! and `duro-create` record and writes only force requests; it never talks to the warehouse.
 //!
 //! [`routes`] mounts everything under the configured base path, behind the read check
-//! (`server.read_auth`) and with a `Content-Security-Policy` on every answer; `main.rs` only
-//! parses flags and starts actix-web.
+//! (`server.read_auth`), with the default security headers, a `Content-Security-Policy` and the
+//! access log on every answer; [`serve`] listens and runs it. `main.rs` only parses flags.
 
 mod api;
 mod charts;
@@ -15,6 +15,7 @@ mod memo;
 mod metrics;
 mod model;
 mod pages;
+mod query_string;
 mod security;
 mod templates;
 mod timefmt;
@@ -25,7 +26,7 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{HttpResponse, web};
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use errors::AppError;
 use std::time::Instant;
 
@@ -62,6 +63,16 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
                     .wrap(from_fn(read_auth))
                     .wrap(from_fn(content_security_policy))
                     .wrap(from_fn(server_timing))
+                    .wrap(
+                        middleware::DefaultHeaders::new()
+                            .add(("X-Content-Type-Options", "nosniff"))
+                            .add(("X-Frame-Options", "DENY"))
+                            .add(("Referrer-Policy", "same-origin")),
+                    )
+                    .wrap(
+                        middleware::Logger::new("%a \"%r\" %s %b %Dms")
+                            .log_target("duro_server::access"),
+                    )
                     .route("/healthz", web::get().to(healthz))
                     .route("/metrics", web::get().to(metrics))
                     .route("/static/style.css", web::get().to(stylesheet))
@@ -87,6 +98,40 @@ pub fn routes(context: web::Data<ServerContext>) -> impl FnOnce(&mut web::Servic
                     .default_service(web::to(page_not_found)),
             );
     }
+}
+
+/// Listens on `bind` and serves [`routes`] until SIGTERM or SIGINT (finishing requests in
+/// flight), printing the address first.
+pub async fn serve(
+    context: web::Data<ServerContext>,
+    bind: &str,
+    workers: Option<usize>,
+) -> Result<(), String> {
+    let base = context.base_path.clone();
+    let write_auth = if context.auth.is_open() { "open" } else { "authenticated" };
+    let read_auth = if context.read_auth { "authenticated" } else { "open" };
+    let app_context = context.clone();
+    let mut server = HttpServer::new(move || App::new().configure(routes(app_context.clone())))
+        .bind(bind)
+        .map_err(|e| format!("cannot listen on `{bind}`: {e} (set --bind or DURO_SERVER__BIND)"))?;
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    for address in server.addrs() {
+        let line = format!(
+            "duro-server: listening on http://{address}{base}/ (reads {read_auth}, writes {write_auth})"
+        );
+        println_flushed(&line);
+    }
+    server.run().await.map_err(|e| e.to_string())
+}
+
+/// The address line the deployment scripts wait for, on stdout at once.
+fn println_flushed(line: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}");
+    let _ = stdout.flush();
 }
 
 /// Adds `Server-Timing: app;dur=<ms>`: the time from the request's arrival to its complete

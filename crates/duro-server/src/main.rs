@@ -2,11 +2,11 @@
 //! `duro.yaml` and `DURO_SERVER__*`; it prints the address it listens on, then serves until
 //! SIGTERM or SIGINT (finishing requests in flight).
 
-use actix_web::{App, HttpServer, middleware, web};
+use actix_web::web;
 use clap::Parser;
 use duro_core::config::Config;
 use duro_core::state::StateFile;
-use duro_server::{ServerContext, routes};
+use duro_server::{ServerContext, serve};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -63,39 +63,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-async fn serve(
-    context: web::Data<ServerContext>,
-    bind: &str,
-    workers: Option<usize>,
-) -> Result<(), String> {
-    let base = context.base_path.clone();
-    let write_auth = if context.auth.is_open() { "open" } else { "authenticated" };
-    let read_auth = if context.read_auth { "authenticated" } else { "open" };
-    let app_context = context.clone();
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("duro_server::access"))
-            .wrap(
-                middleware::DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin")),
-            )
-            .configure(routes(app_context.clone()))
-    })
-    .bind(bind)
-    .map_err(|e| format!("cannot listen on `{bind}`: {e} (set --bind or DURO_SERVER__BIND)"))?;
-    if let Some(workers) = workers {
-        server = server.workers(workers.max(1));
-    }
-    for address in server.addrs() {
-        println!(
-            "duro-server: listening on http://{address}{base}/ (reads {read_auth}, writes {write_auth})"
-        );
-    }
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    server.run().await.map_err(|e| e.to_string())
 }

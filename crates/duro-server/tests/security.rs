@@ -185,6 +185,13 @@ async fn every_answer_has_the_content_security_policy() {
             "default-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
             "{uri}"
         );
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "same-origin"),
+        ] {
+            assert_eq!(response.headers().get(name).unwrap(), value, "{uri}: {name}");
+        }
         let is_html = response
             .headers()
             .get(header::CONTENT_TYPE)

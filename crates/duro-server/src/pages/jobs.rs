@@ -1,24 +1,13 @@
-//! The jobs page: builds of a time range on a timeline, and the range parsing the API shares.
+//! The jobs page: builds of a time range on a timeline.
 
 use super::render;
 use crate::charts;
 use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::load;
+use crate::query_string::{DEFAULT_JOBS_RANGE_MS, PAGE_JOBS, RangeQuery, parse_range};
 use crate::timefmt;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-
-/// The default jobs range: the last 30 minutes.
-pub const DEFAULT_JOBS_RANGE_MS: i64 = 30 * 60_000;
-/// At most this many builds (the newest) in `/api/jobs` and on the jobs page.
-pub const MAX_JOBS: usize = 5_000;
-pub const PAGE_JOBS: usize = 1_000;
-#[derive(Deserialize)]
-pub struct RangeQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-}
 
 /// `/`, `/<from>/` and `/<from>/<to>` (path), or `/?from=&to=` (the range form).
 pub async fn jobs(
@@ -65,32 +54,4 @@ pub async fn jobs(
         values.insert("chart", &chart);
         values.insert("quick", &quick);
     })
-}
-
-/// The range of a jobs view; a missing `from` is 30 minutes before `to`, a missing `to` is now.
-pub fn parse_range(
-    from: Option<&str>,
-    to: Option<&str>,
-    now_ms: i64,
-) -> Result<(i64, i64), AppError> {
-    let to_ms = match to {
-        Some(text) => {
-            timefmt::parse_instant(text).map_err(|e| AppError::bad_request(format!("to: {e}")))?
-        }
-        None => now_ms,
-    };
-    let from_ms = match from {
-        Some(text) => {
-            timefmt::parse_instant(text).map_err(|e| AppError::bad_request(format!("from: {e}")))?
-        }
-        None => to_ms - DEFAULT_JOBS_RANGE_MS,
-    };
-    if from_ms >= to_ms {
-        return Err(AppError::bad_request(format!(
-            "the range starts ({}) at or after its end ({}); put the earlier time first",
-            timefmt::iso(from_ms),
-            timefmt::iso(to_ms)
-        )));
-    }
-    Ok((from_ms, to_ms))
 }

@@ -10,9 +10,9 @@ mod tables;
 
 pub use force::force;
 pub use graph::graph;
-pub use jobs::{MAX_JOBS, RangeQuery, jobs, parse_range};
+pub use jobs::jobs;
 pub use table::table;
-pub use tables::{TablesQuery, tables};
+pub use tables::tables;
 
 use crate::context::ServerContext;
 use crate::errors::AppError;

@@ -4,68 +4,10 @@ use super::render;
 use crate::context::ServerContext;
 use crate::errors::AppError;
 use crate::load;
-use crate::model::{self, ListQuery, SortKey};
+use crate::model::{self, SortKey};
+use crate::query_string::TablesQuery;
 use actix_web::{HttpRequest, HttpResponse, web};
 use duro_core::status::Status;
-use serde::{Deserialize, Serialize};
-
-/// The tables page shows this many rows unless asked for more (`?limit=all`).
-pub const DEFAULT_TABLE_ROWS: usize = 500;
-/// The tables list's query string.
-#[derive(Deserialize, Serialize, Default, Clone)]
-pub struct TablesQuery {
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub q: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub status: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub sort: String,
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub order: String,
-    /// Rows on the page: a number, or `all` (default `DEFAULT_TABLE_ROWS`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub limit: String,
-}
-
-impl TablesQuery {
-    /// The validated form; unknown values are 400s that say what is accepted.
-    pub fn to_list_query(&self) -> Result<ListQuery, AppError> {
-        let defaults = ListQuery::default();
-        let status = match self.status.as_str() {
-            "" => None,
-            text => Some(Status::parse(text).ok_or_else(|| {
-                AppError::bad_request(format!(
-                    "unknown status `{text}`; use one of fresh, due, running, failed, forced, removed"
-                ))
-            })?),
-        };
-        let sort = match self.sort.as_str() {
-            "" => defaults.sort,
-            text => SortKey::parse(text).map_err(AppError::bad_request)?,
-        };
-        let descending = match self.order.as_str() {
-            "" | "asc" => false,
-            "desc" => true,
-            other => {
-                return Err(AppError::bad_request(format!(
-                    "unknown order `{other}`; use asc or desc"
-                )));
-            }
-        };
-        Ok(ListQuery { filter: self.q.clone(), status, sort, descending })
-    }
-
-    /// How many rows the page shows (`None`: all).
-    pub fn row_limit(&self) -> Result<Option<usize>, AppError> {
-        match self.limit.as_str() {
-            "" => Ok(Some(DEFAULT_TABLE_ROWS)),
-            "all" => Ok(None),
-            text => text.parse::<usize>().map(Some).map_err(|_| {
-                AppError::bad_request(format!("limit: use a number of rows or `all`, not `{text}`"))
-            }),
-        }
-    }
-}
 
 pub async fn tables(
     request: HttpRequest,
