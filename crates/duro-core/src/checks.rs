@@ -2,11 +2,11 @@
 //! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
 //! names too long for the temporary tables on PostgreSQL.
 
+use crate::catalog::{Catalog, Table, TableKind};
 use crate::diagnostic::Diagnostic;
 use crate::graph::DependencyGraph;
 use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
 use crate::sql::ddl_table;
-use crate::views::{Catalog, Table, TableKind};
 
 /// The longest suffix Duro appends to a table name (`_duro_temp`, `_duro_old`, `_history`).
 pub const LONGEST_SUFFIX: &str = "_duro_temp";

@@ -1,7 +1,7 @@
 //! The dependency graph (petgraph): an edge A → B means "A reads B", so B is built before A.
 //! Cycles are strongly connected components; every walk here terminates on cyclic graphs.
 
-use crate::views::Catalog;
+use crate::catalog::Catalog;
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};

@@ -5,6 +5,7 @@
 //! `views`, `config`, `git` and `state` do I/O. `schedule` combines them into one scheduler run.
 
 pub mod build;
+pub mod catalog;
 pub mod checks;
 pub mod clock;
 pub mod config;

@@ -1,12 +1,13 @@
 //! One scheduler run: (optionally) skip an already processed git commit, read and check the
 //! views repository, and write the catalog to the state file only when there is no error.
 
+use crate::catalog::Catalog;
 use crate::checks;
 use crate::diagnostic::{Diagnostic, sort_diagnostics};
 use crate::git::{self, GitError};
 use crate::graph::DependencyGraph;
 use crate::state::{CatalogChanges, StateError, StateFile};
-use crate::views::{self, Catalog};
+use crate::views;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -116,7 +116,7 @@ fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -
 mod tests {
     use super::*;
     use crate::build::{BuildOutcome, FailureClass};
-    use crate::views::TableKind;
+    use crate::catalog::TableKind;
 
     const NOW: i64 = 100 * 86_400_000;
 

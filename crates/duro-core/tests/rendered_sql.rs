@@ -3,9 +3,9 @@
 //! `tests/golden/` (set `DURO_UPDATE_GOLDEN=1` to rewrite them after a deliberate change) and
 //! must parse with sqlparser's Redshift dialect.
 
+use duro_core::catalog::TableConfig;
 use duro_core::config::Dialect;
 use duro_core::sql::rename_table;
-use duro_core::views::TableConfig;
 use duro_core::warehouse::grantee::Grantee;
 use duro_core::warehouse::render::{
     self, ChainView, HISTORY_SUFFIX, OLD_SUFFIX, TEMP_SUFFIX, TableRef,

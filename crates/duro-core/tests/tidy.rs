@@ -197,6 +197,7 @@ fn the_readme_documents_every_conf_key() {
         .take_while(|line| line.starts_with('|'))
         .filter_map(|line| line.split('`').nth(1))
         .collect();
-    let known: Vec<&str> = duro_core::views::conf_keys::CONF_KEYS.iter().map(|k| k.name).collect();
+    let known: Vec<&str> =
+        duro_core::catalog::conf_keys::CONF_KEYS.iter().map(|k| k.name).collect();
     assert_eq!(documented, known);
 }

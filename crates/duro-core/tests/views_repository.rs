@@ -6,10 +6,10 @@ mod common;
 
 use common::{README_EXAMPLE, check, repository};
 use duro_core::Severity;
+use duro_core::catalog::TableKind;
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::check_repository;
 use duro_core::sql::DependencyMethod;
-use duro_core::views::TableKind;
 
 #[test]
 fn readme_example() {

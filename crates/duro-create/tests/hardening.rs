@@ -6,9 +6,9 @@
 mod support;
 
 use duro_core::build::{FailureClass, Phases};
+use duro_core::catalog::TableConfig;
 use duro_core::config::Dialect;
 use duro_core::refresh::{self, ProcessorDefinition, TableDefinition};
-use duro_core::views::TableConfig;
 use duro_core::warehouse::WarehouseError;
 use duro_core::warehouse::grantee::select_grantees;
 use support::{Setup, built_names};

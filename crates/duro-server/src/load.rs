@@ -4,12 +4,12 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, TableRow};
+use duro_core::catalog::TableConfig;
 use duro_core::force::{self, ForceError, Scope};
 use duro_core::plan::Planner;
 use duro_core::sql::DependencyMethod;
 use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
 use duro_core::status::Status;
-use duro_core::views::TableConfig;
 use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -257,7 +257,7 @@ pub fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use duro_core::views::TableKind;
+    use duro_core::catalog::TableKind;
     use std::collections::HashMap;
 
     fn table(name: &str, interval: Option<u32>, deps: &[&str]) -> TableSummary {

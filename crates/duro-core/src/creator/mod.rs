@@ -6,13 +6,13 @@ mod executor;
 pub mod worker;
 
 use crate::build::FailureClass;
+use crate::catalog::{TableConfig, TableKind};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::objectstore::ObjectStore;
 use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
 use crate::refresh::{OsUser, ProcessorDefinition, Staging};
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
-use crate::views::{TableConfig, TableKind};
 use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
 use crate::warehouse::{self, WarehouseError, catalog, sessions};

@@ -15,8 +15,8 @@ pub use processor::{ProcessorDefinition, Staging};
 pub use run_as::OsUser;
 
 use crate::build::{FailureClass, Phases};
+use crate::catalog::TableConfig;
 use crate::config::Dialect;
-use crate::views::TableConfig;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;

@@ -4,9 +4,9 @@
 
 use super::names::json_column;
 use super::{StateError, StateFile};
+use crate::catalog::{Catalog, Table, TableConfig, TableKind};
 use crate::plan::PlanTable;
 use crate::sql::DependencyMethod;
-use crate::views::{Catalog, Table, TableConfig, TableKind};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 
 use super::{BuildRecord, StateError, StateFile, TableSummary};
 use crate::build::{BuildOutcome, FailureClass};
-use crate::views::TableKind;
+use crate::catalog::TableKind;
 use std::collections::HashMap;
 
 /// What one table's history says now.

@@ -3,7 +3,7 @@
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
-use super::conf_keys::{ConfKey, known_names};
+use crate::catalog::conf_keys::{ConfKey, known_names};
 use crate::diagnostic::Severity;
 use crate::identifier::{normalize_grantee, validate_identifier};
 use crate::interval::{parse_duration_seconds, parse_interval_minutes};

@@ -5,18 +5,13 @@
 //! `.conf` files once each (`conf_file`), group files by table, merge configs (`table_config`),
 //! analyze every query in parallel (`crate::sql`), and keep only managed tables as dependencies.
 
-pub mod catalog;
 pub mod conf_file;
-pub mod conf_keys;
 pub mod file_name;
 mod listing;
 mod reading;
 pub mod table_config;
 
-pub use catalog::{Catalog, Table, TableKind};
-
-pub use table_config::TableConfig;
-
+use crate::catalog::{Catalog, Table, TableKind};
 use crate::diagnostic::Diagnostic;
 use crate::sql::{self, QueryAnalysis, QueryProblem};
 use conf_file::{ConfFile, Setting, parse_conf};

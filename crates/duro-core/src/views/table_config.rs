@@ -1,52 +1,9 @@
-//! A table's effective config: the settings of `global.conf`, the schema configs and the table
-//! configs merged in that order (later wins), with the file each value came from.
+//! Merging a table's config: the settings of `global.conf`, the schema configs and the table
+//! configs in that order (later wins), remembering the file each value came from.
 
 use super::conf_file::{GrantChange, Setting};
-use super::conf_keys::{CONF_KEYS, ConfKey};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
-
-/// The merged config of one table. Serialized into the catalog and the state file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TableConfig {
-    pub grant_select: Vec<String>,
-    pub distkey: Option<String>,
-    pub sortkey: Vec<String>,
-    pub diststyle: Option<String>,
-    pub snapshots_interval_minutes: Option<u32>,
-    pub snapshots_stored_for_minutes: Option<u32>,
-    pub timeout_seconds: Option<u64>,
-    pub processor_timeout_seconds: Option<u64>,
-    /// For every key set by some file: the last file (relative path) that set or changed it.
-    pub sources: BTreeMap<String, String>,
-}
-
-impl TableConfig {
-    /// Every key's effective value as text (`None` when unset), in `CONF_KEYS` order, for
-    /// display.
-    pub fn entries(&self) -> Vec<(ConfKey, Option<String>)> {
-        let minutes = |m: Option<u32>| m.map(crate::interval::format_minutes);
-        let seconds = |s: Option<u64>| s.map(|s| format!("{s}s"));
-        let join = |values: &[String]| (!values.is_empty()).then(|| values.join(", "));
-        CONF_KEYS
-            .iter()
-            .map(|info| {
-                let value = match info.key {
-                    ConfKey::GrantSelect => join(&self.grant_select),
-                    ConfKey::Distkey => self.distkey.clone(),
-                    ConfKey::Sortkey => join(&self.sortkey),
-                    ConfKey::Diststyle => self.diststyle.clone(),
-                    ConfKey::SnapshotsInterval => minutes(self.snapshots_interval_minutes),
-                    ConfKey::SnapshotsStoredFor => minutes(self.snapshots_stored_for_minutes),
-                    ConfKey::Timeout => seconds(self.timeout_seconds),
-                    ConfKey::ProcessorTimeout => seconds(self.processor_timeout_seconds),
-                };
-                (info.key, value)
-            })
-            .collect()
-    }
-}
+use crate::catalog::TableConfig;
+use std::collections::BTreeSet;
 
 /// Merges layers of settings, lowest precedence first: `(file, settings)` pairs.
 pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> TableConfig {

@@ -3,10 +3,10 @@
 //! identifier is quoted; every name was validated by the scheduler; values are bound by the
 //! caller, never pasted in.
 
+use crate::catalog::TableConfig;
 use crate::config::Dialect;
 use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
 pub use crate::identifier::quote_identifier;
-use crate::views::TableConfig;
 use crate::warehouse::grantee::Grantee;
 
 /// Suffix of the table a new version is built into.

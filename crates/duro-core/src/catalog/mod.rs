@@ -1,6 +1,13 @@
-//! The catalog: every table the views repository defines, with everything needed to build it.
+//! The catalog: every table the views repository defines, with everything needed to build it,
+//! and its configuration vocabulary (`.conf` keys, the merged config). The loader (`views`)
+//! makes it; checks, the graph, the state file and the builders read it.
 
-use super::table_config::TableConfig;
+pub mod conf_keys;
+mod table_config;
+
+pub use conf_keys::ConfKey;
+pub use table_config::TableConfig;
+
 use crate::sql::{DependencyMethod, OutputColumns};
 use serde::Serialize;
 use std::collections::BTreeMap;
