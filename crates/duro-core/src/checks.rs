@@ -82,10 +82,7 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
     let source =
         |key: &str| config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file);
-    let ddl = match table.kind {
-        TableKind::Processor => table.ddl.as_deref().and_then(ddl_table),
-        TableKind::View => None,
-    };
+    let ddl = table.kind.processor().and_then(|source| ddl_table(&source.ddl));
     let configures_distribution =
         config.distkey.is_some() || config.diststyle.is_some() || !config.sortkey.is_empty();
     if configures_distribution && ddl.as_ref().is_some_and(|d| d.declares_distribution) {
@@ -100,10 +97,10 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let ddl_columns = ddl.map(|ddl| ddl.columns);
     let has_column = |column: &str| match &ddl_columns {
         Some(columns) => columns.iter().any(|c| c == column),
-        None => table.kind == TableKind::Processor || table.output_columns.may_contain(column),
+        None => table.kind.processor().is_some() || table.output_columns.may_contain(column),
     };
     let what = match table.kind {
-        TableKind::Processor => "columns of its CREATE TABLE",
+        TableKind::Processor(_) => "columns of its CREATE TABLE",
         TableKind::View => "output columns of its query",
     };
     let keys = config

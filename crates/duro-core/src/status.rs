@@ -116,14 +116,14 @@ fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -
 mod tests {
     use super::*;
     use crate::build::{BuildOutcome, FailureClass};
-    use crate::catalog::TableKind;
+    use crate::catalog::KindName;
 
     const NOW: i64 = 100 * 86_400_000;
 
     fn table(name: &str, interval: Option<u32>, deleted_at: Option<i64>) -> TableSummary {
         TableSummary {
             name: name.into(),
-            kind: TableKind::View,
+            kind: KindName::View,
             interval_minutes: interval,
             dependencies: Vec::new(),
             deleted_at,

@@ -6,7 +6,7 @@ mod common;
 
 use common::{README_EXAMPLE, check, repository};
 use duro_core::Severity;
-use duro_core::catalog::TableKind;
+use duro_core::catalog::{KindName, TableKind};
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::check_repository;
 use duro_core::sql::DependencyMethod;
@@ -391,11 +391,12 @@ fn conventions() {
         ]
     );
     let processor = checked.catalog.get("first.p").unwrap();
-    assert_eq!(processor.kind, TableKind::Processor);
+    assert_eq!(processor.kind.name(), KindName::Processor);
+    let source = processor.kind.processor().unwrap();
     assert_eq!(processor.query, "select * from first.a");
     assert_eq!(processor.dependencies, ["first.a"]);
-    assert!(processor.ddl.as_deref().unwrap().starts_with("create table first.p"));
-    assert_eq!(processor.requirements.as_deref(), Some("requests==2.0"));
+    assert!(source.ddl.starts_with("create table first.p"));
+    assert_eq!(source.requirements.as_deref(), Some("requests==2.0"));
     assert_eq!(
         processor.files,
         ["first/p — 1h.sql", "first/p.py", "first/p_requirements.txt", "first/p_select.sql"]

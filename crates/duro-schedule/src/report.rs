@@ -53,7 +53,7 @@ pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> E
                 out,
                 "{:<40} {:<9} {:>5}{reads}",
                 table.name,
-                table.kind.as_str(),
+                table.kind.name().as_str(),
                 interval
             );
         }

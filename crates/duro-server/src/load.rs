@@ -155,9 +155,9 @@ pub fn table_detail(
     let runs = state.builds(name)?.into_iter().take(runs).map(|b| run(b, &live, now_ms)).collect();
     Ok(TableDetail {
         query: stored.query.clone(),
-        ddl: stored.ddl.clone(),
+        ddl: stored.kind.processor().map(|p| p.ddl.clone()),
         tests: stored.tests.clone(),
-        processor: stored.processor_source.clone(),
+        processor: stored.kind.processor().map(|p| p.script.clone()),
         files: stored.files.clone(),
         dependency_method: stored.dependency_method,
         config: config_entries(&stored.config),

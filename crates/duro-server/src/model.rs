@@ -257,13 +257,13 @@ pub fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use duro_core::catalog::TableKind;
+    use duro_core::catalog::KindName;
     use std::collections::HashMap;
 
     fn table(name: &str, interval: Option<u32>, deps: &[&str]) -> TableSummary {
         TableSummary {
             name: name.to_owned(),
-            kind: TableKind::View,
+            kind: KindName::View,
             interval_minutes: interval,
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
             deleted_at: None,

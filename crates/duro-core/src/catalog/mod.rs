@@ -12,28 +12,79 @@ use crate::sql::{DependencyMethod, OutputColumns};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A plain view (`create table … as select`) or a processor table (select → Python → DDL + load).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// Which kind a table is, by name: what lists, the state file and `--check --json` show.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum TableKind {
+pub enum KindName {
     View,
     Processor,
 }
 
-impl TableKind {
+impl KindName {
     pub fn as_str(self) -> &'static str {
         match self {
-            TableKind::View => "view",
-            TableKind::Processor => "processor",
+            KindName::View => "view",
+            KindName::Processor => "processor",
         }
     }
 
     pub fn parse(text: &str) -> Option<Self> {
         match text {
-            "view" => Some(TableKind::View),
-            "processor" => Some(TableKind::Processor),
+            "view" => Some(KindName::View),
+            "processor" => Some(KindName::Processor),
             _ => None,
         }
+    }
+}
+
+impl std::str::FromStr for KindName {
+    type Err = crate::build::UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        KindName::parse(text)
+            .ok_or_else(|| crate::build::UnknownName(text.to_owned(), "kind of table"))
+    }
+}
+
+/// What a processor table has besides its select.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessorSource {
+    /// The `create table` statement from the interval file.
+    pub ddl: String,
+    /// The Python script's text.
+    pub script: String,
+    /// The requirements file's text, if there is one.
+    pub requirements: Option<String>,
+}
+
+/// A plain view (`create table … as select`) or a processor table (select → Python → DDL +
+/// load), each with what only it has. Serialized as its name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TableKind {
+    View,
+    Processor(ProcessorSource),
+}
+
+impl TableKind {
+    pub fn name(&self) -> KindName {
+        match self {
+            TableKind::View => KindName::View,
+            TableKind::Processor(_) => KindName::Processor,
+        }
+    }
+
+    /// The processor's part, for processor tables.
+    pub fn processor(&self) -> Option<&ProcessorSource> {
+        match self {
+            TableKind::Processor(source) => Some(source),
+            TableKind::View => None,
+        }
+    }
+}
+
+impl Serialize for TableKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.name().serialize(serializer)
     }
 }
 
@@ -47,17 +98,9 @@ pub struct Table {
     /// The `select` query (for processors, the `_select.sql` text), trailing `;` removed.
     #[serde(skip)]
     pub query: String,
-    /// Processors only: the `create table` statement from the interval file.
-    #[serde(skip)]
-    pub ddl: Option<String>,
     /// The text of `_test.sql`, if any.
     #[serde(skip)]
     pub tests: Option<String>,
-    /// Processors only: the Python script's text and the requirements file's text.
-    #[serde(skip)]
-    pub processor_source: Option<String>,
-    #[serde(skip)]
-    pub requirements: Option<String>,
     /// Managed tables this one reads, sorted.
     pub dependencies: Vec<String>,
     pub dependency_method: DependencyMethod,

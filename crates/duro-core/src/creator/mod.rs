@@ -176,9 +176,9 @@ impl Creator {
         table: &StoredTable,
         config: &TableConfig,
     ) -> Result<Option<ProcessorDefinition>, WarehouseError> {
-        if table.kind != TableKind::Processor {
+        let TableKind::Processor(source) = &table.kind else {
             return Ok(None);
-        }
+        };
         let staging = self.staging.clone().map_err(|message| {
             WarehouseError::new(FailureClass::Configuration, format!("S3: {message}"))
         })?;
@@ -190,9 +190,9 @@ impl Creator {
             .and_then(|file| std::path::Path::new(file).parent())
             .map(|folder| self.config.views.path.join(folder));
         Ok(Some(ProcessorDefinition {
-            ddl: table.ddl.clone().unwrap_or_default(),
-            source: table.processor_source.clone().unwrap_or_default(),
-            requirements: table.requirements.clone(),
+            ddl: source.ddl.clone(),
+            source: source.script.clone(),
+            requirements: source.requirements.clone(),
             script_folder,
             venv_dir: settings.venv_dir.clone(),
             python: settings.python.clone(),

@@ -4,7 +4,7 @@
 
 use super::names::json_column;
 use super::{StateError, StateFile};
-use crate::catalog::{Catalog, Table, TableConfig, TableKind};
+use crate::catalog::{Catalog, KindName, ProcessorSource, Table, TableConfig, TableKind};
 use crate::plan::PlanTable;
 use crate::sql::DependencyMethod;
 use rusqlite::{OptionalExtension, params};
@@ -34,10 +34,7 @@ pub struct StoredTable {
     pub name: String,
     pub kind: TableKind,
     pub query: String,
-    pub ddl: Option<String>,
     pub tests: Option<String>,
-    pub processor_source: Option<String>,
-    pub requirements: Option<String>,
     pub interval_minutes: Option<u32>,
     pub config: TableConfig,
     pub files: Vec<String>,
@@ -72,7 +69,7 @@ impl From<&TableSummary> for PlanTable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableSummary {
     pub name: String,
-    pub kind: TableKind,
+    pub kind: KindName,
     pub interval_minutes: Option<u32>,
     pub dependencies: Vec<String>,
     pub deleted_at: Option<i64>,
@@ -88,13 +85,19 @@ fn stored_table(
     dependencies: &HashMap<String, Vec<String>>,
 ) -> rusqlite::Result<StoredTable> {
     let name: String = row.get(0)?;
-    let kind: String = row.get(1)?;
+    let kind = match row.get::<_, KindName>(1)? {
+        KindName::View => TableKind::View,
+        KindName::Processor => TableKind::Processor(ProcessorSource {
+            ddl: row.get::<_, Option<String>>(3)?.unwrap_or_default(),
+            script: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            requirements: row.get(13)?,
+        }),
+    };
     Ok(StoredTable {
         dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
         name,
-        kind: TableKind::parse(&kind).unwrap_or(TableKind::View),
+        kind,
         query: row.get(2)?,
-        ddl: row.get(3)?,
         tests: row.get(4)?,
         interval_minutes: row.get(5)?,
         config: json_column(row, 6)?,
@@ -103,8 +106,6 @@ fn stored_table(
         first_seen_at: row.get(9)?,
         changed_at: row.get(10)?,
         deleted_at: row.get(11)?,
-        processor_source: row.get(12)?,
-        requirements: row.get(13)?,
     })
 }
 
@@ -136,12 +137,13 @@ struct Existing {
 }
 
 fn definition_of(table: &Table) -> Definition {
+    let processor = table.kind.processor();
     Definition {
-        kind: table.kind.as_str().to_owned(),
+        kind: table.kind.name().as_str().to_owned(),
         query: table.query.clone(),
-        ddl: table.ddl.clone(),
-        processor_source: table.processor_source.clone(),
-        requirements: table.requirements.clone(),
+        ddl: processor.map(|p| p.ddl.clone()),
+        processor_source: processor.map(|p| p.script.clone()),
+        requirements: processor.and_then(|p| p.requirements.clone()),
         interval_minutes: table.interval_minutes,
         config_json: serde_json::to_string(&table.config).expect("a config always serializes"),
     }

@@ -3,7 +3,7 @@
 
 use super::{BuildRecord, StateError, StateFile, TableSummary};
 use crate::build::{BuildOutcome, FailureClass};
-use crate::catalog::TableKind;
+use crate::catalog::KindName;
 use std::collections::HashMap;
 
 /// What one table's history says now.
@@ -103,7 +103,7 @@ impl StateFile {
             [],
             |row| {
                 let name: String = row.get(0)?;
-                let kind = TableKind::parse(row.get_ref(1)?.as_str()?).unwrap_or(TableKind::View);
+                let kind: KindName = row.get(1)?;
                 let started: Option<i64> = row.get(4)?;
                 let finished: Option<i64> = row.get(5)?;
                 let successes: Option<i64> = row.get(6)?;

@@ -3,6 +3,7 @@
 //! values. Reading a name or document Duro does not know is an error naming it.
 
 use crate::build::{BuildOutcome, FailureClass};
+use crate::catalog::KindName;
 use crate::sql::DependencyMethod;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -25,6 +26,7 @@ macro_rules! stored_by_name {
 stored_by_name!(BuildOutcome);
 stored_by_name!(FailureClass);
 stored_by_name!(DependencyMethod);
+stored_by_name!(KindName);
 
 /// A column holding JSON, read as `T`; a document that does not fit is an error.
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(

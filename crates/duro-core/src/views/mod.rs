@@ -11,7 +11,7 @@ mod listing;
 mod reading;
 pub mod table_config;
 
-use crate::catalog::{Catalog, Table, TableKind};
+use crate::catalog::{Catalog, ProcessorSource, Table, TableKind};
 use crate::diagnostic::Diagnostic;
 use crate::sql::{self, QueryAnalysis, QueryProblem};
 use conf_file::{ConfFile, Setting, parse_conf};
@@ -294,7 +294,16 @@ impl Builder<'_> {
         };
         let mut own_files = vec![definition.clone()];
         own_files.extend(test.iter().cloned());
-        Some(self.assemble(name, files, definition, own_files, interval, query, tests))
+        Some(self.assemble(
+            name,
+            files,
+            TableKind::View,
+            definition,
+            own_files,
+            interval,
+            query,
+            tests,
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -362,12 +371,12 @@ impl Builder<'_> {
         };
         let mut own_files = vec![ddl_file.clone(), select, processor.to_owned()];
         own_files.extend(test.into_iter().chain(requirements));
-        let mut table = self.assemble(name, files, ddl_file, own_files, interval, query, tests);
-        table.kind = TableKind::Processor;
-        table.ddl = Some(ddl);
-        table.processor_source = Some(processor_source);
-        table.requirements = requirements_text;
-        Some(table)
+        let kind = TableKind::Processor(ProcessorSource {
+            ddl,
+            script: processor_source,
+            requirements: requirements_text,
+        });
+        Some(self.assemble(name, files, kind, ddl_file, own_files, interval, query, tests))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -375,6 +384,7 @@ impl Builder<'_> {
         &mut self,
         name: &str,
         files: &TableFiles,
+        kind: TableKind,
         definition_file: String,
         mut own_files: Vec<String>,
         interval_minutes: Option<u32>,
@@ -397,13 +407,10 @@ impl Builder<'_> {
         own_files.sort();
         Table {
             name: name.to_owned(),
-            kind: TableKind::View,
+            kind,
             interval_minutes,
             query,
-            ddl: None,
             tests,
-            processor_source: None,
-            requirements: None,
             dependencies: Vec::new(),
             dependency_method: sql::DependencyMethod::Parsed,
             config,
