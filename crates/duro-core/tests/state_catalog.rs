@@ -44,7 +44,8 @@ fn new_unchanged_updated_removed_and_re_added() {
     let state = StateFile::open(&state_path).unwrap();
     assert_eq!(state.force_requests().unwrap().len(), 5);
     assert!(state.force_requests().unwrap().iter().all(|(_, reason)| reason == "new"));
-    let shops = state.tables(false).unwrap().into_iter().find(|t| t.name == "first.shops").unwrap();
+    let shops =
+        state.active_tables().unwrap().into_iter().find(|t| t.name == "first.shops").unwrap();
     assert_eq!(shops.dependencies, ["first.cities"]);
     assert_eq!(shops.interval_minutes, None);
     drop(state);
@@ -68,7 +69,7 @@ fn new_unchanged_updated_removed_and_re_added() {
     assert_eq!(changes.updated, names(&["first.people", "first.shops"]));
     let state = StateFile::open(&state_path).unwrap();
     let cities =
-        state.tables(false).unwrap().into_iter().find(|t| t.name == "first.cities").unwrap();
+        state.active_tables().unwrap().into_iter().find(|t| t.name == "first.cities").unwrap();
     assert_eq!(cities.tests.as_deref(), Some("select true as ok"));
     drop(state);
 
@@ -77,10 +78,10 @@ fn new_unchanged_updated_removed_and_re_added() {
     let changes = schedule(views.path(), &state_path);
     assert_eq!(changes.removed, names(&["finances.simplified"]));
     let state = StateFile::open(&state_path).unwrap();
-    let all = state.tables(true).unwrap();
+    let all = state.all_tables().unwrap();
     let simplified = all.iter().find(|t| t.name == "finances.simplified").unwrap();
     assert!(simplified.deleted_at.is_some());
-    assert!(!state.tables(false).unwrap().iter().any(|t| t.name == "finances.simplified"));
+    assert!(!state.active_tables().unwrap().iter().any(|t| t.name == "finances.simplified"));
     assert!(!state.force_requests().unwrap().iter().any(|(name, _)| name == "finances.simplified"));
     drop(state);
 
@@ -92,8 +93,12 @@ fn new_unchanged_updated_removed_and_re_added() {
     let changes = schedule(views.path(), &state_path);
     assert_eq!(changes.new, names(&["finances.simplified"]));
     let state = StateFile::open(&state_path).unwrap();
-    let simplified =
-        state.tables(false).unwrap().into_iter().find(|t| t.name == "finances.simplified").unwrap();
+    let simplified = state
+        .active_tables()
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "finances.simplified")
+        .unwrap();
     assert_eq!(simplified.deleted_at, None);
     assert!(
         state
@@ -121,7 +126,7 @@ fn regression_updated_tables_stay_active_and_are_rebuilt() {
     write_files(views.path(), &[("first/a — 1h.sql", "select 2 as x")]);
     assert_eq!(schedule(views.path(), &state_path).updated, names(&["first.a"]));
     let state = StateFile::open(&state_path).unwrap();
-    let active: Vec<String> = state.tables(false).unwrap().into_iter().map(|t| t.name).collect();
+    let active: Vec<String> = state.active_tables().unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(active, names(&["first.a", "first.b"]));
     assert_eq!(state.force_requests().unwrap(), [("first.a".to_owned(), "changed".to_owned())]);
 }
@@ -146,7 +151,7 @@ fn a_failed_check_writes_nothing() {
     let state_dir = tempfile::tempdir().unwrap();
     let state_path = state_dir.path().join("duro.db");
     schedule(views.path(), &state_path);
-    let before = StateFile::open(&state_path).unwrap().tables(true).unwrap();
+    let before = StateFile::open(&state_path).unwrap().all_tables().unwrap();
 
     write_files(
         views.path(),
@@ -156,7 +161,7 @@ fn a_failed_check_writes_nothing() {
         ScheduleOutcome::Rejected { checked } => assert!(checked.has_errors()),
         other => panic!("expected a rejection, got {other:?}"),
     }
-    assert_eq!(StateFile::open(&state_path).unwrap().tables(true).unwrap(), before);
+    assert_eq!(StateFile::open(&state_path).unwrap().all_tables().unwrap(), before);
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -225,7 +230,7 @@ fn stored_tables_are_typed_and_corrupt_rows_are_errors() {
     let state_path = state_dir.path().join("duro.db");
     run(&options(views.path(), &state_path)).unwrap();
     let state = StateFile::open(&state_path).unwrap();
-    let table = state.tables(false).unwrap().remove(0);
+    let table = state.active_tables().unwrap().remove(0);
     assert_eq!(table.config.grant_select, ["jane"]);
     assert_eq!(table.config.sortkey, ["a"]);
     assert_eq!(table.config.sources["sortkey"], "s/t.conf");
@@ -235,7 +240,7 @@ fn stored_tables_are_typed_and_corrupt_rows_are_errors() {
         .unwrap()
         .execute("update tables set config_json = '{\"grant_select\": 5}'", [])
         .unwrap();
-    let error = state.tables(false).unwrap_err().to_string();
+    let error = state.active_tables().unwrap_err().to_string();
     assert!(error.contains(&state_path.display().to_string()), "{error}");
 }
 

@@ -14,7 +14,7 @@ fn main() {
     let builds: i64 = args.next().map_or(10, |n| n.parse().expect("builds per table"));
     let failing_percent: usize = args.next().map_or(5, |n| n.parse().expect("failing share"));
     let mut state = StateFile::open(&path).expect("the state file opens");
-    let tables = state.tables(false).expect("the catalog reads");
+    let tables = state.active_tables().expect("the catalog reads");
     let now = duro_core::clock::now_ms();
     for (index, table) in tables.iter().enumerate() {
         for k in (0..builds).rev() {

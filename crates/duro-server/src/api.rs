@@ -3,8 +3,8 @@
 
 use crate::context::ServerContext;
 use crate::errors::AppError;
-use crate::load;
 use crate::model;
+use crate::queries;
 use crate::query_string::{MAX_JOBS, RangeQuery, TablesQuery, parse_range};
 use crate::timefmt;
 use actix_web::http::header;
@@ -38,7 +38,7 @@ pub async fn table(
     let detail = context
         .with_state(move |state| {
             let overview = shared.overview(state, now_ms)?;
-            load::table_detail(state, &overview, &name, now_ms, load::CHART_RUNS)
+            queries::table_detail(state, &overview, &name, now_ms, queries::CHART_RUNS)
         })
         .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -52,7 +52,7 @@ pub async fn jobs(
     let query = query.into_inner();
     let (from_ms, to_ms) = parse_range(query.from.as_deref(), query.to.as_deref(), now_ms)?;
     let (jobs, truncated) = context
-        .with_state(move |state| load::jobs(state, from_ms, to_ms, now_ms, MAX_JOBS))
+        .with_state(move |state| queries::jobs(state, from_ms, to_ms, now_ms, MAX_JOBS))
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "from": timefmt::iso(from_ms),
@@ -110,7 +110,7 @@ pub async fn force(
     let scheduled = context
         .with_state(move |state| {
             let overview = shared.overview(state, now_ms)?;
-            load::force(state, &overview, &forced_name, body.tree, "API", now_ms)
+            queries::force(state, &overview, &forced_name, body.tree, "API", now_ms)
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -4,10 +4,10 @@
 
 use crate::errors::AppError;
 use crate::graph_svg::{self, Layout, Node};
-use crate::load;
-use crate::load::Overview;
 use crate::memo::Memo;
 use crate::model::Stats;
+use crate::queries;
+use crate::queries::Overview;
 use crate::security::{Auth, CsrfKey};
 use crate::templates;
 use actix_web::web;
@@ -43,7 +43,7 @@ pub struct ServerContext {
     watcher: Mutex<Option<StateFile>>,
     /// The last overview, by the `data_version` and time it was read at.
     overview: Memo<(i64, i64), Arc<Overview>>,
-    /// The planner for the last catalog seen, by `load::catalog_fingerprint`.
+    /// The planner for the last catalog seen, by `queries::catalog_fingerprint`.
     planner: Memo<u64, Arc<Planner>>,
     /// The last graph layout, by a hash of its names and edges.
     graph: Memo<u64, Arc<Layout>>,
@@ -108,7 +108,7 @@ impl ServerContext {
         self.stats.get_or(
             now_ms,
             |at| (*at..*at + STATS_TTL_MS).contains(&now_ms),
-            || load::stats(state, now_ms),
+            || queries::stats(state, now_ms),
         )
     }
 
@@ -124,14 +124,14 @@ impl ServerContext {
             || {
                 let tables = state.table_overview(now_ms)?;
                 let planner = self.planner(&tables);
-                Ok(Arc::new(load::overview(tables, planner, now_ms)))
+                Ok(Arc::new(queries::overview(tables, planner, now_ms)))
             },
         )
     }
 
     /// The planner for this catalog: the last one when the catalog is unchanged.
     fn planner(&self, tables: &[(TableSummary, TableActivity)]) -> Arc<Planner> {
-        let fingerprint = load::catalog_fingerprint(tables);
+        let fingerprint = queries::catalog_fingerprint(tables);
         self.planner.get(
             fingerprint,
             |seen| *seen == fingerprint,

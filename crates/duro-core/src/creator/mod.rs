@@ -129,7 +129,7 @@ impl Creator {
     /// The plan for this selection: tables to build, in order, with reasons.
     pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedBuild>, CreatorError> {
         let state = self.open_state()?;
-        let tables = state.tables(false)?;
+        let tables = state.active_tables()?;
         let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
         self.plan_tables(&state, &tables, &planner, selection)
     }
@@ -215,7 +215,7 @@ impl Creator {
         for item in self.reap_stopped_creators(&mut state)? {
             tracing::info!("cleaned up after a stopped creator: {item}");
         }
-        let tables = state.tables(false)?;
+        let tables = state.active_tables()?;
         let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
         let planned = self.plan_tables(&state, &tables, &planner, selection)?;
         if planned.is_empty() {
@@ -286,7 +286,7 @@ impl Creator {
                 .into_iter()
                 .map(|table| format!("stale lease on {table}")),
         );
-        let managed: HashSet<String> = state.tables(true)?.into_iter().map(|t| t.name).collect();
+        let managed: HashSet<String> = state.all_tables()?.into_iter().map(|t| t.name).collect();
         let mut client = self.connect()?;
         for suffix in [TEMP_SUFFIX, OLD_SUFFIX] {
             for leftover in catalog::tables_with_suffix(&mut client, suffix)? {

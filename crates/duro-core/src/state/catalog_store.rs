@@ -314,8 +314,17 @@ impl StateFile {
         })
     }
 
-    /// Every catalog row (deleted ones too when asked), sorted by name.
-    pub fn tables(&self, include_deleted: bool) -> Result<Vec<StoredTable>, StateError> {
+    /// The tables of the catalog in force (not removed), sorted by name.
+    pub fn active_tables(&self) -> Result<Vec<StoredTable>, StateError> {
+        self.tables(false)
+    }
+
+    /// Every table ever seen, removed ones too, sorted by name.
+    pub fn all_tables(&self) -> Result<Vec<StoredTable>, StateError> {
+        self.tables(true)
+    }
+
+    fn tables(&self, include_deleted: bool) -> Result<Vec<StoredTable>, StateError> {
         let dependencies = read_dependencies(&self.connection).map_err(|e| self.error(e))?;
         self.collect(
             &format!(

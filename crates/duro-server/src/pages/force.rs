@@ -2,7 +2,7 @@
 
 use crate::context::ServerContext;
 use crate::errors::AppError;
-use crate::load;
+use crate::queries;
 use crate::security;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -41,7 +41,7 @@ pub async fn force(
     context
         .with_state(move |state| {
             let overview = shared.overview(state, now_ms)?;
-            load::force(state, &overview, &forced_name, tree, "web UI", now_ms)
+            queries::force(state, &overview, &forced_name, tree, "web UI", now_ms)
         })
         .await
         .map_err(AppError::page)?;

@@ -4,7 +4,7 @@ use super::render;
 use crate::charts;
 use crate::context::ServerContext;
 use crate::errors::AppError;
-use crate::load;
+use crate::queries;
 use crate::query_string::{DEFAULT_JOBS_RANGE_MS, PAGE_JOBS, RangeQuery, parse_range};
 use crate::timefmt;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -32,7 +32,7 @@ pub async fn jobs(
     let ((jobs, truncated), stats) = context
         .with_state(move |state| {
             Ok((
-                load::jobs(state, from_ms, to_ms, now_ms, PAGE_JOBS)?,
+                queries::jobs(state, from_ms, to_ms, now_ms, PAGE_JOBS)?,
                 shared.header_stats(state, now_ms)?,
             ))
         })

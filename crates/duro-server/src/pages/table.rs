@@ -4,7 +4,7 @@ use super::render;
 use crate::charts::{self, DurationPoint};
 use crate::context::ServerContext;
 use crate::errors::AppError;
-use crate::load::{self, LISTED_RUNS};
+use crate::queries::{self, LISTED_RUNS};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 pub async fn table(
@@ -19,12 +19,12 @@ pub async fn table(
     let (detail, stats) = context
         .with_state(move |state| {
             Ok((
-                load::table_detail(
+                queries::table_detail(
                     state,
                     &*shared.overview(state, now_ms)?,
                     &name,
                     now_ms,
-                    load::CHART_RUNS,
+                    queries::CHART_RUNS,
                 )?,
                 shared.header_stats(state, now_ms)?,
             ))

@@ -3,8 +3,8 @@
 use super::render;
 use crate::context::ServerContext;
 use crate::errors::AppError;
-use crate::load;
 use crate::model::{self, SortKey};
+use crate::queries;
 use crate::query_string::TablesQuery;
 use actix_web::{HttpRequest, HttpResponse, web};
 use duro_core::status::Status;
@@ -24,7 +24,7 @@ pub async fn tables(
     let (rows, total, matching, counts, stats) = context
         .with_state(move |state| {
             let overview = shared.overview(state, now_ms)?;
-            let counts = load::status_counts(&overview.rows);
+            let counts = queries::status_counts(&overview.rows);
             let total = overview.rows.len();
             let selected = model::select_rows(&overview.rows, &list);
             let matching = selected.len();
