@@ -28,8 +28,8 @@ impl CheckedRepository {
 /// Why a run could not happen at all (as opposed to a repository with errors).
 #[derive(Debug, thiserror::Error)]
 pub enum ScheduleError {
-    #[error("{0}")]
-    Views(String),
+    #[error(transparent)]
+    Views(#[from] views::LoadError),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
@@ -45,7 +45,7 @@ pub fn check_repository(
     strict: bool,
     max_file_size: u64,
 ) -> Result<CheckedRepository, ScheduleError> {
-    let loaded = views::load(views_path, max_file_size).map_err(ScheduleError::Views)?;
+    let loaded = views::load(views_path, max_file_size)?;
     let graph = DependencyGraph::from_catalog(&loaded.catalog);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(checks::check(&loaded.catalog, &graph, strict));

@@ -124,7 +124,7 @@ fn an_outage_is_an_error_not_a_panic() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let error =
         SlackNotifier::new(&format!("http://{closed}/api"), "t").send("#c", "x").unwrap_err();
-    assert!(error.contains("Slack"), "{error}");
+    assert!(error.to_string().contains("Slack"), "{error}");
     let state = tempfile::tempdir().unwrap();
     let config = SlackConfig {
         api_url: format!("http://{closed}/api"),

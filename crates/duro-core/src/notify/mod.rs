@@ -14,7 +14,18 @@ use std::path::{Path, PathBuf};
 
 /// Where messages go.
 pub trait Notifier: Send + Sync {
-    fn send(&self, channel: &str, text: &str) -> Result<(), String>;
+    fn send(&self, channel: &str, text: &str) -> Result<(), NotifyError>;
+}
+
+/// Why a message was not delivered (logged; it never fails a build).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("cannot start the Slack client: {0}")]
+    Client(String),
+    #[error("Slack refused the message: {0}")]
+    Refused(String),
+    #[error("Slack did not answer within {0} s")]
+    Timeout(u64),
 }
 
 /// The messages Duro sends, with the channels and repeat rule of the configuration.

@@ -2,7 +2,7 @@
 //! can point it at a loopback listener). Synchronous for the caller: each message runs on a
 //! small current-thread runtime, with a time limit.
 
-use super::Notifier;
+use super::{Notifier, NotifyError};
 use hyper_rustls::HttpsConnectorBuilder;
 use slack_morphism::api::SlackApiChatPostMessageRequest;
 use slack_morphism::hyper_tokio::SlackClientHyperConnector;
@@ -37,16 +37,18 @@ impl std::fmt::Debug for SlackNotifier {
 }
 
 impl Notifier for SlackNotifier {
-    fn send(&self, channel: &str, text: &str) -> Result<(), String> {
+    fn send(&self, channel: &str, text: &str) -> Result<(), NotifyError> {
         crate::crypto::install_provider();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| format!("cannot start the Slack client: {e}"))?;
+            .map_err(|e| NotifyError::Client(e.to_string()))?;
         runtime.block_on(async {
             let https = HttpsConnectorBuilder::new()
                 .with_native_roots()
-                .map_err(|e| format!("cannot load TLS root certificates: {e}"))?
+                .map_err(|e| {
+                    NotifyError::Client(format!("cannot load TLS root certificates: {e}"))
+                })?
                 .https_or_http()
                 .enable_http1()
                 .enable_http2()
@@ -62,8 +64,8 @@ impl Notifier for SlackNotifier {
             );
             match tokio::time::timeout(SEND_TIMEOUT, session.chat_post_message(&request)).await {
                 Ok(Ok(_)) => Ok(()),
-                Ok(Err(error)) => Err(format!("Slack refused the message: {error}")),
-                Err(_) => Err(format!("Slack did not answer within {} s", SEND_TIMEOUT.as_secs())),
+                Ok(Err(error)) => Err(NotifyError::Refused(error.to_string())),
+                Err(_) => Err(NotifyError::Timeout(SEND_TIMEOUT.as_secs())),
             }
         })
     }

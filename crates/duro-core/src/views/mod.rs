@@ -28,6 +28,15 @@ pub struct LoadedViews {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Why the repository could not be read at all (everything inside it is a diagnostic instead).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("views folder `{}` does not exist or is not a folder", .0.display())]
+    Missing(std::path::PathBuf),
+    #[error("views folder `{}`: {source}", path.display())]
+    Unreadable { path: std::path::PathBuf, source: std::io::Error },
+}
+
 /// The files that belong to one table name, as found by classification.
 #[derive(Default)]
 struct TableFiles {
@@ -49,12 +58,12 @@ struct ConfIndex {
 
 /// Reads the repository at `root`, files of at most `max_file_size` bytes. Only a missing or
 /// unreadable root is an `Err`; everything inside it becomes a diagnostic.
-pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, String> {
+pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
     if !root.is_dir() {
-        return Err(format!("views folder `{}` does not exist or is not a folder", root.display()));
+        return Err(LoadError::Missing(root.to_owned()));
     }
     let reader = RepositoryReader::new(root, max_file_size)
-        .map_err(|e| format!("views folder `{}`: {e}", root.display()))?;
+        .map_err(|source| LoadError::Unreadable { path: root.to_owned(), source })?;
     let (paths, mut diagnostics) = listing::list_files(root);
     let mut by_table: BTreeMap<String, TableFiles> = BTreeMap::new();
     let mut confs = ConfIndex::default();
