@@ -236,16 +236,17 @@ impl Creator {
         state.heartbeat(&self.worker, &self.token, now_ms())
     }
 
-    /// Ends what stopped creators left behind, before anything is built: for each, under the
-    /// leases of the tables it was building, the statements its sessions still run (so none
-    /// collides with a rebuild); then their leases and running records. Returns what was done.
+    /// Ends what stopped creators left behind, before anything is built: their leases and
+    /// running records (also those of creators the state file has no heartbeat of), and, under
+    /// the leases of the tables each was building, the statements its sessions still run (so
+    /// none collides with a rebuild). Returns what was done.
     fn reap_stopped_creators(&self, state: &mut StateFile) -> Result<Vec<String>, CreatorError> {
         self.heartbeat(state)?;
         let stopped = state.dead_workers(worker::is_alive, now_ms())?;
-        let mut cleaned = Vec::new();
+        let freed = state.recover_abandoned(worker::is_alive, now_ms())?;
+        let mut cleaned: Vec<String> =
+            freed.into_iter().map(|table| format!("stale lease on {table}")).collect();
         if !stopped.is_empty() {
-            let freed = state.recover_abandoned(worker::is_alive, now_ms())?;
-            cleaned.extend(freed.into_iter().map(|table| format!("stale lease on {table}")));
             let mut client = self.connect()?;
             for dead in &stopped {
                 let mut taken = Vec::new();
@@ -280,12 +281,6 @@ impl Creator {
     pub fn recover(&self) -> Result<Vec<String>, CreatorError> {
         let mut state = self.open_state()?;
         let mut cleaned = self.reap_stopped_creators(&mut state)?;
-        cleaned.extend(
-            state
-                .recover_abandoned(worker::is_alive, now_ms())?
-                .into_iter()
-                .map(|table| format!("stale lease on {table}")),
-        );
         let managed: HashSet<String> = state.all_tables()?.into_iter().map(|t| t.name).collect();
         let mut client = self.connect()?;
         for suffix in [TEMP_SUFFIX, OLD_SUFFIX] {
