@@ -2,7 +2,7 @@
 //! reads. Times are Unix milliseconds.
 
 use super::history::{BUILD_COLUMNS, build_record};
-use super::workers::LEASE_TTL_MS;
+use super::workers::has_stopped;
 use super::{StateError, StateFile};
 use crate::build::{BuildOutcome, FailureClass};
 use rusqlite::{OptionalExtension, params};
@@ -270,7 +270,7 @@ impl StateFile {
     /// After a crash: removes leases that expired or whose holder stopped, and marks the builds
     /// still `running` of stopped creators as failed (`cancelled`). A creator has stopped when
     /// `is_alive` says so (its process on this host is gone), when its heartbeat is older than
-    /// [`LEASE_TTL_MS`], or, for a build, when its creator is unknown and holds no live lease.
+    /// `LEASE_TTL_MS`, or, for a build, when its creator is unknown and holds no live lease.
     /// Returns the tables that were freed.
     pub fn recover_abandoned(
         &mut self,
@@ -278,10 +278,8 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<Vec<String>, StateError> {
         let heartbeats = self.heartbeats()?;
-        let stopped = |worker: &str| {
-            !is_alive(worker)
-                || heartbeats.get(worker).is_some_and(|beat| now_ms - beat > LEASE_TTL_MS)
-        };
+        let stopped =
+            |worker: &str| has_stopped(worker, heartbeats.get(worker).copied(), &is_alive, now_ms);
         let leases: Vec<(String, String, i64)> =
             self.collect("select table_name, holder, expires_at_ms from leases", [], |row| {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?))

@@ -22,6 +22,17 @@ pub struct DeadWorker {
     pub tables: Vec<String>,
 }
 
+/// Whether a creator has stopped: `is_alive` says no (its process on this host is gone), or its
+/// last heartbeat (when it has one) is older than [`LEASE_TTL_MS`].
+pub(super) fn has_stopped(
+    worker: &str,
+    heartbeat_ms: Option<i64>,
+    is_alive: impl Fn(&str) -> bool,
+    now_ms: i64,
+) -> bool {
+    !is_alive(worker) || heartbeat_ms.is_some_and(|beat| now_ms - beat > LEASE_TTL_MS)
+}
+
 impl StateFile {
     /// Records that `worker` (whose connections carry `token`) is alive at `now_ms`, and renews
     /// every lease it holds for another [`LEASE_TTL_MS`].
@@ -52,7 +63,9 @@ impl StateFile {
         )?;
         workers
             .into_iter()
-            .filter(|(worker, _, heartbeat)| now_ms - heartbeat > LEASE_TTL_MS || !is_alive(worker))
+            .filter(|(worker, _, heartbeat)| {
+                has_stopped(worker, Some(*heartbeat), &is_alive, now_ms)
+            })
             .map(|(worker, token, _)| {
                 let tables = self.collect(
                     "select table_name from builds where outcome = 'running' and worker = ?1

@@ -10,7 +10,8 @@ use postgres::GenericClient;
 
 type Result<T> = std::result::Result<T, WarehouseError>;
 
-fn classified(error: postgres::Error) -> WarehouseError {
+/// A driver error of a catalog read, classified (never a cancellation of Duro's own).
+pub(super) fn classified(error: postgres::Error) -> WarehouseError {
     WarehouseError::from_postgres(&error, false)
 }
 

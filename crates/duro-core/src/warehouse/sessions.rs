@@ -7,6 +7,7 @@
 //! and the open ones are in `stv_sessions`; the two system tables are read separately and joined
 //! here. Both end a session with `pg_terminate_backend`.
 
+use super::catalog::classified;
 use super::connection::WarehouseError;
 use crate::config::Dialect;
 use postgres::Client;
@@ -19,10 +20,6 @@ const WAIT_FOR_END: Duration = Duration::from_secs(15);
 /// The `application_name` of a creator's connections.
 pub fn application_name(token: &str) -> String {
     format!("duro-{token}")
-}
-
-fn classified(error: postgres::Error) -> WarehouseError {
-    WarehouseError::from_postgres(&error, false)
 }
 
 /// PostgreSQL: the open sessions with an application name (`$1`).
