@@ -112,8 +112,15 @@ fn too_large_to_parse(sql: &str) -> Option<String> {
     }
     // A quick count of the words anywhere (comments and strings too) is an upper bound; only
     // a query over the limit by it is counted exactly.
-    let lower = sql.to_ascii_lowercase();
-    let anywhere: usize = SET_OPERATIONS.iter().map(|word| lower.matches(word).count()).sum();
+    let anywhere: usize = SET_OPERATIONS
+        .iter()
+        .map(|word| {
+            sql.as_bytes()
+                .windows(word.len())
+                .filter(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+                .count()
+        })
+        .sum();
     if anywhere <= MAX_PARSED_SET_OPERATIONS {
         return None;
     }
