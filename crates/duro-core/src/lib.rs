@@ -24,6 +24,7 @@ pub mod plan;
 pub mod refresh;
 pub mod schedule;
 pub mod sql;
+pub mod startup;
 pub mod state;
 pub mod status;
 #[cfg(feature = "test-support")]

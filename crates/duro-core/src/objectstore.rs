@@ -57,12 +57,9 @@ fn describe(action: &str, url: &str, error: S3Error) -> ObjectStoreError {
 }
 
 impl ObjectStore {
-    /// The bucket of `config`, or `None` when no bucket is configured. `env` supplies the
-    /// standard AWS variables when the keys are not in the config.
-    pub fn from_config(
-        config: &S3Config,
-        env: &[(String, String)],
-    ) -> Result<Option<Self>, ObjectStoreError> {
+    /// The bucket of `config`, or `None` when no bucket is configured. Without keys, the
+    /// standard AWS credential chain (profile, instance role) is asked.
+    pub fn from_config(config: &S3Config) -> Result<Option<Self>, ObjectStoreError> {
         let Some(name) = &config.bucket else {
             return Ok(None);
         };
@@ -73,9 +70,10 @@ impl ObjectStore {
             Some(endpoint) => Region::Custom { region: region_name, endpoint: endpoint.clone() },
             None => region_name.parse().map_err(|e| config_error(format!("`s3.region`: {e}")))?,
         };
-        let keys = config.resolved_keys(env).map_err(|e| config_error(e.to_string()))?;
-        let credentials = match &keys {
-            Some((access, secret)) => Credentials::new(Some(access), Some(secret), None, None, None),
+        let credentials = match config.keys() {
+            Some((access, secret)) => {
+                Credentials::new(Some(access), Some(secret.expose()), None, None, None)
+            }
             None => Credentials::default(),
         }
         .map_err(|e| config_error(format!("no S3 credentials: set s3.access_key_id and s3.secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ({e})")))?;

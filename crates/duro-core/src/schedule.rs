@@ -3,6 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::checks;
+use crate::config::Config;
 use crate::diagnostic::{Diagnostic, sort_diagnostics};
 use crate::git::{self, GitError};
 use crate::graph::DependencyGraph;
@@ -34,8 +35,6 @@ pub enum ScheduleError {
     Git(#[from] GitError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error("cannot write the graph to `{path}`: {source}")]
-    Dot { path: PathBuf, source: std::io::Error },
 }
 
 /// Reads the repository (files of at most `max_file_size` bytes) and runs every check, touching
@@ -63,8 +62,19 @@ pub struct ScheduleOptions {
     pub max_file_size: u64,
     /// Skip everything when the repository's HEAD commit was already processed.
     pub use_git: bool,
-    /// Also write the dependency graph in Graphviz DOT here.
-    pub dot_path: Option<PathBuf>,
+}
+
+impl ScheduleOptions {
+    /// The run `config` describes (`views.*`, `state.path`).
+    pub fn from_config(config: &Config, strict: bool) -> Self {
+        Self {
+            views_path: config.views.path.clone(),
+            state_path: config.state.path.clone(),
+            strict,
+            max_file_size: config.views.max_file_size,
+            use_git: config.views.use_git,
+        }
+    }
 }
 
 /// What a scheduler run did.
@@ -97,10 +107,6 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         elapsed_ms = started.elapsed().as_millis() as u64,
         "read and checked the views"
     );
-    if let Some(path) = &options.dot_path {
-        write_atomically(path, &checked.graph.to_dot())
-            .map_err(|source| ScheduleError::Dot { path: path.clone(), source })?;
-    }
     if checked.has_errors() {
         return Ok(ScheduleOutcome::Rejected { checked });
     }

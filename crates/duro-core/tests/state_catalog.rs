@@ -17,7 +17,6 @@ fn options(views: &Path, state: &Path) -> ScheduleOptions {
         strict: false,
         max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
         use_git: false,
-        dot_path: None,
     }
 }
 

@@ -41,7 +41,6 @@ fn summaries_follow_every_finished_build() {
         strict: false,
         max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
         use_git: false,
-        dot_path: None,
     })
     .unwrap();
     let mut state = StateFile::open(&state_path).unwrap();

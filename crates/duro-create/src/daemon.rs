@@ -14,14 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const EXIT_BUILD_FAILED: u8 = 1;
-const EXIT_FATAL: u8 = 2;
 /// How often the daemon looks for new force requests between cycles.
 const FORCE_POLL: Duration = Duration::from_secs(2);
 
 pub fn fatal(error: &dyn Display) -> ExitCode {
-    tracing::error!("{error}");
-    eprintln!("duro-create: {error}");
-    ExitCode::from(EXIT_FATAL)
+    duro_core::startup::fatal("duro-create", error)
 }
 
 /// A creator whose shutdown flag is set by SIGTERM/SIGINT, and a watcher thread that cancels
@@ -46,12 +43,14 @@ fn creator_with_signals(config: Config) -> Result<Arc<Creator>, std::io::Error> 
     Ok(creator)
 }
 
-/// The creator, after cleaning up what earlier runs left. When `must_reach_warehouse` (one
+/// The creator, after checking the settings the catalog needs (fatal when wrong) and cleaning
+/// up what earlier runs left. When `must_reach_warehouse` (one
 /// cycle, then exit), a warehouse that cannot be reached or a malformed `warehouse.url` is fatal
 /// (exit 2); the daemon only warns and tries again next cycle.
 fn start(config: Config, must_reach_warehouse: bool) -> Result<Arc<Creator>, ExitCode> {
     let creator =
         creator_with_signals(config).map_err(|e| fatal(&format!("cannot handle signals: {e}")))?;
+    creator.check_settings().map_err(|error| fatal(&error))?;
     match creator.recover() {
         Ok(cleaned) => {
             for item in cleaned {
@@ -136,7 +135,7 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
 
 /// The daemon: cycles until SIGTERM/SIGINT.
 pub fn run_forever(config: Config) -> ExitCode {
-    let interval = Duration::from_secs(config.creator.interval.max(1));
+    let interval = config.creator.interval.max(Duration::from_secs(1));
     let state_path = config.state.path.clone();
     let notifications = Notifications::from_config(&config.slack, &config.state.path);
     let creator = match start(config, false) {

@@ -5,21 +5,16 @@
 mod daemon;
 
 use clap::Parser;
-use duro_core::config::Config;
 use duro_core::creator::Selection;
-use std::path::PathBuf;
+use duro_core::startup::CommonArgs;
 use std::process::ExitCode;
 
 /// Rebuild the due tables of Duro's catalog in the warehouse.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Configuration file [default: $DURO_CONFIG, else ./duro.yaml if present]
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// The SQLite state file (overrides `state.path`)
-    #[arg(long)]
-    state: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Run one cycle and exit (non-zero when a build failed)
     #[arg(long)]
     once: bool,
@@ -40,13 +35,10 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     duro_core::logging::init();
-    let mut config = match Config::load_from_process(args.config.as_deref()) {
+    let mut config = match args.common.load_config() {
         Ok(config) => config,
         Err(error) => return daemon::fatal(&error),
     };
-    if let Some(state) = args.state {
-        config.state.path = state;
-    }
     if let Some(jobs) = args.jobs {
         config.creator.jobs = jobs;
     }

@@ -7,8 +7,7 @@ mod support;
 
 use duro_core::build::{FailureClass, Phases};
 use duro_core::catalog::TableConfig;
-use duro_core::config::Dialect;
-use duro_core::refresh::{self, ProcessorDefinition, TableDefinition};
+use duro_core::refresh::{self, BuildContext, ProcessorDefinition, TableDefinition};
 use duro_core::warehouse::WarehouseError;
 use duro_core::warehouse::grantee::select_grantees;
 use support::{Setup, built_names};
@@ -34,31 +33,28 @@ fn view(query: &str, tests: Option<&str>) -> TableDefinition {
     }
 }
 
-fn processor(setup: &Setup, select: &str, ddl: &str) -> TableDefinition {
-    let work = setup.state_dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
+fn processor(select: &str, ddl: &str) -> TableDefinition {
     TableDefinition {
         processor: Some(ProcessorDefinition {
             ddl: ddl.into(),
             source: "import shutil, sys\nshutil.copy(sys.argv[1], sys.argv[2])\n".into(),
             requirements: None,
             script_folder: None,
-            venv_dir: setup.config.processors.venv_dir.clone(),
-            python: "python3".into(),
-            work_dir: work,
-            timeout_seconds: 60,
-            run_as: None,
-            staging: None,
+            timeout: None,
         }),
         ..view(select, None)
     }
 }
 
 fn build(setup: &Setup, table: &TableDefinition) -> Result<refresh::Built, WarehouseError> {
-    let mut client = duro_core::warehouse::connect(&setup.config.warehouse).unwrap();
-    refresh::build_table(&mut client, Dialect::Postgres, table, 60, &mut Phases::default(), &|| {
-        false
-    })
+    let work = setup.state_dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let mut config = setup.config.clone();
+    config.processors.work_dir = Some(work);
+    let context = BuildContext::from_config(&config);
+    let mut client = duro_core::warehouse::connect(&config.warehouse).unwrap();
+    let mut session = context.session(&mut client, &|| false);
+    refresh::build_table(&mut session, &context.processors, table, 60, &mut Phases::default())
 }
 
 /// Six ways repository text tried to run a second statement or write: each fails, and nothing
@@ -76,15 +72,15 @@ fn hidden_statements_never_run() {
         ),
         (
             "processor DDL with a statement before its create table",
-            processor(&setup, "select 1 as a", "drop table victim.k1; create table s.t (a int)"),
+            processor("select 1 as a", "drop table victim.k1; create table s.t (a int)"),
         ),
         (
             "processor DDL with a statement after its create table",
-            processor(&setup, "select 1 as a", "create table s.t (a int); drop table victim.k1"),
+            processor("select 1 as a", "create table s.t (a int); drop table victim.k1"),
         ),
         (
             "a processor select with a second statement",
-            processor(&setup, "select 1 as a; drop table victim.k1", "create table s.t (a int)"),
+            processor("select 1 as a; drop table victim.k1", "create table s.t (a int)"),
         ),
         ("a data test dropping a table", view("select 1 as a", Some("drop table victim.k1"))),
         (
@@ -240,7 +236,7 @@ fn a_view_of_a_stranger_fails_the_build_early() {
          grant usage, create on schema s to builder; grant usage on schema s to stranger;",
     );
     let mut as_builder = setup.config.clone();
-    as_builder.warehouse.url = Some(setup.url.replacen("duro@", "builder@", 1));
+    as_builder.warehouse.url = Some(setup.url.replacen("duro@", "builder@", 1).into());
     let creator = duro_core::creator::Creator::new(
         as_builder,
         std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -281,7 +277,7 @@ fn a_wrong_password_says_so_without_the_password() {
         ))
         .unwrap();
     let mut config = setup.config.warehouse.clone();
-    config.url = Some(setup.url.replacen("duro@", &format!("{role}@"), 1));
+    config.url = Some(setup.url.replacen("duro@", &format!("{role}@"), 1).into());
     config.password = Some("hunter2-wrong".into());
     let error = duro_core::warehouse::connect(&config).err().unwrap();
     assert_eq!(error.class, FailureClass::Connection);

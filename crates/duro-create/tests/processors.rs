@@ -296,3 +296,43 @@ fn scripts_run_as_the_configured_user() {
     assert_eq!(report.failed[0].class, FailureClass::Configuration);
     assert!(report.failed[0].message.contains("no user `no-such-duro-user`"), "{report:?}");
 }
+
+/// Settings a processor table needs are checked at start: wrong ones stop the creator before
+/// anything is built (exit 2, with what to fix); without a processor table in the catalog they
+/// are only a warning.
+#[test]
+fn processor_settings_are_checked_at_start() {
+    let setup = processor(PASSTHROUGH, &[]);
+    let mut on_redshift = setup.config.clone();
+    on_redshift.warehouse.dialect = duro_core::config::Dialect::Redshift;
+    let creator = duro_core::creator::Creator::new(
+        on_redshift,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    let error = creator.check_settings().unwrap_err().to_string();
+    assert!(error.contains("processor tables on Redshift load through S3"), "{error}");
+    assert!(error.contains("needed by the processor table s.p"), "{error}");
+
+    // The program: exit 2 before any build, the message on stderr.
+    let config = setup.config_file("");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_duro-create"))
+        .arg("--config")
+        .arg(&config)
+        .arg("--once")
+        .env("DURO_PROCESSORS__RUN_AS", "no-such-duro-user")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no user `no-such-duro-user`"), "{stderr}");
+    assert!(setup.state().builds("s.p").unwrap().is_empty(), "a build was attempted");
+
+    let views_only = Setup::new(&[("s/v — 1d.sql", "select 1 as n")], "create schema s");
+    let mut config = views_only.config.clone();
+    config.processors.run_as = Some("no-such-duro-user".into());
+    let creator = duro_core::creator::Creator::new(
+        config,
+        std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)),
+    );
+    creator.check_settings().unwrap();
+}

@@ -5,8 +5,8 @@
 mod report;
 
 use clap::Parser;
-use duro_core::config::Config;
-use duro_core::schedule::{self, ScheduleOptions};
+use duro_core::schedule::{self, ScheduleOptions, ScheduleOutcome};
+use duro_core::startup::CommonArgs;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,15 +18,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Configuration file [default: $DURO_CONFIG, else ./duro.yaml if present]
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// The views repository (overrides `views.path`)
     #[arg(long)]
     views: Option<PathBuf>,
-    /// The SQLite state file (overrides `state.path`)
-    #[arg(long)]
-    state: Option<PathBuf>,
     /// Make dependency cycles errors instead of warnings
     #[arg(long)]
     strict: bool,
@@ -47,32 +43,45 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     duro_core::logging::init();
-    let config = match Config::load_from_process(args.config.as_deref()) {
+    let mut config = match args.common.load_config() {
         Ok(config) => config,
         Err(error) => return report::fatal(&error),
     };
-    let options = ScheduleOptions {
-        views_path: args.views.unwrap_or_else(|| config.views.path.clone()),
-        state_path: args.state.unwrap_or_else(|| config.state.path.clone()),
-        strict: args.strict,
-        max_file_size: config.views.max_file_size,
-        use_git: args.git || config.views.use_git,
-        dot_path: args.dot,
-    };
+    if let Some(views) = args.views {
+        config.views.path = views;
+    }
+    config.views.use_git |= args.git;
+    let options = ScheduleOptions::from_config(&config, args.strict);
     if args.check {
         return match schedule::check_repository(
             &options.views_path,
             options.strict,
             options.max_file_size,
         ) {
-            Ok(checked) => report::checked(&checked, options.dot_path.as_deref(), args.json),
+            Ok(checked) => match report::write_graph(&checked, args.dot.as_deref()) {
+                Ok(()) => report::checked(&checked, args.json),
+                Err(code) => code,
+            },
             Err(error) => report::fatal(&error),
         };
     }
     let notifications =
         duro_core::notify::Notifications::from_config(&config.slack, &options.state_path);
     match schedule::run(&options) {
-        Ok(outcome) => report::outcome(&outcome, &notifications),
+        Ok(outcome) => {
+            let checked = match &outcome {
+                ScheduleOutcome::Rejected { checked } | ScheduleOutcome::Saved { checked, .. } => {
+                    Some(checked)
+                }
+                ScheduleOutcome::UnchangedCommit { .. } => None,
+            };
+            if let Some(checked) = checked
+                && let Err(code) = report::write_graph(checked, args.dot.as_deref())
+            {
+                return code;
+            }
+            report::outcome(&outcome, &notifications)
+        }
         Err(error) => report::fatal(&error),
     }
 }

@@ -12,13 +12,20 @@ use std::path::Path;
 use std::process::ExitCode;
 
 const EXIT_HAS_ERRORS: u8 = 1;
-const EXIT_FATAL: u8 = 2;
 
 /// A problem that stopped the run before any result: configuration, git, state file.
 pub fn fatal(error: &dyn Display) -> ExitCode {
-    tracing::error!("{error}");
-    eprintln!("duro-schedule: {error}");
-    ExitCode::from(EXIT_FATAL)
+    duro_core::startup::fatal("duro-schedule", error)
+}
+
+/// `--dot`: the dependency graph of what was read, in Graphviz DOT (written atomically).
+pub fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Result<(), ExitCode> {
+    match dot {
+        Some(path) => write_atomically(path, &checked.graph.to_dot()).map_err(|error| {
+            fatal(&format!("cannot write the graph to `{}`: {error}", path.display()))
+        }),
+        None => Ok(()),
+    }
 }
 
 fn exit_for(checked: &CheckedRepository) -> ExitCode {
@@ -26,12 +33,7 @@ fn exit_for(checked: &CheckedRepository) -> ExitCode {
 }
 
 /// `--check`: the catalog and diagnostics, as JSON or for people.
-pub fn checked(checked: &CheckedRepository, dot: Option<&Path>, json: bool) -> ExitCode {
-    if let Some(path) = dot
-        && let Err(error) = write_atomically(path, &checked.graph.to_dot())
-    {
-        return fatal(&format!("cannot write the graph to `{}`: {error}", path.display()));
-    }
+pub fn checked(checked: &CheckedRepository, json: bool) -> ExitCode {
     if json {
         let tables: Vec<_> = checked.catalog.tables.values().collect();
         let document = serde_json::json!({ "tables": tables, "diagnostics": checked.diagnostics });

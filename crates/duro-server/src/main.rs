@@ -4,22 +4,17 @@
 
 use actix_web::web;
 use clap::Parser;
-use duro_core::config::Config;
+use duro_core::startup::{self, CommonArgs};
 use duro_core::state::StateFile;
 use duro_server::{ServerContext, serve};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Duro's web UI and JSON API.
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
-    /// Configuration file [default: $DURO_CONFIG, else ./duro.yaml if present]
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// The SQLite state file (overrides `state.path`)
-    #[arg(long)]
-    state: Option<PathBuf>,
+    #[command(flatten)]
+    common: CommonArgs,
     /// Address to listen on, `host:port` (overrides `server.bind`; default 127.0.0.1:8080)
     #[arg(long)]
     bind: Option<String>,
@@ -34,33 +29,21 @@ struct Args {
 fn main() -> ExitCode {
     duro_core::logging::init();
     let args = Args::parse();
-    let mut config = match Config::load_from_process(args.config.as_deref()) {
+    let fatal = |error: &dyn std::fmt::Display| startup::fatal("duro-server", error);
+    let config = match args.common.load_config() {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("duro-server: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fatal(&error),
     };
-    if let Some(state) = args.state {
-        config.state.path = state;
-    }
     let bind = args.bind.unwrap_or_else(|| config.server.bind.clone());
     let context = match ServerContext::new(&config, args.base_path.as_deref()) {
         Ok(context) => web::Data::new(context),
-        Err(error) => {
-            eprintln!("duro-server: {error}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return fatal(&error),
     };
     if let Err(error) = StateFile::open(&config.state.path) {
-        eprintln!("duro-server: {error}");
-        return ExitCode::from(2);
+        return fatal(&error);
     }
     match actix_web::rt::System::new().block_on(serve(context, &bind, args.workers)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("duro-server: {error}");
-            ExitCode::from(2)
-        }
+        Err(error) => fatal(&error),
     }
 }

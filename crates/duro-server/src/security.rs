@@ -16,28 +16,18 @@ use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
 use base64::Engine;
-use duro_core::config::{AuthMode, ServerConfig};
+use duro_core::config::{AuthMode, Secret, ServerConfig};
 use ring::hmac;
 use subtle::ConstantTimeEq;
 
 pub const CSRF_COOKIE: &str = "duro_csrf";
 
 /// The configured credentials.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Auth {
     Open,
-    Token(String),
-    Users(Vec<(String, String)>),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::Open => f.write_str("Open"),
-            Auth::Token(_) => f.write_str("Token(<redacted>)"),
-            Auth::Users(users) => write!(f, "Users({} users)", users.len()),
-        }
-    }
+    Token(Secret),
+    Users(Vec<(String, Secret)>),
 }
 
 impl Auth {
@@ -45,12 +35,12 @@ impl Auth {
     pub fn from_config(config: &ServerConfig) -> Result<Auth, String> {
         match config.auth {
             AuthMode::None => Ok(Auth::Open),
-            AuthMode::Token => match config.resolved_token().map_err(|e| e.to_string())? {
-                Some(token) if !token.is_empty() => Ok(Auth::Token(token)),
+            AuthMode::Token => match &config.token {
+                Some(token) if !token.expose().is_empty() => Ok(Auth::Token(token.clone())),
                 _ => Err("server.auth is `token` but no token is set: set DURO_SERVER__TOKEN or server.token_file".to_owned()),
             },
             AuthMode::Basic => {
-                let users = config.resolved_users().map_err(|e| e.to_string())?;
+                let users = config.users().map_err(|e| e.to_string())?;
                 if users.is_empty() {
                     Err("server.auth is `basic` but no users are set: set DURO_SERVER__USERS=user:password,… or server.users_file".to_owned())
                 } else {
@@ -102,16 +92,16 @@ impl Auth {
             Auth::Open => true,
             Auth::Token(token) => match given {
                 Some(value) => match credentials(value, "Bearer") {
-                    Some(bearer) => same(bearer, token),
-                    None => basic_credentials(value).is_some_and(|(_, p)| same(&p, token)),
+                    Some(bearer) => same(bearer, token.expose()),
+                    None => basic_credentials(value).is_some_and(|(_, p)| same(&p, token.expose())),
                 },
                 None => false,
             },
             Auth::Users(users) => given.and_then(basic_credentials).is_some_and(|(u, p)| {
                 // Check every entry so the time taken does not tell which user exists.
-                users
-                    .iter()
-                    .fold(false, |ok, (user, password)| ok | (same(&u, user) & same(&p, password)))
+                users.iter().fold(false, |ok, (user, password)| {
+                    ok | (same(&u, user) & same(&p, password.expose()))
+                })
             }),
         }
     }
@@ -250,7 +240,7 @@ mod tests {
 
     #[test]
     fn token_auth_accepts_bearer_or_basic_password() {
-        let auth = Auth::Token("t0ken".to_owned());
+        let auth = Auth::Token("t0ken".into());
         let with = |value: &str| {
             TestRequest::default().insert_header((header::AUTHORIZATION, value)).to_http_request()
         };
@@ -263,10 +253,8 @@ mod tests {
 
     #[test]
     fn basic_auth_checks_user_and_password_together() {
-        let auth = Auth::Users(vec![
-            ("alice".to_owned(), "one".to_owned()),
-            ("bob".to_owned(), "two".to_owned()),
-        ]);
+        let auth =
+            Auth::Users(vec![("alice".to_owned(), "one".into()), ("bob".to_owned(), "two".into())]);
         let with = |value: String| {
             TestRequest::default().insert_header((header::AUTHORIZATION, value)).to_http_request()
         };
@@ -286,8 +274,8 @@ mod tests {
 
     #[test]
     fn auth_schemes_are_case_insensitive() {
-        let token = Auth::Token("t0ken".to_owned());
-        let users = Auth::Users(vec![("alice".to_owned(), "one".to_owned())]);
+        let token = Auth::Token("t0ken".into());
+        let users = Auth::Users(vec![("alice".to_owned(), "one".into())]);
         let encoded = base64::engine::general_purpose::STANDARD.encode("alice:one");
         let token_as_password = base64::engine::general_purpose::STANDARD.encode("x:t0ken");
         for (auth, value, allowed) in [
@@ -315,8 +303,8 @@ mod tests {
     #[test]
     fn reads_and_writes_ask_with_the_scheme_of_the_mode() {
         let anonymous = TestRequest::default().to_http_request();
-        let token = Auth::Token("t0ken".to_owned());
-        let users = Auth::Users(vec![("alice".to_owned(), "one".to_owned())]);
+        let token = Auth::Token("t0ken".into());
+        let users = Auth::Users(vec![("alice".to_owned(), "one".into())]);
         for (auth, read, challenges) in [
             (&token, true, vec![BASIC_CHALLENGE, BEARER_CHALLENGE]),
             (&token, false, vec![BASIC_CHALLENGE, BEARER_CHALLENGE]),

@@ -397,7 +397,7 @@ async fn writes_need_credentials_when_auth_is_configured() {
     let setup = common::shared();
     let mut config = setup.config.clone();
     config.server.auth = AuthMode::Token;
-    config.server.token = Some("s3cret-token".to_owned());
+    config.server.token = Some("s3cret-token".into());
     let service = app(&config, None).await;
     let request = |authorization: Option<&str>| {
         let mut request = test::TestRequest::post()

@@ -24,7 +24,7 @@ async fn read_auth_asks_every_request_but_healthz() {
     for base in ["", "/duro"] {
         let mut config = setup.config.clone();
         config.server.auth = AuthMode::Token;
-        config.server.token = Some("s3cret-token".to_owned());
+        config.server.token = Some("s3cret-token".into());
         config.server.read_auth = true;
         let service = app(&config, Some(base)).await;
         let request = |path: &str, authorization: Option<String>| {
@@ -89,7 +89,7 @@ async fn read_auth_asks_every_request_but_healthz() {
     // Basic users: the same, with their passwords.
     let mut config = setup.config.clone();
     config.server.auth = AuthMode::Basic;
-    config.server.users = Some("alice:one,bob:two".to_owned());
+    config.server.users = Some("alice:one,bob:two".into());
     config.server.read_auth = true;
     let service = app(&config, None).await;
     for (authorization, expected) in [
@@ -115,7 +115,7 @@ async fn read_auth_asks_every_request_but_healthz() {
     // Off (the default): reads need nothing, even with write credentials configured.
     let mut config = setup.config.clone();
     config.server.auth = AuthMode::Token;
-    config.server.token = Some("s3cret-token".to_owned());
+    config.server.token = Some("s3cret-token".into());
     let service = app(&config, None).await;
     for path in ["/", "/tables/", "/api/tables"] {
         assert_eq!(get(&service, path).await.0, StatusCode::OK, "{path}");

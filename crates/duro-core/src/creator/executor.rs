@@ -286,9 +286,7 @@ fn build_with_retries(
         name: table.name.clone(),
         query: table.query.clone(),
         tests: table.tests.clone(),
-        processor: creator
-            .processor_definition(table, &config)
-            .map_err(|error| failure(error.class, error.message))?,
+        processor: creator.processor_definition(table, &config),
         config,
     };
     let mut attempt = 0;
@@ -392,13 +390,14 @@ fn build_once(
         .lock()
         .expect("not poisoned")
         .insert(definition.name.clone(), client.cancel_token());
+    let cancel = || creator.is_shutting_down();
+    let mut session = creator.context.session(client, &cancel);
     let result = refresh::build_table(
-        client,
-        creator.config.warehouse.dialect,
+        &mut session,
+        &creator.context.processors,
         definition,
         timeout,
         phases,
-        &|| creator.is_shutting_down(),
     );
     creator.running.lock().expect("not poisoned").remove(&definition.name);
     result

@@ -5,15 +5,12 @@
 mod executor;
 pub mod worker;
 
-use crate::build::FailureClass;
 use crate::catalog::{TableConfig, TableKind};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::objectstore::ObjectStore;
 use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
-use crate::refresh::{OsUser, ProcessorDefinition, Staging};
+use crate::refresh::{BuildContext, ProcessorDefinition};
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
-use crate::warehouse::render::CopyCredentials;
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
 use crate::warehouse::{self, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
@@ -21,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub use executor::{CycleReport, Failure};
 
@@ -33,6 +31,8 @@ pub enum CreatorError {
     Warehouse(#[from] WarehouseError),
     #[error("`{0}` is not in the catalog; run duro-schedule first, or check the name")]
     UnknownTable(String),
+    #[error("configuration: {0}")]
+    Settings(String),
 }
 
 /// Which tables a cycle considers.
@@ -47,56 +47,48 @@ pub enum Selection {
 /// A creator process.
 pub struct Creator {
     config: Config,
+    /// What every build shares, made once from `config`.
+    context: BuildContext,
     state_path: PathBuf,
     worker: String,
     /// The short name of this worker's warehouse connections (`application_name`).
     token: String,
     shutdown: Arc<AtomicBool>,
     running: Mutex<HashMap<String, CancelToken>>,
-    /// S3 staging for processor tables, from `s3.*` (an error when misconfigured).
-    staging: Result<Option<Staging>, String>,
-}
-
-/// The S3 staging described by the configuration.
-fn staging(config: &Config) -> Result<Option<Staging>, String> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
-    let Some(store) = ObjectStore::from_config(&config.s3, &env).map_err(|e| e.message)? else {
-        return Ok(None);
-    };
-    let copy_credentials = match &config.s3.iam_role {
-        Some(role) => Some(CopyCredentials::IamRole(role.clone())),
-        None => config.s3.resolved_keys(&env).map_err(|e| e.to_string())?.map(
-            |(access_key_id, secret_access_key)| CopyCredentials::Keys {
-                access_key_id,
-                secret_access_key,
-            },
-        ),
-    };
-    Ok(Some(Staging {
-        store: Arc::new(store),
-        prefix: config.s3.prefix.clone(),
-        keep_files: config.s3.keep_files,
-        copy_credentials,
-        region: config.s3.region.clone(),
-    }))
 }
 
 impl Creator {
     /// `shutdown` is set (by a signal handler) to stop after cancelling running statements.
     pub fn new(config: Config, shutdown: Arc<AtomicBool>) -> Self {
         let state_path = config.state.path.clone();
-        let staging = staging(&config);
-        if let Err(error) = &staging {
-            tracing::error!("S3 is misconfigured; processor tables will fail: {error}");
-        }
         Self {
+            context: BuildContext::from_config(&config),
             config,
             state_path,
             worker: worker::worker_id(now_ms()),
             token: worker::token(),
             shutdown,
             running: Mutex::new(HashMap::new()),
-            staging,
+        }
+    }
+
+    /// Checks, before the first cycle, the settings the catalog needs: processor settings
+    /// (S3, `run_as`, Redshift's staging) are an error when the catalog has a processor table,
+    /// and a warning otherwise (a build of one would then fail with the same message).
+    pub fn check_settings(&self) -> Result<(), CreatorError> {
+        let Err(problem) = &self.context.processors else {
+            return Ok(());
+        };
+        let tables = self.open_state()?.active_tables()?;
+        match tables.iter().find(|table| matches!(table.kind, TableKind::Processor(_))) {
+            Some(table) => Err(CreatorError::Settings(format!(
+                "{problem} (needed by the processor table {})",
+                table.name
+            ))),
+            None => {
+                tracing::warn!("processor tables could not be built: {problem}");
+                Ok(())
+            }
         }
     }
 
@@ -175,37 +167,23 @@ impl Creator {
         &self,
         table: &StoredTable,
         config: &TableConfig,
-    ) -> Result<Option<ProcessorDefinition>, WarehouseError> {
+    ) -> Option<ProcessorDefinition> {
         let TableKind::Processor(source) = &table.kind else {
-            return Ok(None);
+            return None;
         };
-        let staging = self.staging.clone().map_err(|message| {
-            WarehouseError::new(FailureClass::Configuration, format!("S3: {message}"))
-        })?;
-        let settings = &self.config.processors;
         let script_folder = table
             .files
             .iter()
             .find(|file| file.ends_with(".py"))
             .and_then(|file| std::path::Path::new(file).parent())
             .map(|folder| self.config.views.path.join(folder));
-        Ok(Some(ProcessorDefinition {
+        Some(ProcessorDefinition {
             ddl: source.ddl.clone(),
             source: source.script.clone(),
             requirements: source.requirements.clone(),
             script_folder,
-            venv_dir: settings.venv_dir.clone(),
-            python: settings.python.clone(),
-            work_dir: settings.work_dir.clone().unwrap_or_else(std::env::temp_dir),
-            timeout_seconds: config.processor_timeout_seconds.unwrap_or(settings.default_timeout),
-            run_as: settings
-                .run_as
-                .as_deref()
-                .map(OsUser::lookup)
-                .transpose()
-                .map_err(|message| WarehouseError::new(FailureClass::Configuration, message))?,
-            staging,
-        }))
+            timeout: config.processor_timeout_seconds.map(Duration::from_secs),
+        })
     }
 
     /// One cycle: end what stopped creators left running, plan, then build.
@@ -304,7 +282,7 @@ impl Creator {
     }
 
     fn timeout_seconds(&self, config: &TableConfig) -> u64 {
-        config.timeout_seconds.unwrap_or(self.config.creator.default_timeout)
+        config.timeout_seconds.unwrap_or(self.config.creator.default_timeout.as_secs())
     }
 }
 

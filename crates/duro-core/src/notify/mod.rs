@@ -38,14 +38,9 @@ pub struct Notifications {
 impl Notifications {
     /// Slack when a token is configured; otherwise notifications are off.
     pub fn from_config(config: &SlackConfig, state_path: &Path) -> Self {
-        let notifier: Option<Box<dyn Notifier>> = match config.resolved_token() {
-            Ok(Some(token)) => Some(Box::new(SlackNotifier::new(&config.api_url, &token))),
-            Ok(None) => None,
-            Err(error) => {
-                tracing::warn!("Slack notifications are off: {error}");
-                None
-            }
-        };
+        let notifier: Option<Box<dyn Notifier>> = config.token.as_ref().map(|token| {
+            Box::new(SlackNotifier::new(&config.api_url, token.expose())) as Box<dyn Notifier>
+        });
         Self::with_notifier(notifier, config.clone(), state_path)
     }
 
@@ -132,7 +127,7 @@ impl Notifications {
     fn first_in_window(&self, fingerprint: &str) -> bool {
         let now = crate::clock::now_s();
         match StateFile::open(&self.state_path).and_then(|mut s| {
-            s.claim_notification(fingerprint, now, self.config.repeat_after as i64)
+            s.claim_notification(fingerprint, now, self.config.repeat_after.as_secs() as i64)
         }) {
             Ok(first) => first,
             Err(error) => {

@@ -3,11 +3,11 @@
 //! read-only transaction, each query sent alone (see `warehouse::statement`): a test can read,
 //! never write.
 
+use super::Session;
 use crate::build::FailureClass;
 use crate::sql::{rename_table, split_statements};
 use crate::warehouse::render::TableRef;
 use crate::warehouse::{WarehouseError, statement};
-use postgres::Client;
 use postgres::types::{FromSql, Type};
 
 /// The transaction the tests run in (both dialects accept it); it is always rolled back.
@@ -46,20 +46,19 @@ impl<'a> FromSql<'a> for Passes {
 
 /// Runs the tests in `tests` (which name the live table) against `temp`.
 pub fn run(
-    client: &mut Client,
+    session: &mut Session<'_>,
     tests: &str,
     live: &TableRef,
     temp: &TableRef,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(), WarehouseError> {
     let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
     let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
     let queries = split_statements(&rewritten).map_err(invalid)?;
-    let sql_error = |e: postgres::Error| WarehouseError::from_postgres(&e, is_cancelled());
-    client.batch_execute(BEGIN_READ_ONLY).map_err(sql_error)?;
-    let result = run_queries(client, &queries, is_cancelled);
+    let sql_error = session.sql_error();
+    session.client.batch_execute(BEGIN_READ_ONLY).map_err(&sql_error)?;
+    let result = run_queries(session, &queries);
     // Nothing to keep: a read-only transaction is always rolled back.
-    let ended = client.batch_execute("rollback").map_err(sql_error);
+    let ended = session.client.batch_execute("rollback").map_err(sql_error);
     let failures = result?;
     ended?;
     if failures.is_empty() {
@@ -71,15 +70,15 @@ pub fn run(
 
 /// Runs each query; returns the failed tests' descriptions.
 fn run_queries(
-    client: &mut Client,
+    session: &mut Session<'_>,
     queries: &[String],
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<String>, WarehouseError> {
+    let sql_error = session.sql_error();
     let mut failures = Vec::new();
     for (index, query) in queries.iter().enumerate() {
         let number = index + 1;
-        let rows = statement::query_alone(client, query).map_err(|e| {
-            let error = WarehouseError::from_postgres(&e, is_cancelled());
+        let rows = statement::query_alone(session.client, query).map_err(|e| {
+            let error = sql_error(e);
             match error.class {
                 FailureClass::SqlError => WarehouseError::new(
                     FailureClass::TestFailed,

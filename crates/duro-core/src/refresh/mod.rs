@@ -7,19 +7,50 @@ mod csv;
 mod data_tests;
 mod processor;
 mod run_as;
+mod session;
 mod snapshot;
 mod swap;
 
 pub use data_tests::BEGIN_READ_ONLY;
-pub use processor::{ProcessorDefinition, Staging};
+pub use processor::{ProcessorDefinition, ProcessorRunner, Staging};
 pub use run_as::OsUser;
+pub use session::Session;
 
 use crate::build::{FailureClass, Phases};
 use crate::catalog::TableConfig;
-use crate::config::Dialect;
+use crate::config::{Config, Dialect};
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
+
+/// What every build of a process shares; the creator makes it once, at start.
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    pub dialect: Dialect,
+    /// How processor tables run, or what is wrong with their settings (a build of a processor
+    /// table then fails with that; the creator refuses to start when the catalog has one).
+    pub processors: Result<ProcessorRunner, String>,
+}
+
+impl BuildContext {
+    pub fn from_config(config: &Config) -> Self {
+        Self { dialect: config.warehouse.dialect, processors: ProcessorRunner::from_config(config) }
+    }
+
+    /// A session on `client` in this context's dialect.
+    pub fn session<'a>(&self, client: &'a mut Client, cancel: &'a dyn Fn() -> bool) -> Session<'a> {
+        Session::new(client, self.dialect, cancel)
+    }
+}
+
+/// The temporary table being built for a live one, and what fills it.
+#[derive(Clone, Copy)]
+pub(crate) struct Temporary<'a> {
+    pub live: &'a TableRef,
+    pub temp: &'a TableRef,
+    pub select: &'a str,
+    pub config: &'a TableConfig,
+}
 
 /// What one table needs to be built.
 #[derive(Clone, Debug)]
@@ -44,13 +75,13 @@ pub struct Built {
 }
 
 pub(crate) fn count_rows(
-    client: &mut Client,
+    session: &mut Session<'_>,
     table: &TableRef,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<i64, WarehouseError> {
-    let messages = client
+    let messages = session
+        .client
         .simple_query(&format!("select count(*) from {}", table.quoted()))
-        .map_err(|error| WarehouseError::from_postgres(&error, is_cancelled()))?;
+        .map_err(session.sql_error())?;
     let count = messages.iter().find_map(|m| match m {
         postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<i64>().ok()),
         _ => None,
@@ -60,18 +91,16 @@ pub(crate) fn count_rows(
     })
 }
 
-/// Builds `table` on an open connection. Statements are limited to `timeout_seconds` each by
-/// the warehouse (`statement_timeout`). `is_cancelled` tells whether a failure came from Duro
-/// cancelling the statement (shutdown).
+/// Builds `table` in `session`. Statements are limited to `timeout_seconds` each by the
+/// warehouse (`statement_timeout`).
 pub fn build_table(
-    client: &mut Client,
-    dialect: Dialect,
+    session: &mut Session<'_>,
+    processors: &Result<ProcessorRunner, String>,
     table: &TableDefinition,
     timeout_seconds: u64,
     phases: &mut Phases,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<Built, WarehouseError> {
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
+    let (sql_error, dialect) = (session.sql_error(), session.dialect);
     let live = TableRef::parse(&table.name).ok_or_else(|| {
         WarehouseError::new(
             FailureClass::SqlError,
@@ -87,65 +116,60 @@ pub fn build_table(
     let result = match &table.processor {
         None => phases.time("create_temp", || -> Result<i64, WarehouseError> {
             let create = render::create_temp_table(dialect, &temp, &table.query, &table.config);
-            client
+            session
+                .client
                 .batch_execute(&format!("{timeout};\n{}", render::drop_table_if_exists(&temp)))
                 .map_err(sql_error)?;
             // The query is the repository's text: sent alone.
-            statement::execute_alone(client, &create).map_err(sql_error)?;
-            count_rows(client, &temp, is_cancelled)
+            statement::execute_alone(session.client, &create).map_err(sql_error)?;
+            count_rows(session, &temp)
         }),
-        Some(processor) => client.batch_execute(&timeout).map_err(sql_error).and_then(|()| {
-            let (rows, log) = processor::create_temp(
-                client,
-                dialect,
-                &live,
-                &temp,
-                &table.query,
-                &table.config,
-                processor,
-                phases,
-                is_cancelled,
-            )?;
-            output = Some(log);
-            Ok(rows)
-        }),
+        Some(processor) => {
+            let temporary =
+                Temporary { live: &live, temp: &temp, select: &table.query, config: &table.config };
+            processors
+                .as_ref()
+                .map_err(|message| {
+                    WarehouseError::new(FailureClass::Configuration, message.clone())
+                })
+                .and_then(|runner| {
+                    session.client.batch_execute(&timeout).map_err(sql_error)?;
+                    processor::create_temp(session, runner, &temporary, processor, phases)
+                })
+                .map(|(rows, log)| {
+                    output = Some(log);
+                    rows
+                })
+        }
     };
     let rows = match result {
         Ok(rows) => rows,
-        Err(error) => return Err(drop_temp_after(client, &temp, error)),
+        Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
     if let Some(tests) = &table.tests
-        && let Err(error) =
-            phases.time("tests", || data_tests::run(client, tests, &live, &temp, is_cancelled))
+        && let Err(error) = phases.time("tests", || data_tests::run(session, tests, &live, &temp))
     {
-        return Err(drop_temp_after(client, &temp, error));
+        return Err(drop_temp_after(session.client, &temp, error));
     }
     // Last point to stop cleanly: after this the new version goes live.
-    if is_cancelled() {
+    if session.is_cancelled() {
         let error =
             WarehouseError::new(FailureClass::Cancelled, "cancelled because Duro is shutting down");
-        return Err(drop_temp_after(client, &temp, error));
+        return Err(drop_temp_after(session.client, &temp, error));
     }
-    if let Err(error) = phases.time("swap", || {
-        swap::swap(client, dialect, &live, &temp, &table.config.grant_select, is_cancelled)
-    }) {
-        return Err(drop_temp_after(client, &temp, error));
+    if let Err(error) =
+        phases.time("swap", || swap::swap(session, &live, &temp, &table.config.grant_select))
+    {
+        return Err(drop_temp_after(session.client, &temp, error));
     }
     // The new version is live: a snapshot problem is reported, but the build succeeded.
     let (snapshot_taken, warning) = match table.config.snapshots_interval_minutes {
         Some(interval) => match phases.time("snapshot", || {
-            snapshot::take(
-                client,
-                dialect,
-                &live,
-                interval,
-                table.config.snapshots_stored_for_minutes,
-                is_cancelled,
-            )
+            snapshot::take(session, &live, interval, table.config.snapshots_stored_for_minutes)
         }) {
             Ok(taken) => (taken, None),
             Err(error) => {
-                let _ = client.batch_execute("rollback");
+                let _ = session.client.batch_execute("rollback");
                 tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
                 (false, Some(format!("built, but the snapshot failed: {}", error.message)))
             }

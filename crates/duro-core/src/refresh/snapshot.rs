@@ -2,27 +2,24 @@
 //! snapshot is older than `snapshots_interval`, adding columns the table gained, and deleting
 //! snapshots older than `snapshots_stored_for` on every build.
 
+use super::Session;
 use crate::build::FailureClass;
-use crate::config::Dialect;
 use crate::warehouse::WarehouseError;
 use crate::warehouse::catalog;
 use crate::warehouse::render::{self, HISTORY_SUFFIX, SNAPSHOT_COLUMN, TableRef};
-use postgres::Client;
 
 /// Returns whether a snapshot was appended.
 pub fn take(
-    client: &mut Client,
-    dialect: Dialect,
+    session: &mut Session<'_>,
     live: &TableRef,
     interval_minutes: u32,
     stored_for_minutes: Option<u32>,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<bool, WarehouseError> {
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
+    let sql_error = session.sql_error();
     let history = live
-        .with_suffix(HISTORY_SUFFIX, dialect)
+        .with_suffix(HISTORY_SUFFIX, session.dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-    let mut transaction = client.transaction().map_err(sql_error)?;
+    let mut transaction = session.client.transaction().map_err(&sql_error)?;
     let live_columns = catalog::columns(&mut transaction, live)?;
     if catalog::relation_kind(&mut transaction, &history)?.is_none() {
         transaction.batch_execute(&render::create_history(&history, live)).map_err(sql_error)?;

@@ -8,8 +8,8 @@
 //! Redshift has no savepoints. A view the warehouse user could not give back to its owner stops
 //! the build before anything changes.
 
+use super::Session;
 use crate::build::FailureClass;
-use crate::config::Dialect;
 use crate::sql::rename_table;
 use crate::warehouse::catalog::{self, BoundView};
 use crate::warehouse::grantee::{self, Grantee};
@@ -18,14 +18,13 @@ use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 
 pub fn swap(
-    client: &mut Client,
-    dialect: Dialect,
+    session: &mut Session<'_>,
     live: &TableRef,
     temp: &TableRef,
     configured_grantees: &[String],
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(), WarehouseError> {
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
+    let sql_error = session.sql_error();
+    let (client, dialect) = (&mut *session.client, session.dialect);
     let refused = |message: String| WarehouseError::new(FailureClass::SqlError, message);
     let old = live.with_suffix(OLD_SUFFIX, dialect).map_err(refused)?;
     // View definitions come back fully qualified when no user schema is on the search path.

@@ -59,7 +59,7 @@ impl Setup {
         config.views.path = views.clone();
         config.state.path = state_dir.path().join("duro.db");
         config.warehouse.dialect = Dialect::Postgres;
-        config.warehouse.url = Some(url.clone());
+        config.warehouse.url = Some(url.as_str().into());
         config.warehouse.tls = Some(TlsMode::Disable);
         config.creator.retries = 1;
         config.processors.venv_dir = state_dir.path().join("venvs");
@@ -75,7 +75,6 @@ impl Setup {
             strict: false,
             max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
             use_git: false,
-            dot_path: None,
         };
         match crate::schedule::run(&options).unwrap() {
             ScheduleOutcome::Saved { .. } => {}

@@ -2,12 +2,11 @@
 //! classifying its errors into the failure classes a build records.
 
 use crate::build::FailureClass;
-use crate::config::{TlsMode, WarehouseConfig};
+use crate::config::{DEFAULT_CONNECT_TIMEOUT, TlsMode, WarehouseConfig};
 use postgres::config::SslMode;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// A warehouse error, classified. `transient` errors are worth retrying.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -83,20 +82,17 @@ pub fn connect_named(config: &WarehouseConfig, name: &str) -> Result<Client, War
             "no warehouse configured: set `warehouse.url` in duro.yaml or DURO_WAREHOUSE__URL",
         ));
     };
-    let mut pg_config: postgres::Config = url.parse().map_err(|e| {
+    let mut pg_config: postgres::Config = url.expose().parse().map_err(|e| {
         WarehouseError::new(
             FailureClass::Connection,
             format!("`warehouse.url` is not a valid PostgreSQL URL: {e}"),
         )
     })?;
-    let password = config
-        .resolved_password()
-        .map_err(|e| WarehouseError::new(FailureClass::Connection, e.to_string()))?;
-    if let Some(password) = password {
-        pg_config.password(password);
+    if let Some(password) = &config.password {
+        pg_config.password(password.expose());
     }
     pg_config.application_name(name);
-    pg_config.connect_timeout(Duration::from_secs(config.connect_timeout.unwrap_or(10)));
+    pg_config.connect_timeout(config.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT));
     // Named from the parsed settings, never from the raw text (which may hold a password).
     let hosts: Vec<String> = pg_config
         .get_hosts()
@@ -169,6 +165,7 @@ fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn missing_url_is_a_clear_error() {
@@ -189,7 +186,7 @@ mod tests {
             let config = WarehouseConfig {
                 url: Some(url.into()),
                 tls: Some(TlsMode::Disable),
-                connect_timeout: Some(2),
+                connect_timeout: Some(Duration::from_secs(2)),
                 ..WarehouseConfig::default()
             };
             let error = connect(&config).err().unwrap();

@@ -4,7 +4,7 @@
 //! caller, never pasted in.
 
 use crate::catalog::TableConfig;
-use crate::config::Dialect;
+use crate::config::{Dialect, Secret};
 use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
 pub use crate::identifier::quote_identifier;
 use crate::warehouse::grantee::Grantee;
@@ -254,23 +254,10 @@ pub fn newest_snapshot_age_minutes(history: &TableRef) -> String {
 }
 
 /// How Redshift's `COPY` authenticates to S3.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CopyCredentials {
     IamRole(String),
-    Keys { access_key_id: String, secret_access_key: String },
-}
-
-impl std::fmt::Debug for CopyCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CopyCredentials::IamRole(role) => f.debug_tuple("IamRole").field(role).finish(),
-            CopyCredentials::Keys { access_key_id, .. } => f
-                .debug_struct("Keys")
-                .field("access_key_id", access_key_id)
-                .field("secret_access_key", &"<redacted>")
-                .finish(),
-        }
-    }
+    Keys { access_key_id: String, secret_access_key: Secret },
 }
 
 /// A SQL string literal: single quotes doubled.
@@ -306,7 +293,7 @@ pub fn copy_from_s3(
         )
     };
     let secret = match credentials {
-        CopyCredentials::Keys { secret_access_key, .. } => secret_access_key.as_str(),
+        CopyCredentials::Keys { secret_access_key, .. } => secret_access_key.expose(),
         CopyCredentials::IamRole(_) => "",
     };
     (render(secret), render("<redacted>"))

@@ -9,20 +9,20 @@ mod transfer;
 use python::ScriptError;
 
 use super::run_as::OsUser;
+use super::{Session, Temporary};
 use crate::build::{FailureClass, Phases};
-use crate::catalog::TableConfig;
-use crate::config::Dialect;
+use crate::config::{Config, Dialect, S3Config};
 use crate::objectstore::ObjectStore;
 use crate::sql::rename_table_in_ddl;
-use crate::warehouse::render::{self, CopyCredentials, TableRef};
+use crate::warehouse::render::{self, CopyCredentials};
 use crate::warehouse::{WarehouseError, statement};
-use postgres::Client;
-use python::{run_script, virtual_environment};
+use python::{ScriptRun, run_script, virtual_environment};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use transfer::{copy_in, export, s3_error, staging_key};
 
-/// Everything a processor table needs besides its select.
+/// What a processor table adds to its select: the table's own files.
 #[derive(Clone, Debug)]
 pub struct ProcessorDefinition {
     /// The `create table` statement, naming the live table.
@@ -32,14 +32,54 @@ pub struct ProcessorDefinition {
     pub requirements: Option<String>,
     /// The script's folder in the views repository (on `PYTHONPATH`, for helper modules).
     pub script_folder: Option<PathBuf>,
+    /// The table's `processor_timeout`; the runner's default when unset.
+    pub timeout: Option<Duration>,
+}
+
+/// How this process runs processor tables: made once from the configuration, shared by every
+/// build.
+#[derive(Clone, Debug)]
+pub struct ProcessorRunner {
     pub venv_dir: PathBuf,
+    /// The Python that creates the virtual environments.
     pub python: String,
     pub work_dir: PathBuf,
-    pub timeout_seconds: u64,
+    pub default_timeout: Duration,
     /// The OS user scripts and `pip` run as (`processors.run_as`); the creator's own when unset.
     pub run_as: Option<OsUser>,
     /// S3 staging of the output (required on Redshift).
     pub staging: Option<Staging>,
+}
+
+impl ProcessorRunner {
+    /// The runner the configuration describes, or what is wrong with it: an S3 setting, a
+    /// `run_as` user that does not exist, Redshift without S3 staging.
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let settings = &config.processors;
+        let staging = Staging::from_config(&config.s3)?;
+        if config.warehouse.dialect == Dialect::Redshift {
+            match &staging {
+                None => {
+                    return Err(
+                        "processor tables on Redshift load through S3: configure `s3.bucket`"
+                            .to_owned(),
+                    );
+                }
+                Some(staging) if staging.copy_credentials.is_none() => {
+                    return Err("Redshift COPY needs `s3.iam_role` or S3 keys".to_owned());
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(Self {
+            venv_dir: settings.venv_dir.clone(),
+            python: settings.python.clone(),
+            work_dir: settings.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+            default_timeout: settings.default_timeout,
+            run_as: settings.run_as.as_deref().map(OsUser::lookup).transpose()?,
+            staging,
+        })
+    }
 }
 
 /// Where processor output is staged on its way into the warehouse.
@@ -53,70 +93,90 @@ pub struct Staging {
     pub region: Option<String>,
 }
 
+impl Staging {
+    /// The staging `s3.*` describes; `None` without a bucket.
+    fn from_config(config: &S3Config) -> Result<Option<Self>, String> {
+        let store = ObjectStore::from_config(config).map_err(|e| format!("S3: {}", e.message))?;
+        let Some(store) = store else {
+            return Ok(None);
+        };
+        let copy_credentials = match &config.iam_role {
+            Some(role) => Some(CopyCredentials::IamRole(role.clone())),
+            None => config.keys().map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
+                access_key_id: access_key_id.to_owned(),
+                secret_access_key: secret_access_key.clone(),
+            }),
+        };
+        Ok(Some(Self {
+            store: Arc::new(store),
+            prefix: config.prefix.clone(),
+            keep_files: config.keep_files,
+            copy_credentials,
+            region: config.region.clone(),
+        }))
+    }
+}
+
 pub(super) fn failed(message: impl Into<String>) -> WarehouseError {
     WarehouseError::new(FailureClass::ProcessorFailed, message)
 }
 
 /// Builds the temporary table through the processor; returns the rows loaded and the script's
 /// output (for the run record).
-#[allow(clippy::too_many_arguments)]
 pub fn create_temp(
-    client: &mut Client,
-    dialect: Dialect,
-    live: &TableRef,
-    temp: &TableRef,
-    select: &str,
-    config: &TableConfig,
+    session: &mut Session<'_>,
+    runner: &ProcessorRunner,
+    table: &Temporary<'_>,
     processor: &ProcessorDefinition,
     phases: &mut Phases,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(i64, String), WarehouseError> {
-    if dialect == Dialect::Redshift && processor.staging.is_none() {
-        return Err(failed("processor tables on Redshift load through S3: configure `s3.bucket`"));
-    }
+    let Temporary { live, temp, select, config } = *table;
     let work = tempfile::Builder::new()
         .prefix(&format!("duro-{}-", live.name()))
-        .tempdir_in(&processor.work_dir)
+        .tempdir_in(&runner.work_dir)
         .map_err(|e| {
-            failed(format!(
-                "cannot create a working folder in {}: {e}",
-                processor.work_dir.display()
-            ))
+            failed(format!("cannot create a working folder in {}: {e}", runner.work_dir.display()))
         })?;
-    if let Some(user) = &processor.run_as {
+    if let Some(user) = &runner.run_as {
         // The script writes its output here.
         user.give(work.path()).map_err(failed)?;
     }
     let input = work.path().join("in.csv");
     let output = work.path().join("out.csv");
-    phases.time("select", || export(client, select, &input, is_cancelled))?;
-    let python = phases.time("venv", || virtual_environment(live, processor))?;
+    phases.time("select", || export(session, select, &input))?;
+    let python = phases.time("venv", || {
+        virtual_environment(runner, live, processor.requirements.as_deref().unwrap_or_default())
+    })?;
     let script = work.path().join(format!("{}.py", live.table));
     std::fs::write(&script, &processor.source)
         .map_err(|e| failed(format!("cannot write the script: {e}")))?;
-    if is_cancelled() {
+    if session.is_cancelled() {
         return Err(WarehouseError::new(
             FailureClass::Cancelled,
             "cancelled because Duro is shutting down",
         ));
     }
-    let log =
-        phases.time("process", || run_script(&python, &script, &input, &output, processor))?;
+    let run = ScriptRun {
+        run_as: runner.run_as.as_ref(),
+        script_folder: processor.script_folder.as_deref(),
+        timeout: processor.timeout.unwrap_or(runner.default_timeout),
+    };
+    let log = phases.time("process", || run_script(&python, &script, &input, &output, &run))?;
     if !output.is_file() {
         return Err(failed(format!("the processor wrote no output file (argv[2])\n{log}")));
     }
     let ddl = rename_table_in_ddl(&processor.ddl, &live.schema, &live.table, &temp.table)
         .map_err(failed)?;
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
-    client.batch_execute(&render::drop_table_if_exists(temp)).map_err(sql_error)?;
+    let (sql_error, dialect) = (session.sql_error(), session.dialect);
+    session.client.batch_execute(&render::drop_table_if_exists(temp)).map_err(sql_error)?;
     // The DDL is the repository's text: sent alone.
-    statement::execute_alone(client, &render::processor_create_table(dialect, &ddl, config))
-        .map_err(sql_error)?;
-    let rows = match &processor.staging {
+    let create = render::processor_create_table(dialect, &ddl, config);
+    statement::execute_alone(session.client, &create).map_err(sql_error)?;
+    let rows = match &runner.staging {
         None => phases.time("load", || {
             let mut file = std::fs::File::open(&output)
                 .map_err(|e| failed(format!("cannot read the output: {e}")))?;
-            copy_in(client, temp, is_cancelled, |writer| {
+            copy_in(session, temp, |writer| {
                 std::io::copy(&mut file, writer).map(|_| ()).map_err(|e| e.to_string())
             })
         })?,
@@ -124,14 +184,16 @@ pub fn create_temp(
             let key = staging_key(&staging.prefix, live);
             phases.time("s3", || staging.store.upload(&key, &output)).map_err(s3_error)?;
             let loaded = phases.time("load", || match dialect {
-                Dialect::Postgres => copy_in(client, temp, is_cancelled, |writer| {
+                Dialect::Postgres => copy_in(session, temp, |writer| {
                     staging.store.download(&key, writer).map_err(|e| e.message)
                 }),
                 Dialect::Redshift => {
-                    let credentials = staging
-                        .copy_credentials
-                        .as_ref()
-                        .ok_or_else(|| failed("Redshift COPY needs `s3.iam_role` or S3 keys"))?;
+                    let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
+                        WarehouseError::new(
+                            FailureClass::Configuration,
+                            "Redshift COPY needs `s3.iam_role` or S3 keys",
+                        )
+                    })?;
                     let (copy, redacted) = render::copy_from_s3(
                         temp,
                         &staging.store.url(&key),
@@ -140,8 +202,8 @@ pub fn create_temp(
                     );
                     // Only the redacted form is ever logged.
                     tracing::debug!("{redacted}");
-                    client.batch_execute(&copy).map_err(sql_error)?;
-                    super::count_rows(client, temp, is_cancelled)
+                    session.client.batch_execute(&copy).map_err(sql_error)?;
+                    super::count_rows(session, temp)
                 }
             });
             if !staging.keep_files

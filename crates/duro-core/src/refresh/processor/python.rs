@@ -4,7 +4,8 @@
 //! failures are [`ScriptError`]s, which the build maps to its failure classes.
 
 use super::super::run_as;
-use super::ProcessorDefinition;
+use super::super::run_as::OsUser;
+use super::ProcessorRunner;
 use crate::warehouse::render::TableRef;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -31,33 +32,41 @@ fn failed(message: impl Into<String>) -> ScriptError {
     ScriptError::Failed(message.into())
 }
 
+/// How one script runs.
+pub(super) struct ScriptRun<'a> {
+    pub run_as: Option<&'a OsUser>,
+    /// On `PYTHONPATH`, for the script's helper modules.
+    pub script_folder: Option<&'a Path>,
+    pub timeout: Duration,
+}
+
 /// The table's virtual environment, created with the configured Python and re-used while its
 /// requirements are unchanged. Returns its Python.
 pub(super) fn virtual_environment(
+    runner: &ProcessorRunner,
     live: &TableRef,
-    processor: &ProcessorDefinition,
+    requirements: &str,
 ) -> Result<PathBuf, ScriptError> {
-    let venv = processor.venv_dir.join(live.name());
+    let venv = runner.venv_dir.join(live.name());
     let python = venv.join("bin").join("python");
-    let requirements = processor.requirements.clone().unwrap_or_default();
     let marker = venv.join(REQUIREMENTS_MARKER);
-    let wanted = format!("{}\n{requirements}", processor.python);
+    let wanted = format!("{}\n{requirements}", runner.python);
     if python.exists() && std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str())
     {
         return Ok(python);
     }
     let _ = std::fs::remove_dir_all(&venv);
-    std::fs::create_dir_all(&processor.venv_dir)
-        .map_err(|e| failed(format!("cannot create {}: {e}", processor.venv_dir.display())))?;
+    std::fs::create_dir_all(&runner.venv_dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", runner.venv_dir.display())))?;
     let needs_packages = requirements
         .lines()
         .any(|line| !line.trim().is_empty() && !line.trim_start().starts_with('#'));
-    if let Some(user) = &processor.run_as {
+    if let Some(user) = &runner.run_as {
         std::fs::create_dir_all(&venv)
             .map_err(|e| failed(format!("cannot create {}: {e}", venv.display())))?;
         user.give(&venv).map_err(failed)?;
     }
-    let mut create = run_as::command(processor.run_as.as_ref(), &processor.python);
+    let mut create = run_as::command(runner.run_as.as_ref(), &runner.python);
     create.args(["-m", "venv"]);
     if !needs_packages {
         create.arg("--without-pip");
@@ -66,9 +75,9 @@ pub(super) fn virtual_environment(
     run_to_completion(create, "creating the virtual environment")?;
     if needs_packages {
         let file = venv.join("requirements.txt");
-        std::fs::write(&file, &requirements)
+        std::fs::write(&file, requirements)
             .map_err(|e| failed(format!("cannot write the requirements: {e}")))?;
-        let mut pip = run_as::command(processor.run_as.as_ref(), venv.join("bin").join("pip"));
+        let mut pip = run_as::command(runner.run_as.as_ref(), venv.join("bin").join("pip"));
         pip.args(["install", "--disable-pip-version-check", "--no-input", "-r"]).arg(&file);
         if let Err(error) = run_to_completion(pip, "installing the requirements") {
             let _ = std::fs::remove_dir_all(&venv);
@@ -98,9 +107,9 @@ pub(super) fn run_script(
     script: &Path,
     input: &Path,
     output: &Path,
-    processor: &ProcessorDefinition,
+    run: &ScriptRun<'_>,
 ) -> Result<String, ScriptError> {
-    let mut command = run_as::command(processor.run_as.as_ref(), python);
+    let mut command = run_as::command(run.run_as, python);
     command
         .arg(script)
         .arg(input)
@@ -116,7 +125,7 @@ pub(super) fn run_script(
             command.env(key, value);
         }
     }
-    if let Some(folder) = &processor.script_folder {
+    if let Some(folder) = run.script_folder {
         command.env("PYTHONPATH", folder);
     }
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
@@ -134,7 +143,7 @@ pub(super) fn run_script(
         let _ = stderr.read_to_end(&mut buffer);
         buffer
     });
-    let deadline = Instant::now() + Duration::from_secs(processor.timeout_seconds);
+    let deadline = Instant::now() + run.timeout;
     let status = loop {
         if let Some(status) =
             child.try_wait().map_err(|e| failed(format!("lost the processor: {e}")))?
@@ -159,7 +168,7 @@ pub(super) fn run_script(
     match status {
         None => Err(ScriptError::TimedOut(format!(
             "the processor ran longer than {} s and was stopped\n{log}",
-            processor.timeout_seconds
+            run.timeout.as_secs()
         ))),
         Some(status) if !status.success() => {
             Err(failed(format!("the processor failed ({status})\n{log}")))
@@ -196,21 +205,6 @@ fn describe_output(stdout: &[u8], stderr: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn definition(work: &Path, timeout_seconds: u64) -> ProcessorDefinition {
-        ProcessorDefinition {
-            ddl: String::new(),
-            source: String::new(),
-            requirements: None,
-            script_folder: None,
-            venv_dir: work.join("venvs"),
-            python: "python3".into(),
-            work_dir: work.to_owned(),
-            timeout_seconds,
-            run_as: None,
-            staging: None,
-        }
-    }
-
     /// Runs `script` with the system Python on an input file; returns the result and the output
     /// file's text.
     fn run(script: &str, timeout_seconds: u64) -> (Result<String, ScriptError>, Option<String>) {
@@ -220,8 +214,12 @@ mod tests {
         std::fs::write(&path, script).unwrap();
         std::fs::write(&input, "a\n1\n").unwrap();
         let python = PathBuf::from("python3");
-        let result =
-            run_script(&python, &path, &input, &output, &definition(work.path(), timeout_seconds));
+        let run = ScriptRun {
+            run_as: None,
+            script_folder: None,
+            timeout: Duration::from_secs(timeout_seconds),
+        };
+        let result = run_script(&python, &path, &input, &output, &run);
         (result, std::fs::read_to_string(&output).ok())
     }
 

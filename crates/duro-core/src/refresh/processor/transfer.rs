@@ -2,13 +2,14 @@
 //! whole result in memory), the output into the temporary table with `COPY … FROM STDIN`, and
 //! the S3 key a staged file gets.
 
+use super::super::Session;
 use super::super::csv::write_record;
 use super::failed;
 use crate::build::FailureClass;
 use crate::objectstore::ObjectStoreError;
 use crate::warehouse::render::TableRef;
 use crate::warehouse::{WarehouseError, statement};
-use postgres::{Client, SimpleQueryMessage};
+use postgres::SimpleQueryMessage;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,17 +37,18 @@ pub(super) fn staging_key(prefix: &str, live: &TableRef) -> String {
 
 /// `COPY … FROM STDIN` into `temp`, with `fill` writing the CSV; returns the rows loaded.
 pub(super) fn copy_in(
-    client: &mut Client,
+    session: &mut Session<'_>,
     temp: &TableRef,
-    is_cancelled: &dyn Fn() -> bool,
     fill: impl FnOnce(&mut postgres::CopyInWriter<'_>) -> Result<(), String>,
 ) -> Result<i64, WarehouseError> {
-    let mut writer = client
+    let sql_error = session.sql_error();
+    let mut writer = session
+        .client
         .copy_in(&format!("copy {} from stdin with (format csv, header true)", temp.quoted()))
-        .map_err(|error| WarehouseError::from_postgres(&error, is_cancelled()))?;
+        .map_err(&sql_error)?;
     fill(&mut writer).map_err(|message| failed(format!("cannot load the output: {message}")))?;
     let rows = writer.finish().map_err(|e| {
-        let error = WarehouseError::from_postgres(&e, is_cancelled());
+        let error = sql_error(e);
         failed(format!("the output does not fit the table's DDL: {}", error.message))
     })?;
     Ok(rows as i64)
@@ -54,15 +56,14 @@ pub(super) fn copy_in(
 
 /// Streams the select's rows to a CSV file with a header, through a cursor.
 pub(super) fn export(
-    client: &mut Client,
+    session: &mut Session<'_>,
     select: &str,
     path: &Path,
-    is_cancelled: &dyn Fn() -> bool,
 ) -> Result<(), WarehouseError> {
-    let sql_error = |error: postgres::Error| WarehouseError::from_postgres(&error, is_cancelled());
+    let sql_error = session.sql_error();
     let io_error = |e: std::io::Error| failed(format!("cannot write the input CSV: {e}"));
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
-    let mut transaction = client.transaction().map_err(sql_error)?;
+    let mut transaction = session.client.transaction().map_err(&sql_error)?;
     // The select is the repository's text: sent alone.
     statement::execute_alone(&mut transaction, &format!("declare duro_export cursor for {select}"))
         .map_err(sql_error)?;

@@ -1,14 +1,21 @@
-//! `duro.yaml` plus `DURO_SECTION__KEY` environment overrides → a validated [`Config`].
+//! `duro.yaml` plus `DURO_SECTION__KEY` environment overrides → the validated, resolved
+//! [`Config`] every program starts from.
 //!
 //! Precedence, lowest first: defaults, the file, the environment, then command-line flags (applied
-//! by the binaries). Secrets (the warehouse password) come from the environment or `*_file` paths
-//! and never appear in `Debug` output.
+//! by the binaries). [`Config::load`] does everything that can fail once, at start: it reads the
+//! secret files (`*_file`), takes the S3 keys from the standard AWS variables when the file has
+//! none, and checks the rules that span keys. Secrets are [`Secret`]s, so `{:?}` of a config never
+//! shows one.
 
-use crate::interval::parse_duration_seconds;
-use serde::{Deserialize, Deserializer};
+mod lenient;
+mod secret;
+
+pub use secret::{ConnectionUrl, Secret, redact_url};
+
+use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
-use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The file read when neither `--config` nor `DURO_CONFIG` names one. Missing is fine.
 pub const DEFAULT_CONFIG_FILE: &str = "duro.yaml";
@@ -20,6 +27,8 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file `{path}`: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error("cannot read `{key}` (`{path}`): {source}")]
+    SecretFile { key: &'static str, path: PathBuf, source: std::io::Error },
     #[error("configuration (duro.yaml and DURO_* variables): {0}")]
     Invalid(String),
 }
@@ -44,10 +53,10 @@ pub struct ViewsConfig {
     /// The views repository (a git checkout when `use_git`).
     pub path: PathBuf,
     /// Skip scheduling when the repository's HEAD commit was already processed.
-    #[serde(deserialize_with = "lenient_bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub use_git: bool,
     /// Bytes a file of the repository may have; a larger file is an error, never read whole.
-    #[serde(deserialize_with = "lenient_count")]
+    #[serde(deserialize_with = "lenient::count")]
     pub max_file_size: u64,
 }
 
@@ -98,21 +107,25 @@ pub enum TlsMode {
     Require,
 }
 
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WarehouseConfig {
     pub dialect: Dialect,
     /// `postgres://user@host:port/database`; a password in it is accepted but better kept in
     /// `password` (env `DURO_WAREHOUSE__PASSWORD`) or `password_file`.
-    pub url: Option<String>,
-    pub password: Option<String>,
+    pub url: Option<ConnectionUrl>,
+    /// The password; after [`Config::load`], also the contents of `password_file`.
+    pub password: Option<Secret>,
     pub password_file: Option<PathBuf>,
     /// Default: `require` for Redshift, `prefer` for PostgreSQL.
     pub tls: Option<TlsMode>,
-    /// Seconds to wait for a connection (default 10).
-    #[serde(deserialize_with = "lenient_duration_option")]
-    pub connect_timeout: Option<u64>,
+    /// How long to wait for a connection (default 10 s).
+    #[serde(deserialize_with = "lenient::duration_option")]
+    pub connect_timeout: Option<Duration>,
 }
+
+/// How long a warehouse connection may take when `warehouse.connect_timeout` is unset.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl WarehouseConfig {
     /// The TLS mode in force: the configured one, else the dialect's default.
@@ -122,101 +135,34 @@ impl WarehouseConfig {
             Dialect::Postgres => TlsMode::Prefer,
         })
     }
-
-    /// The password from `password`, else from `password_file` (trailing newline removed).
-    pub fn resolved_password(&self) -> Result<Option<String>, ConfigError> {
-        if let Some(password) = &self.password {
-            return Ok(Some(password.clone()));
-        }
-        match &self.password_file {
-            Some(path) => std::fs::read_to_string(path)
-                .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-                .map_err(|source| ConfigError::Read { path: path.clone(), source }),
-            None => Ok(None),
-        }
-    }
 }
 
 /// The creator daemon's settings.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CreatorConfig {
-    /// Seconds between cycles (`30s`, `1m`, or a number of seconds).
-    #[serde(deserialize_with = "lenient_duration")]
-    pub interval: u64,
+    /// Time between cycles (`30s`, `1m`, or a number of seconds).
+    #[serde(deserialize_with = "lenient::duration")]
+    pub interval: Duration,
     /// Tables built at once, each on its own connection.
-    #[serde(deserialize_with = "lenient_count")]
+    #[serde(deserialize_with = "lenient::count")]
     pub jobs: u64,
-    /// Seconds one build may take unless its `.conf` sets `timeout`.
-    #[serde(deserialize_with = "lenient_duration")]
-    pub default_timeout: u64,
+    /// How long one build may take unless its `.conf` sets `timeout`.
+    #[serde(deserialize_with = "lenient::duration")]
+    pub default_timeout: Duration,
     /// How many times a build is retried after a transient error (lost connection, 1023).
-    #[serde(deserialize_with = "lenient_count")]
+    #[serde(deserialize_with = "lenient::count")]
     pub retries: u64,
 }
 
 impl Default for CreatorConfig {
     fn default() -> Self {
-        Self { interval: 30, jobs: 1, default_timeout: 3_600, retries: 2 }
-    }
-}
-
-impl fmt::Debug for WarehouseConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WarehouseConfig")
-            .field("dialect", &self.dialect)
-            .field("url", &self.url.as_deref().map(redact_url))
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .field("password_file", &self.password_file)
-            .field("tls", &self.tls)
-            .field("connect_timeout", &self.connect_timeout)
-            .finish()
-    }
-}
-
-/// A connection URL with its password (if any) replaced, safe for logs.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
-    let redacted_authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:<redacted>@{host}"),
-            None => authority.to_owned(),
-        },
-        None => authority.to_owned(),
-    };
-    let tail = tail.map(|t| {
-        t.split('&')
-            .map(|pair| {
-                if pair.to_lowercase().contains("password=") {
-                    pair.split('=').next().unwrap_or("").to_owned() + "=<redacted>"
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    });
-    match tail {
-        Some(tail) => format!("{scheme}://{redacted_authority}/{tail}"),
-        None => format!("{scheme}://{redacted_authority}"),
-    }
-}
-
-fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Bool(b) => Ok(b),
-        Value::String(s) => match s.to_lowercase().as_str() {
-            "1" | "true" | "yes" | "on" => Ok(true),
-            "0" | "false" | "no" | "off" | "" => Ok(false),
-            _ => Err(serde::de::Error::custom(format!("`{s}` is not a boolean (true/false)"))),
-        },
-        Value::Number(n) if n.as_u64() == Some(0) || n.as_u64() == Some(1) => {
-            Ok(n.as_u64() == Some(1))
+        Self {
+            interval: Duration::from_secs(30),
+            jobs: 1,
+            default_timeout: Duration::from_secs(3_600),
+            retries: 2,
         }
-        other => Err(serde::de::Error::custom(format!("{other:?} is not a boolean (true/false)"))),
     }
 }
 
@@ -230,9 +176,9 @@ pub struct ProcessorsConfig {
     pub python: String,
     /// Where the CSV files live while a table builds (default: the system's temporary folder).
     pub work_dir: Option<PathBuf>,
-    /// Seconds a script may run unless the table's `processor_timeout` says otherwise.
-    #[serde(deserialize_with = "lenient_duration")]
-    pub default_timeout: u64,
+    /// How long a script may run unless the table's `processor_timeout` says otherwise.
+    #[serde(deserialize_with = "lenient::duration")]
+    pub default_timeout: Duration,
     /// An OS user that runs the scripts and `pip` (the creator must be able to switch to it,
     /// usually by running as root); by default they run as the creator's own user.
     pub run_as: Option<String>,
@@ -244,14 +190,14 @@ impl Default for ProcessorsConfig {
             venv_dir: PathBuf::from("./venvs"),
             python: "python3".to_owned(),
             work_dir: None,
-            default_timeout: 3_600,
+            default_timeout: Duration::from_secs(3_600),
             run_as: None,
         }
     }
 }
 
 /// S3 staging of processor output (required on Redshift, optional on PostgreSQL).
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct S3Config {
     /// The bucket; S3 is off without one.
@@ -262,71 +208,44 @@ pub struct S3Config {
     /// An S3-compatible server's address (`http://127.0.0.1:9000`); AWS when unset.
     pub endpoint: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), needed by most S3-compatible servers.
-    #[serde(deserialize_with = "lenient_bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub path_style: bool,
-    /// Keys; when unset, the standard `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` variables.
+    /// Keys; after [`Config::load`], the standard `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
+    /// variables when unset here, and the contents of `secret_access_key_file`.
     pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
+    pub secret_access_key: Option<Secret>,
     pub secret_access_key_file: Option<PathBuf>,
     /// Redshift `COPY` with this IAM role instead of the keys.
     pub iam_role: Option<String>,
     /// Keep the uploaded files after a successful load.
-    #[serde(deserialize_with = "lenient_bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub keep_files: bool,
 }
 
 impl S3Config {
-    /// The access key and secret: from this section, else the standard AWS variables of `env`.
-    pub fn resolved_keys(
-        &self,
-        env: &[(String, String)],
-    ) -> Result<Option<(String, String)>, ConfigError> {
-        let from_env =
-            |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-        let access = self.access_key_id.clone().or_else(|| from_env("AWS_ACCESS_KEY_ID"));
-        let secret = match read_secret(
-            self.secret_access_key.as_deref(),
-            self.secret_access_key_file.as_deref(),
-        )? {
-            Some(secret) => Some(secret),
-            None => from_env("AWS_SECRET_ACCESS_KEY"),
-        };
-        Ok(access.zip(secret))
-    }
-}
-
-impl fmt::Debug for S3Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("S3Config")
-            .field("bucket", &self.bucket)
-            .field("region", &self.region)
-            .field("prefix", &self.prefix)
-            .field("endpoint", &self.endpoint)
-            .field("path_style", &self.path_style)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "<redacted>"))
-            .field("iam_role", &self.iam_role)
-            .field("keep_files", &self.keep_files)
-            .finish()
+    /// The access key and its secret, when both are known.
+    pub fn keys(&self) -> Option<(&str, &Secret)> {
+        self.access_key_id.as_deref().zip(self.secret_access_key.as_ref())
     }
 }
 
 /// Slack notifications. Off unless a token is configured (env `DURO_SLACK__TOKEN` or
 /// `token_file`).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackConfig {
     /// Slack's Web API base URL (tests point it at a loopback listener).
     pub api_url: String,
-    pub token: Option<String>,
+    /// The bot token; after [`Config::load`], also the contents of `token_file`.
+    pub token: Option<Secret>,
     pub token_file: Option<PathBuf>,
     /// Channel for failures (builds and schedules).
     pub failure_channel: Option<String>,
     /// Channel for built tables and rescheduled views.
     pub success_channel: Option<String>,
-    /// Seconds before an identical failure is sent again (`1h`).
-    #[serde(deserialize_with = "lenient_duration")]
-    pub repeat_after: u64,
+    /// How long before an identical failure is sent again (`1h`).
+    #[serde(deserialize_with = "lenient::duration")]
+    pub repeat_after: Duration,
     /// The web UI's address, to link table pages from messages.
     pub ui_url: Option<String>,
 }
@@ -339,30 +258,9 @@ impl Default for SlackConfig {
             token_file: None,
             failure_channel: None,
             success_channel: None,
-            repeat_after: 3_600,
+            repeat_after: Duration::from_secs(3_600),
             ui_url: None,
         }
-    }
-}
-
-impl SlackConfig {
-    /// The token from `token`, else from `token_file`.
-    pub fn resolved_token(&self) -> Result<Option<String>, ConfigError> {
-        read_secret(self.token.as_deref(), self.token_file.as_deref())
-    }
-}
-
-impl fmt::Debug for SlackConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackConfig")
-            .field("api_url", &self.api_url)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("token_file", &self.token_file)
-            .field("failure_channel", &self.failure_channel)
-            .field("success_channel", &self.success_channel)
-            .field("repeat_after", &self.repeat_after)
-            .field("ui_url", &self.ui_url)
-            .finish()
     }
 }
 
@@ -380,7 +278,7 @@ pub enum AuthMode {
 }
 
 /// The web UI and JSON API (`duro-server`).
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// `host:port` to listen on.
@@ -389,15 +287,15 @@ pub struct ServerConfig {
     pub base_path: String,
     pub auth: AuthMode,
     /// The write token (`auth: token`); better from env `DURO_SERVER__TOKEN` or `token_file`.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     pub token_file: Option<PathBuf>,
     /// `user:password` pairs separated by commas (`auth: basic`); better from env
     /// `DURO_SERVER__USERS` or `users_file` (one pair per line).
-    pub users: Option<String>,
+    pub users: Option<Secret>,
     pub users_file: Option<PathBuf>,
     /// Ask for the configured authentication on every page and API call too (not only writes),
     /// except `/healthz`. Needs an `auth` mode other than `none`.
-    #[serde(deserialize_with = "lenient_bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub read_auth: bool,
 }
 
@@ -417,23 +315,17 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
-    /// The write token from `token`, else from `token_file`.
-    pub fn resolved_token(&self) -> Result<Option<String>, ConfigError> {
-        read_secret(self.token.as_deref(), self.token_file.as_deref())
-    }
-
-    /// The basic-auth users as (user, password), from `users`, else from `users_file`.
-    pub fn resolved_users(&self) -> Result<Vec<(String, String)>, ConfigError> {
-        let text = read_secret(self.users.as_deref(), self.users_file.as_deref())?;
+    /// The basic-auth users as (user, password), from `users`.
+    pub fn users(&self) -> Result<Vec<(String, Secret)>, ConfigError> {
         let mut users = Vec::new();
-        for entry in text.iter().flat_map(|t| t.split([',', '\n'])) {
+        for entry in self.users.iter().flat_map(|text| text.expose().split([',', '\n'])) {
             let entry = entry.trim();
             if entry.is_empty() {
                 continue;
             }
             match entry.split_once(':') {
                 Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-                    users.push((user.to_owned(), password.to_owned()))
+                    users.push((user.to_owned(), Secret::from(password)))
                 }
                 _ => {
                     return Err(ConfigError::Invalid(
@@ -446,73 +338,10 @@ impl ServerConfig {
     }
 }
 
-impl fmt::Debug for ServerConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerConfig")
-            .field("bind", &self.bind)
-            .field("base_path", &self.base_path)
-            .field("auth", &self.auth)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("token_file", &self.token_file)
-            .field("users", &self.users.as_ref().map(|_| "<redacted>"))
-            .field("users_file", &self.users_file)
-            .field("read_auth", &self.read_auth)
-            .finish()
-    }
-}
-
-/// A secret given directly, else read from a file (trailing newline removed).
-fn read_secret(value: Option<&str>, file: Option<&Path>) -> Result<Option<String>, ConfigError> {
-    if let Some(value) = value {
-        return Ok(Some(value.to_owned()));
-    }
-    match file {
-        Some(path) => std::fs::read_to_string(path)
-            .map(|text| Some(text.trim_end_matches(['\n', '\r']).to_owned()))
-            .map_err(|source| ConfigError::Read { path: path.to_owned(), source }),
-        None => Ok(None),
-    }
-}
-
-/// A duration in seconds: a number, or a string like `30s`, `10m`, `1h`.
-fn lenient_duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Number(n) => n.as_u64().ok_or_else(|| {
-            serde::de::Error::custom(format!("{n} is not a whole number of seconds"))
-        }),
-        Value::String(s) => match s.parse::<u64>() {
-            Ok(seconds) => Ok(seconds),
-            Err(_) => parse_duration_seconds(&s).map_err(serde::de::Error::custom),
-        },
-        other => Err(serde::de::Error::custom(format!(
-            "{other:?} is not a duration (like `30s` or `10m`)"
-        ))),
-    }
-}
-
-fn lenient_duration_option<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<u64>, D::Error> {
-    lenient_duration(deserializer).map(Some)
-}
-
-/// A whole number, also from a string (environment variables are strings).
-fn lenient_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
-    match Value::deserialize(deserializer)? {
-        Value::Number(n) => {
-            n.as_u64().ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
-        }
-        Value::String(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("`{s}` is not a whole number"))),
-        other => Err(serde::de::Error::custom(format!("{other:?} is not a whole number"))),
-    }
-}
-
 impl Config {
     /// Loads the configuration: `explicit` (from `--config`), else `DURO_CONFIG`, else
-    /// `./duro.yaml` when it exists, else defaults; then applies `DURO_*__*` overrides from `env`.
+    /// `./duro.yaml` when it exists, else defaults; then applies `DURO_*__*` overrides from `env`,
+    /// resolves secrets (see the module's documentation) and checks the whole.
     pub fn load(explicit: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let from_env = env.iter().find(|(k, _)| k == "DURO_CONFIG").map(|(_, v)| PathBuf::from(v));
         let path = explicit.map(Path::to_path_buf).or(from_env);
@@ -524,10 +353,57 @@ impl Config {
             None => Value::Mapping(Mapping::new()),
         };
         apply_env_overrides(&mut document, env)?;
-        let config =
+        let mut config =
             Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.resolve_secrets(env)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Loads with the process environment.
+    pub fn load_from_process(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load(explicit, &env)
+    }
+
+    /// Reads every secret file once and takes the S3 keys from the standard AWS variables when
+    /// the configuration has none. A value given directly wins over its file.
+    fn resolve_secrets(&mut self, env: &[(String, String)]) -> Result<(), ConfigError> {
+        fn from_file(
+            value: &mut Option<Secret>,
+            file: &Option<PathBuf>,
+            key: &'static str,
+        ) -> Result<(), ConfigError> {
+            if let (None, Some(path)) = (&value, file) {
+                let secret = Secret::read_file(path).map_err(|source| ConfigError::SecretFile {
+                    key,
+                    path: path.clone(),
+                    source,
+                })?;
+                *value = Some(secret);
+            }
+            Ok(())
+        }
+        let warehouse = &mut self.warehouse;
+        from_file(&mut warehouse.password, &warehouse.password_file, "warehouse.password_file")?;
+        from_file(&mut self.slack.token, &self.slack.token_file, "slack.token_file")?;
+        from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
+        from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
+        let s3 = &mut self.s3;
+        from_file(
+            &mut s3.secret_access_key,
+            &s3.secret_access_key_file,
+            "s3.secret_access_key_file",
+        )?;
+        let from_env =
+            |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+        if s3.access_key_id.is_none() {
+            s3.access_key_id = from_env("AWS_ACCESS_KEY_ID");
+        }
+        if s3.secret_access_key.is_none() {
+            s3.secret_access_key = from_env("AWS_SECRET_ACCESS_KEY").map(Secret::from);
+        }
+        Ok(())
     }
 
     /// Rules that span keys.
@@ -537,20 +413,49 @@ impl Config {
                 "server.read_auth needs server.auth (`token` or `basic`): with `auth: none` there is nothing to ask readers for".to_owned(),
             ));
         }
-        crate::interval::check_statement_timeout(self.creator.default_timeout)
+        crate::interval::check_statement_timeout(self.creator.default_timeout.as_secs())
             .map_err(|e| ConfigError::Invalid(format!("creator.default_timeout: {e}")))?;
         if self.views.max_file_size == 0 {
             return Err(ConfigError::Invalid(
                 "views.max_file_size must be a positive number of bytes".to_owned(),
             ));
         }
+        self.server.users()?;
         Ok(())
     }
 
-    /// Loads with the process environment.
-    pub fn load_from_process(explicit: Option<&Path>) -> Result<Self, ConfigError> {
-        let env: Vec<(String, String)> = std::env::vars().collect();
-        Self::load(explicit, &env)
+    /// Settings given but without effect, for a warning at start (they are not errors: a
+    /// program may not need them).
+    pub fn unused_settings(&self) -> Vec<String> {
+        let mut unused = Vec::new();
+        let s3 = &self.s3;
+        if s3.bucket.is_none() {
+            let set: Vec<&str> = [
+                ("s3.region", s3.region.is_some()),
+                ("s3.endpoint", s3.endpoint.is_some()),
+                ("s3.iam_role", s3.iam_role.is_some()),
+                ("s3.prefix", !s3.prefix.is_empty()),
+            ]
+            .into_iter()
+            .filter_map(|(key, set)| set.then_some(key))
+            .collect();
+            if !set.is_empty() {
+                unused.push(format!("{} set but S3 is off without s3.bucket", set.join(", ")));
+            }
+        }
+        let slack = &self.slack;
+        if slack.token.is_none()
+            && (slack.failure_channel.is_some() || slack.success_channel.is_some())
+        {
+            unused.push("Slack channels set but Slack is off without slack.token".to_owned());
+        }
+        if self.server.auth != AuthMode::Token && self.server.token.is_some() {
+            unused.push("server.token set but server.auth is not `token`".to_owned());
+        }
+        if self.server.auth != AuthMode::Basic && self.server.users.is_some() {
+            unused.push("server.users set but server.auth is not `basic`".to_owned());
+        }
+        unused
     }
 }
 
@@ -649,13 +554,17 @@ mod tests {
         assert_eq!(config.server.bind, "0.0.0.0:9000");
         assert_eq!(config.server.auth, AuthMode::Basic);
         assert_eq!(
-            config.server.resolved_users().unwrap(),
-            [("alice".to_owned(), "s3cret".to_owned()), ("bob".to_owned(), "pa:ss".to_owned())]
+            config.server.users().unwrap(),
+            [
+                ("alice".to_owned(), Secret::from("s3cret")),
+                ("bob".to_owned(), Secret::from("pa:ss"))
+            ]
         );
         assert!(!format!("{config:?}").contains("s3cret"));
         assert_eq!(Config::default().server.bind, "127.0.0.1:8080");
-        let bad = Config::load(None, &env(&[("DURO_SERVER__USERS", "alice")])).unwrap();
-        let message = bad.server.resolved_users().unwrap_err().to_string();
+        // A malformed list fails at start, not at the first login.
+        let message =
+            Config::load(None, &env(&[("DURO_SERVER__USERS", "alice")])).unwrap_err().to_string();
         assert!(message.contains("user:password"), "{message}");
         assert!(!message.contains("alice"), "{message}");
     }
@@ -734,27 +643,95 @@ mod tests {
                 config.creator.default_timeout,
                 config.creator.retries
             ),
-            (10, 4, 600, 0)
+            (Duration::from_secs(10), 4, Duration::from_secs(600), 0)
         );
         assert_eq!(config.warehouse.tls_mode(), TlsMode::Require);
-        assert_eq!(config.warehouse.connect_timeout, Some(5));
+        assert_eq!(config.warehouse.connect_timeout, Some(Duration::from_secs(5)));
         let defaults =
             Config::load(None, &env(&[("DURO_WAREHOUSE__DIALECT", "postgres")])).unwrap();
         assert_eq!(defaults.warehouse.tls_mode(), TlsMode::Prefer);
-        assert_eq!(defaults.creator.interval, 30);
+        assert_eq!(defaults.creator.interval, Duration::from_secs(30));
         let bad =
             Config::load(None, &env(&[("DURO_CREATOR__JOBS", "many")])).unwrap_err().to_string();
         assert!(bad.contains("`many` is not a whole number"), "{bad}");
     }
 
     #[test]
-    fn password_from_a_file() {
-        let file = write("s3cret\n");
-        let config = WarehouseConfig {
-            password_file: Some(file.path().to_owned()),
-            ..WarehouseConfig::default()
-        };
-        assert_eq!(config.resolved_password().unwrap().as_deref(), Some("s3cret"));
+    fn secret_files_are_read_once_at_load() {
+        let password = write("s3cret\n");
+        let token = write("xoxb-1\n");
+        let path = |file: &tempfile::NamedTempFile| file.path().to_str().unwrap().to_owned();
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_WAREHOUSE__PASSWORD_FILE", &path(&password)),
+                ("DURO_SLACK__TOKEN_FILE", &path(&token)),
+            ]),
+        )
+        .unwrap();
+        // Read at load: removing the files afterwards changes nothing.
+        drop((password, token));
+        assert_eq!(config.warehouse.password.as_ref().map(Secret::expose), Some("s3cret"));
+        assert_eq!(config.slack.token.as_ref().map(Secret::expose), Some("xoxb-1"));
+        // A value given directly wins over its file.
+        let file = write("from-file");
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_SERVER__TOKEN", "direct"),
+                ("DURO_SERVER__TOKEN_FILE", file.path().to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.server.token.as_ref().map(Secret::expose), Some("direct"));
+        let missing =
+            Config::load(None, &env(&[("DURO_S3__SECRET_ACCESS_KEY_FILE", "/nonexistent/key")]))
+                .unwrap_err()
+                .to_string();
+        assert!(missing.contains("`s3.secret_access_key_file` (`/nonexistent/key`)"), "{missing}");
+    }
+
+    #[test]
+    fn s3_keys_fall_back_to_the_aws_variables() {
+        let aws = [("AWS_ACCESS_KEY_ID", "AKIA1"), ("AWS_SECRET_ACCESS_KEY", "aws-secret")];
+        let config = Config::load(None, &env(&aws)).unwrap();
+        assert_eq!(
+            config.s3.keys().map(|(id, key)| (id, key.expose())),
+            Some(("AKIA1", "aws-secret"))
+        );
+        let mut both = aws.to_vec();
+        both.extend([
+            ("DURO_S3__ACCESS_KEY_ID", "mine"),
+            ("DURO_S3__SECRET_ACCESS_KEY", "my-secret"),
+        ]);
+        let config = Config::load(None, &env(&both)).unwrap();
+        assert_eq!(
+            config.s3.keys().map(|(id, key)| (id, key.expose())),
+            Some(("mine", "my-secret"))
+        );
+        assert!(Config::load(None, &[]).unwrap().s3.keys().is_none());
+    }
+
+    #[test]
+    fn settings_without_effect_are_named() {
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_S3__REGION", "eu-west-1"),
+                ("DURO_SLACK__FAILURE_CHANNEL", "#alerts"),
+                ("DURO_SERVER__TOKEN", "t"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.unused_settings(),
+            [
+                "s3.region set but S3 is off without s3.bucket",
+                "Slack channels set but Slack is off without slack.token",
+                "server.token set but server.auth is not `token`",
+            ]
+        );
+        assert!(Config::default().unused_settings().is_empty());
     }
 
     #[test]
@@ -774,18 +751,5 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("duro:<redacted>@db:5432"), "{shown}");
-    }
-
-    #[test]
-    fn redacting_urls() {
-        let cases = [
-            ("postgres://u:p@h/db", "postgres://u:<redacted>@h/db"),
-            ("postgres://u@h/db", "postgres://u@h/db"),
-            ("postgres://h", "postgres://h"),
-            ("not a url", "not a url"),
-        ];
-        for (url, expected) in cases {
-            assert_eq!(redact_url(url), expected);
-        }
     }
 }

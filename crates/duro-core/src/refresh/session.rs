@@ -1,0 +1,31 @@
+//! [`Session`]: what every step of one build works with — the connection, the warehouse's
+//! dialect, and whether Duro is cancelling (so a failed statement is classified as a
+//! cancellation rather than an SQL error).
+
+use crate::config::Dialect;
+use crate::warehouse::WarehouseError;
+use postgres::Client;
+
+/// One build's connection to the warehouse.
+pub struct Session<'a> {
+    pub client: &'a mut Client,
+    pub dialect: Dialect,
+    cancel: &'a dyn Fn() -> bool,
+}
+
+impl<'a> Session<'a> {
+    /// `cancel` tells whether Duro is stopping (the creator cancels running statements then).
+    pub fn new(client: &'a mut Client, dialect: Dialect, cancel: &'a dyn Fn() -> bool) -> Self {
+        Self { client, dialect, cancel }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        (self.cancel)()
+    }
+
+    /// Classifies a driver error; usable while the client is borrowed (by a transaction).
+    pub fn sql_error(&self) -> impl Fn(postgres::Error) -> WarehouseError + Copy + 'a {
+        let cancel = self.cancel;
+        move |error| WarehouseError::from_postgres(&error, cancel())
+    }
+}
