@@ -64,7 +64,7 @@ fn check_intervals(catalog: &Catalog, graph: &DependencyGraph, diagnostics: &mut
         let file = definition_file(catalog, &group[0]);
         let message = match group.as_slice() {
             [name] => {
-                let short = name.split('.').nth(1).unwrap_or(name);
+                let short = catalog.get(name).map_or(name.as_str(), |t| t.name.table.as_str());
                 format!(
                     "`{name}` has no interval and no table reads it, so it would never be refreshed: add one to its file name, like `{short} — 24h.sql`"
                 )
@@ -133,7 +133,7 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
 }
 
 fn check_name_length(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
-    let short = table.name.split('.').nth(1).unwrap_or_default();
+    let short = &table.name.table;
     if short.len() + LONGEST_SUFFIX.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
         diagnostics.push(Diagnostic::warning(
             Some(&table.definition_file),

@@ -21,8 +21,8 @@ impl DependencyGraph {
     pub fn from_catalog(catalog: &Catalog) -> Self {
         let edges = catalog
             .tables
-            .values()
-            .flat_map(|t| t.dependencies.iter().map(move |d| (t.name.as_str(), d.as_str())));
+            .iter()
+            .flat_map(|(name, t)| t.dependencies.iter().map(move |d| (name.as_str(), d.as_str())));
         Self::from_edges(catalog.tables.keys().map(String::as_str), edges)
     }
 

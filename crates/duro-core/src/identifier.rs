@@ -5,6 +5,10 @@
 //! accepted (letters, digits, `_`, `$`, not starting with a digit), so every name can be quoted
 //! safely later and never needs escaping.
 
+use crate::config::Dialect;
+use serde::{Serialize, Serializer};
+use std::fmt;
+
 /// Double-quotes an identifier, doubling any quote inside it.
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -38,16 +42,66 @@ pub fn validate_identifier(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a `schema.table` name (already lower-cased): exactly one dot, two valid identifiers.
-pub fn validate_table_name(name: &str) -> Result<(), String> {
-    let Some((schema, table)) = name.split_once('.') else {
-        return Err(format!("`{name}` has no schema; tables are named `schema.table`"));
-    };
-    if table.contains('.') {
-        return Err(format!("`{name}` has more than one dot; tables are named `schema.table`"));
+/// A table's name in its two parts. Made by [`TableName::parse`], which validates it, where a
+/// name enters Duro (a file name, a stored catalog row); the warehouse's own catalog hands out
+/// names that need no check, which are built from their parts.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableName {
+    pub schema: String,
+    pub table: String,
+}
+
+impl TableName {
+    /// Parses a `schema.table` name (already lower-cased): exactly one dot, two valid
+    /// identifiers. The error explains the rule.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let Some((schema, table)) = name.split_once('.') else {
+            return Err(format!("`{name}` has no schema; tables are named `schema.table`"));
+        };
+        if table.contains('.') {
+            return Err(format!("`{name}` has more than one dot; tables are named `schema.table`"));
+        }
+        validate_identifier(schema)?;
+        validate_identifier(table)?;
+        Ok(Self { schema: schema.to_owned(), table: table.to_owned() })
     }
-    validate_identifier(schema)?;
-    validate_identifier(table)
+
+    /// `"schema"."table"`.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_identifier(&self.schema), quote_identifier(&self.table))
+    }
+
+    /// `schema.table`, for messages and keys.
+    pub fn name(&self) -> String {
+        self.to_string()
+    }
+
+    /// The same table name with a suffix (`_duro_temp`, …). On PostgreSQL a name longer than
+    /// 63 bytes would be silently truncated by the server, so it is an error instead.
+    pub fn with_suffix(&self, suffix: &str, dialect: Dialect) -> Result<TableName, String> {
+        let table = format!("{}{suffix}", self.table);
+        if dialect == Dialect::Postgres && table.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
+            return Err(format!(
+                "`{table}` is longer than PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit; shorten the table name `{}`",
+                self.table
+            ));
+        }
+        Ok(TableName { schema: self.schema.clone(), table })
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so widths and alignment (`{:<40}`) apply as for a string.
+        f.pad(&format!("{}.{}", self.schema, self.table))
+    }
+}
+
+/// Written as `schema.table`, the form of the JSON documents and the state file.
+impl Serialize for TableName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// Checks a grantee of `grant_select`: a user name, or `group name` for a Redshift group.
@@ -97,15 +151,25 @@ mod tests {
 
     #[test]
     fn table_names() {
-        for (name, ok) in [
-            ("first.cities", true),
-            ("cities", false),
-            ("a.b.c", false),
-            ("first.", false),
-            (".x", false),
+        for (name, expected) in [
+            ("first.cities", Ok(("first", "cities"))),
+            ("cities", Err("`cities` has no schema; tables are named `schema.table`")),
+            ("a.b.c", Err("`a.b.c` has more than one dot; tables are named `schema.table`")),
+            ("first.", Err("empty name")),
+            (".x", Err("empty name")),
+            ("s.1t", Err("`1t` must start with a letter or `_`")),
         ] {
-            assert_eq!(validate_table_name(name).is_ok(), ok, "{name:?}");
+            let parsed = TableName::parse(name);
+            let parts = parsed.as_ref().map(|n| (n.schema.as_str(), n.table.as_str()));
+            assert_eq!(parts.map_err(String::as_str), expected, "{name:?}");
         }
+        let name = TableName::parse("first.cities").unwrap();
+        assert_eq!(
+            (name.to_string(), name.quoted()),
+            ("first.cities".into(), "\"first\".\"cities\"".into())
+        );
+        assert_eq!(serde_json::to_string(&name).unwrap(), "\"first.cities\"");
+        assert_eq!(format!("[{name:<14}]"), "[first.cities  ]");
     }
 
     #[test]

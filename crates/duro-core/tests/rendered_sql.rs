@@ -8,7 +8,7 @@ use duro_core::config::Dialect;
 use duro_core::sql::rename_table;
 use duro_core::warehouse::grantee::Grantee;
 use duro_core::warehouse::render::{
-    self, ChainView, HISTORY_SUFFIX, OLD_SUFFIX, TEMP_SUFFIX, TableRef,
+    self, ChainView, HISTORY_SUFFIX, OLD_SUFFIX, TEMP_SUFFIX, TableName,
 };
 use sqlparser::dialect::{PostgreSqlDialect, RedshiftSqlDialect};
 use sqlparser::parser::Parser;
@@ -37,8 +37,8 @@ fn golden(name: &str, statements: &[String]) {
     }
 }
 
-fn cities() -> TableRef {
-    TableRef::parse("first.cities").unwrap()
+fn cities() -> TableName {
+    TableName::parse("first.cities").unwrap()
 }
 
 #[test]
@@ -113,8 +113,8 @@ fn grants_and_swap() {
 /// savepoints (Redshift has none).
 #[test]
 fn bound_views() {
-    let capitals = TableRef::parse("reports.capitals").unwrap();
-    let count = TableRef::parse("reports.capital_count").unwrap();
+    let capitals = TableName::parse("reports.capitals").unwrap();
+    let count = TableName::parse("reports.capital_count").unwrap();
     let definition = " SELECT cities.city,\n    cities.country\n   FROM first.cities\n  WHERE cities.country::text <> 'France'::text;";
     let pointed = rename_table(definition, "first", "cities", "cities_duro_temp").unwrap();
     let readers = [Grantee::from_config("group bi"), Grantee::from_config("data-team")];
@@ -166,7 +166,7 @@ fn snapshots() {
 
 #[test]
 fn copy_from_s3() {
-    let temp = TableRef::parse("first.countries_duro_temp").unwrap();
+    let temp = TableName::parse("first.countries_duro_temp").unwrap();
     let url = "s3://duro-staging/duro/first.countries/1764087000000-3.csv";
     let role = render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-copy".into());
     let (with_role, role_redacted) = render::copy_from_s3(&temp, url, &role, Some("eu-west-1"));

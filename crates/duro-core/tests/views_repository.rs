@@ -377,8 +377,12 @@ fn conventions() {
         false,
     );
     assert!(!checked.has_errors(), "{:#?}", checked.diagnostics);
-    let intervals: Vec<(&str, Option<u32>)> =
-        checked.catalog.tables.values().map(|t| (t.name.as_str(), t.interval_minutes)).collect();
+    let intervals: Vec<(&str, Option<u32>)> = checked
+        .catalog
+        .tables
+        .iter()
+        .map(|(name, t)| (name.as_str(), t.interval_minutes))
+        .collect();
     assert_eq!(
         intervals,
         [

@@ -25,7 +25,7 @@ fn victims_survive(setup: &Setup) {
 
 fn view(query: &str, tests: Option<&str>) -> TableDefinition {
     TableDefinition {
-        name: "s.t".into(),
+        name: duro_core::identifier::TableName::parse("s.t").unwrap(),
         query: query.into(),
         tests: tests.map(str::to_owned),
         config: TableConfig::default(),

@@ -8,6 +8,7 @@ mod table_config;
 pub use conf_keys::ConfKey;
 pub use table_config::TableConfig;
 
+use crate::identifier::TableName;
 use crate::sql::{DependencyMethod, OutputColumns};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -91,8 +92,8 @@ impl Serialize for TableKind {
 /// One managed table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Table {
-    /// `schema.table`, lower case.
-    pub name: String,
+    /// `schema.table`, lower case; its parts validated by the loader.
+    pub name: TableName,
     pub kind: TableKind,
     pub interval_minutes: Option<u32>,
     /// The `select` query (for processors, the `_select.sql` text), trailing `;` removed.

@@ -6,6 +6,7 @@ use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
 use crate::clock::now_ms;
+use crate::identifier::TableName;
 use crate::plan::{PlannedBuild, Planner};
 use crate::refresh::{self, TableDefinition};
 use crate::state::{
@@ -283,7 +284,9 @@ fn build_with_retries(
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
     let definition = TableDefinition {
-        name: table.name.clone(),
+        // Validated by the scheduler; checked again where it leaves the state file.
+        name: TableName::parse(&table.name)
+            .map_err(|message| failure(FailureClass::Internal, format!("state file: {message}")))?,
         query: table.query.clone(),
         tests: table.tests.clone(),
         processor: creator.processor_definition(table, &config),
@@ -389,7 +392,7 @@ fn build_once(
         .running
         .lock()
         .expect("not poisoned")
-        .insert(definition.name.clone(), client.cancel_token());
+        .insert(definition.name.to_string(), client.cancel_token());
     let cancel = || creator.is_shutting_down();
     let mut session = creator.context.session(client, &cancel);
     let result = refresh::build_table(
@@ -399,6 +402,6 @@ fn build_once(
         timeout,
         phases,
     );
-    creator.running.lock().expect("not poisoned").remove(&definition.name);
+    creator.running.lock().expect("not poisoned").remove(&definition.name.to_string());
     result
 }

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
 use crate::refresh::{BuildContext, ProcessorDefinition};
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
-use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableRef};
+use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableName};
 use crate::warehouse::{self, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
 use std::collections::{HashMap, HashSet};
@@ -65,7 +65,7 @@ impl Creator {
             context: BuildContext::from_config(&config),
             config,
             state_path,
-            worker: worker::worker_id(now_ms()),
+            worker: worker::WorkerId::new(now_ms()).to_string(),
             token: worker::token(),
             shutdown,
             running: Mutex::new(HashMap::new()),
@@ -266,7 +266,7 @@ impl Creator {
                 let Some(table) = leftover.table.strip_suffix(suffix) else {
                     continue;
                 };
-                let live = TableRef { schema: leftover.schema.clone(), table: table.to_owned() };
+                let live = TableName { schema: leftover.schema.clone(), table: table.to_owned() };
                 let name = live.name();
                 if !managed.contains(&name)
                     || !state.acquire_lease(&name, &self.worker, now_ms(), LEASE_TTL_MS)?
@@ -290,8 +290,8 @@ impl Creator {
 /// Returns what was done.
 fn clean_leftover(
     client: &mut postgres::Client,
-    leftover: &TableRef,
-    live: &TableRef,
+    leftover: &TableName,
+    live: &TableName,
     is_old: bool,
 ) -> Result<String, WarehouseError> {
     let error = |e: postgres::Error| WarehouseError::from_postgres(&e, false);

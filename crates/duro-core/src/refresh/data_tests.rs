@@ -6,7 +6,7 @@
 use super::Session;
 use crate::build::FailureClass;
 use crate::sql::{rename_table, split_statements};
-use crate::warehouse::render::TableRef;
+use crate::warehouse::render::TableName;
 use crate::warehouse::{WarehouseError, statement};
 use postgres::types::{FromSql, Type};
 
@@ -48,8 +48,8 @@ impl<'a> FromSql<'a> for Passes {
 pub fn run(
     session: &mut Session<'_>,
     tests: &str,
-    live: &TableRef,
-    temp: &TableRef,
+    live: &TableName,
+    temp: &TableName,
 ) -> Result<(), WarehouseError> {
     let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
     let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;

@@ -19,7 +19,7 @@ pub use session::Session;
 use crate::build::{FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::config::{Config, Dialect};
-use crate::warehouse::render::{self, TEMP_SUFFIX, TableRef};
+use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 
@@ -46,8 +46,8 @@ impl BuildContext {
 /// The temporary table being built for a live one, and what fills it.
 #[derive(Clone, Copy)]
 pub(crate) struct Temporary<'a> {
-    pub live: &'a TableRef,
-    pub temp: &'a TableRef,
+    pub live: &'a TableName,
+    pub temp: &'a TableName,
     pub select: &'a str,
     pub config: &'a TableConfig,
 }
@@ -55,7 +55,7 @@ pub(crate) struct Temporary<'a> {
 /// What one table needs to be built.
 #[derive(Clone, Debug)]
 pub struct TableDefinition {
-    pub name: String,
+    pub name: TableName,
     pub query: String,
     pub tests: Option<String>,
     pub config: TableConfig,
@@ -76,7 +76,7 @@ pub struct Built {
 
 pub(crate) fn count_rows(
     session: &mut Session<'_>,
-    table: &TableRef,
+    table: &TableName,
 ) -> Result<i64, WarehouseError> {
     let messages = session
         .client
@@ -101,12 +101,7 @@ pub fn build_table(
     phases: &mut Phases,
 ) -> Result<Built, WarehouseError> {
     let (sql_error, dialect) = (session.sql_error(), session.dialect);
-    let live = TableRef::parse(&table.name).ok_or_else(|| {
-        WarehouseError::new(
-            FailureClass::SqlError,
-            format!("`{}` is not a schema.table name", table.name),
-        )
-    })?;
+    let live = &table.name;
     let temp = live
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
@@ -126,7 +121,7 @@ pub fn build_table(
         }),
         Some(processor) => {
             let temporary =
-                Temporary { live: &live, temp: &temp, select: &table.query, config: &table.config };
+                Temporary { live, temp: &temp, select: &table.query, config: &table.config };
             processors
                 .as_ref()
                 .map_err(|message| {
@@ -147,7 +142,7 @@ pub fn build_table(
         Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
     if let Some(tests) = &table.tests
-        && let Err(error) = phases.time("tests", || data_tests::run(session, tests, &live, &temp))
+        && let Err(error) = phases.time("tests", || data_tests::run(session, tests, live, &temp))
     {
         return Err(drop_temp_after(session.client, &temp, error));
     }
@@ -158,14 +153,14 @@ pub fn build_table(
         return Err(drop_temp_after(session.client, &temp, error));
     }
     if let Err(error) =
-        phases.time("swap", || swap::swap(session, &live, &temp, &table.config.grant_select))
+        phases.time("swap", || swap::swap(session, live, &temp, &table.config.grant_select))
     {
         return Err(drop_temp_after(session.client, &temp, error));
     }
     // The new version is live: a snapshot problem is reported, but the build succeeded.
     let (snapshot_taken, warning) = match table.config.snapshots_interval_minutes {
         Some(interval) => match phases.time("snapshot", || {
-            snapshot::take(session, &live, interval, table.config.snapshots_stored_for_minutes)
+            snapshot::take(session, live, interval, table.config.snapshots_stored_for_minutes)
         }) {
             Ok(taken) => (taken, None),
             Err(error) => {
@@ -181,7 +176,7 @@ pub fn build_table(
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's
 /// next start cleans it up) and returns the original error.
-fn drop_temp_after(client: &mut Client, temp: &TableRef, error: WarehouseError) -> WarehouseError {
+fn drop_temp_after(client: &mut Client, temp: &TableName, error: WarehouseError) -> WarehouseError {
     if !client.is_closed() {
         let _ = client.batch_execute("rollback");
         if let Err(drop_error) = client.batch_execute(&render::drop_table_if_exists(temp)) {

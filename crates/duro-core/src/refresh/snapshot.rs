@@ -6,12 +6,12 @@ use super::Session;
 use crate::build::FailureClass;
 use crate::warehouse::WarehouseError;
 use crate::warehouse::catalog;
-use crate::warehouse::render::{self, HISTORY_SUFFIX, SNAPSHOT_COLUMN, TableRef};
+use crate::warehouse::render::{self, HISTORY_SUFFIX, SNAPSHOT_COLUMN, TableName};
 
 /// Returns whether a snapshot was appended.
 pub fn take(
     session: &mut Session<'_>,
-    live: &TableRef,
+    live: &TableName,
     interval_minutes: u32,
     stored_for_minutes: Option<u32>,
 ) -> Result<bool, WarehouseError> {

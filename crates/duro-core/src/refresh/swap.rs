@@ -13,14 +13,14 @@ use crate::build::FailureClass;
 use crate::sql::rename_table;
 use crate::warehouse::catalog::{self, BoundView};
 use crate::warehouse::grantee::{self, Grantee};
-use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, TableRef};
+use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 
 pub fn swap(
     session: &mut Session<'_>,
-    live: &TableRef,
-    temp: &TableRef,
+    live: &TableName,
+    temp: &TableName,
     configured_grantees: &[String],
 ) -> Result<(), WarehouseError> {
     let sql_error = session.sql_error();
@@ -69,8 +69,8 @@ pub fn swap(
 /// The chain with the definitions of views reading the live table pointed at the temporary one.
 fn chain_views<'a>(
     chain: &'a [BoundView],
-    live: &TableRef,
-    temp: &TableRef,
+    live: &TableName,
+    temp: &TableName,
 ) -> Result<Vec<ChainView<'a>>, String> {
     chain
         .iter()

@@ -210,14 +210,14 @@ impl StateFile {
                 .prepare("delete from dependencies where table_name = ?1")?;
             let mut insert_dependency = transaction
                 .prepare("insert into dependencies (table_name, depends_on) values (?1, ?2)")?;
-            for table in catalog.tables.values() {
+            for (name, table) in &catalog.tables {
                 let definition = definition_of(table);
                 let metadata = metadata_of(table);
-                let reason = match existing.get(&table.name) {
+                let reason = match existing.get(name) {
                     None => {
                         insert
                             .execute(params![
-                                table.name,
+                                name,
                                 definition.kind,
                                 definition.query,
                                 definition.ddl,
@@ -231,15 +231,15 @@ impl StateFile {
                                 metadata.dependency_method,
                                 now
                             ])?;
-                        changes.new.push(table.name.clone());
+                        changes.new.push(name.clone());
                         Some("new")
                     }
                     Some(old) => {
                         let reason = if old.deleted {
-                            changes.new.push(table.name.clone());
+                            changes.new.push(name.clone());
                             Some("re-added")
                         } else if old.definition != definition {
-                            changes.updated.push(table.name.clone());
+                            changes.updated.push(name.clone());
                             Some("changed")
                         } else {
                             None
@@ -247,7 +247,7 @@ impl StateFile {
                         if reason.is_some() {
                             update_definition
                                 .execute(params![
-                                    table.name,
+                                    name,
                                     definition.kind,
                                     definition.query,
                                     definition.ddl,
@@ -261,7 +261,7 @@ impl StateFile {
                         if old.metadata != metadata {
                             update_metadata
                                 .execute(params![
-                                    table.name,
+                                    name,
                                     metadata.tests,
                                     metadata.files_json,
                                     metadata.definition_file,
@@ -273,18 +273,18 @@ impl StateFile {
                 };
                 if let Some(reason) = reason {
                     force
-                        .execute(params![table.name, now, reason])?;
+                        .execute(params![name, now, reason])?;
                 }
                 if stored_dependencies
-                    .get(&table.name)
+                    .get(name)
                     .map(Vec::as_slice)
                     .unwrap_or_default()
                     != table.dependencies.as_slice()
                 {
-                    delete_dependencies.execute([&table.name])?;
+                    delete_dependencies.execute([name])?;
                     for dependency in &table.dependencies {
                         insert_dependency
-                            .execute([&table.name, dependency])?;
+                            .execute([name, dependency])?;
                     }
                 }
             }

@@ -7,7 +7,7 @@
 //! `schema.table.conf`, `schema/table.conf`. Names are folded to lower case, as Redshift does.
 
 use crate::diagnostic::Severity;
-use crate::identifier::validate_identifier;
+use crate::identifier::{TableName, validate_identifier};
 use crate::interval::parse_interval_minutes;
 
 /// The role of one file, with the table (`schema.table`) it belongs to.
@@ -16,25 +16,25 @@ pub enum FileRole {
     /// `t.sql` / `t — 1h.sql`: the query of a view, or the DDL of a processor table.
     /// `select_of` is set for `x_select.sql`: the select feeding processor `x` if there is one.
     Definition {
-        table: String,
+        table: TableName,
         interval_minutes: Option<u32>,
-        select_of: Option<String>,
+        select_of: Option<TableName>,
     },
     Test {
-        table: String,
+        table: TableName,
     },
     Processor {
-        table: String,
+        table: TableName,
     },
     Requirements {
-        table: String,
+        table: TableName,
     },
     GlobalConf,
     SchemaConf {
         schema: String,
     },
     TableConf {
-        table: String,
+        table: TableName,
     },
 }
 
@@ -204,7 +204,7 @@ fn split_interval(stem: &str) -> Result<(String, Option<&str>), String> {
 }
 
 /// The `schema.table` a file name stands for, lower-cased and validated.
-fn table_name(folder: Option<&str>, name: &str) -> Result<String, String> {
+fn table_name(folder: Option<&str>, name: &str) -> Result<TableName, String> {
     let name = name.to_lowercase();
     let (schema, table) = match folder {
         Some(folder) => {
@@ -232,16 +232,20 @@ fn table_name(folder: Option<&str>, name: &str) -> Result<String, String> {
     };
     validate_identifier(&schema).map_err(|e| format!("invalid schema name: {e}"))?;
     validate_identifier(&table).map_err(|e| format!("invalid table name: {e}"))?;
-    Ok(format!("{schema}.{table}"))
+    Ok(TableName { schema, table })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn name(table: &str) -> TableName {
+        TableName::parse(table).unwrap()
+    }
+
     fn definition(table: &str, interval_minutes: Option<u32>) -> Classified {
         Classified::Role(FileRole::Definition {
-            table: table.into(),
+            table: name(table),
             interval_minutes,
             select_of: None,
         })
@@ -278,31 +282,31 @@ mod tests {
     #[test]
     fn other_roles() {
         let cases = [
-            ("first/cities_test.sql", role(FileRole::Test { table: "first.cities".into() })),
-            ("first.cities_test.sql", role(FileRole::Test { table: "first.cities".into() })),
+            ("first/cities_test.sql", role(FileRole::Test { table: name("first.cities") })),
+            ("first.cities_test.sql", role(FileRole::Test { table: name("first.cities") })),
             (
                 "first/my_test_table_test.sql",
-                role(FileRole::Test { table: "first.my_test_table".into() }),
+                role(FileRole::Test { table: name("first.my_test_table") }),
             ),
-            ("first/countries.py", role(FileRole::Processor { table: "first.countries".into() })),
-            ("first.countries.py", role(FileRole::Processor { table: "first.countries".into() })),
+            ("first/countries.py", role(FileRole::Processor { table: name("first.countries") })),
+            ("first.countries.py", role(FileRole::Processor { table: name("first.countries") })),
             (
                 "first/countries_requirements.txt",
-                role(FileRole::Requirements { table: "first.countries".into() }),
+                role(FileRole::Requirements { table: name("first.countries") }),
             ),
             (
                 "first/countries_select.sql",
                 role(FileRole::Definition {
-                    table: "first.countries_select".into(),
+                    table: name("first.countries_select"),
                     interval_minutes: None,
-                    select_of: Some("first.countries".into()),
+                    select_of: Some(name("first.countries")),
                 }),
             ),
             ("global.conf", role(FileRole::GlobalConf)),
             ("first.conf", role(FileRole::SchemaConf { schema: "first".into() })),
             ("first/first.conf", role(FileRole::SchemaConf { schema: "first".into() })),
-            ("first.cities.conf", role(FileRole::TableConf { table: "first.cities".into() })),
-            ("first/cities.conf", role(FileRole::TableConf { table: "first.cities".into() })),
+            ("first.cities.conf", role(FileRole::TableConf { table: name("first.cities") })),
+            ("first/cities.conf", role(FileRole::TableConf { table: name("first.cities") })),
             ("README.md", Classified::Ignored),
             ("first/notes.txt", Classified::Ignored),
             ("first/noextension", Classified::Ignored),

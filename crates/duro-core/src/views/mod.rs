@@ -13,6 +13,7 @@ pub mod table_config;
 
 use crate::catalog::{Catalog, ProcessorSource, Table, TableKind};
 use crate::diagnostic::Diagnostic;
+use crate::identifier::TableName;
 use crate::sql::{self, QueryAnalysis, QueryProblem};
 use conf_file::{ConfFile, Setting, parse_conf};
 use file_name::{Classified, FileRole, classify};
@@ -65,7 +66,7 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
     let reader = RepositoryReader::new(root, max_file_size)
         .map_err(|source| LoadError::Unreadable { path: root.to_owned(), source })?;
     let (paths, mut diagnostics) = listing::list_files(root);
-    let mut by_table: BTreeMap<String, TableFiles> = BTreeMap::new();
+    let mut by_table: BTreeMap<TableName, TableFiles> = BTreeMap::new();
     let mut confs = ConfIndex::default();
     for path in &paths {
         match classify(path) {
@@ -87,7 +88,7 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
     let mut tables = Vec::new();
     let select_tables = selects_used_by_processors(&by_table);
     for (name, files) in &by_table {
-        if select_tables.contains(name.as_str()) {
+        if select_tables.contains(name) {
             continue;
         }
         if let Some(table) = builder.table(name, files) {
@@ -97,17 +98,17 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
     builder.unused_schema_confs(&by_table);
     let analyses: Vec<QueryAnalysis> =
         tables.par_iter().map(|table| sql::analyze_query(&table.query)).collect();
-    let managed: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
+    let managed: BTreeSet<String> = tables.iter().map(|t| t.name.to_string()).collect();
     let mut catalog = Catalog::default();
     for (mut table, analysis) in tables.into_iter().zip(analyses) {
         apply_analysis(&mut table, analysis, &managed, &mut diagnostics);
-        catalog.tables.insert(table.name.clone(), table);
+        catalog.tables.insert(table.name.to_string(), table);
     }
     Ok(LoadedViews { catalog, diagnostics })
 }
 
 fn file_role(
-    by_table: &mut BTreeMap<String, TableFiles>,
+    by_table: &mut BTreeMap<TableName, TableFiles>,
     confs: &mut ConfIndex,
     path: &str,
     role: FileRole,
@@ -132,12 +133,14 @@ fn file_role(
 }
 
 /// Names of `x_select` tables whose file is the select of processor `x` (not a table itself).
-fn selects_used_by_processors(by_table: &BTreeMap<String, TableFiles>) -> BTreeSet<String> {
+fn selects_used_by_processors(by_table: &BTreeMap<TableName, TableFiles>) -> BTreeSet<TableName> {
     by_table
         .iter()
         .filter(|(_, files)| !files.processors.is_empty())
         .filter_map(|(name, _)| {
-            Some(format!("{name}_select")).filter(|select| by_table.contains_key(select))
+            let select =
+                TableName { schema: name.schema.clone(), table: format!("{}_select", name.table) };
+            by_table.contains_key(&select).then_some(select)
         })
         .collect()
 }
@@ -146,7 +149,7 @@ fn selects_used_by_processors(by_table: &BTreeMap<String, TableFiles>) -> BTreeS
 /// errors naming the file (and the line of the first bad byte).
 fn read_texts(
     reader: &RepositoryReader,
-    by_table: &BTreeMap<String, TableFiles>,
+    by_table: &BTreeMap<TableName, TableFiles>,
     confs: &ConfIndex,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> HashMap<String, String> {
@@ -239,7 +242,12 @@ impl Builder<'_> {
     }
 
     /// One file of a kind at most; two are an error naming both.
-    fn single<'f>(&mut self, name: &str, what: &str, files: &'f [String]) -> Option<&'f String> {
+    fn single<'f>(
+        &mut self,
+        name: &TableName,
+        what: &str,
+        files: &'f [String],
+    ) -> Option<&'f String> {
         if let [first, second, ..] = files {
             self.error(
                 second,
@@ -249,7 +257,7 @@ impl Builder<'_> {
         files.first()
     }
 
-    fn table(&mut self, name: &str, files: &TableFiles) -> Option<Table> {
+    fn table(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
         let definition_paths: Vec<String> =
             files.definitions.iter().map(|(path, _)| path.clone()).collect();
         let definition = self.single(name, "definitions", &definition_paths).cloned();
@@ -318,7 +326,7 @@ impl Builder<'_> {
     #[allow(clippy::too_many_arguments)]
     fn processor_table(
         &mut self,
-        name: &str,
+        name: &TableName,
         files: &TableFiles,
         processor: &str,
         ddl_file: Option<String>,
@@ -351,7 +359,7 @@ impl Builder<'_> {
         let ddl = trim_statement(&self.text(&ddl_file)?);
         match sql::ddl_table(&ddl) {
             None => self.error(&ddl_file, format!("`{name}` has a processor, so this file must hold its `create table {name} (…)` statement")),
-            Some(found) if found.name != name => self.error(&ddl_file, format!(
+            Some(found) if found.name != name.to_string() => self.error(&ddl_file, format!(
                 "the DDL creates `{}`, but this file defines `{name}`; write `create table {name} (…)`",
                 found.name
             )),
@@ -391,7 +399,7 @@ impl Builder<'_> {
     #[allow(clippy::too_many_arguments)]
     fn assemble(
         &mut self,
-        name: &str,
+        name: &TableName,
         files: &TableFiles,
         kind: TableKind,
         definition_file: String,
@@ -400,7 +408,7 @@ impl Builder<'_> {
         query: String,
         tests: Option<String>,
     ) -> Table {
-        let schema = name.split('.').next().unwrap_or_default();
+        let schema = name.schema.as_str();
         // Precedence, lowest first: global, `schema.conf`, `schema/schema.conf`, `schema.table.conf`, `schema/table.conf`.
         let mut layer_files: Vec<&String> = self.confs.global.iter().collect();
         layer_files.extend(self.confs.schema.get(schema).into_iter().flatten());
@@ -415,7 +423,7 @@ impl Builder<'_> {
         own_files.extend(files.confs.iter().cloned());
         own_files.sort();
         Table {
-            name: name.to_owned(),
+            name: name.clone(),
             kind,
             interval_minutes,
             query,
@@ -433,9 +441,8 @@ impl Builder<'_> {
         self.texts.get(path).cloned()
     }
 
-    fn unused_schema_confs(&mut self, by_table: &BTreeMap<String, TableFiles>) {
-        let schemas: BTreeSet<&str> =
-            by_table.keys().filter_map(|name| name.split('.').next()).collect();
+    fn unused_schema_confs(&mut self, by_table: &BTreeMap<TableName, TableFiles>) {
+        let schemas: BTreeSet<&str> = by_table.keys().map(|name| name.schema.as_str()).collect();
         for (schema, paths) in &self.confs.schema {
             if !schemas.contains(schema.as_str()) {
                 for path in paths {
@@ -471,6 +478,7 @@ fn apply_analysis(
     managed: &BTreeSet<String>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
+    let own_name = table.name.to_string();
     let test_file = table.files.iter().find(|f| f.ends_with("_test.sql")).cloned();
     if let Some(tests) = &table.tests {
         for problem in sql::read_only_queries(tests) {
@@ -478,7 +486,7 @@ fn apply_analysis(
         }
     }
     if let Some(tests) = &table.tests
-        && !sql::token_references(tests).contains(&table.name)
+        && !sql::token_references(tests).contains(&own_name)
     {
         diagnostics.push(Diagnostic::warning(
             test_file.as_deref(),
@@ -508,7 +516,7 @@ fn apply_analysis(
     if let Some(problem) = analysis.shape {
         diagnostics.push(shape_error(Some(&query_file), problem));
     }
-    if analysis.references.contains(&table.name) {
+    if analysis.references.contains(&own_name) {
         diagnostics.push(Diagnostic::warning(
             Some(&query_file),
             format!("`{}` reads itself; that is not counted as a dependency", table.name),
@@ -517,7 +525,7 @@ fn apply_analysis(
     table.dependencies = analysis
         .references
         .into_iter()
-        .filter(|name| *name != table.name && managed.contains(name))
+        .filter(|name| *name != own_name && managed.contains(name))
         .collect();
     table.dependency_method = analysis.method;
     table.output_columns = analysis.output;

@@ -4,7 +4,7 @@
 
 use super::connection::WarehouseError;
 use super::grantee::{Grantee, select_grantees};
-use super::render::TableRef;
+use super::render::TableName;
 use crate::config::Dialect;
 use postgres::GenericClient;
 
@@ -16,7 +16,7 @@ pub(super) fn classified(error: postgres::Error) -> WarehouseError {
 }
 
 /// `pg_class.relkind` of the table (`r` table, `v` view, …), or `None` when it does not exist.
-pub fn relation_kind(client: &mut impl GenericClient, table: &TableRef) -> Result<Option<String>> {
+pub fn relation_kind(client: &mut impl GenericClient, table: &TableName) -> Result<Option<String>> {
     let row = client
         .query_opt(
             "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -41,7 +41,7 @@ pub struct TableFacts {
 /// Facts about the table, or `None` when it does not exist.
 pub fn table_facts(
     client: &mut impl GenericClient,
-    table: &TableRef,
+    table: &TableName,
 ) -> Result<Option<TableFacts>> {
     let row = client
         .query_opt(
@@ -68,18 +68,18 @@ pub fn table_facts(
 /// A view bound to a table (directly or through other views), as the warehouse has it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BoundView {
-    pub view: TableRef,
+    pub view: TableName,
     pub owner: String,
     /// `pg_get_viewdef`, fully qualified when read with `search_path` set to `pg_catalog`.
     pub definition: String,
     pub grantees: Vec<Grantee>,
     /// The relations (tables or views of this chain) it reads that the chain is about.
-    pub reads: Vec<TableRef>,
+    pub reads: Vec<TableName>,
 }
 
 /// Views bound to `relation` directly (through `pg_depend`). Late-binding views (Redshift
 /// `with no schema binding`) are not bound and do not appear.
-fn views_bound_to(client: &mut impl GenericClient, relation: &TableRef) -> Result<Vec<BoundView>> {
+fn views_bound_to(client: &mut impl GenericClient, relation: &TableName) -> Result<Vec<BoundView>> {
     let rows = client
         .query(
             "select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::text,
@@ -102,7 +102,7 @@ fn views_bound_to(client: &mut impl GenericClient, relation: &TableRef) -> Resul
             let owner: String = row.get(2);
             let privileges: Option<String> = row.get(4);
             BoundView {
-                view: TableRef { schema: row.get(0), table: row.get(1) },
+                view: TableName { schema: row.get(0), table: row.get(1) },
                 grantees: select_grantees(privileges.as_deref().unwrap_or(""), &owner),
                 owner,
                 definition: row.get(3),
@@ -116,7 +116,7 @@ fn views_bound_to(client: &mut impl GenericClient, relation: &TableRef) -> Resul
 /// comes after every view of the chain it reads).
 pub fn dependent_view_chain(
     client: &mut impl GenericClient,
-    table: &TableRef,
+    table: &TableName,
 ) -> Result<Vec<BoundView>> {
     let mut found: Vec<BoundView> = Vec::new();
     let mut pending = vec![table.clone()];
@@ -172,7 +172,10 @@ pub fn can_act_as(client: &mut impl GenericClient, dialect: Dialect, owner: &str
 }
 
 /// The table's columns in order, with their types as SQL (`format_type`).
-pub fn columns(client: &mut impl GenericClient, table: &TableRef) -> Result<Vec<(String, String)>> {
+pub fn columns(
+    client: &mut impl GenericClient,
+    table: &TableName,
+) -> Result<Vec<(String, String)>> {
     let rows = client
         .query(
             "select a.attname::text, format_type(a.atttypid, a.atttypmod)::text from pg_attribute a
@@ -185,7 +188,7 @@ pub fn columns(client: &mut impl GenericClient, table: &TableRef) -> Result<Vec<
 }
 
 /// Tables in the warehouse whose name ends with `suffix` (leftovers of interrupted builds).
-pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Result<Vec<TableRef>> {
+pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Result<Vec<TableName>> {
     let pattern = format!("%{}", suffix.replace('_', "\\_"));
     let rows = client
         .query(
@@ -195,7 +198,7 @@ pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Resu
             &[&pattern],
         )
         .map_err(classified)?;
-    Ok(rows.into_iter().map(|row| TableRef { schema: row.get(0), table: row.get(1) }).collect())
+    Ok(rows.into_iter().map(|row| TableName { schema: row.get(0), table: row.get(1) }).collect())
 }
 
 #[cfg(test)]
@@ -204,11 +207,11 @@ mod tests {
 
     fn view(name: &str, reads: &[&str]) -> BoundView {
         BoundView {
-            view: TableRef::parse(name).unwrap(),
+            view: TableName::parse(name).unwrap(),
             owner: "duro".into(),
             definition: String::new(),
             grantees: Vec::new(),
-            reads: reads.iter().map(|r| TableRef::parse(r).unwrap()).collect(),
+            reads: reads.iter().map(|r| TableName::parse(r).unwrap()).collect(),
         }
     }
 

@@ -5,8 +5,7 @@
 
 use crate::catalog::TableConfig;
 use crate::config::{Dialect, Secret};
-use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
-pub use crate::identifier::quote_identifier;
+pub use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::grantee::Grantee;
 
 /// Suffix of the table a new version is built into.
@@ -18,46 +17,8 @@ pub const HISTORY_SUFFIX: &str = "_history";
 /// The column snapshots add to the history table.
 pub const SNAPSHOT_COLUMN: &str = "snapshot_timestamp";
 
-/// A `schema.table` name split into its parts.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TableRef {
-    pub schema: String,
-    pub table: String,
-}
-
-impl TableRef {
-    /// Splits `schema.table`; `None` without exactly one dot.
-    pub fn parse(name: &str) -> Option<Self> {
-        let (schema, table) = name.split_once('.')?;
-        (!table.contains('.')).then(|| Self { schema: schema.to_owned(), table: table.to_owned() })
-    }
-
-    /// `"schema"."table"`.
-    pub fn quoted(&self) -> String {
-        format!("{}.{}", quote_identifier(&self.schema), quote_identifier(&self.table))
-    }
-
-    /// `schema.table`, for messages.
-    pub fn name(&self) -> String {
-        format!("{}.{}", self.schema, self.table)
-    }
-
-    /// The same table name with a suffix (`_duro_temp`, …). On PostgreSQL a name longer than
-    /// 63 bytes would be silently truncated by the server, so it is an error instead.
-    pub fn with_suffix(&self, suffix: &str, dialect: Dialect) -> Result<TableRef, String> {
-        let table = format!("{}{suffix}", self.table);
-        if dialect == Dialect::Postgres && table.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
-            return Err(format!(
-                "`{table}` is longer than PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit; shorten the table name `{}`",
-                self.table
-            ));
-        }
-        Ok(TableRef { schema: self.schema.clone(), table })
-    }
-}
-
 /// `drop table if exists` (a leftover temporary table, before building a new one).
-pub fn drop_table_if_exists(table: &TableRef) -> String {
+pub fn drop_table_if_exists(table: &TableName) -> String {
     format!("drop table if exists {}", table.quoted())
 }
 
@@ -66,7 +27,7 @@ pub fn drop_table_if_exists(table: &TableRef) -> String {
 /// such clauses.
 pub fn create_temp_table(
     dialect: Dialect,
-    temp: &TableRef,
+    temp: &TableName,
     query: &str,
     config: &TableConfig,
 ) -> String {
@@ -108,13 +69,13 @@ fn table_attributes(config: &TableConfig) -> String {
 }
 
 /// `grant select on … to …` for each grantee, every name quoted.
-pub fn grants(table: &TableRef, grantees: &[Grantee]) -> Vec<String> {
+pub fn grants(table: &TableName, grantees: &[Grantee]) -> Vec<String> {
     let relation = table.quoted();
     grantees.iter().map(|grantee| grantee.grant_select(&relation)).collect()
 }
 
 /// Giving a re-created view back to its owner (`alter table` works for views on both dialects).
-pub fn alter_owner(relation: &TableRef, owner: &str) -> String {
+pub fn alter_owner(relation: &TableName, owner: &str) -> String {
     format!("alter table {} owner to {}", relation.quoted(), quote_identifier(owner))
 }
 
@@ -139,7 +100,7 @@ impl SwapStatement {
 /// A view bound to the live table, directly or through other views, as the swap rebuilds it.
 #[derive(Clone, Debug)]
 pub struct ChainView<'a> {
-    pub view: &'a TableRef,
+    pub view: &'a TableName,
     /// Its definition, pointed at the temporary table when it reads the live table.
     pub definition: String,
     pub owner: &'a str,
@@ -172,7 +133,7 @@ pub fn repoint_views(chain: &[ChainView], same_columns: bool) -> Vec<SwapStateme
 
 /// The renames and drop that replace the live table by the temporary one (run inside one
 /// transaction, after dependent views were re-pointed to the temporary table).
-pub fn swap(live: &TableRef, temp: &TableRef, old: &TableRef, live_exists: bool) -> Vec<String> {
+pub fn swap(live: &TableName, temp: &TableName, old: &TableName, live_exists: bool) -> Vec<String> {
     let mut statements = Vec::new();
     if live_exists {
         statements.push(format!(
@@ -194,18 +155,18 @@ pub fn swap(live: &TableRef, temp: &TableRef, old: &TableRef, live_exists: bool)
 
 /// Re-creating a dependent view with a new definition: in place when its columns still fit,
 /// otherwise dropped and created again (`replace == false`).
-pub fn view_definition(view: &TableRef, definition: &str, replace: bool) -> String {
+pub fn view_definition(view: &TableName, definition: &str, replace: bool) -> String {
     let definition = definition.trim_end().trim_end_matches(';');
     let verb = if replace { "create or replace view" } else { "create view" };
     format!("{verb} {} as\n{definition}", view.quoted())
 }
 
-pub fn drop_view(view: &TableRef) -> String {
+pub fn drop_view(view: &TableName) -> String {
     format!("drop view {}", view.quoted())
 }
 
 /// Creating the (empty) history table with the live table's columns plus the snapshot time.
-pub fn create_history(history: &TableRef, live: &TableRef) -> String {
+pub fn create_history(history: &TableName, live: &TableName) -> String {
     format!(
         "create table {} as select *, current_timestamp::timestamp as {} from {} limit 0",
         history.quoted(),
@@ -215,7 +176,7 @@ pub fn create_history(history: &TableRef, live: &TableRef) -> String {
 }
 
 /// Adding a column the live table gained to the history table.
-pub fn add_history_column(history: &TableRef, column: &str, column_type: &str) -> String {
+pub fn add_history_column(history: &TableName, column: &str, column_type: &str) -> String {
     format!(
         "alter table {} add column {} {column_type}",
         history.quoted(),
@@ -224,7 +185,7 @@ pub fn add_history_column(history: &TableRef, column: &str, column_type: &str) -
 }
 
 /// Appending the live rows to the history table. `columns` are the live table's columns.
-pub fn insert_snapshot(history: &TableRef, live: &TableRef, columns: &[String]) -> String {
+pub fn insert_snapshot(history: &TableName, live: &TableName, columns: &[String]) -> String {
     let list: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
     let list = list.join(", ");
     format!(
@@ -236,7 +197,7 @@ pub fn insert_snapshot(history: &TableRef, live: &TableRef, columns: &[String]) 
 }
 
 /// Deleting snapshots older than `minutes` (bound as `$1`, a whole number of minutes).
-pub fn delete_old_snapshots(history: &TableRef) -> String {
+pub fn delete_old_snapshots(history: &TableName) -> String {
     format!(
         "delete from {} where {} < current_timestamp::timestamp - ($1::int * interval '1 minute')",
         history.quoted(),
@@ -245,7 +206,7 @@ pub fn delete_old_snapshots(history: &TableRef) -> String {
 }
 
 /// The newest snapshot's age in whole minutes (NULL when there is none).
-pub fn newest_snapshot_age_minutes(history: &TableRef) -> String {
+pub fn newest_snapshot_age_minutes(history: &TableName) -> String {
     format!(
         "select (extract(epoch from (current_timestamp::timestamp - max({}))) / 60)::bigint from {}",
         quote_identifier(SNAPSHOT_COLUMN),
@@ -268,7 +229,7 @@ fn literal(value: &str) -> String {
 /// Redshift `COPY` of a CSV file with a header row from S3 into `table`; returns the statement
 /// and the same statement with the secret replaced, for logs and error messages.
 pub fn copy_from_s3(
-    table: &TableRef,
+    table: &TableName,
     url: &str,
     credentials: &CopyCredentials,
     region: Option<&str>,
@@ -303,8 +264,8 @@ pub fn copy_from_s3(
 mod tests {
     use super::*;
 
-    fn table(name: &str) -> TableRef {
-        TableRef::parse(name).unwrap()
+    fn table(name: &str) -> TableName {
+        TableName::parse(name).unwrap()
     }
 
     #[test]
@@ -312,8 +273,6 @@ mod tests {
         assert_eq!(quote_identifier("cities"), "\"cities\"");
         assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(table("first.cities").quoted(), "\"first\".\"cities\"");
-        assert_eq!(TableRef::parse("nodot"), None);
-        assert_eq!(TableRef::parse("a.b.c"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use super::super::run_as;
 use super::super::run_as::OsUser;
 use super::ProcessorRunner;
-use crate::warehouse::render::TableRef;
+use crate::warehouse::render::TableName;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,7 +44,7 @@ pub(super) struct ScriptRun<'a> {
 /// requirements are unchanged. Returns its Python.
 pub(super) fn virtual_environment(
     runner: &ProcessorRunner,
-    live: &TableRef,
+    live: &TableName,
     requirements: &str,
 ) -> Result<PathBuf, ScriptError> {
     let venv = runner.venv_dir.join(live.name());

@@ -7,7 +7,7 @@ use super::super::csv::write_record;
 use super::failed;
 use crate::build::FailureClass;
 use crate::objectstore::ObjectStoreError;
-use crate::warehouse::render::TableRef;
+use crate::warehouse::render::TableName;
 use crate::warehouse::{WarehouseError, statement};
 use postgres::SimpleQueryMessage;
 use std::io::{BufWriter, Write};
@@ -28,7 +28,7 @@ pub(super) fn s3_error(error: ObjectStoreError) -> WarehouseError {
 }
 
 /// A key no other run uses: `<prefix><schema.table>/<ms>-<process>-<sequence>.csv`.
-pub(super) fn staging_key(prefix: &str, live: &TableRef) -> String {
+pub(super) fn staging_key(prefix: &str, live: &TableName) -> String {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let millis = crate::clock::now_ms();
     let sequence = SEQUENCE.fetch_add(1, Ordering::SeqCst);
@@ -38,7 +38,7 @@ pub(super) fn staging_key(prefix: &str, live: &TableRef) -> String {
 /// `COPY … FROM STDIN` into `temp`, with `fill` writing the CSV; returns the rows loaded.
 pub(super) fn copy_in(
     session: &mut Session<'_>,
-    temp: &TableRef,
+    temp: &TableName,
     fill: impl FnOnce(&mut postgres::CopyInWriter<'_>) -> Result<(), String>,
 ) -> Result<i64, WarehouseError> {
     let sql_error = session.sql_error();
