@@ -37,8 +37,8 @@ def write_views(views, schema, count, body):
 
 def force_all(state):
     with sqlite3.connect(state) as db:
-        db.execute("insert or replace into force_requests (table_name, requested_at, reason) "
-                   "select name, cast(strftime('%s','now') as integer) - 1, 'benchmark' from tables where deleted_at is null")
+        db.execute("insert or replace into force_requests (table_name, requested_at_ms, reason) "
+                   "select name, (cast(strftime('%s','now') as integer) - 1) * 1000, 'benchmark' from tables where deleted_at_ms is null")
 
 
 def main():

@@ -35,13 +35,13 @@ pub fn request(
     name: &str,
     scope: Scope,
     via: &str,
-    now_s: i64,
+    now_ms: i64,
 ) -> Result<Vec<String>, ForceError> {
     let table = tables
         .iter()
         .find(|t| t.name == name)
         .ok_or_else(|| ForceError::UnknownTable(name.to_owned()))?;
-    if table.deleted_at.is_some() {
+    if table.deleted_at_ms.is_some() {
         return Err(ForceError::Removed(name.to_owned()));
     }
     let mut scheduled = vec![name.to_owned()];
@@ -55,6 +55,6 @@ pub fn request(
     scheduled.sort();
     scheduled.dedup();
     let names: Vec<&str> = scheduled.iter().map(String::as_str).collect();
-    state.request_forces(&names, &reason, now_s)?;
+    state.request_forces(&names, &reason, now_ms)?;
     Ok(scheduled)
 }

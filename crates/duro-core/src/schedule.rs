@@ -111,7 +111,8 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         return Ok(ScheduleOutcome::Rejected { checked });
     }
     let started = Instant::now();
-    let changes = state.save_catalog(&checked.catalog, commit.as_deref(), crate::clock::now_s())?;
+    let changes =
+        state.save_catalog(&checked.catalog, commit.as_deref(), crate::clock::now_ms())?;
     tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "saved the catalog");
     Ok(ScheduleOutcome::Saved { checked, changes, commit })
 }

@@ -51,12 +51,16 @@ impl Status {
 
 /// Whether a table is listed at `now_ms`: active, or removed less than a week ago.
 pub fn is_listed(table: &TableSummary, now_ms: i64) -> bool {
-    table.deleted_at.is_none_or(|at| at * 1000 >= now_ms - REMOVED_SHOWN_FOR_MS)
+    table.deleted_at_ms.is_none_or(|at| at >= now_ms - REMOVED_SHOWN_FOR_MS)
 }
 
 /// The active tables as the planner sees them.
 pub fn plan_tables(tables: &[(TableSummary, TableActivity)]) -> Vec<PlanTable> {
-    tables.iter().filter(|(t, _)| t.deleted_at.is_none()).map(|(t, _)| PlanTable::from(t)).collect()
+    tables
+        .iter()
+        .filter(|(t, _)| t.deleted_at_ms.is_none())
+        .map(|(t, _)| PlanTable::from(t))
+        .collect()
 }
 
 /// The status rule over one catalog at one moment.
@@ -84,7 +88,7 @@ impl Statuses {
     /// The status of one table of that catalog.
     pub fn of(&self, table: &TableSummary, activity: &TableActivity) -> Status {
         let failed_attempt = activity.last_failure.as_ref();
-        if table.deleted_at.is_some() {
+        if table.deleted_at_ms.is_some() {
             Status::Removed
         } else if activity.running_since_ms.is_some() {
             Status::Running
@@ -106,8 +110,8 @@ fn forced_after(request: Option<&(i64, String)>, failed: Option<&BuildRecord>) -
     match (request, failed) {
         (None, _) => false,
         (Some(_), None) => true,
-        (Some((requested_s, _)), Some(attempt)) => {
-            requested_s * 1000 >= attempt.finished_at_ms.unwrap_or(attempt.started_at_ms)
+        (Some((requested_ms, _)), Some(attempt)) => {
+            *requested_ms >= attempt.finished_at_ms.unwrap_or(attempt.started_at_ms)
         }
     }
 }
@@ -120,13 +124,13 @@ mod tests {
 
     const NOW: i64 = 100 * 86_400_000;
 
-    fn table(name: &str, interval: Option<u32>, deleted_at: Option<i64>) -> TableSummary {
+    fn table(name: &str, interval: Option<u32>, deleted_at_ms: Option<i64>) -> TableSummary {
         TableSummary {
             name: name.into(),
             kind: KindName::View,
             interval_minutes: interval,
             dependencies: Vec::new(),
-            deleted_at,
+            deleted_at_ms,
         }
     }
 
@@ -151,7 +155,7 @@ mod tests {
     fn the_first_status_that_applies() {
         let fresh = TableActivity { last_success: Some((NOW - 60_000, NOW)), ..Default::default() };
         let cases: Vec<(&str, TableSummary, TableActivity, Status)> = vec![
-            ("removed", table("s.t", Some(60), Some(NOW / 1000)), fresh.clone(), Status::Removed),
+            ("removed", table("s.t", Some(60), Some(NOW)), fresh.clone(), Status::Removed),
             (
                 "running",
                 table("s.t", Some(60), None),
@@ -163,7 +167,7 @@ mod tests {
                 table("s.t", Some(60), None),
                 TableActivity {
                     last_failure: Some(failure(NOW - 10_000)),
-                    force_request: Some((NOW / 1000, "web".into())),
+                    force_request: Some((NOW, "web".into())),
                     ..fresh.clone()
                 },
                 Status::Forced,
@@ -173,7 +177,7 @@ mod tests {
                 table("s.t", Some(60), None),
                 TableActivity {
                     last_failure: Some(failure(NOW - 10_000)),
-                    force_request: Some(((NOW - 20_000) / 1000, "new".into())),
+                    force_request: Some((NOW - 20_000, "new".into())),
                     ..fresh.clone()
                 },
                 Status::Failed,
@@ -197,10 +201,7 @@ mod tests {
     #[test]
     fn removed_tables_are_listed_for_a_week() {
         assert!(is_listed(&table("s.t", None, None), NOW));
-        assert!(is_listed(&table("s.t", None, Some((NOW - REMOVED_SHOWN_FOR_MS) / 1000)), NOW));
-        assert!(!is_listed(
-            &table("s.t", None, Some((NOW - REMOVED_SHOWN_FOR_MS) / 1000 - 1)),
-            NOW
-        ));
+        assert!(is_listed(&table("s.t", None, Some(NOW - REMOVED_SHOWN_FOR_MS)), NOW));
+        assert!(!is_listed(&table("s.t", None, Some(NOW - REMOVED_SHOWN_FOR_MS - 1)), NOW));
     }
 }

@@ -79,7 +79,7 @@ fn new_unchanged_updated_removed_and_re_added() {
     let state = StateFile::open(&state_path).unwrap();
     let all = state.all_tables().unwrap();
     let simplified = all.iter().find(|t| t.name == "finances.simplified").unwrap();
-    assert!(simplified.deleted_at.is_some());
+    assert!(simplified.deleted_at_ms.is_some());
     assert!(!state.active_tables().unwrap().iter().any(|t| t.name == "finances.simplified"));
     assert!(!state.force_requests().unwrap().iter().any(|(name, _)| name == "finances.simplified"));
     drop(state);
@@ -98,7 +98,7 @@ fn new_unchanged_updated_removed_and_re_added() {
         .into_iter()
         .find(|t| t.name == "finances.simplified")
         .unwrap();
-    assert_eq!(simplified.deleted_at, None);
+    assert_eq!(simplified.deleted_at_ms, None);
     assert!(
         state
             .force_requests()
@@ -263,7 +263,7 @@ fn forcing_a_table_or_its_tree() {
     let mut state = StateFile::open(&state_path).unwrap();
     let tables: Vec<_> = state.table_overview(0).unwrap().into_iter().map(|(t, _)| t).collect();
     let active: Vec<PlanTable> =
-        tables.iter().filter(|t| t.deleted_at.is_none()).map(PlanTable::from).collect();
+        tables.iter().filter(|t| t.deleted_at_ms.is_none()).map(PlanTable::from).collect();
     let planner = Planner::new(&active);
     let tree = request(&mut state, &tables, &planner, "s.top", Scope::Tree, "test", 10).unwrap();
     assert_eq!(tree, ["s.base", "s.mid", "s.top"]);

@@ -2,7 +2,7 @@
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
 use duro_core::build::FailureClass;
-use duro_core::clock::now_s;
+use duro_core::clock::now_ms;
 use duro_core::config::Config;
 use duro_core::creator::{Creator, CreatorError, CycleReport, Selection};
 use duro_core::notify::Notifications;
@@ -148,12 +148,12 @@ pub fn run_forever(config: Config) -> ExitCode {
         interval.as_secs()
     );
     while !creator.is_shutting_down() {
-        let cycle_started = now_s();
+        let cycle_started_ms = now_ms();
         match creator.run_cycle(&Selection::Due) {
             Ok(report) => report_cycle(&report, &notifications),
             Err(error) => tracing::error!("cycle failed: {error}"),
         }
-        wait_for_next_cycle(&creator, &state_path, interval, cycle_started);
+        wait_for_next_cycle(&creator, &state_path, interval, cycle_started_ms);
     }
     tracing::info!("stopped");
     ExitCode::SUCCESS
@@ -165,7 +165,7 @@ fn wait_for_next_cycle(
     creator: &Creator,
     state_path: &std::path::Path,
     interval: Duration,
-    cycle_started: i64,
+    cycle_started_ms: i64,
 ) {
     let deadline = Instant::now() + interval;
     let mut last_poll = Instant::now();
@@ -174,7 +174,7 @@ fn wait_for_next_cycle(
         if last_poll.elapsed() >= FORCE_POLL {
             last_poll = Instant::now();
             let newer = StateFile::open(state_path)
-                .and_then(|state| state.force_requested_since(cycle_started));
+                .and_then(|state| state.force_requested_since(cycle_started_ms));
             if matches!(newer, Ok(true)) {
                 return;
             }

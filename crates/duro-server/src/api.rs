@@ -17,11 +17,9 @@ pub async fn tables(
 ) -> Result<HttpResponse, AppError> {
     let list = query.to_list_query()?;
     let now_ms = duro_core::clock::now_ms();
-    let shared = context.clone();
     let body = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            serde_json::to_vec(&model::select_rows(&overview.rows, &list))
+        .read(now_ms, move |view| {
+            serde_json::to_vec(&model::select_rows(&view.overview.rows, &list))
                 .map_err(|e| AppError::internal(e.to_string()))
         })
         .await?;
@@ -34,11 +32,15 @@ pub async fn table(
 ) -> Result<HttpResponse, AppError> {
     let now_ms = duro_core::clock::now_ms();
     let name = name.into_inner();
-    let shared = context.clone();
     let detail = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            queries::table_detail(state, &overview, &name, now_ms, queries::CHART_RUNS)
+        .read(now_ms, move |view| {
+            queries::table_detail(
+                view.state,
+                &view.overview,
+                &name,
+                view.now_ms,
+                queries::CHART_RUNS,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(detail))
@@ -106,11 +108,9 @@ pub async fn force(
     let name = name.into_inner();
     let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
-    let shared = context.clone();
     let scheduled = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            queries::force(state, &overview, &forced_name, body.tree, "API", now_ms)
+        .read(now_ms, move |view| {
+            queries::force(view.state, &view.overview, &forced_name, body.tree, "API", view.now_ms)
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -1,6 +1,7 @@
 //! What every request handler shares: where the state file is, the path prefix, the
 //! credentials, the key that signs CSRF tokens and the page templates. The state file is opened
-//! per request on a blocking thread, so a slow disk never stalls the server's event loop.
+//! per request on a blocking thread, so a slow disk never stalls the server's event loop;
+//! `ServerContext::read` hands a handler's work the table overview with it.
 
 use crate::errors::AppError;
 use crate::graph_svg::{self, Layout, Node};
@@ -24,6 +25,22 @@ pub const STATS_TTL_MS: i64 = 10_000;
 pub const OVERVIEW_TTL_MS: i64 = 5_000;
 /// Page cache per pooled state-file connection.
 const CACHE_MIB: u32 = 64;
+
+/// What `ServerContext::read` hands its work: the state file, the overview of every table at
+/// `now_ms`, and the header figures on demand.
+pub struct View<'a> {
+    pub state: &'a mut StateFile,
+    pub overview: Arc<Overview>,
+    pub now_ms: i64,
+    context: &'a ServerContext,
+}
+
+impl View<'_> {
+    /// The header's figures at `now_ms` (see `ServerContext::header_stats`).
+    pub fn header_stats(&self) -> Result<Stats, AppError> {
+        self.context.header_stats(self.state, self.now_ms)
+    }
+}
 
 pub struct ServerContext {
     pub state_path: PathBuf,
@@ -103,6 +120,21 @@ impl ServerContext {
         .map_err(|e| AppError::internal(format!("the request's worker failed: {e}")))?
     }
 
+    /// Runs `work` like `with_state`, with the overview of every table at `now_ms` read first
+    /// (see `overview`).
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        now_ms: i64,
+        work: impl FnOnce(View<'_>) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let shared = Arc::clone(self);
+        self.with_state(move |state| {
+            let overview = shared.overview(state, now_ms)?;
+            work(View { state, overview, now_ms, context: &shared })
+        })
+        .await
+    }
+
     /// The header's figures for the last 24 hours, reused for `STATS_TTL_MS`.
     pub fn header_stats(&self, state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
         self.stats.get_or(
@@ -115,7 +147,7 @@ impl ServerContext {
     /// Every listed table with its status, reused while the state file is unchanged (for at
     /// most `OVERVIEW_TTL_MS`). Any commit by another connection, the server's own force
     /// requests included, makes the next call read it again.
-    pub fn overview(&self, state: &StateFile, now_ms: i64) -> Result<Arc<Overview>, AppError> {
+    fn overview(&self, state: &StateFile, now_ms: i64) -> Result<Arc<Overview>, AppError> {
         // Without a version (the watcher cannot read the file), nothing is reused.
         let version = self.data_version();
         self.overview.get_or(

@@ -186,12 +186,8 @@ async fn content_security_policy(
 /// `503` with the reason otherwise.
 async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
     let now_ms = duro_core::clock::now_ms();
-    let shared = context.clone();
     let read = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            Ok((state.schema_version()?, overview.rows.len()))
-        })
+        .read(now_ms, |view| Ok((view.state.schema_version()?, view.overview.rows.len())))
         .await;
     match read {
         Ok((version, tables)) => HttpResponse::Ok()
@@ -205,14 +201,12 @@ async fn healthz(context: web::Data<ServerContext>) -> HttpResponse {
 
 async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
     let now_ms = duro_core::clock::now_ms();
-    let shared = context.clone();
     let text = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
+        .read(now_ms, |view| {
             Ok(metrics::render(
-                &overview.rows,
-                &state.build_counts()?,
-                &state.success_durations_ms()?,
+                &view.overview.rows,
+                &view.state.build_counts()?,
+                &view.state.success_durations_ms()?,
             ))
         })
         .await?;

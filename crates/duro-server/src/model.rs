@@ -85,7 +85,7 @@ pub fn table_rows(
                 failure_class: failed_attempt.and_then(|b| b.failure_class),
                 forced_reason: activity.force_request.as_ref().map(|(_, r)| r.clone()),
                 running_since_ms: activity.running_since_ms,
-                removed_at_ms: table.deleted_at.map(|s| s * 1000),
+                removed_at_ms: table.deleted_at_ms,
             }
         })
         .collect()
@@ -266,7 +266,7 @@ mod tests {
             kind: KindName::View,
             interval_minutes: interval,
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
-            deleted_at: None,
+            deleted_at_ms: None,
         }
     }
 
@@ -308,9 +308,9 @@ mod tests {
     #[test]
     fn status_follows_the_most_urgent_fact() {
         let mut removed = table("s.removed", Some(60), &[]);
-        removed.deleted_at = Some(NOW / 1000 - 60);
+        removed.deleted_at_ms = Some(NOW - 60_000);
         let mut long_removed = table("s.long_gone", Some(60), &[]);
-        long_removed.deleted_at = Some(NOW / 1000 - 8 * 86_400);
+        long_removed.deleted_at_ms = Some(NOW - 8 * 86_400_000);
         let tables = vec![
             table("s.fresh", Some(60), &[]),
             table("s.stale", Some(60), &[]),

@@ -48,7 +48,7 @@ pub fn overview(
 pub fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    for (table, _) in tables.iter().filter(|(t, _)| t.deleted_at.is_none()) {
+    for (table, _) in tables.iter().filter(|(t, _)| t.deleted_at_ms.is_none()) {
         (&table.name, table.interval_minutes, &table.dependencies).hash(&mut hasher);
     }
     hasher.finish()
@@ -215,14 +215,15 @@ pub fn force(
     now_ms: i64,
 ) -> Result<Vec<String>, AppError> {
     let scope = if tree { Scope::Tree } else { Scope::Table };
-    force::request(state, &overview.tables, &overview.planner, name, scope, via, now_ms / 1000)
-        .map_err(|error| match error {
+    force::request(state, &overview.tables, &overview.planner, name, scope, via, now_ms).map_err(
+        |error| match error {
             ForceError::UnknownTable(_) => AppError::not_found(error.to_string()),
             ForceError::Removed(_) => {
                 AppError::new(actix_web::http::StatusCode::CONFLICT, error.to_string())
             }
             ForceError::State(error) => error.into(),
-        })
+        },
+    )
 }
 
 /// Status counts, most urgent first, for the tables page.

@@ -125,10 +125,12 @@ impl Notifications {
 
     /// Whether this fingerprint was not sent within `repeat_after`; records it as sent now.
     fn first_in_window(&self, fingerprint: &str) -> bool {
-        let now = crate::clock::now_s();
-        match StateFile::open(&self.state_path).and_then(|mut s| {
-            s.claim_notification(fingerprint, now, self.config.repeat_after.as_secs() as i64)
-        }) {
+        let now_ms = crate::clock::now_ms();
+        let repeat_after_ms =
+            i64::try_from(self.config.repeat_after.as_millis()).unwrap_or(i64::MAX);
+        match StateFile::open(&self.state_path)
+            .and_then(|mut s| s.claim_notification(fingerprint, now_ms, repeat_after_ms))
+        {
             Ok(first) => first,
             Err(error) => {
                 tracing::warn!("cannot check notification repeats: {error}");

@@ -1,5 +1,5 @@
-//! Build attempts, force requests and leases in the state file: what the creator records and
-//! reads. Times are Unix milliseconds.
+//! Build attempts, force requests, leases and sent notifications in the state file: what the
+//! creator records and reads. Times are Unix milliseconds.
 
 use super::history::{BUILD_COLUMNS, build_record};
 use super::workers::has_stopped;
@@ -114,7 +114,7 @@ impl StateFile {
             if result.outcome == BuildOutcome::Succeeded {
                 tx.prepare_cached(
                     "delete from force_requests where table_name = (select table_name from builds where id = ?1)
-                         and requested_at * 1000 <= ?2",
+                         and requested_at_ms <= ?2",
                 )?
                 .execute([id, definition_read_at_ms])?;
             }
@@ -176,9 +176,9 @@ impl StateFile {
         &mut self,
         table: &str,
         reason: &str,
-        now_s: i64,
+        now_ms: i64,
     ) -> Result<(), StateError> {
-        self.request_forces(&[table], reason, now_s)
+        self.request_forces(&[table], reason, now_ms)
     }
 
     /// Asks for a rebuild of every table in `tables`, in one transaction.
@@ -186,54 +186,54 @@ impl StateFile {
         &mut self,
         tables: &[&str],
         reason: &str,
-        now_s: i64,
+        now_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
             let mut insert = tx.prepare_cached(
-                "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
-                 on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
+                "insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
+                 on conflict (table_name) do update set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason",
             )?;
             for table in tables {
-                insert.execute(params![table, now_s, reason])?;
+                insert.execute(params![table, now_ms, reason])?;
             }
             Ok(())
         })
     }
 
-    /// Whether a force request was made at or after `since_s` (Unix seconds).
-    pub fn force_requested_since(&self, since_s: i64) -> Result<bool, StateError> {
+    /// Whether a force request was made at or after `since_ms`.
+    pub fn force_requested_since(&self, since_ms: i64) -> Result<bool, StateError> {
         self.connection
             .query_row(
-                "select exists (select 1 from force_requests where requested_at >= ?1)",
-                [since_s],
+                "select exists (select 1 from force_requests where requested_at_ms >= ?1)",
+                [since_ms],
                 |row| row.get(0),
             )
             .map_err(|e| self.error(e))
     }
 
-    /// Records that a notification with this fingerprint is sent now, unless one was sent less
-    /// than `repeat_after_s` seconds ago. Returns whether it should be sent.
+    /// Records that a notification with this fingerprint is sent at `now_ms`, unless one was
+    /// sent less than `repeat_after_ms` before. Returns whether it should be sent.
     pub fn claim_notification(
         &mut self,
         fingerprint: &str,
-        now_s: i64,
-        repeat_after_s: i64,
+        now_ms: i64,
+        repeat_after_ms: i64,
     ) -> Result<bool, StateError> {
         self.write(|tx| {
             let last: Option<i64> = tx
-                .prepare_cached("select sent_at from notifications where fingerprint = ?1")?
+                .prepare_cached("select sent_at_ms from notifications where fingerprint = ?1")?
                 .query_row([fingerprint], |row| row.get(0))
                 .optional()?;
-            if last.is_some_and(|sent| now_s - sent < repeat_after_s) {
+            if last.is_some_and(|sent| now_ms - sent < repeat_after_ms) {
                 return Ok(false);
             }
             tx.prepare_cached(
-                "insert into notifications (fingerprint, sent_at) values (?1, ?2)
-                 on conflict (fingerprint) do update set sent_at = excluded.sent_at",
+                "insert into notifications (fingerprint, sent_at_ms) values (?1, ?2)
+                 on conflict (fingerprint) do update set sent_at_ms = excluded.sent_at_ms",
             )?
-            .execute(params![fingerprint, now_s])?;
-            tx.prepare_cached("delete from notifications where sent_at < ?1")?
-                .execute([now_s - 7 * 86_400])?;
+            .execute(params![fingerprint, now_ms])?;
+            tx.prepare_cached("delete from notifications where sent_at_ms < ?1")?
+                .execute([now_ms - 7 * 86_400_000])?;
             Ok(true)
         })
     }

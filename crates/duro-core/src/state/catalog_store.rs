@@ -28,7 +28,7 @@ impl CatalogChanges {
     }
 }
 
-/// A catalog row as stored.
+/// A catalog row as stored; its times are Unix ms.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredTable {
     pub name: String,
@@ -40,9 +40,9 @@ pub struct StoredTable {
     pub files: Vec<String>,
     pub dependencies: Vec<String>,
     pub dependency_method: DependencyMethod,
-    pub first_seen_at: i64,
-    pub changed_at: i64,
-    pub deleted_at: Option<i64>,
+    pub first_seen_at_ms: i64,
+    pub changed_at_ms: i64,
+    pub deleted_at_ms: Option<i64>,
 }
 
 impl From<&StoredTable> for PlanTable {
@@ -72,12 +72,13 @@ pub struct TableSummary {
     pub kind: KindName,
     pub interval_minutes: Option<u32>,
     pub dependencies: Vec<String>,
-    pub deleted_at: Option<i64>,
+    /// When the table was removed from the repository (Unix ms).
+    pub deleted_at_ms: Option<i64>,
 }
 
 const TABLE_COLUMNS: &str =
     "name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
-     first_seen_at, changed_at, deleted_at, processor_source, requirements";
+     first_seen_at_ms, changed_at_ms, deleted_at_ms, processor_source, requirements";
 
 /// A `TABLE_COLUMNS` row as a `StoredTable`, with its dependencies from `dependencies`.
 fn stored_table(
@@ -103,9 +104,9 @@ fn stored_table(
         config: json_column(row, 6)?,
         files: json_column(row, 7)?,
         dependency_method: row.get(8)?,
-        first_seen_at: row.get(9)?,
-        changed_at: row.get(10)?,
-        deleted_at: row.get(11)?,
+        first_seen_at_ms: row.get(9)?,
+        changed_at_ms: row.get(10)?,
+        deleted_at_ms: row.get(11)?,
     })
 }
 
@@ -165,7 +166,7 @@ impl StateFile {
         let last: Option<(String, String)> = self
             .connection
             .query_row(
-                "select hash, duro_version from commits order by processed_at desc, rowid desc limit 1",
+                "select hash, duro_version from commits order by processed_at_ms desc, rowid desc limit 1",
                 [],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
@@ -175,12 +176,13 @@ impl StateFile {
             .is_some_and(|(hash, version)| hash == commit && version == env!("CARGO_PKG_VERSION")))
     }
 
-    /// Writes the catalog in one `BEGIN IMMEDIATE` transaction and records `commit` as processed.
+    /// Writes the catalog in one `BEGIN IMMEDIATE` transaction and records `commit` as
+    /// processed, at `now_ms` (Unix ms).
     pub fn save_catalog(
         &mut self,
         catalog: &Catalog,
         commit: Option<&str>,
-        now: i64,
+        now_ms: i64,
     ) -> Result<CatalogChanges, StateError> {
         self.write(|transaction| {
         let existing = read_existing(transaction)?;
@@ -190,21 +192,21 @@ impl StateFile {
             let mut insert = transaction
                 .prepare(
                     "insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
-                         tests, files_json, definition_file, dependency_method, first_seen_at, changed_at)
+                         tests, files_json, definition_file, dependency_method, first_seen_at_ms, changed_at_ms)
                      values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
                 )?;
             let mut update_definition = transaction
                 .prepare(
                     "update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
-                         interval_minutes = ?7, config_json = ?8, changed_at = ?9, deleted_at = null
+                         interval_minutes = ?7, config_json = ?8, changed_at_ms = ?9, deleted_at_ms = null
                      where name = ?1",
                 )?;
             let mut update_metadata = transaction
                 .prepare("update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5 where name = ?1")?;
             let mut force = transaction
                 .prepare(
-                    "insert into force_requests (table_name, requested_at, reason) values (?1, ?2, ?3)
-                     on conflict (table_name) do update set requested_at = excluded.requested_at, reason = excluded.reason",
+                    "insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
+                     on conflict (table_name) do update set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason",
                 )?;
             let mut delete_dependencies = transaction
                 .prepare("delete from dependencies where table_name = ?1")?;
@@ -229,7 +231,7 @@ impl StateFile {
                                 metadata.files_json,
                                 metadata.definition_file,
                                 metadata.dependency_method,
-                                now
+                                now_ms
                             ])?;
                         changes.new.push(name.clone());
                         Some("new")
@@ -255,7 +257,7 @@ impl StateFile {
                                     definition.requirements,
                                     definition.interval_minutes,
                                     definition.config_json,
-                                    now
+                                    now_ms
                                 ])?;
                         }
                         if old.metadata != metadata {
@@ -273,7 +275,7 @@ impl StateFile {
                 };
                 if let Some(reason) = reason {
                     force
-                        .execute(params![name, now, reason])?;
+                        .execute(params![name, now_ms, reason])?;
                 }
                 if stored_dependencies
                     .get(name)
@@ -289,12 +291,12 @@ impl StateFile {
                 }
             }
             let mut remove = transaction
-                .prepare("update tables set deleted_at = ?2 where name = ?1")?;
+                .prepare("update tables set deleted_at_ms = ?2 where name = ?1")?;
             let mut unforce = transaction
                 .prepare("delete from force_requests where table_name = ?1")?;
             for (name, old) in &existing {
                 if !old.deleted && !catalog.tables.contains_key(name) {
-                    remove.execute(params![name, now])?;
+                    remove.execute(params![name, now_ms])?;
                     unforce.execute([name])?;
                     delete_dependencies.execute([name])?;
                     changes.removed.push(name.clone());
@@ -304,9 +306,9 @@ impl StateFile {
         if let Some(commit) = commit {
             transaction
                 .execute(
-                    "insert into commits (hash, duro_version, processed_at) values (?1, ?2, ?3)
-                     on conflict (hash, duro_version) do update set processed_at = excluded.processed_at",
-                    params![commit, env!("CARGO_PKG_VERSION"), now],
+                    "insert into commits (hash, duro_version, processed_at_ms) values (?1, ?2, ?3)
+                     on conflict (hash, duro_version) do update set processed_at_ms = excluded.processed_at_ms",
+                    params![commit, env!("CARGO_PKG_VERSION"), now_ms],
                 )?;
         }
             changes.removed.sort();
@@ -328,7 +330,7 @@ impl StateFile {
         let dependencies = read_dependencies(&self.connection).map_err(|e| self.error(e))?;
         self.collect(
             &format!(
-                "select {TABLE_COLUMNS} from tables where ?1 or deleted_at is null order by name"
+                "select {TABLE_COLUMNS} from tables where ?1 or deleted_at_ms is null order by name"
             ),
             [include_deleted],
             |row| stored_table(row, &dependencies),
@@ -366,11 +368,11 @@ impl StateFile {
 fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, Existing>> {
     let mut statement = connection.prepare(
         "select name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
-                tests, files_json, definition_file, dependency_method, deleted_at
+                tests, files_json, definition_file, dependency_method, deleted_at_ms
          from tables",
     )?;
     let rows = statement.query_map([], |row| {
-        let deleted_at: Option<i64> = row.get(12)?;
+        let deleted_at_ms: Option<i64> = row.get(12)?;
         Ok((
             row.get::<_, String>(0)?,
             Existing {
@@ -389,7 +391,7 @@ fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<
                     definition_file: row.get(10)?,
                     dependency_method: row.get(11)?,
                 },
-                deleted: deleted_at.is_some(),
+                deleted: deleted_at_ms.is_some(),
             },
         ))
     })?;

@@ -17,7 +17,7 @@ pub struct TableActivity {
     pub last_failure: Option<BuildRecord>,
     /// Start of a build that is running now (its builder holds a live lease).
     pub running_since_ms: Option<i64>,
-    /// A pending force request: (requested at, Unix s; reason).
+    /// A pending force request: (requested at, Unix ms; reason).
     pub force_request: Option<(i64, String)>,
 }
 
@@ -93,9 +93,9 @@ impl StateFile {
         )?;
         let mut dependencies = dependencies.into_iter().peekable();
         let tables: Vec<(TableSummary, TableActivity)> = self.collect(
-            "select t.name, t.kind, t.interval_minutes, t.deleted_at,
+            "select t.name, t.kind, t.interval_minutes, t.deleted_at_ms,
                     h.last_success_started_ms, h.last_success_finished_ms, h.successes, h.success_ms_total,
-                    f.requested_at, f.reason
+                    f.requested_at_ms, f.reason
              from tables t indexed by tables_summary
              left join table_history h on h.table_name = t.name
              left join force_requests f on f.table_name = t.name
@@ -108,7 +108,7 @@ impl StateFile {
                 let finished: Option<i64> = row.get(5)?;
                 let successes: Option<i64> = row.get(6)?;
                 let total_ms: Option<i64> = row.get(7)?;
-                let requested_at: Option<i64> = row.get(8)?;
+                let requested_at_ms: Option<i64> = row.get(8)?;
                 let reason: Option<String> = row.get(9)?;
                 let activity = TableActivity {
                     last_success: started.zip(finished),
@@ -118,12 +118,12 @@ impl StateFile {
                         .map(|(n, total)| total as f64 / n as f64),
                     last_failure: failures.remove(&name),
                     running_since_ms: running.get(&name).copied(),
-                    force_request: requested_at.zip(reason),
+                    force_request: requested_at_ms.zip(reason),
                 };
                 let summary = TableSummary {
                     kind,
                     interval_minutes: row.get(2)?,
-                    deleted_at: row.get(3)?,
+                    deleted_at_ms: row.get(3)?,
                     dependencies: Vec::new(),
                     name,
                 };

@@ -167,12 +167,29 @@ pub const MIGRATIONS: &[&str] = &[
     create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
     create index builds_running on builds (started_at_ms) where outcome = 'running';
     "#,
+    // 7: every time in milliseconds: the catalog's times, processed commits, force requests
+    // and sent notifications were kept in seconds.
+    r#"
+    alter table tables rename column first_seen_at to first_seen_at_ms;
+    alter table tables rename column changed_at to changed_at_ms;
+    alter table tables rename column deleted_at to deleted_at_ms;
+    update tables set first_seen_at_ms = first_seen_at_ms * 1000,
+                      changed_at_ms = changed_at_ms * 1000,
+                      deleted_at_ms = deleted_at_ms * 1000;
+    alter table commits rename column processed_at to processed_at_ms;
+    update commits set processed_at_ms = processed_at_ms * 1000;
+    alter table force_requests rename column requested_at to requested_at_ms;
+    update force_requests set requested_at_ms = requested_at_ms * 1000;
+    alter table notifications rename column sent_at to sent_at_ms;
+    update notifications set sent_at_ms = sent_at_ms * 1000;
+    "#,
 ];
 
 #[cfg(test)]
 mod tests {
-    use super::MIGRATIONS;
+    use super::{MIGRATIONS, SCHEMA_VERSION};
     use crate::build::{BuildOutcome, FailureClass};
+    use crate::state::StateFile;
 
     /// The check constraints of the last migration that lists them accept exactly the
     /// vocabulary's names.
@@ -226,5 +243,86 @@ mod tests {
         assert_eq!(row("s.a"), (Some(5000), Some(9000), 2, 6000, Some(3), Some(3)));
         assert_eq!(row("s.b"), (Some(2000), Some(2500), 1, 500, Some(4), None));
         assert_eq!(row("s.c"), (None, None, 0, 0, None, None), "a running build is not finished");
+    }
+
+    /// What schema 6 kept in seconds: two tables (one removed), a force request and a sent
+    /// notification. The processed commit is inserted with this Duro's version.
+    const SCHEMA_6_SECONDS: &str = "
+        insert into tables (name, kind, query, config_json, files_json, definition_file,
+                            dependency_method, first_seen_at, changed_at, deleted_at) values
+            ('s.a', 'view', 'select 1', '{}', '[\"s/a.sql\"]', 's/a.sql', 'parsed',
+             1700000000, 1700000100, null),
+            ('s.b', 'view', 'select 2', '{}', '[\"s/b.sql\"]', 's/b.sql', 'parsed',
+             1700000000, 1700000000, 1700000200);
+        insert into force_requests (table_name, requested_at, reason)
+            values ('s.a', 1700000400, 'new');
+        insert into notifications (fingerprint, sent_at) values ('build:s.a', 1700000500);";
+
+    /// A state file with data made at schema 6 keeps it when opened, every time in
+    /// milliseconds under its new name.
+    #[test]
+    fn migration_7_keeps_every_time_in_milliseconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duro.db");
+        let db = rusqlite::Connection::open(&path).unwrap();
+        for migration in &MIGRATIONS[..6] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.pragma_update(None, "user_version", 6).unwrap();
+        db.execute_batch(SCHEMA_6_SECONDS).unwrap();
+        db.execute(
+            "insert into commits (hash, duro_version, processed_at) values ('abc', ?1, 1700000300)",
+            [env!("CARGO_PKG_VERSION")],
+        )
+        .unwrap();
+        drop(db);
+
+        let mut state = StateFile::open(&path).unwrap();
+        assert_eq!(state.schema_version().unwrap(), SCHEMA_VERSION as i64);
+        let raw = |sql: &str| -> i64 { state.connection.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(raw("select processed_at_ms from commits"), 1_700_000_300_000);
+        assert_eq!(raw("select requested_at_ms from force_requests"), 1_700_000_400_000);
+        assert_eq!(raw("select sent_at_ms from notifications"), 1_700_000_500_000);
+        let index: String = state
+            .connection
+            .query_row("select sql from sqlite_master where name = 'tables_summary'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert!(index.contains("deleted_at_ms"), "{index}");
+
+        let a = state.table("s.a").unwrap().unwrap();
+        assert_eq!(
+            (a.first_seen_at_ms, a.changed_at_ms, a.deleted_at_ms),
+            (1_700_000_000_000, 1_700_000_100_000, None)
+        );
+        let b = state.table("s.b").unwrap().unwrap();
+        assert_eq!(
+            (b.first_seen_at_ms, b.changed_at_ms, b.deleted_at_ms),
+            (1_700_000_000_000, 1_700_000_000_000, Some(1_700_000_200_000))
+        );
+        assert_eq!(state.active_tables().unwrap().len(), 1);
+        assert!(state.is_last_processed_commit("abc").unwrap());
+        let overview = state.table_overview(1_700_000_600_000).unwrap();
+        let requests: Vec<_> =
+            overview.iter().map(|(t, a)| (t.deleted_at_ms, &a.force_request)).collect();
+        assert_eq!(
+            requests,
+            [
+                (None, &Some((1_700_000_400_000, "new".to_owned()))),
+                (Some(1_700_000_200_000), &None)
+            ]
+        );
+        assert!(state.force_requested_since(1_700_000_400_000).unwrap());
+        assert!(!state.force_requested_since(1_700_000_400_001).unwrap());
+        let hour_ms = 3_600_000;
+        assert!(
+            !state
+                .claim_notification("build:s.a", 1_700_000_500_000 + hour_ms - 1, hour_ms)
+                .unwrap()
+        );
+        assert!(
+            state.claim_notification("build:s.a", 1_700_000_500_000 + hour_ms, hour_ms).unwrap()
+        );
     }
 }

@@ -109,7 +109,7 @@ impl Setup {
     }
 
     pub fn force(&self, table: &str) {
-        self.state().request_force(table, "test", crate::clock::now_s()).unwrap();
+        self.state().request_force(table, "test", crate::clock::now_ms()).unwrap();
     }
 
     pub fn state(&self) -> crate::state::StateFile {

@@ -37,11 +37,9 @@ pub async fn force(
     let name = name.into_inner();
     let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
-    let shared = context.clone();
     context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            queries::force(state, &overview, &forced_name, tree, "web UI", now_ms)
+        .read(now_ms, move |view| {
+            queries::force(view.state, &view.overview, &forced_name, tree, "web UI", view.now_ms)
         })
         .await
         .map_err(AppError::page)?;

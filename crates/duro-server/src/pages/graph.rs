@@ -16,10 +16,10 @@ pub async fn graph(
 ) -> Result<HttpResponse, AppError> {
     let now_ms = duro_core::clock::now_ms();
     let ctx = context.clone();
-    let shared = context.clone();
     let (overview, stats) = context
-        .with_state(move |state| {
-            Ok((shared.overview(state, now_ms)?, shared.header_stats(state, now_ms)?))
+        .read(now_ms, move |view| {
+            let stats = view.header_stats()?;
+            Ok((view.overview, stats))
         })
         .await
         .map_err(AppError::page)?;

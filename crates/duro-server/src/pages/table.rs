@@ -15,18 +15,17 @@ pub async fn table(
     let now_ms = duro_core::clock::now_ms();
     let name = name.into_inner();
     let ctx = context.clone();
-    let shared = context.clone();
     let (detail, stats) = context
-        .with_state(move |state| {
+        .read(now_ms, move |view| {
             Ok((
                 queries::table_detail(
-                    state,
-                    &*shared.overview(state, now_ms)?,
+                    view.state,
+                    &view.overview,
                     &name,
-                    now_ms,
+                    view.now_ms,
                     queries::CHART_RUNS,
                 )?,
-                shared.header_stats(state, now_ms)?,
+                view.header_stats()?,
             ))
         })
         .await

@@ -20,17 +20,16 @@ pub async fn tables(
     let sort = list.sort;
     let limit = query.row_limit().map_err(AppError::page)?;
     let ctx = context.clone();
-    let shared = context.clone();
     let (rows, total, matching, counts, stats) = context
-        .with_state(move |state| {
-            let overview = shared.overview(state, now_ms)?;
-            let counts = queries::status_counts(&overview.rows);
-            let total = overview.rows.len();
-            let selected = model::select_rows(&overview.rows, &list);
+        .read(now_ms, move |view| {
+            let rows = &view.overview.rows;
+            let counts = queries::status_counts(rows);
+            let total = rows.len();
+            let selected = model::select_rows(rows, &list);
             let matching = selected.len();
             let rows: Vec<model::TableRow> =
                 selected.into_iter().take(limit.unwrap_or(usize::MAX)).cloned().collect();
-            Ok((rows, total, matching, counts, shared.header_stats(state, now_ms)?))
+            Ok((rows, total, matching, counts, view.header_stats()?))
         })
         .await
         .map_err(AppError::page)?;
