@@ -1,7 +1,8 @@
 //! Test support (feature `test-support`): a private PostgreSQL cluster per test process, started
 //! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
-//! when the test process exits.
+//! when the test process exits, and a watcher removes its folder then (a static is never
+//! dropped, so nothing in the process could).
 
 pub mod setup;
 
@@ -15,7 +16,6 @@ use std::time::{Duration, Instant};
 /// A running private cluster.
 pub struct Cluster {
     pub port: u16,
-    _dir: tempfile::TempDir,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -86,10 +86,11 @@ fn free_port() -> u16 {
 fn start() -> Cluster {
     let bin = bin_dir();
     let dir = tempfile::Builder::new().prefix("duro-pg-").tempdir().expect("a temporary folder");
-    let data = dir.path().join("data");
+    let dir = dir.keep();
+    remove_after_exit(&dir);
+    let data = dir.join("data");
     if is_root() {
-        let status =
-            Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status();
+        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
         assert!(status.is_ok_and(|s| s.success()), "chown of the test cluster folder failed");
     }
     let output = command(&bin.join("initdb"))
@@ -107,7 +108,7 @@ fn start() -> Cluster {
     let port = free_port();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let postgres = bin.join("postgres");
-    let socket_dir = dir.path().to_owned();
+    let socket_dir = dir.clone();
     std::thread::spawn(move || {
         let child = command(&postgres)
             .arg("-D")
@@ -142,7 +143,25 @@ fn start() -> Cluster {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Cluster { port, _dir: dir }
+    Cluster { port }
+}
+
+/// Starts a watcher that removes `dir` once this process has exited and the server in it has
+/// stopped (it stops on its own then; the watcher gives it a minute at most).
+fn remove_after_exit(dir: &Path) {
+    const WATCHER: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
+        n=0; while [ -e "$2/data/postmaster.pid" ] && [ $n -lt 60 ]; do sleep 1; n=$((n+1)); done
+        rm -rf "$2""#;
+    let spawned = Command::new("sh")
+        .args(["-c", WATCHER, "sh", &std::process::id().to_string()])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Err(error) = spawned {
+        tracing::warn!("the test cluster's folder {} will stay: {error}", dir.display());
+    }
 }
 
 /// A role of the test cluster that must give its password (every other role is trusted).

@@ -8,6 +8,75 @@ use crate::build::{BuildOutcome, FailureClass};
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 
+const LAST_SUCCESS: &str =
+    "select max(started_at_ms) from builds where table_name = ?1 and outcome = 'succeeded'";
+
+const START_BUILD: &str = "
+    insert into builds (table_name, started_at_ms, outcome, worker)
+    values (?1, ?2, 'running', ?3)";
+
+const FINISH_BUILD: &str = "
+    update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5,
+        phases_json = ?6, finished_at_ms = ?7, output = ?8
+    where id = ?1";
+
+const RECORD_SKIPPED: &str = "
+    insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class, message)
+    values (?1, ?2, ?2, 'skipped', ?3, ?4)";
+
+const INTERRUPT_BUILD: &str = "
+    update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
+        message = 'interrupted: the creator stopped before the build finished'
+    where id = ?1";
+
+/// A force request for a table (`?1`) at `?2` with a reason (`?3`), replacing an older one.
+pub(super) const REQUEST_FORCE: &str = "
+    insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
+    on conflict (table_name) do update
+        set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason";
+
+const CLEAR_FORCE_OF_BUILD: &str = "
+    delete from force_requests
+    where table_name = (select table_name from builds where id = ?1) and requested_at_ms <= ?2";
+
+const TAKE_LEASE: &str = "
+    insert into leases (table_name, holder, acquired_at_ms, expires_at_ms) values (?1, ?2, ?3, ?4)
+    on conflict (table_name) do update set expires_at_ms = excluded.expires_at_ms";
+
+const RELEASE_LEASE: &str = "delete from leases where table_name = ?1 and holder = ?2";
+
+const RELEASE_LEASE_OF_BUILD: &str = "
+    delete from leases
+    where (table_name, holder) = (select table_name, worker from builds where id = ?1)";
+
+/// Folds the finished build `?1` into its table's summary row.
+const NOTE_FINISHED: &str = "
+    insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
+                               successes, success_ms_total, last_finished_build, last_failed_build)
+        select table_name,
+               case when outcome = 'succeeded' then started_at_ms end,
+               case when outcome = 'succeeded' then finished_at_ms end,
+               outcome = 'succeeded',
+               case when outcome = 'succeeded' then finished_at_ms - started_at_ms else 0 end,
+               id,
+               case when outcome != 'succeeded' then id end
+        from builds where id = ?1 and outcome != 'running'
+    on conflict (table_name) do update set
+        last_failed_build = case
+            when excluded.last_finished_build > coalesce(last_finished_build, 0)
+            then excluded.last_failed_build else last_failed_build end,
+        last_success_finished_ms = case
+            when excluded.last_success_started_ms
+                 >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
+            then excluded.last_success_finished_ms else last_success_finished_ms end,
+        last_success_started_ms = case
+            when excluded.last_success_started_ms
+                 >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
+            then excluded.last_success_started_ms else last_success_started_ms end,
+        successes = successes + excluded.successes,
+        success_ms_total = success_ms_total + excluded.success_ms_total,
+        last_finished_build = max(coalesce(last_finished_build, 0), excluded.last_finished_build)";
+
 /// What `begin_build` found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BuildStart {
@@ -65,17 +134,13 @@ impl StateFile {
             if !take_lease(tx, table, worker, now_ms, lease_ms)? {
                 return Ok(BuildStart::Busy);
             }
-            let last_success: Option<i64> = tx.prepare_cached("select max(started_at_ms) from builds where table_name = ?1 and outcome = 'succeeded'")?.query_row(
-                [table],
-                |row| row.get(0),
-            )?;
+            let last_success: Option<i64> =
+                tx.prepare_cached(LAST_SUCCESS)?.query_row([table], |row| row.get(0))?;
             if last_success.is_some_and(|at| at >= planned_at_ms) {
-                tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, worker])?;
+                tx.prepare_cached(RELEASE_LEASE)?.execute(params![table, worker])?;
                 return Ok(BuildStart::BuiltMeanwhile);
             }
-            tx.prepare_cached("insert into builds (table_name, started_at_ms, outcome, worker) values (?1, ?2, 'running', ?3)")?.execute(
-                params![table, now_ms, worker],
-            )?;
+            tx.prepare_cached(START_BUILD)?.execute(params![table, now_ms, worker])?;
             Ok(BuildStart::Started(tx.last_insert_rowid()))
         })
     }
@@ -93,30 +158,21 @@ impl StateFile {
     ) -> Result<(), StateError> {
         self.write(|tx| {
             if release_lease {
-                tx.prepare_cached("delete from leases where (table_name, holder) = (select table_name, worker from builds where id = ?1)")?.execute(
-                    [id],
-                )?;
+                tx.prepare_cached(RELEASE_LEASE_OF_BUILD)?.execute([id])?;
             }
-            tx.prepare_cached("update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5, phases_json = ?6,
-                     finished_at_ms = ?7, output = ?8 where id = ?1")?.execute(
-                params![
-                    id,
-                    result.outcome,
-                    result.failure_class,
-                    result.message,
-                    result.rows,
-                    result.phases_json,
-                    result.finished_at_ms,
-                    result.output
-                ],
-            )?;
+            tx.prepare_cached(FINISH_BUILD)?.execute(params![
+                id,
+                result.outcome,
+                result.failure_class,
+                result.message,
+                result.rows,
+                result.phases_json,
+                result.finished_at_ms,
+                result.output
+            ])?;
             note_finished(tx, id)?;
             if result.outcome == BuildOutcome::Succeeded {
-                tx.prepare_cached(
-                    "delete from force_requests where table_name = (select table_name from builds where id = ?1)
-                         and requested_at_ms <= ?2",
-                )?
-                .execute([id, definition_read_at_ms])?;
+                tx.prepare_cached(CLEAR_FORCE_OF_BUILD)?.execute([id, definition_read_at_ms])?;
             }
             Ok(())
         })
@@ -131,10 +187,7 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.prepare_cached("insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class, message)
-                 values (?1, ?2, ?2, 'skipped', ?3, ?4)")?.execute(
-                params![table, now_ms, class, message],
-            )?;
+            tx.prepare_cached(RECORD_SKIPPED)?.execute(params![table, now_ms, class, message])?;
             note_finished(tx, tx.last_insert_rowid())
         })
     }
@@ -189,10 +242,7 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            let mut insert = tx.prepare_cached(
-                "insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
-                 on conflict (table_name) do update set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason",
-            )?;
+            let mut insert = tx.prepare_cached(REQUEST_FORCE)?;
             for table in tables {
                 insert.execute(params![table, now_ms, reason])?;
             }
@@ -252,8 +302,7 @@ impl StateFile {
 
     pub fn release_lease(&mut self, table: &str, holder: &str) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?
-                .execute(params![table, holder])?;
+            tx.prepare_cached(RELEASE_LEASE)?.execute(params![table, holder])?;
             Ok(())
         })
     }
@@ -302,17 +351,17 @@ impl StateFile {
             .collect();
         self.write(|tx| {
             for (table, holder, _) in &abandoned {
-                tx.prepare_cached("delete from leases where table_name = ?1 and holder = ?2")?.execute( params![table, holder])?;
+                tx.prepare_cached(RELEASE_LEASE)?.execute(params![table, holder])?;
             }
             for worker in &dead_workers {
                 let ids: Vec<i64> = tx
-                    .prepare_cached("select id from builds where outcome = 'running' and worker = ?1")?
+                    .prepare_cached(
+                        "select id from builds where outcome = 'running' and worker = ?1",
+                    )?
                     .query_map([worker], |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?;
                 for id in ids {
-                    tx.prepare_cached("update builds set outcome = 'failed', failure_class = 'cancelled', finished_at_ms = ?2,
-                             message = 'interrupted: the creator stopped before the build finished'
-                         where id = ?1")?.execute(params![id, now_ms])?;
+                    tx.prepare_cached(INTERRUPT_BUILD)?.execute(params![id, now_ms])?;
                     note_finished(tx, id)?;
                 }
             }
@@ -326,32 +375,7 @@ impl StateFile {
 /// success count and total time, last finished attempt). Every write that finishes a build
 /// calls this in the same transaction.
 fn note_finished(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
-                                    successes, success_ms_total, last_finished_build, last_failed_build)
-             select table_name,
-                    case when outcome = 'succeeded' then started_at_ms end,
-                    case when outcome = 'succeeded' then finished_at_ms end,
-                    outcome = 'succeeded',
-                    case when outcome = 'succeeded' then finished_at_ms - started_at_ms else 0 end,
-                    id,
-                    case when outcome != 'succeeded' then id end
-             from builds where id = ?1 and outcome != 'running'
-         on conflict (table_name) do update set
-             last_failed_build = case
-                 when excluded.last_finished_build > coalesce(last_finished_build, 0)
-                 then excluded.last_failed_build else last_failed_build end,
-             last_success_finished_ms = case
-                 when excluded.last_success_started_ms >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
-                 then excluded.last_success_finished_ms else last_success_finished_ms end,
-             last_success_started_ms = case
-                 when excluded.last_success_started_ms >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
-                 then excluded.last_success_started_ms else last_success_started_ms end,
-             successes = successes + excluded.successes,
-             success_ms_total = success_ms_total + excluded.success_ms_total,
-             last_finished_build = max(coalesce(last_finished_build, 0), excluded.last_finished_build)",
-    )?
-    .execute([id])?;
+    tx.prepare_cached(NOTE_FINISHED)?.execute([id])?;
     Ok(())
 }
 
@@ -372,9 +396,6 @@ fn take_lease(
     if current.is_some_and(|other| other != holder) {
         return Ok(false);
     }
-    tx.prepare_cached("insert into leases (table_name, holder, acquired_at_ms, expires_at_ms) values (?1, ?2, ?3, ?4)
-         on conflict (table_name) do update set expires_at_ms = excluded.expires_at_ms")?.execute(
-        params![table, holder, now_ms, now_ms + ttl_ms],
-    )?;
+    tx.prepare_cached(TAKE_LEASE)?.execute(params![table, holder, now_ms, now_ms + ttl_ms])?;
     Ok(true)
 }

@@ -2,6 +2,7 @@
 //! flagged for a rebuild, removed ones marked deleted, re-added ones restored), processed commits,
 //! and typed reads for the other binaries.
 
+use super::builds::REQUEST_FORCE;
 use super::names::json_column;
 use super::{StateError, StateFile};
 use crate::catalog::{Catalog, KindName, ProcessorSource, Table, TableConfig, TableKind};
@@ -10,6 +11,94 @@ use crate::sql::DependencyMethod;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::collections::HashMap;
+
+const INSERT_TABLE: &str = "
+    insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes,
+        config_json, tests, files_json, definition_file, dependency_method, first_seen_at_ms,
+        changed_at_ms)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)";
+
+const UPDATE_DEFINITION: &str = "
+    update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
+        interval_minutes = ?7, config_json = ?8, changed_at_ms = ?9, deleted_at_ms = null
+    where name = ?1";
+
+const UPDATE_METADATA: &str = "
+    update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5
+    where name = ?1";
+
+const DELETE_DEPENDENCIES: &str = "delete from dependencies where table_name = ?1";
+
+const INSERT_DEPENDENCY: &str = "insert into dependencies (table_name, depends_on) values (?1, ?2)";
+
+const MARK_REMOVED: &str = "update tables set deleted_at_ms = ?2 where name = ?1";
+
+const CLEAR_FORCE: &str = "delete from force_requests where table_name = ?1";
+
+const RECORD_COMMIT: &str = "
+    insert into commits (hash, duro_version, processed_at_ms) values (?1, ?2, ?3)
+    on conflict (hash, duro_version) do update set processed_at_ms = excluded.processed_at_ms";
+
+/// Writes one table's row; returns why it must be rebuilt (`new`, `re-added`, `changed`), if
+/// it must.
+fn save_table(
+    transaction: &rusqlite::Transaction,
+    name: &str,
+    table: &Table,
+    old: Option<&Existing>,
+    now_ms: i64,
+) -> rusqlite::Result<Option<&'static str>> {
+    let definition = definition_of(table);
+    let metadata = metadata_of(table);
+    let Some(old) = old else {
+        transaction.prepare_cached(INSERT_TABLE)?.execute(params![
+            name,
+            definition.kind,
+            definition.query,
+            definition.ddl,
+            definition.processor_source,
+            definition.requirements,
+            definition.interval_minutes,
+            definition.config_json,
+            metadata.tests,
+            metadata.files_json,
+            metadata.definition_file,
+            metadata.dependency_method,
+            now_ms
+        ])?;
+        return Ok(Some("new"));
+    };
+    let reason = if old.deleted {
+        Some("re-added")
+    } else if old.definition != definition {
+        Some("changed")
+    } else {
+        None
+    };
+    if reason.is_some() {
+        transaction.prepare_cached(UPDATE_DEFINITION)?.execute(params![
+            name,
+            definition.kind,
+            definition.query,
+            definition.ddl,
+            definition.processor_source,
+            definition.requirements,
+            definition.interval_minutes,
+            definition.config_json,
+            now_ms
+        ])?;
+    }
+    if old.metadata != metadata {
+        transaction.prepare_cached(UPDATE_METADATA)?.execute(params![
+            name,
+            metadata.tests,
+            metadata.files_json,
+            metadata.definition_file,
+            metadata.dependency_method
+        ])?;
+    }
+    Ok(reason)
+}
 
 /// What a save changed, each list sorted by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -185,132 +274,42 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<CatalogChanges, StateError> {
         self.write(|transaction| {
-        let existing = read_existing(transaction)?;
-        let stored_dependencies = read_dependencies(transaction)?;
-        let mut changes = CatalogChanges::default();
-        {
-            let mut insert = transaction
-                .prepare(
-                    "insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
-                         tests, files_json, definition_file, dependency_method, first_seen_at_ms, changed_at_ms)
-                     values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-                )?;
-            let mut update_definition = transaction
-                .prepare(
-                    "update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
-                         interval_minutes = ?7, config_json = ?8, changed_at_ms = ?9, deleted_at_ms = null
-                     where name = ?1",
-                )?;
-            let mut update_metadata = transaction
-                .prepare("update tables set tests = ?2, files_json = ?3, definition_file = ?4, dependency_method = ?5 where name = ?1")?;
-            let mut force = transaction
-                .prepare(
-                    "insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
-                     on conflict (table_name) do update set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason",
-                )?;
-            let mut delete_dependencies = transaction
-                .prepare("delete from dependencies where table_name = ?1")?;
-            let mut insert_dependency = transaction
-                .prepare("insert into dependencies (table_name, depends_on) values (?1, ?2)")?;
+            let existing = read_existing(transaction)?;
+            let stored_dependencies = read_dependencies(transaction)?;
+            let mut changes = CatalogChanges::default();
             for (name, table) in &catalog.tables {
-                let definition = definition_of(table);
-                let metadata = metadata_of(table);
-                let reason = match existing.get(name) {
-                    None => {
-                        insert
-                            .execute(params![
-                                name,
-                                definition.kind,
-                                definition.query,
-                                definition.ddl,
-                                definition.processor_source,
-                                definition.requirements,
-                                definition.interval_minutes,
-                                definition.config_json,
-                                metadata.tests,
-                                metadata.files_json,
-                                metadata.definition_file,
-                                metadata.dependency_method,
-                                now_ms
-                            ])?;
-                        changes.new.push(name.clone());
-                        Some("new")
-                    }
-                    Some(old) => {
-                        let reason = if old.deleted {
-                            changes.new.push(name.clone());
-                            Some("re-added")
-                        } else if old.definition != definition {
-                            changes.updated.push(name.clone());
-                            Some("changed")
-                        } else {
-                            None
-                        };
-                        if reason.is_some() {
-                            update_definition
-                                .execute(params![
-                                    name,
-                                    definition.kind,
-                                    definition.query,
-                                    definition.ddl,
-                                    definition.processor_source,
-                                    definition.requirements,
-                                    definition.interval_minutes,
-                                    definition.config_json,
-                                    now_ms
-                                ])?;
-                        }
-                        if old.metadata != metadata {
-                            update_metadata
-                                .execute(params![
-                                    name,
-                                    metadata.tests,
-                                    metadata.files_json,
-                                    metadata.definition_file,
-                                    metadata.dependency_method
-                                ])?;
-                        }
-                        reason
-                    }
-                };
+                let reason = save_table(transaction, name, table, existing.get(name), now_ms)?;
+                match reason {
+                    Some("changed") => changes.updated.push(name.clone()),
+                    Some(_) => changes.new.push(name.clone()),
+                    None => {}
+                }
                 if let Some(reason) = reason {
-                    force
+                    transaction
+                        .prepare_cached(REQUEST_FORCE)?
                         .execute(params![name, now_ms, reason])?;
                 }
-                if stored_dependencies
-                    .get(name)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default()
-                    != table.dependencies.as_slice()
-                {
-                    delete_dependencies.execute([name])?;
+                let stored = stored_dependencies.get(name).map(Vec::as_slice).unwrap_or_default();
+                if stored != table.dependencies.as_slice() {
+                    transaction.prepare_cached(DELETE_DEPENDENCIES)?.execute([name])?;
+                    let mut insert = transaction.prepare_cached(INSERT_DEPENDENCY)?;
                     for dependency in &table.dependencies {
-                        insert_dependency
-                            .execute([name, dependency])?;
+                        insert.execute([name, dependency])?;
                     }
                 }
             }
-            let mut remove = transaction
-                .prepare("update tables set deleted_at_ms = ?2 where name = ?1")?;
-            let mut unforce = transaction
-                .prepare("delete from force_requests where table_name = ?1")?;
             for (name, old) in &existing {
                 if !old.deleted && !catalog.tables.contains_key(name) {
-                    remove.execute(params![name, now_ms])?;
-                    unforce.execute([name])?;
-                    delete_dependencies.execute([name])?;
+                    transaction.prepare_cached(MARK_REMOVED)?.execute(params![name, now_ms])?;
+                    transaction.prepare_cached(CLEAR_FORCE)?.execute([name])?;
+                    transaction.prepare_cached(DELETE_DEPENDENCIES)?.execute([name])?;
                     changes.removed.push(name.clone());
                 }
             }
-        }
-        if let Some(commit) = commit {
-            transaction
-                .execute(
-                    "insert into commits (hash, duro_version, processed_at_ms) values (?1, ?2, ?3)
-                     on conflict (hash, duro_version) do update set processed_at_ms = excluded.processed_at_ms",
-                    params![commit, env!("CARGO_PKG_VERSION"), now_ms],
-                )?;
-        }
+            if let Some(commit) = commit {
+                let version = env!("CARGO_PKG_VERSION");
+                transaction.execute(RECORD_COMMIT, params![commit, version, now_ms])?;
+            }
             changes.removed.sort();
             Ok(changes)
         })
