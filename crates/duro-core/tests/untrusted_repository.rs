@@ -3,9 +3,7 @@
 //! a check-time error naming the file and line. Each case is a regression test of an attack or
 //! fault found at an earlier version.
 
-mod common;
-
-use common::{check, repository};
+use crate::common::{check, repository};
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::{CheckedRepository, check_repository};
 use std::os::unix::fs::symlink;

@@ -2,9 +2,7 @@
 //! file-handling bugs (case-sensitive dependency search, layouts that crashed its scheduler) as
 //! regression tests.
 
-mod common;
-
-use common::{README_EXAMPLE, check, repository};
+use crate::common::{README_EXAMPLE, check, repository};
 use duro_core::Severity;
 use duro_core::catalog::{KindName, TableKind};
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;

@@ -1,12 +1,10 @@
 //! `duro-create` as supervisor and people run it: the dry run, `--once` and `--table` exit codes,
 //! and `kill -9` at random points never leaving a live table missing.
 
-mod support;
-
+use crate::support::Setup;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use support::Setup;
 
 fn config_file(setup: &Setup) -> PathBuf {
     setup.config_file("creator:\n  retries: 0\n")

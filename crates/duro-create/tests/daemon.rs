@@ -2,12 +2,10 @@
 //! cancels the running statement, drops its temporary table, records the build as cancelled and
 //! exits cleanly.
 
-mod support;
-
+use crate::support::Setup;
 use duro_core::build::{BuildOutcome, FailureClass};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use support::Setup;
 
 fn start_daemon(setup: &Setup) -> Child {
     let config = setup.config_file("creator:\n  interval: 10m\n");

@@ -6,8 +6,6 @@
 //! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`; `tests/run.sh` installs
 //! them.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -35,7 +33,7 @@ fn update_table_in_headless_chromium() {
         "{chromium} is missing: run `bash tests/run.sh` (or `apt-get install chromium`)"
     );
 
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let config = setup.config_file("");
     let mut child = Command::new(env!("CARGO_BIN_EXE_duro-server"))
         .args(["--config", config.to_str().unwrap(), "--bind", "127.0.0.1:0", "--workers", "2"])

@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests: views repositories written into temporary folders.
 
-#![allow(dead_code)]
-
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::{CheckedRepository, check_repository};
 use std::path::Path;
