@@ -1,9 +1,11 @@
 //! Test support (feature `test-support`): a private PostgreSQL cluster per test process, started
 //! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
-//! when the test process exits.
+//! when the test process exits. `write_files` writes a views repository (or any files) for a test.
 
 pub mod setup;
+
+pub use setup::write_files;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

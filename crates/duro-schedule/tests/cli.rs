@@ -1,6 +1,7 @@
 //! `duro-schedule` as a user runs it: the JSON contract of `--check --json`, exit codes, the
 //! human output, configuration through files and environment, and the state file it writes.
 
+use duro_core::testing::write_files;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -20,14 +21,6 @@ fn duro_schedule(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, content) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
 }
 
 #[test]
@@ -94,7 +87,7 @@ fn check_json_has_the_documented_shape() {
 #[test]
 fn errors_exit_one_with_every_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_files(
         dir.path(),
         &[
             ("views/cities.sql", "select 1"),
@@ -173,9 +166,9 @@ fn a_run_writes_the_state_file_from_config_and_env() {
 #[test]
 fn a_rejected_run_says_the_catalog_stays() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &[("views/first/a — 1h.sql", "select 1 as x")]);
+    write_files(dir.path(), &[("views/first/a — 1h.sql", "select 1 as x")]);
     assert_eq!(duro_schedule(dir.path(), &[], &[]).status.code(), Some(0));
-    write(dir.path(), &[("views/first/b.sql", "select 1 as x")]);
+    write_files(dir.path(), &[("views/first/b.sql", "select 1 as x")]);
     let output = duro_schedule(dir.path(), &[], &[]);
     assert_eq!(output.status.code(), Some(1));
     let text = stdout(&output);

@@ -2,7 +2,7 @@
 
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::{CheckedRepository, check_repository};
-use std::path::Path;
+use duro_core::testing::write_files;
 use tempfile::TempDir;
 
 /// A views repository in a temporary folder, from (relative path, content) pairs.
@@ -10,14 +10,6 @@ pub fn repository(files: &[(&str, &str)]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), files);
     dir
-}
-
-pub fn write_files(root: &Path, files: &[(&str, &str)]) {
-    for (path, content) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
 }
 
 /// Loads and checks a repository given as files.
