@@ -1,10 +1,13 @@
 //! Test support (feature `test-support`): a private PostgreSQL cluster per test process, started
 //! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
-//! when the test process exits. `write_files` writes a views repository (or any files) for a test.
+//! when the test process exits. `write_files` writes a views repository (or any files) for a
+//! test; `cli::Cli` runs a program (a binary of the workspace) the way a test does.
 
+pub mod cli;
 pub mod setup;
 
+pub use cli::{Cli, CliOutput, Running};
 pub use setup::write_files;
 
 use std::net::TcpListener;
