@@ -1,6 +1,7 @@
 //! `duro-schedule` as a user runs it: the JSON contract of `--check --json`, exit codes, the
 //! human output, configuration through files and environment, and the state file it writes.
 
+use duro_core::Diagnostic;
 use duro_core::testing::{Cli, write_files};
 use std::path::{Path, PathBuf};
 
@@ -87,13 +88,19 @@ fn errors_exit_one_with_every_diagnostic() {
     let output = duro_schedule(dir.path()).args(["--check", "--json"]).run();
     output.code(1);
     let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
-    let files: Vec<&str> = document["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|d| d["file"].as_str())
-        .collect();
-    assert_eq!(files, ["cities.sql", "first/a.sql", "global.conf"]);
+    // Every diagnostic, in order, as printed: `file:line: severity: message`.
+    let diagnostics: Vec<Diagnostic> =
+        serde_json::from_value(document["diagnostics"].clone()).unwrap();
+    let rendered: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    let expected = [
+        "cities.sql: error: no schema",
+        "first/a.sql: error: `first.a` has no interval",
+        "global.conf:1: error: expected `key=value`",
+    ];
+    assert_eq!(rendered.len(), expected.len(), "{rendered:#?}");
+    for (line, start) in rendered.iter().zip(expected) {
+        assert!(line.starts_with(start), "expected `{start}…`, got {rendered:#?}");
+    }
 
     let human = duro_schedule(dir.path()).arg("--check").run();
     human.code(1);
@@ -101,6 +108,10 @@ fn errors_exit_one_with_every_diagnostic() {
     assert!(text.contains("cities.sql: error: no schema"), "{text}");
     assert!(text.contains("global.conf:1: error: expected `key=value`"), "{text}");
     assert!(text.contains("1 tables, 3 errors, 0 warnings"), "{text}");
+    // The same diagnostics as the JSON, each on its own line.
+    for line in &rendered {
+        assert!(text.lines().any(|printed| printed == line), "`{line}` missing in {text}");
+    }
 }
 
 #[test]

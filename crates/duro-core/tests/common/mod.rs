@@ -18,6 +18,28 @@ pub fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     check_repository(dir.path(), strict, DEFAULT_MAX_FILE_SIZE).unwrap()
 }
 
+/// The diagnostics of a check as the scheduler prints them: `file:line: severity: message`.
+pub fn rendered(checked: &CheckedRepository) -> Vec<String> {
+    checked.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+/// Whether one of the rendered `lines` is `{head}: …{part}…`, where `head` is what comes before
+/// the message (`file: severity`, or `file:line: severity` when the diagnostic names a line).
+pub fn has_diagnostic(lines: &[String], head: &str, part: &str) -> bool {
+    lines.iter().any(|line| {
+        line.strip_prefix(head)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .is_some_and(|message| message.contains(part))
+    })
+}
+
+/// Asserts that `checked` has a diagnostic rendered as `{head}: …{part}…` (see `has_diagnostic`).
+#[track_caller]
+pub fn assert_diagnostic(checked: &CheckedRepository, head: &str, part: &str) {
+    let lines = rendered(checked);
+    assert!(has_diagnostic(&lines, head, part), "no `{head}: …{part}…` among {lines:#?}");
+}
+
 /// The README's example repository, as files.
 pub const README_EXAMPLE: &[(&str, &str)] = &[
     ("global.conf", "grant_select=metabase\n"),
