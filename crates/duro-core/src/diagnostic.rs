@@ -1,22 +1,23 @@
 //! A problem found while reading or checking the views repository: severity, file, line, message.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// How bad a diagnostic is. Errors stop the scheduler from writing the catalog; warnings do not.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
     Warning,
 }
 
-/// One finding about the views repository. `file` is relative to the views folder.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// One finding about the views repository. `file` is relative to the views folder. It reads back
+/// from the JSON of `duro-schedule --check --json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
     pub message: String,
 }

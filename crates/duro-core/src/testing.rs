@@ -2,9 +2,14 @@
 //! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
 //! when the test process exits, and a watcher removes its folder then (a static is never
-//! dropped, so nothing in the process could).
+//! dropped, so nothing in the process could). `write_files` writes a views repository (or any
+//! files) for a test; `cli::Cli` runs a program (a binary of the workspace) the way a test does.
 
+pub mod cli;
 pub mod setup;
+
+pub use cli::{Cli, CliOutput, Running};
+pub use setup::write_files;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

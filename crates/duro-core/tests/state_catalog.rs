@@ -2,11 +2,10 @@
 //! requests, processed commits, and Python Duro's catalog bugs (updated tables vanishing from the
 //! queue, one-table repositories crashing) as regressions.
 
-mod common;
-
-use common::{README_EXAMPLE, repository, write_files};
+use crate::common::{README_EXAMPLE, repository};
 use duro_core::schedule::{ScheduleOptions, ScheduleOutcome, run};
 use duro_core::state::{CatalogChanges, StateFile};
+use duro_core::testing::write_files;
 use std::path::Path;
 use std::process::Command;
 

@@ -1,9 +1,7 @@
 //! The build history as the web UI reads it: the per-table summaries that every finishing write
 //! keeps (successes, failures, skips, crash recovery), running builds, time ranges and figures.
 
-mod common;
-
-use common::repository;
+use crate::common::repository;
 use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::schedule::{ScheduleOptions, run};
 use duro_core::state::{BuildResult, BuildStart, LEASE_TTL_MS, StateFile};

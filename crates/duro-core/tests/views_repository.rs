@@ -2,10 +2,9 @@
 //! file-handling bugs (case-sensitive dependency search, layouts that crashed its scheduler) as
 //! regression tests.
 
-mod common;
-
-use common::{README_EXAMPLE, check, repository};
-use duro_core::Severity;
+use crate::common::{
+    README_EXAMPLE, assert_diagnostic, check, has_diagnostic, rendered, repository,
+};
 use duro_core::catalog::{KindName, TableKind};
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::check_repository;
@@ -43,74 +42,61 @@ fn readme_example() {
     assert!(table("first.cities").tests.as_deref().unwrap().contains("correct_capital_of_france"));
 }
 
-/// Each case: files, whether `--strict`, and the expected (severity, file, message part).
+/// Each case: files, whether `--strict`, and an expected diagnostic as printed: what comes before
+/// its message (`file: severity` or `file:line: severity`) and a part of the message.
 #[test]
 fn diagnostics() {
-    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, Severity, Option<&'a str>, &'a str);
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool, &'a str, &'a str);
     let root = ("first/root — 1h.sql", "select 1 as x");
     let cases: &[Case] = &[
-        (
-            "no schema",
-            &[root, ("cities.sql", "select 1")],
-            false,
-            Severity::Error,
-            Some("cities.sql"),
-            "no schema",
-        ),
+        ("no schema", &[root, ("cities.sql", "select 1")], false, "cities.sql: error", "no schema"),
         (
             "nested folder",
             &[root, ("first/sub/x.sql", "select 1")],
             false,
-            Severity::Error,
-            Some("first/sub/x.sql"),
+            "first/sub/x.sql: error",
             "nested folders",
         ),
         (
             "hyphen in name",
             &[root, ("first/my-table.sql", "select 1")],
             false,
-            Severity::Error,
-            Some("first/my-table.sql"),
+            "first/my-table.sql: error",
             "`table` is not an interval",
         ),
         (
             "two definitions",
             &[("first/cities.sql", "select 1 as a"), ("first.cities - 2h.sql", "select 2 as a")],
             false,
-            Severity::Error,
-            Some("first/cities.sql"),
+            "first/cities.sql: error",
             "has two definitions",
         ),
         (
             "test without table",
             &[root, ("first/ghost_test.sql", "select true")],
             false,
-            Severity::Error,
-            Some("first/ghost_test.sql"),
+            "first/ghost_test.sql: error",
             "no table definition",
         ),
         (
             "processor without select",
             &[("first/p — 1h.sql", "create table first.p (a int)"), ("first/p.py", "")],
             false,
-            Severity::Error,
-            Some("first/p.py"),
+            "first/p.py: error",
             "has no SELECT",
         ),
         (
             "processor without DDL",
             &[root, ("first/p_select.sql", "select 1 as a"), ("first/p.py", "")],
             false,
-            Severity::Error,
-            Some("first/p.py"),
+            "first/p.py: error",
             "has no CREATE TABLE",
         ),
         (
             "helper script",
             &[root, ("first/utils.py", "")],
             false,
-            Severity::Warning,
-            Some("first/utils.py"),
+            "first/utils.py: warning",
             "not a processor",
         ),
         (
@@ -121,8 +107,7 @@ fn diagnostics() {
                 ("first/p.py", ""),
             ],
             false,
-            Severity::Error,
-            Some("first/p — 1h.sql"),
+            "first/p — 1h.sql: error",
             "the DDL creates `first.q`",
         ),
         (
@@ -133,16 +118,14 @@ fn diagnostics() {
                 ("first/p.py", ""),
             ],
             false,
-            Severity::Error,
-            Some("first/p — 1h.sql"),
+            "first/p — 1h.sql: error",
             "must hold its `create table first.p (…)`",
         ),
         (
             "root without interval",
             &[("first/a.sql", "select 1")],
             false,
-            Severity::Error,
-            Some("first/a.sql"),
+            "first/a.sql: error",
             "has no interval and no table reads it",
         ),
         (
@@ -153,8 +136,7 @@ fn diagnostics() {
                 ("first/b.sql", "select * from first.a"),
             ],
             false,
-            Severity::Warning,
-            Some("first/a — 1h.sql"),
+            "first/a — 1h.sql: warning",
             "first.a → first.b → first.a",
         ),
         (
@@ -165,8 +147,7 @@ fn diagnostics() {
                 ("first/b.sql", "select * from first.a"),
             ],
             true,
-            Severity::Error,
-            Some("first/a — 1h.sql"),
+            "first/a — 1h.sql: error",
             "dependency cycle between 2 tables",
         ),
         (
@@ -177,24 +158,21 @@ fn diagnostics() {
                 ("first/b.sql", "select * from first.a"),
             ],
             false,
-            Severity::Error,
-            Some("first/a.sql"),
+            "first/a.sql: error",
             "none has an interval",
         ),
         (
             "distkey not in output",
             &[("first/t — 1h.sql", "select a, b from x.y"), ("first/t.conf", "distkey=c")],
             false,
-            Severity::Error,
-            Some("first/t.conf"),
+            "first/t.conf: error",
             "distkey `c` of `first.t` is not among the output columns",
         ),
         (
             "inherited sortkey not in output",
             &[("first/t — 1h.sql", "select a from x.y"), ("global.conf", "sortkey=a, z")],
             false,
-            Severity::Error,
-            Some("global.conf"),
+            "global.conf: error",
             "sortkey `z`",
         ),
         (
@@ -209,88 +187,77 @@ fn diagnostics() {
                 ("first/p.conf", "sortkey=b"),
             ],
             false,
-            Severity::Error,
-            Some("first/p.conf"),
+            "first/p.conf: error",
             "not among the columns of its CREATE TABLE",
         ),
         (
             "diststyle key without distkey",
             &[root, ("global.conf", "diststyle=key")],
             false,
-            Severity::Error,
-            Some("global.conf"),
+            "global.conf: error",
             "no `distkey`",
         ),
         (
             "two statements",
             &[("first/t — 1h.sql", "select 1; select 2")],
             false,
-            Severity::Error,
-            Some("first/t — 1h.sql"),
+            "first/t — 1h.sql:1: error",
             "2 statements",
         ),
         (
             "not a select",
             &[("first/t — 1h.sql", "delete from x.y")],
             false,
-            Severity::Error,
-            Some("first/t — 1h.sql"),
+            "first/t — 1h.sql: error",
             "not a `select`",
         ),
         (
             "does not parse",
             &[("first/t — 1h.sql", "select a from x.y where (")],
             false,
-            Severity::Warning,
-            Some("first/t — 1h.sql"),
+            "first/t — 1h.sql: warning",
             "scanning its words",
         ),
         (
             "empty definition",
             &[root, ("first/t.sql", " ;\n")],
             false,
-            Severity::Error,
-            Some("first/t.sql"),
+            "first/t.sql: error",
             "the file is empty",
         ),
         (
             "bad conf value",
             &[root, ("first/root.conf", "# x\nsnapshots_interval=daily")],
             false,
-            Severity::Error,
-            Some("first/root.conf"),
+            "first/root.conf:2: error",
             "`daily` is not an interval",
         ),
         (
             "unknown conf key",
             &[root, ("global.conf", "colour=blue")],
             false,
-            Severity::Warning,
-            Some("global.conf"),
+            "global.conf:1: warning",
             "unknown key `colour`",
         ),
         (
             "conf for unknown table",
             &[root, ("first/ghost.conf", "distkey=a")],
             false,
-            Severity::Warning,
-            Some("first/ghost.conf"),
+            "first/ghost.conf: warning",
             "which no file defines",
         ),
         (
             "conf for unknown schema",
             &[root, ("second.conf", "distkey=a")],
             false,
-            Severity::Warning,
-            Some("second.conf"),
+            "second.conf: warning",
             "has no tables",
         ),
         (
             "reads itself",
             &[("first/t — 1h.sql", "select * from first.t")],
             false,
-            Severity::Warning,
-            Some("first/t — 1h.sql"),
+            "first/t — 1h.sql: warning",
             "reads itself",
         ),
         (
@@ -300,24 +267,21 @@ fn diagnostics() {
                 ("first/t_test.sql", "select count(*) > 0 as ok from t"),
             ],
             false,
-            Severity::Warning,
-            Some("first/t_test.sql"),
+            "first/t_test.sql: warning",
             "the tests never name `first.t`",
         ),
         (
             "upper-case extension",
             &[root, ("first/t.SQL", "select 1")],
             false,
-            Severity::Warning,
-            Some("first/t.SQL"),
+            "first/t.SQL: warning",
             "lower case",
         ),
         (
             "requirements without processor",
             &[root, ("first/root_requirements.txt", "")],
             false,
-            Severity::Warning,
-            Some("first/root_requirements.txt"),
+            "first/root_requirements.txt: warning",
             "no processor script",
         ),
         (
@@ -327,20 +291,16 @@ fn diagnostics() {
                 "select 1",
             )],
             false,
-            Severity::Warning,
-            Some("first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql"),
+            "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql: warning",
             "63-byte limit",
         ),
     ];
-    for (name, files, strict, severity, file, message) in cases {
+    for (name, files, strict, head, message) in cases {
         let checked = check(files, *strict);
-        let found = checked.diagnostics.iter().any(|d| {
-            d.severity == *severity && d.file.as_deref() == *file && d.message.contains(message)
-        });
+        let lines = rendered(&checked);
         assert!(
-            found,
-            "{name}: expected {severity} at {file:?} containing {message:?}, got {:#?}",
-            checked.diagnostics
+            has_diagnostic(&lines, head, message),
+            "{name}: expected `{head}: …{message}…`, got {lines:#?}"
         );
     }
 }
@@ -351,13 +311,9 @@ fn conf_diagnostics_name_the_line() {
         &[("first/t — 1h.sql", "select 1 as a"), ("global.conf", "# comment\n\ndistkey a\n")],
         false,
     );
-    let diagnostic =
-        checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("global.conf")).unwrap();
-    assert_eq!(diagnostic.line, Some(3));
-    assert_eq!(
-        diagnostic.to_string(),
-        "global.conf:3: error: expected `key=value`, found `distkey a`"
-    );
+    let global: Vec<String> =
+        rendered(&checked).into_iter().filter(|line| line.starts_with("global.conf:")).collect();
+    assert_eq!(global, ["global.conf:3: error: expected `key=value`, found `distkey a`"]);
 }
 
 #[test]
@@ -484,12 +440,10 @@ fn regression_bad_file_names_are_all_reported() {
     let mut files: Vec<(&str, &str)> = bad.iter().map(|path| (*path, "select 1")).collect();
     files.push(("first/good — 1h.sql", "select 1 as x"));
     let checked = check(&files, false);
+    let lines = rendered(&checked);
     for path in bad {
-        assert!(
-            checked.diagnostics.iter().any(|d| d.is_error() && d.file.as_deref() == Some(path)),
-            "{path}: {:#?}",
-            checked.diagnostics
-        );
+        let head = format!("{path}: error: ");
+        assert!(lines.iter().any(|line| line.starts_with(&head)), "{path}: {lines:#?}");
     }
     assert!(checked.catalog.get("first.good").is_some());
 }
@@ -518,10 +472,11 @@ fn unreadable_content_is_a_diagnostic() {
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
     std::fs::write(dir.path().join("first/b — 1h.sql"), b"select 1\n-- caf\xe9\n").unwrap();
     let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
-    let diagnostic =
-        checked.diagnostics.iter().find(|d| d.file.as_deref() == Some("first/b — 1h.sql")).unwrap();
-    assert!(diagnostic.message.contains("not valid UTF-8"));
-    assert_eq!(diagnostic.line, Some(2));
+    let lines: Vec<String> = rendered(&checked)
+        .into_iter()
+        .filter(|line| line.starts_with("first/b — 1h.sql:"))
+        .collect();
+    assert_eq!(lines, ["first/b — 1h.sql:2: error: the file is not valid UTF-8; save it as UTF-8"]);
 }
 
 #[cfg(unix)]
@@ -535,11 +490,8 @@ fn non_utf8_file_names_are_a_diagnostic() {
     )
     .unwrap();
     let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
-    assert!(
-        checked.diagnostics.iter().any(|d| d.is_error() && d.message.contains("not valid UTF-8")),
-        "{:#?}",
-        checked.diagnostics
-    );
+    // The name is shown with U+FFFD in place of the byte that is not UTF-8.
+    assert_diagnostic(&checked, "first/b\u{fffd}.sql: error", "not valid UTF-8");
 }
 
 #[test]

@@ -1,41 +1,28 @@
 //! `duro-create` as supervisor and people run it: the dry run, `--once` and `--table` exit codes,
 //! and `kill -9` at random points never leaving a live table missing.
 
-mod support;
-
+use crate::support::Setup;
+use duro_core::testing::Cli;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Stdio;
 use std::time::Duration;
-use support::Setup;
 
 fn config_file(setup: &Setup) -> PathBuf {
     setup.config_file("creator:\n  retries: 0\n")
 }
 
-fn duro_create(config: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_duro-create"));
-    command.arg("--config").arg(config).args(args);
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("DURO_")) {
-        command.env_remove(key);
-    }
-    command
-}
-
-fn run(config: &Path, args: &[&str]) -> Output {
-    duro_create(config, args).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
+/// The binary with `--config config` (and no `DURO_*` variable but those the test sets).
+fn duro_create(config: &Path) -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(config)
 }
 
 #[test]
 fn dry_run_prints_the_plan_without_building() {
     let setup = Setup::example();
     let config = config_file(&setup);
-    let output = run(&config, &["--dry-run"]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let text = stdout(&output);
+    let output = duro_create(&config).arg("--dry-run").run();
+    output.code(0);
+    let text = &output.stdout;
     let position =
         |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
     assert!(position(". first.cities (forced (new))") < position(". first.shops (forced (new))"));
@@ -59,9 +46,9 @@ fn once_and_table_exit_codes() {
         "create schema s",
     );
     let config = config_file(&setup);
-    let output = run(&config, &["--once"]);
-    assert_eq!(output.status.code(), Some(1));
-    let text = stdout(&output);
+    let output = duro_create(&config).arg("--once").run();
+    output.code(1);
+    let text = &output.stdout;
     assert!(text.contains("built s.good (1 rows"), "{text}");
     assert!(
         text.contains(
@@ -70,16 +57,16 @@ fn once_and_table_exit_codes() {
         "{text}"
     );
 
-    let output = run(&config, &["--table", "s.good"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    assert!(stdout(&output).contains("built s.good"));
+    let output = duro_create(&config).args(["--table", "s.good"]).run();
+    output.code(0);
+    assert!(output.stdout.contains("built s.good"));
 
-    let output = run(&config, &["--table", "s.nope"]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`s.nope` is not in the catalog"));
+    let output = duro_create(&config).args(["--table", "s.nope"]).run();
+    output.code(2);
+    assert!(output.stderr.contains("`s.nope` is not in the catalog"));
 
-    let output = run(&config, &["--with-deps"]);
-    assert_eq!(output.status.code(), Some(2), "--with-deps needs --table");
+    let output = duro_create(&config).arg("--with-deps").run();
+    assert_eq!(output.status.code(), Some(2), "--with-deps needs --table: {output}");
 }
 
 #[test]
@@ -93,9 +80,9 @@ fn with_deps_builds_stale_dependencies_first() {
         "create schema s",
     );
     let config = config_file(&setup);
-    let output = run(&config, &["--table", "s.top", "--with-deps"]);
-    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
-    let text = stdout(&output);
+    let output = duro_create(&config).args(["--table", "s.top", "--with-deps"]).run();
+    output.code(0);
+    let text = &output.stdout;
     assert!(text.find("built s.base").unwrap() < text.find("built s.top").unwrap(), "{text}");
     assert!(!text.contains("s.other"), "{text}");
 }
@@ -115,14 +102,13 @@ fn kill_points(count: usize) -> Vec<u64> {
 
 /// Starts `duro-create --once --jobs 2` and kills it with SIGKILL after `delay_ms`.
 fn kill_dash_nine_after(config: &Path, delay_ms: u64) {
-    let mut child = duro_create(config, &["--once", "--jobs", "2"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = duro_create(config)
+        .args(["--once", "--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .start();
     std::thread::sleep(Duration::from_millis(delay_ms));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.kill();
 }
 
 #[test]
@@ -164,14 +150,7 @@ fn kill_dash_nine_never_leaves_a_live_table_missing() {
         );
     }
     // The next start cleans up and builds everything.
-    let output = run(&config, &["--once"]);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&output),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    duro_create(&config).arg("--once").run().code(0);
     assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where tablename like '%duro_temp' or tablename like '%duro_old'"), 0);
     let state = setup.client_state();
     let running: i64 = state
@@ -189,18 +168,12 @@ fn an_unreachable_warehouse_exits_2() {
     for url in ["postgres://duro@127.0.0.1:1/nowhere", "postgres://duro@127.0.0.1:notaport/x"] {
         let config = setup.config_file("");
         for args in [&["--once"][..], &["--table", "s.t"][..]] {
-            let output = duro_create(&config, args)
+            let output = duro_create(&config)
+                .args(args)
                 .env("DURO_WAREHOUSE__URL", url)
                 .env("DURO_WAREHOUSE__CONNECT_TIMEOUT", "2")
-                .output()
-                .unwrap();
-            assert_eq!(
-                output.status.code(),
-                Some(2),
-                "{url} {args:?}: {}{}",
-                stdout(&output),
-                String::from_utf8_lossy(&output.stderr)
-            );
+                .run();
+            assert_eq!(output.status.code(), Some(2), "{url} {args:?}: {output}");
         }
     }
 }
@@ -222,13 +195,12 @@ fn restarts_after_kill_dash_nine_during_slow_builds_never_fail() {
             setup.force(table);
         }
         kill_dash_nine_after(&config, delay);
-        let output = run(&config, &["--once", "--jobs", "2"]);
-        let text = stdout(&output);
+        let output = duro_create(&config).args(["--once", "--jobs", "2"]).run();
+        let text = &output.stdout;
         assert_eq!(
             output.status.code(),
             Some(0),
-            "run {run_number} (killed at {delay} ms): {text}{}",
-            String::from_utf8_lossy(&output.stderr)
+            "run {run_number} (killed at {delay} ms): {output}"
         );
         assert!(!text.contains("failed"), "run {run_number}: {text}");
     }
@@ -272,22 +244,17 @@ fn two_creators_starting_together_never_disturb_each_other() {
         }
         let children: Vec<_> = (0..2)
             .map(|_| {
-                duro_create(&config, &["--once", "--jobs", "2"])
-                    .stdout(std::process::Stdio::piped())
-                    .stderr(std::process::Stdio::piped())
-                    .spawn()
-                    .unwrap()
+                duro_create(&config)
+                    .args(["--once", "--jobs", "2"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .start()
             })
             .collect();
         for child in children {
-            let output = child.wait_with_output().unwrap();
-            let text = stdout(&output);
-            assert_eq!(
-                output.status.code(),
-                Some(0),
-                "round {round}: {text}{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
+            let output = child.wait();
+            let text = &output.stdout;
+            assert_eq!(output.status.code(), Some(0), "round {round}: {output}");
             assert!(!text.contains("failed"), "round {round}: {text}");
         }
         for name in names {

@@ -1,11 +1,9 @@
 //! The creator against a real PostgreSQL server: order, inheritance, tests, the swap with bound
 //! views and grants, snapshots, timeouts, lost connections, leases.
 
-mod support;
-
+use crate::support::{Setup, built_names};
 use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::creator::Selection;
-use support::{Setup, built_names};
 
 #[test]
 fn views_example_builds_in_dependency_order() {

@@ -2,26 +2,20 @@
 //! cancels the running statement, drops its temporary table, records the build as cancelled and
 //! exits cleanly.
 
-mod support;
-
+use crate::support::Setup;
 use duro_core::build::{BuildOutcome, FailureClass};
-use std::process::{Child, Command, Stdio};
+use duro_core::testing::{Cli, Running};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::Setup;
 
-fn start_daemon(setup: &Setup) -> Child {
+fn start_daemon(setup: &Setup) -> Running {
     let config = setup.config_file("creator:\n  interval: 10m\n");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_duro-create"));
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("DURO_")) {
-        command.env_remove(key);
-    }
-    command
+    Cli::new(env!("CARGO_BIN_EXE_duro-create"))
         .arg("--config")
         .arg(&config)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+        .start()
 }
 
 /// Waits until `condition` holds, up to `limit`; returns how long it took.
@@ -72,9 +66,9 @@ fn force_requests_start_within_seconds_and_sigterm_cancels_cleanly() {
     assert!(running.is_some(), "the slow build never started");
     let status = Command::new("kill").args(["-TERM", &daemon.id().to_string()]).status().unwrap();
     assert!(status.success());
-    let exited = wait_for(Duration::from_secs(10), || daemon.try_wait().unwrap().is_some());
+    let exited = wait_for(Duration::from_secs(10), || daemon.try_wait().is_some());
     assert!(exited.is_some(), "the daemon did not stop within 10 s of SIGTERM");
-    assert_eq!(daemon.wait().unwrap().code(), Some(0));
+    daemon.wait().code(0);
     let attempt = &setup.state().builds("s.slow").unwrap()[0];
     assert_eq!(
         (attempt.outcome, attempt.failure_class),

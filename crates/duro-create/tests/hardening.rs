@@ -3,14 +3,12 @@
 //! it first), against a real PostgreSQL: the victim tables in another schema must survive. Also
 //! grantees whose names need quoting, and chains of views with their owners.
 
-mod support;
-
+use crate::support::{Setup, built_names};
 use duro_core::build::{FailureClass, Phases};
 use duro_core::catalog::TableConfig;
 use duro_core::refresh::{self, BuildContext, ProcessorDefinition, TableDefinition};
 use duro_core::warehouse::WarehouseError;
 use duro_core::warehouse::grantee::select_grantees;
-use support::{Setup, built_names};
 
 const VICTIM: &str = "create schema s; create schema victim;
     create table victim.k1 as select 1 as k;";

@@ -2,10 +2,8 @@
 //! own virtual environment, the output loaded through the DDL; and every way a script can fail,
 //! each with its output recorded and the old table intact.
 
-mod support;
-
+use crate::support::Setup;
 use duro_core::build::FailureClass;
-use support::Setup;
 
 const PASSTHROUGH: &str = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline='')))\ncsv.writer(open(sys.argv[2], 'w', newline='')).writerows(rows)\n";
 
@@ -166,7 +164,8 @@ fn with_s3(
 ) -> (duro_core::config::Config, tempfile::TempDir) {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir(root.path().join("duro-staging")).unwrap();
-    let endpoint = support::start_s3_server(root.path(), "duro-test-key", "duro-test-secret");
+    let endpoint =
+        crate::support::start_s3_server(root.path(), "duro-test-key", "duro-test-secret");
     let mut config = setup.config.clone();
     config.s3.bucket = Some("duro-staging".into());
     config.s3.endpoint = Some(endpoint);
@@ -197,7 +196,7 @@ fn output_is_staged_through_s3_and_the_object_removed() {
     let phases: serde_json::Value =
         serde_json::from_str(&setup.state().builds("s.p").unwrap()[0].phases_json).unwrap();
     assert!(phases.get("s3").is_some(), "{phases}");
-    let left: Vec<String> = support::files_under(&bucket.path().join("duro-staging"));
+    let left: Vec<String> = crate::support::files_under(&bucket.path().join("duro-staging"));
     assert!(left.iter().all(|f| !f.ends_with(".csv")), "the staged file was not removed: {left:?}");
 }
 
@@ -206,7 +205,7 @@ fn keep_files_keeps_the_staged_object() {
     let setup = processor(PASSTHROUGH, &[]);
     let (config, bucket) = with_s3(&setup, true, "duro-test-secret");
     assert!(cycle_with(config).failed.is_empty());
-    let left: Vec<String> = support::files_under(&bucket.path().join("duro-staging"));
+    let left: Vec<String> = crate::support::files_under(&bucket.path().join("duro-staging"));
     let csv: Vec<&String> = left.iter().filter(|f| f.ends_with(".csv")).collect();
     assert_eq!(csv.len(), 1, "{left:?}");
     assert!(csv[0].starts_with("processors/s.p/"), "{left:?}");
@@ -315,16 +314,14 @@ fn processor_settings_are_checked_at_start() {
 
     // The program: exit 2 before any build, the message on stderr.
     let config = setup.config_file("");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_duro-create"))
+    let output = duro_core::testing::Cli::new(env!("CARGO_BIN_EXE_duro-create"))
         .arg("--config")
         .arg(&config)
         .arg("--once")
         .env("DURO_PROCESSORS__RUN_AS", "no-such-duro-user")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("no user `no-such-duro-user`"), "{stderr}");
+        .run();
+    output.code(2);
+    assert!(output.stderr.contains("no user `no-such-duro-user`"), "{}", output.both());
     assert!(setup.state().builds("s.p").unwrap().is_empty(), "a build was attempted");
 
     let views_only = Setup::new(&[("s/v — 1d.sql", "select 1 as n")], "create schema s");

@@ -1,43 +1,26 @@
 //! `duro-schedule` as a user runs it: the JSON contract of `--check --json`, exit codes, the
 //! human output, configuration through files and environment, and the state file it writes.
 
+use duro_core::Diagnostic;
+use duro_core::testing::{Cli, write_files};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 fn example_views() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../views-example")
 }
 
-/// Runs the binary in `dir` with a clean `DURO_*` environment plus `env`.
-fn duro_schedule(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_duro-schedule"));
-    command.current_dir(dir).args(args);
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("DURO_")) {
-        command.env_remove(key);
-    }
-    command.envs(env.iter().copied()).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8(output.stdout.clone()).unwrap()
-}
-
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, content) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
+/// The binary, to run in `dir` (with no `DURO_*` variable but those the test sets).
+fn duro_schedule(dir: &Path) -> Cli {
+    Cli::new(env!("CARGO_BIN_EXE_duro-schedule")).current_dir(dir)
 }
 
 #[test]
 fn check_json_has_the_documented_shape() {
     let dir = tempfile::tempdir().unwrap();
     let views = example_views();
-    let output =
-        duro_schedule(dir.path(), &["--check", "--json", "--views", views.to_str().unwrap()], &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let document: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let output = duro_schedule(dir.path()).args(["--check", "--json", "--views"]).arg(&views).run();
+    output.code(0);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
     let tables = document["tables"].as_array().unwrap();
     let names: Vec<&str> = tables.iter().map(|t| t["name"].as_str().unwrap()).collect();
     let mut sorted = names.clone();
@@ -94,7 +77,7 @@ fn check_json_has_the_documented_shape() {
 #[test]
 fn errors_exit_one_with_every_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    write(
+    write_files(
         dir.path(),
         &[
             ("views/cities.sql", "select 1"),
@@ -102,23 +85,33 @@ fn errors_exit_one_with_every_diagnostic() {
             ("views/global.conf", "distkey x"),
         ],
     );
-    let output = duro_schedule(dir.path(), &["--check", "--json"], &[]);
-    assert_eq!(output.status.code(), Some(1));
-    let document: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    let files: Vec<&str> = document["diagnostics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|d| d["file"].as_str())
-        .collect();
-    assert_eq!(files, ["cities.sql", "first/a.sql", "global.conf"]);
+    let output = duro_schedule(dir.path()).args(["--check", "--json"]).run();
+    output.code(1);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    // Every diagnostic, in order, as printed: `file:line: severity: message`.
+    let diagnostics: Vec<Diagnostic> =
+        serde_json::from_value(document["diagnostics"].clone()).unwrap();
+    let rendered: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+    let expected = [
+        "cities.sql: error: no schema",
+        "first/a.sql: error: `first.a` has no interval",
+        "global.conf:1: error: expected `key=value`",
+    ];
+    assert_eq!(rendered.len(), expected.len(), "{rendered:#?}");
+    for (line, start) in rendered.iter().zip(expected) {
+        assert!(line.starts_with(start), "expected `{start}…`, got {rendered:#?}");
+    }
 
-    let human = duro_schedule(dir.path(), &["--check"], &[]);
-    assert_eq!(human.status.code(), Some(1));
-    let text = stdout(&human);
+    let human = duro_schedule(dir.path()).arg("--check").run();
+    human.code(1);
+    let text = &human.stdout;
     assert!(text.contains("cities.sql: error: no schema"), "{text}");
     assert!(text.contains("global.conf:1: error: expected `key=value`"), "{text}");
     assert!(text.contains("1 tables, 3 errors, 0 warnings"), "{text}");
+    // The same diagnostics as the JSON, each on its own line.
+    for line in &rendered {
+        assert!(text.lines().any(|printed| printed == line), "`{line}` missing in {text}");
+    }
 }
 
 #[test]
@@ -134,10 +127,9 @@ fn usage_and_config_problems_exit_two() {
         (&["--check", "--views", "nowhere"], &[], "`nowhere` does not exist"),
     ];
     for (args, env, message) in cases {
-        let output = duro_schedule(dir.path(), args, env);
-        assert_eq!(output.status.code(), Some(2), "{args:?}");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        let output = duro_schedule(dir.path()).args(*args).envs(env.iter().copied()).run();
+        output.code(2);
+        assert!(output.stderr.contains(message), "{args:?}: {}", output.stderr);
     }
 }
 
@@ -150,13 +142,12 @@ fn a_run_writes_the_state_file_from_config_and_env() {
         format!("views:\n  path: {}\nstate:\n  path: ignored.db\n", views.display()),
     )
     .unwrap();
-    let output = duro_schedule(
-        dir.path(),
-        &["--dot", "graph.dot"],
-        &[("DURO_STATE__PATH", "state/duro.db")],
-    );
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
-    let text = stdout(&output);
+    let output = duro_schedule(dir.path())
+        .args(["--dot", "graph.dot"])
+        .env("DURO_STATE__PATH", "state/duro.db")
+        .run();
+    output.code(0);
+    let text = &output.stdout;
     assert!(
         text.contains("New tables (6): finances.revenue, finances.simplified, first.cities"),
         "{text}"
@@ -166,19 +157,19 @@ fn a_run_writes_the_state_file_from_config_and_env() {
     let dot = std::fs::read_to_string(dir.path().join("graph.dot")).unwrap();
     assert!(dot.contains("\"first.shops\" -> \"first.cities\";"), "{dot}");
 
-    let again = duro_schedule(dir.path(), &["--state", "state/duro.db"], &[]);
-    assert!(stdout(&again).trim_end().ends_with("\nNo changes."), "{}", stdout(&again));
+    let again = duro_schedule(dir.path()).args(["--state", "state/duro.db"]).run();
+    assert!(again.stdout.trim_end().ends_with("\nNo changes."), "{}", again.stdout);
 }
 
 #[test]
 fn a_rejected_run_says_the_catalog_stays() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), &[("views/first/a — 1h.sql", "select 1 as x")]);
-    assert_eq!(duro_schedule(dir.path(), &[], &[]).status.code(), Some(0));
-    write(dir.path(), &[("views/first/b.sql", "select 1 as x")]);
-    let output = duro_schedule(dir.path(), &[], &[]);
-    assert_eq!(output.status.code(), Some(1));
-    let text = stdout(&output);
+    write_files(dir.path(), &[("views/first/a — 1h.sql", "select 1 as x")]);
+    duro_schedule(dir.path()).run().code(0);
+    write_files(dir.path(), &[("views/first/b.sql", "select 1 as x")]);
+    let output = duro_schedule(dir.path()).run();
+    output.code(1);
+    let text = &output.stdout;
     assert!(text.contains("first/b.sql: error: `first.b` has no interval"), "{text}");
     assert!(text.contains("the previous catalog stays in force"), "{text}");
 }

@@ -6,20 +6,10 @@
 //! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`; `tests/run.sh` installs
 //! them.
 
-mod common;
-
+use duro_core::testing::Cli;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Stdio;
 
 #[test]
 fn update_table_in_headless_chromium() {
@@ -35,16 +25,15 @@ fn update_table_in_headless_chromium() {
         "{chromium} is missing: run `bash tests/run.sh` (or `apt-get install chromium`)"
     );
 
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let config = setup.config_file("");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_duro-server"))
+    // Killed when dropped, should the test fail before it is stopped.
+    let mut server = Cli::new(env!("CARGO_BIN_EXE_duro-server"))
         .args(["--config", config.to_str().unwrap(), "--bind", "127.0.0.1:0", "--workers", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .spawn()
-        .expect("duro-server starts");
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
+        .start();
+    let stdout = server.take_stdout();
     let mut line = String::new();
     BufReader::new(stdout).read_line(&mut line).unwrap();
     let url = line
@@ -55,20 +44,15 @@ fn update_table_in_headless_chromium() {
         .to_owned();
 
     let shots = root.join("target/screenshots");
-    let output = Command::new("node")
+    let output = Cli::new("node")
         .arg(browser_dir.join("ui.mjs"))
         .args([&url, shots.to_str().unwrap(), "shop.orders", "shop.summary"])
         .env("CHROMIUM", &chromium)
-        .output()
-        .expect("node runs");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+        .run();
+    let report = output.both();
     println!("{report}");
     assert!(output.status.success(), "the browser checks failed:\n{report}");
-    drop(server);
+    server.kill();
 
     let requests = setup.state().force_requests().unwrap();
     assert!(

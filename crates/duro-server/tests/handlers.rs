@@ -2,18 +2,16 @@
 //! creator: content, bad input (4xx with a message, never 500), escaping, CSRF, auth, the
 //! base path.
 
-mod common;
-
+use crate::common::http::{app, csrf, get, json, text};
 use actix_web::http::{StatusCode, header};
 use actix_web::test;
 use base64::Engine;
-use common::http::{app, csrf, get, json, text};
 use duro_core::config::AuthMode;
 use duro_core::testing::setup::Setup;
 
 #[actix_web::test]
 async fn jobs_page_over_every_range_form() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -49,7 +47,7 @@ async fn jobs_page_over_every_range_form() {
 
 #[actix_web::test]
 async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/tables/").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -109,7 +107,7 @@ async fn tables_page_lists_statuses_escapes_errors_and_sorts() {
 
 #[actix_web::test]
 async fn table_page_shows_chart_runs_query_config_and_neighbours() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/tables/shop.summary").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -135,7 +133,7 @@ async fn table_page_shows_chart_runs_query_config_and_neighbours() {
 
 #[actix_web::test]
 async fn graph_page_links_every_table() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/graph").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -150,7 +148,7 @@ async fn graph_page_links_every_table() {
 
 #[actix_web::test]
 async fn api_reads() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/api/tables").await;
     assert_eq!(status, StatusCode::OK);
@@ -227,7 +225,7 @@ async fn api_reads() {
 
 #[actix_web::test]
 async fn metrics_and_health() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     let (status, body) = get(&service, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
@@ -259,7 +257,7 @@ async fn metrics_and_health() {
 
 #[actix_web::test]
 async fn api_force_checks_its_input_and_schedules_the_tree() {
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let service = app(&setup.config, None).await;
     // The failed tables keep the scheduler's `new` requests.
     let before = setup.state().force_requests().unwrap();
@@ -328,7 +326,7 @@ async fn api_force_checks_its_input_and_schedules_the_tree() {
 
 #[actix_web::test]
 async fn form_force_needs_the_csrf_token_and_redirects_back() {
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let service = app(&setup.config, None).await;
     let (cookie, token) = csrf(&service, "/tables/").await;
     let form = |token: &str| {
@@ -394,7 +392,7 @@ async fn form_force_needs_the_csrf_token_and_redirects_back() {
 
 #[actix_web::test]
 async fn writes_need_credentials_when_auth_is_configured() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let mut config = setup.config.clone();
     config.server.auth = AuthMode::Token;
     config.server.token = Some("s3cret-token".into());
@@ -441,7 +439,7 @@ async fn writes_need_credentials_when_auth_is_configured() {
 
 #[actix_web::test]
 async fn everything_lives_under_the_base_path() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, Some("/tools/duro/")).await;
     let (status, body) = get(&service, "/tools/duro/tables/").await;
     assert_eq!(status, StatusCode::OK);
@@ -464,7 +462,7 @@ async fn everything_lives_under_the_base_path() {
 
 #[actix_web::test]
 async fn a_running_build_shows_as_running() {
-    let setup: Setup = common::filled();
+    let setup: Setup = crate::common::filled();
     let mut state = setup.state();
     let now = duro_core::clock::now_ms();
     let started = state.begin_build("shop.weekly", "test-worker", now, 60_000, now).unwrap();

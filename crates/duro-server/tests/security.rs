@@ -2,12 +2,10 @@
 //! check that reads what the pages read, the Content-Security-Policy, redirects that stay on
 //! the site, and CSRF tokens signed by the server.
 
-mod common;
-
+use crate::common::http::{app, csrf, get, json, text};
 use actix_web::http::{StatusCode, header};
 use actix_web::test;
 use base64::Engine;
-use common::http::{app, csrf, get, json, text};
 use duro_core::config::{AuthMode, Config};
 use duro_core::state::StateFile;
 
@@ -20,7 +18,7 @@ fn basic(user: &str, password: &str) -> String {
 
 #[actix_web::test]
 async fn read_auth_asks_every_request_but_healthz() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     for base in ["", "/duro"] {
         let mut config = setup.config.clone();
         config.server.auth = AuthMode::Token;
@@ -165,7 +163,7 @@ async fn healthz_fails_when_the_pages_cannot_read_the_tables() {
 
 #[actix_web::test]
 async fn every_answer_has_the_content_security_policy() {
-    let setup = common::shared();
+    let setup = crate::common::shared();
     let service = app(&setup.config, None).await;
     for (uri, html) in [
         ("/", true),
@@ -207,7 +205,7 @@ async fn every_answer_has_the_content_security_policy() {
 
 #[actix_web::test]
 async fn form_force_redirects_only_inside_the_site() {
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let service = app(&setup.config, None).await;
     let (cookie, token) = csrf(&service, "/tables/").await;
     for (back, location) in [
@@ -240,7 +238,7 @@ async fn form_force_redirects_only_inside_the_site() {
 
 #[actix_web::test]
 async fn csrf_tokens_are_signed_by_this_server() {
-    let setup = common::filled();
+    let setup = crate::common::filled();
     let service = app(&setup.config, None).await;
     let post = |cookie: &str, field: &str| {
         test::TestRequest::post()

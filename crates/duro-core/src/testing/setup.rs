@@ -21,6 +21,7 @@ pub struct Setup {
 /// Roles are cluster-wide: loading sources that create them is serialized.
 static SOURCES: Mutex<()> = Mutex::new(());
 
+/// Writes each (path relative to `root`, content) pair, creating the folders on the way.
 pub fn write_files(root: &Path, files: &[(&str, &str)]) {
     for (path, content) in files {
         let path = root.join(path);

@@ -4,7 +4,7 @@
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
 use crate::catalog::conf_keys::{ConfKey, known_names};
-use crate::diagnostic::Severity;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::identifier::{normalize_grantee, validate_identifier};
 use crate::interval::{parse_duration_seconds, parse_interval_minutes};
 
@@ -54,6 +54,13 @@ pub struct ConfProblem {
     pub line: usize,
     pub severity: Severity,
     pub message: String,
+}
+
+impl ConfProblem {
+    /// The problem as a diagnostic of the file at `path` (relative to the views folder).
+    pub fn diagnostic(&self, path: &str) -> Diagnostic {
+        Diagnostic::new(self.severity, Some(path), self.message.clone()).at_line(self.line)
+    }
 }
 
 /// The settings of one file, in file order, with the problems found.
@@ -299,40 +306,42 @@ mod tests {
         }
     }
 
+    /// Each case: the file's text, and its one problem as printed for a file `t.conf`: what comes
+    /// before the message (`t.conf:line: severity`) and a part of the message.
     #[test]
     fn problems() {
         let cases = [
-            ("distkey city", 1, true, "expected `key=value`"),
-            ("colour=blue", 1, false, "unknown key `colour`"),
-            ("grant_select=jane, +john", 1, true, "mixes plain names"),
-            ("grant_select+=+john", 1, true, "list plain names"),
-            ("distkey+=city", 1, true, "only `grant_select` supports"),
-            ("diststyle=wide", 1, true, "must be one of"),
+            ("distkey city", "t.conf:1: error", "expected `key=value`"),
+            ("colour=blue", "t.conf:1: warning", "unknown key `colour`"),
+            ("grant_select=jane, +john", "t.conf:1: error", "mixes plain names"),
+            ("grant_select+=+john", "t.conf:1: error", "list plain names"),
+            ("distkey+=city", "t.conf:1: error", "only `grant_select` supports"),
+            ("diststyle=wide", "t.conf:1: error", "must be one of"),
             (
                 "snapshots_interval=daily",
-                1,
-                true,
+                "t.conf:1: error",
                 "`snapshots_interval`: `daily` is not an interval",
             ),
-            ("timeout=0s", 1, true, "zero"),
+            ("timeout=0s", "t.conf:1: error", "zero"),
             // Regression: every PostgreSQL build failed (statement_timeout is at most 2^31-1 ms).
-            ("timeout=30d", 1, true, "at most 2147483 s"),
-            ("distkey=a b", 1, true, "`distkey`"),
+            ("timeout=30d", "t.conf:1: error", "at most 2147483 s"),
+            ("distkey=a b", "t.conf:1: error", "`distkey`"),
             (
                 "# comment\n\ndistkey=a\ndistkey=b",
-                4,
-                true,
+                "t.conf:4: error",
                 "set twice in this file (first on line 3)",
             ),
-            ("grant_select=jane; drop table x", 1, true, "not a"),
+            ("grant_select=jane; drop table x", "t.conf:1: error", "not a"),
         ];
-        for (text, line, error, message) in cases {
+        for (text, head, message) in cases {
             let file = parse_conf(text);
             assert_eq!(file.problems.len(), 1, "{text}: {:?}", file.problems);
-            let problem = &file.problems[0];
-            let severity = if error { Severity::Error } else { Severity::Warning };
-            assert_eq!((problem.line, problem.severity), (line, severity), "{text}");
-            assert!(problem.message.contains(message), "{text}: {}", problem.message);
+            let rendered = file.problems[0].diagnostic("t.conf").to_string();
+            let found = rendered
+                .strip_prefix(head)
+                .and_then(|rest| rest.strip_prefix(": "))
+                .is_some_and(|printed| printed.contains(message));
+            assert!(found, "{text}: expected `{head}: …{message}…`, got `{rendered}`");
         }
     }
 

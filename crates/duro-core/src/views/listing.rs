@@ -101,7 +101,7 @@ mod tests {
         let (files, diagnostics) = list_files(dir.path());
         assert_eq!(files, ["a/b/c/d/t.sql"]);
         assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
-        assert!(diagnostics[0].is_error());
-        assert_eq!(diagnostics[0].file.as_deref(), Some("a/b/c/d/e"));
+        let rendered = diagnostics[0].to_string();
+        assert!(rendered.starts_with("a/b/c/d/e: error: "), "{rendered}");
     }
 }

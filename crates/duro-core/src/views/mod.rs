@@ -211,12 +211,7 @@ fn parse_confs(
     let mut parsed = HashMap::new();
     for (path, text) in texts.iter().filter(|(path, _)| path.ends_with(".conf")) {
         let conf = parse_conf(text);
-        for problem in &conf.problems {
-            diagnostics.push(
-                Diagnostic::new(problem.severity, Some(path), problem.message.clone())
-                    .at_line(problem.line),
-            );
-        }
+        diagnostics.extend(conf.problems.iter().map(|problem| problem.diagnostic(path)));
         parsed.insert(path.clone(), conf);
     }
     parsed

@@ -96,8 +96,12 @@ mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
 
-    fn message(result: Result<Vec<u8>, Diagnostic>) -> String {
-        result.unwrap_err().message
+    /// Asserts that reading `file` is refused with an error printed as `{file}: error: …{part}…`.
+    #[track_caller]
+    fn assert_refused(reader: &RepositoryReader, file: &str, part: &str) {
+        let rendered = reader.read(file).unwrap_err().to_string();
+        let message = rendered.strip_prefix(&format!("{file}: error: "));
+        assert!(message.is_some_and(|m| m.contains(part)), "{file}: {rendered}");
     }
 
     #[test]
@@ -137,14 +141,12 @@ mod tests {
             ("missing.sql", "cannot read"),
         ];
         for (file, expected) in cases {
-            let found = message(reader.read(file));
-            assert!(found.contains(expected), "{file}: {found}");
+            assert_refused(&reader, file, expected);
         }
         // Through a symlinked folder leading out of the repository.
         std::fs::write(outside.path().join("also.sql"), "select 1").unwrap();
         symlink(outside.path(), root.join("sub/out")).unwrap();
-        let found = message(reader.read("sub/out/also.sql"));
-        assert!(found.contains("a symlinked folder"), "{found}");
+        assert_refused(&reader, "sub/out/also.sql", "a symlinked folder");
     }
 
     #[test]
@@ -153,8 +155,8 @@ mod tests {
         std::fs::write(dir.path().join("big.sql"), "x".repeat(101)).unwrap();
         std::fs::write(dir.path().join("fits.sql"), "x".repeat(100)).unwrap();
         let reader = RepositoryReader::new(dir.path(), 100).unwrap();
-        let found = message(reader.read("big.sql"));
-        assert!(found.contains("views.max_file_size") && found.contains("101 bytes"), "{found}");
+        assert_refused(&reader, "big.sql", "views.max_file_size");
+        assert_refused(&reader, "big.sql", "101 bytes");
         assert_eq!(reader.read("fits.sql").unwrap().len(), 100);
     }
 }

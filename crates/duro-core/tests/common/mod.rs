@@ -1,10 +1,8 @@
 //! Helpers shared by the integration tests: views repositories written into temporary folders.
 
-#![allow(dead_code)]
-
 use duro_core::config::DEFAULT_MAX_FILE_SIZE;
 use duro_core::schedule::{CheckedRepository, check_repository};
-use std::path::Path;
+use duro_core::testing::write_files;
 use tempfile::TempDir;
 
 /// A views repository in a temporary folder, from (relative path, content) pairs.
@@ -14,18 +12,32 @@ pub fn repository(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-pub fn write_files(root: &Path, files: &[(&str, &str)]) {
-    for (path, content) in files {
-        let path = root.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, content).unwrap();
-    }
-}
-
 /// Loads and checks a repository given as files.
 pub fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     let dir = repository(files);
     check_repository(dir.path(), strict, DEFAULT_MAX_FILE_SIZE).unwrap()
+}
+
+/// The diagnostics of a check as the scheduler prints them: `file:line: severity: message`.
+pub fn rendered(checked: &CheckedRepository) -> Vec<String> {
+    checked.diagnostics.iter().map(ToString::to_string).collect()
+}
+
+/// Whether one of the rendered `lines` is `{head}: …{part}…`, where `head` is what comes before
+/// the message (`file: severity`, or `file:line: severity` when the diagnostic names a line).
+pub fn has_diagnostic(lines: &[String], head: &str, part: &str) -> bool {
+    lines.iter().any(|line| {
+        line.strip_prefix(head)
+            .and_then(|rest| rest.strip_prefix(": "))
+            .is_some_and(|message| message.contains(part))
+    })
+}
+
+/// Asserts that `checked` has a diagnostic rendered as `{head}: …{part}…` (see `has_diagnostic`).
+#[track_caller]
+pub fn assert_diagnostic(checked: &CheckedRepository, head: &str, part: &str) {
+    let lines = rendered(checked);
+    assert!(has_diagnostic(&lines, head, part), "no `{head}: …{part}…` among {lines:#?}");
 }
 
 /// The README's example repository, as files.

@@ -1,8 +1,6 @@
 //! Shared setup for the creator tests: the installation from `duro_core::testing::setup`, plus an
 //! in-process S3 server.
 
-#![allow(dead_code)]
-
 pub use duro_core::testing::setup::*;
 use std::path::Path;
 

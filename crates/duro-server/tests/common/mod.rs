@@ -2,8 +2,6 @@
 //! cluster): built tables, a failing one whose error holds HTML, a skipped dependent, a removed
 //! table. Shared by the handler tests and the browser test.
 
-#![allow(dead_code)]
-
 pub mod http;
 
 use duro_core::testing::setup::Setup;

@@ -1,0 +1,10 @@
+//! The integration tests of `duro-create`, one test binary sharing one private PostgreSQL
+//! cluster: the creator in process, processor tables, hardening against untrusted repository
+//! text, and the binary as people and supervisors run it (the daemon, `kill -9`).
+
+mod cli;
+mod creator;
+mod daemon;
+mod hardening;
+mod processors;
+mod support;
