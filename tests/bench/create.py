@@ -37,17 +37,26 @@ def write_views(views, schema, count, body):
 
 def force_all(state):
     with sqlite3.connect(state) as db:
-        db.execute("insert or replace into force_requests (table_name, requested_at_ms, reason) "
-                   "select name, (cast(strftime('%s','now') as integer) - 1) * 1000, 'benchmark' from tables where deleted_at_ms is null")
+        columns = {row[1] for row in db.execute("pragma table_info(force_requests)")}
+        # Older state files kept these times in seconds, in columns without the _ms suffix.
+        ms = "requested_at_ms" in columns
+        requested, deleted = ("requested_at_ms", "deleted_at_ms") if ms else ("requested_at", "deleted_at")
+        now = "(cast(strftime('%s','now') as integer) - 1)" + (" * 1000" if ms else "")
+        db.execute(f"insert or replace into force_requests (table_name, {requested}, reason) "
+                   f"select name, {now}, 'benchmark' from tables where {deleted} is null")
 
 
-def main():
-    n_views = int(sys.argv[1]) if len(sys.argv) > 1 else 500
-    n_sleepers = int(sys.argv[2]) if len(sys.argv) > 2 else 64
-    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--bin", "duro-create"], cwd=ROOT)
-    schedule = os.path.join(ROOT, "target", "release", "duro-schedule")
-    create = os.path.join(ROOT, "target", "release", "duro-create")
+def build(root):
+    """Builds the release binaries this benchmark runs in the checkout `root`; returns their folder."""
+    run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--bin", "duro-create"], cwd=root)
+    return os.path.join(root, "target", "release")
+
+
+def measure(release, n_views, n_sleepers, runs):
+    """Runs (a) and (b) with the binaries in `release`; returns the wall times in seconds:
+    {"duro": median of (a), "psql": median of (a) by psql, "jobs1": (b), "jobs4": (b)}."""
+    schedule = os.path.join(release, "duro-schedule")
+    create = os.path.join(release, "duro-create")
     work = tempfile.mkdtemp(prefix="duro-bench-create-")
     cluster = tempfile.mkdtemp(prefix="duro-bench-pg-")  # directly under /tmp: the server's user must reach it
     url = subprocess.run(["bash", POSTGRES, "start", cluster], check=True, capture_output=True, text=True).stdout.strip()
@@ -89,17 +98,25 @@ def main():
         force_all(state_b)
         jobs4 = timed([create, "--once", "--jobs", "4"], env=env_b)
 
-        print(f"(a) {n_views} trivial views, median of {runs} runs, {os.cpu_count()} CPUs")
-        print(f"    duro-create --once --jobs 1   {duro_a * 1000:9.0f} ms   ({duro_a / n_views * 1000:.2f} ms per table)")
-        print(f"    psql, same statements         {psql_a * 1000:9.0f} ms   ({psql_a / n_views * 1000:.2f} ms per table)")
-        print(f"    ratio duro / psql             {duro_a / psql_a:9.2f}   (target <= 1.3)")
-        print(f"(b) {n_sleepers} independent tables of pg_sleep(0.5)")
-        print(f"    --jobs 1                      {jobs1 * 1000:9.0f} ms")
-        print(f"    --jobs 4                      {jobs4 * 1000:9.0f} ms")
-        print(f"    speed-up                      {jobs1 / jobs4:9.2f}x  (target >= 3.5)")
+        return {"duro": duro_a, "psql": psql_a, "jobs1": jobs1, "jobs4": jobs4}
     finally:
         subprocess.run(["bash", POSTGRES, "stop", cluster], check=False)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    n_views = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    n_sleepers = int(sys.argv[2]) if len(sys.argv) > 2 else 64
+    runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    t = measure(build(ROOT), n_views, n_sleepers, runs)
+    print(f"(a) {n_views} trivial views, median of {runs} runs, {os.cpu_count()} CPUs")
+    print(f"    duro-create --once --jobs 1   {t['duro'] * 1000:9.0f} ms   ({t['duro'] / n_views * 1000:.2f} ms per table)")
+    print(f"    psql, same statements         {t['psql'] * 1000:9.0f} ms   ({t['psql'] / n_views * 1000:.2f} ms per table)")
+    print(f"    ratio duro / psql             {t['duro'] / t['psql']:9.2f}   (target <= 1.3)")
+    print(f"(b) {n_sleepers} independent tables of pg_sleep(0.5)")
+    print(f"    --jobs 1                      {t['jobs1'] * 1000:9.0f} ms")
+    print(f"    --jobs 4                      {t['jobs4'] * 1000:9.0f} ms")
+    print(f"    speed-up                      {t['jobs1'] / t['jobs4']:9.2f}x  (target >= 3.5)")
 
 
 if __name__ == "__main__":

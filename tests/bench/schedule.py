@@ -58,12 +58,16 @@ def big_union_view(root, size=10 * 1024 * 1024):
     return os.path.getsize(path)
 
 
-def main():
-    views_count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--example", "read_files"], cwd=ROOT)
-    target = os.path.join(ROOT, "target", "release")
-    schedule, floor = os.path.join(target, "duro-schedule"), os.path.join(target, "examples", "read_files")
+def build(root):
+    """Builds the release binaries this benchmark runs in the checkout `root`; returns their folder."""
+    run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--example", "read_files"], cwd=root)
+    return os.path.join(root, "target", "release")
+
+
+def measure(release, views_count, runs):
+    """Times the binaries in `release`; returns {figure: (median s, min s)} in print order and the
+    peak RSS of the big view's check with the view's size."""
+    schedule, floor = os.path.join(release, "duro-schedule"), os.path.join(release, "examples", "read_files")
     work = tempfile.mkdtemp(prefix="duro-bench-")
     try:
         views = os.path.join(work, "views")
@@ -81,29 +85,36 @@ def main():
         run([schedule, "--views", views, "--state", kept_state, "--git"])
         env_free = lambda args: [schedule, "--views", views] + args
         timed([floor, views], 2)  # warm the page cache
-        results = [
-            ("floor: read every file", timed([floor, views], runs)),
-            ("duro-schedule --check", timed(env_free(["--check"]), runs)),
-            ("duro-schedule, fresh state file", timed(env_free(["--state", fresh_state]), runs, before=remove_state)),
-            ("duro-schedule --git, unchanged commit", timed(env_free(["--state", kept_state, "--git"]), runs)),
-        ]
-        floor_median = results[0][1][0]
-        print(f"{views_count} views, {runs} runs each, {os.cpu_count()} CPUs")
-        print(f"{'what':<40} {'median ms':>10} {'min ms':>10} {'x floor':>8}")
-        for name, (median, minimum) in results:
-            print(f"{name:<40} {median * 1000:>10.1f} {minimum * 1000:>10.1f} {median / floor_median:>8.2f}")
-        full = results[2][1][0]
-        unchanged = results[3][1][0]
-        print(f"targets: full < 1000 ms: {'met' if full < 1 else 'MISSED'}; "
-              f"full within 5x floor: {'met' if full <= 5 * floor_median else 'MISSED'} ({full / floor_median:.1f}x); "
-              f"unchanged < 50 ms: {'met' if unchanged < 0.05 else 'MISSED'}")
+        times = {
+            "floor: read every file": timed([floor, views], runs),
+            "duro-schedule --check": timed(env_free(["--check"]), runs),
+            "duro-schedule, fresh state file": timed(env_free(["--state", fresh_state]), runs, before=remove_state),
+            "duro-schedule --git, unchanged commit": timed(env_free(["--state", kept_state, "--git"]), runs),
+        }
         big = os.path.join(work, "big")
         size = big_union_view(big)
         peak = peak_rss_bytes([schedule, "--views", big, "--check"])
-        print(f"one {size / 1e6:.1f} MB union all view: duro-schedule --check peak RSS {peak / 1e6:.0f} MB, "
-              f"{peak / size:.1f}x the file (target <= 50x: {'met' if peak <= 50 * size else 'MISSED'})")
+        return times, peak, size
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    views_count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 7
+    times, peak, size = measure(build(ROOT), views_count, runs)
+    floor_median = times["floor: read every file"][0]
+    print(f"{views_count} views, {runs} runs each, {os.cpu_count()} CPUs")
+    print(f"{'what':<40} {'median ms':>10} {'min ms':>10} {'x floor':>8}")
+    for name, (median, minimum) in times.items():
+        print(f"{name:<40} {median * 1000:>10.1f} {minimum * 1000:>10.1f} {median / floor_median:>8.2f}")
+    full = times["duro-schedule, fresh state file"][0]
+    unchanged = times["duro-schedule --git, unchanged commit"][0]
+    print(f"targets: full < 1000 ms: {'met' if full < 1 else 'MISSED'}; "
+          f"full within 5x floor: {'met' if full <= 5 * floor_median else 'MISSED'} ({full / floor_median:.1f}x); "
+          f"unchanged < 50 ms: {'met' if unchanged < 0.05 else 'MISSED'}")
+    print(f"one {size / 1e6:.1f} MB union all view: duro-schedule --check peak RSS {peak / 1e6:.0f} MB, "
+          f"{peak / size:.1f}x the file (target <= 50x: {'met' if peak <= 50 * size else 'MISSED'})")
 
 
 if __name__ == "__main__":

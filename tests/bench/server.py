@@ -23,13 +23,16 @@ def run(cmd, **kwargs):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, **kwargs)
 
 
-def main():
-    tables = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 15
-    builds = sys.argv[3] if len(sys.argv) > 3 else "10"
+def build(root):
+    """Builds the release binaries this benchmark runs in the checkout `root`; returns their folder."""
     run(["cargo", "build", "--release", "--quiet", "--locked", "--bin", "duro-schedule",
-         "--bin", "duro-server", "--example", "fill_history"], cwd=ROOT)
-    release = os.path.join(ROOT, "target", "release")
+         "--bin", "duro-server", "--example", "fill_history"], cwd=root)
+    return os.path.join(root, "target", "release")
+
+
+def measure(release, tables, requests, builds, log=print):
+    """Serves a generated state file with the binaries in `release`; returns, per endpoint,
+    (path, unchanged, after a write), each (client median, client p90, size, server median, server p90)."""
     work = tempfile.mkdtemp(prefix="duro-bench-server-")
     server = None
     try:
@@ -38,9 +41,9 @@ def main():
         run([os.path.join(release, "duro-schedule"), "--views", views, "--state", state])
         started = time.perf_counter()
         run([os.path.join(release, "examples", "fill_history"), state, builds])
-        print(f"state file: {tables} tables, {builds} builds each "
-              f"(history written in {time.perf_counter() - started:.1f} s), "
-              f"{os.path.getsize(state) / 1e6:.1f} MB")
+        log(f"state file: {tables} tables, {builds} builds each "
+            f"(history written in {time.perf_counter() - started:.1f} s), "
+            f"{os.path.getsize(state) / 1e6:.1f} MB")
         env = dict(os.environ, DURO_LOG="warn")
         server = subprocess.Popen(
             [os.path.join(release, "duro-server"), "--state", state, "--bind", "127.0.0.1:0", "--workers", "1"],
@@ -97,20 +100,27 @@ def main():
             return (statistics.median(samples), samples[int(len(samples) * 0.9) - 1], size,
                     statistics.median(server), server[int(len(server) * 0.9) - 1])
 
-        results = [(path, timed(path, False), timed(path, True)) for path in endpoints]
-        floor = results[0][2][3]
-        print("server = the Server-Timing the server reports (request in to answer built); client = until the")
-        print("last byte arrived here. Medians (and p90) in ms. 'after a write': a force request was committed")
-        print("just before each request, so the server had to read the state file again.")
-        print(f"{'endpoint':32} {'unchanged: server':>18} {'after a write: server':>22} {'client':>8} {'size':>8} {'ratio':>6}")
-        for path, unchanged, written in results:
-            print(f"{path:32} {unchanged[3]:8.1f} ({unchanged[4]:6.1f}) {written[3]:12.1f} ({written[4]:6.1f}) "
-                  f"{written[0]:8.1f} {written[2] / 1024:6.0f}KB {written[3] / floor:5.0f}x")
+        return [(path, timed(path, False), timed(path, True)) for path in endpoints]
     finally:
         if server:
             server.terminate()
             server.wait()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    tables = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
+    requests = int(sys.argv[2]) if len(sys.argv) > 2 else 15
+    builds = sys.argv[3] if len(sys.argv) > 3 else "10"
+    results = measure(build(ROOT), tables, requests, builds)
+    floor = results[0][2][3]
+    print("server = the Server-Timing the server reports (request in to answer built); client = until the")
+    print("last byte arrived here. Medians (and p90) in ms. 'after a write': a force request was committed")
+    print("just before each request, so the server had to read the state file again.")
+    print(f"{'endpoint':32} {'unchanged: server':>18} {'after a write: server':>22} {'client':>8} {'size':>8} {'ratio':>6}")
+    for path, unchanged, written in results:
+        print(f"{path:32} {unchanged[3]:8.1f} ({unchanged[4]:6.1f}) {written[3]:12.1f} ({written[4]:6.1f}) "
+              f"{written[0]:8.1f} {written[2] / 1024:6.0f}KB {written[3] / floor:5.0f}x")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 //! The floor of the scheduler benchmark: list a folder recursively and read every file, as fast
 //! as one process can, doing nothing else. Prints the number of files and bytes read.
 
+#![allow(clippy::print_stdout, reason = "a benchmark tool that prints its figures")]
+
 use std::path::Path;
 
 fn read_all(dir: &Path, files: &mut usize, bytes: &mut usize) -> std::io::Result<()> {

@@ -40,6 +40,7 @@ impl CommonArgs {
 }
 
 /// Reports a problem that stops `program` before or instead of its work, and the exit code.
+#[allow(clippy::print_stderr, reason = "a fatal error is reported on the terminal")]
 pub fn fatal(program: &str, error: &dyn Display) -> ExitCode {
     tracing::debug!("fatal: {error}");
     eprintln!("{program}: {error}");

@@ -1,6 +1,8 @@
 //! The creator's modes: the daemon loop (a cycle every `creator.interval`, sooner when a force
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
+#![allow(clippy::print_stdout, reason = "`--once` and `--dry-run` print their results to stdout")]
+
 use duro_core::build::FailureClass;
 use duro_core::clock::now_ms;
 use duro_core::config::Config;
@@ -17,7 +19,7 @@ const EXIT_BUILD_FAILED: u8 = 1;
 /// How often the daemon looks for new force requests between cycles.
 const FORCE_POLL: Duration = Duration::from_secs(2);
 
-pub fn fatal(error: &dyn Display) -> ExitCode {
+pub(crate) fn fatal(error: &dyn Display) -> ExitCode {
     duro_core::startup::fatal("duro-create", error)
 }
 
@@ -89,7 +91,7 @@ fn print_report(report: &CycleReport) {
 }
 
 /// `--once` and `--table`: one cycle; exit 1 when a build failed.
-pub fn once(config: Config, selection: &Selection) -> ExitCode {
+pub(crate) fn once(config: Config, selection: &Selection) -> ExitCode {
     let notifications = Notifications::from_config(&config.slack, &config.state.path);
     let creator = match start(config, true) {
         Ok(creator) => creator,
@@ -112,7 +114,7 @@ pub fn once(config: Config, selection: &Selection) -> ExitCode {
 }
 
 /// `--dry-run`: the plan, touching nothing.
-pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
+pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
     let creator = Creator::new(config, Arc::new(AtomicBool::new(false)));
     match creator.plan(selection) {
         Ok(planned) => {
@@ -134,7 +136,7 @@ pub fn dry_run(config: Config, selection: &Selection) -> ExitCode {
 }
 
 /// The daemon: cycles until SIGTERM/SIGINT.
-pub fn run_forever(config: Config) -> ExitCode {
+pub(crate) fn run_forever(config: Config) -> ExitCode {
     let interval = config.creator.interval.max(Duration::from_secs(1));
     let state_path = config.state.path.clone();
     let notifications = Notifications::from_config(&config.slack, &config.state.path);

@@ -1,6 +1,8 @@
 //! What `duro-schedule` prints: the JSON document of `--check --json`, the same for people, and
 //! the result of a run. Logs go to stderr (`DURO_LOG` sets the level); results go to stdout.
 
+#![allow(clippy::print_stdout, reason = "this module writes the command's results to stdout")]
+
 use duro_core::interval::format_minutes;
 use duro_core::notify::Notifications;
 use duro_core::schedule::{CheckedRepository, ScheduleOutcome, write_atomically};
@@ -14,12 +16,12 @@ use std::process::ExitCode;
 const EXIT_HAS_ERRORS: u8 = 1;
 
 /// A problem that stopped the run before any result: configuration, git, state file.
-pub fn fatal(error: &dyn Display) -> ExitCode {
+pub(crate) fn fatal(error: &dyn Display) -> ExitCode {
     duro_core::startup::fatal("duro-schedule", error)
 }
 
 /// `--dot`: the dependency graph of what was read, in Graphviz DOT (written atomically).
-pub fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Result<(), ExitCode> {
+pub(crate) fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Result<(), ExitCode> {
     match dot {
         Some(path) => write_atomically(path, &checked.graph.to_dot()).map_err(|error| {
             fatal(&format!("cannot write the graph to `{}`: {error}", path.display()))
@@ -33,7 +35,7 @@ fn exit_for(checked: &CheckedRepository) -> ExitCode {
 }
 
 /// `--check`: the catalog and diagnostics, as JSON or for people.
-pub fn checked(checked: &CheckedRepository, json: bool) -> ExitCode {
+pub(crate) fn checked(checked: &CheckedRepository, json: bool) -> ExitCode {
     if json {
         let tables: Vec<_> = checked.catalog.tables.values().collect();
         let document = serde_json::json!({ "tables": tables, "diagnostics": checked.diagnostics });
@@ -87,7 +89,7 @@ fn summary(checked: &CheckedRepository) -> String {
 const MAX_NOTIFIED_ERRORS: usize = 20;
 
 /// The result of a scheduler run, printed and told to Slack.
-pub fn outcome(outcome: &ScheduleOutcome, notifications: &Notifications) -> ExitCode {
+pub(crate) fn outcome(outcome: &ScheduleOutcome, notifications: &Notifications) -> ExitCode {
     match outcome {
         ScheduleOutcome::UnchangedCommit { commit } => {
             tracing::info!("commit {commit} was already processed; nothing to do");
@@ -132,7 +134,7 @@ const MAX_LISTED_NAMES: usize = 20;
 
 /// `New tables (2): a, b. Updated tables (1): c.` or `No changes.`; a long list ends with
 /// `… and N more`.
-pub fn changes_message(changes: &CatalogChanges) -> String {
+pub(crate) fn changes_message(changes: &CatalogChanges) -> String {
     let list = |names: &[String]| {
         let shown = names[..names.len().min(MAX_LISTED_NAMES)].join(", ");
         match names.len().saturating_sub(MAX_LISTED_NAMES) {

@@ -3,6 +3,8 @@
 //!
 //! Usage: fill_history <state file> [builds per table, default 10] [failing share in %, default 5]
 
+#![allow(clippy::print_stdout, reason = "a benchmark tool that prints its figures")]
+
 use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::state::{BuildResult, BuildStart, StateFile};
 use std::path::PathBuf;

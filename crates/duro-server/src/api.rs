@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-pub async fn tables(
+pub(crate) async fn tables(
     context: web::Data<ServerContext>,
     query: web::Query<TablesQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -26,7 +26,7 @@ pub async fn tables(
     Ok(HttpResponse::Ok().content_type("application/json").body(body))
 }
 
-pub async fn table(
+pub(crate) async fn table(
     context: web::Data<ServerContext>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -46,7 +46,7 @@ pub async fn table(
     Ok(HttpResponse::Ok().json(detail))
 }
 
-pub async fn jobs(
+pub(crate) async fn jobs(
     context: web::Data<ServerContext>,
     query: web::Query<RangeQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -64,7 +64,7 @@ pub async fn jobs(
     })))
 }
 
-pub async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn stats(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
     let now_ms = duro_core::clock::now_ms();
     let shared = context.clone();
     let stats = context.with_state(move |state| shared.header_stats(state, now_ms)).await?;
@@ -79,7 +79,7 @@ struct ForceBody {
 }
 
 /// `POST /api/tables/<name>/force` with `{"tree": bool}` (`Content-Type: application/json`).
-pub async fn force(
+pub(crate) async fn force(
     request: HttpRequest,
     context: web::Data<ServerContext>,
     name: web::Path<String>,

@@ -7,7 +7,7 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 
 /// At most this many tables get a row on the timeline; the jobs list below it has them all.
-pub const TIMELINE_MAX_ROWS: usize = 200;
+pub(crate) const TIMELINE_MAX_ROWS: usize = 200;
 
 const SUCCEEDED: RGBColor = RGBColor(46, 139, 87);
 const FAILED: RGBColor = RGBColor(200, 40, 40);
@@ -24,7 +24,12 @@ fn color_of(state: &str) -> RGBColor {
 }
 
 /// The timeline of `jobs` over `[from_ms, to_ms]`; running jobs reach `now_ms`.
-pub fn timeline(jobs: &[Job], from_ms: i64, to_ms: i64, now_ms: i64) -> Result<String, String> {
+pub(crate) fn timeline(
+    jobs: &[Job],
+    from_ms: i64,
+    to_ms: i64,
+    now_ms: i64,
+) -> Result<String, String> {
     let mut tables: Vec<&str> = Vec::new();
     for job in jobs {
         if !tables.contains(&job.table.as_str()) && tables.len() < TIMELINE_MAX_ROWS {
@@ -78,14 +83,14 @@ pub fn timeline(jobs: &[Job], from_ms: i64, to_ms: i64, now_ms: i64) -> Result<S
 }
 
 /// One build on a table's duration chart.
-pub struct DurationPoint {
+pub(crate) struct DurationPoint {
     pub start_ms: i64,
     pub seconds: f64,
     pub succeeded: bool,
 }
 
 /// Build durations over time: a line through the successes, red dots for failures.
-pub fn durations(points: &[DurationPoint]) -> Result<String, String> {
+pub(crate) fn durations(points: &[DurationPoint]) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1000, 280)).into_drawing_area();

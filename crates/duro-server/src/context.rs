@@ -19,10 +19,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 /// How long the header's 24-hour figures are reused before they are computed again.
-pub const STATS_TTL_MS: i64 = 10_000;
+pub(crate) const STATS_TTL_MS: i64 = 10_000;
 /// How long the table overview is reused while the state file is unchanged (statuses like
 /// "due" move with the clock, so not forever).
-pub const OVERVIEW_TTL_MS: i64 = 5_000;
+pub(crate) const OVERVIEW_TTL_MS: i64 = 5_000;
 /// Page cache per pooled state-file connection.
 const CACHE_MIB: u32 = 64;
 

@@ -17,9 +17,9 @@ pub struct AppError {
 }
 
 /// The basic-auth challenge; browsers ask for a user name and password.
-pub const BASIC_CHALLENGE: &str = "Basic realm=\"duro\", charset=\"UTF-8\"";
+pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"duro\", charset=\"UTF-8\"";
 /// The bearer-token challenge (RFC 6750).
-pub const BEARER_CHALLENGE: &str = "Bearer realm=\"duro\"";
+pub(crate) const BEARER_CHALLENGE: &str = "Bearer realm=\"duro\"";
 
 impl AppError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
@@ -105,7 +105,7 @@ impl ResponseError for AppError {
 }
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

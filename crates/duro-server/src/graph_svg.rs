@@ -44,7 +44,7 @@ pub struct Layout {
 }
 
 /// Lays out `names` with `edges` (dependency → reader, by index), dependencies on the left.
-pub fn layout(names: &[String], edges: &[(usize, usize)]) -> Layout {
+pub(crate) fn layout(names: &[String], edges: &[(usize, usize)]) -> Layout {
     let mut graph = VisualGraph::new(Orientation::LeftToRight);
     let handles: Vec<_> = names
         .iter()
@@ -97,7 +97,7 @@ fn without_style(svg: &str) -> String {
 
 /// The graph as an `<svg>` element: `layout` coloured by each node's status, with a link over
 /// every node to its page. `nodes` are in the order of the names given to `layout`.
-pub fn render(layout: &Layout, nodes: &[Node]) -> String {
+pub(crate) fn render(layout: &Layout, nodes: &[Node]) -> String {
     if nodes.is_empty() {
         return String::new();
     }

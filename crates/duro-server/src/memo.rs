@@ -4,18 +4,18 @@
 use std::convert::Infallible;
 use std::sync::Mutex;
 
-pub struct Memo<K, V> {
+pub(crate) struct Memo<K, V> {
     slot: Mutex<Option<(K, V)>>,
 }
 
 impl<K, V: Clone> Memo<K, V> {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { slot: Mutex::new(None) }
     }
 
     /// The remembered value when `still_good` accepts its key; otherwise `compute`s a new one
     /// and remembers it under `key`. Errors are not remembered.
-    pub fn get_or<E>(
+    pub(crate) fn get_or<E>(
         &self,
         key: K,
         still_good: impl FnOnce(&K) -> bool,
@@ -35,7 +35,7 @@ impl<K, V: Clone> Memo<K, V> {
     }
 
     /// `get_or` for a computation that cannot fail.
-    pub fn get(
+    pub(crate) fn get(
         &self,
         key: K,
         still_good: impl FnOnce(&K) -> bool,

@@ -15,7 +15,7 @@ fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-pub fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) -> String {
+pub(crate) fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) -> String {
     let mut out = String::new();
     out.push_str("# HELP duro_tables Tables known to Duro, by status.\n# TYPE duro_tables gauge\n");
     for status in Status::ALL {

@@ -47,7 +47,7 @@ pub struct TableRow {
 }
 
 /// Every active table, and tables removed in the last week, in the given order.
-pub fn table_rows(
+pub(crate) fn table_rows(
     tables: &[(TableSummary, TableActivity)],
     planner: &Planner,
     now_ms: i64,
@@ -93,7 +93,7 @@ pub fn table_rows(
 
 /// The columns the tables list can be sorted by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SortKey {
+pub(crate) enum SortKey {
     Name,
     Interval,
     LastSuccess,
@@ -104,7 +104,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    pub const ALL: [(&'static str, SortKey); 7] = [
+    pub(crate) const ALL: [(&'static str, SortKey); 7] = [
         ("name", SortKey::Name),
         ("interval", SortKey::Interval),
         ("last_success", SortKey::LastSuccess),
@@ -114,7 +114,7 @@ impl SortKey {
         ("status", SortKey::Status),
     ];
 
-    pub fn parse(text: &str) -> Result<SortKey, String> {
+    pub(crate) fn parse(text: &str) -> Result<SortKey, String> {
         SortKey::ALL.iter().find(|(name, _)| *name == text).map(|(_, key)| *key).ok_or_else(|| {
             let names: Vec<&str> = SortKey::ALL.iter().map(|(n, _)| *n).collect();
             format!("cannot sort by `{text}`; use one of {}", names.join(", "))
@@ -124,7 +124,7 @@ impl SortKey {
 
 /// Which rows to show, and in what order.
 #[derive(Clone, Debug)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     /// Case-insensitive substring of the name.
     pub filter: String,
     pub status: Option<Status>,
@@ -139,7 +139,7 @@ impl Default for ListQuery {
 }
 
 /// Filters and sorts rows; ties are broken by name. Missing values sort last either way.
-pub fn select_rows<'a>(rows: &'a [TableRow], query: &ListQuery) -> Vec<&'a TableRow> {
+pub(crate) fn select_rows<'a>(rows: &'a [TableRow], query: &ListQuery) -> Vec<&'a TableRow> {
     let needle = query.filter.trim().to_lowercase();
     let mut rows: Vec<&TableRow> = rows
         .iter()
@@ -177,7 +177,7 @@ pub fn select_rows<'a>(rows: &'a [TableRow], query: &ListQuery) -> Vec<&'a Table
 
 /// One build on the jobs timeline and in `/api/jobs`.
 #[derive(Clone, Debug, Serialize)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: i64,
     pub table: String,
     pub start: String,
@@ -205,12 +205,12 @@ fn build_state(build: &BuildRecord, live: &HashSet<i64>) -> &'static str {
 }
 
 /// Builds as jobs; `live` = the ids of builds whose builder still holds the lease.
-pub fn jobs(builds: Vec<BuildRecord>, live: &HashSet<i64>, now_ms: i64) -> Vec<Job> {
+pub(crate) fn jobs(builds: Vec<BuildRecord>, live: &HashSet<i64>, now_ms: i64) -> Vec<Job> {
     builds.into_iter().map(|b| job(b, live, now_ms)).collect()
 }
 
 /// One build as a job (see `jobs`).
-pub fn job(b: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Job {
+pub(crate) fn job(b: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Job {
     let state = build_state(&b, live).to_owned();
     Job {
         id: b.id,
@@ -242,7 +242,7 @@ pub struct Stats {
     pub running: usize,
 }
 
-pub fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
+pub(crate) fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
     let period_ms = (hours * 3_600_000) as f64;
     Stats {
         hours,

@@ -15,10 +15,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The header figures cover this many hours.
-pub const STATS_HOURS: i64 = 24;
+pub(crate) const STATS_HOURS: i64 = 24;
 /// The table page lists this many runs; its chart uses up to `CHART_RUNS`.
-pub const LISTED_RUNS: usize = 100;
-pub const CHART_RUNS: usize = 500;
+pub(crate) const LISTED_RUNS: usize = 100;
+pub(crate) const CHART_RUNS: usize = 500;
 /// Phases in the order a build runs them; unknown ones follow.
 const PHASE_ORDER: [&str; 9] =
     ["connect", "create_temp", "select", "venv", "process", "load", "tests", "swap", "snapshot"];
@@ -33,7 +33,7 @@ pub struct Overview {
 
 /// The overview of `tables` (from `StateFile::table_overview`), with `planner` made for
 /// their catalog (see `catalog_fingerprint`).
-pub fn overview(
+pub(crate) fn overview(
     tables: Vec<(TableSummary, TableActivity)>,
     planner: Arc<Planner>,
     now_ms: i64,
@@ -45,7 +45,7 @@ pub fn overview(
 
 /// A hash of what the planner depends on (active tables, intervals, dependencies): equal
 /// fingerprints can share one `Planner`.
-pub fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
+pub(crate) fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     for (table, _) in tables.iter().filter(|(t, _)| t.deleted_at_ms.is_none()) {
@@ -56,7 +56,7 @@ pub fn catalog_fingerprint(tables: &[(TableSummary, TableActivity)]) -> u64 {
 
 /// The jobs of `[from_ms, to_ms]` (running ones always), the newest `limit`, oldest first;
 /// and whether there were more.
-pub fn jobs(
+pub(crate) fn jobs(
     state: &StateFile,
     from_ms: i64,
     to_ms: i64,
@@ -72,7 +72,7 @@ pub fn jobs(
     Ok((model::jobs(builds, &live, now_ms), truncated))
 }
 
-pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
+pub(crate) fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
     let period = state.period_stats(now_ms - STATS_HOURS * 3_600_000, now_ms)?;
     let running = state.running_builds(now_ms)?.len();
     Ok(model::stats(period, STATS_HOURS, running))
@@ -81,7 +81,7 @@ pub fn stats(state: &StateFile, now_ms: i64) -> Result<Stats, AppError> {
 /// One build as the table page and `/api/tables/<name>` show it: the job, with its phases and
 /// output.
 #[derive(Clone, Debug, Serialize)]
-pub struct Run {
+pub(crate) struct Run {
     #[serde(flatten)]
     pub job: model::Job,
     pub phases: Vec<Phase>,
@@ -90,14 +90,14 @@ pub struct Run {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Phase {
+pub(crate) struct Phase {
     pub name: String,
     pub ms: i64,
 }
 
 /// One configured key: its value and the file that set it.
 #[derive(Clone, Debug, Serialize)]
-pub struct ConfigEntry {
+pub(crate) struct ConfigEntry {
     pub key: &'static str,
     pub value: String,
     pub source: Option<String>,
@@ -105,7 +105,7 @@ pub struct ConfigEntry {
 
 /// Everything about one table.
 #[derive(Clone, Debug, Serialize)]
-pub struct TableDetail {
+pub(crate) struct TableDetail {
     pub row: TableRow,
     pub query: String,
     pub ddl: Option<String>,
@@ -130,7 +130,7 @@ fn find_row(overview: &Overview, name: &str) -> Result<usize, AppError> {
     overview.rows.iter().position(|r| r.name == name).ok_or_else(|| unknown_table(name))
 }
 
-pub fn table_detail(
+pub(crate) fn table_detail(
     state: &StateFile,
     overview: &Overview,
     name: &str,
@@ -206,7 +206,7 @@ fn config_entries(config: &TableConfig) -> Vec<ConfigEntry> {
 /// Requests a rebuild of `name` (and with `tree`, of every table upstream of it) through the
 /// core's force rule; its refusals become 404 (unknown table) and 409 (removed table). Returns
 /// the tables scheduled, sorted.
-pub fn force(
+pub(crate) fn force(
     state: &mut StateFile,
     overview: &Overview,
     name: &str,
@@ -227,7 +227,7 @@ pub fn force(
 }
 
 /// Status counts, most urgent first, for the tables page.
-pub fn status_counts(rows: &[TableRow]) -> Vec<(&'static str, usize)> {
+pub(crate) fn status_counts(rows: &[TableRow]) -> Vec<(&'static str, usize)> {
     let mut counts: Vec<(Status, usize)> = Vec::new();
     for row in rows {
         match counts.iter_mut().find(|(s, _)| *s == row.status) {

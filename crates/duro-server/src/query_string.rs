@@ -9,21 +9,21 @@ use duro_core::status::Status;
 use serde::{Deserialize, Serialize};
 
 /// The default jobs range: the last 30 minutes.
-pub const DEFAULT_JOBS_RANGE_MS: i64 = 30 * 60_000;
+pub(crate) const DEFAULT_JOBS_RANGE_MS: i64 = 30 * 60_000;
 /// At most this many builds (the newest) in `/api/jobs` and on the jobs page.
-pub const MAX_JOBS: usize = 5_000;
+pub(crate) const MAX_JOBS: usize = 5_000;
 /// At most this many builds on the jobs page.
-pub const PAGE_JOBS: usize = 1_000;
+pub(crate) const PAGE_JOBS: usize = 1_000;
 
 /// A jobs view's range, as given in the query string.
 #[derive(Deserialize)]
-pub struct RangeQuery {
+pub(crate) struct RangeQuery {
     pub from: Option<String>,
     pub to: Option<String>,
 }
 
 /// The range of a jobs view; a missing `from` is 30 minutes before `to`, a missing `to` is now.
-pub fn parse_range(
+pub(crate) fn parse_range(
     from: Option<&str>,
     to: Option<&str>,
     now_ms: i64,
@@ -51,10 +51,10 @@ pub fn parse_range(
 }
 
 /// The tables page shows this many rows unless asked for more (`?limit=all`).
-pub const DEFAULT_TABLE_ROWS: usize = 500;
+pub(crate) const DEFAULT_TABLE_ROWS: usize = 500;
 /// The tables list's query string.
 #[derive(Deserialize, Serialize, Default, Clone)]
-pub struct TablesQuery {
+pub(crate) struct TablesQuery {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub q: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -70,7 +70,7 @@ pub struct TablesQuery {
 
 impl TablesQuery {
     /// The validated form; unknown values are 400s that say what is accepted.
-    pub fn to_list_query(&self) -> Result<ListQuery, AppError> {
+    pub(crate) fn to_list_query(&self) -> Result<ListQuery, AppError> {
         let defaults = ListQuery::default();
         let status = match self.status.as_str() {
             "" => None,
@@ -97,7 +97,7 @@ impl TablesQuery {
     }
 
     /// How many rows the page shows (`None`: all).
-    pub fn row_limit(&self) -> Result<Option<usize>, AppError> {
+    pub(crate) fn row_limit(&self) -> Result<Option<usize>, AppError> {
         match self.limit.as_str() {
             "" => Ok(Some(DEFAULT_TABLE_ROWS)),
             "all" => Ok(None),

@@ -20,7 +20,7 @@ use duro_core::config::{AuthMode, Secret, ServerConfig};
 use ring::hmac;
 use subtle::ConstantTimeEq;
 
-pub const CSRF_COOKIE: &str = "duro_csrf";
+pub(crate) const CSRF_COOKIE: &str = "duro_csrf";
 
 /// The configured credentials.
 #[derive(Clone, Debug)]
@@ -160,7 +160,7 @@ impl CsrfKey {
 
 /// The request's CSRF token, and the cookie to set when it had none signed by `key` (none
 /// yet, or one from before a restart).
-pub fn csrf_token(
+pub(crate) fn csrf_token(
     request: &HttpRequest,
     cookie_path: &str,
     key: &CsrfKey,
@@ -193,7 +193,11 @@ fn is_https(request: &HttpRequest) -> bool {
 }
 
 /// Checks that a form's token matches the cookie and that this server signed it.
-pub fn check_csrf(request: &HttpRequest, form_token: &str, key: &CsrfKey) -> Result<(), AppError> {
+pub(crate) fn check_csrf(
+    request: &HttpRequest,
+    form_token: &str,
+    key: &CsrfKey,
+) -> Result<(), AppError> {
     match request.cookie(CSRF_COOKIE) {
         Some(cookie) if same(cookie.value(), form_token) => {
             if key.signed(cookie.value()) {

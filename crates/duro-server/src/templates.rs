@@ -15,7 +15,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("buttons.html", include_str!("../templates/buttons.html")),
 ];
 
-pub fn load() -> tera::Result<Tera> {
+pub(crate) fn load() -> tera::Result<Tera> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.to_vec())?;
     // The same escaping as everywhere else in the server (`&<>"'`; `/` stays readable in URLs).

@@ -10,7 +10,7 @@ const NAIVE_FORMATS: &[&str] =
 /// Parses an instant: RFC 3339 (`2026-11-25T10:00:00Z`, `…+01:00`), a naive date and time
 /// (UTC), a date (midnight UTC), or Unix seconds. A space where the offset's `+` belongs (what
 /// an unencoded `+` in a query string becomes) is accepted.
-pub fn parse_instant(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_instant(text: &str) -> Result<i64, String> {
     let text = text.trim();
     if text.is_empty() {
         return Err("an empty time; use a form like 2026-11-25T10:00:00".to_owned());
@@ -54,12 +54,12 @@ pub fn parse_instant(text: &str) -> Result<i64, String> {
 }
 
 /// `2026-11-25T10:00:00Z` (seconds precision), for the API and `datetime` attributes.
-pub fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     date_time(ms, 'T', "Z")
 }
 
 /// `2026-11-25 10:00:00` (UTC), for people.
-pub fn display(ms: i64) -> String {
+pub(crate) fn display(ms: i64) -> String {
     date_time(ms, ' ', "")
 }
 
@@ -80,7 +80,7 @@ fn date_time(ms: i64, separator: char, suffix: &str) -> String {
 }
 
 /// `10:00` or `10:00:05`, for chart axes.
-pub fn clock(ms: i64, with_seconds: bool) -> String {
+pub(crate) fn clock(ms: i64, with_seconds: bool) -> String {
     let format = if with_seconds { "%H:%M:%S" } else { "%H:%M" };
     match Utc.timestamp_millis_opt(ms).single() {
         Some(time) => time.format(format).to_string(),
@@ -89,7 +89,7 @@ pub fn clock(ms: i64, with_seconds: bool) -> String {
 }
 
 /// `850 ms`, `12.3 s`, `4m 05s`, `2h 10m`, `3d 4h`.
-pub fn duration(ms: f64) -> String {
+pub(crate) fn duration(ms: f64) -> String {
     if !ms.is_finite() || ms < 0.0 {
         return String::new();
     }
@@ -113,7 +113,7 @@ pub fn duration(ms: f64) -> String {
 }
 
 /// How long ago (or, for a future instant, how soon): `just now`, `5 min ago`, `in 2 h`.
-pub fn relative(ms: i64, now_ms: i64) -> String {
+pub(crate) fn relative(ms: i64, now_ms: i64) -> String {
     let delta = (now_ms - ms) / 1000;
     let amount = delta.abs();
     let text = if amount < 10 {

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Stdio;
 
 #[test]
+#[allow(clippy::print_stdout, reason = "the browser checks' log is shown with the test's output")]
 fn update_table_in_headless_chromium() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let browser_dir = root.join("tests/browser");

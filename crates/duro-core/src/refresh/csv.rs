@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 /// Writes one record. `None` is NULL.
-pub fn write_record<W: Write>(out: &mut W, fields: &[Option<&str>]) -> io::Result<()> {
+pub(super) fn write_record<W: Write>(out: &mut W, fields: &[Option<&str>]) -> io::Result<()> {
     for (index, field) in fields.iter().enumerate() {
         if index > 0 {
             out.write_all(b",")?;

@@ -45,7 +45,7 @@ impl<'a> FromSql<'a> for Passes {
 }
 
 /// Runs the tests in `tests` (which name the live table) against `temp`.
-pub fn run(
+pub(super) fn run(
     session: &mut Session<'_>,
     tests: &str,
     live: &TableName,

@@ -49,7 +49,7 @@ impl OsUser {
 }
 
 /// A command running `program`, as `user` when one is set.
-pub fn command(user: Option<&OsUser>, program: impl AsRef<OsStr>) -> Command {
+pub(super) fn command(user: Option<&OsUser>, program: impl AsRef<OsStr>) -> Command {
     match user {
         None => Command::new(program),
         Some(user) => {

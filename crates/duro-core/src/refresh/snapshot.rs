@@ -9,7 +9,7 @@ use crate::warehouse::catalog;
 use crate::warehouse::render::{self, HISTORY_SUFFIX, SNAPSHOT_COLUMN, TableName};
 
 /// Returns whether a snapshot was appended.
-pub fn take(
+pub(super) fn take(
     session: &mut Session<'_>,
     live: &TableName,
     interval_minutes: u32,

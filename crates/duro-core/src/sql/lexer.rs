@@ -12,7 +12,7 @@ use std::ops::Range;
 
 /// What a lexeme is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// An unquoted name or keyword.
     Word,
     /// A name in double quotes.
@@ -30,34 +30,34 @@ pub enum Kind {
 
 /// One token: its kind and where it is in the text.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lexeme {
+pub(super) struct Lexeme {
     pub kind: Kind,
     pub range: Range<usize>,
 }
 
 /// Text the lexer cannot read: an unterminated string, name or comment, starting at `at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LexError {
+pub(super) struct LexError {
     pub at: usize,
     pub message: String,
 }
 
 /// The lexemes of `sql`, comments and whitespace skipped.
-pub struct Lexer<'a> {
+pub(super) struct Lexer<'a> {
     sql: &'a str,
     at: usize,
     failed: bool,
 }
 
 impl<'a> Lexer<'a> {
-    pub fn new(sql: &'a str) -> Self {
+    pub(super) fn new(sql: &'a str) -> Self {
         Self { sql, at: 0, failed: false }
     }
 }
 
 /// A name as SQL means it: an unquoted word folded to lower case, a quoted one unescaped
 /// (and folded too, as Duro folds every name).
-pub fn name_of(sql: &str, lexeme: &Lexeme) -> Option<String> {
+pub(super) fn name_of(sql: &str, lexeme: &Lexeme) -> Option<String> {
     let text = &sql[lexeme.range.clone()];
     match lexeme.kind {
         Kind::Word => Some(text.to_lowercase()),
@@ -67,7 +67,7 @@ pub fn name_of(sql: &str, lexeme: &Lexeme) -> Option<String> {
 }
 
 /// Whether the lexeme is the unquoted word `word` (any case).
-pub fn is_word(sql: &str, lexeme: &Lexeme, word: &str) -> bool {
+pub(super) fn is_word(sql: &str, lexeme: &Lexeme, word: &str) -> bool {
     lexeme.kind == Kind::Word && sql[lexeme.range.clone()].eq_ignore_ascii_case(word)
 }
 

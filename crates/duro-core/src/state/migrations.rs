@@ -6,7 +6,7 @@ pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// Migrations in order; index + 1 is the version they bring the file to. Never edit one that
 /// has shipped: add a new one.
-pub const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[&str] = &[
     // 1: the catalog, its dependencies, processed commits, force requests, builds and leases.
     r#"
     create table tables (

@@ -10,7 +10,7 @@ use std::path::Path;
 const MAX_DEPTH: usize = 4;
 
 /// Relative paths (with `/`) of every file under `root`, sorted, and the problems met.
-pub fn list_files(root: &Path) -> (Vec<String>, Vec<Diagnostic>) {
+pub(super) fn list_files(root: &Path) -> (Vec<String>, Vec<Diagnostic>) {
     let mut files = Vec::new();
     let mut diagnostics = Vec::new();
     walk(root, "", 0, &mut files, &mut diagnostics);

@@ -6,26 +6,26 @@ use duro_core::testing::write_files;
 use tempfile::TempDir;
 
 /// A views repository in a temporary folder, from (relative path, content) pairs.
-pub fn repository(files: &[(&str, &str)]) -> TempDir {
+pub(crate) fn repository(files: &[(&str, &str)]) -> TempDir {
     let dir = tempfile::tempdir().unwrap();
     write_files(dir.path(), files);
     dir
 }
 
 /// Loads and checks a repository given as files.
-pub fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
+pub(crate) fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     let dir = repository(files);
     check_repository(dir.path(), strict, DEFAULT_MAX_FILE_SIZE).unwrap()
 }
 
 /// The diagnostics of a check as the scheduler prints them: `file:line: severity: message`.
-pub fn rendered(checked: &CheckedRepository) -> Vec<String> {
+pub(crate) fn rendered(checked: &CheckedRepository) -> Vec<String> {
     checked.diagnostics.iter().map(ToString::to_string).collect()
 }
 
 /// Whether one of the rendered `lines` is `{head}: …{part}…`, where `head` is what comes before
 /// the message (`file: severity`, or `file:line: severity` when the diagnostic names a line).
-pub fn has_diagnostic(lines: &[String], head: &str, part: &str) -> bool {
+pub(crate) fn has_diagnostic(lines: &[String], head: &str, part: &str) -> bool {
     lines.iter().any(|line| {
         line.strip_prefix(head)
             .and_then(|rest| rest.strip_prefix(": "))
@@ -35,13 +35,13 @@ pub fn has_diagnostic(lines: &[String], head: &str, part: &str) -> bool {
 
 /// Asserts that `checked` has a diagnostic rendered as `{head}: …{part}…` (see `has_diagnostic`).
 #[track_caller]
-pub fn assert_diagnostic(checked: &CheckedRepository, head: &str, part: &str) {
+pub(crate) fn assert_diagnostic(checked: &CheckedRepository, head: &str, part: &str) {
     let lines = rendered(checked);
     assert!(has_diagnostic(&lines, head, part), "no `{head}: …{part}…` among {lines:#?}");
 }
 
 /// The README's example repository, as files.
-pub const README_EXAMPLE: &[(&str, &str)] = &[
+pub(crate) const README_EXAMPLE: &[(&str, &str)] = &[
     ("global.conf", "grant_select=metabase\n"),
     ("first/cities — 24h.sql", "select city, country\nfrom first.cities_raw\n"),
     (

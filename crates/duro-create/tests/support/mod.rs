@@ -1,12 +1,12 @@
 //! Shared setup for the creator tests: the installation from `duro_core::testing::setup`, plus an
 //! in-process S3 server.
 
-pub use duro_core::testing::setup::*;
+pub(crate) use duro_core::testing::setup::*;
 use std::path::Path;
 
 /// An in-process S3-protocol server (s3s-fs) on a free loopback port, storing buckets as folders
 /// under `root` and accepting one access key. Returns its endpoint URL.
-pub fn start_s3_server(root: &Path, access_key: &str, secret_key: &str) -> String {
+pub(crate) fn start_s3_server(root: &Path, access_key: &str, secret_key: &str) -> String {
     use hyper_util::rt::{TokioExecutor, TokioIo};
     use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
     use s3s::auth::SimpleAuth;
@@ -45,7 +45,7 @@ pub fn start_s3_server(root: &Path, access_key: &str, secret_key: &str) -> Strin
 }
 
 /// Every file under `root`, relative, sorted.
-pub fn files_under(root: &Path) -> Vec<String> {
+pub(crate) fn files_under(root: &Path) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {

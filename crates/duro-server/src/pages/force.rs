@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-pub struct ForceForm {
+pub(crate) struct ForceForm {
     csrf: String,
     #[serde(default)]
     tree: String,
@@ -19,7 +19,7 @@ pub struct ForceForm {
 
 /// `POST /tables/<name>/force` from a page's button: CSRF and auth checked, then back to the
 /// page (303), which now shows the table as scheduled.
-pub async fn force(
+pub(crate) async fn force(
     request: HttpRequest,
     context: web::Data<ServerContext>,
     name: web::Path<String>,

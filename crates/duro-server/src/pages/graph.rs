@@ -9,8 +9,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use duro_core::status::Status;
 
 /// The graph page draws at most this many tables.
-pub const MAX_GRAPH_NODES: usize = 400;
-pub async fn graph(
+pub(super) const MAX_GRAPH_NODES: usize = 400;
+pub(crate) async fn graph(
     request: HttpRequest,
     context: web::Data<ServerContext>,
 ) -> Result<HttpResponse, AppError> {

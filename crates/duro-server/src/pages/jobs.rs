@@ -10,7 +10,7 @@ use crate::timefmt;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `/`, `/<from>/` and `/<from>/<to>` (path), or `/?from=&to=` (the range form).
-pub async fn jobs(
+pub(crate) async fn jobs(
     request: HttpRequest,
     context: web::Data<ServerContext>,
     query: web::Query<RangeQuery>,

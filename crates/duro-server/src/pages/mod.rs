@@ -8,11 +8,11 @@ mod jobs;
 mod table;
 mod tables;
 
-pub use force::force;
-pub use graph::graph;
-pub use jobs::jobs;
-pub use table::table;
-pub use tables::tables;
+pub(crate) use force::force;
+pub(crate) use graph::graph;
+pub(crate) use jobs::jobs;
+pub(crate) use table::table;
+pub(crate) use tables::tables;
 
 use crate::context::ServerContext;
 use crate::errors::AppError;

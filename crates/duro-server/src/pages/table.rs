@@ -7,7 +7,7 @@ use crate::errors::AppError;
 use crate::queries::{self, LISTED_RUNS};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-pub async fn table(
+pub(crate) async fn table(
     request: HttpRequest,
     context: web::Data<ServerContext>,
     name: web::Path<String>,

@@ -9,7 +9,7 @@ use crate::query_string::TablesQuery;
 use actix_web::{HttpRequest, HttpResponse, web};
 use duro_core::status::Status;
 
-pub async fn tables(
+pub(crate) async fn tables(
     request: HttpRequest,
     context: web::Data<ServerContext>,
     query: web::Query<TablesQuery>,

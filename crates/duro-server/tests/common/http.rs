@@ -9,22 +9,22 @@ use duro_core::config::Config;
 use duro_server::{ServerContext, routes};
 use serde_json::Value;
 
-pub fn context(config: &Config, base: Option<&str>) -> web::Data<ServerContext> {
+pub(crate) fn context(config: &Config, base: Option<&str>) -> web::Data<ServerContext> {
     web::Data::new(ServerContext::new(config, base).unwrap())
 }
 
-pub async fn app(
+pub(crate) async fn app(
     config: &Config,
     base: Option<&str>,
 ) -> impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error> {
     test::init_service(App::new().configure(routes(context(config, base)))).await
 }
 
-pub async fn text(response: ServiceResponse) -> String {
+pub(crate) async fn text(response: ServiceResponse) -> String {
     String::from_utf8(test::read_body(response).await.to_vec()).unwrap()
 }
 
-pub async fn get(
+pub(crate) async fn get(
     service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
     uri: &str,
 ) -> (StatusCode, String) {
@@ -34,12 +34,12 @@ pub async fn get(
     (status, text(response).await)
 }
 
-pub fn json(body: &str) -> Value {
+pub(crate) fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
 /// The CSRF cookie and token a page hands out.
-pub async fn csrf(
+pub(crate) async fn csrf(
     service: &impl Service<actix_http::Request, Response = ServiceResponse, Error = actix_web::Error>,
     uri: &str,
 ) -> (Cookie<'static>, String) {

@@ -2,12 +2,12 @@
 //! cluster): built tables, a failing one whose error holds HTML, a skipped dependent, a removed
 //! table. Shared by the handler tests and the browser test.
 
-pub mod http;
+pub(crate) mod http;
 
 use duro_core::testing::setup::Setup;
 use std::sync::OnceLock;
 
-pub const VIEWS: &[(&str, &str)] = &[
+pub(crate) const VIEWS: &[(&str, &str)] = &[
     ("shop/orders-1h.sql", "select generate_series(1, 5) as id, 'item' as item"),
     ("shop/summary-1h.sql", "select count(*) as orders from shop.orders"),
     ("shop/report.sql", "select orders * 2 as doubled from shop.summary"),
@@ -19,7 +19,7 @@ pub const VIEWS: &[(&str, &str)] = &[
 
 /// Scheduled, built once (`shop.summary` four times), then `shop/old` removed and scheduled
 /// again.
-pub fn filled() -> Setup {
+pub(crate) fn filled() -> Setup {
     // The creator's PostgreSQL client runs its own runtime: keep it off the test's runtime.
     std::thread::spawn(|| {
         let setup = Setup::new(VIEWS, "create schema shop");
@@ -39,7 +39,7 @@ pub fn filled() -> Setup {
 }
 
 /// One filled installation per test process, for tests that only read.
-pub fn shared() -> &'static Setup {
+pub(crate) fn shared() -> &'static Setup {
     static SHARED: OnceLock<Setup> = OnceLock::new();
     SHARED.get_or_init(filled)
 }

@@ -123,7 +123,7 @@ pub(super) fn failed(message: impl Into<String>) -> WarehouseError {
 
 /// Builds the temporary table through the processor; returns the rows loaded and the script's
 /// output (for the run record).
-pub fn create_temp(
+pub(super) fn create_temp(
     session: &mut Session<'_>,
     runner: &ProcessorRunner,
     table: &Temporary<'_>,
