@@ -1,16 +1,16 @@
 #!/usr/bin/env python3
 """Before and after: the scheduler, creator and server benchmarks (schedule.py, create.py,
-server.py in this folder) run with the binaries of an earlier commit and of this checkout, in
-alternation, on the same machine in one run.
+server.py in this folder) run with the binaries of an earlier commit and of the current one
+(HEAD), in alternation, on the same machine in one run.
 
 usage: python3 tests/bench/compare.py BASE_REV [ROUNDS] [VIEWS] [TABLES]
        (defaults: 2 rounds, 10000 views for the scheduler, 10000 tables for the server)
 
-BASE_REV is checked out in a git worktree under the system's temporary folder and built there
-(release, its own target folder); this checkout is built as usual. Each round runs every
-benchmark once with each build, base first in odd rounds and this checkout first in even ones,
-so slow drift of the machine is shared. Prints, for every figure, the median over the rounds
-of both builds and the ratio this / base (below 1: this checkout is faster).
+Both commits are checked out in git worktrees under the system's temporary folder and built
+there (release, each its own target folder), so uncommitted changes play no part. Each round
+runs every benchmark once with each build, base first in odd rounds and HEAD first in even
+ones, so slow drift of the machine is shared. Prints, for every figure, the median over the
+rounds of both builds and the ratio head / base (below 1: HEAD is faster).
 """
 import os, statistics, subprocess, sys, tempfile
 
@@ -55,25 +55,24 @@ def main():
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     views = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
     tables = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
-    base_root, commit = worktree(sys.argv[1])
-    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
-    builds = {"base": schedule.build(base_root), "this": schedule.build(ROOT)}
-    for root, name in ((base_root, "base"), (ROOT, "this")):
+    roots = {"base": worktree(sys.argv[1]), "head": worktree("HEAD")}
+    builds = {}
+    for which, (root, _) in roots.items():
+        builds[which] = schedule.build(root)
         create.build(root)
         server.build(root)
-    samples = {"base": [], "this": []}
+    samples = {"base": [], "head": []}
     for round_number in range(rounds):
-        order = ["base", "this"] if round_number % 2 == 0 else ["this", "base"]
+        order = ["base", "head"] if round_number % 2 == 0 else ["head", "base"]
         for which in order:
             print(f"round {round_number + 1}/{rounds}: {which}", file=sys.stderr)
             samples[which].append(figures(builds[which], views, tables))
-    print(f"base {commit[:9]} against this checkout ({head}, with its uncommitted changes), "
-          f"{rounds} rounds, {os.cpu_count()} CPUs; medians over the rounds, ms unless named")
-    print(f"{'figure':58} {'base':>10} {'this':>10} {'this/base':>10}")
-    for name in samples["this"][0]:
+    print(f"base {roots['base'][1][:9]} against head {roots['head'][1][:9]}, {rounds} rounds, "
+          f"{os.cpu_count()} CPUs; medians over the rounds, ms unless named")
+    print(f"{'figure':58} {'base':>10} {'head':>10} {'head/base':>10}")
+    for name in samples["head"][0]:
         before = statistics.median(sample[name] for sample in samples["base"])
-        after = statistics.median(sample[name] for sample in samples["this"])
+        after = statistics.median(sample[name] for sample in samples["head"])
         ratio = after / before if before else float("nan")
         print(f"{name:58} {before:10.1f} {after:10.1f} {ratio:10.2f}")
 

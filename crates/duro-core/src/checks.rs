@@ -1,24 +1,30 @@
 //! Checks over the whole catalog, all collected: cycles, root groups without an interval,
 //! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
-//! names too long for the temporary tables on PostgreSQL.
+//! names too long for the temporary tables of the warehouse's dialect.
 
 use crate::catalog::{Catalog, Table, TableKind};
+use crate::config::Dialect;
 use crate::diagnostic::Diagnostic;
 use crate::graph::DependencyGraph;
-use crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES;
 use crate::sql::ddl_table;
 
 /// The longest suffix Duro appends to a table name (`_duro_temp`, `_duro_old`, `_history`).
 pub const LONGEST_SUFFIX: &str = "_duro_temp";
 
-/// Runs every check. With `strict`, cycles are errors; otherwise warnings.
-pub fn check(catalog: &Catalog, graph: &DependencyGraph, strict: bool) -> Vec<Diagnostic> {
+/// Runs every check for a warehouse of `dialect`. With `strict`, cycles are errors; otherwise
+/// warnings.
+pub fn check(
+    catalog: &Catalog,
+    graph: &DependencyGraph,
+    strict: bool,
+    dialect: Dialect,
+) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     check_cycles(catalog, graph, strict, &mut diagnostics);
     check_intervals(catalog, graph, &mut diagnostics);
     for table in catalog.tables.values() {
         check_keys(table, &mut diagnostics);
-        check_name_length(table, &mut diagnostics);
+        check_name_length(table, dialect, &mut diagnostics);
     }
     diagnostics
 }
@@ -132,14 +138,17 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
-fn check_name_length(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
+fn check_name_length(table: &Table, dialect: Dialect, diagnostics: &mut Vec<Diagnostic>) {
     let short = &table.name.table;
-    if short.len() + LONGEST_SUFFIX.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
-        diagnostics.push(Diagnostic::warning(
+    let limit = dialect.max_identifier_bytes();
+    if short.len() + LONGEST_SUFFIX.len() > limit {
+        diagnostics.push(Diagnostic::error(
             Some(&table.definition_file),
             format!(
-                "the name `{short}` is {} bytes; with `{LONGEST_SUFFIX}` it exceeds PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit, so it can only be built on Redshift",
-                short.len()
+                "the name `{short}` is {} bytes; with `{LONGEST_SUFFIX}` it exceeds {}'s {limit}-byte limit (at most {} bytes); shorten it",
+                short.len(),
+                dialect.product(),
+                limit - LONGEST_SUFFIX.len()
             ),
         ));
     }

@@ -76,13 +76,15 @@ impl TableName {
         self.to_string()
     }
 
-    /// The same table name with a suffix (`_duro_temp`, …). On PostgreSQL a name longer than
-    /// 63 bytes would be silently truncated by the server, so it is an error instead.
+    /// The same table name with a suffix (`_duro_temp`, …). A name longer than the warehouse
+    /// keeps would be silently truncated (and collide with another), so it is an error instead.
     pub fn with_suffix(&self, suffix: &str, dialect: Dialect) -> Result<TableName, String> {
         let table = format!("{}{suffix}", self.table);
-        if dialect == Dialect::Postgres && table.len() > POSTGRES_MAX_IDENTIFIER_BYTES {
+        let limit = dialect.max_identifier_bytes();
+        if table.len() > limit {
             return Err(format!(
-                "`{table}` is longer than PostgreSQL's {POSTGRES_MAX_IDENTIFIER_BYTES}-byte limit; shorten the table name `{}`",
+                "`{table}` is longer than {}'s {limit}-byte limit; shorten the table name `{}`",
+                dialect.product(),
                 self.table
             ));
         }
@@ -104,16 +106,31 @@ impl Serialize for TableName {
     }
 }
 
-/// Checks a grantee of `grant_select`: a user name, or `group name` for a Redshift group.
+/// Checks a grantee of `grant_select`: a user name, `group name` for a Redshift group, `role
+/// name` for a Redshift role, or a Redshift IAM identity (`IAM:jane`, `IAMR:analyst`).
 /// User names may also contain `-`, `.` and `@` (Redshift allows them; they are quoted in SQL).
-/// Returns the normalized form (lower case, one space after `group`).
+/// Returns the normalized form: lower case with one space after `group`/`role`, except IAM
+/// identities, whose case is kept as Redshift compares them exactly.
 pub fn normalize_grantee(raw: &str) -> Result<String, String> {
-    let lower = raw.trim().to_lowercase();
+    let raw = raw.trim();
+    if let Some((prefix, name)) = raw.split_once(':')
+        && (prefix == "IAM" || prefix == "IAMR")
+    {
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=.@-".contains(c);
+        if name.is_empty() || !name.chars().all(allowed) || raw.len() > MAX_IDENTIFIER_BYTES {
+            return Err(format!(
+                "`{raw}` is not a valid IAM identity (`IAM:user` or `IAMR:role`; letters, digits and `_+=.@-`)"
+            ));
+        }
+        return Ok(raw.to_owned());
+    }
+    let lower = raw.to_lowercase();
     let mut words = lower.split_whitespace();
     let (prefix, name) = match (words.next(), words.next(), words.next()) {
         (Some("group"), Some(name), None) => ("group ", name),
+        (Some("role"), Some(name), None) => ("role ", name),
         (Some(name), None, None) => ("", name),
-        _ => return Err(format!("`{}` is not a user or `group name`", raw.trim())),
+        _ => return Err(format!("`{raw}` is not a user, `group name` or `role name`")),
     };
     let starts_well = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_$-.@".contains(c);
@@ -182,6 +199,14 @@ mod tests {
             ("data-team", Some("data-team")),
             ("-jane", None),
             ("group", Some("group")),
+            ("role bi", Some("role bi")),
+            ("ROLE  BI", Some("role bi")),
+            ("IAM:Jane.Doe@example.com", Some("IAM:Jane.Doe@example.com")),
+            ("IAMR:Analyst", Some("IAMR:Analyst")),
+            ("IAM:", None),
+            ("IAM:a b", None),
+            ("IAM:x\"y", None),
+            ("iam:jane", None),
             ("a b", None),
             ("jane; drop table x", None),
             ("", None),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod creator;
 pub mod crypto;
 pub mod diagnostic;
+pub mod errors;
 pub mod force;
 pub mod git;
 pub mod graph;

@@ -3,7 +3,7 @@
 
 use crate::catalog::Catalog;
 use crate::checks;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_MAX_FILE_SIZE, Dialect};
 use crate::diagnostic::{Diagnostic, sort_diagnostics};
 use crate::git::{self, GitError};
 use crate::graph::DependencyGraph;
@@ -37,17 +37,34 @@ pub enum ScheduleError {
     State(#[from] StateError),
 }
 
-/// Reads the repository (files of at most `max_file_size` bytes) and runs every check, touching
-/// nothing.
+/// How a repository is checked.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOptions {
+    /// Dependency cycles are errors (otherwise warnings).
+    pub strict: bool,
+    /// The largest file read (`views.max_file_size`).
+    pub max_file_size: u64,
+    /// The warehouse the tables are built in (`warehouse.dialect`, or `--dialect`): its limits
+    /// apply to the names.
+    pub dialect: Dialect,
+}
+
+impl Default for CheckOptions {
+    /// Not strict, the default file size limit, Redshift.
+    fn default() -> Self {
+        Self { strict: false, max_file_size: DEFAULT_MAX_FILE_SIZE, dialect: Dialect::Redshift }
+    }
+}
+
+/// Reads the repository and runs every check, touching nothing.
 pub fn check_repository(
     views_path: &Path,
-    strict: bool,
-    max_file_size: u64,
+    options: &CheckOptions,
 ) -> Result<CheckedRepository, ScheduleError> {
-    let loaded = views::load(views_path, max_file_size)?;
+    let loaded = views::load(views_path, options.max_file_size)?;
     let graph = DependencyGraph::from_catalog(&loaded.catalog);
     let mut diagnostics = loaded.diagnostics;
-    diagnostics.extend(checks::check(&loaded.catalog, &graph, strict));
+    diagnostics.extend(checks::check(&loaded.catalog, &graph, options.strict, options.dialect));
     sort_diagnostics(&mut diagnostics);
     Ok(CheckedRepository { catalog: loaded.catalog, graph, diagnostics })
 }
@@ -57,21 +74,22 @@ pub fn check_repository(
 pub struct ScheduleOptions {
     pub views_path: PathBuf,
     pub state_path: PathBuf,
-    pub strict: bool,
-    /// The largest file read (`views.max_file_size`).
-    pub max_file_size: u64,
+    pub check: CheckOptions,
     /// Skip everything when the repository's HEAD commit was already processed.
     pub use_git: bool,
 }
 
 impl ScheduleOptions {
-    /// The run `config` describes (`views.*`, `state.path`).
+    /// The run `config` describes (`views.*`, `state.path`, `warehouse.dialect`).
     pub fn from_config(config: &Config, strict: bool) -> Self {
         Self {
             views_path: config.views.path.clone(),
             state_path: config.state.path.clone(),
-            strict,
-            max_file_size: config.views.max_file_size,
+            check: CheckOptions {
+                strict,
+                max_file_size: config.views.max_file_size,
+                dialect: config.warehouse.dialect,
+            },
             use_git: config.views.use_git,
         }
     }
@@ -101,7 +119,7 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
         None
     };
     let started = Instant::now();
-    let checked = check_repository(&options.views_path, options.strict, options.max_file_size)?;
+    let checked = check_repository(&options.views_path, &options.check)?;
     tracing::debug!(
         tables = checked.catalog.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,

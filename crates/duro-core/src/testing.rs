@@ -1,5 +1,6 @@
 //! Test support (feature `test-support`): a private PostgreSQL cluster per test process, started
-//! on a free loopback port in a temporary folder with `fsync=off`, and one fresh database per test.
+//! on a free loopback port in a temporary folder with `fsync=off` and TLS offered (a certificate
+//! for `localhost` from a test CA made with `openssl`), and one fresh database per test.
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
 //! when the test process exits, and a watcher removes its folder then (a static is never
 //! dropped, so nothing in the process could). `write_files` writes a views repository (or any
@@ -21,6 +22,54 @@ use std::time::{Duration, Instant};
 /// A running private cluster.
 pub struct Cluster {
     pub port: u16,
+    /// The PEM file of the certificate authority that signed the server's TLS certificate
+    /// (issued for the name `localhost` only; the server also accepts connections without TLS).
+    pub ca_cert: PathBuf,
+}
+
+/// The only name the test server's certificate is valid for.
+pub const TLS_SERVER_NAME: &str = "localhost";
+
+/// Makes a certificate authority and a server certificate for [`TLS_SERVER_NAME`] signed by it
+/// in `dir` (`ca.crt`, `server.crt`, `server.key`), with the `openssl` command.
+fn make_certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs (apt-get install -y openssl)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let key: &[&str] = &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ca = ["req", "-x509", "-days", "2", "-subj", "/CN=Duro test CA"];
+    openssl(&[&ca[..], key, &["-keyout", "ca.key", "-out", "ca.crt"]].concat());
+    std::fs::write(dir.join("server.ext"), format!("subjectAltName=DNS:{TLS_SERVER_NAME}\n"))
+        .expect("the certificate folder is writable");
+    let subject = format!("/CN={TLS_SERVER_NAME}");
+    let request = ["req", "-subj", &subject, "-keyout", "server.key", "-out", "server.csr"];
+    openssl(&[&request[..], key].concat());
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.crt",
+    ]);
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -110,6 +159,21 @@ fn start() -> Cluster {
     let trusted = std::fs::read_to_string(&hba).expect("initdb writes pg_hba.conf");
     std::fs::write(&hba, format!("host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n{trusted}"))
         .expect("pg_hba.conf is writable");
+    let tls = dir.join("tls");
+    std::fs::create_dir(&tls).expect("the cluster folder is writable");
+    make_certificates(&tls);
+    // The server refuses a key others may read.
+    let key = tls.join("server.key");
+    std::fs::set_permissions(
+        &key,
+        <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o600),
+    )
+    .expect("the key's mode can be set");
+    if is_root() {
+        let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&tls).status();
+        assert!(status.is_ok_and(|s| s.success()), "chown of the certificates failed");
+    }
+    let certificate = tls.join("server.crt");
     let port = free_port();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let postgres = bin.join("postgres");
@@ -126,7 +190,13 @@ fn start() -> Cluster {
                 "full_page_writes=off",
                 "-c",
                 "max_connections=300",
+                "-c",
+                "ssl=on",
             ])
+            .arg("-c")
+            .arg(format!("ssl_cert_file={}", certificate.display()))
+            .arg("-c")
+            .arg(format!("ssl_key_file={}", key.display()))
             .arg("-c")
             .arg(format!("unix_socket_directories={}", socket_dir.display()))
             .stdout(Stdio::null())
@@ -148,7 +218,7 @@ fn start() -> Cluster {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Cluster { port }
+    Cluster { port, ca_cert: tls.join("ca.crt") }
 }
 
 /// Starts a watcher that removes `dir` once this process has exited and the server in it has

@@ -1,7 +1,8 @@
 //! Golden tests of the SQL sent to Redshift: temporary tables with distribution and sort keys,
-//! grants, the swap, bound views and snapshots. Each rendered statement must equal its file under
-//! `tests/golden/` (set `DURO_UPDATE_GOLDEN=1` to rewrite them after a deliberate change) and
-//! must parse with sqlparser's Redshift dialect.
+//! grants, the swap, bound views, snapshots, COPY and every catalog query. Each rendered statement
+//! must equal its file under `tests/golden/` (set `DURO_UPDATE_GOLDEN=1` to rewrite them after a
+//! deliberate change), must parse with sqlparser's Redshift dialect, and, since that parser
+//! accepts more than Redshift runs, must avoid everything on the deny-list of [`redshift_lacks`].
 
 use duro_core::catalog::TableConfig;
 use duro_core::config::Dialect;
@@ -25,6 +26,10 @@ fn golden(name: &str, statements: &[String]) {
         .unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
     assert_eq!(text, expected, "{name}: rendered SQL differs from {}", path.display());
     for statement in statements {
+        if name.starts_with("redshift_") {
+            let lacking = redshift_lacks(statement);
+            assert!(lacking.is_empty(), "{name}: Redshift lacks {lacking:?}:\n{statement}");
+        }
         if let Err(error) = Parser::parse_sql(&RedshiftSqlDialect {}, statement) {
             // Redshift documents `ALTER TABLE … OWNER TO` for tables and views; sqlparser's
             // Redshift dialect lacks that one form, so it is parsed as PostgreSQL, which has it.
@@ -34,6 +39,118 @@ fn golden(name: &str, statements: &[String]) {
                 panic!("{name}: does not parse with the Redshift dialect: {error}\n{statement}");
             }
         }
+    }
+}
+
+/// The words and punctuation of a statement, lower case, string literals and comments left out.
+fn tokens(sql: &str) -> Vec<String> {
+    let mut tokens = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                // A literal ends at a quote that is not doubled.
+                while let Some(c) = chars.next() {
+                    if c == '\'' && chars.next_if_eq(&'\'').is_none() {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.next_if_eq(&'-').is_some() => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' || c == '$' => {
+                let mut word = c.to_lowercase().to_string();
+                while let Some(c) = chars.next_if(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                {
+                    word.extend(c.to_lowercase());
+                }
+                tokens.push(word);
+            }
+            ':' if chars.next_if_eq(&':').is_some() => tokens.push("::".to_owned()),
+            c if c.is_whitespace() => {}
+            c => tokens.push(c.to_string()),
+        }
+    }
+    tokens
+}
+
+/// What a statement uses that Redshift lacks or runs only on the leader node (where it fails
+/// next to a user table): savepoints, `current_timestamp`/`now()` and their kin, casting the
+/// `relacl` array to text, `aclexplode`, `generate_series`, array constructors, indexes, and a
+/// leader-node catalog relation (`pg_…`) in the same query as a system table (`stl_`, `stv_`,
+/// `svl_`, `svv_`, `sys_`).
+fn redshift_lacks(sql: &str) -> Vec<&'static str> {
+    let tokens = tokens(sql);
+    let word = |w: &str| tokens.iter().any(|t| t == w);
+    let pair = |a: &str, b: &str| tokens.windows(2).any(|p| p[0] == a && p[1] == b);
+    let mut lacking = Vec::new();
+    let rules: [(&str, bool); 8] = [
+        ("savepoint", word("savepoint")),
+        (
+            "current_timestamp",
+            ["current_timestamp", "localtimestamp", "current_time", "timeofday"]
+                .iter()
+                .any(|w| word(w)),
+        ),
+        ("now()", pair("now", "(")),
+        ("an array cast to text", tokens.windows(2).any(|p| p[0].ends_with("acl") && p[1] == "::")),
+        ("aclexplode", word("aclexplode")),
+        ("generate_series", word("generate_series")),
+        ("an array constructor", pair("array", "[")),
+        (
+            "create index",
+            pair("create", "index")
+                || tokens
+                    .windows(3)
+                    .any(|p| p[0] == "create" && p[1] == "unique" && p[2] == "index"),
+        ),
+    ];
+    for (what, found) in rules {
+        if found {
+            lacking.push(what);
+        }
+    }
+    let relation = |prefixes: &[&str]| {
+        tokens.windows(2).any(|p| prefixes.iter().any(|x| p[0].starts_with(x)) && p[1] != "(")
+            || tokens.last().is_some_and(|t| prefixes.iter().any(|x| t.starts_with(x)))
+    };
+    if relation(&["pg_"]) && relation(&["stl_", "stv_", "svl_", "svv_", "sys_"]) {
+        lacking.push("pg_ catalog and system tables in one query");
+    }
+    lacking
+}
+
+/// Each rule of the deny-list fires on what it names, and not on what Redshift runs.
+#[test]
+fn the_deny_list_catches_what_redshift_lacks() {
+    let cases: &[(&str, &[&str])] = &[
+        ("savepoint duro_swap", &["savepoint"]),
+        ("insert into h select *, current_timestamp from t", &["current_timestamp"]),
+        ("select NOW() from t", &["now()"]),
+        ("select c.relacl::text from pg_class c", &["an array cast to text"]),
+        ("select aclexplode(relacl) from pg_class", &["aclexplode"]),
+        ("select * from generate_series(1, 3)", &["generate_series"]),
+        ("select array[1, 2]", &["an array constructor"]),
+        ("create index i on t (a)", &["create index"]),
+        ("CREATE UNIQUE INDEX i on t (a)", &["create index"]),
+        (
+            "select * from stv_sessions s join pg_user u on u.usesysid = s.user_name",
+            &["pg_ catalog and system tables in one query"],
+        ),
+        // What Redshift runs.
+        ("select process from stv_sessions where process <> pg_backend_pid()", &[]),
+        ("select array_to_string(c.relacl, ',') from pg_class c", &[]),
+        ("insert into h select *, getdate() from t", &[]),
+        ("select 'current_timestamp' as text, now_or_never from t -- now()", &[]),
+        ("select datediff(minute, max(\"snapshot_timestamp\"), getdate()) from h", &[]),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(redshift_lacks(sql), *expected, "{sql}");
     }
 }
 
@@ -155,11 +272,16 @@ fn snapshots() {
     golden(
         "redshift_snapshots",
         &[
-            render::create_history(&history, &live),
+            render::create_history(Dialect::Redshift, &history, &live),
             render::add_history_column(&history, "population", "integer"),
-            render::newest_snapshot_age_minutes(&history),
-            render::insert_snapshot(&history, &live, &["city".into(), "country".into()]),
-            render::delete_old_snapshots(&history),
+            render::newest_snapshot_age_minutes(Dialect::Redshift, &history),
+            render::insert_snapshot(
+                Dialect::Redshift,
+                &history,
+                &live,
+                &["city".into(), "country".into()],
+            ),
+            render::delete_old_snapshots(Dialect::Redshift, &history),
         ],
     );
 }
@@ -200,4 +322,21 @@ fn sessions_owners_and_probes() {
     statements.extend(statement::type_probes());
     statements.push(duro_core::refresh::BEGIN_READ_ONLY.to_owned());
     golden("redshift_sessions_owners_probes", &statements);
+}
+
+/// Every catalog query and fixed statement of a build, as Redshift gets them (the deny-list
+/// applies to these too).
+#[test]
+fn catalog_queries_and_build_statements() {
+    use duro_core::warehouse::catalog;
+    let mut statements: Vec<String> =
+        catalog::all_queries(Dialect::Redshift).into_iter().map(str::to_owned).collect();
+    statements.extend([
+        render::set_statement_timeout(3_600_000),
+        render::count_rows(&cities()),
+        render::declare_export_cursor("select city from first.cities"),
+        render::fetch_export(1000),
+    ]);
+    statements.extend(render::BEGIN_SWAP.split("; ").map(str::to_owned));
+    golden("redshift_catalog_queries", &statements);
 }

@@ -13,8 +13,7 @@ fn options(views: &Path, state: &Path) -> ScheduleOptions {
     ScheduleOptions {
         views_path: views.to_owned(),
         state_path: state.to_owned(),
-        strict: false,
-        max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
+        check: duro_core::schedule::CheckOptions::default(),
         use_git: false,
     }
 }

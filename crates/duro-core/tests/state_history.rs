@@ -36,8 +36,7 @@ fn summaries_follow_every_finished_build() {
     run(&ScheduleOptions {
         views_path: dir.path().to_owned(),
         state_path: state_path.clone(),
-        strict: false,
-        max_file_size: duro_core::config::DEFAULT_MAX_FILE_SIZE,
+        check: duro_core::schedule::CheckOptions::default(),
         use_git: false,
     })
     .unwrap();

@@ -4,8 +4,7 @@
 //! fault found at an earlier version.
 
 use crate::common::{assert_diagnostic, check, repository};
-use duro_core::config::DEFAULT_MAX_FILE_SIZE;
-use duro_core::schedule::{CheckedRepository, check_repository};
+use duro_core::schedule::{CheckOptions, CheckedRepository, check_repository};
 use std::os::unix::fs::symlink;
 use std::time::{Duration, Instant};
 
@@ -45,7 +44,7 @@ fn symlinks_leading_outside_are_refused() {
     symlink("/proc/self/environ", root.join("leak/e — 1h.sql")).unwrap();
     // A symlink that stays inside keeps working.
     symlink("real — 1h.sql", root.join("inside/alias — 1h.sql")).unwrap();
-    let checked = check_repository(root, false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let checked = check_repository(root, &CheckOptions::default()).unwrap();
     for file in [
         "leak/t_test.sql",
         "leak/v — 1h.sql",
@@ -74,7 +73,7 @@ fn fifos_and_sockets_are_not_read() {
     assert!(made.success());
     let _socket = std::os::unix::net::UnixListener::bind(root.join("s/u — 1h.sql")).unwrap();
     let started = Instant::now();
-    let checked = check_repository(root, false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let checked = check_repository(root, &CheckOptions::default()).unwrap();
     assert!(started.elapsed() < Duration::from_secs(30), "blocked on the FIFO");
     assert_diagnostic(&checked, "s/t_test.sql: error", "is not a regular file");
     assert_diagnostic(&checked, "s/u — 1h.sql: error", "is not a regular file");
@@ -86,7 +85,11 @@ fn files_larger_than_the_limit_are_errors() {
         ("s/big — 1h.sql", &format!("select 1 as a -- {}", "x".repeat(2_000))),
         ("s/small — 1h.sql", "select 1 as a"),
     ]);
-    let checked = check_repository(dir.path(), false, 1_000).unwrap();
+    let checked = check_repository(
+        dir.path(),
+        &CheckOptions { max_file_size: 1_000, ..CheckOptions::default() },
+    )
+    .unwrap();
     assert_diagnostic(&checked, "s/big — 1h.sql: error", "views.max_file_size");
     assert!(checked.catalog.get("s.small").is_some());
 }

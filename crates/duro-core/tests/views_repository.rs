@@ -6,8 +6,8 @@ use crate::common::{
     README_EXAMPLE, assert_diagnostic, check, has_diagnostic, rendered, repository,
 };
 use duro_core::catalog::{KindName, TableKind};
-use duro_core::config::DEFAULT_MAX_FILE_SIZE;
-use duro_core::schedule::check_repository;
+use duro_core::config::Dialect;
+use duro_core::schedule::{CheckOptions, check_repository};
 use duro_core::sql::DependencyMethod;
 
 #[test]
@@ -40,6 +40,33 @@ fn readme_example() {
         ["first/cities — 24h.sql", "first/cities.conf", "first/cities_test.sql"]
     );
     assert!(table("first.cities").tests.as_deref().unwrap().contains("correct_capital_of_france"));
+}
+
+/// A table name of 118 bytes: with `_duro_temp` it is one byte over Redshift's limit.
+const LONGEST_FOR_REDSHIFT_PLUS_ONE: &str = "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefgh — 1h.sql";
+
+/// A table name of 55 bytes: fine on Redshift, too long for `_duro_temp` on PostgreSQL.
+const TOO_LONG_FOR_POSTGRES: &str =
+    "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql";
+
+/// The name limits are the configured dialect's (`--dialect` on the command line).
+#[test]
+fn name_limits_follow_the_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    duro_core::testing::write_files(dir.path(), &[(TOO_LONG_FOR_POSTGRES, "select 1")]);
+    let with = |dialect| {
+        let checked =
+            check_repository(dir.path(), &CheckOptions { dialect, ..CheckOptions::default() })
+                .unwrap();
+        rendered(&checked)
+    };
+    assert_eq!(with(Dialect::Redshift), Vec::<String>::new());
+    assert_eq!(
+        with(Dialect::Postgres),
+        [format!(
+            "{TOO_LONG_FOR_POSTGRES}: error: the name `abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long` is 55 bytes; with `_duro_temp` it exceeds PostgreSQL's 63-byte limit (at most 53 bytes); shorten it"
+        )]
+    );
 }
 
 /// Each case: files, whether `--strict`, and an expected diagnostic as printed: what comes before
@@ -285,14 +312,11 @@ fn diagnostics() {
             "no processor script",
         ),
         (
-            "name too long for PostgreSQL",
-            &[(
-                "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql",
-                "select 1",
-            )],
+            "name too long for Redshift (118 bytes)",
+            &[(LONGEST_FOR_REDSHIFT_PLUS_ONE, "select 1")],
             false,
-            "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql: warning",
-            "63-byte limit",
+            &format!("{LONGEST_FOR_REDSHIFT_PLUS_ONE}: error"),
+            "exceeds Redshift's 127-byte limit (at most 117 bytes)",
         ),
     ];
     for (name, files, strict, head, message) in cases {
@@ -460,8 +484,8 @@ fn hidden_files_and_git_are_ignored_and_order_is_stable() {
         ("README.md", "# views"),
     ];
     let dir = repository(&files);
-    let first = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
-    let second = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let first = check_repository(dir.path(), &CheckOptions::default()).unwrap();
+    let second = check_repository(dir.path(), &CheckOptions::default()).unwrap();
     assert!(first.diagnostics.is_empty(), "{:#?}", first.diagnostics);
     assert_eq!(first.catalog, second.catalog);
     assert_eq!(first.catalog.tables.keys().collect::<Vec<_>>(), ["first.a", "first.b"]);
@@ -471,7 +495,7 @@ fn hidden_files_and_git_are_ignored_and_order_is_stable() {
 fn unreadable_content_is_a_diagnostic() {
     let dir = repository(&[("first/a — 1h.sql", "select 1 as x")]);
     std::fs::write(dir.path().join("first/b — 1h.sql"), b"select 1\n-- caf\xe9\n").unwrap();
-    let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let checked = check_repository(dir.path(), &CheckOptions::default()).unwrap();
     let lines: Vec<String> = rendered(&checked)
         .into_iter()
         .filter(|line| line.starts_with("first/b — 1h.sql:"))
@@ -489,7 +513,7 @@ fn non_utf8_file_names_are_a_diagnostic() {
         "select 1",
     )
     .unwrap();
-    let checked = check_repository(dir.path(), false, DEFAULT_MAX_FILE_SIZE).unwrap();
+    let checked = check_repository(dir.path(), &CheckOptions::default()).unwrap();
     // The name is shown with U+FFFD in place of the byte that is not UTF-8.
     assert_diagnostic(&checked, "first/b\u{fffd}.sql: error", "not valid UTF-8");
 }
@@ -497,7 +521,7 @@ fn non_utf8_file_names_are_a_diagnostic() {
 #[test]
 fn a_missing_views_folder_is_an_error_not_a_panic() {
     let error =
-        check_repository(std::path::Path::new("/nonexistent/views"), false, DEFAULT_MAX_FILE_SIZE)
+        check_repository(std::path::Path::new("/nonexistent/views"), &CheckOptions::default())
             .unwrap_err();
     assert!(error.to_string().contains("`/nonexistent/views` does not exist"), "{error}");
 }
@@ -531,7 +555,11 @@ fn arbitrary_bytes_never_panic() {
                 let _ = std::fs::write(&path, &content);
             }
         }
-        let checked = check_repository(dir.path(), next() % 2 == 0, DEFAULT_MAX_FILE_SIZE).unwrap();
+        let checked = check_repository(
+            dir.path(),
+            &CheckOptions { strict: next() % 2 == 0, ..CheckOptions::default() },
+        )
+        .unwrap();
         assert!(checked.catalog.len() <= 20);
     }
 }

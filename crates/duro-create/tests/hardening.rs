@@ -289,3 +289,73 @@ fn a_wrong_password_says_so_without_the_password() {
     config.password = Some("the-right-one".into());
     assert!(duro_core::warehouse::connect(&config).is_ok());
 }
+
+/// Redshift's messages, raised for real by the test PostgreSQL with Redshift's codes: each is
+/// classified as a build records it.
+#[test]
+fn redshift_errors_are_classified() {
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as a")], "");
+    let mut client = setup.client();
+    let mut raised = |code: &str, message: &str| {
+        let error = client
+            .batch_execute(&format!(
+                "do $$ begin raise exception using errcode = '{code}', message = '{}'; end $$",
+                message.replace('\'', "''")
+            ))
+            .unwrap_err();
+        WarehouseError::from_postgres(&error, false)
+    };
+    let wlm = raised(
+        "57014",
+        "Query (1234) cancelled by WLM abort action of Query Monitoring Rule \"runaway\".",
+    );
+    assert_eq!((wlm.class, wlm.transient), (FailureClass::SqlError, false));
+    assert!(wlm.message.contains("workload management"), "{}", wlm.message);
+    assert!(wlm.message.contains("Query Monitoring Rule \"runaway\""), "{}", wlm.message);
+    let timeout = raised("57014", "canceling statement due to statement timeout");
+    assert_eq!((timeout.class, timeout.transient), (FailureClass::Timeout, false));
+    for message in [
+        "1023 Serializable isolation violation on table - 100, transactions forming the cycle are: 1, 2",
+        "1018 Relation does not exist.",
+    ] {
+        let error = raised("XX000", message);
+        assert_eq!((error.class, error.transient), (FailureClass::SqlError, true), "{message}");
+    }
+    let other = raised("XX000", "1216 Missing data for not-null field");
+    assert!(!other.transient, "{}", other.message);
+}
+
+/// TLS against the test server, whose certificate is for `localhost` only and signed by a test
+/// CA: `verify-ca` accepts it at 127.0.0.1 with the CA as `tls_root_cert` (the chain is checked,
+/// the name is not), `require` refuses it there (wrong name) and accepts it at `localhost`, and
+/// neither accepts it against the Mozilla roots.
+#[test]
+fn tls_modes_verify_what_they_say() {
+    use duro_core::config::{RootCertificates, TlsMode};
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as a")], "");
+    let ca = &duro_core::testing::cluster().ca_cert;
+    let connect = |mode: TlsMode, host: &str, roots: bool| {
+        let mut config = setup.config.warehouse.clone();
+        config.tls = Some(mode);
+        config.url = Some(setup.url.replacen("127.0.0.1", host, 1).into());
+        if roots {
+            config.tls_root_cert = Some(ca.clone());
+            config.tls_roots = RootCertificates::read_pem(ca).unwrap();
+        }
+        duro_core::warehouse::connect(&config).map(|mut client| {
+            client
+                .query_one("select ssl from pg_stat_ssl where pid = pg_backend_pid()", &[])
+                .unwrap()
+                .get::<_, bool>(0)
+        })
+    };
+    assert_eq!(connect(TlsMode::VerifyCa, "127.0.0.1", true), Ok(true));
+    assert_eq!(connect(TlsMode::Require, "localhost", true), Ok(true));
+    let wrong_name = connect(TlsMode::Require, "127.0.0.1", true).unwrap_err();
+    assert!(wrong_name.message.contains("not valid for name"), "{}", wrong_name.message);
+    for mode in [TlsMode::VerifyCa, TlsMode::Require] {
+        let unknown = connect(mode, "localhost", false).unwrap_err();
+        assert!(unknown.message.contains("UnknownIssuer"), "{mode:?}: {}", unknown.message);
+    }
+    assert_eq!(connect(TlsMode::Disable, "127.0.0.1", false), Ok(false));
+}

@@ -5,6 +5,7 @@
 mod report;
 
 use clap::Parser;
+use duro_core::config::Dialect;
 use duro_core::schedule::{self, ScheduleOptions, ScheduleOutcome};
 use duro_core::startup::CommonArgs;
 use std::path::PathBuf;
@@ -38,6 +39,10 @@ struct Args {
     /// Also write the dependency graph in Graphviz DOT format to this file
     #[arg(long)]
     dot: Option<PathBuf>,
+    /// Check names against this warehouse's limits (overrides `warehouse.dialect`), e.g. in the
+    /// views repository's own CI
+    #[arg(long, value_enum)]
+    dialect: Option<Dialect>,
 }
 
 fn main() -> ExitCode {
@@ -51,13 +56,12 @@ fn main() -> ExitCode {
         config.views.path = views;
     }
     config.views.use_git |= args.git;
+    if let Some(dialect) = args.dialect {
+        config.warehouse.dialect = dialect;
+    }
     let options = ScheduleOptions::from_config(&config, args.strict);
     if args.check {
-        return match schedule::check_repository(
-            &options.views_path,
-            options.strict,
-            options.max_file_size,
-        ) {
+        return match schedule::check_repository(&options.views_path, &options.check) {
             Ok(checked) => match report::write_graph(&checked, args.dot.as_deref()) {
                 Ok(()) => report::checked(&checked, args.json),
                 Err(code) => code,

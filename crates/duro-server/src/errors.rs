@@ -69,13 +69,7 @@ impl From<StateError> for AppError {
 
 impl From<tera::Error> for AppError {
     fn from(error: tera::Error) -> Self {
-        use std::error::Error;
-        let mut text = error.to_string();
-        let mut source = error.source();
-        while let Some(cause) = source {
-            text.push_str(&format!(": {cause}"));
-            source = cause.source();
-        }
+        let text = duro_core::errors::with_causes(&error);
         tracing::error!("template: {text}");
         AppError::internal("a page template failed; see the server log").page()
     }

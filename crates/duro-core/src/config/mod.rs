@@ -29,6 +29,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("cannot read `{key}` (`{path}`): {source}")]
     SecretFile { key: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("`warehouse.tls_root_cert` (`{path}`): {message}")]
+    RootCertificate { path: PathBuf, message: String },
     #[error("configuration (duro.yaml and DURO_* variables): {0}")]
     Invalid(String),
 }
@@ -89,10 +91,30 @@ impl Default for StateConfig {
 /// The SQL dialect of the warehouse.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(clap::ValueEnum)]
 pub enum Dialect {
     #[default]
     Redshift,
     Postgres,
+}
+
+impl Dialect {
+    /// The warehouse's name, for messages.
+    pub fn product(self) -> &'static str {
+        match self {
+            Dialect::Redshift => "Redshift",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The longest identifier the warehouse keeps, in bytes. Both truncate longer names
+    /// silently (Redshift to 127 bytes, PostgreSQL to 63), so Duro refuses them instead.
+    pub fn max_identifier_bytes(self) -> usize {
+        match self {
+            Dialect::Redshift => crate::identifier::MAX_IDENTIFIER_BYTES,
+            Dialect::Postgres => crate::identifier::POSTGRES_MAX_IDENTIFIER_BYTES,
+        }
+    }
 }
 
 /// Whether warehouse connections use TLS.
@@ -103,8 +125,41 @@ pub enum TlsMode {
     Disable,
     /// When the server offers it.
     Prefer,
-    /// Always; the server's certificate is verified against the Mozilla root certificates.
+    /// Always; the server's certificate is verified against the Mozilla root certificates (or
+    /// `warehouse.tls_root_cert`), and so is its name.
     Require,
+    /// Always; the certificate is verified against the roots, its name is not (a tunnel or a
+    /// proxy in front of the warehouse, reached under another name).
+    #[serde(rename = "verify-ca")]
+    VerifyCa,
+}
+
+/// Root certificates read from `warehouse.tls_root_cert` (DER), trusted instead of the Mozilla
+/// roots.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RootCertificates(pub Vec<Vec<u8>>);
+
+impl std::fmt::Debug for RootCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RootCertificates({} certificates)", self.0.len())
+    }
+}
+
+impl RootCertificates {
+    /// The certificates of a PEM file; an error when it holds none.
+    pub fn read_pem(path: &std::path::Path) -> Result<Self, String> {
+        use rustls::pki_types::CertificateDer;
+        use rustls::pki_types::pem::PemObject;
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read it: {e}"))?;
+        let certificates: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&bytes)
+            .map(|c| c.map(|c| c.as_ref().to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("not a PEM certificate file: {e}"))?;
+        if certificates.is_empty() {
+            return Err("holds no `BEGIN CERTIFICATE` block".to_owned());
+        }
+        Ok(Self(certificates))
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -119,6 +174,12 @@ pub struct WarehouseConfig {
     pub password_file: Option<PathBuf>,
     /// Default: `require` for Redshift, `prefer` for PostgreSQL.
     pub tls: Option<TlsMode>,
+    /// A PEM file of root certificates to trust instead of the Mozilla roots (AWS's Redshift
+    /// bundle, a company CA).
+    pub tls_root_cert: Option<PathBuf>,
+    /// After [`Config::load`], the certificates of `tls_root_cert`.
+    #[serde(skip)]
+    pub tls_roots: RootCertificates,
     /// How long to wait for a connection (default 10 s).
     #[serde(deserialize_with = "lenient::duration_option")]
     pub connect_timeout: Option<Duration>,
@@ -386,6 +447,10 @@ impl Config {
         }
         let warehouse = &mut self.warehouse;
         from_file(&mut warehouse.password, &warehouse.password_file, "warehouse.password_file")?;
+        if let Some(path) = &warehouse.tls_root_cert {
+            warehouse.tls_roots = RootCertificates::read_pem(path)
+                .map_err(|message| ConfigError::RootCertificate { path: path.clone(), message })?;
+        }
         from_file(&mut self.slack.token, &self.slack.token_file, "slack.token_file")?;
         from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
         from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
@@ -448,6 +513,9 @@ impl Config {
             && (slack.failure_channel.is_some() || slack.success_channel.is_some())
         {
             unused.push("Slack channels set but Slack is off without slack.token".to_owned());
+        }
+        if self.warehouse.tls_root_cert.is_some() && self.warehouse.tls_mode() == TlsMode::Disable {
+            unused.push("warehouse.tls_root_cert set but warehouse.tls is `disable`".to_owned());
         }
         if self.server.auth != AuthMode::Token && self.server.token.is_some() {
             unused.push("server.token set but server.auth is not `token`".to_owned());
@@ -624,6 +692,55 @@ mod tests {
         let missing =
             Config::load(Some(Path::new("/nonexistent/duro.yaml")), &[]).unwrap_err().to_string();
         assert!(missing.contains("cannot read config file `/nonexistent/duro.yaml`"), "{missing}");
+    }
+
+    /// `verify-ca` with a root certificate file: read at load; a file without a certificate or
+    /// that cannot be read is a start-up error naming it.
+    #[test]
+    fn tls_root_certificates() {
+        // PEM blocks are only decoded here, not parsed as X.509: any bytes will do.
+        const PEM: &str =
+            "-----BEGIN CERTIFICATE-----\nZHVybyB0ZXN0IHJvb3Q=\n-----END CERTIFICATE-----\n";
+        let dir = tempfile::tempdir().unwrap();
+        let roots = dir.path().join("roots.pem");
+        std::fs::write(&roots, format!("{PEM}{PEM}")).unwrap();
+        let config = Config::load(
+            None,
+            &env(&[
+                ("DURO_WAREHOUSE__TLS", "verify-ca"),
+                ("DURO_WAREHOUSE__TLS_ROOT_CERT", roots.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.warehouse.tls_mode(), TlsMode::VerifyCa);
+        assert_eq!(config.warehouse.tls_roots.0.len(), 2);
+        assert!(config.unused_settings().is_empty(), "{:?}", config.unused_settings());
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        for (path, expected) in [
+            (empty.to_str().unwrap(), "holds no `BEGIN CERTIFICATE` block"),
+            ("/nonexistent/roots.pem", "cannot read it"),
+        ] {
+            let error = Config::load(None, &env(&[("DURO_WAREHOUSE__TLS_ROOT_CERT", path)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.starts_with(&format!("`warehouse.tls_root_cert` (`{path}`): {expected}")),
+                "{error}"
+            );
+        }
+        let disabled = Config::load(
+            None,
+            &env(&[
+                ("DURO_WAREHOUSE__TLS", "disable"),
+                ("DURO_WAREHOUSE__TLS_ROOT_CERT", roots.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            disabled.unused_settings(),
+            ["warehouse.tls_root_cert set but warehouse.tls is `disable`"]
+        );
     }
 
     #[test]

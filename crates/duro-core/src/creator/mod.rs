@@ -5,6 +5,7 @@
 mod executor;
 pub mod worker;
 
+use crate::build::FailureClass;
 use crate::catalog::{TableConfig, TableKind};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -239,12 +240,19 @@ impl Creator {
                 for table in taken {
                     state.release_lease(table, &self.worker)?;
                 }
-                match ended? {
-                    0 => {}
-                    count => cleaned.push(format!(
+                match ended {
+                    Ok(0) => {}
+                    Ok(count) => cleaned.push(format!(
                         "ended {count} warehouse sessions of {} ({name})",
                         dead.worker
                     )),
+                    // Redshift Serverless has no `stl_connection_log`/`stv_sessions`: the
+                    // statements of the stopped creator then run until their timeout.
+                    Err(error) if error.class == FailureClass::SqlError => tracing::warn!(
+                        "cannot list the warehouse sessions of {} ({name}), which may still run statements until their timeout: {error}",
+                        dead.worker
+                    ),
+                    Err(error) => return Err(error.into()),
                 }
                 state.forget_worker(&dead.worker)?;
             }

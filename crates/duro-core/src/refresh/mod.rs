@@ -78,10 +78,8 @@ pub(crate) fn count_rows(
     session: &mut Session<'_>,
     table: &TableName,
 ) -> Result<i64, WarehouseError> {
-    let messages = session
-        .client
-        .simple_query(&format!("select count(*) from {}", table.quoted()))
-        .map_err(session.sql_error())?;
+    let messages =
+        session.client.simple_query(&render::count_rows(table)).map_err(session.sql_error())?;
     let count = messages.iter().find_map(|m| match m {
         postgres::SimpleQueryMessage::Row(row) => row.get(0).and_then(|v| v.parse::<i64>().ok()),
         _ => None,
@@ -105,8 +103,7 @@ pub fn build_table(
     let temp = live
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-    // The timeout is a number Duro computed, not user text.
-    let timeout = format!("set statement_timeout = {}", timeout_seconds.saturating_mul(1_000));
+    let timeout = render::set_statement_timeout(timeout_seconds.saturating_mul(1_000));
     let mut output = None;
     let result = match &table.processor {
         None => phases.time("create_temp", || -> Result<i64, WarehouseError> {

@@ -22,7 +22,9 @@ pub(super) fn take(
     let mut transaction = session.client.transaction().map_err(&sql_error)?;
     let live_columns = catalog::columns(&mut transaction, live)?;
     if catalog::relation_kind(&mut transaction, &history)?.is_none() {
-        transaction.batch_execute(&render::create_history(&history, live)).map_err(sql_error)?;
+        transaction
+            .batch_execute(&render::create_history(session.dialect, &history, live))
+            .map_err(sql_error)?;
     } else {
         let history_columns = catalog::columns(&mut transaction, &history)?;
         for (column, column_type) in &live_columns {
@@ -34,7 +36,7 @@ pub(super) fn take(
         }
     }
     let age: Option<i64> = transaction
-        .query_one(&render::newest_snapshot_age_minutes(&history), &[])
+        .query_one(&render::newest_snapshot_age_minutes(session.dialect, &history), &[])
         .map_err(sql_error)?
         .get(0);
     let due = age.is_none_or(|age| age >= i64::from(interval_minutes));
@@ -45,13 +47,13 @@ pub(super) fn take(
             .filter(|n| n != SNAPSHOT_COLUMN)
             .collect();
         transaction
-            .batch_execute(&render::insert_snapshot(&history, live, &names))
+            .batch_execute(&render::insert_snapshot(session.dialect, &history, live, &names))
             .map_err(sql_error)?;
     }
     if let Some(minutes) = stored_for_minutes {
         let minutes = i32::try_from(minutes).unwrap_or(i32::MAX);
         transaction
-            .execute(&render::delete_old_snapshots(&history), &[&minutes])
+            .execute(&render::delete_old_snapshots(session.dialect, &history), &[&minutes])
             .map_err(sql_error)?;
     }
     transaction.commit().map_err(sql_error)?;

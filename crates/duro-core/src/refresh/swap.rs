@@ -27,8 +27,7 @@ pub(super) fn swap(
     let (client, dialect) = (&mut *session.client, session.dialect);
     let refused = |message: String| WarehouseError::new(FailureClass::SqlError, message);
     let old = live.with_suffix(OLD_SUFFIX, dialect).map_err(refused)?;
-    // View definitions come back fully qualified when no user schema is on the search path.
-    client.batch_execute("begin; set local search_path to pg_catalog").map_err(sql_error)?;
+    client.batch_execute(render::BEGIN_SWAP).map_err(sql_error)?;
     let facts = catalog::table_facts(client, live)?;
     if let Some(kind) = facts.as_ref().map(|f| f.kind.as_str()).filter(|kind| *kind != "r") {
         return Err(refused(format!(

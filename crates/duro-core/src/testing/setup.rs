@@ -73,8 +73,10 @@ impl Setup {
         let options = ScheduleOptions {
             views_path: self.views.clone(),
             state_path: self.config.state.path.clone(),
-            strict: false,
-            max_file_size: crate::config::DEFAULT_MAX_FILE_SIZE,
+            check: crate::schedule::CheckOptions {
+                dialect: self.config.warehouse.dialect,
+                ..crate::schedule::CheckOptions::default()
+            },
             use_git: false,
         };
         match crate::schedule::run(&options).unwrap() {

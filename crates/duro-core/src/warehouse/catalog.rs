@@ -15,15 +15,64 @@ pub(super) fn classified(error: postgres::Error) -> WarehouseError {
     WarehouseError::from_postgres(&error, false)
 }
 
+/// `pg_class.relkind` of a relation (`$1` schema, `$2` name).
+pub const RELATION_KIND: &str =
+    "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1 and c.relname = $2";
+
+/// The swap's facts about a table (`$1` schema, `$2` name): its kind, its privileges as text
+/// (`array_to_string`: Redshift has no cast of `aclitem[]` to text), its owner, and whether views
+/// are bound to it. Only leader-node catalog relations.
+pub const TABLE_FACTS: &str =
+    "select c.relkind::text, array_to_string(c.relacl, ','), pg_get_userbyid(c.relowner)::text,
+           exists (select 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
+                   where d.refclassid = 'pg_class'::regclass and d.refobjid = c.oid
+                     and d.classid = 'pg_rewrite'::regclass and r.ev_class <> c.oid)
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1 and c.relname = $2";
+
+/// The views bound directly to a relation (`$1` schema, `$2` name), with their owner, definition
+/// and privileges.
+pub const VIEWS_BOUND_TO: &str =
+    "select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::text,
+           pg_get_viewdef(v.oid)::text, array_to_string(v.relacl, ',')
+    from pg_class t
+    join pg_namespace tn on tn.oid = t.relnamespace
+    join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid
+                     and d.classid = 'pg_rewrite'::regclass
+    join pg_rewrite r on r.oid = d.objid
+    join pg_class v on v.oid = r.ev_class
+    join pg_namespace vn on vn.oid = v.relnamespace
+    where tn.nspname = $1 and t.relname = $2 and v.relkind = 'v' and v.oid <> t.oid
+    order by 1, 2";
+
+/// A table's columns in order with their types (`$1` schema, `$2` name).
+pub const COLUMNS: &str = "select a.attname::text, format_type(a.atttypid, a.atttypmod)::text from pg_attribute a
+    join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum";
+
+/// User tables whose name matches a `like` pattern (`$1`).
+pub const TABLES_WITH_SUFFIX: &str = "select n.nspname::text, c.relname::text
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'r' and c.relname like $1 and n.nspname not in ('pg_catalog', 'information_schema')
+    order by 1, 2";
+
+/// Every catalog query Duro sends in `dialect`, for the checks of the rendered SQL.
+pub fn all_queries(dialect: Dialect) -> Vec<&'static str> {
+    vec![
+        RELATION_KIND,
+        TABLE_FACTS,
+        VIEWS_BOUND_TO,
+        COLUMNS,
+        TABLES_WITH_SUFFIX,
+        can_act_as_query(dialect),
+    ]
+}
+
 /// `pg_class.relkind` of the table (`r` table, `v` view, …), or `None` when it does not exist.
 pub fn relation_kind(client: &mut impl GenericClient, table: &TableName) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where n.nspname = $1 and c.relname = $2",
-            &[&table.schema, &table.table],
-        )
-        .map_err(classified)?;
+    let row =
+        client.query_opt(RELATION_KIND, &[&table.schema, &table.table]).map_err(classified)?;
     Ok(row.map(|row| row.get(0)))
 }
 
@@ -43,17 +92,7 @@ pub fn table_facts(
     client: &mut impl GenericClient,
     table: &TableName,
 ) -> Result<Option<TableFacts>> {
-    let row = client
-        .query_opt(
-            "select c.relkind::text, array_to_string(c.relacl, ','), pg_get_userbyid(c.relowner)::text,
-                    exists (select 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
-                            where d.refclassid = 'pg_class'::regclass and d.refobjid = c.oid
-                              and d.classid = 'pg_rewrite'::regclass and r.ev_class <> c.oid)
-             from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where n.nspname = $1 and c.relname = $2",
-            &[&table.schema, &table.table],
-        )
-        .map_err(classified)?;
+    let row = client.query_opt(TABLE_FACTS, &[&table.schema, &table.table]).map_err(classified)?;
     Ok(row.map(|row| {
         let privileges: Option<String> = row.get(1);
         let owner: String = row.get(2);
@@ -80,22 +119,8 @@ pub struct BoundView {
 /// Views bound to `relation` directly (through `pg_depend`). Late-binding views (Redshift
 /// `with no schema binding`) are not bound and do not appear.
 fn views_bound_to(client: &mut impl GenericClient, relation: &TableName) -> Result<Vec<BoundView>> {
-    let rows = client
-        .query(
-            "select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::text,
-                    pg_get_viewdef(v.oid)::text, array_to_string(v.relacl, ',')
-             from pg_class t
-             join pg_namespace tn on tn.oid = t.relnamespace
-             join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid
-                              and d.classid = 'pg_rewrite'::regclass
-             join pg_rewrite r on r.oid = d.objid
-             join pg_class v on v.oid = r.ev_class
-             join pg_namespace vn on vn.oid = v.relnamespace
-             where tn.nspname = $1 and t.relname = $2 and v.relkind = 'v' and v.oid <> t.oid
-             order by 1, 2",
-            &[&relation.schema, &relation.table],
-        )
-        .map_err(classified)?;
+    let rows =
+        client.query(VIEWS_BOUND_TO, &[&relation.schema, &relation.table]).map_err(classified)?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -176,28 +201,14 @@ pub fn columns(
     client: &mut impl GenericClient,
     table: &TableName,
 ) -> Result<Vec<(String, String)>> {
-    let rows = client
-        .query(
-            "select a.attname::text, format_type(a.atttypid, a.atttypmod)::text from pg_attribute a
-             join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
-             where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum",
-            &[&table.schema, &table.table],
-        )
-        .map_err(classified)?;
+    let rows = client.query(COLUMNS, &[&table.schema, &table.table]).map_err(classified)?;
     Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
 /// Tables in the warehouse whose name ends with `suffix` (leftovers of interrupted builds).
 pub fn tables_with_suffix(client: &mut impl GenericClient, suffix: &str) -> Result<Vec<TableName>> {
     let pattern = format!("%{}", suffix.replace('_', "\\_"));
-    let rows = client
-        .query(
-            "select n.nspname::text, c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
-             where c.relkind = 'r' and c.relname like $1 and n.nspname not in ('pg_catalog', 'information_schema')
-             order by 1, 2",
-            &[&pattern],
-        )
-        .map_err(classified)?;
+    let rows = client.query(TABLES_WITH_SUFFIX, &[&pattern]).map_err(classified)?;
     Ok(rows.into_iter().map(|row| TableName { schema: row.get(0), table: row.get(1) }).collect())
 }
 

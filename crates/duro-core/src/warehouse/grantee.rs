@@ -28,8 +28,8 @@ pub struct Grantee {
 }
 
 impl Grantee {
-    /// A grantee of `grant_select` (`jane`, `group analysts`, `role bi`, `public`), validated by
-    /// the scheduler.
+    /// A grantee of `grant_select` (`jane`, `group analysts`, `role bi`, `public`, `IAM:jane`),
+    /// validated by the scheduler. An IAM identity is a user whose name keeps its case.
     pub fn from_config(text: &str) -> Self {
         let (kind, name) = if let Some(name) = text.strip_prefix("group ") {
             (GranteeKind::Group, name)
@@ -75,17 +75,23 @@ pub fn merge(mut grantees: Vec<Grantee>) -> Vec<Grantee> {
     merged
 }
 
-/// The grantees holding `select` (`r`) in a privilege list, `owner` excluded. Accepted forms:
+/// Redshift's own system user, which holds privileges on every table; never granted to again.
+const REDSHIFT_SYSTEM_USER: &str = "rdsdb";
+
+/// The grantees holding `select` (`r`) in a privilege list, `owner` and `rdsdb` (Redshift's
+/// system user) excluded. Accepted forms:
 /// PostgreSQL's `relacl::text` array (`{duro=arwdDxt/duro,"\"data-team\"=r/duro"}`, elements
 /// quoted with backslash escapes) and `array_to_string(relacl, ',')` (both dialects:
 /// `jane=r/duro,"data-team"=r*/duro,group bi=r/duro,=r/duro`), where names with other than
-/// plain characters are double-quoted with `""` for a quote, `group ` marks a Redshift group and
-/// an empty name is PUBLIC. Malformed items are skipped.
+/// plain characters are double-quoted with `""` for a quote, `group ` marks a Redshift group,
+/// `role ` a Redshift role, and an empty name is PUBLIC. Malformed items are skipped.
 pub fn select_grantees(privileges: &str, owner: &str) -> Vec<Grantee> {
     let grantees = items(privileges.trim())
         .iter()
         .filter_map(|item| parse_item(item))
-        .filter(|g| !(g.kind == GranteeKind::User && g.name == owner))
+        .filter(|g| {
+            !(g.kind == GranteeKind::User && (g.name == owner || g.name == REDSHIFT_SYSTEM_USER))
+        })
         .collect();
     merge(grantees)
 }
@@ -153,9 +159,12 @@ fn array_elements(inner: &str) -> Vec<String> {
 /// One `grantee=privileges/grantor` item; `None` when it does not grant `select` or is malformed.
 fn parse_item(item: &str) -> Option<Grantee> {
     let item = item.trim();
-    let (kind, rest) = match item.strip_prefix("group ") {
-        Some(rest) => (GranteeKind::Group, rest),
-        None => (GranteeKind::User, item),
+    let (kind, rest) = if let Some(rest) = item.strip_prefix("group ") {
+        (GranteeKind::Group, rest)
+    } else if let Some(rest) = item.strip_prefix("role ") {
+        (GranteeKind::Role, rest)
+    } else {
+        (GranteeKind::User, item)
     };
     let (name, rest) = read_name(rest)?;
     let privileges = rest.strip_prefix('=')?.split('/').next()?;
@@ -199,6 +208,10 @@ mod tests {
         Grantee { kind: GranteeKind::Group, ..user(name) }
     }
 
+    fn role(name: &str) -> Grantee {
+        Grantee { kind: GranteeKind::Role, ..user(name) }
+    }
+
     fn public() -> Grantee {
         Grantee { kind: GranteeKind::Public, ..user("") }
     }
@@ -233,6 +246,12 @@ mod tests {
                 r#"duro=arwdRxtDPA/duro,group bi=r/duro,group "data-team"=r/duro,=r/duro,jane=r*/duro"#,
                 vec![granting(user("jane")), group("bi"), group("data-team"), public()],
             ),
+            // Redshift: `rdsdb` (the system user) is never carried; roles with `role `; IAM
+            // identities quoted, case kept.
+            (
+                r#"rdsdb=arwdRxtDPA/rdsdb,duro=arwdRxtDPA/duro,role bi=r/duro,"IAM:Jane"=r/duro,"IAMR:Analyst"=r/duro"#,
+                vec![user("IAM:Jane"), user("IAMR:Analyst"), role("bi")],
+            ),
             ("", vec![]),
             ("{}", vec![]),
             ("garbage,\"unterminated=r/duro", vec![]),
@@ -249,6 +268,8 @@ mod tests {
             (Grantee::from_config("group analysts"), "grant select on t to group \"analysts\""),
             (Grantee::from_config("role bi"), "grant select on t to role \"bi\""),
             (Grantee::from_config("public"), "grant select on t to public"),
+            (Grantee::from_config("IAM:Jane.Doe"), "grant select on t to \"IAM:Jane.Doe\""),
+            (Grantee::from_config("IAMR:Analyst"), "grant select on t to \"IAMR:Analyst\""),
             (user("data-team"), "grant select on t to \"data-team\""),
             (user("evil\"role"), "grant select on t to \"evil\"\"role\""),
             (group("group bi"), "grant select on t to group \"group bi\""),

@@ -17,6 +17,31 @@ pub const HISTORY_SUFFIX: &str = "_history";
 /// The column snapshots add to the history table.
 pub const SNAPSHOT_COLUMN: &str = "snapshot_timestamp";
 
+/// Limits each following statement of the session to `milliseconds` (a number Duro computed).
+pub fn set_statement_timeout(milliseconds: u64) -> String {
+    format!("set statement_timeout = {milliseconds}")
+}
+
+/// Counting the rows of a table Duro built.
+pub fn count_rows(table: &TableName) -> String {
+    format!("select count(*) from {}", table.quoted())
+}
+
+/// Starts the swap's transaction. View definitions are read back fully qualified when no user
+/// schema is on the search path.
+pub const BEGIN_SWAP: &str = "begin; set local search_path to pg_catalog";
+
+/// The cursor a processor's input is exported through (sent alone: it carries the repository's
+/// select).
+pub fn declare_export_cursor(select: &str) -> String {
+    format!("declare duro_export cursor for {select}")
+}
+
+/// The next `rows` rows of the export cursor.
+pub fn fetch_export(rows: usize) -> String {
+    format!("fetch forward {rows} from duro_export")
+}
+
 /// `drop table if exists` (a leftover temporary table, before building a new one).
 pub fn drop_table_if_exists(table: &TableName) -> String {
     format!("drop table if exists {}", table.quoted())
@@ -165,11 +190,21 @@ pub fn drop_view(view: &TableName) -> String {
     format!("drop view {}", view.quoted())
 }
 
+/// The time of a snapshot. Redshift runs `current_timestamp` only on the leader node, which
+/// fails in a statement that reads a user table; `getdate()` runs on the compute nodes.
+fn snapshot_now(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Redshift => "getdate()",
+        Dialect::Postgres => "current_timestamp::timestamp",
+    }
+}
+
 /// Creating the (empty) history table with the live table's columns plus the snapshot time.
-pub fn create_history(history: &TableName, live: &TableName) -> String {
+pub fn create_history(dialect: Dialect, history: &TableName, live: &TableName) -> String {
     format!(
-        "create table {} as select *, current_timestamp::timestamp as {} from {} limit 0",
+        "create table {} as select *, {} as {} from {} limit 0",
         history.quoted(),
+        snapshot_now(dialect),
         quote_identifier(SNAPSHOT_COLUMN),
         live.quoted()
     )
@@ -185,33 +220,49 @@ pub fn add_history_column(history: &TableName, column: &str, column_type: &str) 
 }
 
 /// Appending the live rows to the history table. `columns` are the live table's columns.
-pub fn insert_snapshot(history: &TableName, live: &TableName, columns: &[String]) -> String {
+pub fn insert_snapshot(
+    dialect: Dialect,
+    history: &TableName,
+    live: &TableName,
+    columns: &[String],
+) -> String {
     let list: Vec<String> = columns.iter().map(|c| quote_identifier(c)).collect();
     let list = list.join(", ");
     format!(
-        "insert into {} ({list}, {}) select {list}, current_timestamp::timestamp from {}",
+        "insert into {} ({list}, {}) select {list}, {} from {}",
         history.quoted(),
         quote_identifier(SNAPSHOT_COLUMN),
+        snapshot_now(dialect),
         live.quoted()
     )
 }
 
 /// Deleting snapshots older than `minutes` (bound as `$1`, a whole number of minutes).
-pub fn delete_old_snapshots(history: &TableName) -> String {
-    format!(
-        "delete from {} where {} < current_timestamp::timestamp - ($1::int * interval '1 minute')",
-        history.quoted(),
-        quote_identifier(SNAPSHOT_COLUMN)
-    )
+pub fn delete_old_snapshots(dialect: Dialect, history: &TableName) -> String {
+    let column = quote_identifier(SNAPSHOT_COLUMN);
+    let history = history.quoted();
+    match dialect {
+        Dialect::Redshift => {
+            format!("delete from {history} where {column} < dateadd(minute, -$1::int, getdate())")
+        }
+        Dialect::Postgres => format!(
+            "delete from {history} where {column} < current_timestamp::timestamp - ($1::int * interval '1 minute')"
+        ),
+    }
 }
 
 /// The newest snapshot's age in whole minutes (NULL when there is none).
-pub fn newest_snapshot_age_minutes(history: &TableName) -> String {
-    format!(
-        "select (extract(epoch from (current_timestamp::timestamp - max({}))) / 60)::bigint from {}",
-        quote_identifier(SNAPSHOT_COLUMN),
-        history.quoted()
-    )
+pub fn newest_snapshot_age_minutes(dialect: Dialect, history: &TableName) -> String {
+    let column = quote_identifier(SNAPSHOT_COLUMN);
+    let history = history.quoted();
+    match dialect {
+        Dialect::Redshift => {
+            format!("select datediff(minute, max({column}), getdate())::bigint from {history}")
+        }
+        Dialect::Postgres => format!(
+            "select (extract(epoch from (current_timestamp::timestamp - max({column}))) / 60)::bigint from {history}"
+        ),
+    }
 }
 
 /// How Redshift's `COPY` authenticates to S3.
@@ -276,11 +327,16 @@ mod tests {
     }
 
     #[test]
-    fn long_names_on_postgres() {
+    fn long_names() {
         let long = table(&format!("s.{}", "x".repeat(60)));
         assert!(long.with_suffix(TEMP_SUFFIX, Dialect::Redshift).is_ok());
         let error = long.with_suffix(TEMP_SUFFIX, Dialect::Postgres).unwrap_err();
-        assert!(error.contains("63-byte limit"), "{error}");
+        assert!(error.contains("PostgreSQL's 63-byte limit"), "{error}");
+        let longest = table(&format!("s.{}", "x".repeat(117)));
+        assert!(longest.with_suffix(TEMP_SUFFIX, Dialect::Redshift).is_ok());
+        let too_long = table(&format!("s.{}", "x".repeat(118)));
+        let error = too_long.with_suffix(TEMP_SUFFIX, Dialect::Redshift).unwrap_err();
+        assert!(error.contains("Redshift's 127-byte limit"), "{error}");
         assert_eq!(
             table("s.t").with_suffix(TEMP_SUFFIX, Dialect::Postgres).unwrap(),
             table("s.t_duro_temp")

@@ -52,7 +52,7 @@ fn sessions_named(
                 .map(|row| row.get(0))
                 .collect();
             let open: BTreeSet<i32> = client
-                .query("select process from stv_sessions where process <> pg_backend_pid()", &[])
+                .query(REDSHIFT_OPEN_SESSIONS, &[])
                 .map_err(classified)?
                 .into_iter()
                 .map(|row| row.get(0))

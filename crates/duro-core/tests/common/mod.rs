@@ -1,7 +1,6 @@
 //! Helpers shared by the integration tests: views repositories written into temporary folders.
 
-use duro_core::config::DEFAULT_MAX_FILE_SIZE;
-use duro_core::schedule::{CheckedRepository, check_repository};
+use duro_core::schedule::{CheckOptions, CheckedRepository, check_repository};
 use duro_core::testing::write_files;
 use tempfile::TempDir;
 
@@ -15,7 +14,7 @@ pub(crate) fn repository(files: &[(&str, &str)]) -> TempDir {
 /// Loads and checks a repository given as files.
 pub(crate) fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     let dir = repository(files);
-    check_repository(dir.path(), strict, DEFAULT_MAX_FILE_SIZE).unwrap()
+    check_repository(dir.path(), &CheckOptions { strict, ..CheckOptions::default() }).unwrap()
 }
 
 /// The diagnostics of a check as the scheduler prints them: `file:line: severity: message`.

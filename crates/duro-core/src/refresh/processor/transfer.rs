@@ -7,7 +7,7 @@ use super::super::csv::write_record;
 use super::failed;
 use crate::build::FailureClass;
 use crate::objectstore::ObjectStoreError;
-use crate::warehouse::render::TableName;
+use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::SimpleQueryMessage;
 use std::io::{BufWriter, Write};
@@ -65,13 +65,12 @@ pub(super) fn export(
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
     let mut transaction = session.client.transaction().map_err(&sql_error)?;
     // The select is the repository's text: sent alone.
-    statement::execute_alone(&mut transaction, &format!("declare duro_export cursor for {select}"))
+    statement::execute_alone(&mut transaction, &render::declare_export_cursor(select))
         .map_err(sql_error)?;
     let mut header_written = false;
     loop {
-        let messages = transaction
-            .simple_query(&format!("fetch forward {FETCH_ROWS} from duro_export"))
-            .map_err(sql_error)?;
+        let messages =
+            transaction.simple_query(&render::fetch_export(FETCH_ROWS)).map_err(sql_error)?;
         let mut fetched = 0;
         for message in &messages {
             match message {
