@@ -25,3 +25,9 @@ if [ ! -d tests/browser/node_modules/playwright-core ] \
   npm ci --prefix tests/browser --no-audit --no-fund --silent
 fi
 cargo test --workspace --locked "$@"
+if [ -n "${DURO_TEST_REDSHIFT_URL:-}" ]; then
+  echo "tests/run.sh: the Redshift suite against \$DURO_TEST_REDSHIFT_URL" >&2
+  cargo test -p duro-create --features redshift-suite --test redshift --locked "$@"
+else
+  echo "Redshift suite: not run (DURO_TEST_REDSHIFT_URL unset)"
+fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on views-example, end to end: build Duro, start a private PostgreSQL (unless
 # DURO_WAREHOUSE__URL names a warehouse), load the example's source tables, check and schedule
-# the views (duro-schedule), build every due table (duro-create --once), show the result, and
+# the views (duro-schedule), probe the warehouse (duro-create --check-warehouse), build every
+# due table (duro-create --once), show the result, and
 # ask the web UI (duro-server) about it. With DURO_EXAMPLE_SERVE=1 the web UI then keeps running
 # on http://127.0.0.1:8080/ until Ctrl-C.
 set -euo pipefail
@@ -37,6 +38,10 @@ echo "== Catalog of views-example (duro-schedule --check) =="
 echo
 echo "== Scheduling (duro-schedule) =="
 "$schedule" --config duro.yaml
+
+echo
+echo "== Checking the warehouse (duro-create --check-warehouse) =="
+"$create" --config duro.yaml --check-warehouse
 
 echo
 echo "== Building (duro-create --once) =="

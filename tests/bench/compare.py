@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Before and after: the scheduler, creator and server benchmarks (schedule.py, create.py,
 server.py in this folder) run with the binaries of an earlier commit and of the current one
-(HEAD), in alternation, on the same machine in one run.
+(HEAD, or HEAD_REV), in alternation, on the same machine in one run.
 
-usage: python3 tests/bench/compare.py BASE_REV [ROUNDS] [VIEWS] [TABLES]
-       (defaults: 2 rounds, 10000 views for the scheduler, 10000 tables for the server)
+usage: python3 tests/bench/compare.py BASE_REV [HEAD_REV] [ROUNDS] [VIEWS] [TABLES]
+       (defaults: HEAD, 2 rounds, 10000 views for the scheduler, 10000 tables for the server)
 
 Both commits are checked out in git worktrees under the system's temporary folder and built
 there (release, each its own target folder), so uncommitted changes play no part. Each round
@@ -52,10 +52,11 @@ def figures(release, views, tables):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    views = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-    tables = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
-    roots = {"base": worktree(sys.argv[1]), "head": worktree("HEAD")}
+    head = sys.argv[2] if len(sys.argv) > 2 else "HEAD"
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 2
+    views = int(sys.argv[4]) if len(sys.argv) > 4 else 10000
+    tables = int(sys.argv[5]) if len(sys.argv) > 5 else 10000
+    roots = {"base": worktree(sys.argv[1]), "head": worktree(head)}
     builds = {}
     for which, (root, _) in roots.items():
         builds[which] = schedule.build(root)

@@ -1,7 +1,7 @@
 //! S3 through `rust-s3` (blocking): uploading processor output, streaming it back, deleting it.
 //! Works with AWS and S3-compatible servers (custom endpoint, path-style addressing).
 
-use crate::config::S3Config;
+use crate::config::{S3Config, Secret};
 use s3::creds::Credentials;
 use s3::error::S3Error;
 use s3::{Bucket, Region};
@@ -72,7 +72,8 @@ impl ObjectStore {
         };
         let credentials = match config.keys() {
             Some((access, secret)) => {
-                Credentials::new(Some(access), Some(secret.expose()), None, None, None)
+                let token = config.session_token.as_ref().map(Secret::expose);
+                Credentials::new(Some(access), Some(secret.expose()), token, None, None)
             }
             None => Credentials::default(),
         }
@@ -111,6 +112,18 @@ impl ObjectStore {
             .get_object_to_writer(key, writer)
             .map(|_| ())
             .map_err(|e| describe("download", &self.url(key), e))
+    }
+
+    /// The keys that start with `prefix`, sorted.
+    pub fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
+        let pages = self
+            .bucket
+            .list(prefix.to_owned(), None)
+            .map_err(|e| describe("list", &self.url(prefix), e))?;
+        let mut keys: Vec<String> =
+            pages.into_iter().flat_map(|page| page.contents).map(|object| object.key).collect();
+        keys.sort();
+        Ok(keys)
     }
 
     pub fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {

@@ -296,6 +296,7 @@ fn copy_from_s3() {
     let keys = render::CopyCredentials::Keys {
         access_key_id: "AKIAEXAMPLE".into(),
         secret_access_key: "s3cr3t'key".into(),
+        session_token: None,
     };
     let (with_keys, keys_redacted) = render::copy_from_s3(&temp, url, &keys, None);
     assert!(
@@ -303,8 +304,41 @@ fn copy_from_s3() {
         "the secret is inside a quoted literal: {with_keys}"
     );
     assert!(!keys_redacted.contains("s3cr3t"), "{keys_redacted}");
+    let temporary = render::CopyCredentials::Keys {
+        access_key_id: "ASIAEXAMPLE".into(),
+        secret_access_key: "s3cr3t".into(),
+        session_token: Some("t0ken".into()),
+    };
+    let (with_token, token_redacted) = render::copy_from_s3(&temp, url, &temporary, None);
+    assert!(with_token.contains("aws_secret_access_key=s3cr3t;token=t0ken'"), "{with_token}");
+    assert!(!token_redacted.contains("s3cr3t") && !token_redacted.contains("t0ken"));
     golden("redshift_copy_iam_role", &[with_role]);
-    golden("redshift_copy_keys_redacted", &[keys_redacted]);
+    golden("redshift_copy_keys_redacted", &[keys_redacted, token_redacted]);
+}
+
+/// `processors.export: unload`: the select inside a string literal, where Redshift reads a
+/// backslash as an escape, so both `\` and `'` are doubled; a trailing comment cannot swallow
+/// the end of the subquery.
+#[test]
+fn unload_to_s3() {
+    let select =
+        "select city, 'it''s' as quote, '\\d+' as pattern\nfrom first.cities -- the cities";
+    let role =
+        render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-unload".into());
+    let prefix = "s3://duro-staging/duro/first.countries/1764087000000-3-input-";
+    let (with_role, redacted) = render::unload_to_s3(select, prefix, &role, Some("eu-west-1"));
+    assert_eq!(with_role, redacted, "an IAM role is no secret");
+    assert!(with_role.contains("'it''''s'"), "{with_role}");
+    assert!(with_role.contains(r"''\\d+''"), "{with_role}");
+    assert!(with_role.contains("-- the cities\n) as duro_export"), "{with_role}");
+    let keys = render::CopyCredentials::Keys {
+        access_key_id: "AKIAEXAMPLE".into(),
+        secret_access_key: "s3cr3t".into(),
+        session_token: None,
+    };
+    let (_, keys_redacted) = render::unload_to_s3("select 1;", prefix, &keys, None);
+    assert!(!keys_redacted.contains("s3cr3t"), "{keys_redacted}");
+    golden("redshift_unload", &[with_role, keys_redacted]);
 }
 
 /// The fixed statements added for hardening, as Redshift gets them: whether the user may give a
@@ -336,6 +370,7 @@ fn catalog_queries_and_build_statements() {
         render::count_rows(&cities()),
         render::declare_export_cursor("select city from first.cities"),
         render::fetch_export(1000),
+        render::CLOSE_EXPORT.to_owned(),
     ]);
     statements.extend(render::BEGIN_SWAP.split("; ").map(str::to_owned));
     golden("redshift_catalog_queries", &statements);

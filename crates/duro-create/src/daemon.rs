@@ -1,7 +1,10 @@
 //! The creator's modes: the daemon loop (a cycle every `creator.interval`, sooner when a force
 //! request arrives), one cycle, and the dry run; signal handling and what is printed.
 
-#![allow(clippy::print_stdout, reason = "`--once` and `--dry-run` print their results to stdout")]
+#![allow(
+    clippy::print_stdout,
+    reason = "`--once`, `--dry-run` and `--check-warehouse` print their results to stdout"
+)]
 
 use duro_core::build::FailureClass;
 use duro_core::clock::now_ms;
@@ -88,6 +91,35 @@ fn print_report(report: &CycleReport) {
     for table in &report.busy {
         println!("busy {table}: another creator is building it");
     }
+}
+
+/// `--check-warehouse`: the probes' report, one line each; exit 1 when one failed. The schema
+/// is `schema`, else the first schema of the catalog in the state file.
+pub(crate) fn check_warehouse(config: &Config, schema: Option<String>) -> ExitCode {
+    let schema = match schema {
+        Some(schema) => schema,
+        None => match first_catalog_schema(config) {
+            Ok(Some(schema)) => schema,
+            Ok(None) => {
+                return fatal(&"the catalog has no table yet: name a schema with --schema");
+            }
+            Err(error) => return fatal(&error),
+        },
+    };
+    let report = duro_core::refresh::probes::check_warehouse(config, &schema);
+    for probe in &report {
+        println!("{probe}");
+    }
+    if report.iter().any(|probe| probe.failed()) {
+        ExitCode::from(EXIT_BUILD_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn first_catalog_schema(config: &Config) -> Result<Option<String>, duro_core::state::StateError> {
+    let tables = StateFile::open(&config.state.path)?.active_tables()?;
+    Ok(tables.iter().filter_map(|t| t.name.split_once('.').map(|(s, _)| s.to_owned())).min())
 }
 
 /// `--once` and `--table`: one cycle; exit 1 when a build failed.

@@ -30,6 +30,14 @@ struct Args {
     /// Tables built at once, each on its own connection (overrides `creator.jobs`)
     #[arg(long)]
     jobs: Option<u64>,
+    /// Check the warehouse with the configured settings (connection, a table built and swapped,
+    /// privileges, views, a snapshot, COPY through S3) using `duro_probe_<pid>` objects it drops
+    /// again; one line per probe, exit 1 when one failed
+    #[arg(long, conflicts_with_all = ["once", "table", "dry_run"])]
+    check_warehouse: bool,
+    /// With --check-warehouse: the schema to probe in (default: the catalog's first schema)
+    #[arg(long, requires = "check_warehouse")]
+    schema: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +54,9 @@ fn main() -> ExitCode {
         Some(name) => Selection::Table { name, with_dependencies: args.with_deps },
         None => Selection::Due,
     };
+    if args.check_warehouse {
+        return daemon::check_warehouse(&config, args.schema);
+    }
     if args.dry_run {
         return daemon::dry_run(config, &selection);
     }

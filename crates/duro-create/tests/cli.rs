@@ -266,3 +266,55 @@ fn two_creators_starting_together_never_disturb_each_other() {
         }
     }
 }
+
+/// `--check-warehouse`: one line per probe and exit 0 on a warehouse that works; as a user
+/// without `create` on the schema, the table probe fails with what to grant, the probes that
+/// need its table are skipped, exit 1. No probe object is left either way.
+#[test]
+fn check_warehouse_reports_each_probe() {
+    let setup = Setup::new(
+        &[("s/t — 1d.sql", "select 1 as a")],
+        "create schema s; create schema locked; create role prober login;
+         grant usage on schema locked to prober;",
+    );
+    let config = config_file(&setup);
+    let probe_objects = || {
+        setup.scalar::<i64>("select count(*) from pg_class where relname like 'duro\\_probe\\_%'")
+    };
+    let output = duro_create(&config).arg("--check-warehouse").run();
+    output.code(0);
+    let lines: Vec<&str> = output.stdout.lines().collect();
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_once(':').unwrap().0.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ok", "ok", "ok", "ok", "ok", "ok", "ok", "skipped", "skipped", "ok"],
+        "{lines:#?}"
+    );
+    assert!(lines[0].starts_with("ok       connect: PostgreSQL "), "{lines:#?}");
+    assert!(
+        output.stdout.contains("ok       create, swap and replace a table: built `s.duro_probe_")
+    );
+    assert!(output.stdout.contains("skipped  COPY from S3: S3 is not configured"));
+    assert_eq!(probe_objects(), 0);
+
+    let output = duro_create(&config)
+        .args(["--check-warehouse", "--schema", "locked"])
+        .env("DURO_WAREHOUSE__URL", setup.url.replacen("duro@", "prober@", 1))
+        .run();
+    output.code(1);
+    let text = &output.stdout;
+    assert!(
+        text.contains("failed   create, swap and replace a table: permission denied for schema locked; the warehouse user needs `create` and `usage` on schema `locked`"),
+        "{text}"
+    );
+    assert!(text.contains("skipped  views re-pointed: needs the probe table"), "{text}");
+    assert!(text.contains("ok       cleanup"), "{text}");
+    assert_eq!(probe_objects(), 0);
+
+    let output = duro_create(&config).args(["--check-warehouse", "--schema", "Not A Schema"]).run();
+    output.code(1);
+    assert!(output.stdout.starts_with("failed   schema: "), "{}", output.stdout);
+}

@@ -258,6 +258,29 @@ fn a_view_of_a_stranger_fails_the_build_early() {
     assert_eq!(setup.scalar::<i32>("select a from s.v"), 1);
 }
 
+/// A materialized view on the table (through a view, too) cannot be re-pointed: the build fails
+/// before anything changes, naming it, and the live table and the view stay as they were.
+#[test]
+fn a_materialized_view_fails_the_build_early() {
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1::int as a")], "create schema s;");
+    assert_eq!(built_names(&setup.cycle()), ["s.t"]);
+    setup
+        .client()
+        .batch_execute(
+            "create view s.v as select a from s.t;
+             create materialized view s.mv as select a from s.v;",
+        )
+        .unwrap();
+    setup.write(&[("s/t — 1d.sql", "select 5::int as a")]);
+    setup.schedule();
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    let message = &report.failed[0].message;
+    assert!(message.contains("materialized view `s.mv` depends on `s.t`"), "{message}");
+    assert_eq!(setup.scalar::<i32>("select a from s.t"), 1, "the live table changed");
+    assert_eq!(setup.scalar::<i32>("select a from s.mv"), 1);
+}
+
 /// A wrong password is reported with the server's reason, not as a bare `db error`, and the
 /// password never appears.
 #[test]

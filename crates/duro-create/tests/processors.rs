@@ -333,3 +333,34 @@ fn processor_settings_are_checked_at_start() {
     );
     creator.check_settings().unwrap();
 }
+
+/// `--check-warehouse` (through the library): with S3 configured, one row goes through the
+/// staging bucket into a probe table; with the wrong secret that probe fails with the reason and
+/// what to do, the others still pass, and no probe object is left either way.
+#[test]
+fn check_warehouse_copies_through_s3() {
+    use duro_core::refresh::probes::{ProbeOutcome, check_warehouse};
+    let setup = Setup::new(&[("s/t — 1d.sql", "select 1 as a")], "create schema s");
+    let probe_objects = || {
+        setup.scalar::<i64>("select count(*) from pg_class where relname like 'duro\\_probe\\_%'")
+    };
+    let (config, bucket) = with_s3(&setup, false, "duro-test-secret");
+    let report = check_warehouse(&config, "s");
+    let copy = report.iter().find(|p| p.name == "COPY from S3").unwrap();
+    assert!(
+        matches!(&copy.outcome, ProbeOutcome::Ok(detail) if detail.starts_with("1 row loaded")),
+        "{copy}"
+    );
+    assert!(report.iter().all(|p| !p.failed()), "{report:#?}");
+    let left = crate::support::files_under(&bucket.path().join("duro-staging"));
+    assert!(left.iter().all(|f| !f.ends_with(".csv")), "the probe's file stayed: {left:?}");
+    assert_eq!(probe_objects(), 0);
+
+    let (config, _bucket) = with_s3(&setup, false, "not-the-secret");
+    let report = check_warehouse(&config, "s");
+    let failed: Vec<&str> = report.iter().filter(|p| p.failed()).map(|p| p.name).collect();
+    assert_eq!(failed, ["COPY from S3"], "{report:#?}");
+    let line = report.iter().find(|p| p.failed()).unwrap().to_string();
+    assert!(line.contains("HTTP 403") && line.contains("s3:GetObject"), "{line}");
+    assert_eq!(probe_objects(), 0);
+}

@@ -243,6 +243,21 @@ pub struct ProcessorsConfig {
     /// An OS user that runs the scripts and `pip` (the creator must be able to switch to it,
     /// usually by running as root); by default they run as the creator's own user.
     pub run_as: Option<String>,
+    /// How a processor's input leaves the warehouse.
+    pub export: ExportMethod,
+}
+
+/// How a processor's input (the result of its select) leaves the warehouse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportMethod {
+    /// A cursor fetched in batches: needs nothing but the connection. On Redshift the leader
+    /// node materializes the whole result first, within the cluster's cursor size limit.
+    #[default]
+    Cursor,
+    /// Redshift `UNLOAD` into the staging bucket, then downloaded: for large results. The
+    /// cluster needs write access to the bucket.
+    Unload,
 }
 
 impl Default for ProcessorsConfig {
@@ -253,6 +268,7 @@ impl Default for ProcessorsConfig {
             work_dir: None,
             default_timeout: Duration::from_secs(3_600),
             run_as: None,
+            export: ExportMethod::Cursor,
         }
     }
 }
@@ -276,6 +292,10 @@ pub struct S3Config {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<Secret>,
     pub secret_access_key_file: Option<PathBuf>,
+    /// The session token of temporary keys; after [`Config::load`], `AWS_SESSION_TOKEN` when
+    /// unset here, and the contents of `session_token_file`.
+    pub session_token: Option<Secret>,
+    pub session_token_file: Option<PathBuf>,
     /// Redshift `COPY` with this IAM role instead of the keys.
     pub iam_role: Option<String>,
     /// Keep the uploaded files after a successful load.
@@ -468,6 +488,10 @@ impl Config {
         if s3.secret_access_key.is_none() {
             s3.secret_access_key = from_env("AWS_SECRET_ACCESS_KEY").map(Secret::from);
         }
+        from_file(&mut s3.session_token, &s3.session_token_file, "s3.session_token_file")?;
+        if s3.session_token.is_none() {
+            s3.session_token = from_env("AWS_SESSION_TOKEN").map(Secret::from);
+        }
         Ok(())
     }
 
@@ -486,6 +510,13 @@ impl Config {
             ));
         }
         self.server.users()?;
+        if self.processors.export == ExportMethod::Unload
+            && self.warehouse.dialect != Dialect::Redshift
+        {
+            return Err(ConfigError::Invalid(
+                "processors.export: unload needs a Redshift warehouse (UNLOAD is Redshift's); use `cursor`".to_owned(),
+            ));
+        }
         Ok(())
     }
 
@@ -683,6 +714,12 @@ mod tests {
             ("warehouse:\n  dialect: oracle\n", vec![], "unknown variant `oracle`"),
             ("", vec![("DURO_VIEWS__USE_GIT", "maybe")], "not a boolean"),
             ("", vec![("DURO_VIEWS__PATH__X", "1")], "DURO_SECTION__KEY"),
+            (
+                "warehouse:\n  dialect: postgres\nprocessors:\n  export: unload\n",
+                vec![],
+                "processors.export: unload needs a Redshift warehouse",
+            ),
+            ("processors:\n  export: copy\n", vec![], "unknown variant `copy`"),
         ];
         for (text, vars, expected) in cases {
             let file = write(text);

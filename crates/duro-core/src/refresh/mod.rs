@@ -5,6 +5,7 @@
 
 mod csv;
 mod data_tests;
+pub mod probes;
 mod processor;
 mod run_as;
 mod session;

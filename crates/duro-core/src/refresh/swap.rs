@@ -42,6 +42,14 @@ pub(super) fn swap(
         grantees.extend(facts.select_grantees.iter().cloned());
         if facts.has_bound_views {
             let chain = catalog::dependent_view_chain(client, live)?;
+            if let Some(materialized) = chain.iter().find(|v| v.materialized) {
+                return Err(refused(format!(
+                    "materialized view `{}` depends on `{}`; a materialized view cannot be re-pointed to the new table (Redshift cannot rename one), so `{}` cannot be replaced under it: drop it, or build it as a table with Duro",
+                    materialized.view.name(),
+                    live.name(),
+                    live.name()
+                )));
+            }
             let same_columns = catalog::columns(client, live)? == catalog::columns(client, temp)?;
             for view in chain.iter().filter(|v| !same_columns || v.reads.contains(live)) {
                 if !catalog::can_act_as(client, dialect, &view.owner)? {

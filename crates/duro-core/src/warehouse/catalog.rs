@@ -31,11 +31,12 @@ pub const TABLE_FACTS: &str =
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1 and c.relname = $2";
 
-/// The views bound directly to a relation (`$1` schema, `$2` name), with their owner, definition
-/// and privileges.
+/// The views and materialized views bound directly to a relation (`$1` schema, `$2` name), with
+/// their owner, definition, privileges and kind (`v` view, `m` a PostgreSQL materialized view;
+/// a Redshift materialized view is a `v` whose definition is `create materialized view …`).
 pub const VIEWS_BOUND_TO: &str =
     "select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::text,
-           pg_get_viewdef(v.oid)::text, array_to_string(v.relacl, ',')
+           pg_get_viewdef(v.oid)::text, array_to_string(v.relacl, ','), v.relkind::text
     from pg_class t
     join pg_namespace tn on tn.oid = t.relnamespace
     join pg_depend d on d.refclassid = 'pg_class'::regclass and d.refobjid = t.oid
@@ -43,7 +44,7 @@ pub const VIEWS_BOUND_TO: &str =
     join pg_rewrite r on r.oid = d.objid
     join pg_class v on v.oid = r.ev_class
     join pg_namespace vn on vn.oid = v.relnamespace
-    where tn.nspname = $1 and t.relname = $2 and v.relkind = 'v' and v.oid <> t.oid
+    where tn.nspname = $1 and t.relname = $2 and v.relkind in ('v', 'm') and v.oid <> t.oid
     order by 1, 2";
 
 /// A table's columns in order with their types (`$1` schema, `$2` name).
@@ -57,16 +58,49 @@ pub const TABLES_WITH_SUFFIX: &str = "select n.nspname::text, c.relname::text
     where c.relkind = 'r' and c.relname like $1 and n.nspname not in ('pg_catalog', 'information_schema')
     order by 1, 2";
 
+/// Redshift: the newest load error of this session's last `COPY` (line, column, reason, file).
+/// `sys_load_error_detail` exists on provisioned clusters and Serverless alike.
+pub const LAST_LOAD_ERROR: &str =
+    "select line_number::bigint, trim(column_name), trim(error_message), trim(file_name)
+    from sys_load_error_detail where session_id = pg_backend_pid() order by start_time desc limit 1";
+
 /// Every catalog query Duro sends in `dialect`, for the checks of the rendered SQL.
 pub fn all_queries(dialect: Dialect) -> Vec<&'static str> {
-    vec![
+    let mut queries = vec![
         RELATION_KIND,
         TABLE_FACTS,
         VIEWS_BOUND_TO,
         COLUMNS,
         TABLES_WITH_SUFFIX,
         can_act_as_query(dialect),
-    ]
+    ];
+    if dialect == Dialect::Redshift {
+        queries.push(LAST_LOAD_ERROR);
+    }
+    queries
+}
+
+/// Redshift: what the last `COPY` of this session refused, as `line N, column `c`: reason
+/// (file)`; `None` when the cluster cannot tell.
+pub fn last_load_error(client: &mut impl GenericClient) -> Option<String> {
+    let row = match client.query_opt(LAST_LOAD_ERROR, &[]) {
+        Ok(row) => row?,
+        Err(error) => {
+            tracing::debug!("no load error detail: {error}");
+            return None;
+        }
+    };
+    let line: Option<i64> = row.get(0);
+    let column: Option<String> = row.get(1);
+    let reason: Option<String> = row.get(2);
+    let file: Option<String> = row.get(3);
+    Some(format!(
+        "line {}, column `{}`: {} ({})",
+        line.map_or("?".to_owned(), |l| l.to_string()),
+        column.unwrap_or_default(),
+        reason.unwrap_or_default(),
+        file.unwrap_or_default()
+    ))
 }
 
 /// `pg_class.relkind` of the table (`r` table, `v` view, …), or `None` when it does not exist.
@@ -114,6 +148,9 @@ pub struct BoundView {
     pub grantees: Vec<Grantee>,
     /// The relations (tables or views of this chain) it reads that the chain is about.
     pub reads: Vec<TableName>,
+    /// A materialized view, which cannot be re-pointed (Redshift cannot rename one, and its
+    /// definition is a whole `create materialized view`).
+    pub materialized: bool,
 }
 
 /// Views bound to `relation` directly (through `pg_depend`). Late-binding views (Redshift
@@ -125,16 +162,26 @@ fn views_bound_to(client: &mut impl GenericClient, relation: &TableName) -> Resu
         .into_iter()
         .map(|row| {
             let owner: String = row.get(2);
+            let definition: String = row.get(3);
             let privileges: Option<String> = row.get(4);
+            let kind: String = row.get(5);
             BoundView {
                 view: TableName { schema: row.get(0), table: row.get(1) },
                 grantees: select_grantees(privileges.as_deref().unwrap_or(""), &owner),
                 owner,
-                definition: row.get(3),
+                materialized: kind == "m" || is_materialized_definition(&definition),
+                definition,
                 reads: vec![relation.clone()],
             }
         })
         .collect())
+}
+
+/// Whether a view definition is Redshift's form of a materialized view.
+fn is_materialized_definition(definition: &str) -> bool {
+    let words: Vec<String> =
+        definition.split_whitespace().take(3).map(str::to_ascii_lowercase).collect();
+    words == ["create", "materialized", "view"]
 }
 
 /// Every view bound to the table, directly or through other views, in dependency order (a view
@@ -223,6 +270,19 @@ mod tests {
             definition: String::new(),
             grantees: Vec::new(),
             reads: reads.iter().map(|r| TableName::parse(r).unwrap()).collect(),
+            materialized: false,
+        }
+    }
+
+    #[test]
+    fn redshift_materialized_view_definitions() {
+        for (definition, materialized) in [
+            ("CREATE MATERIALIZED VIEW s.mv AS SELECT a FROM s.t;", true),
+            ("create materialized  view s.mv\nbackup no as select 1", true),
+            (" SELECT t.a FROM s.t;", false),
+            ("create view s.v as select 1", false),
+        ] {
+            assert_eq!(is_materialized_definition(definition), materialized, "{definition}");
         }
     }
 

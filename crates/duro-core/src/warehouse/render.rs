@@ -42,6 +42,9 @@ pub fn fetch_export(rows: usize) -> String {
     format!("fetch forward {rows} from duro_export")
 }
 
+/// Closing the export cursor.
+pub const CLOSE_EXPORT: &str = "close duro_export";
+
 /// `drop table if exists` (a leftover temporary table, before building a new one).
 pub fn drop_table_if_exists(table: &TableName) -> String {
     format!("drop table if exists {}", table.quoted())
@@ -190,6 +193,10 @@ pub fn drop_view(view: &TableName) -> String {
     format!("drop view {}", view.quoted())
 }
 
+pub fn drop_view_if_exists(view: &TableName) -> String {
+    format!("drop view if exists {}", view.quoted())
+}
+
 /// The time of a snapshot. Redshift runs `current_timestamp` only on the leader node, which
 /// fails in a statement that reads a user table; `getdate()` runs on the compute nodes.
 fn snapshot_now(dialect: Dialect) -> &'static str {
@@ -269,7 +276,12 @@ pub fn newest_snapshot_age_minutes(dialect: Dialect, history: &TableName) -> Str
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CopyCredentials {
     IamRole(String),
-    Keys { access_key_id: String, secret_access_key: Secret },
+    /// Keys, with the session token of temporary ones.
+    Keys {
+        access_key_id: String,
+        secret_access_key: Secret,
+        session_token: Option<Secret>,
+    },
 }
 
 /// A SQL string literal: single quotes doubled.
@@ -277,38 +289,78 @@ fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// How `COPY` and `UNLOAD` authenticate: `iam_role '…'` or `credentials '…'` with the keys (and
+/// session token), the secrets replaced by `<redacted>` unless `exposed`.
+fn authorization(credentials: &CopyCredentials, exposed: bool) -> String {
+    let secret =
+        |value: &Secret| if exposed { value.expose().to_owned() } else { "<redacted>".to_owned() };
+    match credentials {
+        CopyCredentials::IamRole(role) => format!("iam_role {}", literal(role)),
+        CopyCredentials::Keys { access_key_id, secret_access_key, session_token } => {
+            let token = session_token
+                .as_ref()
+                .map(|token| format!(";token={}", secret(token)))
+                .unwrap_or_default();
+            format!(
+                "credentials {}",
+                literal(&format!(
+                    "aws_access_key_id={access_key_id};aws_secret_access_key={}{token}",
+                    secret(secret_access_key)
+                ))
+            )
+        }
+    }
+}
+
 /// Redshift `COPY` of a CSV file with a header row from S3 into `table`; returns the statement
-/// and the same statement with the secret replaced, for logs and error messages.
+/// and the same statement with the secrets replaced, for logs and error messages. Dates and
+/// times are read in any format Redshift recognizes (`'auto'`), so what loads on PostgreSQL
+/// loads here too.
 pub fn copy_from_s3(
     table: &TableName,
     url: &str,
     credentials: &CopyCredentials,
     region: Option<&str>,
 ) -> (String, String) {
-    let render = |secret: &str| {
-        let authorization = match credentials {
-            CopyCredentials::IamRole(role) => format!("iam_role {}", literal(role)),
-            CopyCredentials::Keys { access_key_id, .. } => {
-                format!(
-                    "credentials {}",
-                    literal(&format!(
-                        "aws_access_key_id={access_key_id};aws_secret_access_key={secret}"
-                    ))
-                )
-            }
-        };
+    let render = |exposed: bool| {
+        let authorization = authorization(credentials, exposed);
         let region = region.map(|r| format!(" region {}", literal(r))).unwrap_or_default();
         format!(
-            "copy {} from {} {authorization} format as csv ignoreheader 1 emptyasnull{region}",
+            "copy {} from {} {authorization} format as csv ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto'{region}",
             table.quoted(),
             literal(url)
         )
     };
-    let secret = match credentials {
-        CopyCredentials::Keys { secret_access_key, .. } => secret_access_key.expose(),
-        CopyCredentials::IamRole(_) => "",
+    (render(true), render(false))
+}
+
+/// The text of a Redshift `UNLOAD` query literal: inside it Redshift reads a backslash as an
+/// escape, so backslashes are doubled, and quotes are doubled as in any literal.
+fn unload_literal(select: &str) -> String {
+    format!("'{}'", select.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Redshift `UNLOAD` of `select`'s result as one CSV file with a header row (more files only
+/// past 6.2 GB) under `url_prefix` (`s3://bucket/key-prefix`); returns the statement and the same
+/// with the secrets replaced. The select is wrapped as a subquery, a newline before its end so
+/// a trailing `-- comment` cannot swallow it.
+pub fn unload_to_s3(
+    select: &str,
+    url_prefix: &str,
+    credentials: &CopyCredentials,
+    region: Option<&str>,
+) -> (String, String) {
+    let select = select.trim_end().trim_end_matches(';');
+    let query = unload_literal(&format!("select * from (\n{select}\n) as duro_export"));
+    let render = |exposed: bool| {
+        format!(
+            "unload ({query}) to {} {} format as csv header parallel off allowoverwrite{}",
+            literal(url_prefix),
+            authorization(credentials, exposed),
+            region.map(|r| format!(" region {}", literal(r))).unwrap_or_default()
+        )
     };
-    (render(secret), render("<redacted>"))
+    (render(true), render(false))
 }
 
 #[cfg(test)]

@@ -1,1 +1,2 @@
-copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' credentials 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=<redacted>' format as csv ignoreheader 1 emptyasnull;
+copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' credentials 'aws_access_key_id=AKIAEXAMPLE;aws_secret_access_key=<redacted>' format as csv ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto';
+copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' credentials 'aws_access_key_id=ASIAEXAMPLE;aws_secret_access_key=<redacted>;token=<redacted>' format as csv ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto';

@@ -11,15 +11,17 @@ use python::ScriptError;
 use super::run_as::OsUser;
 use super::{Session, Temporary};
 use crate::build::{FailureClass, Phases};
-use crate::config::{Config, Dialect, S3Config};
+use crate::config::{Config, Dialect, ExportMethod, S3Config};
 use crate::objectstore::ObjectStore;
 use crate::sql::rename_table_in_ddl;
+use crate::warehouse::render::TableName;
 use crate::warehouse::render::{self, CopyCredentials};
-use crate::warehouse::{WarehouseError, statement};
+use crate::warehouse::{WarehouseError, catalog, statement};
 use python::{ScriptRun, run_script, virtual_environment};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+pub(super) use transfer::unload;
 use transfer::{copy_in, export, s3_error, staging_key};
 
 /// What a processor table adds to its select: the table's own files.
@@ -49,6 +51,8 @@ pub struct ProcessorRunner {
     pub run_as: Option<OsUser>,
     /// S3 staging of the output (required on Redshift).
     pub staging: Option<Staging>,
+    /// How the input leaves the warehouse (`processors.export`).
+    pub export: ExportMethod,
 }
 
 impl ProcessorRunner {
@@ -78,6 +82,7 @@ impl ProcessorRunner {
             default_timeout: settings.default_timeout,
             run_as: settings.run_as.as_deref().map(OsUser::lookup).transpose()?,
             staging,
+            export: settings.export,
         })
     }
 }
@@ -95,7 +100,7 @@ pub struct Staging {
 
 impl Staging {
     /// The staging `s3.*` describes; `None` without a bucket.
-    fn from_config(config: &S3Config) -> Result<Option<Self>, String> {
+    pub(crate) fn from_config(config: &S3Config) -> Result<Option<Self>, String> {
         let store = ObjectStore::from_config(config).map_err(|e| format!("S3: {}", e.message))?;
         let Some(store) = store else {
             return Ok(None);
@@ -105,6 +110,7 @@ impl Staging {
             None => config.keys().map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
                 access_key_id: access_key_id.to_owned(),
                 secret_access_key: secret_access_key.clone(),
+                session_token: config.session_token.clone(),
             }),
         };
         Ok(Some(Self {
@@ -143,7 +149,10 @@ pub(super) fn create_temp(
     }
     let input = work.path().join("in.csv");
     let output = work.path().join("out.csv");
-    phases.time("select", || export(session, select, &input))?;
+    phases.time("select", || match (runner.export, &runner.staging) {
+        (ExportMethod::Unload, Some(staging)) => unload(session, staging, select, live, &input),
+        _ => export(session, select, &input),
+    })?;
     let python = phases.time("venv", || {
         virtual_environment(runner, live, processor.requirements.as_deref().unwrap_or_default())
     })?;
@@ -180,41 +189,61 @@ pub(super) fn create_temp(
                 std::io::copy(&mut file, writer).map(|_| ()).map_err(|e| e.to_string())
             })
         })?,
-        Some(staging) => {
-            let key = staging_key(&staging.prefix, live);
-            phases.time("s3", || staging.store.upload(&key, &output)).map_err(s3_error)?;
-            let loaded = phases.time("load", || match dialect {
-                Dialect::Postgres => copy_in(session, temp, |writer| {
-                    staging.store.download(&key, writer).map_err(|e| e.message)
-                }),
-                Dialect::Redshift => {
-                    let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
-                        WarehouseError::new(
-                            FailureClass::Configuration,
-                            "Redshift COPY needs `s3.iam_role` or S3 keys",
-                        )
-                    })?;
-                    let (copy, redacted) = render::copy_from_s3(
-                        temp,
-                        &staging.store.url(&key),
-                        credentials,
-                        staging.region.as_deref(),
-                    );
-                    // Only the redacted form is ever logged.
-                    tracing::debug!("{redacted}");
-                    session.client.batch_execute(&copy).map_err(sql_error)?;
-                    super::count_rows(session, temp)
-                }
-            });
-            if !staging.keep_files
-                && let Err(error) = staging.store.delete(&key)
-            {
-                tracing::warn!("could not delete the staged file: {error}");
-            }
-            loaded?
-        }
+        Some(staging) => load_staged(session, staging, live, temp, &output, phases)?,
     };
     Ok((rows, log))
+}
+
+/// Uploads `output` (a CSV file with a header row) to the staging bucket and loads it into
+/// `temp`: `COPY … FROM 's3://…'` on Redshift (the first refused row named on failure), streamed
+/// back into `COPY … FROM STDIN` on PostgreSQL. The staged object is deleted unless
+/// `s3.keep_files`. Returns the rows loaded.
+pub(super) fn load_staged(
+    session: &mut Session<'_>,
+    staging: &Staging,
+    live: &TableName,
+    temp: &TableName,
+    output: &Path,
+    phases: &mut Phases,
+) -> Result<i64, WarehouseError> {
+    let (sql_error, dialect) = (session.sql_error(), session.dialect);
+    let key = staging_key(&staging.prefix, live);
+    phases.time("s3", || staging.store.upload(&key, output)).map_err(s3_error)?;
+    let loaded = phases.time("load", || match dialect {
+        Dialect::Postgres => copy_in(session, temp, |writer| {
+            staging.store.download(&key, writer).map_err(|e| e.message)
+        }),
+        Dialect::Redshift => {
+            let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
+                WarehouseError::new(
+                    FailureClass::Configuration,
+                    "Redshift COPY needs `s3.iam_role` or S3 keys",
+                )
+            })?;
+            let (copy, redacted) = render::copy_from_s3(
+                temp,
+                &staging.store.url(&key),
+                credentials,
+                staging.region.as_deref(),
+            );
+            // Only the redacted form is ever logged.
+            tracing::debug!("{redacted}");
+            if let Err(error) = session.client.batch_execute(&copy) {
+                let mut error = sql_error(error);
+                if let Some(detail) = catalog::last_load_error(session.client) {
+                    error.message = format!("{}; the first refused row: {detail}", error.message);
+                }
+                return Err(error);
+            }
+            super::count_rows(session, temp)
+        }
+    });
+    if !staging.keep_files
+        && let Err(error) = staging.store.delete(&key)
+    {
+        tracing::warn!("could not delete the staged file: {error}");
+    }
+    loaded
 }
 
 impl From<ScriptError> for WarehouseError {

@@ -4,7 +4,7 @@
 
 use super::super::Session;
 use super::super::csv::write_record;
-use super::failed;
+use super::{Staging, failed};
 use crate::build::FailureClass;
 use crate::objectstore::ObjectStoreError;
 use crate::warehouse::render::{self, TableName};
@@ -33,6 +33,92 @@ pub(super) fn staging_key(prefix: &str, live: &TableName) -> String {
     let millis = crate::clock::now_ms();
     let sequence = SEQUENCE.fetch_add(1, Ordering::SeqCst);
     format!("{prefix}{}/{millis}-{}-{sequence}.csv", live.name(), std::process::id())
+}
+
+/// Redshift `UNLOAD` of the select's result into the staging bucket (one CSV file with a header
+/// row, more parts only past 6.2 GB), downloaded into `path` (the header of later parts left
+/// out) and then deleted unless `s3.keep_files`.
+pub(in crate::refresh) fn unload(
+    session: &mut Session<'_>,
+    staging: &Staging,
+    select: &str,
+    live: &TableName,
+    path: &Path,
+) -> Result<(), WarehouseError> {
+    let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
+        WarehouseError::new(FailureClass::Configuration, "UNLOAD needs `s3.iam_role` or S3 keys")
+    })?;
+    let key = staging_key(&staging.prefix, live);
+    let prefix = format!("{}-input-", key.trim_end_matches(".csv"));
+    let (statement, redacted) = render::unload_to_s3(
+        select,
+        &staging.store.url(&prefix),
+        credentials,
+        staging.region.as_deref(),
+    );
+    tracing::debug!("{redacted}");
+    // The select is the repository's text: sent alone.
+    statement::execute_alone(session.client, &statement).map_err(session.sql_error())?;
+    let parts = staging.store.list(&prefix).map_err(s3_error)?;
+    if parts.is_empty() {
+        return Err(failed(format!("UNLOAD wrote no file under {}", staging.store.url(&prefix))));
+    }
+    let io_error = |e: std::io::Error| failed(format!("cannot write the input CSV: {e}"));
+    let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
+    let mut result = Ok(());
+    for (index, part) in parts.iter().enumerate() {
+        let downloaded = if index == 0 {
+            staging.store.download(part, &mut out)
+        } else {
+            staging.store.download(part, &mut SkipFirstLine::new(&mut out))
+        };
+        if let Err(error) = downloaded {
+            result = Err(s3_error(error));
+            break;
+        }
+    }
+    if !staging.keep_files {
+        for part in &parts {
+            if let Err(error) = staging.store.delete(part) {
+                tracing::warn!("could not delete the unloaded file: {error}");
+            }
+        }
+    }
+    result?;
+    out.flush().map_err(io_error)
+}
+
+/// A writer that drops everything up to and including the first newline (the header row of a
+/// later UNLOAD part).
+struct SkipFirstLine<W> {
+    inner: W,
+    skipping: bool,
+}
+
+impl<W: Write> SkipFirstLine<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, skipping: true }
+    }
+}
+
+impl<W: Write> Write for SkipFirstLine<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.skipping {
+            return self.inner.write(buf);
+        }
+        match buf.iter().position(|b| *b == b'\n') {
+            None => Ok(buf.len()),
+            Some(end) => {
+                self.skipping = false;
+                self.inner.write_all(&buf[end + 1..])?;
+                Ok(buf.len())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// `COPY … FROM STDIN` into `temp`, with `fill` writing the CSV; returns the rows loaded.
@@ -97,13 +183,36 @@ pub(super) fn export(
             break;
         }
     }
+    transaction.batch_execute(render::CLOSE_EXPORT).map_err(&sql_error)?;
+    transaction.commit().map_err(&sql_error)?;
     if !header_written {
-        // An empty result: still give the script a header row with the column names.
-        let described = transaction.prepare(select).map_err(sql_error)?;
+        // An empty result without a row description: still give the script a header row with
+        // the column names. Described after the transaction: on Redshift, describing a column
+        // of a type the driver does not know looks it up in a way that fails on the first try,
+        // which would abort a transaction.
+        let described = session.client.prepare(select).map_err(sql_error)?;
         let names: Vec<Option<&str>> = described.columns().iter().map(|c| Some(c.name())).collect();
         write_record(&mut out, &names).map_err(io_error)?;
     }
-    transaction.batch_execute("close duro_export").map_err(sql_error)?;
-    transaction.commit().map_err(sql_error)?;
     out.flush().map_err(io_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_parts_lose_their_header() {
+        let mut out = Vec::new();
+        {
+            let mut writer = SkipFirstLine::new(&mut out);
+            for chunk in ["a,", "b\n1,", "2\n", "3,4\n"] {
+                writer.write_all(chunk.as_bytes()).unwrap();
+            }
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "1,2\n3,4\n");
+        let mut untouched = Vec::new();
+        SkipFirstLine::new(&mut untouched).write_all(b"only a header").unwrap();
+        assert!(untouched.is_empty());
+    }
 }
