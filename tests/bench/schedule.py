@@ -72,7 +72,8 @@ def measure(release, views_count, runs):
     try:
         views = os.path.join(work, "views")
         run([sys.executable, GENERATOR, views, str(views_count)])
-        git = ["git", "-C", views, "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
+        # No automatic gc: packing in the background would remove files while the floor reads them.
+        git = ["git", "-C", views, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "-c", "gc.auto=0"]
         run(git + ["init", "-q"]); run(git + ["add", "."]); run(git + ["commit", "-q", "-m", "views"])
         fresh_state = os.path.join(work, "fresh.db")
 

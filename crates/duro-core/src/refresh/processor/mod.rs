@@ -99,6 +99,16 @@ pub struct Staging {
 }
 
 impl Staging {
+    /// How Redshift's `command` (`COPY`, `UNLOAD`) reaches the bucket, or a configuration error.
+    pub(super) fn credentials(&self, command: &str) -> Result<&CopyCredentials, WarehouseError> {
+        self.copy_credentials.as_ref().ok_or_else(|| {
+            WarehouseError::new(
+                FailureClass::Configuration,
+                format!("Redshift {command} needs `s3.iam_role` or S3 keys"),
+            )
+        })
+    }
+
     /// The staging `s3.*` describes; `None` without a bucket.
     pub(crate) fn from_config(config: &S3Config) -> Result<Option<Self>, String> {
         let store = ObjectStore::from_config(config).map_err(|e| format!("S3: {}", e.message))?;
@@ -214,12 +224,7 @@ pub(super) fn load_staged(
             staging.store.download(&key, writer).map_err(|e| e.message)
         }),
         Dialect::Redshift => {
-            let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
-                WarehouseError::new(
-                    FailureClass::Configuration,
-                    "Redshift COPY needs `s3.iam_role` or S3 keys",
-                )
-            })?;
+            let credentials = staging.credentials("COPY")?;
             let (copy, redacted) = render::copy_from_s3(
                 temp,
                 &staging.store.url(&key),

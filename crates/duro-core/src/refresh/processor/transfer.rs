@@ -45,9 +45,7 @@ pub(in crate::refresh) fn unload(
     live: &TableName,
     path: &Path,
 ) -> Result<(), WarehouseError> {
-    let credentials = staging.copy_credentials.as_ref().ok_or_else(|| {
-        WarehouseError::new(FailureClass::Configuration, "UNLOAD needs `s3.iam_role` or S3 keys")
-    })?;
+    let credentials = staging.credentials("UNLOAD")?;
     let key = staging_key(&staging.prefix, live);
     let prefix = format!("{}-input-", key.trim_end_matches(".csv"));
     let (statement, redacted) = render::unload_to_s3(
