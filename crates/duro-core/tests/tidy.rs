@@ -5,6 +5,8 @@
 //!   state file, the `postgres` crate in the warehouse, refresh and creator layers, and every
 //!   driver in `sources/`, the place for source-database adapters. Test support may use them to
 //!   set up and inspect; the binaries use none directly.
+//! - Library code in `duro-core` never prints (`println!`, `eprintln!`): it logs. The one
+//!   exception is `startup.rs`, which reports a program's fatal error.
 //! - The schema version ARCHITECTURE.md names is the number of migrations.
 //!
 //! Each rule is a function over (path, text) pairs, and each has cases below showing it fails
@@ -78,6 +80,18 @@ fn drivers_out_of_place(files: &[(String, String)]) -> Vec<String> {
     found
 }
 
+/// The library module that reports a program's fatal error on the terminal.
+const STARTUP: &str = "crates/duro-core/src/startup.rs";
+
+fn prints_in_the_library(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(path, _)| path.starts_with("crates/duro-core/src/") && path != STARTUP)
+        .filter(|(_, text)| text.contains("println!") || text.contains("eprintln!"))
+        .map(|(path, _)| format!("{path}: prints; library code logs through `tracing`"))
+        .collect()
+}
+
 /// The version in ARCHITECTURE.md's "The state file (schema version N)" heading.
 fn documented_schema_version(architecture: &str) -> Option<usize> {
     let (_, rest) = architecture.split_once("## The state file (schema version ")?;
@@ -115,6 +129,7 @@ fn the_tree_is_tidy() {
     assert!(files.len() > 50, "found only {} files", files.len());
     let mut problems = missing_module_docs(&files);
     problems.extend(drivers_out_of_place(&files));
+    problems.extend(prints_in_the_library(&files));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
@@ -163,6 +178,14 @@ fn each_rule_fails_when_broken() {
         ],
         "{found:?}"
     );
+
+    let printing = files(&[
+        ("crates/duro-core/src/plan.rs", "println!(\"x\");"),
+        ("crates/duro-schedule/src/report.rs", "println!(\"x\");"),
+        (STARTUP, "eprintln!(\"x\");"),
+        ("crates/duro-core/src/startup/more.rs", "eprintln!(\"x\");"),
+    ]);
+    assert_eq!(prints_in_the_library(&printing).len(), 2);
 
     assert_eq!(documented_schema_version("# A\n## The state file (schema version 12)\n"), Some(12));
     assert_eq!(documented_schema_version("# A\n## The state file\n"), None);
