@@ -373,5 +373,16 @@ fn catalog_queries_and_build_statements() {
         render::CLOSE_EXPORT.to_owned(),
     ]);
     statements.extend(render::BEGIN_SWAP.split("; ").map(str::to_owned));
+    statements.push(render::ROLLBACK.to_owned());
     golden("redshift_catalog_queries", &statements);
+    let probe = TableName::parse("first.duro_probe_42").unwrap();
+    golden(
+        "redshift_probes",
+        &[
+            render::SERVER_VERSION.to_owned(),
+            render::create_probe_table(&probe),
+            render::select_probe(&probe),
+            render::drop_view_if_exists(&probe),
+        ],
+    );
 }

@@ -6,7 +6,7 @@
 use super::Session;
 use crate::build::FailureClass;
 use crate::sql::{rename_table, split_statements};
-use crate::warehouse::render::TableName;
+use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::types::{FromSql, Type};
 
@@ -58,7 +58,7 @@ pub(super) fn run(
     session.client.batch_execute(BEGIN_READ_ONLY).map_err(&sql_error)?;
     let result = run_queries(session, &queries);
     // Nothing to keep: a read-only transaction is always rolled back.
-    let ended = session.client.batch_execute("rollback").map_err(sql_error);
+    let ended = session.client.batch_execute(render::ROLLBACK).map_err(sql_error);
     let failures = result?;
     ended?;
     if failures.is_empty() {

@@ -162,7 +162,7 @@ pub fn build_table(
         }) {
             Ok(taken) => (taken, None),
             Err(error) => {
-                let _ = session.client.batch_execute("rollback");
+                let _ = session.client.batch_execute(render::ROLLBACK);
                 tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
                 (false, Some(format!("built, but the snapshot failed: {}", error.message)))
             }
@@ -176,7 +176,7 @@ pub fn build_table(
 /// next start cleans it up) and returns the original error.
 fn drop_temp_after(client: &mut Client, temp: &TableName, error: WarehouseError) -> WarehouseError {
     if !client.is_closed() {
-        let _ = client.batch_execute("rollback");
+        let _ = client.batch_execute(render::ROLLBACK);
         if let Err(drop_error) = client.batch_execute(&render::drop_table_if_exists(temp)) {
             tracing::warn!("could not drop {}: {drop_error}", temp.name());
         }

@@ -80,7 +80,7 @@ impl ProbeNames {
             statements.push(render::drop_table_if_exists(table));
         }
         // A failed statement may have left a transaction open.
-        session.client.batch_execute("rollback").map_err(session.sql_error())?;
+        session.client.batch_execute(render::ROLLBACK).map_err(session.sql_error())?;
         session.client.batch_execute(&statements.join(";\n")).map_err(session.sql_error())
     }
 }
@@ -113,7 +113,7 @@ pub fn check_warehouse(config: &Config, schema: &str) -> Vec<Probe> {
         }
     };
     let version = client
-        .query_one("select version()", &[])
+        .query_one(render::SERVER_VERSION, &[])
         .map(|row| row.get::<_, String>(0))
         .unwrap_or_else(|e| format!("version unknown: {e}"));
     record("connect", ProbeOutcome::Ok(version));
@@ -216,8 +216,12 @@ fn run_probes(
     probes.push((
         "snapshot",
         outcome(
-            snapshot::take(session, &names.live, 0, Some(60))
-                .map(|_| format!("appended to `{}` and aged", names.history.name())),
+            snapshot::take(session, &names.live, 0, Some(60)).map(|_| {
+                format!(
+                    "appended to `{}`, its age read and old snapshots deleted",
+                    names.history.name()
+                )
+            }),
             "the warehouse user needs to create the `_history` table in the schema",
         ),
     ));
@@ -257,7 +261,7 @@ fn build_and_swap(session: &mut Session<'_>, names: &ProbeNames) -> Result<Strin
 /// A view on the probe table, replaced in place, then the table swapped under it (the view is
 /// re-pointed as a build does).
 fn view_and_swap(session: &mut Session<'_>, names: &ProbeNames) -> Result<String, WarehouseError> {
-    let definition = format!("select probe from {}", names.live.quoted());
+    let definition = render::select_probe(&names.live);
     let sql_error = session.sql_error();
     for replace in [false, true] {
         let statement = render::view_definition(&names.view, &definition, replace);
@@ -266,7 +270,7 @@ fn view_and_swap(session: &mut Session<'_>, names: &ProbeNames) -> Result<String
     build_and_swap(session, names)?;
     let value: i32 = session
         .client
-        .query_one(&format!("select probe from {}", names.view.quoted()), &[])
+        .query_one(&render::select_probe(&names.view), &[])
         .map_err(sql_error)?
         .get(0);
     Ok(format!("`{}` reads the new table (value {value})", names.view.name()))
@@ -283,7 +287,7 @@ fn copy_probe(session: &mut Session<'_>, config: &Config, names: &ProbeNames) ->
         Ok(file) => file,
         Err(error) => return failed(with_causes(&error), "the temporary folder must be writable"),
     };
-    let create = format!("create table {} (probe int)", names.temp.quoted());
+    let create = render::create_probe_table(&names.temp);
     let sql_error = session.sql_error();
     let loaded = session
         .client
@@ -326,7 +330,7 @@ fn unload_probe(session: &mut Session<'_>, config: &Config, names: &ProbeNames) 
         Ok(file) => file,
         Err(error) => return failed(with_causes(&error), "the temporary folder must be writable"),
     };
-    let select = format!("select probe from {}", names.live.quoted());
+    let select = render::select_probe(&names.live);
     let unloaded = unload(session, &staging, &select, &names.live, file.path()).and_then(|()| {
         std::fs::read_to_string(file.path())
             .map_err(|e| WarehouseError::new(crate::build::FailureClass::Internal, e.to_string()))

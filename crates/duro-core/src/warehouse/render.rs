@@ -17,6 +17,22 @@ pub const HISTORY_SUFFIX: &str = "_history";
 /// The column snapshots add to the history table.
 pub const SNAPSHOT_COLUMN: &str = "snapshot_timestamp";
 
+/// Ends the transaction a failed statement left open (or nothing, outside one).
+pub const ROLLBACK: &str = "rollback";
+
+/// The server's version string (`--check-warehouse`).
+pub const SERVER_VERSION: &str = "select version()";
+
+/// A one-column table of `--check-warehouse`.
+pub fn create_probe_table(table: &TableName) -> String {
+    format!("create table {} (probe int)", table.quoted())
+}
+
+/// Reading the column of a probe table or view.
+pub fn select_probe(relation: &TableName) -> String {
+    format!("select probe from {}", relation.quoted())
+}
+
 /// Limits each following statement of the session to `milliseconds` (a number Duro computed).
 pub fn set_statement_timeout(milliseconds: u64) -> String {
     format!("set statement_timeout = {milliseconds}")

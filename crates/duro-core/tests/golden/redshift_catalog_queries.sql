@@ -34,3 +34,4 @@ fetch forward 1000 from duro_export;
 close duro_export;
 begin;
 set local search_path to pg_catalog;
+rollback;
