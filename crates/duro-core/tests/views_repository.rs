@@ -127,6 +127,39 @@ fn diagnostics() {
             "not a processor",
         ),
         (
+            "orphan tests beside a helper script",
+            &[root, ("first/countries.py", ""), ("first/countries_test.sql", "select true")],
+            false,
+            "first/countries_test.sql: error",
+            "tests for `first.countries`, but no table definition",
+        ),
+        (
+            "orphan config beside a helper script",
+            &[root, ("first/countries.py", ""), ("first/countries.conf", "distkey=a")],
+            false,
+            "first/countries.conf: warning",
+            "config for `first.countries`, which no file defines",
+        ),
+        (
+            "two selects for one processor",
+            &[
+                ("first/p — 1h.sql", "create table first.p (a int)"),
+                ("first/p_select.sql", "select 1 as a"),
+                ("first.p_select.sql", "select 2 as a"),
+                ("first/p.py", ""),
+            ],
+            false,
+            "first/p_select.sql: error",
+            "`first.p` has two select files: `first.p_select.sql` and `first/p_select.sql`",
+        ),
+        (
+            "negative interval",
+            &[("first/cities — -1h.sql", "select 1")],
+            false,
+            "first/cities — -1h.sql: error",
+            "more than one dash before the interval",
+        ),
+        (
             "DDL for another table",
             &[
                 ("first/p — 1h.sql", "create table first.q (a int)"),
@@ -337,7 +370,7 @@ fn conf_diagnostics_name_the_line() {
     );
     let global: Vec<String> =
         rendered(&checked).into_iter().filter(|line| line.starts_with("global.conf:")).collect();
-    assert_eq!(global, ["global.conf:3: error: expected `key=value`, found `distkey a`"]);
+    assert_eq!(global, ["global.conf:3: error: expected `key=value` or `key: value`, found `distkey a`"]);
 }
 
 #[test]

@@ -52,7 +52,7 @@ fn once_and_table_exit_codes() {
     assert!(text.contains("built s.good (1 rows"), "{text}");
     assert!(
         text.contains(
-            "failed s.bad (test_failed): tests failed for `s.bad`: test 1 is not true in `never`"
+            "failed s.bad (test_failed): tests failed for `s.bad`: test 1 fails in `never` (NULL, false, zero or empty)"
         ),
         "{text}"
     );

@@ -114,16 +114,46 @@ fn tests_with_unknown_result_types_run_read_only() {
         &[("s/ok — 1d.sql", "select 1 as a")],
         "create schema s; create type s.mood as enum ('ok', 'sad');",
     );
-    let passing = view(
-        "select 'ok'::s.mood as mood",
-        Some("select mood, mood = 'ok' as fine from s.t;\nselect true as yes"),
+    // A value of a type Duro does not decode passes unless it is NULL.
+    let failing = view(
+        "select 'ok'::s.mood as mood, null::s.mood as unknown",
+        Some("select mood, unknown, mood = 'ok' as fine from s.t;\nselect true as yes"),
     );
-    let error = build(&setup, &passing).unwrap_err();
+    let error = build(&setup, &failing).unwrap_err();
     assert_eq!(error.class, FailureClass::TestFailed, "{error:?}");
-    assert!(error.message.contains("`mood`"), "{}", error.message);
-    assert!(!error.message.contains("`fine`"), "{}", error.message);
-    let passing = view("select 'ok'::s.mood as mood", Some("select mood = 'ok' as fine from s.t"));
+    assert!(error.message.contains("fails in `unknown`"), "{}", error.message);
+    let passing =
+        view("select 'ok'::s.mood as mood", Some("select mood, mood = 'ok' as fine from s.t"));
     assert_eq!(build(&setup, &passing).unwrap().rows, 1);
+}
+
+/// Test values pass the way the original Duro counted them: anything but NULL, false, a numeric
+/// zero or an empty string; a query without rows fails.
+#[test]
+fn test_values_pass_when_truthy() {
+    let setup = Setup::new(&[("s/ok — 1d.sql", "select 1 as a")], "create schema s");
+    let passing = [
+        "select count(*) from s.t",
+        "select true as yes, 1.5::numeric as half, -2 as minus, 'f'::text as word, current_date as day",
+    ];
+    for tests in passing {
+        let table = view("select 1 as a union all select 2", Some(tests));
+        assert_eq!(build(&setup, &table).map(|b| b.rows), Ok(2), "{tests}");
+    }
+    let failing = [
+        ("select count(*) from s.t where a > 5", "fails in `count`"),
+        ("select 0.0::float8 as zero, 0::numeric as nothing", "fails in `zero`, `nothing`"),
+        ("select ''::varchar as empty", "fails in `empty`"),
+        ("select null::int as missing", "fails in `missing`"),
+        ("select false as no", "fails in `no`"),
+        ("select a from s.t where a > 5", "test 1 returned no rows"),
+    ];
+    for (tests, expected) in failing {
+        let table = view("select 1 as a union all select 2", Some(tests));
+        let error = build(&setup, &table).unwrap_err();
+        assert_eq!(error.class, FailureClass::TestFailed, "{tests}: {error:?}");
+        assert!(error.message.contains(expected), "{tests}: {}", error.message);
+    }
 }
 
 /// Grantee names that need quoting survive every rebuild, whether configured or granted by

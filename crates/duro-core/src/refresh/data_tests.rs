@@ -1,7 +1,9 @@
 //! Running a table's data tests against its temporary table. Each `;`-separated query must
-//! return at least one row, and every value of every row must be true. The tests run inside a
-//! read-only transaction, each query sent alone (see `warehouse::statement`): a test can read,
-//! never write.
+//! return at least one row, and every value of every row must pass: as in the original Duro, a
+//! value fails when it is NULL, false, a numeric zero or an empty string, and passes otherwise
+//! (so `select count(*) from s.t` passes on a non-empty table). The tests run inside a read-only
+//! transaction, each query sent alone (see `warehouse::statement`): a test can read, never
+//! write.
 
 use super::Session;
 use crate::build::FailureClass;
@@ -13,26 +15,34 @@ use postgres::types::{FromSql, Type};
 /// The transaction the tests run in (both dialects accept it); it is always rolled back.
 pub const BEGIN_READ_ONLY: &str = "begin read only";
 
-/// Whether one value of a test's row counts as passing: boolean true, or a text that spells it
-/// (`t`, `true`); NULL and everything else fail.
+/// Whether one value of a test's row passes: anything but NULL, false, a numeric zero or an
+/// empty string (or byte string). Values of types Duro does not decode (dates, enums, Redshift's
+/// own types) pass when they are not NULL.
 struct Passes(bool);
+
+/// Whether a value in PostgreSQL's binary form is falsy.
+fn is_falsy(ty: &Type, raw: &[u8]) -> bool {
+    let all_zero = raw.iter().all(|byte| *byte == 0);
+    match *ty {
+        Type::BOOL | Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => all_zero,
+        Type::FLOAT4 => raw.try_into().map(f32::from_be_bytes).is_ok_and(|v| v == 0.0),
+        Type::FLOAT8 => raw.try_into().map(f64::from_be_bytes).is_ok_and(|v| v == 0.0),
+        // ndigits (2 bytes), weight, sign, scale, digits: zero has no digits and a positive sign
+        // (NaN has no digits either, and passes, as in Python).
+        Type::NUMERIC => raw.len() >= 8 && raw[0..2] == [0, 0] && raw[4..6] == [0, 0],
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN | Type::BYTEA => {
+            raw.is_empty()
+        }
+        _ => false,
+    }
+}
 
 impl<'a> FromSql<'a> for Passes {
     fn from_sql(
         ty: &Type,
         raw: &'a [u8],
     ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let passes = match *ty {
-            Type::BOOL => raw.first().is_some_and(|byte| *byte != 0),
-            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
-                matches!(
-                    std::str::from_utf8(raw).map(str::trim_end),
-                    Ok("t" | "true" | "TRUE" | "True")
-                )
-            }
-            _ => false,
-        };
-        Ok(Passes(passes))
+        Ok(Passes(!is_falsy(ty, raw)))
     }
 
     fn from_sql_null(_: &Type) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
@@ -102,8 +112,53 @@ fn run_queries(
         }
         if !false_columns.is_empty() {
             let columns: Vec<String> = false_columns.iter().map(|c| format!("`{c}`")).collect();
-            failures.push(format!("test {number} is not true in {}", columns.join(", ")));
+            failures.push(format!(
+                "test {number} fails in {} (NULL, false, zero or empty)",
+                columns.join(", ")
+            ));
         }
     }
     Ok(failures)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values in the binary form PostgreSQL and Redshift send, and whether each fails.
+    #[test]
+    fn falsy_values() {
+        let numeric = |ndigits: i16, sign: u16| -> Vec<u8> {
+            let mut raw = Vec::new();
+            raw.extend(ndigits.to_be_bytes());
+            raw.extend(0i16.to_be_bytes());
+            raw.extend(sign.to_be_bytes());
+            raw.extend(0u16.to_be_bytes());
+            raw.extend(std::iter::repeat_n(0u8, 2 * ndigits as usize));
+            raw
+        };
+        let cases: Vec<(Type, Vec<u8>, bool)> = vec![
+            (Type::BOOL, vec![1], false),
+            (Type::BOOL, vec![0], true),
+            (Type::INT4, 7i32.to_be_bytes().to_vec(), false),
+            (Type::INT4, 0i32.to_be_bytes().to_vec(), true),
+            (Type::INT8, (-1i64).to_be_bytes().to_vec(), false),
+            (Type::INT8, 0i64.to_be_bytes().to_vec(), true),
+            (Type::INT2, 0i16.to_be_bytes().to_vec(), true),
+            (Type::FLOAT8, 0.5f64.to_be_bytes().to_vec(), false),
+            (Type::FLOAT8, (-0.0f64).to_be_bytes().to_vec(), true),
+            (Type::FLOAT4, 0.0f32.to_be_bytes().to_vec(), true),
+            (Type::NUMERIC, numeric(0, 0), true),
+            (Type::NUMERIC, numeric(1, 0), false),
+            (Type::NUMERIC, numeric(0, 0xC000), false),
+            (Type::TEXT, b"".to_vec(), true),
+            (Type::TEXT, b"f".to_vec(), false),
+            (Type::VARCHAR, b"0".to_vec(), false),
+            (Type::BYTEA, Vec::new(), true),
+            (Type::DATE, 0i32.to_be_bytes().to_vec(), false),
+        ];
+        for (ty, raw, falsy) in cases {
+            assert_eq!(is_falsy(&ty, &raw), falsy, "{ty} {raw:?}");
+        }
+    }
 }

@@ -1,4 +1,7 @@
-//! Parsing one `.conf` file: `key=value` lines, `#`/`;` comments, `grant_select+=`/`-=`.
+//! Parsing one `.conf` file: `key=value` (or `key: value`, as the original Duro's configparser
+//! read it) lines, keys in any case, indented continuation lines, `#`/`;` comments on their own
+//! line, `grant_select+=`/`-=`. A `[section]` header is a warning and the keys after it are
+//! ignored, as the original ignored them.
 //!
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
@@ -77,23 +80,72 @@ enum Operator {
     Remove,
 }
 
-/// Parses the text of a `.conf` file.
-pub fn parse_conf(text: &str) -> ConfFile {
-    let mut file = ConfFile::default();
-    let mut first_line_of_key: Vec<(String, usize)> = Vec::new();
+/// One logical line: a `key=value` line with its indented continuation lines.
+struct Entry {
+    line: usize,
+    text: String,
+}
+
+/// Splits the text into logical lines. Blank lines and comments end nothing (configparser
+/// keeps a value open across them only when continuation lines follow, which it joins with a
+/// newline); a `[section]` header ends the keys Duro reads.
+fn entries(text: &str, problems: &mut Vec<ConfProblem>) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut section: Option<(usize, String)> = None;
+    let mut ignored = 0;
     for (index, raw_line) in text.lines().enumerate() {
         let line_number = index + 1;
         let line = raw_line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
+        if section.is_some() {
+            if !raw_line.starts_with([' ', '\t']) {
+                ignored += 1;
+            }
+            continue;
+        }
+        if line.starts_with('[') && line.ends_with(']') {
+            section = Some((line_number, line.to_owned()));
+            continue;
+        }
+        match entries.last_mut() {
+            Some(entry) if raw_line.starts_with([' ', '\t']) => {
+                entry.text.push('\n');
+                entry.text.push_str(line);
+            }
+            _ => entries.push(Entry { line: line_number, text: line.to_owned() }),
+        }
+    }
+    if let Some((line, header)) = section {
+        problems.push(ConfProblem {
+            line,
+            severity: Severity::Warning,
+            message: format!(
+                "section `{header}` ignored with the {ignored} keys after it (as the original Duro ignored them); a `.conf` file has no sections"
+            ),
+        });
+    }
+    entries
+}
+
+/// Parses the text of a `.conf` file.
+pub fn parse_conf(text: &str) -> ConfFile {
+    let mut file = ConfFile::default();
+    let mut first_line_of_key: Vec<(String, usize)> = Vec::new();
+    for Entry { line: line_number, text: line } in entries(text, &mut file.problems) {
         let mut problem = |severity: Severity, message: String| {
             file.problems.push(ConfProblem { line: line_number, severity, message })
         };
-        let Some((raw_key, raw_value)) = line.split_once('=') else {
-            problem(Severity::Error, format!("expected `key=value`, found `{line}`"));
+        // The delimiter is the first `=` or `:`, as configparser has it.
+        let Some(at) = line.find(['=', ':']) else {
+            problem(
+                Severity::Error,
+                format!("expected `key=value` or `key: value`, found `{line}`"),
+            );
             continue;
         };
+        let (raw_key, raw_value) = (&line[..at], &line[at + 1..]);
         let raw_key = raw_key.trim().to_lowercase();
         let (key, operator) = match (raw_key.strip_suffix('+'), raw_key.strip_suffix('-')) {
             (Some(key), _) => (key.trim_end().to_owned(), Operator::Add),
@@ -272,6 +324,11 @@ mod tests {
             ("timeout=30s", Setting::Timeout(Some(30))),
             ("processor_timeout=10m", Setting::ProcessorTimeout(Some(600))),
             ("distkey = city # the join key", Setting::Distkey(Some("city".into()))),
+            // configparser's forms, as the original Duro read them.
+            ("distkey: city", Setting::Distkey(Some("city".into()))),
+            ("DISTKEY : City", Setting::Distkey(Some("city".into()))),
+            ("SortKey=a,\n    b", Setting::Sortkey(names(&["a", "b"]))),
+            ("; a comment\n# another\nsortkey:\n\ta,\n\tb", Setting::Sortkey(names(&["a", "b"]))),
         ];
         for (text, expected) in cases {
             assert_eq!(settings(text), vec![expected], "{text}");
@@ -311,7 +368,13 @@ mod tests {
     #[test]
     fn problems() {
         let cases = [
-            ("distkey city", "t.conf:1: error", "expected `key=value`"),
+            ("distkey city", "t.conf:1: error", "expected `key=value` or `key: value`"),
+            ("  distkey city", "t.conf:1: error", "expected `key=value`"),
+            (
+                "distkey=a\n[top]\nsortkey=b\n  c\ndiststyle=all",
+                "t.conf:2: warning",
+                "section `[top]` ignored with the 2 keys after it",
+            ),
             ("colour=blue", "t.conf:1: warning", "unknown key `colour`"),
             ("grant_select=jane, +john", "t.conf:1: error", "mixes plain names"),
             ("grant_select+=+john", "t.conf:1: error", "list plain names"),

@@ -187,6 +187,13 @@ fn split_interval(stem: &str) -> Result<(String, Option<&str>), String> {
     };
     let name = &stem[..at];
     let rest = stem[at..].trim_start_matches(is_separator);
+    let separator = &stem[at..stem.len() - rest.len()];
+    if separator.chars().filter(|c| matches!(c, '-' | '–' | '—')).count() > 1 {
+        return Err(format!(
+            "`{stem}` has more than one dash before the interval (a negative interval?); intervals are positive: write `{name} — {}`",
+            if rest.is_empty() { "24h" } else { rest }
+        ));
+    }
     if name.is_empty() {
         return Err(format!("`{stem}` starts with a separator; write `table — 24h`"));
     }
@@ -343,6 +350,9 @@ mod tests {
             ("first/countries — 1h.py", "processor scripts have no interval"),
             ("first/cities — 1h.conf", "config files have no interval"),
             ("— 1h.sql", "starts with a separator"),
+            // Regression: the `-` was taken as a second separator, and `-1h` read as 60 minutes.
+            ("first/cities — -1h.sql", "more than one dash before the interval"),
+            ("first/cities--1h.sql", "more than one dash before the interval"),
             ("first/ü.sql", "invalid table name"),
         ];
         for (path, text) in cases {

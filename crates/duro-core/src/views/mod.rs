@@ -252,6 +252,22 @@ impl Builder<'_> {
         files.first()
     }
 
+    /// Files of a table that nothing defines: its tests are an error, its configs a warning.
+    fn orphans(&mut self, name: &TableName, files: &TableFiles, test: Option<&str>) {
+        if let Some(test) = test {
+            self.error(
+                test,
+                format!(
+                    "tests for `{name}`, but no table definition (`{}.sql`)",
+                    short_path(test, "_test.sql")
+                ),
+            );
+        }
+        for conf in &files.confs {
+            self.warning(conf, format!("config for `{name}`, which no file defines; ignored"));
+        }
+    }
+
     fn table(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
         let definition_paths: Vec<String> =
             files.definitions.iter().map(|(path, _)| path.clone()).collect();
@@ -259,7 +275,7 @@ impl Builder<'_> {
         let interval = files.definitions.first().and_then(|(_, interval)| *interval);
         let test = self.single(name, "test files", &files.tests).cloned();
         let processor = self.single(name, "processor scripts", &files.processors).cloned();
-        let select = files.selects.first().cloned();
+        let select = self.single(name, "select files", &files.selects).cloned();
         let requirements = self.single(name, "requirements files", &files.requirements).cloned();
         if let Some(processor) = &processor {
             return self.processor_table(
@@ -280,18 +296,7 @@ impl Builder<'_> {
             );
         }
         let Some(definition) = definition else {
-            if let Some(test) = &test {
-                self.error(
-                    test,
-                    format!(
-                        "tests for `{name}`, but no table definition (`{}.sql`)",
-                        short_path(test, "_test.sql")
-                    ),
-                );
-            }
-            for conf in &files.confs {
-                self.warning(conf, format!("config for `{name}`, which no file defines; ignored"));
-            }
+            self.orphans(name, files, test.as_deref());
             return None;
         };
         let query = self.text(&definition)?;
@@ -336,6 +341,8 @@ impl Builder<'_> {
                 self.warning(processor, format!(
                     "not a processor: there is no `{base}_select.sql` and no `{base} — <interval>.sql` with the DDL; ignored"
                 ));
+                // A helper script never hides files that belong to no table.
+                self.orphans(name, files, test.as_deref());
                 return None;
             }
             (None, Some(_)) => {
