@@ -370,7 +370,10 @@ fn conf_diagnostics_name_the_line() {
     );
     let global: Vec<String> =
         rendered(&checked).into_iter().filter(|line| line.starts_with("global.conf:")).collect();
-    assert_eq!(global, ["global.conf:3: error: expected `key=value` or `key: value`, found `distkey a`"]);
+    assert_eq!(
+        global,
+        ["global.conf:3: error: expected `key=value` or `key: value`, found `distkey a`"]
+    );
 }
 
 #[test]
