@@ -17,6 +17,7 @@ pub mod force;
 pub mod git;
 pub mod graph;
 pub mod identifier;
+pub mod ini;
 pub mod interval;
 pub mod logging;
 pub mod notify;

@@ -7,6 +7,7 @@
 //! files) for a test; `cli::Cli` runs a program (a binary of the workspace) the way a test does.
 
 pub mod cli;
+pub mod http;
 pub mod setup;
 
 pub use cli::{Cli, CliOutput, Running};

@@ -72,13 +72,15 @@ fn start(config: Config, must_reach_warehouse: bool) -> Result<Arc<Creator>, Exi
     Ok(creator)
 }
 
-/// Prints the cycle's result and tells Slack (failures and the built tables).
+/// Prints the cycle's result and tells Slack (failures, the built tables, and the periodic
+/// message when its period has passed).
 fn report_cycle(report: &CycleReport, notifications: &Notifications) {
     print_report(report);
     for failure in &report.failed {
         notifications.build_failed(&failure.table, failure.class, &failure.message);
     }
     notifications.cycle_built(&report.built);
+    notifications.periodic_report(now_ms());
 }
 
 fn print_report(report: &CycleReport) {

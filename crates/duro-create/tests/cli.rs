@@ -318,3 +318,53 @@ fn check_warehouse_reports_each_probe() {
     output.code(1);
     assert!(output.stdout.starts_with("failed   schema: "), "{}", output.stdout);
 }
+
+/// A team coming from the original Duro: its `config.conf` (`[main]`, `[redshift]`, `[slack]`
+/// with an incoming webhook) drives `duro-schedule` and then `duro-create --once` on
+/// views-example; the environment points it at the local PostgreSQL, as the README says.
+/// Slack receives the rescheduled views, the built tables and the periodic message.
+#[test]
+fn the_original_config_conf_runs_the_example_end_to_end() {
+    let setup = Setup::example();
+    let (slack, requests) = duro_core::testing::http::answering("200 OK", "text/html", "ok");
+    let warehouse: postgres::Config = setup.url.parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("config.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[main]\nviews = {views}\nlogs = ./logs\ndb = ./duro.db\ngraph = dependencies.dot\nuse_git = no\n\n\
+             [redshift]\nhost = 127.0.0.1\nport = {port}\ndatabase = {database}\nuser = duro\n\n\
+             [slack]\nurl = {slack}/services/T0/B0/XYZ\nchannel = #duro\nfailure_channel = #alerts\n",
+            views = setup.views.display(),
+            port = warehouse.get_ports()[0],
+            database = warehouse.get_dbname().unwrap(),
+        ),
+    )
+    .unwrap();
+    let local = [("DURO_WAREHOUSE__DIALECT", "postgres"), ("DURO_WAREHOUSE__TLS", "disable")];
+    // Built by `cargo test --workspace` (tests/run.sh) beside this crate's binary.
+    let schedule = Path::new(env!("CARGO_BIN_EXE_duro-create")).with_file_name("duro-schedule");
+    assert!(schedule.is_file(), "{} is missing: build it (tests/run.sh does)", schedule.display());
+    let output =
+        Cli::new(&schedule).arg("--config").arg(&conf).envs(local).current_dir(dir.path()).run();
+    output.code(0);
+    assert!(output.stderr.contains("`[main] graph` ignored"), "{}", output.both());
+    let output = duro_create(&conf).arg("--once").envs(local).current_dir(dir.path()).run();
+    output.code(0);
+    assert!(output.stdout.contains("built first.cities"), "{}", output.both());
+    assert!(setup.scalar::<i64>("select count(*) from first.cities") > 0);
+
+    let mut messages = Vec::new();
+    while let Ok(request) = requests.recv_timeout(Duration::from_secs(2)) {
+        assert_eq!(request.request_line, "POST /services/T0/B0/XYZ HTTP/1.1");
+        let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
+        messages.push((body["channel"].as_str().unwrap().to_owned(), body["text"].to_string()));
+    }
+    let has =
+        |channel: &str, text: &str| messages.iter().any(|(c, t)| c == channel && t.contains(text));
+    assert!(has("#duro", "Rescheduled views. New tables (6): finances.revenue"), "{messages:?}");
+    assert!(has("#duro", "first.cities: "), "{messages:?}");
+    assert!(has("#duro", "I'm working! In the last 1d:"), "{messages:?}");
+    assert!(!messages.iter().any(|(c, _)| c == "#alerts"), "{messages:?}");
+}

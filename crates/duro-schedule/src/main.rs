@@ -43,6 +43,10 @@ struct Args {
     /// views repository's own CI
     #[arg(long, value_enum)]
     dialect: Option<Dialect>,
+    /// Print the configuration file as the equivalent duro.yaml (the original Duro's
+    /// config.conf translated), secrets redacted, and exit
+    #[arg(long, conflicts_with_all = ["check", "json", "dot"])]
+    print_config: bool,
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,9 @@ fn main() -> ExitCode {
         Ok(config) => config,
         Err(error) => return report::fatal(&error),
     };
+    if args.print_config {
+        return report::print_config(args.common.config.as_deref());
+    }
     if let Some(views) = args.views {
         config.views.path = views;
     }

@@ -21,6 +21,19 @@ pub(crate) fn fatal(error: &dyn Display) -> ExitCode {
 }
 
 /// `--dot`: the dependency graph of what was read, in Graphviz DOT (written atomically).
+/// `--print-config`: the configuration file as duro.yaml, secrets redacted; the warnings of
+/// its translation go to the log as at every start.
+pub(crate) fn print_config(explicit: Option<&Path>) -> ExitCode {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    match duro_core::config::Config::equivalent_yaml(explicit, &env) {
+        Ok(yaml) => {
+            print!("{yaml}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => fatal(&error),
+    }
+}
+
 pub(crate) fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Result<(), ExitCode> {
     match dot {
         Some(path) => write_atomically(path, &checked.graph.to_dot()).map_err(|error| {

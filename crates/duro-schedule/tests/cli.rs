@@ -173,3 +173,47 @@ fn a_rejected_run_says_the_catalog_stays() {
     assert!(text.contains("first/b.sql: error: `first.b` has no interval"), "{text}");
     assert!(text.contains("the previous catalog stays in force"), "{text}");
 }
+
+/// The original Duro's `config.conf` works as `--config`: the scheduler reads its `[main]`
+/// views and state file, warns about the keys without a meaning here, and `--print-config`
+/// shows the equivalent duro.yaml without a secret.
+#[test]
+fn the_original_config_conf_and_print_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("config.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[main]\nviews = {}\nlogs = ./logs\ndb = ./original.db\nuse_git = off\n\n[redshift]\nhost = cluster.example.com\nport = 5439\ndatabase = dw\nuser = duro\npassword = hunter%%2\n\n[slack]\nurl = https://hooks.slack.com/services/T0/B0/SECRETPART\nchannel = #duro\n",
+            example_views().display()
+        ),
+    )
+    .unwrap();
+    let output = duro_schedule(dir.path()).arg("--config").arg(&conf).run();
+    output.code(0);
+    assert!(output.stderr.contains("`[main] logs` ignored"), "{}", output.both());
+    assert!(dir.path().join("original.db").is_file());
+
+    let output = duro_schedule(dir.path()).arg("--config").arg(&conf).arg("--print-config").run();
+    output.code(0);
+    let yaml = &output.stdout;
+    for secret in ["hunter", "SECRETPART"] {
+        assert!(!yaml.contains(secret), "{yaml}");
+    }
+    let document: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+    assert_eq!(document["warehouse"]["url"], "postgres://duro@cluster.example.com:5439/dw");
+    assert_eq!(document["warehouse"]["password"], "<redacted>");
+    assert_eq!(document["warehouse"]["dialect"], "redshift");
+    assert_eq!(document["slack"]["webhook_url"], "<redacted>");
+    assert_eq!(document["state"]["path"], "./original.db");
+
+    let broken = dir.path().join("broken.conf");
+    std::fs::write(&broken, "[main]\nuse_git = perhaps\n").unwrap();
+    let output = duro_schedule(dir.path()).arg("--config").arg(&broken).run();
+    output.code(2);
+    assert!(
+        output.stderr.contains("line 2: `[main] use_git`: `perhaps` is not a boolean"),
+        "{}",
+        output.both()
+    );
+}

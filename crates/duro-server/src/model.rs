@@ -243,13 +243,12 @@ pub struct Stats {
 }
 
 pub(crate) fn stats(period: PeriodStats, hours: i64, running: usize) -> Stats {
-    let period_ms = (hours * 3_600_000) as f64;
     Stats {
         hours,
         tables: period.tables_built,
         builds: period.builds,
         failures: period.failures,
-        load_percent: (period.busy_ms as f64 * 10_000.0 / period_ms).round() / 100.0,
+        load_percent: period.load_percent(hours * 3_600_000),
         running,
     }
 }

@@ -1,5 +1,5 @@
-//! `duro.yaml` plus `DURO_SECTION__KEY` environment overrides → the validated, resolved
-//! [`Config`] every program starts from.
+//! `duro.yaml` (or the original Duro's `config.conf`, see `original`) plus `DURO_SECTION__KEY`
+//! environment overrides → the validated, resolved [`Config`] every program starts from.
 //!
 //! Precedence, lowest first: defaults, the file, the environment, then command-line flags (applied
 //! by the binaries). [`Config::load`] does everything that can fail once, at start: it reads the
@@ -8,6 +8,7 @@
 //! shows one.
 
 mod lenient;
+mod original;
 mod secret;
 
 pub use secret::{ConnectionUrl, Secret, redact_url};
@@ -47,6 +48,10 @@ pub struct Config {
     pub processors: ProcessorsConfig,
     pub s3: S3Config,
     pub server: ServerConfig,
+    /// What reading the file found without effect (keys of the original's `config.conf` that
+    /// mean nothing here), warned about at start with [`Config::unused_settings`].
+    #[serde(skip)]
+    pub file_warnings: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -310,8 +315,8 @@ impl S3Config {
     }
 }
 
-/// Slack notifications. Off unless a token is configured (env `DURO_SLACK__TOKEN` or
-/// `token_file`).
+/// Slack notifications. Off unless a bot token (env `DURO_SLACK__TOKEN` or `token_file`) or an
+/// incoming webhook's URL (env `DURO_SLACK__WEBHOOK_URL` or `webhook_url_file`) is configured.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SlackConfig {
@@ -320,10 +325,21 @@ pub struct SlackConfig {
     /// The bot token; after [`Config::load`], also the contents of `token_file`.
     pub token: Option<Secret>,
     pub token_file: Option<PathBuf>,
+    /// An incoming webhook's URL, instead of a token (the original Duro's `[slack] url`); after
+    /// [`Config::load`], also the contents of `webhook_url_file`.
+    pub webhook_url: Option<Secret>,
+    pub webhook_url_file: Option<PathBuf>,
+    /// The channel of every message whose own channel is unset.
+    pub channel: Option<String>,
     /// Channel for failures (builds and schedules).
     pub failure_channel: Option<String>,
     /// Channel for built tables and rescheduled views.
     pub success_channel: Option<String>,
+    /// Channel for the periodic "I'm working" message with the period's figures.
+    pub log_channel: Option<String>,
+    /// The period of that message (`24h`).
+    #[serde(deserialize_with = "lenient::duration")]
+    pub log_every: Duration,
     /// How long before an identical failure is sent again (`1h`).
     #[serde(deserialize_with = "lenient::duration")]
     pub repeat_after: Duration,
@@ -337,11 +353,41 @@ impl Default for SlackConfig {
             api_url: "https://slack.com/api".to_owned(),
             token: None,
             token_file: None,
+            webhook_url: None,
+            webhook_url_file: None,
+            channel: None,
             failure_channel: None,
             success_channel: None,
+            log_channel: None,
+            log_every: Duration::from_secs(86_400),
             repeat_after: Duration::from_secs(3_600),
             ui_url: None,
         }
+    }
+}
+
+/// What a Slack message is about, which decides its channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SlackPurpose {
+    Failure,
+    Success,
+    Log,
+}
+
+impl SlackConfig {
+    /// Whether messages can be sent (a token or a webhook).
+    pub fn is_on(&self) -> bool {
+        self.token.is_some() || self.webhook_url.is_some()
+    }
+
+    /// The channel of a message: its own, else `channel`.
+    pub fn channel_for(&self, purpose: SlackPurpose) -> Option<&str> {
+        let own = match purpose {
+            SlackPurpose::Failure => &self.failure_channel,
+            SlackPurpose::Success => &self.success_channel,
+            SlackPurpose::Log => &self.log_channel,
+        };
+        own.as_deref().or(self.channel.as_deref())
     }
 }
 
@@ -424,21 +470,45 @@ impl Config {
     /// `./duro.yaml` when it exists, else defaults; then applies `DURO_*__*` overrides from `env`,
     /// resolves secrets (see the module's documentation) and checks the whole.
     pub fn load(explicit: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
-        let from_env = env.iter().find(|(k, _)| k == "DURO_CONFIG").map(|(_, v)| PathBuf::from(v));
-        let path = explicit.map(Path::to_path_buf).or(from_env);
-        let mut document = match &path {
-            Some(path) => read_document(path)?,
-            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
-                read_document(Path::new(DEFAULT_CONFIG_FILE))?
-            }
-            None => Value::Mapping(Mapping::new()),
-        };
+        let (mut document, file_warnings) = file_document(explicit, env)?;
         apply_env_overrides(&mut document, env)?;
         let mut config =
             Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        config.file_warnings = file_warnings;
         config.resolve_secrets(env)?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// The configuration file as a `duro.yaml` (the original's `config.conf` translated), with
+    /// every secret redacted; after checking that the whole configuration loads.
+    pub fn equivalent_yaml(
+        explicit: Option<&Path>,
+        env: &[(String, String)],
+    ) -> Result<String, ConfigError> {
+        Self::load(explicit, env)?;
+        let (mut document, _) = file_document(explicit, env)?;
+        if let Value::Mapping(sections) = &mut document {
+            for (name, section) in sections.iter_mut() {
+                let Value::Mapping(keys) = section else { continue };
+                for (key, value) in keys.iter_mut() {
+                    let (Some(name), Some(key)) = (name.as_str(), key.as_str()) else { continue };
+                    if SECRET_KEYS.contains(&(name, key)) {
+                        *value = Value::String(REDACTED.to_owned());
+                    } else if (name, key) == ("warehouse", "url")
+                        && let Some(url) = value.as_str()
+                    {
+                        *value = Value::String(redact_url(url));
+                    }
+                }
+            }
+        }
+        let yaml = serde_yaml::to_string(&document)
+            .map_err(|e| ConfigError::Invalid(format!("cannot write the configuration: {e}")))?;
+        Ok(format!(
+            "# The configuration file as duro.yaml; environment overrides (DURO_*) are not included.\n\
+             # Secrets are shown as {REDACTED}: keep them in the environment or in `*_file` files.\n{yaml}"
+        ))
     }
 
     /// Loads with the process environment.
@@ -472,6 +542,11 @@ impl Config {
                 .map_err(|message| ConfigError::RootCertificate { path: path.clone(), message })?;
         }
         from_file(&mut self.slack.token, &self.slack.token_file, "slack.token_file")?;
+        from_file(
+            &mut self.slack.webhook_url,
+            &self.slack.webhook_url_file,
+            "slack.webhook_url_file",
+        )?;
         from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
         from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
         let s3 = &mut self.s3;
@@ -510,6 +585,16 @@ impl Config {
             ));
         }
         self.server.users()?;
+        if self.slack.token.is_some() && self.slack.webhook_url.is_some() {
+            return Err(ConfigError::Invalid(
+                "slack.token and slack.webhook_url are both set: keep one (a bot token or an incoming webhook)".to_owned(),
+            ));
+        }
+        if self.slack.log_every.is_zero() {
+            return Err(ConfigError::Invalid(
+                "slack.log_every must be a positive duration like `24h`; leave slack.log_channel and slack.channel unset for no periodic message".to_owned(),
+            ));
+        }
         if self.processors.export == ExportMethod::Unload
             && self.warehouse.dialect != Dialect::Redshift
         {
@@ -523,7 +608,7 @@ impl Config {
     /// Settings given but without effect, for a warning at start (they are not errors: a
     /// program may not need them).
     pub fn unused_settings(&self) -> Vec<String> {
-        let mut unused = Vec::new();
+        let mut unused = self.file_warnings.clone();
         let s3 = &self.s3;
         if s3.bucket.is_none() {
             let set: Vec<&str> = [
@@ -540,10 +625,13 @@ impl Config {
             }
         }
         let slack = &self.slack;
-        if slack.token.is_none()
-            && (slack.failure_channel.is_some() || slack.success_channel.is_some())
-        {
-            unused.push("Slack channels set but Slack is off without slack.token".to_owned());
+        let channels =
+            [&slack.channel, &slack.failure_channel, &slack.success_channel, &slack.log_channel];
+        if !slack.is_on() && channels.iter().any(|channel| channel.is_some()) {
+            unused.push(
+                "Slack channels set but Slack is off without slack.token or slack.webhook_url"
+                    .to_owned(),
+            );
         }
         if self.warehouse.tls_root_cert.is_some() && self.warehouse.tls_mode() == TlsMode::Disable {
             unused.push("warehouse.tls_root_cert set but warehouse.tls is `disable`".to_owned());
@@ -558,20 +646,56 @@ impl Config {
     }
 }
 
-fn read_document(path: &Path) -> Result<Value, ConfigError> {
+/// The configuration file's document, before environment overrides: `explicit` (from
+/// `--config`), else `DURO_CONFIG`, else `./duro.yaml` when it exists, else an empty one; with
+/// the warnings of its translation when it is the original's `config.conf`.
+fn file_document(
+    explicit: Option<&Path>,
+    env: &[(String, String)],
+) -> Result<(Value, Vec<String>), ConfigError> {
+    let from_env = env.iter().find(|(k, _)| k == "DURO_CONFIG").map(|(_, v)| PathBuf::from(v));
+    match explicit.map(Path::to_path_buf).or(from_env) {
+        Some(path) => read_document(&path),
+        None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+            read_document(Path::new(DEFAULT_CONFIG_FILE))
+        }
+        None => Ok((Value::Mapping(Mapping::new()), Vec::new())),
+    }
+}
+
+fn read_document(path: &Path) -> Result<(Value, Vec<String>), ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    if original::is_ini(path, &text) {
+        let translated = original::translate(path, &text)?;
+        return Ok((translated.document, translated.warnings));
+    }
     let value: Value = serde_yaml::from_str(&text)
         .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
     match value {
-        Value::Null => Ok(Value::Mapping(Mapping::new())),
-        Value::Mapping(_) => Ok(value),
+        Value::Null => Ok((Value::Mapping(Mapping::new()), Vec::new())),
+        Value::Mapping(_) => Ok((value, Vec::new())),
         _ => Err(ConfigError::Parse {
             path: path.to_owned(),
             message: "the top level must be a mapping of sections".to_owned(),
         }),
     }
 }
+
+/// The keys that hold secrets, redacted by [`Config::equivalent_yaml`] (`warehouse.url` is
+/// redacted as a URL).
+const SECRET_KEYS: &[(&str, &str)] = &[
+    ("warehouse", "password"),
+    ("slack", "token"),
+    ("slack", "webhook_url"),
+    ("s3", "secret_access_key"),
+    ("s3", "session_token"),
+    ("server", "token"),
+    ("server", "users"),
+];
+
+/// The placeholder of a redacted secret.
+const REDACTED: &str = "<redacted>";
 
 /// `DURO_VIEWS__PATH=/x` sets `views.path`. Values are strings; typed fields parse them.
 fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result<(), ConfigError> {
@@ -881,7 +1005,7 @@ mod tests {
             config.unused_settings(),
             [
                 "s3.region set but S3 is off without s3.bucket",
-                "Slack channels set but Slack is off without slack.token",
+                "Slack channels set but Slack is off without slack.token or slack.webhook_url",
                 "server.token set but server.auth is not `token`",
             ]
         );
@@ -905,5 +1029,118 @@ mod tests {
             assert!(!shown.contains(secret), "{shown}");
         }
         assert!(shown.contains("duro:<redacted>@db:5432"), "{shown}");
+    }
+
+    /// The original's `config.conf`, found by its extension or its content, with the
+    /// environment on top (how the tests point it at a local PostgreSQL).
+    #[test]
+    fn the_original_config_conf_loads_with_the_environment_on_top() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("config.conf");
+        std::fs::write(&conf, original::TEMPLATE).unwrap();
+        let config = Config::load(Some(&conf), &[]).unwrap();
+        assert_eq!(config.warehouse.dialect, Dialect::Redshift);
+        assert_eq!(config.warehouse.tls_mode(), TlsMode::Require);
+        assert_eq!(
+            config.warehouse.url.as_ref().map(ConnectionUrl::expose),
+            Some("postgres://duro@cluster.abc123.eu-west-1.redshift.amazonaws.com:5439/analytics")
+        );
+        assert_eq!(config.warehouse.password.as_ref().map(Secret::expose), Some("pa%ss:word"));
+        assert_eq!((config.views.path.to_str(), config.views.use_git), (Some("./views"), true));
+        assert_eq!(config.state.path, PathBuf::from("./duro.db"));
+        assert_eq!(
+            config.s3.keys().map(|(id, key)| (id, key.expose())),
+            Some(("AKIAEXAMPLE", "secret/key"))
+        );
+        assert_eq!(
+            (config.s3.bucket.as_deref(), config.s3.prefix.as_str()),
+            (Some("duro-staging"), "csv/")
+        );
+        assert_eq!(
+            config.slack.webhook_url.as_ref().map(Secret::expose),
+            Some("https://hooks.slack.com/services/T0/B0/XYZ")
+        );
+        assert_eq!(config.slack.channel_for(SlackPurpose::Failure), Some("#alerts"));
+        assert_eq!(config.slack.channel_for(SlackPurpose::Success), Some("#duro"));
+        assert_eq!(config.slack.channel_for(SlackPurpose::Log), Some("#duro"));
+        let unused = config.unused_settings();
+        assert_eq!(unused.len(), 2, "{unused:?}");
+        assert!(unused[0].contains("`[main] logs` ignored"), "{unused:?}");
+
+        // Any name: the content decides; the environment overrides the file.
+        let renamed = dir.path().join("settings");
+        std::fs::write(&renamed, original::TEMPLATE).unwrap();
+        let local = Config::load(
+            Some(&renamed),
+            &env(&[("DURO_WAREHOUSE__DIALECT", "postgres"), ("DURO_WAREHOUSE__TLS", "disable")]),
+        )
+        .unwrap();
+        assert_eq!(local.warehouse.dialect, Dialect::Postgres);
+        assert_eq!(local.warehouse.tls_mode(), TlsMode::Disable);
+    }
+
+    /// `--print-config`: the file as duro.yaml, secrets redacted; loading it again gives the
+    /// same configuration (but the secrets, which stay out of it).
+    #[test]
+    fn the_equivalent_yaml_redacts_secrets_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("config.conf");
+        std::fs::write(
+            &conf,
+            original::TEMPLATE.replace("user = duro", "user = duro\npassword_x = 1"),
+        )
+        .unwrap();
+        let yaml = Config::equivalent_yaml(Some(&conf), &[]).unwrap();
+        for secret in ["pa%ss", "secret/key", "XYZ"] {
+            assert!(!yaml.contains(secret), "{yaml}");
+        }
+        assert!(yaml.starts_with("# The configuration file as duro.yaml"), "{yaml}");
+        assert!(yaml.contains("  password: <redacted>\n"), "{yaml}");
+        assert!(yaml.contains("  webhook_url: <redacted>\n"), "{yaml}");
+        let printed = dir.path().join("duro.yaml");
+        std::fs::write(&printed, &yaml).unwrap();
+        let (from_conf, from_yaml) =
+            (Config::load(Some(&conf), &[]).unwrap(), Config::load(Some(&printed), &[]).unwrap());
+        let shown =
+            |config: Config| format!("{:?}", Config { file_warnings: Vec::new(), ..config });
+        assert_eq!(shown(from_conf), shown(from_yaml));
+        // Every key redacted is a secret of the configuration: `Debug` hides it too.
+        for (section, key) in SECRET_KEYS {
+            let name = format!("DURO_{}__{}", section.to_uppercase(), key.to_uppercase());
+            let value = if *key == "users" { "u:sentinel-value" } else { "sentinel-value" };
+            let mut vars = env(&[(&name, value)]);
+            if *section == "server" {
+                vars.extend(env(&[(
+                    "DURO_SERVER__AUTH",
+                    if *key == "users" { "basic" } else { "token" },
+                )]));
+            }
+            let config = Config::load(None, &vars).unwrap();
+            assert!(!format!("{config:?}").contains("sentinel-value"), "{section}.{key}");
+        }
+    }
+
+    #[test]
+    fn slack_token_or_webhook_not_both() {
+        let error = Config::load(
+            None,
+            &env(&[("DURO_SLACK__TOKEN", "xoxb-1"), ("DURO_SLACK__WEBHOOK_URL", "https://h/x")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("slack.token and slack.webhook_url are both set"), "{error}");
+        let file = write("https://hooks.example/T/B/C\n");
+        let config = Config::load(
+            None,
+            &env(&[("DURO_SLACK__WEBHOOK_URL_FILE", file.path().to_str().unwrap())]),
+        )
+        .unwrap();
+        assert_eq!(
+            config.slack.webhook_url.as_ref().map(Secret::expose),
+            Some("https://hooks.example/T/B/C")
+        );
+        assert!(config.slack.is_on());
+        assert_eq!(config.slack.log_every, Duration::from_secs(86_400));
+        assert!(Config::load(None, &env(&[("DURO_SLACK__LOG_EVERY", "0")])).is_err());
     }
 }

@@ -288,6 +288,27 @@ impl StateFile {
         })
     }
 
+    /// Claims the periodic message `name` for the period ending at `now_ms`: true (and
+    /// recorded, in one write) when it was last claimed `every_ms` or more before, or never.
+    /// So one message goes out per period, whatever the number of processes asking.
+    pub fn claim_period(
+        &mut self,
+        name: &str,
+        now_ms: i64,
+        every_ms: i64,
+    ) -> Result<bool, StateError> {
+        self.write(|tx| {
+            let changed = tx
+                .prepare_cached(
+                    "insert into periodic_posts (name, posted_at_ms) values (?1, ?2)
+                     on conflict (name) do update set posted_at_ms = excluded.posted_at_ms
+                     where periodic_posts.posted_at_ms <= excluded.posted_at_ms - ?3",
+                )?
+                .execute(params![name, now_ms, every_ms])?;
+            Ok(changed == 1)
+        })
+    }
+
     /// Takes the lease on `table` for `holder` until `now_ms + ttl_ms`, unless another holder has
     /// an unexpired one. Returns whether the lease is now held.
     pub fn acquire_lease(

@@ -33,6 +33,14 @@ pub struct PeriodStats {
     pub busy_ms: i64,
 }
 
+impl PeriodStats {
+    /// The share of a period of `period_ms` spent building, in percent of one builder (more
+    /// than 100 with parallel builders), rounded to two decimals.
+    pub fn load_percent(&self, period_ms: i64) -> f64 {
+        (self.busy_ms as f64 * 10_000.0 / period_ms as f64).round() / 100.0
+    }
+}
+
 /// Finished builds by outcome and failure class, for `/metrics`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildCount {

@@ -183,6 +183,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     alter table notifications rename column sent_at to sent_at_ms;
     update notifications set sent_at_ms = sent_at_ms * 1000;
     "#,
+    // 8: periodic messages (Slack's log channel), each claimed by one write per period.
+    r#"
+    create table periodic_posts (
+        name text primary key,
+        posted_at_ms integer not null
+    ) strict;
+    "#,
 ];
 
 #[cfg(test)]

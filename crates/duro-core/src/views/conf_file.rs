@@ -9,6 +9,7 @@
 use crate::catalog::conf_keys::{ConfKey, known_names};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::identifier::{normalize_grantee, validate_identifier};
+use crate::ini::{self, Line};
 use crate::interval::{parse_duration_seconds, parse_interval_minutes};
 
 /// A change to the list of grantees.
@@ -86,35 +87,20 @@ struct Entry {
     text: String,
 }
 
-/// Splits the text into logical lines. Blank lines and comments end nothing (configparser
-/// keeps a value open across them only when continuation lines follow, which it joins with a
-/// newline); a `[section]` header ends the keys Duro reads.
+/// The entries Duro reads: those before any `[section]` header (configparser's logical lines,
+/// see [`crate::ini`]). A header is a warning, and the entries after it are ignored.
 fn entries(text: &str, problems: &mut Vec<ConfProblem>) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut section: Option<(usize, String)> = None;
     let mut ignored = 0;
-    for (index, raw_line) in text.lines().enumerate() {
-        let line_number = index + 1;
-        let line = raw_line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if section.is_some() {
-            if !raw_line.starts_with([' ', '\t']) {
-                ignored += 1;
+    for line in ini::lines(text) {
+        match line {
+            Line::Section { line, name } if section.is_none() => {
+                section = Some((line, format!("[{name}]")));
             }
-            continue;
-        }
-        if line.starts_with('[') && line.ends_with(']') {
-            section = Some((line_number, line.to_owned()));
-            continue;
-        }
-        match entries.last_mut() {
-            Some(entry) if raw_line.starts_with([' ', '\t']) => {
-                entry.text.push('\n');
-                entry.text.push_str(line);
-            }
-            _ => entries.push(Entry { line: line_number, text: line.to_owned() }),
+            Line::Section { .. } => {}
+            Line::Entry { .. } if section.is_some() => ignored += 1,
+            Line::Entry { line, text } => entries.push(Entry { line, text }),
         }
     }
     if let Some((line, header)) = section {
@@ -137,16 +123,13 @@ pub fn parse_conf(text: &str) -> ConfFile {
         let mut problem = |severity: Severity, message: String| {
             file.problems.push(ConfProblem { line: line_number, severity, message })
         };
-        // The delimiter is the first `=` or `:`, as configparser has it.
-        let Some(at) = line.find(['=', ':']) else {
+        let Some((raw_key, raw_value)) = ini::split_entry(&line) else {
             problem(
                 Severity::Error,
                 format!("expected `key=value` or `key: value`, found `{line}`"),
             );
             continue;
         };
-        let (raw_key, raw_value) = (&line[..at], &line[at + 1..]);
-        let raw_key = raw_key.trim().to_lowercase();
         let (key, operator) = match (raw_key.strip_suffix('+'), raw_key.strip_suffix('-')) {
             (Some(key), _) => (key.trim_end().to_owned(), Operator::Add),
             (_, Some(key)) => (key.trim_end().to_owned(), Operator::Remove),
