@@ -7,6 +7,7 @@
 )]
 
 use duro_core::build::FailureClass;
+use duro_core::catalog::UpstreamFailure;
 use duro_core::clock::now_ms;
 use duro_core::config::Config;
 use duro_core::creator::{Creator, CreatorError, CycleReport, Selection};
@@ -156,12 +157,20 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                 println!("nothing to build");
             }
             let means = creator.mean_build_ms().unwrap_or_default();
-            for (position, build) in planned.iter().enumerate() {
+            for (position, step) in planned.iter().enumerate() {
+                let build = &step.build;
                 let usual = means
                     .get(&build.table)
                     .map(|ms| format!(", usually {:.1} s", ms / 1000.0))
                     .unwrap_or_default();
-                println!("{}. {} ({}{usual})", position + 1, build.table, build.reason);
+                let upstream = match step.on_upstream_failure {
+                    Some(UpstreamFailure::Skip) => "; skipped if a table it reads fails",
+                    Some(UpstreamFailure::Build) => {
+                        "; built even if a table it reads fails (on_upstream_failure=build)"
+                    }
+                    None => "",
+                };
+                println!("{}. {} ({}{usual}{upstream})", position + 1, build.table, build.reason);
             }
             ExitCode::SUCCESS
         }

@@ -127,6 +127,37 @@ fn a_failed_test_keeps_the_old_table_and_skips_dependents() {
     assert_eq!(setup.state().force_requests().unwrap().len(), 2);
 }
 
+/// `on_upstream_failure=build` (the original's behaviour) builds a table from the last good
+/// version of a table that failed; the default skips it. A table reading one that was built
+/// anyway follows that build's result.
+#[test]
+fn on_upstream_failure_build_reads_the_last_good_version() {
+    let setup = Setup::new(
+        &[
+            ("s/cities — 1d.sql", "select 'Paris' as city"),
+            ("s/cities_test.sql", "select count(*) from s.cities where city = 'Paris'"),
+            ("s/shops — 1d.sql", "select city from s.cities"),
+            ("s/shops.conf", "on_upstream_failure = build"),
+            ("s/malls — 1d.sql", "select city from s.cities"),
+            ("s/streets — 1d.sql", "select city from s.shops"),
+        ],
+        "create schema s",
+    );
+    assert_eq!(setup.cycle().built.len(), 4);
+    setup.write(&[("s/cities — 1d.sql", "select 'Lyon' as city")]);
+    setup.schedule();
+    for table in ["s.shops", "s.malls", "s.streets"] {
+        setup.force(table);
+    }
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::TestFailed);
+    let skipped: Vec<&str> = report.skipped.iter().map(|f| f.table.as_str()).collect();
+    assert_eq!(skipped, ["s.malls"]);
+    assert_eq!(built_names(&report), ["s.shops", "s.streets"]);
+    assert_eq!(setup.scalar::<String>("select city from s.shops"), "Paris");
+}
+
 #[test]
 fn a_test_returning_no_rows_fails() {
     let setup = Setup::new(

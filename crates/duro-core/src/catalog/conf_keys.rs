@@ -13,6 +13,7 @@ pub enum ConfKey {
     SnapshotsStoredFor,
     Timeout,
     ProcessorTimeout,
+    OnUpstreamFailure,
 }
 
 /// A kind of table a key can apply to.
@@ -35,7 +36,7 @@ pub struct KeyInfo {
 const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
 
 /// Every key, in the order files and pages list them.
-pub const CONF_KEYS: [KeyInfo; 8] = [
+pub const CONF_KEYS: [KeyInfo; 9] = [
     KeyInfo {
         key: ConfKey::GrantSelect,
         name: "grant_select",
@@ -83,6 +84,12 @@ pub const CONF_KEYS: [KeyInfo; 8] = [
         name: "processor_timeout",
         meaning: "limit on the processor script",
         applies_to: &[AppliesTo::Processor],
+    },
+    KeyInfo {
+        key: ConfKey::OnUpstreamFailure,
+        name: "on_upstream_failure",
+        meaning: "when a table it reads failed: `skip` this table too, or `build` it from that table's last good version",
+        applies_to: EVERY_KIND,
     },
 ];
 

@@ -17,11 +17,41 @@ pub struct TableConfig {
     pub snapshots_stored_for_minutes: Option<u32>,
     pub timeout_seconds: Option<u64>,
     pub processor_timeout_seconds: Option<u64>,
+    /// Unset means [`UpstreamFailure::Skip`]; left out of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_upstream_failure: Option<UpstreamFailure>,
     /// For every key set by some file: the last file (relative path) that set or changed it.
     pub sources: BTreeMap<String, String>,
 }
 
+/// What a build does when a table it reads failed in the same cycle.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamFailure {
+    /// Skip it too (`dependency_failed`), as every cycle until the failure is fixed.
+    #[default]
+    Skip,
+    /// Build it anyway, reading the failed table's last good version (the original Duro's way).
+    Build,
+}
+
+impl UpstreamFailure {
+    pub const ALL: [UpstreamFailure; 2] = [UpstreamFailure::Skip, UpstreamFailure::Build];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamFailure::Skip => "skip",
+            UpstreamFailure::Build => "build",
+        }
+    }
+}
+
 impl TableConfig {
+    /// The upstream-failure policy in force.
+    pub fn upstream_failure(&self) -> UpstreamFailure {
+        self.on_upstream_failure.unwrap_or_default()
+    }
+
     /// Every key's effective value as text (`None` when unset), in `CONF_KEYS` order, for
     /// display.
     pub fn entries(&self) -> Vec<(ConfKey, Option<String>)> {
@@ -40,6 +70,9 @@ impl TableConfig {
                     ConfKey::SnapshotsStoredFor => minutes(self.snapshots_stored_for_minutes),
                     ConfKey::Timeout => seconds(self.timeout_seconds),
                     ConfKey::ProcessorTimeout => seconds(self.processor_timeout_seconds),
+                    ConfKey::OnUpstreamFailure => {
+                        self.on_upstream_failure.map(|policy| policy.as_str().to_owned())
+                    }
                 };
                 (info.key, value)
             })

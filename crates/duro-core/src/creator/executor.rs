@@ -1,10 +1,12 @@
 //! Running a plan: up to `jobs` builds at once, each on its own connection and under a lease;
-//! a table starts when the planned tables it reads have succeeded; when one fails, everything
-//! planned that depends on it is skipped and recorded as such.
+//! a table starts when the planned tables it reads have succeeded (or failed, for a table whose
+//! `on_upstream_failure` is `build`); when one fails, everything planned that depends on it is
+//! skipped and recorded as such, but for those tables.
 
 use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
+use crate::catalog::UpstreamFailure;
 use crate::clock::now_ms;
 use crate::identifier::TableName;
 use crate::plan::{PlannedBuild, Planner};
@@ -236,8 +238,11 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Marks every planned table depending on `table` as blocked; records them as skipped when
-    /// `table` failed.
+    /// After `table` failed (`failure`) or was found busy (`None`), blocks the planned tables
+    /// that depend on it. A busy table blocks every dependent until a later cycle. A failure
+    /// skips (recorded as `dependency_failed`) each dependent that reads a failed or skipped
+    /// table, unless its `on_upstream_failure` is `build`: then it is built from what the
+    /// tables it reads hold, and its own dependents follow its result.
     fn block_dependents(
         &self,
         progress: &mut Progress,
@@ -246,24 +251,32 @@ impl Run<'_> {
         failure: Option<&Failure>,
     ) -> Result<(), StateError> {
         progress.blocked.insert(table.to_owned());
-        for dependent in self.planner.dependents_in_plan(self.planned, table) {
-            if !progress.blocked.insert(dependent.clone()) {
+        let downstream: HashSet<String> =
+            self.planner.dependents_in_plan(self.planned, table).into_iter().collect();
+        let Some(failure) = failure else {
+            progress.blocked.extend(downstream);
+            return Ok(());
+        };
+        // In plan order, so every table a dependent reads is decided before it.
+        for planned in self.planned {
+            let dependent = &planned.table;
+            if !downstream.contains(dependent) || progress.blocked.contains(dependent) {
                 continue;
             }
-            if let Some(failure) = failure {
-                let message = format!("not built: `{table}` failed ({})", failure.class);
-                state.record_skipped(
-                    &dependent,
-                    FailureClass::DependencyFailed,
-                    &message,
-                    now_ms(),
-                )?;
-                progress.report.skipped.push(Failure {
-                    table: dependent,
-                    class: FailureClass::DependencyFailed,
-                    message,
-                });
+            let stored = &self.tables[dependent];
+            if !stored.dependencies.iter().any(|read| progress.blocked.contains(read))
+                || stored.config.upstream_failure() == UpstreamFailure::Build
+            {
+                continue;
             }
+            progress.blocked.insert(dependent.clone());
+            let message = format!("not built: `{table}` failed ({})", failure.class);
+            state.record_skipped(dependent, FailureClass::DependencyFailed, &message, now_ms())?;
+            progress.report.skipped.push(Failure {
+                table: dependent.clone(),
+                class: FailureClass::DependencyFailed,
+                message,
+            });
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ mod executor;
 pub mod worker;
 
 use crate::build::FailureClass;
-use crate::catalog::{TableConfig, TableKind};
+use crate::catalog::{TableConfig, TableKind, UpstreamFailure};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
@@ -43,6 +43,14 @@ pub enum Selection {
     Due,
     /// One table now, due or not; with `with_dependencies`, its stale dependencies first.
     Table { name: String, with_dependencies: bool },
+}
+
+/// One step of a plan as `--dry-run` shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedStep {
+    pub build: PlannedBuild,
+    /// When the table reads another planned table: what a failure of that table does to it.
+    pub on_upstream_failure: Option<UpstreamFailure>,
 }
 
 /// A creator process.
@@ -119,12 +127,27 @@ impl Creator {
         StateFile::open(&self.state_path)
     }
 
-    /// The plan for this selection: tables to build, in order, with reasons.
-    pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedBuild>, CreatorError> {
+    /// The plan (for `--dry-run`), with, for each table that reads another planned table, what
+    /// happens to it when that one fails (its `on_upstream_failure`).
+    pub fn plan(&self, selection: &Selection) -> Result<Vec<PlannedStep>, CreatorError> {
         let state = self.open_state()?;
         let tables = state.active_tables()?;
         let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
-        self.plan_tables(&state, &tables, &planner, selection)
+        let planned = self.plan_tables(&state, &tables, &planner, selection)?;
+        let in_plan: HashSet<&str> = planned.iter().map(|p| p.table.as_str()).collect();
+        let by_name: HashMap<&str, &StoredTable> =
+            tables.iter().map(|t| (t.name.as_str(), t)).collect();
+        Ok(planned
+            .iter()
+            .map(|build| {
+                let table = by_name[build.table.as_str()];
+                let reads_planned = table.dependencies.iter().any(|d| in_plan.contains(d.as_str()));
+                PlannedStep {
+                    build: build.clone(),
+                    on_upstream_failure: reads_planned.then(|| table.config.upstream_failure()),
+                }
+            })
+            .collect())
     }
 
     /// The plan over one snapshot of the catalog (the same snapshot the builds then use), with

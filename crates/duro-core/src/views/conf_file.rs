@@ -6,6 +6,7 @@
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
+use crate::catalog::UpstreamFailure;
 use crate::catalog::conf_keys::{ConfKey, known_names};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::identifier::{normalize_grantee, validate_identifier};
@@ -32,6 +33,7 @@ pub enum Setting {
     SnapshotsStoredFor(Option<u32>),
     Timeout(Option<u64>),
     ProcessorTimeout(Option<u64>),
+    OnUpstreamFailure(Option<UpstreamFailure>),
 }
 
 impl Setting {
@@ -46,6 +48,7 @@ impl Setting {
             Setting::SnapshotsStoredFor(_) => ConfKey::SnapshotsStoredFor,
             Setting::Timeout(_) => ConfKey::Timeout,
             Setting::ProcessorTimeout(_) => ConfKey::ProcessorTimeout,
+            Setting::OnUpstreamFailure(_) => ConfKey::OnUpstreamFailure,
         }
     }
 }
@@ -225,6 +228,14 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
         ConfKey::ProcessorTimeout => parse_duration_seconds(value)
             .map(|s| Setting::ProcessorTimeout(Some(s)))
             .map_err(with_key),
+        ConfKey::OnUpstreamFailure if null => Ok(Setting::OnUpstreamFailure(None)),
+        ConfKey::OnUpstreamFailure => UpstreamFailure::ALL
+            .into_iter()
+            .find(|policy| policy.as_str() == value.to_lowercase())
+            .map(|policy| Setting::OnUpstreamFailure(Some(policy)))
+            .ok_or_else(|| {
+                format!("`on_upstream_failure` must be `skip` or `build`, not `{value}`")
+            }),
     }
 }
 
@@ -306,6 +317,15 @@ mod tests {
             ("snapshots_stored_for=90d", Setting::SnapshotsStoredFor(Some(129_600))),
             ("timeout=30s", Setting::Timeout(Some(30))),
             ("processor_timeout=10m", Setting::ProcessorTimeout(Some(600))),
+            (
+                "on_upstream_failure = Build",
+                Setting::OnUpstreamFailure(Some(crate::catalog::UpstreamFailure::Build)),
+            ),
+            (
+                "on_upstream_failure=skip",
+                Setting::OnUpstreamFailure(Some(crate::catalog::UpstreamFailure::Skip)),
+            ),
+            ("on_upstream_failure=null", Setting::OnUpstreamFailure(None)),
             ("distkey = city # the join key", Setting::Distkey(Some("city".into()))),
             // configparser's forms, as the original Duro read them.
             ("distkey: city", Setting::Distkey(Some("city".into()))),
@@ -363,6 +383,11 @@ mod tests {
             ("grant_select+=+john", "t.conf:1: error", "list plain names"),
             ("distkey+=city", "t.conf:1: error", "only `grant_select` supports"),
             ("diststyle=wide", "t.conf:1: error", "must be one of"),
+            (
+                "on_upstream_failure=retry",
+                "t.conf:1: error",
+                "`on_upstream_failure` must be `skip` or `build`, not `retry`",
+            ),
             (
                 "snapshots_interval=daily",
                 "t.conf:1: error",

@@ -29,6 +29,7 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
                 Setting::SnapshotsStoredFor(value) => config.snapshots_stored_for_minutes = *value,
                 Setting::Timeout(value) => config.timeout_seconds = *value,
                 Setting::ProcessorTimeout(value) => config.processor_timeout_seconds = *value,
+                Setting::OnUpstreamFailure(value) => config.on_upstream_failure = *value,
             }
         }
     }
