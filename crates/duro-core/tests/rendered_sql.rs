@@ -1,10 +1,11 @@
 //! Golden tests of the SQL sent to Redshift: temporary tables with distribution and sort keys,
 //! grants, the swap, bound views, snapshots, COPY and every catalog query. Each rendered statement
 //! must equal its file under `tests/golden/` (set `DURO_UPDATE_GOLDEN=1` to rewrite them after a
-//! deliberate change), must parse with sqlparser's Redshift dialect, and, since that parser
-//! accepts more than Redshift runs, must avoid everything on the deny-list of [`redshift_lacks`].
+//! deliberate change), must parse with sqlparser's Redshift dialect (the `postgres_` files, sent
+//! only to PostgreSQL, with its PostgreSQL dialect), and, since that parser accepts more than
+//! Redshift runs, must avoid everything on the deny-list of [`redshift_lacks`].
 
-use duro_core::catalog::TableConfig;
+use duro_core::catalog::{CsvDelimiter, TableConfig};
 use duro_core::config::Dialect;
 use duro_core::sql::rename_table;
 use duro_core::warehouse::grantee::Grantee;
@@ -29,6 +30,12 @@ fn golden(name: &str, statements: &[String]) {
         if name.starts_with("redshift_") {
             let lacking = redshift_lacks(statement);
             assert!(lacking.is_empty(), "{name}: Redshift lacks {lacking:?}:\n{statement}");
+        }
+        if name.starts_with("postgres_") {
+            if let Err(error) = Parser::parse_sql(&PostgreSqlDialect {}, statement) {
+                panic!("{name}: does not parse with the PostgreSQL dialect: {error}\n{statement}");
+            }
+            continue;
         }
         if let Err(error) = Parser::parse_sql(&RedshiftSqlDialect {}, statement) {
             // Redshift documents `ALTER TABLE … OWNER TO` for tables and views; sqlparser's
@@ -291,14 +298,16 @@ fn copy_from_s3() {
     let temp = TableName::parse("first.countries_duro_temp").unwrap();
     let url = "s3://duro-staging/duro/first.countries/1764087000000-3.csv";
     let role = render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-copy".into());
-    let (with_role, role_redacted) = render::copy_from_s3(&temp, url, &role, Some("eu-west-1"));
+    let (with_role, role_redacted) =
+        render::copy_from_s3(&temp, url, &role, Some("eu-west-1"), CsvDelimiter::Comma);
     assert_eq!(with_role, role_redacted, "an IAM role is no secret");
     let keys = render::CopyCredentials::Keys {
         access_key_id: "AKIAEXAMPLE".into(),
         secret_access_key: "s3cr3t'key".into(),
         session_token: None,
     };
-    let (with_keys, keys_redacted) = render::copy_from_s3(&temp, url, &keys, None);
+    let (with_keys, keys_redacted) =
+        render::copy_from_s3(&temp, url, &keys, None, CsvDelimiter::Comma);
     assert!(
         with_keys.contains("aws_secret_access_key=s3cr3t''key'"),
         "the secret is inside a quoted literal: {with_keys}"
@@ -309,11 +318,23 @@ fn copy_from_s3() {
         secret_access_key: "s3cr3t".into(),
         session_token: Some("t0ken".into()),
     };
-    let (with_token, token_redacted) = render::copy_from_s3(&temp, url, &temporary, None);
+    let (with_token, token_redacted) =
+        render::copy_from_s3(&temp, url, &temporary, None, CsvDelimiter::Comma);
     assert!(with_token.contains("aws_secret_access_key=s3cr3t;token=t0ken'"), "{with_token}");
     assert!(!token_redacted.contains("s3cr3t") && !token_redacted.contains("t0ken"));
-    golden("redshift_copy_iam_role", &[with_role]);
+    // `processor_csv_delimiter`: semicolon and tab.
+    let delimited = [CsvDelimiter::Semicolon, CsvDelimiter::Tab]
+        .map(|delimiter| render::copy_from_s3(&temp, url, &role, None, delimiter).0);
+    golden("redshift_copy_iam_role", &[&[with_role][..], &delimited].concat());
     golden("redshift_copy_keys_redacted", &[keys_redacted, token_redacted]);
+}
+
+/// A processor's output into PostgreSQL, with each `processor_csv_delimiter`.
+#[test]
+fn copy_from_stdin() {
+    let temp = TableName::parse("first.countries_duro_temp").unwrap();
+    let statements = CsvDelimiter::ALL.map(|delimiter| render::copy_from_stdin(&temp, delimiter));
+    golden("postgres_copy_from_stdin", &statements);
 }
 
 /// `processors.export: unload`: the select inside a string literal, where Redshift reads a
@@ -326,7 +347,8 @@ fn unload_to_s3() {
     let role =
         render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-unload".into());
     let prefix = "s3://duro-staging/duro/first.countries/1764087000000-3-input-";
-    let (with_role, redacted) = render::unload_to_s3(select, prefix, &role, Some("eu-west-1"));
+    let (with_role, redacted) =
+        render::unload_to_s3(select, prefix, &role, Some("eu-west-1"), CsvDelimiter::Comma);
     assert_eq!(with_role, redacted, "an IAM role is no secret");
     assert!(with_role.contains("'it''''s'"), "{with_role}");
     assert!(with_role.contains(r"''\\d+''"), "{with_role}");
@@ -336,9 +358,12 @@ fn unload_to_s3() {
         secret_access_key: "s3cr3t".into(),
         session_token: None,
     };
-    let (_, keys_redacted) = render::unload_to_s3("select 1;", prefix, &keys, None);
+    let (_, keys_redacted) =
+        render::unload_to_s3("select 1;", prefix, &keys, None, CsvDelimiter::Comma);
     assert!(!keys_redacted.contains("s3cr3t"), "{keys_redacted}");
-    golden("redshift_unload", &[with_role, keys_redacted]);
+    let (semicolon, _) =
+        render::unload_to_s3("select 1", prefix, &role, None, CsvDelimiter::Semicolon);
+    golden("redshift_unload", &[with_role, keys_redacted, semicolon]);
 }
 
 /// The fixed statements added for hardening, as Redshift gets them: whether the user may give a

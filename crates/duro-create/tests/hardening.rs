@@ -37,8 +37,9 @@ fn processor(select: &str, ddl: &str) -> TableDefinition {
             ddl: ddl.into(),
             source: "import shutil, sys\nshutil.copy(sys.argv[1], sys.argv[2])\n".into(),
             requirements: None,
-            script_folder: None,
+            script_path: None,
             timeout: None,
+            csv_delimiter: Default::default(),
         }),
         ..view(select, None)
     }

@@ -55,6 +55,36 @@ fn an_empty_select_gives_an_empty_table() {
     assert_eq!(setup.scalar::<i64>("select count(*) from s.p"), 0);
 }
 
+/// Scripts written for the original Duro find files beside them through `__file__` and may
+/// write in their working directory: they run from a copy of their folder, so the checkout is
+/// never written, and the catalogued script is the one that runs.
+#[test]
+fn the_script_runs_from_a_copy_of_its_folder() {
+    let script = "import csv, os, sys\nhere = os.path.dirname(os.path.abspath(__file__))\nfactor = int(open(os.path.join(here, 'factor.txt')).read())\nopen('scratch.txt', 'w').write(os.getcwd())\nrows = list(csv.reader(open(sys.argv[1], newline='')))\nout = csv.writer(open(sys.argv[2], 'w', newline=''))\nout.writerow(rows[0])\nfor n, label, tricky in rows[1:]:\n    out.writerow([int(n) * factor, label, tricky])\n";
+    let setup = processor(script, &[("s/factor.txt", "7\n")]);
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<i64>("select sum(n)::bigint from s.p"), 42);
+    assert!(!setup.views.join("s/scratch.txt").exists(), "the checkout was written");
+    // The catalogued script runs, not a newer one in the checkout.
+    setup.write(&[("s/p.py", "raise SystemExit('not catalogued')\n")]);
+    setup.force("s.p");
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+}
+
+/// `processor_csv_delimiter=semicolon`: the input arrives and the output is read `;`-separated.
+#[test]
+fn a_processor_exchanging_semicolon_files() {
+    let script = "import csv, sys\nrows = list(csv.reader(open(sys.argv[1], newline=''), delimiter=';'))\nassert rows[0] == ['n', 'label', 'tricky'], rows[0]\nout = csv.writer(open(sys.argv[2], 'w', newline=''), delimiter=';')\nout.writerow(rows[0])\nfor n, label, tricky in rows[1:]:\n    out.writerow([n, label + ';' + 'semi', tricky])\n";
+    let setup = processor(script, &[("s/p.conf", "processor_csv_delimiter = semicolon")]);
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(setup.scalar::<String>("select label from s.p where n = 1"), "name 1;semi");
+    assert_eq!(setup.scalar::<String>("select tricky from s.p where n = 1"), "x,\"y\"");
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.p where tricky is null"), 1);
+}
+
 /// Builds once with the passthrough script, then with `broken` (and `extra` files): the second
 /// build must fail with `class` and a message containing `needle`, keeping the first data.
 fn fails_keeping_the_old_table(

@@ -13,6 +13,7 @@ pub enum ConfKey {
     SnapshotsStoredFor,
     Timeout,
     ProcessorTimeout,
+    ProcessorCsvDelimiter,
     OnUpstreamFailure,
 }
 
@@ -36,7 +37,7 @@ pub struct KeyInfo {
 const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
 
 /// Every key, in the order files and pages list them.
-pub const CONF_KEYS: [KeyInfo; 9] = [
+pub const CONF_KEYS: [KeyInfo; 10] = [
     KeyInfo {
         key: ConfKey::GrantSelect,
         name: "grant_select",
@@ -83,6 +84,12 @@ pub const CONF_KEYS: [KeyInfo; 9] = [
         key: ConfKey::ProcessorTimeout,
         name: "processor_timeout",
         meaning: "limit on the processor script",
+        applies_to: &[AppliesTo::Processor],
+    },
+    KeyInfo {
+        key: ConfKey::ProcessorCsvDelimiter,
+        name: "processor_csv_delimiter",
+        meaning: "the delimiter of the CSV files the processor reads and writes: comma, semicolon or tab",
         applies_to: &[AppliesTo::Processor],
     },
     KeyInfo {

@@ -6,7 +6,7 @@ pub mod conf_keys;
 mod table_config;
 
 pub use conf_keys::ConfKey;
-pub use table_config::{TableConfig, UpstreamFailure};
+pub use table_config::{CsvDelimiter, TableConfig, UpstreamFailure};
 
 use crate::identifier::TableName;
 use crate::sql::{DependencyMethod, OutputColumns};

@@ -20,6 +20,9 @@ pub struct TableConfig {
     /// Unset means [`UpstreamFailure::Skip`]; left out of the stored JSON when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_upstream_failure: Option<UpstreamFailure>,
+    /// Unset means [`CsvDelimiter::Comma`]; left out of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processor_csv_delimiter: Option<CsvDelimiter>,
     /// For every key set by some file: the last file (relative path) that set or changed it.
     pub sources: BTreeMap<String, String>,
 }
@@ -42,6 +45,39 @@ impl UpstreamFailure {
         match self {
             UpstreamFailure::Skip => "skip",
             UpstreamFailure::Build => "build",
+        }
+    }
+}
+
+/// The field delimiter of the CSV files a processor reads and writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CsvDelimiter {
+    #[default]
+    Comma,
+    Semicolon,
+    Tab,
+}
+
+impl CsvDelimiter {
+    pub const ALL: [CsvDelimiter; 3] =
+        [CsvDelimiter::Comma, CsvDelimiter::Semicolon, CsvDelimiter::Tab];
+
+    /// As written in a `.conf` file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CsvDelimiter::Comma => "comma",
+            CsvDelimiter::Semicolon => "semicolon",
+            CsvDelimiter::Tab => "tab",
+        }
+    }
+
+    /// The character itself.
+    pub fn byte(self) -> u8 {
+        match self {
+            CsvDelimiter::Comma => b',',
+            CsvDelimiter::Semicolon => b';',
+            CsvDelimiter::Tab => b'\t',
         }
     }
 }
@@ -72,6 +108,9 @@ impl TableConfig {
                     ConfKey::ProcessorTimeout => seconds(self.processor_timeout_seconds),
                     ConfKey::OnUpstreamFailure => {
                         self.on_upstream_failure.map(|policy| policy.as_str().to_owned())
+                    }
+                    ConfKey::ProcessorCsvDelimiter => {
+                        self.processor_csv_delimiter.map(|d| d.as_str().to_owned())
                     }
                 };
                 (info.key, value)

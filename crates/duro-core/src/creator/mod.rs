@@ -195,18 +195,13 @@ impl Creator {
         let TableKind::Processor(source) = &table.kind else {
             return None;
         };
-        let script_folder = table
-            .files
-            .iter()
-            .find(|file| file.ends_with(".py"))
-            .and_then(|file| std::path::Path::new(file).parent())
-            .map(|folder| self.config.views.path.join(folder));
         Some(ProcessorDefinition {
             ddl: source.ddl.clone(),
             source: source.script.clone(),
             requirements: source.requirements.clone(),
-            script_folder,
+            script_path: table.files.iter().find(|file| file.ends_with(".py")).cloned(),
             timeout: config.processor_timeout_seconds.map(Duration::from_secs),
+            csv_delimiter: config.processor_csv_delimiter.unwrap_or_default(),
         })
     }
 

@@ -1,20 +1,25 @@
-//! RFC 4180 CSV for the processor contract: comma-delimited, a header row, fields quoted when
-//! they hold a comma, quote or line break, and NULL as an empty unquoted field (an empty string
+//! RFC 4180 CSV for the processor contract: comma-delimited (or the table's
+//! `processor_csv_delimiter`), a header row, fields quoted when they hold the delimiter, a quote
+//! or a line break, and NULL as an empty unquoted field (an empty string
 //! is `""`), which is what PostgreSQL's `COPY … CSV` and Redshift's `COPY … CSV` read back.
 
 use std::io::{self, Write};
 
-/// Writes one record. `None` is NULL.
-pub(super) fn write_record<W: Write>(out: &mut W, fields: &[Option<&str>]) -> io::Result<()> {
+/// Writes one record with this delimiter (an ASCII character). `None` is NULL.
+pub(super) fn write_record<W: Write>(
+    out: &mut W,
+    fields: &[Option<&str>],
+    delimiter: u8,
+) -> io::Result<()> {
     for (index, field) in fields.iter().enumerate() {
         if index > 0 {
-            out.write_all(b",")?;
+            out.write_all(&[delimiter])?;
         }
         match field {
             None => {}
             Some(value)
                 if value.is_empty()
-                    || value.contains([',', '"', '\n', '\r'])
+                    || value.contains([char::from(delimiter), '"', '\n', '\r'])
                     || value.starts_with(' ')
                     || value.ends_with(' ') =>
             {
@@ -45,8 +50,11 @@ mod tests {
         ];
         for (fields, expected) in cases {
             let mut out = Vec::new();
-            write_record(&mut out, fields).unwrap();
+            write_record(&mut out, fields, b',').unwrap();
             assert_eq!(String::from_utf8(out).unwrap(), *expected);
         }
+        let mut out = Vec::new();
+        write_record(&mut out, &[Some("a;b"), Some("c,d"), None], b';').unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\"a;b\";c,d;\r\n");
     }
 }

@@ -7,6 +7,7 @@
 use super::processor::{Staging, load_staged, unload};
 use super::{Session, snapshot, swap};
 use crate::build::Phases;
+use crate::catalog::CsvDelimiter;
 use crate::catalog::TableConfig;
 use crate::config::{Config, ExportMethod};
 use crate::errors::with_causes;
@@ -300,6 +301,7 @@ fn copy_probe(session: &mut Session<'_>, config: &Config, names: &ProbeNames) ->
                 &names.live,
                 &names.temp,
                 file.path(),
+                CsvDelimiter::Comma,
                 &mut Phases::default(),
             )
         });
@@ -331,10 +333,14 @@ fn unload_probe(session: &mut Session<'_>, config: &Config, names: &ProbeNames) 
         Err(error) => return failed(with_causes(&error), "the temporary folder must be writable"),
     };
     let select = render::select_probe(&names.live);
-    let unloaded = unload(session, &staging, &select, &names.live, file.path()).and_then(|()| {
-        std::fs::read_to_string(file.path())
-            .map_err(|e| WarehouseError::new(crate::build::FailureClass::Internal, e.to_string()))
-    });
+    let unloaded =
+        unload(session, &staging, &select, &names.live, file.path(), CsvDelimiter::Comma).and_then(
+            |()| {
+                std::fs::read_to_string(file.path()).map_err(|e| {
+                    WarehouseError::new(crate::build::FailureClass::Internal, e.to_string())
+                })
+            },
+        );
     match unloaded {
         Ok(text) => ProbeOutcome::Ok(format!("read back {:?}", text.trim_end())),
         Err(error) => failed(

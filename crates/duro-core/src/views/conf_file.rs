@@ -6,8 +6,8 @@
 //! Every value is validated here, once per file, so a `global.conf` mistake is reported once and
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
-use crate::catalog::UpstreamFailure;
 use crate::catalog::conf_keys::{ConfKey, known_names};
+use crate::catalog::{CsvDelimiter, UpstreamFailure};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::identifier::{normalize_grantee, validate_identifier};
 use crate::ini::{self, Line};
@@ -33,6 +33,7 @@ pub enum Setting {
     SnapshotsStoredFor(Option<u32>),
     Timeout(Option<u64>),
     ProcessorTimeout(Option<u64>),
+    ProcessorCsvDelimiter(Option<CsvDelimiter>),
     OnUpstreamFailure(Option<UpstreamFailure>),
 }
 
@@ -48,6 +49,7 @@ impl Setting {
             Setting::SnapshotsStoredFor(_) => ConfKey::SnapshotsStoredFor,
             Setting::Timeout(_) => ConfKey::Timeout,
             Setting::ProcessorTimeout(_) => ConfKey::ProcessorTimeout,
+            Setting::ProcessorCsvDelimiter(_) => ConfKey::ProcessorCsvDelimiter,
             Setting::OnUpstreamFailure(_) => ConfKey::OnUpstreamFailure,
         }
     }
@@ -228,6 +230,16 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
         ConfKey::ProcessorTimeout => parse_duration_seconds(value)
             .map(|s| Setting::ProcessorTimeout(Some(s)))
             .map_err(with_key),
+        ConfKey::ProcessorCsvDelimiter if null => Ok(Setting::ProcessorCsvDelimiter(None)),
+        ConfKey::ProcessorCsvDelimiter => CsvDelimiter::ALL
+            .into_iter()
+            .find(|delimiter| delimiter.as_str() == value.to_lowercase())
+            .map(|delimiter| Setting::ProcessorCsvDelimiter(Some(delimiter)))
+            .ok_or_else(|| {
+                format!(
+                    "`processor_csv_delimiter` must be `comma`, `semicolon` or `tab`, not `{value}`"
+                )
+            }),
         ConfKey::OnUpstreamFailure if null => Ok(Setting::OnUpstreamFailure(None)),
         ConfKey::OnUpstreamFailure => UpstreamFailure::ALL
             .into_iter()
@@ -326,6 +338,10 @@ mod tests {
                 Setting::OnUpstreamFailure(Some(crate::catalog::UpstreamFailure::Skip)),
             ),
             ("on_upstream_failure=null", Setting::OnUpstreamFailure(None)),
+            (
+                "processor_csv_delimiter = Semicolon",
+                Setting::ProcessorCsvDelimiter(Some(crate::catalog::CsvDelimiter::Semicolon)),
+            ),
             ("distkey = city # the join key", Setting::Distkey(Some("city".into()))),
             // configparser's forms, as the original Duro read them.
             ("distkey: city", Setting::Distkey(Some("city".into()))),
@@ -383,6 +399,11 @@ mod tests {
             ("grant_select+=+john", "t.conf:1: error", "list plain names"),
             ("distkey+=city", "t.conf:1: error", "only `grant_select` supports"),
             ("diststyle=wide", "t.conf:1: error", "must be one of"),
+            (
+                "processor_csv_delimiter=;",
+                "t.conf:1: error",
+                "must be `comma`, `semicolon` or `tab`, not `;`",
+            ),
             (
                 "on_upstream_failure=retry",
                 "t.conf:1: error",

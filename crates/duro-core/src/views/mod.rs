@@ -8,7 +8,7 @@
 pub mod conf_file;
 pub mod file_name;
 mod listing;
-mod reading;
+pub(crate) mod reading;
 pub mod table_config;
 
 use crate::catalog::{Catalog, ProcessorSource, Table, TableKind};

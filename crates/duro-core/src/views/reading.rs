@@ -10,19 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// The repository's root, resolved once, and the size limit.
 #[derive(Clone, Debug)]
-pub(super) struct RepositoryReader {
+pub(crate) struct RepositoryReader {
     root: PathBuf,
     max_bytes: u64,
 }
 
 impl RepositoryReader {
     /// `root` must exist; it is resolved (symlinks followed) here, once.
-    pub(super) fn new(root: &Path, max_bytes: u64) -> std::io::Result<Self> {
+    pub(crate) fn new(root: &Path, max_bytes: u64) -> std::io::Result<Self> {
         Ok(Self { root: root.canonicalize()?, max_bytes })
     }
 
     /// The bytes of `relative` (a path relative to the root), or an error diagnostic.
-    pub(super) fn read(&self, relative: &str) -> Result<Vec<u8>, Diagnostic> {
+    pub(crate) fn read(&self, relative: &str) -> Result<Vec<u8>, Diagnostic> {
         let error = |message: String| Diagnostic::error(Some(relative), message);
         let cannot_read = |e: std::io::Error| error(format!("cannot read: {e}"));
         let mut path = self.root.join(relative);

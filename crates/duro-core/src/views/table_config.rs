@@ -30,6 +30,7 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
                 Setting::Timeout(value) => config.timeout_seconds = *value,
                 Setting::ProcessorTimeout(value) => config.processor_timeout_seconds = *value,
                 Setting::OnUpstreamFailure(value) => config.on_upstream_failure = *value,
+                Setting::ProcessorCsvDelimiter(value) => config.processor_csv_delimiter = *value,
             }
         }
     }

@@ -3,7 +3,7 @@
 //! identifier is quoted; every name was validated by the scheduler; values are bound by the
 //! caller, never pasted in.
 
-use crate::catalog::TableConfig;
+use crate::catalog::{CsvDelimiter, TableConfig};
 use crate::config::{Dialect, Secret};
 pub use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::grantee::Grantee;
@@ -328,6 +328,26 @@ fn authorization(credentials: &CopyCredentials, exposed: bool) -> String {
     }
 }
 
+/// The `delimiter` option of a CSV `COPY` or `UNLOAD` in `dialect`, with a leading space; empty
+/// for the default comma.
+fn delimiter_option(dialect: Dialect, delimiter: CsvDelimiter) -> String {
+    match (delimiter, dialect) {
+        (CsvDelimiter::Comma, _) => String::new(),
+        (CsvDelimiter::Semicolon, _) => " delimiter ';'".to_owned(),
+        (CsvDelimiter::Tab, Dialect::Redshift) => " delimiter '\\t'".to_owned(),
+        (CsvDelimiter::Tab, Dialect::Postgres) => " delimiter E'\\t'".to_owned(),
+    }
+}
+
+/// PostgreSQL `COPY … FROM STDIN` of a CSV file with a header row into `table`.
+pub fn copy_from_stdin(table: &TableName, delimiter: CsvDelimiter) -> String {
+    let delimiter = match delimiter_option(Dialect::Postgres, delimiter) {
+        option if option.is_empty() => option,
+        option => format!(",{option}"),
+    };
+    format!("copy {} from stdin with (format csv, header true{delimiter})", table.quoted())
+}
+
 /// Redshift `COPY` of a CSV file with a header row from S3 into `table`; returns the statement
 /// and the same statement with the secrets replaced, for logs and error messages. Dates and
 /// times are read in any format Redshift recognizes (`'auto'`), so what loads on PostgreSQL
@@ -337,14 +357,16 @@ pub fn copy_from_s3(
     url: &str,
     credentials: &CopyCredentials,
     region: Option<&str>,
+    delimiter: CsvDelimiter,
 ) -> (String, String) {
     let render = |exposed: bool| {
         let authorization = authorization(credentials, exposed);
         let region = region.map(|r| format!(" region {}", literal(r))).unwrap_or_default();
         format!(
-            "copy {} from {} {authorization} format as csv ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto'{region}",
+            "copy {} from {} {authorization} format as csv{} ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto'{region}",
             table.quoted(),
-            literal(url)
+            literal(url),
+            delimiter_option(Dialect::Redshift, delimiter)
         )
     };
     (render(true), render(false))
@@ -365,14 +387,16 @@ pub fn unload_to_s3(
     url_prefix: &str,
     credentials: &CopyCredentials,
     region: Option<&str>,
+    delimiter: CsvDelimiter,
 ) -> (String, String) {
     let select = select.trim_end().trim_end_matches(';');
     let query = unload_literal(&format!("select * from (\n{select}\n) as duro_export"));
     let render = |exposed: bool| {
         format!(
-            "unload ({query}) to {} {} format as csv header parallel off allowoverwrite{}",
+            "unload ({query}) to {} {} format as csv{} header parallel off allowoverwrite{}",
             literal(url_prefix),
             authorization(credentials, exposed),
+            delimiter_option(Dialect::Redshift, delimiter),
             region.map(|r| format!(" region {}", literal(r))).unwrap_or_default()
         )
     };

@@ -1,1 +1,3 @@
 copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' iam_role 'arn:aws:iam::123456789012:role/duro-copy' format as csv ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto' region 'eu-west-1';
+copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' iam_role 'arn:aws:iam::123456789012:role/duro-copy' format as csv delimiter ';' ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto';
+copy "first"."countries_duro_temp" from 's3://duro-staging/duro/first.countries/1764087000000-3.csv' iam_role 'arn:aws:iam::123456789012:role/duro-copy' format as csv delimiter '\t' ignoreheader 1 emptyasnull dateformat 'auto' timeformat 'auto';

@@ -1,8 +1,10 @@
 //! Processor tables, the orchestration: export the `_select.sql` result to CSV (`transfer`), run
 //! `python t.py in.csv out.csv` in the table's own virtual environment with a time limit
-//! (`python`), create the temporary table from the DDL (the table name pointed at the temporary
-//! one), and load the output (`COPY … FROM STDIN`, or Redshift's `COPY` from S3).
+//! (`python`), from a copy of the script's folder (`folder`), create the temporary table from the
+//! DDL (the table name pointed at the temporary one), and load the output (`COPY … FROM STDIN`,
+//! or Redshift's `COPY` from S3). The CSV files use the table's `processor_csv_delimiter`.
 
+mod folder;
 mod python;
 mod transfer;
 
@@ -11,6 +13,7 @@ use python::ScriptError;
 use super::run_as::OsUser;
 use super::{Session, Temporary};
 use crate::build::{FailureClass, Phases};
+use crate::catalog::CsvDelimiter;
 use crate::config::{Config, Dialect, ExportMethod, S3Config};
 use crate::objectstore::ObjectStore;
 use crate::sql::rename_table_in_ddl;
@@ -32,10 +35,13 @@ pub struct ProcessorDefinition {
     /// The script's text.
     pub source: String,
     pub requirements: Option<String>,
-    /// The script's folder in the views repository (on `PYTHONPATH`, for helper modules).
-    pub script_folder: Option<PathBuf>,
+    /// The script's path in the views repository (`first/countries.py`): the script runs from a
+    /// copy of its folder. `None`: it runs alone.
+    pub script_path: Option<String>,
     /// The table's `processor_timeout`; the runner's default when unset.
     pub timeout: Option<Duration>,
+    /// The table's `processor_csv_delimiter`.
+    pub csv_delimiter: CsvDelimiter,
 }
 
 /// How this process runs processor tables: made once from the configuration, shared by every
@@ -53,6 +59,10 @@ pub struct ProcessorRunner {
     pub staging: Option<Staging>,
     /// How the input leaves the warehouse (`processors.export`).
     pub export: ExportMethod,
+    /// The views repository, whose script folders are copied for a run.
+    pub views_root: PathBuf,
+    /// `views.max_file_size`: the limit on each file copied.
+    pub max_file_size: u64,
 }
 
 impl ProcessorRunner {
@@ -83,6 +93,8 @@ impl ProcessorRunner {
             run_as: settings.run_as.as_deref().map(OsUser::lookup).transpose()?,
             staging,
             export: settings.export,
+            views_root: config.views.path.clone(),
+            max_file_size: config.views.max_file_size,
         })
     }
 }
@@ -159,16 +171,17 @@ pub(super) fn create_temp(
     }
     let input = work.path().join("in.csv");
     let output = work.path().join("out.csv");
+    let delimiter = processor.csv_delimiter;
     phases.time("select", || match (runner.export, &runner.staging) {
-        (ExportMethod::Unload, Some(staging)) => unload(session, staging, select, live, &input),
-        _ => export(session, select, &input),
+        (ExportMethod::Unload, Some(staging)) => {
+            unload(session, staging, select, live, &input, delimiter)
+        }
+        _ => export(session, select, &input, delimiter),
     })?;
     let python = phases.time("venv", || {
         virtual_environment(runner, live, processor.requirements.as_deref().unwrap_or_default())
     })?;
-    let script = work.path().join(format!("{}.py", live.table));
-    std::fs::write(&script, &processor.source)
-        .map_err(|e| failed(format!("cannot write the script: {e}")))?;
+    let (folder, script) = folder::prepare(runner, processor, live, work.path())?;
     if session.is_cancelled() {
         return Err(WarehouseError::new(
             FailureClass::Cancelled,
@@ -177,7 +190,7 @@ pub(super) fn create_temp(
     }
     let run = ScriptRun {
         run_as: runner.run_as.as_ref(),
-        script_folder: processor.script_folder.as_deref(),
+        folder: &folder,
         timeout: processor.timeout.unwrap_or(runner.default_timeout),
     };
     let log = phases.time("process", || run_script(&python, &script, &input, &output, &run))?;
@@ -195,11 +208,11 @@ pub(super) fn create_temp(
         None => phases.time("load", || {
             let mut file = std::fs::File::open(&output)
                 .map_err(|e| failed(format!("cannot read the output: {e}")))?;
-            copy_in(session, temp, |writer| {
+            copy_in(session, temp, delimiter, |writer| {
                 std::io::copy(&mut file, writer).map(|_| ()).map_err(|e| e.to_string())
             })
         })?,
-        Some(staging) => load_staged(session, staging, live, temp, &output, phases)?,
+        Some(staging) => load_staged(session, staging, live, temp, &output, delimiter, phases)?,
     };
     Ok((rows, log))
 }
@@ -214,13 +227,14 @@ pub(super) fn load_staged(
     live: &TableName,
     temp: &TableName,
     output: &Path,
+    delimiter: CsvDelimiter,
     phases: &mut Phases,
 ) -> Result<i64, WarehouseError> {
     let (sql_error, dialect) = (session.sql_error(), session.dialect);
     let key = staging_key(&staging.prefix, live);
     phases.time("s3", || staging.store.upload(&key, output)).map_err(s3_error)?;
     let loaded = phases.time("load", || match dialect {
-        Dialect::Postgres => copy_in(session, temp, |writer| {
+        Dialect::Postgres => copy_in(session, temp, delimiter, |writer| {
             staging.store.download(&key, writer).map_err(|e| e.message)
         }),
         Dialect::Redshift => {
@@ -230,6 +244,7 @@ pub(super) fn load_staged(
                 &staging.store.url(&key),
                 credentials,
                 staging.region.as_deref(),
+                delimiter,
             );
             // Only the redacted form is ever logged.
             tracing::debug!("{redacted}");

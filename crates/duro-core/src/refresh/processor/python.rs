@@ -35,8 +35,9 @@ fn failed(message: impl Into<String>) -> ScriptError {
 /// How one script runs.
 pub(super) struct ScriptRun<'a> {
     pub run_as: Option<&'a OsUser>,
-    /// On `PYTHONPATH`, for the script's helper modules.
-    pub script_folder: Option<&'a Path>,
+    /// The copy of the script's folder: the working directory, and on `PYTHONPATH` for the
+    /// script's helper modules.
+    pub folder: &'a Path,
     pub timeout: Duration,
 }
 
@@ -125,9 +126,7 @@ pub(super) fn run_script(
             command.env(key, value);
         }
     }
-    if let Some(folder) = run.script_folder {
-        command.env("PYTHONPATH", folder);
-    }
+    command.env("PYTHONPATH", run.folder).current_dir(run.folder);
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child =
         command.spawn().map_err(|e| failed(format!("cannot start {}: {e}", python.display())))?;
@@ -216,7 +215,7 @@ mod tests {
         let python = PathBuf::from("python3");
         let run = ScriptRun {
             run_as: None,
-            script_folder: None,
+            folder: work.path(),
             timeout: Duration::from_secs(timeout_seconds),
         };
         let result = run_script(&python, &path, &input, &output, &run);

@@ -1,11 +1,12 @@
-//! Moving a processor's data: the select's rows out to a CSV file through a cursor (never the
-//! whole result in memory), the output into the temporary table with `COPY … FROM STDIN`, and
+//! Moving a processor's data (CSV with the table's delimiter): the select's rows out to a CSV
+//! file through a cursor (never the whole result in memory) or Redshift's `UNLOAD`, the output into the temporary table with `COPY … FROM STDIN`, and
 //! the S3 key a staged file gets.
 
 use super::super::Session;
 use super::super::csv::write_record;
 use super::{Staging, failed};
 use crate::build::FailureClass;
+use crate::catalog::CsvDelimiter;
 use crate::objectstore::ObjectStoreError;
 use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
@@ -44,6 +45,7 @@ pub(in crate::refresh) fn unload(
     select: &str,
     live: &TableName,
     path: &Path,
+    delimiter: CsvDelimiter,
 ) -> Result<(), WarehouseError> {
     let credentials = staging.credentials("UNLOAD")?;
     let key = staging_key(&staging.prefix, live);
@@ -53,6 +55,7 @@ pub(in crate::refresh) fn unload(
         &staging.store.url(&prefix),
         credentials,
         staging.region.as_deref(),
+        delimiter,
     );
     tracing::debug!("{redacted}");
     // The select is the repository's text: sent alone.
@@ -123,13 +126,12 @@ impl<W: Write> Write for SkipFirstLine<W> {
 pub(super) fn copy_in(
     session: &mut Session<'_>,
     temp: &TableName,
+    delimiter: CsvDelimiter,
     fill: impl FnOnce(&mut postgres::CopyInWriter<'_>) -> Result<(), String>,
 ) -> Result<i64, WarehouseError> {
     let sql_error = session.sql_error();
-    let mut writer = session
-        .client
-        .copy_in(&format!("copy {} from stdin with (format csv, header true)", temp.quoted()))
-        .map_err(&sql_error)?;
+    let mut writer =
+        session.client.copy_in(&render::copy_from_stdin(temp, delimiter)).map_err(&sql_error)?;
     fill(&mut writer).map_err(|message| failed(format!("cannot load the output: {message}")))?;
     let rows = writer.finish().map_err(|e| {
         let error = sql_error(e);
@@ -143,6 +145,7 @@ pub(super) fn export(
     session: &mut Session<'_>,
     select: &str,
     path: &Path,
+    delimiter: CsvDelimiter,
 ) -> Result<(), WarehouseError> {
     let sql_error = session.sql_error();
     let io_error = |e: std::io::Error| failed(format!("cannot write the input CSV: {e}"));
@@ -160,18 +163,18 @@ pub(super) fn export(
             match message {
                 SimpleQueryMessage::RowDescription(columns) if !header_written => {
                     let names: Vec<Option<&str>> = columns.iter().map(|c| Some(c.name())).collect();
-                    write_record(&mut out, &names).map_err(io_error)?;
+                    write_record(&mut out, &names, delimiter.byte()).map_err(io_error)?;
                     header_written = true;
                 }
                 SimpleQueryMessage::Row(row) => {
                     if !header_written {
                         let names: Vec<Option<&str>> =
                             row.columns().iter().map(|c| Some(c.name())).collect();
-                        write_record(&mut out, &names).map_err(io_error)?;
+                        write_record(&mut out, &names, delimiter.byte()).map_err(io_error)?;
                         header_written = true;
                     }
                     let fields: Vec<Option<&str>> = (0..row.len()).map(|i| row.get(i)).collect();
-                    write_record(&mut out, &fields).map_err(io_error)?;
+                    write_record(&mut out, &fields, delimiter.byte()).map_err(io_error)?;
                     fetched += 1;
                 }
                 _ => {}
@@ -190,7 +193,7 @@ pub(super) fn export(
         // which would abort a transaction.
         let described = session.client.prepare(select).map_err(sql_error)?;
         let names: Vec<Option<&str>> = described.columns().iter().map(|c| Some(c.name())).collect();
-        write_record(&mut out, &names).map_err(io_error)?;
+        write_record(&mut out, &names, delimiter.byte()).map_err(io_error)?;
     }
     out.flush().map_err(io_error)
 }

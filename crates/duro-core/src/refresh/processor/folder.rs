@@ -1,0 +1,67 @@
+//! The folder a processor script runs in: a copy of the script's folder in the views repository
+//! (its regular files, read as every file of the repository is: inside it only, at most
+//! `views.max_file_size` each), with the catalogued script written over its own file. Scripts
+//! written for the original Duro find the files beside them through `__file__`, and the
+//! checkout is never written.
+
+use super::{ProcessorDefinition, ProcessorRunner, failed};
+use crate::views::reading::RepositoryReader;
+use crate::warehouse::WarehouseError;
+use crate::warehouse::render::TableName;
+use std::path::{Path, PathBuf};
+
+/// Makes `<work>/script` and returns it with the script's path inside it.
+pub(super) fn prepare(
+    runner: &ProcessorRunner,
+    processor: &ProcessorDefinition,
+    live: &TableName,
+    work: &Path,
+) -> Result<(PathBuf, PathBuf), WarehouseError> {
+    let folder = work.join("script");
+    std::fs::create_dir(&folder)
+        .map_err(|e| failed(format!("cannot create {}: {e}", folder.display())))?;
+    let script_name = match &processor.script_path {
+        Some(script_path) => {
+            copy_folder(runner, Path::new(script_path).parent().unwrap_or(Path::new("")), &folder)?;
+            Path::new(script_path)
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(format!("{}.py", live.table)))
+        }
+        None => PathBuf::from(format!("{}.py", live.table)),
+    };
+    let script = folder.join(script_name);
+    std::fs::write(&script, &processor.source)
+        .map_err(|e| failed(format!("cannot write the script: {e}")))?;
+    if let Some(user) = &runner.run_as {
+        // The script may write beside itself, as it could in the original's checkout.
+        user.give(&folder).map_err(failed)?;
+    }
+    Ok((folder, script))
+}
+
+/// Copies the regular files of `relative` (a folder of the views repository) into `into`;
+/// hidden files and folders are left out.
+fn copy_folder(
+    runner: &ProcessorRunner,
+    relative: &Path,
+    into: &Path,
+) -> Result<(), WarehouseError> {
+    let cannot = |e: std::io::Error| {
+        failed(format!("cannot copy the script's folder `{}`: {e}", relative.display()))
+    };
+    let reader = RepositoryReader::new(&runner.views_root, runner.max_file_size).map_err(cannot)?;
+    for entry in std::fs::read_dir(runner.views_root.join(relative)).map_err(cannot)? {
+        let entry = entry.map_err(cannot)?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') || entry.file_type().map_err(cannot)?.is_dir() {
+            continue;
+        }
+        let path = relative.join(&name);
+        let bytes = reader.read(&path.to_string_lossy()).map_err(|diagnostic| {
+            failed(format!("cannot copy the script's folder: {diagnostic}"))
+        })?;
+        std::fs::write(into.join(&name), bytes).map_err(cannot)?;
+    }
+    Ok(())
+}
