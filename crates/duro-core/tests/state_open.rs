@@ -94,6 +94,15 @@ fn files_that_are_not_duro_state_files_are_refused_untouched() {
             Err(("create table customers (id integer)", known + 5)),
             vec![newer.as_str(), "customers", "without Duro's builds"],
         ),
+        (
+            Err((
+                "create table tables (table_name text primary key); create table commits (hash text);
+                 create table timestamps (\"table\" text, start integer, finish integer);
+                 create table version (major integer, minor integer)",
+                0,
+            )),
+            vec!["the original Duro's database", "[main] db in config.conf"],
+        ),
         (Err(("create table customers (id integer)", 2)), vec!["user_version 2", "customers"]),
         (
             Err(("create table tables (name text)", 1)),

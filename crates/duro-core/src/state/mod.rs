@@ -112,7 +112,11 @@ impl StateFile {
             let more = if tables.len() > 5 { ", …" } else { "" };
             format!("tables {}{more}", tables[..tables.len().min(5)].join(", "))
         };
-        Err(self.not_duro(if version == 0 {
+        // The original Duro's database: `tables`, `timestamps` and `version`.
+        let original = ["tables", "timestamps", "version"].iter().all(|t| tables.contains(t));
+        Err(self.not_duro(if version == 0 && original {
+            "it is the original Duro's database (tables, timestamps, version), which Duro does not take over: its history stays there, and Duro starts a new state file at another path ([main] db in config.conf, or state.path)".to_owned()
+        } else if version == 0 {
             format!(
                 "it is another program's SQLite database ({listed}); Duro adds its tables only to an empty file"
             )
