@@ -11,7 +11,7 @@ pub mod http;
 pub mod setup;
 
 pub use cli::{Cli, CliOutput, Running};
-pub use setup::write_files;
+pub use setup::{record_build, write_files};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

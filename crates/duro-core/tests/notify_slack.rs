@@ -146,7 +146,8 @@ fn a_refused_webhook_hides_its_url() {
 #[test]
 fn the_periodic_message_goes_out_once_per_period() {
     use duro_core::build::BuildOutcome;
-    use duro_core::state::{BuildResult, BuildStart, StateFile};
+    use duro_core::state::StateFile;
+    use duro_core::testing::record_build;
     let (address, requests) = answering("200 OK", "text/html", "ok");
     let state_dir = tempfile::tempdir().unwrap();
     let state_path = state_dir.path().join("duro.db");
@@ -159,21 +160,7 @@ fn the_periodic_message_goes_out_once_per_period() {
         ("s.b", now - hour, BuildOutcome::Failed),
         ("s.c", now - 30 * hour, BuildOutcome::Succeeded),
     ] {
-        let BuildStart::Started(id) = state.begin_build(table, "w", start, hour, start).unwrap()
-        else {
-            panic!("{table} did not start");
-        };
-        let failed = outcome == BuildOutcome::Failed;
-        let result = BuildResult {
-            outcome,
-            failure_class: failed.then_some(FailureClass::SqlError),
-            message: failed.then_some("boom"),
-            rows: (!failed).then_some(1),
-            phases_json: "{}",
-            finished_at_ms: start + 36_000,
-            output: None,
-        };
-        state.finish_build(id, &result, true, start).unwrap();
+        record_build(&mut state, table, start, start + 36_000, outcome);
     }
     let config = SlackConfig {
         webhook_url: Some(format!("{address}/services/T0/B0/XYZ").into()),

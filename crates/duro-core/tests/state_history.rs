@@ -4,26 +4,8 @@
 use crate::common::repository;
 use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::schedule::{ScheduleOptions, run};
-use duro_core::state::{BuildResult, BuildStart, LEASE_TTL_MS, StateFile};
-
-fn finish(state: &mut StateFile, table: &str, start: i64, end: i64, outcome: BuildOutcome) -> i64 {
-    let BuildStart::Started(id) = state.begin_build(table, "w1", start, 60_000, start).unwrap()
-    else {
-        panic!("{table} did not start");
-    };
-    let failed = outcome != BuildOutcome::Succeeded;
-    let result = BuildResult {
-        outcome,
-        failure_class: failed.then_some(FailureClass::SqlError),
-        message: failed.then_some("boom <b>"),
-        rows: (!failed).then_some(3),
-        phases_json: "{}",
-        finished_at_ms: end,
-        output: None,
-    };
-    state.finish_build(id, &result, true, end).unwrap();
-    id
-}
+use duro_core::state::{BuildStart, LEASE_TTL_MS, StateFile};
+use duro_core::testing::record_build;
 
 #[test]
 fn summaries_follow_every_finished_build() {
@@ -41,9 +23,9 @@ fn summaries_follow_every_finished_build() {
     })
     .unwrap();
     let mut state = StateFile::open(&state_path).unwrap();
-    finish(&mut state, "s.a", 1_000, 3_000, BuildOutcome::Succeeded);
-    finish(&mut state, "s.a", 10_000, 14_000, BuildOutcome::Succeeded);
-    let failed = finish(&mut state, "s.b", 11_000, 12_000, BuildOutcome::Failed);
+    record_build(&mut state, "s.a", 1_000, 3_000, BuildOutcome::Succeeded);
+    record_build(&mut state, "s.a", 10_000, 14_000, BuildOutcome::Succeeded);
+    let failed = record_build(&mut state, "s.b", 11_000, 12_000, BuildOutcome::Failed);
     state
         .record_skipped("s.c", FailureClass::DependencyFailed, "not built: `s.b` failed", 12_500)
         .unwrap();
@@ -65,7 +47,7 @@ fn summaries_follow_every_finished_build() {
     assert_eq!(state.mean_build_ms().unwrap().get("s.a"), Some(&3_000.0));
 
     // A later success clears the failure; an older result does not replace a newer one.
-    finish(&mut state, "s.b", 15_000, 16_000, BuildOutcome::Succeeded);
+    record_build(&mut state, "s.b", 15_000, 16_000, BuildOutcome::Succeeded);
     let overview = state.table_overview(20_000).unwrap();
     assert!(overview[1].1.last_failure.is_none());
     assert_eq!(overview[1].1.last_success, Some((15_000, 16_000)));

@@ -148,3 +148,31 @@ impl Setup {
 pub fn built_names(report: &CycleReport) -> Vec<String> {
     report.built.iter().map(|built| built.table.clone()).collect()
 }
+
+/// Records a build of `table` from `start` to `end` (Unix ms) with `outcome` in `state`, as a
+/// creator would (a failure as `sql_error`); returns its id.
+pub fn record_build(
+    state: &mut crate::state::StateFile,
+    table: &str,
+    start: i64,
+    end: i64,
+    outcome: crate::build::BuildOutcome,
+) -> i64 {
+    use crate::state::{BuildResult, BuildStart};
+    let BuildStart::Started(id) = state.begin_build(table, "w1", start, 60_000, start).unwrap()
+    else {
+        panic!("{table} did not start");
+    };
+    let failed = outcome != crate::build::BuildOutcome::Succeeded;
+    let result = BuildResult {
+        outcome,
+        failure_class: failed.then_some(crate::build::FailureClass::SqlError),
+        message: failed.then_some("boom <b>"),
+        rows: (!failed).then_some(3),
+        phases_json: "{}",
+        finished_at_ms: end,
+        output: None,
+    };
+    state.finish_build(id, &result, true, end).unwrap();
+    id
+}

@@ -231,9 +231,7 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
             .map(|s| Setting::ProcessorTimeout(Some(s)))
             .map_err(with_key),
         ConfKey::ProcessorCsvDelimiter if null => Ok(Setting::ProcessorCsvDelimiter(None)),
-        ConfKey::ProcessorCsvDelimiter => CsvDelimiter::ALL
-            .into_iter()
-            .find(|delimiter| delimiter.as_str() == value.to_lowercase())
+        ConfKey::ProcessorCsvDelimiter => named(&CsvDelimiter::ALL, CsvDelimiter::as_str, value)
             .map(|delimiter| Setting::ProcessorCsvDelimiter(Some(delimiter)))
             .ok_or_else(|| {
                 format!(
@@ -241,14 +239,17 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
                 )
             }),
         ConfKey::OnUpstreamFailure if null => Ok(Setting::OnUpstreamFailure(None)),
-        ConfKey::OnUpstreamFailure => UpstreamFailure::ALL
-            .into_iter()
-            .find(|policy| policy.as_str() == value.to_lowercase())
+        ConfKey::OnUpstreamFailure => named(&UpstreamFailure::ALL, UpstreamFailure::as_str, value)
             .map(|policy| Setting::OnUpstreamFailure(Some(policy)))
             .ok_or_else(|| {
                 format!("`on_upstream_failure` must be `skip` or `build`, not `{value}`")
             }),
     }
+}
+
+/// The member of `all` whose name is `value`, in any case.
+fn named<T: Copy>(all: &[T], name: fn(T) -> &'static str, value: &str) -> Option<T> {
+    all.iter().copied().find(|member| name(*member).eq_ignore_ascii_case(value))
 }
 
 fn column(raw: &str) -> Result<String, String> {

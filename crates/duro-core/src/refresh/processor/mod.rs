@@ -85,15 +85,18 @@ impl ProcessorRunner {
                 Some(_) => {}
             }
         }
+        // Absolute, because the script runs in its own folder.
+        let absolute =
+            |path: &Path| std::path::absolute(path).map_err(|e| format!("{}: {e}", path.display()));
         Ok(Self {
-            venv_dir: settings.venv_dir.clone(),
+            venv_dir: absolute(&settings.venv_dir)?,
             python: settings.python.clone(),
-            work_dir: settings.work_dir.clone().unwrap_or_else(std::env::temp_dir),
+            work_dir: absolute(&settings.work_dir.clone().unwrap_or_else(std::env::temp_dir))?,
             default_timeout: settings.default_timeout,
             run_as: settings.run_as.as_deref().map(OsUser::lookup).transpose()?,
             staging,
             export: settings.export,
-            views_root: config.views.path.clone(),
+            views_root: absolute(&config.views.path)?,
             max_file_size: config.views.max_file_size,
         })
     }
