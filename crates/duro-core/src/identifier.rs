@@ -106,6 +106,14 @@ impl Serialize for TableName {
     }
 }
 
+/// From `schema.table`, validated as [`TableName::parse`] does.
+impl<'de> serde::Deserialize<'de> for TableName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        TableName::parse(&text.to_lowercase()).map_err(serde::de::Error::custom)
+    }
+}
+
 /// Checks a grantee of `grant_select`: a user name, `group name` for a Redshift group, `role
 /// name` for a Redshift role, or a Redshift IAM identity (`IAM:jane`, `IAMR:analyst`).
 /// User names may also contain `-`, `.` and `@` (Redshift allows them; they are quoted in SQL).

@@ -3,6 +3,7 @@
 //! makes it; checks, the graph, the state file and the builders read it.
 
 pub mod conf_keys;
+pub mod replication;
 mod table_config;
 
 pub use conf_keys::ConfKey;

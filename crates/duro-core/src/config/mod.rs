@@ -48,6 +48,8 @@ pub struct Config {
     pub processors: ProcessorsConfig,
     pub s3: S3Config,
     pub server: ServerConfig,
+    /// Source databases of replication nodes, by name (`DURO_CONNECTIONS__APP__URL`).
+    pub connections: std::collections::BTreeMap<String, SourceConnection>,
     /// What reading the file found without effect (keys of the original's `config.conf` that
     /// mean nothing here), warned about at start with [`Config::unused_settings`].
     #[serde(skip)]
@@ -202,6 +204,24 @@ impl WarehouseConfig {
         })
     }
 }
+
+/// A source database of replication nodes: PostgreSQL (`postgres://user@host:port/db`),
+/// MySQL or MariaDB (`mysql://…`) or SQLite (`sqlite:///path/app.db`). The repository names it;
+/// only the operator's configuration says where it is.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SourceConnection {
+    pub url: Option<ConnectionUrl>,
+    /// After [`Config::load`], also the contents of `password_file`.
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    /// PostgreSQL and MySQL: as `warehouse.tls` (default `prefer`).
+    pub tls: Option<TlsMode>,
+    pub tls_root_cert: Option<PathBuf>,
+}
+
+/// The URL schemes a source connection may have.
+pub const SOURCE_SCHEMES: [&str; 5] = ["postgres", "postgresql", "mysql", "mariadb", "sqlite"];
 
 /// The creator daemon's settings.
 #[derive(Clone, Debug, Deserialize)]
@@ -491,15 +511,15 @@ impl Config {
         if let Value::Mapping(sections) = &mut document {
             for (name, section) in sections.iter_mut() {
                 let Value::Mapping(keys) = section else { continue };
-                for (key, value) in keys.iter_mut() {
-                    let (Some(name), Some(key)) = (name.as_str(), key.as_str()) else { continue };
-                    if SECRET_KEYS.contains(&(name, key)) {
-                        *value = Value::String(REDACTED.to_owned());
-                    } else if (name, key) == ("warehouse", "url")
-                        && let Some(url) = value.as_str()
-                    {
-                        *value = Value::String(redact_url(url));
+                if name.as_str() == Some("connections") {
+                    // One more level: connections.<name>.password and .url.
+                    for entry in keys.values_mut() {
+                        if let Value::Mapping(entry) = entry {
+                            redact_secrets("connections", entry);
+                        }
                     }
+                } else if let Some(name) = name.as_str() {
+                    redact_secrets(name, keys);
                 }
             }
         }
@@ -549,6 +569,13 @@ impl Config {
         )?;
         from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
         from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
+        for connection in self.connections.values_mut() {
+            from_file(
+                &mut connection.password,
+                &connection.password_file,
+                "connections.<name>.password_file",
+            )?;
+        }
         let s3 = &mut self.s3;
         from_file(
             &mut s3.secret_access_key,
@@ -585,6 +612,28 @@ impl Config {
             ));
         }
         self.server.users()?;
+        for (name, connection) in &self.connections {
+            if name != &name.to_lowercase() || crate::identifier::validate_identifier(name).is_err()
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "connections: `{name}` is not a connection name (lower case letters, digits and `_`)"
+                )));
+            }
+            let Some(url) = &connection.url else {
+                return Err(ConfigError::Invalid(format!(
+                    "connections.{name}: `url` is missing (env DURO_CONNECTIONS__{}__URL)",
+                    name.to_uppercase()
+                )));
+            };
+            let scheme = url.expose().split_once("://").map(|(scheme, _)| scheme);
+            if !scheme.is_some_and(|scheme| SOURCE_SCHEMES.contains(&scheme)) {
+                return Err(ConfigError::Invalid(format!(
+                    "connections.{name}.url: `{}` is not a source URL ({}://…)",
+                    redact_url(url.expose()),
+                    SOURCE_SCHEMES.join("://…, ")
+                )));
+            }
+        }
         if self.slack.token.is_some() && self.slack.webhook_url.is_some() {
             return Err(ConfigError::Invalid(
                 "slack.token and slack.webhook_url are both set: keep one (a bot token or an incoming webhook)".to_owned(),
@@ -692,10 +741,25 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     ("s3", "session_token"),
     ("server", "token"),
     ("server", "users"),
+    ("connections", "password"),
 ];
 
 /// The placeholder of a redacted secret.
 const REDACTED: &str = "<redacted>";
+
+/// Replaces the secrets among `keys` (of `section`) with [`REDACTED`], and the password in a URL.
+fn redact_secrets(section: &str, keys: &mut Mapping) {
+    for (key, value) in keys.iter_mut() {
+        let Some(key) = key.as_str() else { continue };
+        if SECRET_KEYS.contains(&(section, key)) {
+            *value = Value::String(REDACTED.to_owned());
+        } else if key == "url"
+            && let Some(url) = value.as_str()
+        {
+            *value = Value::String(redact_url(url));
+        }
+    }
+}
 
 /// `DURO_VIEWS__PATH=/x` sets `views.path`. Values are strings; typed fields parse them.
 fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result<(), ConfigError> {
@@ -706,9 +770,14 @@ fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result
         let Some((section, field)) = rest.split_once("__") else {
             continue;
         };
-        if section.is_empty() || field.is_empty() || field.contains("__") {
+        // Named entries (`connections`) take one more level: DURO_CONNECTIONS__NAME__KEY.
+        let (field, entry) = match field.split_once("__") {
+            Some((name, key)) if section.eq_ignore_ascii_case("connections") => (key, Some(name)),
+            _ => (field, None),
+        };
+        if section.is_empty() || field.is_empty() || field.contains("__") || entry == Some("") {
             return Err(ConfigError::Invalid(format!(
-                "`{key}` is not of the form DURO_SECTION__KEY"
+                "`{key}` is not of the form DURO_SECTION__KEY (DURO_CONNECTIONS__NAME__KEY for a connection)"
             )));
         }
         let Value::Mapping(root) = document else { unreachable!("checked by read_document") };
@@ -721,7 +790,22 @@ fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result
                 section.to_lowercase()
             )));
         };
-        section_map.insert(Value::String(field.to_lowercase()), Value::String(value.clone()));
+        let target = match entry {
+            None => section_map,
+            Some(entry) => {
+                let entry_value = section_map
+                    .entry(Value::String(entry.to_lowercase()))
+                    .or_insert_with(|| Value::Mapping(Mapping::new()));
+                let Value::Mapping(entry_map) = entry_value else {
+                    return Err(ConfigError::Invalid(format!(
+                        "`connections.{}` is not a mapping, so `{key}` cannot set a key in it",
+                        entry.to_lowercase()
+                    )));
+                };
+                entry_map
+            }
+        };
+        target.insert(Value::String(field.to_lowercase()), Value::String(value.clone()));
     }
     Ok(())
 }
@@ -1106,9 +1190,13 @@ mod tests {
         assert_eq!(shown(from_conf), shown(from_yaml));
         // Every key redacted is a secret of the configuration: `Debug` hides it too.
         for (section, key) in SECRET_KEYS {
-            let name = format!("DURO_{}__{}", section.to_uppercase(), key.to_uppercase());
+            let entry = if *section == "connections" { "APP__" } else { "" };
+            let name = format!("DURO_{}__{entry}{}", section.to_uppercase(), key.to_uppercase());
             let value = if *key == "users" { "u:sentinel-value" } else { "sentinel-value" };
             let mut vars = env(&[(&name, value)]);
+            if *section == "connections" {
+                vars.extend(env(&[("DURO_CONNECTIONS__APP__URL", "postgres://u@h/db")]));
+            }
             if *section == "server" {
                 vars.extend(env(&[(
                     "DURO_SERVER__AUTH",
@@ -1142,5 +1230,57 @@ mod tests {
         assert!(config.slack.is_on());
         assert_eq!(config.slack.log_every, Duration::from_secs(86_400));
         assert!(Config::load(None, &env(&[("DURO_SLACK__LOG_EVERY", "0")])).is_err());
+    }
+
+    /// Source connections: from the file and from three-level variables, checked at load, and
+    /// their secrets never shown.
+    #[test]
+    fn source_connections() {
+        let file = write(
+            "connections:\n  app:\n    url: postgres://reader@app-db:5432/app\n    password: hunter7\n  shop:\n    url: mysql://reader@shop-db/shop\n",
+        );
+        let config = Config::load(
+            Some(file.path()),
+            &env(&[
+                ("DURO_CONNECTIONS__SHOP__PASSWORD", "hunter8"),
+                ("DURO_CONNECTIONS__LOCAL__URL", "sqlite:///srv/app.db"),
+            ]),
+        )
+        .unwrap();
+        let names: Vec<&str> = config.connections.keys().map(String::as_str).collect();
+        assert_eq!(names, ["app", "local", "shop"]);
+        let shop = &config.connections["shop"];
+        assert_eq!(shop.password.as_ref().map(Secret::expose), Some("hunter8"));
+        assert_eq!(
+            shop.url.as_ref().map(ConnectionUrl::expose),
+            Some("mysql://reader@shop-db/shop")
+        );
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter7") && !shown.contains("hunter8"), "{shown}");
+        let yaml = Config::equivalent_yaml(Some(file.path()), &[]).unwrap();
+        assert!(yaml.contains("password: <redacted>") && !yaml.contains("hunter7"), "{yaml}");
+        let cases = [
+            ("connections:\n  App:\n    url: postgres://h/db\n", "`App` is not a connection name"),
+            (
+                "connections:\n  app:\n    password: x\n",
+                "connections.app: `url` is missing (env DURO_CONNECTIONS__APP__URL)",
+            ),
+            (
+                "connections:\n  app:\n    url: oracle://u:pw@h/db\n",
+                "`oracle://u:<redacted>@h/db` is not a source URL",
+            ),
+            (
+                "connections:\n  app:\n    url: postgres://h/db\n    colour: blue\n",
+                "unknown field `colour`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let file = write(text);
+            let error = Config::load(Some(file.path()), &[]).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        let error =
+            Config::load(None, &env(&[("DURO_CONNECTIONS____URL", "x")])).unwrap_err().to_string();
+        assert!(error.contains("DURO_CONNECTIONS__NAME__KEY"), "{error}");
     }
 }

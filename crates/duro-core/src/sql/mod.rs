@@ -13,7 +13,7 @@ pub use ddl_table::{DdlTable, ddl_table};
 pub use output_columns::OutputColumns;
 pub use references::token_references;
 pub use rewrite::{rename_table, rename_table_in_ddl, split_statements};
-pub use shape::{ShapeProblem, one_create_table, one_query, read_only_queries};
+pub use shape::{ShapeProblem, column_expression, one_create_table, one_query, read_only_queries};
 
 use serde::Serialize;
 use sqlparser::ast::Statement;

@@ -104,6 +104,31 @@ pub fn one_create_table(sql: &str) -> Result<(), ShapeProblem> {
     }
 }
 
+/// A column's source expression in a replication node (`lower(email)`, `price * 100`): one
+/// expression with balanced parentheses, no `;` and no subquery, since it is placed in the
+/// select list of the source query.
+pub fn column_expression(sql: &str) -> Result<(), ShapeProblem> {
+    let tokens = read(sql)?;
+    if tokens.is_empty() {
+        return Err(ShapeProblem { line: None, message: "the expression is empty".to_owned() });
+    }
+    if let Some(semicolon) = tokens.iter().find(|lexeme| lexeme.kind == Kind::Semicolon) {
+        return Err(problem(
+            sql,
+            semicolon.range.start,
+            "a `;` ends the statement: one expression only".to_owned(),
+        ));
+    }
+    if let Some(select) = tokens.iter().find(|lexeme| is_word(sql, lexeme, "select")) {
+        return Err(problem(
+            sql,
+            select.range.start,
+            "a subquery: one expression over the source table's columns only".to_owned(),
+        ));
+    }
+    balanced(sql, &tokens)
+}
+
 /// Every problem of a data test file: each `;`-separated test must be one query (`select` or
 /// `with`), with balanced parentheses, that writes nothing.
 pub fn read_only_queries(sql: &str) -> Vec<ShapeProblem> {
@@ -156,6 +181,28 @@ mod tests {
 
     fn found(result: Result<(), ShapeProblem>) -> Option<(Option<usize>, String)> {
         result.err().map(|p| (p.line, p.message))
+    }
+
+    #[test]
+    fn column_expressions() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("email", None),
+            ("lower(email) || ';'", None),
+            ("case when a > 0 then 'x' else 'y' end", None),
+            ("", Some("empty")),
+            ("email; drop table users", Some("a `;` ends the statement")),
+            ("(select password from users limit 1)", Some("a subquery")),
+            ("lower(email", Some("never closed")),
+            ("'unterminated", Some("cannot read the SQL")),
+        ];
+        for (sql, expected) in cases {
+            let result = column_expression(sql).err().map(|p| p.message);
+            match (&result, expected) {
+                (None, None) => {}
+                (Some(message), Some(text)) => assert!(message.contains(text), "{sql}: {message}"),
+                _ => panic!("{sql}: {result:?}, expected {expected:?}"),
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod conf_file;
 pub mod file_name;
 mod listing;
 pub(crate) mod reading;
+pub mod replication_file;
 pub mod table_config;
 
 use crate::catalog::{Catalog, ProcessorSource, Table, TableKind};
