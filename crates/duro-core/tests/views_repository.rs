@@ -599,3 +599,70 @@ fn arbitrary_bytes_never_panic() {
         assert!(checked.catalog.len() <= 20);
     }
 }
+
+/// Replication node files are read and checked at schedule time, each problem with its file
+/// and line: the definition, two producers of one table, an interval that disagrees with the
+/// file name, a target DDL without a node, near-miss names. The nodes are not built yet, which
+/// a warning says.
+#[test]
+fn replication_node_files_are_checked() {
+    let good = "source: app\nsource_table: public.users\nstrategy: timed\n";
+    let checked = check(
+        &[
+            ("analytics/users — 1h.replication.yml", good),
+            ("analytics/users.ddl.sql", "create table analytics.users (id int, email text)"),
+            ("analytics/users_test.sql", "select count(*) > 0 from analytics.users"),
+            (
+                "analytics/events.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: identity\nlookback: 5s\ncolour: blue\n",
+            ),
+            (
+                "analytics/tags — 1h.replication.yml",
+                "source: app\nsource_table: public.tags\nstrategy: full\ninterval: 2h\n",
+            ),
+            ("analytics/shops.replication.yml", good),
+            ("analytics/shops — 1h.sql", "select 1 as id"),
+            ("analytics/orders.ddl.sql", "create table analytics.orders (id int)"),
+            ("analytics/items.replication.yaml.bak", good),
+            ("reports/daily — 1d.sql", "select count(*) as users from analytics.users"),
+        ],
+        false,
+    );
+    let lines = rendered(&checked);
+    assert_diagnostic(
+        &checked,
+        "analytics/events.replication.yml:5: error",
+        "unknown field `colour`",
+    );
+    assert_diagnostic(
+        &checked,
+        "analytics/tags — 1h.replication.yml:4: error",
+        "`interval`: 2h disagrees with the file name's 1h",
+    );
+    assert_diagnostic(
+        &checked,
+        "analytics/shops.replication.yml: error",
+        "`analytics.shops` is produced by two files: `analytics/shops — 1h.sql` and `analytics/shops.replication.yml`",
+    );
+    assert_diagnostic(
+        &checked,
+        "analytics/orders.ddl.sql: error",
+        "the target DDL of a replication node, but there is no `analytics/orders.replication.yml`",
+    );
+    assert_diagnostic(
+        &checked,
+        "analytics/items.replication.yaml.bak: warning",
+        "looks like a replication node",
+    );
+    assert_diagnostic(
+        &checked,
+        "analytics/users — 1h.replication.yml: warning",
+        "replication nodes are checked but not built yet",
+    );
+    assert!(
+        !lines.iter().any(|line| line.starts_with("analytics/users") && line.contains("error")),
+        "{lines:#?}"
+    );
+    assert!(checked.catalog.get("analytics.users").is_none());
+    assert!(checked.catalog.get("reports.daily").is_some());
+}

@@ -4,7 +4,8 @@
 //! Conventions: `schema/table.sql` or top-level `schema.table.sql`; the interval follows a hyphen,
 //! en dash or em dash, with or without spaces (`cities — 24h.sql`, `cities-1h.sql`); `_test.sql`,
 //! `_select.sql`, `.py`, `_requirements.txt`; `global.conf`, `schema.conf`, `schema/schema.conf`,
-//! `schema.table.conf`, `schema/table.conf`. Names are folded to lower case, as Redshift does.
+//! `schema.table.conf`, `schema/table.conf`; replication nodes `table — 1h.replication.yml` (or
+//! `.yaml`) with their target's `table.ddl.sql`. Names are folded to lower case, as Redshift does.
 
 use crate::diagnostic::Severity;
 use crate::identifier::{TableName, validate_identifier};
@@ -27,6 +28,15 @@ pub enum FileRole {
         table: TableName,
     },
     Requirements {
+        table: TableName,
+    },
+    /// `t — 1h.replication.yml`: a replication node producing the table.
+    Replication {
+        table: TableName,
+        interval_minutes: Option<u32>,
+    },
+    /// `t.ddl.sql`: the `create table` of a replication node's target.
+    TargetDdl {
         table: TableName,
     },
     GlobalConf,
@@ -76,6 +86,9 @@ pub fn classify(relative_path: &str) -> Classified {
             return Classified::Ignored;
         }
     };
+    if let Some(classified) = classify_ingest(folder, file_name) {
+        return classified;
+    }
     let Some((stem, extension)) = file_name.rsplit_once('.') else {
         return Classified::Ignored;
     };
@@ -108,6 +121,47 @@ pub fn classify(relative_path: &str) -> Classified {
         }),
         _ => classify_sql(folder, &name, interval),
     }
+}
+
+/// The file name endings of a replication node.
+pub const REPLICATION_SUFFIXES: [&str; 2] = [".replication.yml", ".replication.yaml"];
+/// The file name ending of a replication node's target DDL.
+pub const TARGET_DDL_SUFFIX: &str = ".ddl.sql";
+
+/// A replication node or its target's DDL, or a name that looks like one but is not read (a
+/// warning, so a node is never dropped silently); `None` for every other file.
+fn classify_ingest(folder: Option<&str>, file_name: &str) -> Option<Classified> {
+    if let Some(stem) = REPLICATION_SUFFIXES.iter().find_map(|s| file_name.strip_suffix(s)) {
+        let (name, interval) = match split_interval(stem) {
+            Ok(split) => split,
+            Err(message) => return Some(error(message)),
+        };
+        let interval_minutes = match interval.map(parse_interval_minutes).transpose() {
+            Ok(minutes) => minutes,
+            Err(message) => return Some(error(message)),
+        };
+        return Some(match table_name(folder, &name) {
+            Ok(table) => Classified::Role(FileRole::Replication { table, interval_minutes }),
+            Err(message) => error(message),
+        });
+    }
+    if let Some(stem) = file_name.strip_suffix(TARGET_DDL_SUFFIX) {
+        let (name, interval) = match split_interval(stem) {
+            Ok(split) => split,
+            Err(message) => return Some(error(message)),
+        };
+        return Some(without_interval(interval, "target DDL files", || {
+            table_name(folder, &name).map(|table| FileRole::TargetDdl { table })
+        }));
+    }
+    let lower = file_name.to_lowercase();
+    if lower.contains("replic") && (lower.contains(".yml") || lower.contains(".yaml")) {
+        return Some(Classified::Problem {
+            severity: Severity::Warning,
+            message: "ignored: this looks like a replication node, but only files ending in `.replication.yml` or `.replication.yaml` are read (`users — 1h.replication.yml`)".to_owned(),
+        });
+    }
+    None
 }
 
 fn has_known_extension(path: &str) -> bool {
@@ -356,6 +410,53 @@ mod tests {
             ("first/ü.sql", "invalid table name"),
         ];
         for (path, text) in cases {
+            match classify(path) {
+                Classified::Problem { severity: Severity::Error, message } => {
+                    assert!(message.contains(text), "{path}: {message}")
+                }
+                other => panic!("{path}: expected an error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn replication_nodes_and_near_misses() {
+        let replication = |table: &str, interval_minutes| {
+            role(FileRole::Replication { table: name(table), interval_minutes })
+        };
+        let cases = [
+            ("analytics/users — 1h.replication.yml", replication("analytics.users", Some(60))),
+            ("analytics/users.replication.yaml", replication("analytics.users", None)),
+            ("analytics.users — 30m.replication.yml", replication("analytics.users", Some(30))),
+            (
+                "analytics/users.ddl.sql",
+                role(FileRole::TargetDdl { table: name("analytics.users") }),
+            ),
+            (
+                "analytics.users.ddl.sql",
+                role(FileRole::TargetDdl { table: name("analytics.users") }),
+            ),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(classify(path), expected, "{path}");
+        }
+        for path in [
+            "analytics/users.replication.yaml.bak",
+            "analytics/users — 1h.replicaton.yml",
+            "analytics/users.Replication.yml",
+        ] {
+            match classify(path) {
+                Classified::Problem { severity: Severity::Warning, message } => {
+                    assert!(message.contains("looks like a replication node"), "{path}: {message}")
+                }
+                other => panic!("{path}: expected a warning, got {other:?}"),
+            }
+        }
+        for (path, text) in [
+            ("users — 1h.replication.yml", "no schema"),
+            ("analytics/users — 0h.replication.yml", "is zero"),
+            ("analytics/users — 1h.ddl.sql", "target DDL files have no interval"),
+        ] {
             match classify(path) {
                 Classified::Problem { severity: Severity::Error, message } => {
                     assert!(message.contains(text), "{path}: {message}")

@@ -49,6 +49,10 @@ struct TableFiles {
     processors: Vec<String>,
     requirements: Vec<String>,
     confs: Vec<String>,
+    /// `*.replication.yml` files, with the interval of their names.
+    replications: Vec<(String, Option<u32>)>,
+    /// `*.ddl.sql` files (a replication node's target).
+    target_ddls: Vec<String>,
 }
 
 /// Config files by where they apply.
@@ -128,6 +132,10 @@ fn file_role(
             by_table.entry(table).or_default().requirements.push(path)
         }
         FileRole::TableConf { table } => by_table.entry(table).or_default().confs.push(path),
+        FileRole::Replication { table, interval_minutes } => {
+            by_table.entry(table).or_default().replications.push((path, interval_minutes))
+        }
+        FileRole::TargetDdl { table } => by_table.entry(table).or_default().target_ddls.push(path),
         FileRole::GlobalConf => confs.global = Some(path),
         FileRole::SchemaConf { schema } => confs.schema.entry(schema).or_default().push(path),
     }
@@ -158,6 +166,8 @@ fn read_texts(
         confs.global.iter().chain(confs.schema.values().flatten()).collect();
     for files in by_table.values() {
         wanted.extend(files.definitions.iter().map(|(path, _)| path));
+        wanted.extend(files.replications.iter().map(|(path, _)| path));
+        wanted.extend(&files.target_ddls);
         wanted.extend(
             files
                 .tests
@@ -267,9 +277,75 @@ impl Builder<'_> {
         for conf in &files.confs {
             self.warning(conf, format!("config for `{name}`, which no file defines; ignored"));
         }
+        for ddl in &files.target_ddls {
+            self.error(
+                ddl,
+                format!(
+                    "the target DDL of a replication node, but there is no `{}.replication.yml`",
+                    short_path(ddl, file_name::TARGET_DDL_SUFFIX)
+                ),
+            );
+        }
+    }
+
+    /// A replication node: its definition, target DDL and tests checked, each problem with its
+    /// file and line. Replication nodes are not built yet, so the node stays out of the catalog
+    /// (a warning says so).
+    fn replication_node(&mut self, name: &TableName, files: &TableFiles) {
+        let paths: Vec<String> = files.replications.iter().map(|(path, _)| path.clone()).collect();
+        let Some(path) = self.single(name, "replication files", &paths).cloned() else {
+            return;
+        };
+        for other in files.definitions.iter().map(|(p, _)| p).chain(&files.processors) {
+            self.error(
+                &path,
+                format!("`{name}` is produced by two files: `{other}` and `{path}`; keep one"),
+            );
+        }
+        let interval = files.replications.first().and_then(|(_, interval)| *interval);
+        if let Some(text) = self.text(&path)
+            && let Err(problems) = replication_file::parse(&text, interval)
+        {
+            for problem in problems {
+                self.diagnostics.push(
+                    Diagnostic::error(Some(&path), problem.message).at_optional_line(problem.line),
+                );
+            }
+        }
+        if let Some(ddl_file) = self.single(name, "target DDL files", &files.target_ddls).cloned()
+            && let Some(ddl) = self.text(&ddl_file)
+        {
+            let ddl = trim_statement(&ddl);
+            match sql::ddl_table(&ddl) {
+                Some(found) if found.name == name.to_string() => {
+                    if let Err(problem) = sql::one_create_table(&ddl) {
+                        self.diagnostics.push(shape_error(Some(&ddl_file), problem));
+                    }
+                }
+                _ => self.error(
+                    &ddl_file,
+                    format!("this file must hold the target's `create table {name} (…)` statement"),
+                ),
+            }
+        }
+        if let Some(test) = self.single(name, "test files", &files.tests).cloned()
+            && let Some(tests) = self.text(&test)
+        {
+            for problem in sql::read_only_queries(&tests) {
+                self.diagnostics.push(shape_error(Some(&test), problem));
+            }
+        }
+        self.warning(
+            &path,
+            format!("replication nodes are checked but not built yet: `{name}` is left out of the catalog"),
+        );
     }
 
     fn table(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
+        if !files.replications.is_empty() {
+            self.replication_node(name, files);
+            return None;
+        }
         let definition_paths: Vec<String> =
             files.definitions.iter().map(|(path, _)| path.clone()).collect();
         let definition = self.single(name, "definitions", &definition_paths).cloned();
