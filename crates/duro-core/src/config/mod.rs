@@ -218,6 +218,9 @@ pub struct SourceConnection {
     /// PostgreSQL and MySQL: as `warehouse.tls` (default `prefer`).
     pub tls: Option<TlsMode>,
     pub tls_root_cert: Option<PathBuf>,
+    /// After [`Config::load`], the certificates of `tls_root_cert`.
+    #[serde(skip)]
+    pub tls_roots: RootCertificates,
 }
 
 /// The URL schemes a source connection may have.
@@ -569,12 +572,20 @@ impl Config {
         )?;
         from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
         from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
-        for connection in self.connections.values_mut() {
+        for (name, connection) in &mut self.connections {
             from_file(
                 &mut connection.password,
                 &connection.password_file,
                 "connections.<name>.password_file",
             )?;
+            if let Some(path) = &connection.tls_root_cert {
+                connection.tls_roots = RootCertificates::read_pem(path).map_err(|message| {
+                    ConfigError::Invalid(format!(
+                        "connections.{name}.tls_root_cert (`{}`): {message}",
+                        path.display()
+                    ))
+                })?;
+            }
         }
         let s3 = &mut self.s3;
         from_file(

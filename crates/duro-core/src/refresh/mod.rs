@@ -3,7 +3,6 @@
 //! grants), then take a snapshot when configured. A failure before the swap leaves the live
 //! table untouched; the swap itself is atomic.
 
-mod csv;
 mod data_tests;
 pub mod probes;
 mod processor;

@@ -3,20 +3,17 @@
 //! the S3 key a staged file gets.
 
 use super::super::Session;
-use super::super::csv::write_record;
 use super::{Staging, failed};
 use crate::build::FailureClass;
 use crate::catalog::CsvDelimiter;
+use crate::csv::write_record;
 use crate::objectstore::ObjectStoreError;
+use crate::warehouse::export::{ExportError, FETCH_ROWS, cursor_to_csv};
 use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
-use postgres::SimpleQueryMessage;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Rows fetched from the cursor at a time while exporting.
-const FETCH_ROWS: usize = 1_000;
 
 /// S3 could not be reached (worth a retry), or refused what the settings ask (keys, bucket):
 /// a setting to fix.
@@ -154,39 +151,17 @@ pub(super) fn export(
     // The select is the repository's text: sent alone.
     statement::execute_alone(&mut transaction, &render::declare_export_cursor(select))
         .map_err(sql_error)?;
-    let mut header_written = false;
-    loop {
-        let messages =
-            transaction.simple_query(&render::fetch_export(FETCH_ROWS)).map_err(sql_error)?;
-        let mut fetched = 0;
-        for message in &messages {
-            match message {
-                SimpleQueryMessage::RowDescription(columns) if !header_written => {
-                    let names: Vec<Option<&str>> = columns.iter().map(|c| Some(c.name())).collect();
-                    write_record(&mut out, &names, delimiter.byte()).map_err(io_error)?;
-                    header_written = true;
-                }
-                SimpleQueryMessage::Row(row) => {
-                    if !header_written {
-                        let names: Vec<Option<&str>> =
-                            row.columns().iter().map(|c| Some(c.name())).collect();
-                        write_record(&mut out, &names, delimiter.byte()).map_err(io_error)?;
-                        header_written = true;
-                    }
-                    let fields: Vec<Option<&str>> = (0..row.len()).map(|i| row.get(i)).collect();
-                    write_record(&mut out, &fields, delimiter.byte()).map_err(io_error)?;
-                    fetched += 1;
-                }
-                _ => {}
+    let fetch = render::fetch_export(FETCH_ROWS);
+    let fetched =
+        cursor_to_csv(&mut transaction, &fetch, &mut out, delimiter.byte()).map_err(|error| {
+            match error {
+                ExportError::Sql(error) => sql_error(error),
+                ExportError::Io(error) => io_error(error),
             }
-        }
-        if fetched < FETCH_ROWS {
-            break;
-        }
-    }
+        })?;
     transaction.batch_execute(render::CLOSE_EXPORT).map_err(&sql_error)?;
     transaction.commit().map_err(&sql_error)?;
-    if !header_written {
+    if !fetched.header_written {
         // An empty result without a row description: still give the script a header row with
         // the column names. Described after the transaction: on Redshift, describing a column
         // of a type the driver does not know looks it up in a way that fails on the first try,

@@ -1,4 +1,4 @@
-//! RFC 4180 CSV for the processor contract: comma-delimited (or the table's
+//! RFC 4180 CSV, as processors and replication exchange it: comma-delimited (or the table's
 //! `processor_csv_delimiter`), a header row, fields quoted when they hold the delimiter, a quote
 //! or a line break, and NULL as an empty unquoted field (an empty string
 //! is `""`), which is what PostgreSQL's `COPY … CSV` and Redshift's `COPY … CSV` read back.
@@ -6,7 +6,7 @@
 use std::io::{self, Write};
 
 /// Writes one record with this delimiter (an ASCII character). `None` is NULL.
-pub(super) fn write_record<W: Write>(
+pub(crate) fn write_record<W: Write>(
     out: &mut W,
     fields: &[Option<&str>],
     delimiter: u8,
