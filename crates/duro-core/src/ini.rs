@@ -15,23 +15,32 @@ pub enum Line {
     Entry { line: usize, text: String },
 }
 
-/// The logical lines of `text`, blank lines and comments left out.
+/// The logical lines of `text`, blank lines and comments left out. As in configparser, a line
+/// continues the entry above only when it is indented more than that entry's first line.
 pub fn lines(text: &str) -> Vec<Line> {
     let mut lines: Vec<Line> = Vec::new();
+    // The indentation of the open entry's first line.
+    let mut entry_indent: Option<usize> = None;
     for (index, raw_line) in text.lines().enumerate() {
         let line = raw_line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        let indented = raw_line.starts_with([' ', '\t']);
+        let indent = raw_line.len() - raw_line.trim_start().len();
         match lines.last_mut() {
-            Some(Line::Entry { text, .. }) if indented => {
+            Some(Line::Entry { text, .. }) if entry_indent.is_some_and(|first| indent > first) => {
                 text.push('\n');
                 text.push_str(line);
             }
             _ => match line.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
-                Some(name) => lines.push(Line::Section { line: index + 1, name: name.to_owned() }),
-                None => lines.push(Line::Entry { line: index + 1, text: line.to_owned() }),
+                Some(name) => {
+                    entry_indent = None;
+                    lines.push(Line::Section { line: index + 1, name: name.to_owned() });
+                }
+                None => {
+                    entry_indent = Some(indent);
+                    lines.push(Line::Entry { line: index + 1, text: line.to_owned() });
+                }
             },
         }
     }
@@ -61,6 +70,20 @@ mod tests {
                 Line::Section { line: 7, name: "redshift".to_owned() },
                 Line::Entry { line: 8, text: "options = -c a=1\n-c b=2".to_owned() },
                 Line::Entry { line: 10, text: "bare line".to_owned() },
+            ]
+        );
+    }
+
+    /// Keys indented alike are separate entries; only a deeper line continues one.
+    #[test]
+    fn indented_keys_are_entries_of_their_own() {
+        let text = "[main]\n    views = v\n    db = x\n        continued\n";
+        assert_eq!(
+            lines(text),
+            [
+                Line::Section { line: 1, name: "main".to_owned() },
+                Line::Entry { line: 2, text: "views = v".to_owned() },
+                Line::Entry { line: 3, text: "db = x\ncontinued".to_owned() },
             ]
         );
     }

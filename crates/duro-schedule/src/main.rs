@@ -44,8 +44,8 @@ struct Args {
     #[arg(long, value_enum)]
     dialect: Option<Dialect>,
     /// Print the configuration file as the equivalent duro.yaml (the original Duro's
-    /// config.conf translated), secrets redacted, and exit
-    #[arg(long, conflicts_with_all = ["check", "json", "dot"])]
+    /// config.conf translated) without its secrets, and exit
+    #[arg(long, conflicts_with_all = ["check", "json", "dot", "views", "git", "strict", "dialect"])]
     print_config: bool,
 }
 

@@ -20,9 +20,8 @@ pub(crate) fn fatal(error: &dyn Display) -> ExitCode {
     duro_core::startup::fatal("duro-schedule", error)
 }
 
-/// `--dot`: the dependency graph of what was read, in Graphviz DOT (written atomically).
-/// `--print-config`: the configuration file as duro.yaml, secrets redacted; the warnings of
-/// its translation go to the log as at every start.
+/// `--print-config`: the configuration file as duro.yaml without its secrets (the warnings of
+/// its translation went to the log when the configuration was loaded).
 pub(crate) fn print_config(explicit: Option<&Path>) -> ExitCode {
     let env: Vec<(String, String)> = std::env::vars().collect();
     match duro_core::config::Config::equivalent_yaml(explicit, &env) {
@@ -34,6 +33,7 @@ pub(crate) fn print_config(explicit: Option<&Path>) -> ExitCode {
     }
 }
 
+/// `--dot`: the dependency graph of what was read, in Graphviz DOT (written atomically).
 pub(crate) fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Result<(), ExitCode> {
     match dot {
         Some(path) => write_atomically(path, &checked.graph.to_dot()).map_err(|error| {

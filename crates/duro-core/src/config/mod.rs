@@ -11,7 +11,7 @@ mod lenient;
 mod original;
 mod secret;
 
-pub use secret::{ConnectionUrl, Secret, redact_url};
+pub use secret::{ConnectionUrl, Secret, redact_url, url_without_password};
 
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
@@ -495,8 +495,8 @@ impl Config {
     pub fn load(explicit: Option<&Path>, env: &[(String, String)]) -> Result<Self, ConfigError> {
         let (mut document, file_warnings) = file_document(explicit, env)?;
         apply_env_overrides(&mut document, env)?;
-        let mut config =
-            Config::deserialize(document).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let mut config = Config::deserialize(document)
+            .map_err(|e| ConfigError::Invalid(without_string_values(&e.to_string())))?;
         config.file_warnings = file_warnings;
         config.resolve_secrets(env)?;
         config.validate()?;
@@ -511,27 +511,41 @@ impl Config {
     ) -> Result<String, ConfigError> {
         Self::load(explicit, env)?;
         let (mut document, _) = file_document(explicit, env)?;
+        let mut left_out: Vec<String> = Vec::new();
         if let Value::Mapping(sections) = &mut document {
             for (name, section) in sections.iter_mut() {
                 let Value::Mapping(keys) = section else { continue };
-                if name.as_str() == Some("connections") {
+                match name.as_str() {
                     // One more level: connections.<name>.password and .url.
-                    for entry in keys.values_mut() {
-                        if let Value::Mapping(entry) = entry {
-                            redact_secrets("connections", entry);
+                    Some("connections") => {
+                        for (entry_name, entry) in keys.iter_mut() {
+                            if let (Some(entry_name), Value::Mapping(entry)) =
+                                (entry_name.as_str(), entry)
+                            {
+                                let path = format!("connections.{entry_name}");
+                                left_out.extend(remove_secrets("connections", &path, entry));
+                            }
                         }
                     }
-                } else if let Some(name) = name.as_str() {
-                    redact_secrets(name, keys);
+                    Some(name) => left_out.extend(remove_secrets(name, name, keys)),
+                    None => {}
                 }
             }
         }
         let yaml = serde_yaml::to_string(&document)
             .map_err(|e| ConfigError::Invalid(format!("cannot write the configuration: {e}")))?;
-        Ok(format!(
-            "# The configuration file as duro.yaml; environment overrides (DURO_*) are not included.\n\
-             # Secrets are shown as {REDACTED}: keep them in the environment or in `*_file` files.\n{yaml}"
-        ))
+        let mut text = "# The configuration file as duro.yaml; environment overrides (DURO_*) are not included.\n".to_owned();
+        if !left_out.is_empty() {
+            text.push_str(
+                "# Secrets are left out: set each in the environment or in its `*_file`:\n",
+            );
+            for key in &left_out {
+                let variable = format!("DURO_{}", key.to_uppercase().replace('.', "__"));
+                text.push_str(&format!("#   {key} ({variable})\n"));
+            }
+        }
+        text.push_str(&yaml);
+        Ok(text)
     }
 
     /// Loads with the process environment.
@@ -742,8 +756,8 @@ fn read_document(path: &Path) -> Result<(Value, Vec<String>), ConfigError> {
     }
 }
 
-/// The keys that hold secrets, redacted by [`Config::equivalent_yaml`] (`warehouse.url` is
-/// redacted as a URL).
+/// The keys that hold secrets, left out by [`Config::equivalent_yaml`] (a password in a URL is
+/// taken out of the URL).
 const SECRET_KEYS: &[(&str, &str)] = &[
     ("warehouse", "password"),
     ("slack", "token"),
@@ -755,21 +769,55 @@ const SECRET_KEYS: &[(&str, &str)] = &[
     ("connections", "password"),
 ];
 
-/// The placeholder of a redacted secret.
-const REDACTED: &str = "<redacted>";
-
-/// Replaces the secrets among `keys` (of `section`) with [`REDACTED`], and the password in a URL.
-fn redact_secrets(section: &str, keys: &mut Mapping) {
-    for (key, value) in keys.iter_mut() {
-        let Some(key) = key.as_str() else { continue };
+/// Removes the secrets among `keys` (of `section`, at `path`) and the passwords in URLs;
+/// returns the keys left out, as `path.key`.
+fn remove_secrets(section: &str, path: &str, keys: &mut Mapping) -> Vec<String> {
+    let mut left_out = Vec::new();
+    keys.retain(|key, value| {
+        let Some(key) = key.as_str() else { return true };
         if SECRET_KEYS.contains(&(section, key)) {
-            *value = Value::String(REDACTED.to_owned());
-        } else if key == "url"
+            left_out.push(format!("{path}.{key}"));
+            return false;
+        }
+        if key == "url"
             && let Some(url) = value.as_str()
         {
-            *value = Value::String(redact_url(url));
+            let without = url_without_password(url);
+            if without != url {
+                left_out.push(format!("{path}.password"));
+                *value = Value::String(without);
+            }
         }
+        true
+    });
+    left_out
+}
+
+/// A deserialization error without the text values it quotes (`invalid type: string "…"`),
+/// which may be secrets put in the wrong place.
+fn without_string_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at + "string".len()]);
+        let value = &rest[at + "string \"".len()..];
+        // The closing quote is the first one not escaped.
+        let mut end = None;
+        let mut escaped = false;
+        for (index, c) in value.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = Some(index);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = end.map_or("", |end| &value[end + 1..]);
     }
+    out.push_str(rest);
+    out
 }
 
 /// `DURO_VIEWS__PATH=/x` sets `views.path`. Values are strings; typed fields parse them.
@@ -786,7 +834,13 @@ fn apply_env_overrides(document: &mut Value, env: &[(String, String)]) -> Result
             Some((name, key)) if section.eq_ignore_ascii_case("connections") => (key, Some(name)),
             _ => (field, None),
         };
-        if section.is_empty() || field.is_empty() || field.contains("__") || entry == Some("") {
+        let needs_entry = section.eq_ignore_ascii_case("connections") && entry.is_none();
+        if section.is_empty()
+            || field.is_empty()
+            || field.contains("__")
+            || entry == Some("")
+            || needs_entry
+        {
             return Err(ConfigError::Invalid(format!(
                 "`{key}` is not of the form DURO_SECTION__KEY (DURO_CONNECTIONS__NAME__KEY for a connection)"
             )));
@@ -1190,15 +1244,37 @@ mod tests {
             assert!(!yaml.contains(secret), "{yaml}");
         }
         assert!(yaml.starts_with("# The configuration file as duro.yaml"), "{yaml}");
-        assert!(yaml.contains("  password: <redacted>\n"), "{yaml}");
-        assert!(yaml.contains("  webhook_url: <redacted>\n"), "{yaml}");
+        for left_out in [
+            "#   warehouse.password (DURO_WAREHOUSE__PASSWORD)\n",
+            "#   s3.secret_access_key (DURO_S3__SECRET_ACCESS_KEY)\n",
+            "#   slack.webhook_url (DURO_SLACK__WEBHOOK_URL)\n",
+        ] {
+            assert!(yaml.contains(left_out), "{yaml}");
+        }
+        // Loaded back with the secrets from the environment, it is the same configuration.
         let printed = dir.path().join("duro.yaml");
         std::fs::write(&printed, &yaml).unwrap();
-        let (from_conf, from_yaml) =
-            (Config::load(Some(&conf), &[]).unwrap(), Config::load(Some(&printed), &[]).unwrap());
+        let secrets = env(&[
+            ("DURO_WAREHOUSE__PASSWORD", "pa%ss:word"),
+            ("DURO_S3__SECRET_ACCESS_KEY", "secret/key"),
+            ("DURO_SLACK__WEBHOOK_URL", "https://hooks.slack.com/services/T0/B0/XYZ"),
+        ]);
+        let (from_conf, from_yaml) = (
+            Config::load(Some(&conf), &[]).unwrap(),
+            Config::load(Some(&printed), &secrets).unwrap(),
+        );
+        assert_eq!(from_yaml.warehouse.password, from_conf.warehouse.password);
+        assert_eq!(from_yaml.slack.webhook_url, from_conf.slack.webhook_url);
         let shown =
             |config: Config| format!("{:?}", Config { file_warnings: Vec::new(), ..config });
         assert_eq!(shown(from_conf), shown(from_yaml));
+        // A password inside a URL is taken out of it.
+        let url = write("warehouse:\n  url: postgres://duro:hunter2@db/dw\n");
+        let yaml = Config::equivalent_yaml(Some(url.path()), &[]).unwrap();
+        assert!(
+            yaml.contains("url: postgres://duro@db/dw\n") && !yaml.contains("hunter2"),
+            "{yaml}"
+        );
         // Every key redacted is a secret of the configuration: `Debug` hides it too.
         for (section, key) in SECRET_KEYS {
             let entry = if *section == "connections" { "APP__" } else { "" };
@@ -1269,7 +1345,11 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("hunter7") && !shown.contains("hunter8"), "{shown}");
         let yaml = Config::equivalent_yaml(Some(file.path()), &[]).unwrap();
-        assert!(yaml.contains("password: <redacted>") && !yaml.contains("hunter7"), "{yaml}");
+        assert!(
+            yaml.contains("#   connections.app.password (DURO_CONNECTIONS__APP__PASSWORD)"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains("hunter7"), "{yaml}");
         let cases = [
             ("connections:\n  App:\n    url: postgres://h/db\n", "`App` is not a connection name"),
             (
@@ -1290,8 +1370,25 @@ mod tests {
             let error = Config::load(Some(file.path()), &[]).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
-        let error =
-            Config::load(None, &env(&[("DURO_CONNECTIONS____URL", "x")])).unwrap_err().to_string();
-        assert!(error.contains("DURO_CONNECTIONS__NAME__KEY"), "{error}");
+        for variable in ["DURO_CONNECTIONS____URL", "DURO_CONNECTIONS__PASSWORD"] {
+            let error = Config::load(None, &env(&[(variable, "hunter9")])).unwrap_err().to_string();
+            assert!(error.contains("DURO_CONNECTIONS__NAME__KEY"), "{error}");
+            assert!(!error.contains("hunter9"), "{error}");
+        }
+        // A URL given where a connection's settings belong is not repeated in the error.
+        let file = write("connections:\n  app: postgres://u:hunter9@h/db\n");
+        let error = Config::load(Some(file.path()), &[]).unwrap_err().to_string();
+        assert!(error.contains("invalid type: string,") && !error.contains("hunter9"), "{error}");
+    }
+
+    #[test]
+    fn quoted_strings_are_left_out_of_errors() {
+        assert_eq!(
+            without_string_values(
+                r#"a: invalid type: string "s3cr\"et", expected struct X at line 2"#
+            ),
+            "a: invalid type: string, expected struct X at line 2"
+        );
+        assert_eq!(without_string_values("nothing quoted"), "nothing quoted");
     }
 }

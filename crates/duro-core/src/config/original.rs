@@ -65,17 +65,18 @@ pub(super) fn translate(path: &Path, text: &str) -> Result<Translated, ConfigErr
         path: path.to_owned(),
         message: format!("line {line}: {message}"),
     };
-    let mut sections: Vec<(String, Vec<Entry>)> = Vec::new();
+    // (name, line of the header, entries)
+    let mut sections: Vec<(String, usize, Vec<Entry>)> = Vec::new();
     for line in ini::lines(text) {
         match line {
             Line::Section { line, name } => {
-                if sections.iter().any(|(seen, _)| *seen == name) {
+                if sections.iter().any(|(seen, _, _)| *seen == name) {
                     return Err(error(line, format!("section `[{name}]` appears twice")));
                 }
-                sections.push((name, Vec::new()));
+                sections.push((name, line, Vec::new()));
             }
             Line::Entry { line, text } => {
-                let Some((_, entries)) = sections.last_mut() else {
+                let Some((_, _, entries)) = sections.last_mut() else {
                     return Err(error(line, "a key before any `[section]` header".to_owned()));
                 };
                 let Some((key, value)) = ini::split_entry(&text) else {
@@ -96,7 +97,7 @@ pub(super) fn translate(path: &Path, text: &str) -> Result<Translated, ConfigErr
     let mut out = Output::default();
     out.set("warehouse", "dialect", "redshift".into());
     out.set("warehouse", "tls", "require".into());
-    for (section, entries) in &sections {
+    for (section, header_line, entries) in &sections {
         let translate_section = match section.as_str() {
             "main" => main_key,
             "redshift" => redshift_key,
@@ -118,9 +119,10 @@ pub(super) fn translate(path: &Path, text: &str) -> Result<Translated, ConfigErr
             }
         }
         if section == "redshift" {
-            let url = out.connection.url().map_err(|message| {
-                error(entries.first().map_or(0, |e| e.line), format!("`[redshift]`: {message}"))
-            })?;
+            let url = out
+                .connection
+                .url()
+                .map_err(|message| error(*header_line, format!("`[redshift]`: {message}")))?;
             out.set("warehouse", "url", url.into());
         }
     }
@@ -446,7 +448,7 @@ slack:
                 "line 3: `[redshift] port`: `x` is not a port number",
             ),
             ("[redshift]\nhost = h\nsslmode = strict\n", "`strict` is not an sslmode"),
-            ("[redshift]\nuser = u\n", "line 2: `[redshift]`: `host` is missing"),
+            ("[redshift]\nuser = u\n", "line 1: `[redshift]`: `host` is missing"),
             ("[redshift]\nhost = a/b\n", "`host` `a/b` is not a host name or address"),
             (
                 "[redshift]\nhost = h\npassword = 100%\n",

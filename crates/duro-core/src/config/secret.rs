@@ -74,33 +74,52 @@ impl From<&str> for ConnectionUrl {
 
 /// A connection URL with its password (if any) replaced, safe for logs.
 pub fn redact_url(url: &str) -> String {
+    rewrite_password(url, Some("<redacted>"))
+}
+
+/// A connection URL without its password (if any), for a configuration file to print.
+pub fn url_without_password(url: &str) -> String {
+    rewrite_password(url, None)
+}
+
+/// Replaces the password of `url` (in its user info, and any `password=` parameter) with
+/// `replacement`, or removes it.
+fn rewrite_password(url: &str, replacement: Option<&str>) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let (authority, tail) = rest.split_once('/').map_or((rest, None), |(a, t)| (a, Some(t)));
-    let redacted_authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _)) => format!("{user}:<redacted>@{host}"),
-            None => authority.to_owned(),
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((user_info, host)) => match (user_info.split_once(':'), replacement) {
+            (Some((user, _)), Some(replacement)) => format!("{user}:{replacement}@{host}"),
+            (Some((user, _)), None) => format!("{user}@{host}"),
+            (None, _) => authority.to_owned(),
         },
         None => authority.to_owned(),
     };
-    let tail = tail.map(|t| {
-        t.split('&')
-            .map(|pair| {
-                if pair.to_lowercase().contains("password=") {
-                    pair.split('=').next().unwrap_or("").to_owned() + "=<redacted>"
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("&")
-    });
-    match tail {
-        Some(tail) => format!("{scheme}://{redacted_authority}/{tail}"),
-        None => format!("{scheme}://{redacted_authority}"),
-    }
+    let tail = match tail.split_once('?') {
+        None => tail.to_owned(),
+        Some((path, query)) => {
+            let parameters: Vec<String> = query
+                .split('&')
+                .filter_map(|pair| {
+                    let is_password = pair.to_lowercase().starts_with("password=");
+                    match (is_password, replacement) {
+                        (false, _) => Some(pair.to_owned()),
+                        (true, Some(replacement)) => Some(format!("password={replacement}")),
+                        (true, None) => None,
+                    }
+                })
+                .collect();
+            if parameters.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{path}?{}", parameters.join("&"))
+            }
+        }
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -118,9 +137,21 @@ mod tests {
                 "postgres://u@h/db?sslmode=require&password=<redacted>",
             ),
             ("not a url", "not a url"),
+            ("postgres://u@h?password=p", "postgres://u@h?password=<redacted>"),
+            ("postgres://u:p@h?sslmode=require", "postgres://u:<redacted>@h?sslmode=require"),
         ];
         for (url, expected) in cases {
             assert_eq!(redact_url(url), expected);
+        }
+        for (url, expected) in [
+            (
+                "postgres://u:p@h:5432/db?password=q&sslmode=require",
+                "postgres://u@h:5432/db?sslmode=require",
+            ),
+            ("postgres://u@h?password=q", "postgres://u@h"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+        ] {
+            assert_eq!(url_without_password(url), expected);
         }
     }
 

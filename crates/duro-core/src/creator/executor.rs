@@ -239,10 +239,10 @@ impl Run<'_> {
     }
 
     /// After `table` failed (`failure`) or was found busy (`None`), blocks the planned tables
-    /// that depend on it. A busy table blocks every dependent until a later cycle. A failure
-    /// skips (recorded as `dependency_failed`) each dependent that reads a failed or skipped
-    /// table, unless its `on_upstream_failure` is `build`: then it is built from what the
-    /// tables it reads hold, and its own dependents follow its result.
+    /// that depend on it, directly or through other tables. A busy table blocks every dependent
+    /// until a later cycle. A failure skips them (recorded as `dependency_failed`), except a
+    /// planned table whose `on_upstream_failure` is `build`: it is built from what the tables it
+    /// reads hold, and the tables after it follow its own result.
     fn block_dependents(
         &self,
         progress: &mut Progress,
@@ -251,25 +251,33 @@ impl Run<'_> {
         failure: Option<&Failure>,
     ) -> Result<(), StateError> {
         progress.blocked.insert(table.to_owned());
-        let downstream: HashSet<String> =
-            self.planner.dependents_in_plan(self.planned, table).into_iter().collect();
         let Some(failure) = failure else {
-            progress.blocked.extend(downstream);
+            progress.blocked.extend(self.planner.dependents_in_plan(self.planned, table));
             return Ok(());
         };
-        // In plan order, so every table a dependent reads is decided before it.
+        let in_plan: HashSet<&str> = self.planned.iter().map(|p| p.table.as_str()).collect();
+        // Walk the readers of `table`, and theirs, stopping at tables built anyway.
+        let mut reached: HashSet<&str> = HashSet::new();
+        let mut stack = vec![table];
+        while let Some(current) = stack.pop() {
+            for (dependent, stored) in self.tables {
+                let built_anyway = in_plan.contains(dependent.as_str())
+                    && stored.config.upstream_failure() == UpstreamFailure::Build;
+                if stored.dependencies.iter().any(|d| d == current)
+                    && !built_anyway
+                    && reached.insert(dependent)
+                {
+                    stack.push(dependent);
+                }
+            }
+        }
+        // In plan order, for a report in build order.
         for planned in self.planned {
             let dependent = &planned.table;
-            if !downstream.contains(dependent) || progress.blocked.contains(dependent) {
-                continue;
-            }
-            let stored = &self.tables[dependent];
-            if !stored.dependencies.iter().any(|read| progress.blocked.contains(read))
-                || stored.config.upstream_failure() == UpstreamFailure::Build
+            if !reached.contains(dependent.as_str()) || !progress.blocked.insert(dependent.clone())
             {
                 continue;
             }
-            progress.blocked.insert(dependent.clone());
             let message = format!("not built: `{table}` failed ({})", failure.class);
             state.record_skipped(dependent, FailureClass::DependencyFailed, &message, now_ms())?;
             progress.report.skipped.push(Failure {

@@ -136,7 +136,8 @@ fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
         .iter()
         .map(|column| match &column.expression {
             None => quote_identifier(&column.name),
-            Some(expression) => format!("({expression}) as {}", quote_identifier(&column.name)),
+            // On lines of its own, so a `--` comment in it cannot reach the rest.
+            Some(expression) => format!("(\n{expression}\n) as {}", quote_identifier(&column.name)),
         })
         .collect();
     let mut select = format!("select {} from {}", columns.join(", "), request.table.quoted());
@@ -190,17 +191,17 @@ mod tests {
         let cases = [
             (
                 request(None),
-                "select \"id\", (lower(email)) as \"email\" from \"public\".\"users\"",
+                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\"",
                 0,
             ),
             (
                 request(Some(range(Some("2026-12-01 09:00:00"), Nulls::Skip))),
-                "select \"id\", (lower(email)) as \"email\" from \"public\".\"users\" where \"updated_at\" > cast($1::text as timestamp without time zone) and \"updated_at\" <= cast($2::text as timestamp without time zone)",
+                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\" where \"updated_at\" > cast($1::text as timestamp without time zone) and \"updated_at\" <= cast($2::text as timestamp without time zone)",
                 2,
             ),
             (
                 request(Some(range(None, Nulls::Include))),
-                "select \"id\", (lower(email)) as \"email\" from \"public\".\"users\" where (\"updated_at\" <= cast($1::text as timestamp without time zone)) or \"updated_at\" is null",
+                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\" where (\"updated_at\" <= cast($1::text as timestamp without time zone)) or \"updated_at\" is null",
                 1,
             ),
         ];

@@ -106,8 +106,16 @@ pub fn one_create_table(sql: &str) -> Result<(), ShapeProblem> {
 
 /// A column's source expression in a replication node (`lower(email)`, `price * 100`): one
 /// expression with balanced parentheses, no `;` and no subquery, since it is placed in the
-/// select list of the source query.
+/// select list of the source query. No backslash either: databases disagree on whether it
+/// escapes a quote, so a string could end where this check does not see it end.
 pub fn column_expression(sql: &str) -> Result<(), ShapeProblem> {
+    if let Some(at) = sql.find('\\') {
+        return Err(problem(
+            sql,
+            at,
+            "a backslash: databases read it differently inside strings; write the expression without one".to_owned(),
+        ));
+    }
     let tokens = read(sql)?;
     if tokens.is_empty() {
         return Err(ShapeProblem { line: None, message: "the expression is empty".to_owned() });
@@ -194,6 +202,8 @@ mod tests {
             ("(select password from users limit 1)", Some("a subquery")),
             ("lower(email", Some("never closed")),
             ("'unterminated", Some("cannot read the SQL")),
+            // PostgreSQL ends the string at the second quote; a backslash-escaping reader would not.
+            ("'\\' ) as x, password from other_table --'", Some("a backslash")),
         ];
         for (sql, expected) in cases {
             let result = column_expression(sql).err().map(|p| p.message);

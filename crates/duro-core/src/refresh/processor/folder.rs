@@ -41,7 +41,9 @@ pub(super) fn prepare(
 }
 
 /// Copies the regular files of `relative` (a folder of the views repository) into `into`;
-/// hidden files and folders are left out.
+/// hidden files and folders are left out, and so is a file the repository rules refuse (too
+/// large, not a regular file, outside the repository), with a warning: the script may not need
+/// it, and if it does, its own error says which.
 fn copy_folder(
     runner: &ProcessorRunner,
     relative: &Path,
@@ -50,18 +52,35 @@ fn copy_folder(
     let cannot = |e: std::io::Error| {
         failed(format!("cannot copy the script's folder `{}`: {e}", relative.display()))
     };
+    let entries = match std::fs::read_dir(runner.views_root.join(relative)) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(
+                "the script's folder `{}` is not in the views checkout; the script runs alone",
+                relative.display()
+            );
+            return Ok(());
+        }
+        Err(error) => return Err(cannot(error)),
+    };
     let reader = RepositoryReader::new(&runner.views_root, runner.max_file_size).map_err(cannot)?;
-    for entry in std::fs::read_dir(runner.views_root.join(relative)).map_err(cannot)? {
+    for entry in entries {
         let entry = entry.map_err(cannot)?;
         let name = entry.file_name();
         if name.to_string_lossy().starts_with('.') || entry.file_type().map_err(cannot)?.is_dir() {
             continue;
         }
         let path = relative.join(&name);
-        let bytes = reader.read(&path.to_string_lossy()).map_err(|diagnostic| {
-            failed(format!("cannot copy the script's folder: {diagnostic}"))
-        })?;
-        std::fs::write(into.join(&name), bytes).map_err(cannot)?;
+        match reader.read(&path.to_string_lossy()) {
+            Ok(bytes) => {
+                let copy = into.join(&name);
+                std::fs::write(&copy, bytes).map_err(cannot)?;
+                if let Some(user) = &runner.run_as {
+                    user.give(&copy).map_err(failed)?;
+                }
+            }
+            Err(diagnostic) => tracing::warn!("not copied beside the script: {diagnostic}"),
+        }
     }
     Ok(())
 }
