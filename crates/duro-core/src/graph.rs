@@ -128,22 +128,33 @@ impl DependencyGraph {
 
     /// Every table `name` reads, directly or not, sorted; itself only when it is in a cycle.
     pub fn upstream(&self, name: &str) -> Vec<String> {
-        self.reachable(name, Direction::Outgoing)
+        self.reachable(name, Direction::Outgoing, |_| false)
     }
 
     /// Every table that reads `name`, directly or not, sorted; itself only when it is in a cycle.
     pub fn downstream(&self, name: &str) -> Vec<String> {
-        self.reachable(name, Direction::Incoming)
+        self.reachable(name, Direction::Incoming, |_| false)
     }
 
-    fn reachable(&self, name: &str, direction: Direction) -> Vec<String> {
+    /// Like [`downstream`](Self::downstream), but never through a table for which `stop` holds
+    /// (left out itself, and what only it leads to).
+    pub fn downstream_until(&self, name: &str, stop: impl Fn(&str) -> bool) -> Vec<String> {
+        self.reachable(name, Direction::Incoming, stop)
+    }
+
+    fn reachable(
+        &self,
+        name: &str,
+        direction: Direction,
+        stop: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
         let Some(start) = self.index.get(name) else {
             return Vec::new();
         };
         let mut seen = BTreeSet::new();
         let mut stack: Vec<NodeIndex> = self.graph.neighbors_directed(*start, direction).collect();
         while let Some(node) = stack.pop() {
-            if seen.insert(node) {
+            if !stop(&self.graph[node]) && seen.insert(node) {
                 stack.extend(self.graph.neighbors_directed(node, direction));
             }
         }
@@ -207,6 +218,8 @@ mod tests {
         assert_eq!(g.build_order(), ["f.cities", "f.shops", "f.people"]);
         assert_eq!(g.upstream("f.people"), ["f.cities", "f.shops"]);
         assert_eq!(g.downstream("f.cities"), ["f.people", "f.shops"]);
+        assert_eq!(g.downstream_until("f.cities", |name| name == "f.shops"), Vec::<String>::new());
+        assert_eq!(g.downstream_until("f.cities", |name| name == "f.people"), ["f.shops"]);
         assert_eq!(g.root_groups(), [vec!["f.people".to_string()]]);
         assert!(g.cycles().is_empty());
     }

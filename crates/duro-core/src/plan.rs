@@ -127,6 +127,12 @@ impl Planner {
         self.graph.downstream(name)
     }
 
+    /// Every table that reads `name`, directly or not, without going through a table for which
+    /// `stop` holds, sorted.
+    pub fn downstream_until(&self, name: &str, stop: impl Fn(&str) -> bool) -> Vec<String> {
+        self.graph.downstream_until(name, stop)
+    }
+
     /// Every planned table that depends, directly or not, on `failed`: they are skipped this
     /// cycle.
     pub fn dependents_in_plan(&self, planned: &[PlannedBuild], failed: &str) -> Vec<String> {

@@ -29,9 +29,9 @@ pub enum ConfigError {
     #[error("config file `{path}`: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("cannot read `{key}` (`{path}`): {source}")]
-    SecretFile { key: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("`warehouse.tls_root_cert` (`{path}`): {message}")]
-    RootCertificate { path: PathBuf, message: String },
+    SecretFile { key: String, path: PathBuf, source: std::io::Error },
+    #[error("`{key}` (`{path}`): {message}")]
+    RootCertificate { key: String, path: PathBuf, message: String },
     #[error("configuration (duro.yaml and DURO_* variables): {0}")]
     Invalid(String),
 }
@@ -503,13 +503,13 @@ impl Config {
         Ok(config)
     }
 
-    /// The configuration file as a `duro.yaml` (the original's `config.conf` translated), with
-    /// every secret redacted; after checking that the whole configuration loads.
+    /// The configuration file as a `duro.yaml` (the original's `config.conf` translated),
+    /// without its secrets. It reads the file only: load the configuration first (as
+    /// `duro-schedule --print-config` does) to have it checked.
     pub fn equivalent_yaml(
         explicit: Option<&Path>,
         env: &[(String, String)],
     ) -> Result<String, ConfigError> {
-        Self::load(explicit, env)?;
         let (mut document, _) = file_document(explicit, env)?;
         let mut left_out: Vec<String> = Vec::new();
         if let Value::Mapping(sections) = &mut document {
@@ -560,11 +560,11 @@ impl Config {
         fn from_file(
             value: &mut Option<Secret>,
             file: &Option<PathBuf>,
-            key: &'static str,
+            key: &str,
         ) -> Result<(), ConfigError> {
             if let (None, Some(path)) = (&value, file) {
                 let secret = Secret::read_file(path).map_err(|source| ConfigError::SecretFile {
-                    key,
+                    key: key.to_owned(),
                     path: path.clone(),
                     source,
                 })?;
@@ -572,12 +572,29 @@ impl Config {
             }
             Ok(())
         }
+        fn roots_from_file(
+            roots: &mut RootCertificates,
+            file: &Option<PathBuf>,
+            key: &str,
+        ) -> Result<(), ConfigError> {
+            if let Some(path) = file {
+                *roots = RootCertificates::read_pem(path).map_err(|message| {
+                    ConfigError::RootCertificate {
+                        key: key.to_owned(),
+                        path: path.clone(),
+                        message,
+                    }
+                })?;
+            }
+            Ok(())
+        }
         let warehouse = &mut self.warehouse;
         from_file(&mut warehouse.password, &warehouse.password_file, "warehouse.password_file")?;
-        if let Some(path) = &warehouse.tls_root_cert {
-            warehouse.tls_roots = RootCertificates::read_pem(path)
-                .map_err(|message| ConfigError::RootCertificate { path: path.clone(), message })?;
-        }
+        roots_from_file(
+            &mut warehouse.tls_roots,
+            &warehouse.tls_root_cert,
+            "warehouse.tls_root_cert",
+        )?;
         from_file(&mut self.slack.token, &self.slack.token_file, "slack.token_file")?;
         from_file(
             &mut self.slack.webhook_url,
@@ -587,19 +604,13 @@ impl Config {
         from_file(&mut self.server.token, &self.server.token_file, "server.token_file")?;
         from_file(&mut self.server.users, &self.server.users_file, "server.users_file")?;
         for (name, connection) in &mut self.connections {
-            from_file(
-                &mut connection.password,
-                &connection.password_file,
-                "connections.<name>.password_file",
+            let key = |field: &str| format!("connections.{name}.{field}");
+            from_file(&mut connection.password, &connection.password_file, &key("password_file"))?;
+            roots_from_file(
+                &mut connection.tls_roots,
+                &connection.tls_root_cert,
+                &key("tls_root_cert"),
             )?;
-            if let Some(path) = &connection.tls_root_cert {
-                connection.tls_roots = RootCertificates::read_pem(path).map_err(|message| {
-                    ConfigError::Invalid(format!(
-                        "connections.{name}.tls_root_cert (`{}`): {message}",
-                        path.display()
-                    ))
-                })?;
-            }
         }
         let s3 = &mut self.s3;
         from_file(

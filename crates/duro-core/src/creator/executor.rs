@@ -256,21 +256,15 @@ impl Run<'_> {
             return Ok(());
         };
         let in_plan: HashSet<&str> = self.planned.iter().map(|p| p.table.as_str()).collect();
-        // Walk the readers of `table`, and theirs, stopping at tables built anyway.
-        let mut reached: HashSet<&str> = HashSet::new();
-        let mut stack = vec![table];
-        while let Some(current) = stack.pop() {
-            for (dependent, stored) in self.tables {
-                let built_anyway = in_plan.contains(dependent.as_str())
-                    && stored.config.upstream_failure() == UpstreamFailure::Build;
-                if stored.dependencies.iter().any(|d| d == current)
-                    && !built_anyway
-                    && reached.insert(dependent)
-                {
-                    stack.push(dependent);
-                }
-            }
-        }
+        // The readers of `table`, and theirs, but not through a planned table built anyway.
+        let built_anyway = |name: &str| {
+            in_plan.contains(name)
+                && self.tables.get(name).is_some_and(|stored| {
+                    stored.config.upstream_failure() == UpstreamFailure::Build
+                })
+        };
+        let reached: HashSet<String> =
+            self.planner.downstream_until(table, built_anyway).into_iter().collect();
         // In plan order, for a report in build order.
         for planned in self.planned {
             let dependent = &planned.table;

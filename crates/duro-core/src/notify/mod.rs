@@ -149,11 +149,9 @@ impl Notifications {
     /// for). Sent when this process claims the period in the state file, so once per period
     /// whatever the number of creators; returns whether it was sent.
     pub fn periodic_report(&self, now_ms: i64) -> bool {
-        if self.config.channel_for(SlackPurpose::Log).is_none()
-            || self.destination(SlackPurpose::Log).is_none()
-        {
+        let Some((_, Some(_))) = self.destination(SlackPurpose::Log) else {
             return false;
-        }
+        };
         let every_ms = i64::try_from(self.config.log_every.as_millis()).unwrap_or(i64::MAX);
         let figures = StateFile::open(&self.state_path).and_then(|mut state| {
             if !state.claim_period("slack_log", now_ms, every_ms)? {

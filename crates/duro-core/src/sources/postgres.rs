@@ -6,8 +6,8 @@ use crate::build::FailureClass;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
-use crate::warehouse::export::{ExportError, FETCH_ROWS, Fetched, cursor_to_csv};
-use crate::warehouse::{connection, render};
+use crate::warehouse::connection;
+use crate::warehouse::export::{ExportError, Fetched, select_to_csv};
 use std::io::Write;
 
 /// A table's columns in order (`$1` is the quoted `schema.table`).
@@ -109,20 +109,16 @@ impl PostgresSource {
         transaction
             .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
             .map_err(&sql_error)?;
-        let parameters: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            bounds.iter().map(|b| b as &(dyn postgres::types::ToSql + Sync)).collect();
-        transaction
-            .execute(&render::declare_export_cursor(&select), &parameters)
-            .map_err(&sql_error)?;
-        let fetched = cursor_to_csv(&mut transaction, &render::fetch_export(FETCH_ROWS), out, b',')
-            .map_err(|error| match error {
-                ExportError::Sql(error) => sql_error(error),
-                ExportError::Io(error) => WarehouseError::new(
-                    FailureClass::Internal,
-                    format!("cannot write the exported rows: {error}"),
-                ),
+        let fetched =
+            select_to_csv(&mut transaction, &select, &bounds, out, b',').map_err(|error| {
+                match error {
+                    ExportError::Sql(error) => sql_error(error),
+                    ExportError::Io(error) => WarehouseError::new(
+                        FailureClass::Internal,
+                        format!("cannot write the exported rows: {error}"),
+                    ),
+                }
             })?;
-        transaction.batch_execute(render::CLOSE_EXPORT).map_err(&sql_error)?;
         transaction.commit().map_err(&sql_error)?;
         Ok(fetched)
     }

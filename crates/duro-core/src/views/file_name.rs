@@ -136,9 +136,9 @@ fn classify_ingest(folder: Option<&str>, file_name: &str) -> Option<Classified> 
             Ok(split) => split,
             Err(message) => return Some(error(message)),
         };
-        let interval_minutes = match interval.map(parse_interval_minutes).transpose() {
+        let interval_minutes = match interval_minutes(interval) {
             Ok(minutes) => minutes,
-            Err(message) => return Some(error(message)),
+            Err(problem) => return Some(problem),
         };
         return Some(match table_name(folder, &name) {
             Ok(table) => Classified::Role(FileRole::Replication { table, interval_minutes }),
@@ -164,6 +164,15 @@ fn classify_ingest(folder: Option<&str>, file_name: &str) -> Option<Classified> 
     None
 }
 
+/// The minutes of the interval of a file name, or the error to report.
+fn interval_minutes(interval: Option<&str>) -> Result<Option<u32>, Classified> {
+    interval.map(parse_interval_minutes).transpose().map_err(|message| {
+        error(format!(
+            "{message}; the interval goes after the table name, as in `cities — 24h.sql` (table names cannot contain `-` or spaces)"
+        ))
+    })
+}
+
 fn has_known_extension(path: &str) -> bool {
     path.rsplit_once('.').is_some_and(|(_, ext)| KNOWN_EXTENSIONS.contains(&ext))
 }
@@ -174,13 +183,9 @@ fn classify_sql(folder: Option<&str>, name: &str, interval: Option<&str>) -> Cla
             table_name(folder, base).map(|table| FileRole::Test { table })
         });
     }
-    let interval_minutes = match interval.map(parse_interval_minutes).transpose() {
+    let interval_minutes = match interval_minutes(interval) {
         Ok(minutes) => minutes,
-        Err(message) => {
-            return error(format!(
-                "{message}; the interval goes after the table name, as in `cities — 24h.sql` (table names cannot contain `-` or spaces)"
-            ));
-        }
+        Err(problem) => return problem,
     };
     let table = match table_name(folder, name) {
         Ok(table) => table,

@@ -315,18 +315,12 @@ impl Builder<'_> {
         if let Some(ddl_file) = self.single(name, "target DDL files", &files.target_ddls).cloned()
             && let Some(ddl) = self.text(&ddl_file)
         {
-            let ddl = trim_statement(&ddl);
-            match sql::ddl_table(&ddl) {
-                Some(found) if found.name == name.to_string() => {
-                    if let Err(problem) = sql::one_create_table(&ddl) {
-                        self.diagnostics.push(shape_error(Some(&ddl_file), problem));
-                    }
-                }
-                _ => self.error(
-                    &ddl_file,
-                    format!("this file must hold the target's `create table {name} (…)` statement"),
-                ),
-            }
+            self.check_create_table(
+                name,
+                &ddl_file,
+                &trim_statement(&ddl),
+                &format!("this file must hold the target's `create table {name} (…)` statement"),
+            );
         }
         if let Some(test) = self.single(name, "test files", &files.tests).cloned()
             && let Some(tests) = self.text(&test)
@@ -436,18 +430,12 @@ impl Builder<'_> {
             (Some(ddl_file), Some(select)) => (ddl_file, select),
         };
         let ddl = trim_statement(&self.text(&ddl_file)?);
-        match sql::ddl_table(&ddl) {
-            None => self.error(&ddl_file, format!("`{name}` has a processor, so this file must hold its `create table {name} (…)` statement")),
-            Some(found) if found.name != name.to_string() => self.error(&ddl_file, format!(
-                "the DDL creates `{}`, but this file defines `{name}`; write `create table {name} (…)`",
-                found.name
-            )),
-            Some(_) => {
-                if let Err(problem) = sql::one_create_table(&ddl) {
-                    self.diagnostics.push(shape_error(Some(&ddl_file), problem));
-                }
-            }
-        }
+        self.check_create_table(
+            name,
+            &ddl_file,
+            &ddl,
+            &format!("`{name}` has a processor, so this file must hold its `create table {name} (…)` statement"),
+        );
         let query = trim_statement(&self.text(&select)?);
         if query.is_empty() {
             self.error(
@@ -473,6 +461,26 @@ impl Builder<'_> {
             requirements: requirements_text,
         });
         Some(self.assemble(name, files, kind, ddl_file, own_files, interval, query, tests))
+    }
+
+    /// A DDL file (a processor's, a replication target's) must be exactly one `create table` of
+    /// the table `name`; `missing` is the error when it creates no table.
+    fn check_create_table(&mut self, name: &TableName, ddl_file: &str, ddl: &str, missing: &str) {
+        match sql::ddl_table(ddl) {
+            None => self.error(ddl_file, missing.to_owned()),
+            Some(found) if found.name != name.to_string() => self.error(
+                ddl_file,
+                format!(
+                    "the DDL creates `{}`, but this file defines `{name}`; write `create table {name} (…)`",
+                    found.name
+                ),
+            ),
+            Some(_) => {
+                if let Err(problem) = sql::one_create_table(ddl) {
+                    self.diagnostics.push(shape_error(Some(ddl_file), problem));
+                }
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -1,13 +1,15 @@
-//! Reading a declared cursor in batches into CSV with a header row: what leaves a database as a
-//! file (a processor's input from the warehouse, a replicated table's rows from a PostgreSQL
-//! source), never the whole result in memory. Values arrive in PostgreSQL's text form.
+//! A select read through a cursor in batches into CSV with a header row: what leaves a database
+//! as a file (a processor's input from the warehouse, a replicated table's rows from a
+//! PostgreSQL source), never the whole result in memory. Values arrive in PostgreSQL's text form.
 
+use super::render;
 use crate::csv::write_record;
+use postgres::types::{ToSql, Type};
 use postgres::{SimpleQueryMessage, Transaction};
 use std::io::Write;
 
-/// Rows fetched from a cursor at a time (`render::fetch_export(FETCH_ROWS)`).
-pub(crate) const FETCH_ROWS: usize = 1_000;
+/// Rows fetched from the cursor at a time.
+const FETCH_ROWS: usize = 1_000;
 
 /// What the fetching wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,17 +27,36 @@ pub(crate) enum ExportError {
     Io(std::io::Error),
 }
 
-/// Fetches every row of the cursor open in `transaction` with `fetch` (which fetches
-/// [`FETCH_ROWS`] rows) into `out` as CSV with `delimiter`, the header row first.
-pub(crate) fn cursor_to_csv<W: Write>(
+/// Declares the export cursor over `select` in `transaction` (sent alone, its `$n` bound to
+/// `values` as text), writes every row into `out` as CSV with `delimiter`, the header row first,
+/// and closes the cursor.
+pub(crate) fn select_to_csv<W: Write>(
     transaction: &mut Transaction<'_>,
-    fetch: &str,
+    select: &str,
+    values: &[String],
     out: &mut W,
     delimiter: u8,
 ) -> Result<Fetched, ExportError> {
+    let parameters: Vec<(&(dyn ToSql + Sync), Type)> =
+        values.iter().map(|value| (value as &(dyn ToSql + Sync), Type::TEXT)).collect();
+    transaction
+        .execute_typed(&render::declare_export_cursor(select), &parameters)
+        .map_err(ExportError::Sql)?;
+    let fetched = cursor_to_csv(transaction, out, delimiter)?;
+    transaction.batch_execute(render::CLOSE_EXPORT).map_err(ExportError::Sql)?;
+    Ok(fetched)
+}
+
+/// Fetches every row of the open export cursor into `out`.
+fn cursor_to_csv<W: Write>(
+    transaction: &mut Transaction<'_>,
+    out: &mut W,
+    delimiter: u8,
+) -> Result<Fetched, ExportError> {
+    let fetch = render::fetch_export(FETCH_ROWS);
     let mut fetched = Fetched { rows: 0, header_written: false };
     loop {
-        let messages = transaction.simple_query(fetch).map_err(ExportError::Sql)?;
+        let messages = transaction.simple_query(&fetch).map_err(ExportError::Sql)?;
         let mut batch = 0;
         for message in &messages {
             let names: Option<Vec<Option<&str>>> = match message {

@@ -8,7 +8,7 @@ use crate::build::FailureClass;
 use crate::catalog::CsvDelimiter;
 use crate::csv::write_record;
 use crate::objectstore::ObjectStoreError;
-use crate::warehouse::export::{ExportError, FETCH_ROWS, cursor_to_csv};
+use crate::warehouse::export::{ExportError, select_to_csv};
 use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use std::io::{BufWriter, Write};
@@ -149,17 +149,11 @@ pub(super) fn export(
     let mut out = BufWriter::new(std::fs::File::create(path).map_err(io_error)?);
     let mut transaction = session.client.transaction().map_err(&sql_error)?;
     // The select is the repository's text: sent alone.
-    statement::execute_alone(&mut transaction, &render::declare_export_cursor(select))
-        .map_err(sql_error)?;
-    let fetch = render::fetch_export(FETCH_ROWS);
-    let fetched =
-        cursor_to_csv(&mut transaction, &fetch, &mut out, delimiter.byte()).map_err(|error| {
-            match error {
-                ExportError::Sql(error) => sql_error(error),
-                ExportError::Io(error) => io_error(error),
-            }
+    let fetched = select_to_csv(&mut transaction, select, &[], &mut out, delimiter.byte())
+        .map_err(|error| match error {
+            ExportError::Sql(error) => sql_error(error),
+            ExportError::Io(error) => io_error(error),
         })?;
-    transaction.batch_execute(render::CLOSE_EXPORT).map_err(&sql_error)?;
     transaction.commit().map_err(&sql_error)?;
     if !fetched.header_written {
         // An empty result without a row description: still give the script a header row with
