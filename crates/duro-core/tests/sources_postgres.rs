@@ -180,6 +180,19 @@ fn exports_cannot_write_and_errors_hide_the_password() {
     };
     let error = source.export(&request, &mut Vec::new(), 60_000).unwrap_err();
     assert!(error.message.contains("read-only transaction"), "{}", error.message);
+    // A second statement in the text never runs: it is sent as one statement, which fails.
+    let request = ExportRequest {
+        table: users(),
+        columns: vec![ExportColumn {
+            name: "n".into(),
+            expression: Some(
+                "1) as n from public.users; drop table public.users; select (1".into(),
+            ),
+        }],
+        range: None,
+    };
+    assert!(source.export(&request, &mut Vec::new(), 60_000).is_err());
+    assert_eq!(source.columns(&users()).unwrap().len(), 5, "the table is still there");
     let unreachable = SourceConnection {
         url: Some("postgres://reader@127.0.0.1:1/app".into()),
         password: Some("hunter9".into()),

@@ -66,6 +66,24 @@ fn the_script_runs_from_a_copy_of_its_folder() {
     assert!(report.failed.is_empty(), "{:?}", report.failed);
     assert_eq!(setup.scalar::<i64>("select sum(n)::bigint from s.p"), 42);
     assert!(!setup.views.join("s/scratch.txt").exists(), "the checkout was written");
+    // A symlink beside the script leading outside the repository is not copied.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "outside the repository").unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.txt"), setup.views.join("s/secret.txt"))
+        .unwrap();
+    let guarded = format!("import os\nassert not os.path.exists('secret.txt'), 'copied'\n{script}");
+    setup.write(&[("s/p.py", &guarded)]);
+    setup.schedule();
+    setup.force("s.p");
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert!(
+        !setup.state().builds("s.p").unwrap()[0]
+            .output
+            .as_deref()
+            .unwrap_or_default()
+            .contains("copied")
+    );
     // The catalogued script runs, not a newer one in the checkout.
     setup.write(&[("s/p.py", "raise SystemExit('not catalogued')\n")]);
     setup.force("s.p");
