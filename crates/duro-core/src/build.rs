@@ -41,6 +41,9 @@ pub enum FailureClass {
     /// A fault of Duro's own: the state file could not be read or written, a stored definition
     /// could not be read back.
     Internal,
+    /// A replication run failed as many times as its `max_retries` allows: cancelled, and the
+    /// next run starts afresh from the last watermark.
+    RetriesExhausted,
 }
 
 /// A text that is not one of the names above.
@@ -99,6 +102,7 @@ named!(FailureClass, "failure class", {
     ProcessorFailed => "processor_failed",
     Configuration => "configuration",
     Internal => "internal",
+    RetriesExhausted => "retries_exhausted",
 });
 
 /// Milliseconds spent in each phase, in order.
@@ -143,7 +147,7 @@ mod tests {
             let json = serde_json::to_string(class).unwrap();
             assert_eq!(json, format!("\"{class}\""), "serde uses the same names");
         }
-        assert_eq!(FailureClass::ALL.len(), 9);
+        assert_eq!(FailureClass::ALL.len(), 10);
         assert_eq!(
             "exploded".parse::<FailureClass>().unwrap_err().to_string(),
             "`exploded` is not a known failure class"

@@ -25,6 +25,7 @@ pub mod notify;
 pub mod objectstore;
 pub mod plan;
 pub mod refresh;
+pub mod replication;
 pub mod schedule;
 pub mod sources;
 pub mod sql;

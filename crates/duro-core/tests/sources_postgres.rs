@@ -1,6 +1,7 @@
 //! A PostgreSQL replication source against the test cluster: its columns, the highest value of
 //! the replication field, whether that field is indexed, and exports between watermarks whose
-//! CSV loads back into another database byte for byte (NULL distinct from the empty string);
+//! CSV loads back into another database byte for byte (NULL distinct from the empty string and
+//! from a value `\N`);
 //! exports cannot write, and errors name the source, never its password. Over TLS, verified
 //! against the test cluster's CA.
 
@@ -9,7 +10,7 @@ use duro_core::catalog::replication::Nulls;
 use duro_core::config::{RootCertificates, SourceConnection, TlsMode};
 use duro_core::identifier::TableName;
 use duro_core::sources::postgres::PostgresSource;
-use duro_core::sources::{ExportColumn, ExportRequest, FieldRange};
+use duro_core::sources::{ExportColumn, ExportRequest, FieldRange, Source};
 use duro_core::testing::{cluster, fresh_database};
 
 const SOURCE: &str = "
@@ -23,7 +24,8 @@ const SOURCE: &str = "
         (2, 'bob@example.com', 'secret-2', 'say \"hi\"', '2026-12-01 11:00:00'),
         (3, 'cy@example.com', 'secret-3', E'back\\\\slash\\nnew line', '2026-12-01 12:00:00'),
         (4, 'dé@example.com', 'secret-4', '', '2026-12-01 13:00:00'),
-        (5, 'eve@example.com', 'secret-5', null, null);
+        (5, 'eve@example.com', 'secret-5', null, null),
+        (6, 'fay@example.com', 'secret-6', '\\N', null);
 ";
 
 /// The source at `url`, over TLS verified against the test cluster's CA.
@@ -54,7 +56,7 @@ fn load_back(csv: &[u8]) -> Vec<(i32, Option<String>, Option<String>)> {
     let mut target = postgres::Client::connect(&fresh_database(), postgres::NoTls).unwrap();
     target.batch_execute("create table copied (id integer, email text, note text)").unwrap();
     let mut writer =
-        target.copy_in("copy copied from stdin with (format csv, header true)").unwrap();
+        target.copy_in("copy copied from stdin with (format csv, null '\\N')").unwrap();
     std::io::Write::write_all(&mut writer, csv).unwrap();
     writer.finish().unwrap();
     target
@@ -101,8 +103,8 @@ fn exports_round_trip_byte_for_byte() {
     let mut source = source(&url);
     let request = ExportRequest { table: users(), columns: columns(), range: None };
     let mut csv = Vec::new();
-    let fetched = source.export(&request, &mut csv, 60_000).unwrap();
-    assert_eq!((fetched.rows, fetched.header_written), (5, true));
+    let rows = source.export(&request, &mut csv, 60_000).unwrap();
+    assert_eq!(rows, 6);
     assert!(!String::from_utf8_lossy(&csv).contains("secret"));
     let some = |text: &str| Some(text.to_owned());
     assert_eq!(
@@ -113,6 +115,7 @@ fn exports_round_trip_byte_for_byte() {
             (3, some("cy@example.com"), some("back\\slash\nnew line")),
             (4, some("dé@example.com"), some("")),
             (5, some("eve@example.com"), None),
+            (6, some("fay@example.com"), some("\\N")),
         ]
     );
 }
@@ -128,6 +131,7 @@ fn exports_between_watermarks() {
             field: "updated_at".into(),
             type_name: "timestamp without time zone".into(),
             lo: lo.map(str::to_owned),
+            lookback_seconds: 0,
             hi: hi.to_owned(),
             nulls,
         };
@@ -143,9 +147,22 @@ fn exports_between_watermarks() {
     );
     assert_eq!(
         ids(&mut source, Some("2026-12-01 12:00:00"), "2026-12-01 13:00:00", Nulls::Include),
-        [4, 5]
+        [4, 5, 6]
     );
-    // An empty range still writes the header row.
+    // A lookback reads again before the lower bound.
+    let range = FieldRange {
+        field: "updated_at".into(),
+        type_name: "timestamp without time zone".into(),
+        lo: Some("2026-12-01 11:00:00".into()),
+        lookback_seconds: 3600,
+        hi: "2026-12-01 12:00:00".into(),
+        nulls: Nulls::Skip,
+    };
+    let mut csv = Vec::new();
+    let request = ExportRequest { table: users(), columns: columns(), range: Some(range) };
+    source.export(&request, &mut csv, 60_000).unwrap();
+    assert_eq!(load_back(&csv).into_iter().map(|(id, _, _)| id).collect::<Vec<_>>(), [2, 3]);
+    // An empty range writes nothing.
     let request = ExportRequest {
         table: users(),
         columns: columns(),
@@ -153,14 +170,14 @@ fn exports_between_watermarks() {
             field: "updated_at".into(),
             type_name: "timestamp without time zone".into(),
             lo: Some("2026-12-01 13:00:00".into()),
+            lookback_seconds: 0,
             hi: "2026-12-01 13:00:00".into(),
             nulls: Nulls::Skip,
         }),
     };
     let mut csv = Vec::new();
-    let fetched = source.export(&request, &mut csv, 60_000).unwrap();
-    assert_eq!(fetched.rows, 0);
-    assert_eq!(String::from_utf8(csv).unwrap(), "id,email,note\r\n");
+    assert_eq!(source.export(&request, &mut csv, 60_000).unwrap(), 0);
+    assert!(csv.is_empty());
 }
 
 /// The export's transaction is read-only: an expression that writes fails; and an unreachable

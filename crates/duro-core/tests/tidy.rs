@@ -33,6 +33,7 @@ const DRIVERS: &[Driver] = &[
         allowed_in: &[
             "crates/duro-core/src/warehouse/",
             "crates/duro-core/src/refresh/",
+            "crates/duro-core/src/replication/",
             "crates/duro-core/src/creator/",
             SOURCES,
             TEST_SUPPORT,

@@ -602,8 +602,8 @@ fn arbitrary_bytes_never_panic() {
 
 /// Replication node files are read and checked at schedule time, each problem with its file
 /// and line: the definition, two producers of one table, an interval that disagrees with the
-/// file name, a target DDL without a node, near-miss names. The nodes are not built yet, which
-/// a warning says.
+/// file name, a target DDL without a node, near-miss names, an unknown `depends_on`. A good
+/// node is a catalog table of kind `replication`, which the views reading it depend on.
 #[test]
 fn replication_node_files_are_checked() {
     let good = "source: app\nsource_table: public.users\nstrategy: timed\n";
@@ -624,6 +624,10 @@ fn replication_node_files_are_checked() {
             ("analytics/shops — 1h.sql", "select 1 as id"),
             ("analytics/orders.ddl.sql", "create table analytics.orders (id int)"),
             ("analytics/items.replication.yaml.bak", good),
+            (
+                "analytics/visits — 1h.replication.yml",
+                "source: app\nsource_table: public.visits\nstrategy: full\ndepends_on: [raw.nothing]\n",
+            ),
             ("reports/daily — 1d.sql", "select count(*) as users from analytics.users"),
         ],
         false,
@@ -656,13 +660,22 @@ fn replication_node_files_are_checked() {
     );
     assert_diagnostic(
         &checked,
-        "analytics/users — 1h.replication.yml: warning",
-        "replication nodes are checked but not built yet",
+        "analytics/visits — 1h.replication.yml: error",
+        "`depends_on` names `raw.nothing`, which no file of the repository defines",
     );
     assert!(
         !lines.iter().any(|line| line.starts_with("analytics/users") && line.contains("error")),
         "{lines:#?}"
     );
-    assert!(checked.catalog.get("analytics.users").is_none());
-    assert!(checked.catalog.get("reports.daily").is_some());
+    let users = checked.catalog.get("analytics.users").unwrap();
+    assert_eq!(users.kind.name(), KindName::Replication);
+    let source = users.kind.replication().unwrap();
+    assert_eq!(source.spec.source_table.to_string(), "public.users");
+    assert_eq!(
+        source.target_ddl.as_deref(),
+        Some("create table analytics.users (id int, email text)")
+    );
+    assert_eq!(users.tests.as_deref(), Some("select count(*) > 0 from analytics.users"));
+    assert_eq!(users.interval_minutes, Some(60));
+    assert_eq!(checked.catalog.get("reports.daily").unwrap().dependencies, ["analytics.users"]);
 }

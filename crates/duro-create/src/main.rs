@@ -3,6 +3,7 @@
 //! environment problems.
 
 mod daemon;
+mod replication;
 
 use clap::Parser;
 use duro_core::creator::Selection;
@@ -38,6 +39,19 @@ struct Args {
     /// With --check-warehouse: the schema to probe in (default: the catalog's first schema)
     #[arg(long, requires = "check_warehouse")]
     schema: Option<String>,
+    /// Print the source-side DDL (queue table and trigger) that tracks deletions for this
+    /// replication node
+    #[arg(long, value_name = "SCHEMA.TABLE", conflicts_with_all = ["once", "table", "dry_run", "check_warehouse"])]
+    triggers: Option<String>,
+    /// With --triggers: run the DDL on the source instead of printing it
+    #[arg(long, requires = "triggers")]
+    apply: bool,
+    /// With --table: forget the replication node's watermark, so this run copies everything
+    #[arg(long, requires = "table", conflicts_with = "dry_run")]
+    reset: bool,
+    /// With --reset: confirm the reset of an identity node (every row is replaced)
+    #[arg(long, requires = "reset")]
+    yes: bool,
 }
 
 fn main() -> ExitCode {
@@ -49,6 +63,15 @@ fn main() -> ExitCode {
     };
     if let Some(jobs) = args.jobs {
         config.creator.jobs = jobs;
+    }
+    if let Some(table) = &args.triggers {
+        return replication::triggers(&config, table, args.apply);
+    }
+    if args.reset
+        && let Some(table) = &args.table
+        && let Err(code) = replication::reset(&config, table, args.yes)
+    {
+        return code;
     }
     let selection = match args.table {
         Some(name) => Selection::Table { name, with_dependencies: args.with_deps },

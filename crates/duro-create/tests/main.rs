@@ -7,4 +7,5 @@ mod creator;
 mod daemon;
 mod hardening;
 mod processors;
+mod replication;
 mod support;

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 pub enum KindName {
     View,
     Processor,
+    Replication,
 }
 
 impl KindName {
@@ -27,6 +28,7 @@ impl KindName {
         match self {
             KindName::View => "view",
             KindName::Processor => "processor",
+            KindName::Replication => "replication",
         }
     }
 
@@ -34,6 +36,7 @@ impl KindName {
         match text {
             "view" => Some(KindName::View),
             "processor" => Some(KindName::Processor),
+            "replication" => Some(KindName::Replication),
             _ => None,
         }
     }
@@ -59,12 +62,22 @@ pub struct ProcessorSource {
     pub requirements: Option<String>,
 }
 
-/// A plain view (`create table … as select`) or a processor table (select → Python → DDL +
-/// load), each with what only it has. Serialized as its name.
+/// What a replication node has besides its YAML text (the table's `query`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationSource {
+    pub spec: replication::ReplicationSpec,
+    /// The target's `create table`, used when the target does not exist.
+    pub target_ddl: Option<String>,
+}
+
+/// A plain view (`create table … as select`), a processor table (select → Python → DDL +
+/// load) or a replication node (a source database's table copied in), each with what only it
+/// has. Serialized as its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableKind {
     View,
     Processor(ProcessorSource),
+    Replication(Box<ReplicationSource>),
 }
 
 impl TableKind {
@@ -72,6 +85,7 @@ impl TableKind {
         match self {
             TableKind::View => KindName::View,
             TableKind::Processor(_) => KindName::Processor,
+            TableKind::Replication(_) => KindName::Replication,
         }
     }
 
@@ -79,7 +93,15 @@ impl TableKind {
     pub fn processor(&self) -> Option<&ProcessorSource> {
         match self {
             TableKind::Processor(source) => Some(source),
-            TableKind::View => None,
+            TableKind::View | TableKind::Replication(_) => None,
+        }
+    }
+
+    /// The replication node's part, for replication nodes.
+    pub fn replication(&self) -> Option<&ReplicationSource> {
+        match self {
+            TableKind::Replication(source) => Some(source),
+            TableKind::View | TableKind::Processor(_) => None,
         }
     }
 }
@@ -97,7 +119,8 @@ pub struct Table {
     pub name: TableName,
     pub kind: TableKind,
     pub interval_minutes: Option<u32>,
-    /// The `select` query (for processors, the `_select.sql` text), trailing `;` removed.
+    /// The `select` query (for processors, the `_select.sql` text; for replication nodes, the
+    /// YAML definition), trailing `;` removed.
     #[serde(skip)]
     pub query: String,
     /// The text of `_test.sql`, if any.

@@ -6,15 +6,17 @@
 use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
-use crate::catalog::UpstreamFailure;
+use crate::catalog::{ReplicationSource, UpstreamFailure};
 use crate::clock::now_ms;
 use crate::identifier::TableName;
 use crate::plan::{PlannedBuild, Planner};
 use crate::refresh::{self, TableDefinition};
+use crate::replication;
 use crate::state::{
     BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile, StoredTable,
 };
 use crate::warehouse::WarehouseError;
+use crate::warehouse::sessions;
 use postgres::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
@@ -328,7 +330,29 @@ fn build_with_retries(
             }
         };
         let mut phases = Phases::default();
-        let result = build_once(creator, connection, &definition, timeout, &mut phases);
+        let replication = table.kind.replication();
+        let result =
+            build_once(creator, connection, &definition, &mut phases, |session, phases| {
+                match replication {
+                    None => refresh::build_table(
+                        session,
+                        &creator.context.processors,
+                        &definition,
+                        timeout,
+                        phases,
+                    ),
+                    Some(replication) => replicate(
+                        creator,
+                        state,
+                        session,
+                        &definition,
+                        replication,
+                        id,
+                        timeout,
+                        phases,
+                    ),
+                }
+            });
         if result.as_ref().is_err_and(|e| e.transient) {
             *connection = None;
         }
@@ -338,7 +362,7 @@ fn build_with_retries(
             && !creator.is_shutting_down();
         let (outcome, class, message, rows, output) = match &result {
             Ok(built) => (
-                BuildOutcome::Succeeded,
+                built.outcome,
                 None,
                 built.warning.as_deref(),
                 Some(built.rows),
@@ -391,13 +415,14 @@ fn build_with_retries(
     }
 }
 
-/// Builds on the worker's connection, opening a new one when there is none or it was lost.
+/// Runs `build` in a session on the worker's connection, opening a new one when there is none
+/// or it was lost.
 fn build_once(
     creator: &Creator,
     connection: &mut Option<Client>,
     definition: &TableDefinition,
-    timeout: u64,
     phases: &mut Phases,
+    build: impl FnOnce(&mut refresh::Session<'_>, &mut Phases) -> Result<refresh::Built, WarehouseError>,
 ) -> Result<refresh::Built, WarehouseError> {
     if connection.as_ref().is_none_or(Client::is_closed) {
         *connection = Some(phases.time("connect", || creator.connect())?);
@@ -410,13 +435,41 @@ fn build_once(
         .insert(definition.name.to_string(), client.cancel_token());
     let cancel = || creator.is_shutting_down();
     let mut session = creator.context.session(client, &cancel);
-    let result = refresh::build_table(
-        &mut session,
-        &creator.context.processors,
-        definition,
-        timeout,
-        phases,
-    );
+    let result = build(&mut session, phases);
     creator.running.lock().expect("not poisoned").remove(&definition.name.to_string());
     result
+}
+
+/// One run of a replication node, as build `id`.
+#[allow(clippy::too_many_arguments)]
+fn replicate(
+    creator: &Creator,
+    state: &mut StateFile,
+    session: &mut refresh::Session<'_>,
+    definition: &TableDefinition,
+    replication: &ReplicationSource,
+    id: i64,
+    timeout: u64,
+    phases: &mut Phases,
+) -> Result<refresh::Built, WarehouseError> {
+    let application_name = sessions::application_name(&creator.token);
+    let sources = replication::Sources {
+        connections: &creator.config.connections,
+        application_name: &application_name,
+    };
+    let node = replication::Node {
+        name: &definition.name,
+        spec: &replication.spec,
+        target_ddl: replication.target_ddl.as_deref(),
+        tests: definition.tests.as_deref(),
+        config: &definition.config,
+    };
+    let done = replication::run(session, &sources, state, &node, id, timeout, phases)?;
+    Ok(refresh::Built {
+        outcome: done.outcome,
+        rows: done.rows,
+        snapshot_taken: false,
+        output: None,
+        warning: done.warning,
+    })
 }

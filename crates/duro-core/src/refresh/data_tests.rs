@@ -55,15 +55,13 @@ impl<'a> FromSql<'a> for Passes {
 }
 
 /// Runs the tests in `tests` (which name the live table) against `temp`.
-pub(super) fn run(
+pub(crate) fn run(
     session: &mut Session<'_>,
     tests: &str,
     live: &TableName,
     temp: &TableName,
 ) -> Result<(), WarehouseError> {
-    let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
-    let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
-    let queries = split_statements(&rewritten).map_err(invalid)?;
+    let queries = queries_for(tests, live, temp)?;
     let sql_error = session.sql_error();
     session.client.batch_execute(BEGIN_READ_ONLY).map_err(&sql_error)?;
     let result = run_queries(session, &queries);
@@ -71,10 +69,40 @@ pub(super) fn run(
     let ended = session.client.batch_execute(render::ROLLBACK).map_err(sql_error);
     let failures = result?;
     ended?;
+    verdict(live, failures)
+}
+
+/// Runs the tests of `table` inside the caller's open transaction, which holds the new rows (a
+/// replication's import): the caller rolls back when they fail.
+pub(crate) fn run_within(
+    session: &mut Session<'_>,
+    tests: &str,
+    table: &TableName,
+) -> Result<(), WarehouseError> {
+    let queries = queries_for(tests, table, table)?;
+    let failures = run_queries(session, &queries)?;
+    verdict(table, failures)
+}
+
+/// The test queries, each pointed from `live` at `temp`.
+fn queries_for(
+    tests: &str,
+    live: &TableName,
+    temp: &TableName,
+) -> Result<Vec<String>, WarehouseError> {
+    let invalid = |message: String| WarehouseError::new(FailureClass::TestFailed, message);
+    let rewritten = rename_table(tests, &live.schema, &live.table, &temp.table).map_err(invalid)?;
+    split_statements(&rewritten).map_err(invalid)
+}
+
+fn verdict(live: &TableName, failures: Vec<String>) -> Result<(), WarehouseError> {
     if failures.is_empty() {
         Ok(())
     } else {
-        Err(invalid(format!("tests failed for `{}`: {}", live.name(), failures.join("; "))))
+        Err(WarehouseError::new(
+            FailureClass::TestFailed,
+            format!("tests failed for `{}`: {}", live.name(), failures.join("; ")),
+        ))
     }
 }
 

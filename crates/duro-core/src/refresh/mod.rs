@@ -3,20 +3,20 @@
 //! grants), then take a snapshot when configured. A failure before the swap leaves the live
 //! table untouched; the swap itself is atomic.
 
-mod data_tests;
+pub(crate) mod data_tests;
 pub mod probes;
 mod processor;
 mod run_as;
 mod session;
 mod snapshot;
-mod swap;
+pub(crate) mod swap;
 
 pub use data_tests::BEGIN_READ_ONLY;
 pub use processor::{ProcessorDefinition, ProcessorRunner, Staging};
 pub use run_as::OsUser;
 pub use session::Session;
 
-use crate::build::{FailureClass, Phases};
+use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::config::{Config, Dialect};
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
@@ -66,6 +66,8 @@ pub struct TableDefinition {
 /// A finished build.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Built {
+    /// `succeeded`, or `unchanged` when a run found nothing new (replication).
+    pub outcome: BuildOutcome,
     pub rows: i64,
     pub snapshot_taken: bool,
     /// A processor's output.
@@ -168,12 +170,16 @@ pub fn build_table(
         },
         None => (false, None),
     };
-    Ok(Built { rows, snapshot_taken, output, warning })
+    Ok(Built { outcome: BuildOutcome::Succeeded, rows, snapshot_taken, output, warning })
 }
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's
 /// next start cleans it up) and returns the original error.
-fn drop_temp_after(client: &mut Client, temp: &TableName, error: WarehouseError) -> WarehouseError {
+pub(crate) fn drop_temp_after(
+    client: &mut Client,
+    temp: &TableName,
+    error: WarehouseError,
+) -> WarehouseError {
     if !client.is_closed() {
         let _ = client.batch_execute(render::ROLLBACK);
         if let Err(drop_error) = client.batch_execute(&render::drop_table_if_exists(temp)) {

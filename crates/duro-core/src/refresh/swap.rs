@@ -17,7 +17,7 @@ use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, Table
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
 
-pub(super) fn swap(
+pub(crate) fn swap(
     session: &mut Session<'_>,
     live: &TableName,
     temp: &TableName,

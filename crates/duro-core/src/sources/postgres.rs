@@ -1,13 +1,15 @@
 //! A PostgreSQL source: connected like the warehouse (TLS, keepalives, a named session), read
 //! through `pg_catalog` and a cursor in a read-only transaction whose bounds are bound values.
 
-use super::{ExportRequest, SourceColumn};
+use super::{
+    DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, RecordCounter, Source, SourceColumn,
+};
 use crate::build::FailureClass;
+use crate::catalog::replication::Nulls;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
 use crate::warehouse::connection;
-use crate::warehouse::export::{ExportError, Fetched, select_to_csv};
 use std::io::Write;
 
 /// A table's columns in order (`$1` is the quoted `schema.table`).
@@ -55,14 +57,18 @@ impl PostgresSource {
     /// Classifies a driver error, naming the source.
     fn sql_error(&self) -> impl Fn(postgres::Error) -> WarehouseError + use<> {
         let name = self.name.clone();
-        move |error| {
-            let error = WarehouseError::from_postgres(&error, false);
-            WarehouseError { message: format!("source `{name}`: {}", error.message), ..error }
-        }
+        move |error| named_error(&name, &error)
     }
+}
 
-    /// The table's columns in order; an error when the table does not exist.
-    pub fn columns(&mut self, table: &TableName) -> Result<Vec<SourceColumn>, WarehouseError> {
+/// A driver error classified, naming the source.
+fn named_error(name: &str, error: &postgres::Error) -> WarehouseError {
+    let error = WarehouseError::from_postgres(error, false);
+    WarehouseError { message: format!("source `{name}`: {}", error.message), ..error }
+}
+
+impl Source for PostgresSource {
+    fn columns(&mut self, table: &TableName) -> Result<Vec<SourceColumn>, WarehouseError> {
         let rows = self.client.query(COLUMNS, &[&table.quoted()]).map_err(self.sql_error())?;
         if rows.is_empty() {
             return Err(WarehouseError::new(
@@ -76,15 +82,13 @@ impl PostgresSource {
             .collect())
     }
 
-    /// Whether `field` leads an index of the table (an incremental export scans it otherwise).
-    pub fn is_indexed(&mut self, table: &TableName, field: &str) -> Result<bool, WarehouseError> {
+    fn is_indexed(&mut self, table: &TableName, field: &str) -> Result<bool, WarehouseError> {
         let row =
             self.client.query_one(INDEXED, &[&table.quoted(), &field]).map_err(self.sql_error())?;
         Ok(row.get(0))
     }
 
-    /// The highest value of `field` in its text form, `None` for an empty table.
-    pub fn max_value(
+    fn max_value(
         &mut self,
         table: &TableName,
         field: &str,
@@ -94,38 +98,154 @@ impl PostgresSource {
         Ok(row.get(0))
     }
 
-    /// Streams the requested rows to `out` as CSV (header row first), in a read-only
-    /// transaction limited to `timeout_ms`.
-    pub fn export<W: Write>(
+    /// `COPY (select …) TO STDOUT`, streamed: the bounds are bound into transaction-local
+    /// settings first, as `COPY` takes no parameters.
+    fn export(
         &mut self,
         request: &ExportRequest,
-        out: &mut W,
+        out: &mut dyn Write,
         timeout_ms: u64,
-    ) -> Result<Fetched, WarehouseError> {
+    ) -> Result<u64, WarehouseError> {
         let (select, bounds) = export_select(request);
+        self.copy_out(&select, &bounds, out, timeout_ms)
+    }
+
+    fn apply(&mut self, statements: &[String]) -> Result<(), WarehouseError> {
+        let sql_error = self.sql_error();
+        let mut transaction = self.client.transaction().map_err(&sql_error)?;
+        for statement in statements {
+            transaction.execute(statement.as_str(), &[]).map_err(&sql_error)?;
+        }
+        transaction.commit().map_err(sql_error)
+    }
+
+    fn has_delete_trigger(&mut self, table: &TableName) -> Result<bool, WarehouseError> {
+        let row =
+            self.client.query_one(HAS_TRIGGER, &[&table.quoted()]).map_err(self.sql_error())?;
+        Ok(row.get(0))
+    }
+
+    fn delete_sequence(&mut self, table: &TableName) -> Result<Option<i64>, WarehouseError> {
+        let sql = format!("select max(seq) from {} where source_table = $1", queue(table));
+        let row = self.client.query_one(&sql, &[&table.to_string()]).map_err(self.sql_error())?;
+        Ok(row.get(0))
+    }
+
+    fn export_deleted_keys(
+        &mut self,
+        table: &TableName,
+        key: &[String],
+        through: i64,
+        out: &mut dyn Write,
+        timeout_ms: u64,
+    ) -> Result<u64, WarehouseError> {
+        let columns: Vec<String> =
+            key.iter().map(|k| format!("key ->> '{}'", k.replace('\'', "''"))).collect();
+        let select = format!(
+            "select {} from {} where source_table = current_setting('{}') and seq <= cast(current_setting('{}') as bigint)",
+            columns.join(", "),
+            queue(table),
+            bound_setting(1),
+            bound_setting(2)
+        );
+        self.copy_out(&select, &[table.to_string(), through.to_string()], out, timeout_ms)
+    }
+
+    fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError> {
+        let sql = format!("delete from {} where source_table = $1 and seq <= $2", queue(table));
+        self.client.execute(&sql, &[&table.to_string(), &through]).map_err(self.sql_error())
+    }
+}
+
+impl PostgresSource {
+    /// `COPY (select …) TO STDOUT` of `select`, streamed into `out` in a read-only transaction
+    /// limited to `timeout_ms`, after binding `bounds` into the settings `select` reads.
+    fn copy_out(
+        &mut self,
+        select: &str,
+        bounds: &[String],
+        out: &mut dyn Write,
+        timeout_ms: u64,
+    ) -> Result<u64, WarehouseError> {
         let sql_error = self.sql_error();
         let mut transaction =
             self.client.build_transaction().read_only(true).start().map_err(&sql_error)?;
         transaction
             .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
             .map_err(&sql_error)?;
-        let fetched =
-            select_to_csv(&mut transaction, &select, &bounds, out, b',').map_err(|error| {
-                match error {
-                    ExportError::Sql(error) => sql_error(error),
-                    ExportError::Io(error) => WarehouseError::new(
-                        FailureClass::Internal,
-                        format!("cannot write the exported rows: {error}"),
-                    ),
-                }
-            })?;
+        for (index, bound) in bounds.iter().enumerate() {
+            transaction
+                .execute(SET_BOUND, &[&bound_setting(index + 1), bound])
+                .map_err(&sql_error)?;
+        }
+        let copy = format!("copy ({select}) to stdout with (format csv, null '{NULL_MARKER}')");
+        let mut reader = transaction.copy_out(&copy).map_err(&sql_error)?;
+        let mut counter = RecordCounter::new(out);
+        let copied = std::io::copy(&mut reader, &mut counter);
+        drop(reader);
+        if let Err(error) = copied {
+            // The driver reports a failed COPY as a read error carrying the server's message.
+            return Err(match error.get_ref().and_then(|e| e.downcast_ref::<postgres::Error>()) {
+                Some(sql) => named_error(&self.name, sql),
+                None => WarehouseError::new(
+                    FailureClass::Internal,
+                    format!("source `{}`: the export stopped: {error}", self.name),
+                ),
+            });
+        }
+        let records = counter.records;
         transaction.commit().map_err(&sql_error)?;
-        Ok(fetched)
+        Ok(records)
     }
 }
 
-/// The export's select and the values its `$n` take. Names are quoted; the field's type comes
-/// from the source's own catalog; the bounds are bound as text and cast.
+/// The queue table, its function and the trigger on `table` (see [`super::SourceKind::delete_tracking_ddl`]).
+pub fn delete_tracking_ddl(table: &TableName, key: &[String]) -> Vec<String> {
+    let queue = queue(table);
+    let function = TableName { schema: table.schema.clone(), table: DELETE_TRIGGER.to_owned() };
+    let index = quote_identifier(&format!("{DELETE_QUEUE}_by_table"));
+    let arguments: Vec<String> =
+        key.iter().map(|k| format!("'{}'", k.replace('\'', "''"))).collect();
+    vec![
+        format!(
+            "create table if not exists {queue} (\n    seq bigserial primary key,\n    source_table text not null,\n    key jsonb not null,\n    deleted_at timestamptz not null default now()\n)"
+        ),
+        format!("create index if not exists {index} on {queue} (source_table, seq)"),
+        format!(
+            "create or replace function {}() returns trigger language plpgsql as $duro$\nbegin\n    insert into {queue} (source_table, key)\n        select tg_table_schema || '.' || tg_table_name, jsonb_object_agg(k, to_jsonb(old) -> k)\n        from unnest(tg_argv) as k;\n    return old;\nend\n$duro$",
+            function.quoted()
+        ),
+        format!("drop trigger if exists {DELETE_TRIGGER} on {}", table.quoted()),
+        format!(
+            "create trigger {DELETE_TRIGGER} after delete on {} for each row execute procedure {}({})",
+            table.quoted(),
+            function.quoted(),
+            arguments.join(", ")
+        ),
+    ]
+}
+
+/// The queue table of `table`'s schema, quoted.
+fn queue(table: &TableName) -> String {
+    TableName { schema: table.schema.clone(), table: DELETE_QUEUE.to_owned() }.quoted()
+}
+
+/// Whether the delete trigger is on a table (`$1` the quoted table).
+const HAS_TRIGGER: &str = "select exists (
+        select 1 from pg_trigger
+        where tgrelid = to_regclass($1) and tgname = 'duro_track_delete' and not tgisinternal
+    )";
+
+/// Sets a transaction-local setting to a bound value.
+const SET_BOUND: &str = "select set_config($1, $2, true)";
+
+/// The setting holding the export's `n`th bound.
+fn bound_setting(n: usize) -> String {
+    format!("duro.bound_{n}")
+}
+
+/// The export's select and the values of its bounds, in order. Names are quoted; the field's
+/// type comes from the source's own catalog; each bound is read from its setting and cast.
 fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
     let columns: Vec<String> = request
         .columns
@@ -140,31 +260,39 @@ fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
     let mut bounds = Vec::new();
     if let Some(range) = &request.range {
         let field = quote_identifier(&range.field);
+        let type_name = &range.type_name;
+        let mut bound = |value: &String| {
+            bounds.push(value.clone());
+            format!("cast(current_setting('{}') as {type_name})", bound_setting(bounds.len()))
+        };
         let mut conditions = Vec::new();
         if let Some(lo) = &range.lo {
-            bounds.push(lo.clone());
-            conditions.push(format!(
-                "{field} > cast(${}::text as {})",
-                bounds.len(),
-                range.type_name
-            ));
+            let lo = bound(lo);
+            conditions.push(if range.lookback_seconds > 0 && is_time_type(type_name) {
+                format!("{field} > {lo} - interval '{} seconds'", range.lookback_seconds)
+            } else {
+                format!("{field} > {lo}")
+            });
         }
-        bounds.push(range.hi.clone());
-        conditions.push(format!("{field} <= cast(${}::text as {})", bounds.len(), range.type_name));
+        conditions.push(format!("{field} <= {}", bound(&range.hi)));
         let within = conditions.join(" and ");
         let condition = match range.nulls {
-            crate::catalog::replication::Nulls::Skip => within,
-            crate::catalog::replication::Nulls::Include => format!("({within}) or {field} is null"),
+            Nulls::Skip => within,
+            Nulls::Include => format!("({within}) or {field} is null"),
         };
         select.push_str(&format!(" where {condition}"));
     }
     (select, bounds)
 }
 
+/// Whether a `lookback` applies to a field of this type (dates and times, not numbers).
+fn is_time_type(type_name: &str) -> bool {
+    ["timestamp", "date", "time"].iter().any(|prefix| type_name.starts_with(prefix))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::replication::Nulls;
     use crate::sources::{ExportColumn, FieldRange};
 
     #[test]
@@ -177,34 +305,61 @@ mod tests {
             ],
             range,
         };
-        let range = |lo: Option<&str>, nulls| FieldRange {
+        let range = |lo: Option<&str>, lookback_seconds, type_name: &str, nulls| FieldRange {
             field: "updated_at".into(),
-            type_name: "timestamp without time zone".into(),
+            type_name: type_name.into(),
             lo: lo.map(str::to_owned),
+            lookback_seconds,
             hi: "2026-12-01 10:00:00".into(),
             nulls,
         };
+        let select = "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\"";
+        let bound = |n: usize, type_name: &str| {
+            format!("cast(current_setting('duro.bound_{n}') as {type_name})")
+        };
+        let ts = "timestamp without time zone";
         let cases = [
+            (request(None), select.to_owned(), 0),
             (
-                request(None),
-                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\"",
-                0,
-            ),
-            (
-                request(Some(range(Some("2026-12-01 09:00:00"), Nulls::Skip))),
-                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\" where \"updated_at\" > cast($1::text as timestamp without time zone) and \"updated_at\" <= cast($2::text as timestamp without time zone)",
+                request(Some(range(Some("2026-12-01 09:00:00"), 0, ts, Nulls::Skip))),
+                format!(
+                    "{select} where \"updated_at\" > {} and \"updated_at\" <= {}",
+                    bound(1, ts),
+                    bound(2, ts)
+                ),
                 2,
             ),
             (
-                request(Some(range(None, Nulls::Include))),
-                "select \"id\", (\nlower(email)\n) as \"email\" from \"public\".\"users\" where (\"updated_at\" <= cast($1::text as timestamp without time zone)) or \"updated_at\" is null",
+                request(Some(range(Some("2026-12-01 09:00:00"), 5, ts, Nulls::Skip))),
+                format!(
+                    "{select} where \"updated_at\" > {} - interval '5 seconds' and \"updated_at\" <= {}",
+                    bound(1, ts),
+                    bound(2, ts)
+                ),
+                2,
+            ),
+            (
+                request(Some(range(Some("7"), 5, "bigint", Nulls::Skip))),
+                format!(
+                    "{select} where \"updated_at\" > {} and \"updated_at\" <= {}",
+                    bound(1, "bigint"),
+                    bound(2, "bigint")
+                ),
+                2,
+            ),
+            (
+                request(Some(range(None, 0, ts, Nulls::Include))),
+                format!(
+                    "{select} where (\"updated_at\" <= {}) or \"updated_at\" is null",
+                    bound(1, ts)
+                ),
                 1,
             ),
         ];
-        for (request, sql, bound) in cases {
+        for (request, expected, bound_count) in cases {
             let (select, bounds) = export_select(&request);
-            assert_eq!(select, sql);
-            assert_eq!(bounds.len(), bound);
+            assert_eq!(select, expected);
+            assert_eq!(bounds.len(), bound_count);
         }
     }
 }

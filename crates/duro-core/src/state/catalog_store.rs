@@ -5,7 +5,9 @@
 use super::builds::REQUEST_FORCE;
 use super::names::json_column;
 use super::{StateError, StateFile};
-use crate::catalog::{Catalog, KindName, ProcessorSource, Table, TableConfig, TableKind};
+use crate::catalog::{
+    Catalog, KindName, ProcessorSource, ReplicationSource, Table, TableConfig, TableKind,
+};
 use crate::plan::PlanTable;
 use crate::sql::DependencyMethod;
 use rusqlite::{OptionalExtension, params};
@@ -15,12 +17,13 @@ use std::collections::HashMap;
 const INSERT_TABLE: &str = "
     insert into tables (name, kind, query, ddl, processor_source, requirements, interval_minutes,
         config_json, tests, files_json, definition_file, dependency_method, first_seen_at_ms,
-        changed_at_ms)
-    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)";
+        changed_at_ms, spec_json)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)";
 
 const UPDATE_DEFINITION: &str = "
     update tables set kind = ?2, query = ?3, ddl = ?4, processor_source = ?5, requirements = ?6,
-        interval_minutes = ?7, config_json = ?8, changed_at_ms = ?9, deleted_at_ms = null
+        interval_minutes = ?7, config_json = ?8, changed_at_ms = ?9, deleted_at_ms = null,
+        spec_json = ?10
     where name = ?1";
 
 const UPDATE_METADATA: &str = "
@@ -64,7 +67,8 @@ fn save_table(
             metadata.files_json,
             metadata.definition_file,
             metadata.dependency_method,
-            now_ms
+            now_ms,
+            definition.spec_json
         ])?;
         return Ok(Some("new"));
     };
@@ -85,7 +89,8 @@ fn save_table(
             definition.requirements,
             definition.interval_minutes,
             definition.config_json,
-            now_ms
+            now_ms,
+            definition.spec_json
         ])?;
     }
     if old.metadata != metadata {
@@ -167,7 +172,7 @@ pub struct TableSummary {
 
 const TABLE_COLUMNS: &str =
     "name, kind, query, ddl, tests, interval_minutes, config_json, files_json, dependency_method,
-     first_seen_at_ms, changed_at_ms, deleted_at_ms, processor_source, requirements";
+     first_seen_at_ms, changed_at_ms, deleted_at_ms, processor_source, requirements, spec_json";
 
 /// A `TABLE_COLUMNS` row as a `StoredTable`, with its dependencies from `dependencies`.
 fn stored_table(
@@ -182,6 +187,10 @@ fn stored_table(
             script: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
             requirements: row.get(13)?,
         }),
+        KindName::Replication => TableKind::Replication(Box::new(ReplicationSource {
+            spec: json_column(row, 14)?,
+            target_ddl: row.get(3)?,
+        })),
     };
     Ok(StoredTable {
         dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
@@ -209,6 +218,8 @@ struct Definition {
     requirements: Option<String>,
     interval_minutes: Option<u32>,
     config_json: String,
+    /// A replication node's typed definition, as JSON.
+    spec_json: Option<String>,
 }
 
 /// The fields that may change without a rebuild.
@@ -228,14 +239,19 @@ struct Existing {
 
 fn definition_of(table: &Table) -> Definition {
     let processor = table.kind.processor();
+    let replication = table.kind.replication();
     Definition {
         kind: table.kind.name().as_str().to_owned(),
         query: table.query.clone(),
-        ddl: processor.map(|p| p.ddl.clone()),
+        ddl: processor
+            .map(|p| p.ddl.clone())
+            .or_else(|| replication.and_then(|r| r.target_ddl.clone())),
         processor_source: processor.map(|p| p.script.clone()),
         requirements: processor.and_then(|p| p.requirements.clone()),
         interval_minutes: table.interval_minutes,
         config_json: serde_json::to_string(&table.config).expect("a config always serializes"),
+        spec_json: replication
+            .map(|r| serde_json::to_string(&r.spec).expect("a specification always serializes")),
     }
 }
 
@@ -367,7 +383,7 @@ impl StateFile {
 fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<String, Existing>> {
     let mut statement = connection.prepare(
         "select name, kind, query, ddl, processor_source, requirements, interval_minutes, config_json,
-                tests, files_json, definition_file, dependency_method, deleted_at_ms
+                tests, files_json, definition_file, dependency_method, deleted_at_ms, spec_json
          from tables",
     )?;
     let rows = statement.query_map([], |row| {
@@ -383,6 +399,7 @@ fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<
                     requirements: row.get(5)?,
                     interval_minutes: row.get(6)?,
                     config_json: row.get(7)?,
+                    spec_json: row.get(13)?,
                 },
                 metadata: Metadata {
                     tests: row.get(8)?,

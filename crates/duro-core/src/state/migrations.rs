@@ -190,6 +190,94 @@ pub(super) const MIGRATIONS: &[&str] = &[
         posted_at_ms integer not null
     ) strict;
     "#,
+    // 9: replication nodes: the `replication` kind with its typed definition, the
+    // `retries_exhausted` failure class, each node's watermark and unfinished run (never
+    // trimmed), and each run's details beside its build record. Rebuilding `tables` drops the
+    // rows that reference it, so they are kept aside and put back.
+    r#"
+    create temp table saved_dependencies as select * from dependencies;
+    create temp table saved_force_requests as select * from force_requests;
+    create table tables_v9 (
+        name text primary key,
+        kind text not null check (kind in ('view', 'processor', 'replication')),
+        query text not null,
+        ddl text,
+        tests text,
+        processor_source text,
+        requirements text,
+        interval_minutes integer check (interval_minutes > 0),
+        config_json text not null,
+        files_json text not null,
+        definition_file text not null,
+        dependency_method text not null check (dependency_method in ('parsed', 'tokens')),
+        first_seen_at_ms integer not null,
+        changed_at_ms integer not null,
+        deleted_at_ms integer,
+        spec_json text
+    ) strict;
+    insert into tables_v9 (name, kind, query, ddl, tests, processor_source, requirements,
+            interval_minutes, config_json, files_json, definition_file, dependency_method,
+            first_seen_at_ms, changed_at_ms, deleted_at_ms)
+        select name, kind, query, ddl, tests, processor_source, requirements, interval_minutes,
+            config_json, files_json, definition_file, dependency_method, first_seen_at_ms,
+            changed_at_ms, deleted_at_ms
+        from tables;
+    drop table tables;
+    alter table tables_v9 rename to tables;
+    create index tables_summary on tables (name, kind, interval_minutes, deleted_at_ms);
+    insert or ignore into dependencies select * from temp.saved_dependencies;
+    insert or ignore into force_requests select * from temp.saved_force_requests;
+    drop table temp.saved_dependencies;
+    drop table temp.saved_force_requests;
+
+    create table builds_v9 (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'unchanged', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled',
+             'processor_failed', 'configuration', 'internal', 'retries_exhausted')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text,
+        output text
+    ) strict;
+    insert into builds_v9 select * from builds;
+    drop table builds;
+    alter table builds_v9 rename to builds;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+    create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
+    create index builds_running on builds (started_at_ms) where outcome = 'running';
+
+    create table replication_state (
+        table_name text primary key,
+        -- The upper bound of the last imported run: where the next one starts.
+        watermark text,
+        -- The run begun and not finished (bounds, files, retries), as JSON; retried as it is.
+        pending_json text,
+        updated_at_ms integer not null
+    ) strict;
+
+    create table replication_runs (
+        build_id integer primary key,
+        table_name text not null,
+        state text not null check (state in ('exporting', 'exported', 'uploaded', 'importing',
+            'imported', 'noop', 'failed_tests', 'canceled')),
+        lo text,
+        hi text,
+        delete_sequence integer,
+        rows integer,
+        deleted_rows integer,
+        files_json text not null default '[]',
+        retries integer not null default 0,
+        last_error text
+    ) strict;
+    create index replication_runs_by_table on replication_runs (table_name, build_id);
+    "#,
 ];
 
 #[cfg(test)]
@@ -331,5 +419,44 @@ mod tests {
         assert!(
             state.claim_notification("build:s.a", 1_700_000_500_000 + hour_ms, hour_ms).unwrap()
         );
+    }
+
+    /// Rebuilding `tables` for the `replication` kind keeps every row that references it:
+    /// dependencies and force requests.
+    #[test]
+    fn migration_9_keeps_dependencies_and_force_requests() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duro.db");
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch("pragma foreign_keys = on").unwrap();
+        for migration in &MIGRATIONS[..8] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.pragma_update(None, "user_version", 8).unwrap();
+        db.execute_batch(
+            "insert into tables (name, kind, query, config_json, files_json, definition_file,
+                                 dependency_method, first_seen_at_ms, changed_at_ms) values
+                 ('s.a', 'view', 'select 1', '{}', '[]', 's/a.sql', 'parsed', 1, 1),
+                 ('s.b', 'view', 'select * from s.a', '{}', '[]', 's/b.sql', 'parsed', 1, 1);
+             insert into dependencies (table_name, depends_on) values ('s.b', 's.a');
+             insert into force_requests (table_name, requested_at_ms, reason) values ('s.b', 5, 'new');
+             insert into builds (table_name, started_at_ms, finished_at_ms, outcome)
+                 values ('s.a', 1, 2, 'succeeded');",
+        )
+        .unwrap();
+        drop(db);
+
+        let state = StateFile::open(&path).unwrap();
+        assert_eq!(state.schema_version().unwrap(), SCHEMA_VERSION as i64);
+        assert_eq!(state.table("s.b").unwrap().unwrap().dependencies, ["s.a"]);
+        assert_eq!(state.force_requests().unwrap(), [("s.b".to_owned(), "new".to_owned())]);
+        let builds: i64 =
+            state.connection.query_row("select count(*) from builds", [], |r| r.get(0)).unwrap();
+        assert_eq!(builds, 1);
+        let violations: i64 = state
+            .connection
+            .query_row("select count(*) from pragma_foreign_key_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(violations, 0);
     }
 }

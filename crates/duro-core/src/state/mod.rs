@@ -12,12 +12,14 @@ mod catalog_store;
 mod history;
 mod migrations;
 mod names;
+mod replication;
 mod workers;
 
 pub use builds::{BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
 pub use migrations::SCHEMA_VERSION;
+pub use replication::{PendingRun, ReplicationRun, ReplicationState, RunState};
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

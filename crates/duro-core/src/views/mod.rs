@@ -12,7 +12,7 @@ pub(crate) mod reading;
 pub mod replication_file;
 pub mod table_config;
 
-use crate::catalog::{Catalog, ProcessorSource, Table, TableKind};
+use crate::catalog::{Catalog, ProcessorSource, ReplicationSource, Table, TableKind};
 use crate::diagnostic::Diagnostic;
 use crate::identifier::TableName;
 use crate::sql::{self, QueryAnalysis, QueryProblem};
@@ -101,8 +101,7 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
         }
     }
     builder.unused_schema_confs(&by_table);
-    let analyses: Vec<QueryAnalysis> =
-        tables.par_iter().map(|table| sql::analyze_query(&table.query)).collect();
+    let analyses: Vec<QueryAnalysis> = tables.par_iter().map(analyze).collect();
     let managed: BTreeSet<String> = tables.iter().map(|t| t.name.to_string()).collect();
     let mut catalog = Catalog::default();
     for (mut table, analysis) in tables.into_iter().zip(analyses) {
@@ -110,6 +109,20 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
         catalog.tables.insert(table.name.to_string(), table);
     }
     Ok(LoadedViews { catalog, diagnostics })
+}
+
+/// What a table reads: its query's references, or a replication node's `depends_on`.
+fn analyze(table: &Table) -> QueryAnalysis {
+    match table.kind.replication() {
+        None => sql::analyze_query(&table.query),
+        Some(replication) => QueryAnalysis {
+            references: replication.spec.depends_on.iter().map(ToString::to_string).collect(),
+            method: sql::DependencyMethod::Parsed,
+            output: sql::OutputColumns::Unknown,
+            problem: None,
+            shape: None,
+        },
+    }
 }
 
 fn file_role(
@@ -288,57 +301,69 @@ impl Builder<'_> {
         }
     }
 
-    /// A replication node: its definition, target DDL and tests checked, each problem with its
-    /// file and line. Replication nodes are not built yet, so the node stays out of the catalog
-    /// (a warning says so).
-    fn replication_node(&mut self, name: &TableName, files: &TableFiles) {
+    /// A replication node: its definition and target DDL checked, each problem with its file
+    /// and line (its tests are checked with every table's, in `apply_analysis`).
+    fn replication_node(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
         let paths: Vec<String> = files.replications.iter().map(|(path, _)| path.clone()).collect();
-        let Some(path) = self.single(name, "replication files", &paths).cloned() else {
-            return;
-        };
+        let path = self.single(name, "replication files", &paths).cloned()?;
         for other in files.definitions.iter().map(|(p, _)| p).chain(&files.processors) {
             self.error(
                 &path,
                 format!("`{name}` is produced by two files: `{other}` and `{path}`; keep one"),
             );
         }
-        let interval = files.replications.first().and_then(|(_, interval)| *interval);
-        if let Some(text) = self.text(&path)
-            && let Err(problems) = replication_file::parse(&text, interval)
-        {
-            for problem in problems {
-                self.diagnostics.push(
-                    Diagnostic::error(Some(&path), problem.message).at_optional_line(problem.line),
-                );
+        let file_interval = files.replications.first().and_then(|(_, interval)| *interval);
+        let text = self.text(&path)?;
+        let parsed = match replication_file::parse(&text, file_interval) {
+            Ok(parsed) => Some(parsed),
+            Err(problems) => {
+                for problem in problems {
+                    self.diagnostics.push(
+                        Diagnostic::error(Some(&path), problem.message)
+                            .at_optional_line(problem.line),
+                    );
+                }
+                None
             }
-        }
+        };
+        let mut own_files = vec![path.clone()];
+        let mut target_ddl = None;
         if let Some(ddl_file) = self.single(name, "target DDL files", &files.target_ddls).cloned()
             && let Some(ddl) = self.text(&ddl_file)
         {
+            let ddl = trim_statement(&ddl);
             self.check_create_table(
                 name,
                 &ddl_file,
-                &trim_statement(&ddl),
+                &ddl,
                 &format!("this file must hold the target's `create table {name} (…)` statement"),
             );
+            own_files.push(ddl_file);
+            target_ddl = Some(ddl);
         }
-        if let Some(test) = self.single(name, "test files", &files.tests).cloned()
-            && let Some(tests) = self.text(&test)
-        {
-            for problem in sql::read_only_queries(&tests) {
-                self.diagnostics.push(shape_error(Some(&test), problem));
-            }
-        }
-        self.warning(
-            &path,
-            format!("replication nodes are checked but not built yet: `{name}` is left out of the catalog"),
-        );
+        let test = self.single(name, "test files", &files.tests).cloned();
+        let tests = match &test {
+            Some(test) => Some(self.text(test)?),
+            None => None,
+        };
+        own_files.extend(test);
+        let (spec, interval) = parsed?;
+        let kind = TableKind::Replication(Box::new(ReplicationSource { spec, target_ddl }));
+        Some(self.assemble(
+            name,
+            files,
+            kind,
+            path,
+            own_files,
+            interval,
+            trim_statement(&text),
+            tests,
+        ))
     }
 
     fn table(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
         if !files.replications.is_empty() {
-            self.replication_node(name, files);
-            return None;
+            return self.replication_node(name, files);
         }
         let definition_paths: Vec<String> =
             files.definitions.iter().map(|(path, _)| path.clone()).collect();
@@ -608,6 +633,14 @@ fn apply_analysis(
             Some(&query_file),
             format!("`{}` reads itself; that is not counted as a dependency", table.name),
         ));
+    }
+    if table.kind.replication().is_some() {
+        for upstream in analysis.references.iter().filter(|name| !managed.contains(*name)) {
+            diagnostics.push(Diagnostic::error(
+                Some(&table.definition_file),
+                format!("`depends_on` names `{upstream}`, which no file of the repository defines"),
+            ));
+        }
     }
     table.dependencies = analysis
         .references

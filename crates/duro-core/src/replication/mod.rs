@@ -1,0 +1,642 @@
+//! One replication run: a source database's table copied into the node's table, as one build.
+//!
+//! 1. **Resume or start.** An unfinished run (the node's `pending` row) is retried with the
+//!    same bounds, so rows changed since wait for the next run; once it has failed
+//!    `max_retries` times it is cancelled (`retries_exhausted`) and the next run starts afresh.
+//! 2. **Check.** The source connection, the target (created from the node's DDL when missing),
+//!    the columns (the target's, each found in the source: a column the target lacks, such as a
+//!    password, is never read), the key and the replication field (a warning when not indexed).
+//! 3. **Bounds.** `lo` is the watermark (minus `lookback` for `timed`), `hi` the source's
+//!    highest value of the field; both are saved before any row moves.
+//! 4. **Import**, streamed from the source's export into `COPY … FROM STDIN`, in one target
+//!    transaction with the table's tests: `identity` deletes `(lo, hi]` (everything on its
+//!    first run) then appends, `timed`
+//!    stages and merges by key, `full` reloads (delete all, insert) or swaps a new table in as
+//!    views are. Every step is idempotent, so a crash after the commit and before the watermark
+//!    is saved only repeats harmless work.
+//! 5. **Finish.** The watermark moves to `hi` (after the commit), the run's details are kept to
+//!    the node's `history`, and the table is analyzed.
+
+pub mod commands;
+pub mod render;
+
+use crate::build::{BuildOutcome, FailureClass, Phases};
+use crate::catalog::TableConfig;
+use crate::catalog::replication::{
+    Columns, DeleteTracking, FullMode, ReplicationSpec, Strategy, Transport, Vacuum,
+};
+use crate::config::{Dialect, SourceConnection};
+use crate::identifier::TableName;
+use crate::refresh::{self, Session, data_tests};
+use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source};
+use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
+use crate::warehouse::grantee::Grantee;
+use crate::warehouse::render::TEMP_SUFFIX;
+use crate::warehouse::{WarehouseError, catalog, render as warehouse_render, statement};
+use std::collections::BTreeMap;
+
+/// A replication node as one run needs it.
+pub struct Node<'a> {
+    pub name: &'a TableName,
+    pub spec: &'a ReplicationSpec,
+    /// The target's `create table`, run when the target does not exist.
+    pub target_ddl: Option<&'a str>,
+    pub tests: Option<&'a str>,
+    pub config: &'a TableConfig,
+}
+
+/// Where the sources are: `duro.yaml`'s connections, and the name source sessions carry.
+pub struct Sources<'a> {
+    pub connections: &'a BTreeMap<String, SourceConnection>,
+    pub application_name: &'a str,
+}
+
+/// A finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replicated {
+    /// `succeeded` (rows imported) or `unchanged` (nothing new).
+    pub outcome: BuildOutcome,
+    pub rows: i64,
+    /// Something to fix that did not stop the run (a field without an index).
+    pub warning: Option<String>,
+}
+
+/// What an import changed.
+struct Imported {
+    rows: u64,
+    /// Target rows removed because the source deleted them.
+    deleted: u64,
+}
+
+/// The columns a run copies, and the replication field's types.
+struct Shape {
+    columns: Vec<ExportColumn>,
+    /// (field, its type on the source, its type on the target)
+    field: Option<(String, String, String)>,
+    warning: Option<String>,
+}
+
+/// Runs `node` once as build `build_id`, keeping its progress in `state`.
+pub fn run(
+    session: &mut Session<'_>,
+    sources: &Sources<'_>,
+    state: &mut StateFile,
+    node: &Node<'_>,
+    build_id: i64,
+    timeout_seconds: u64,
+    phases: &mut Phases,
+) -> Result<Replicated, WarehouseError> {
+    let name = node.name.to_string();
+    let internal = |e: crate::state::StateError| {
+        WarehouseError::new(FailureClass::Internal, format!("state file: {e}"))
+    };
+    let stored = state.replication_state(&name).map_err(internal)?;
+    let mut pending = stored.pending.clone().map(|mut pending| {
+        pending.retries += 1;
+        pending
+    });
+    let mut record = ReplicationRun {
+        build_id,
+        state: RunState::Exporting,
+        lo: None,
+        hi: None,
+        delete_sequence: None,
+        rows: None,
+        deleted_rows: None,
+        files: Vec::new(),
+        retries: pending.as_ref().map_or(0, |p| p.retries),
+        last_error: None,
+    };
+    let mut attempt = Attempt { session, sources, state, node, stored: &stored, timeout_seconds };
+    let result = attempt.run(&mut pending, &mut record, phases);
+    let history = node.spec.history;
+    let now = crate::clock::now_ms();
+    match result {
+        Ok(done) => {
+            let watermark = match done.outcome {
+                // A full copy has no watermark; a no-op keeps the one it had.
+                _ if node.spec.strategy == Strategy::Full => None,
+                _ => record.hi.clone().or(stored.watermark.clone()),
+            };
+            let next = ReplicationState { watermark, pending: None };
+            state
+                .record_replication_run(&name, &record, history, Some((&next, now)))
+                .map_err(internal)?;
+            Ok(done)
+        }
+        Err(error) => {
+            record.last_error = Some(error.message.clone());
+            if error.class == FailureClass::TestFailed {
+                record.state = RunState::FailedTests;
+            }
+            let exhausted = pending.as_ref().is_some_and(|p| p.retries >= node.spec.max_retries);
+            let (next, error) = if exhausted {
+                record.state = RunState::Canceled;
+                let message = format!(
+                    "cancelled after {} failed attempts (max_retries {}); the next run starts again from the last watermark: {}",
+                    record.retries + 1,
+                    node.spec.max_retries,
+                    error.message
+                );
+                (
+                    ReplicationState { watermark: stored.watermark.clone(), pending: None },
+                    WarehouseError::new(FailureClass::RetriesExhausted, message),
+                )
+            } else {
+                (ReplicationState { watermark: stored.watermark.clone(), pending }, error)
+            };
+            state
+                .record_replication_run(&name, &record, history, Some((&next, now)))
+                .map_err(internal)?;
+            Err(error)
+        }
+    }
+}
+
+/// What one attempt works with.
+struct Attempt<'s, 'c, 'a> {
+    session: &'s mut Session<'c>,
+    sources: &'a Sources<'a>,
+    state: &'a mut StateFile,
+    node: &'a Node<'a>,
+    stored: &'a ReplicationState,
+    timeout_seconds: u64,
+}
+
+impl Attempt<'_, '_, '_> {
+    fn run(
+        &mut self,
+        pending: &mut Option<PendingRun>,
+        record: &mut ReplicationRun,
+        phases: &mut Phases,
+    ) -> Result<Replicated, WarehouseError> {
+        let spec = self.node.spec;
+        self.supported()?;
+        let mut source = phases.time("connect_source", || self.connect_source())?;
+        let shape = phases.time("check", || self.shape(source.as_mut()))?;
+        let bounds = match pending.take() {
+            Some(resumed) => resumed,
+            None => self.fresh_bounds(source.as_mut(), &shape)?,
+        };
+        record.lo = bounds.lo.clone();
+        record.hi = bounds.hi.clone();
+        record.delete_sequence = bounds.delete_sequence;
+        record.retries = bounds.retries;
+        *pending = Some(bounds.clone());
+        // The bounds are saved before any row moves: a retry reuses them.
+        let saving = ReplicationState {
+            watermark: self.stored.watermark.clone(),
+            pending: Some(bounds.clone()),
+        };
+        let now = crate::clock::now_ms();
+        self.state
+            .record_replication_run(
+                &self.node.name.to_string(),
+                record,
+                spec.history,
+                Some((&saving, now)),
+            )
+            .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))?;
+        if is_noop(spec, &bounds) {
+            record.state = RunState::Noop;
+            record.rows = Some(0);
+            return Ok(Replicated {
+                outcome: BuildOutcome::Unchanged,
+                rows: 0,
+                warning: shape.warning,
+            });
+        }
+        record.state = RunState::Importing;
+        let request = ExportRequest {
+            table: spec.source_table.clone(),
+            columns: shape.columns.clone(),
+            range: match (&shape.field, &bounds.hi) {
+                (Some((field, source_type, _)), Some(hi)) => Some(FieldRange {
+                    field: field.clone(),
+                    type_name: source_type.clone(),
+                    lo: bounds.lo.clone(),
+                    lookback_seconds: match spec.strategy {
+                        Strategy::Timed => spec.lookback_seconds,
+                        _ => 0,
+                    },
+                    hi: hi.clone(),
+                    nulls: spec.nulls,
+                }),
+                _ => None,
+            },
+        };
+        let imported =
+            phases.time("import", || self.import(source.as_mut(), &request, &shape, &bounds))?;
+        let rows = imported.rows;
+        record.rows = Some(rows as i64);
+        record.deleted_rows = bounds.delete_sequence.map(|_| imported.deleted as i64);
+        // The target has the deletions: the source's queue lets go of them (later deletions,
+        // past the sequence read at the start, stay for the next run).
+        let mut purge_warning = None;
+        if let Some(through) = bounds.delete_sequence
+            && let Err(error) = source.purge_deleted(&spec.source_table, through)
+        {
+            purge_warning = Some(format!(
+                "imported, but the delete queue could not be emptied (the next run applies its deletions again): {}",
+                error.message
+            ));
+        }
+        if rows == 0 && imported.deleted == 0 && spec.strategy != Strategy::Full {
+            record.state = RunState::Noop;
+            return Ok(Replicated {
+                outcome: BuildOutcome::Unchanged,
+                rows: 0,
+                warning: shape.warning,
+            });
+        }
+        record.state = RunState::Imported;
+        let warning = phases
+            .time("after_load", || self.after_load())
+            .err()
+            .or(purge_warning)
+            .or(shape.warning);
+        Ok(Replicated { outcome: BuildOutcome::Succeeded, rows: rows as i64, warning })
+    }
+
+    /// What this version cannot do yet fails the run, saying so.
+    fn supported(&self) -> Result<(), WarehouseError> {
+        let spec = self.node.spec;
+        let transport = spec.transport.unwrap_or(match self.session.dialect {
+            Dialect::Redshift => Transport::S3,
+            Dialect::Postgres => Transport::Direct,
+        });
+        let missing =
+            (transport == Transport::S3).then_some("`transport: s3` (the way into Redshift)");
+        match missing {
+            Some(what) => Err(WarehouseError::new(
+                FailureClass::Configuration,
+                format!("`{}`: {what} is not supported yet", self.node.name),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn connect_source(&self) -> Result<Box<dyn Source>, WarehouseError> {
+        let name = &self.node.spec.source;
+        let connection = self.sources.connections.get(name).ok_or_else(|| {
+            WarehouseError::new(
+                FailureClass::Configuration,
+                format!(
+                    "no connection `{name}` in duro.yaml's `connections`: add it (its url and password), or change `source:` of `{}`",
+                    self.node.name
+                ),
+            )
+        })?;
+        sources::connect(name, connection, self.sources.application_name)
+    }
+
+    /// The target (created from the DDL when missing) and the columns copied, each checked
+    /// against the source.
+    fn shape(&mut self, source: &mut dyn Source) -> Result<Shape, WarehouseError> {
+        let (node, spec) = (self.node, self.node.spec);
+        let configuration =
+            |message: String| WarehouseError::new(FailureClass::Configuration, message);
+        let mut target = catalog::columns(self.session.client, node.name)?;
+        if target.is_empty() {
+            let Some(ddl) = node.target_ddl else {
+                return Err(configuration(format!(
+                    "target table missing: `{}` does not exist in the warehouse; create it, or add `{}.ddl.sql` with its `create table` beside the node's file",
+                    node.name, node.name.table
+                )));
+            };
+            let create =
+                warehouse_render::processor_create_table(self.session.dialect, ddl, node.config);
+            statement::execute_alone(self.session.client, &create)
+                .map_err(self.session.sql_error())?;
+            target = catalog::columns(self.session.client, node.name)?;
+        }
+        let target_type = |column: &str| {
+            target.iter().find(|(name, _)| name == column).map(|(_, type_name)| type_name.clone())
+        };
+        let columns: Vec<ExportColumn> = match &spec.columns {
+            Columns::FromTarget => target
+                .iter()
+                .map(|(name, _)| ExportColumn { name: name.clone(), expression: None })
+                .collect(),
+            Columns::List(list) => list
+                .iter()
+                .map(|c| ExportColumn { name: c.name.clone(), expression: c.source.clone() })
+                .collect(),
+        };
+        let tracking = spec.delete_tracking == DeleteTracking::Trigger;
+        let needs_key = spec.strategy == Strategy::Timed || tracking;
+        let not_in_target: Vec<&str> = columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .chain(spec.key.iter().map(String::as_str).filter(|_| needs_key))
+            .filter(|name| target_type(name).is_none())
+            .collect();
+        if !not_in_target.is_empty() {
+            return Err(configuration(format!(
+                "column(s) {} of `{}`'s replication are not in the target table; add them to the target or take them out of `columns:`/`key:`",
+                quoted_list(&not_in_target),
+                node.name
+            )));
+        }
+        let source_columns = source.columns(&spec.source_table)?;
+        if tracking && !source.has_delete_trigger(&spec.source_table)? {
+            return Err(configuration(format!(
+                "`{}` tracks deletions, but the source table `{}` has no `{}` trigger: install it with `duro-create --triggers {} --apply` (or print it without `--apply`)",
+                node.name,
+                spec.source_table,
+                sources::DELETE_TRIGGER,
+                node.name
+            )));
+        }
+        let source_type = |column: &str| {
+            source_columns.iter().find(|c| c.name == column).map(|c| c.type_name.clone())
+        };
+        let missing: Vec<&str> = columns
+            .iter()
+            .filter(|c| c.expression.is_none() && source_type(&c.name).is_none())
+            .map(|c| c.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(configuration(format!(
+                "target column(s) {} of `{}` are not in the source table `{}` (connection `{}`): add them to the source, drop them from the target, or fill them with an expression under `columns:`",
+                quoted_list(&missing),
+                node.name,
+                spec.source_table,
+                spec.source
+            )));
+        }
+        let mut warning = None;
+        let field = match &spec.replication_field {
+            None => None,
+            Some(field) => {
+                let on_source = source_type(field).ok_or_else(|| {
+                    configuration(format!(
+                        "the replication field `{field}` of `{}` is not a column of the source table `{}`",
+                        node.name, spec.source_table
+                    ))
+                })?;
+                let on_target = target_type(field).ok_or_else(|| {
+                    configuration(format!(
+                        "the replication field `{field}` of `{}` must be a column of the target table too",
+                        node.name
+                    ))
+                })?;
+                if !source.is_indexed(&spec.source_table, field)? {
+                    warning = Some(format!(
+                        "the replication field `{field}` is not indexed on the source table `{}`, so each run reads the whole table; add an index",
+                        spec.source_table
+                    ));
+                    tracing::warn!("{}: {}", node.name, warning.as_deref().unwrap_or_default());
+                }
+                Some((field.clone(), on_source, on_target))
+            }
+        };
+        Ok(Shape { columns, field, warning })
+    }
+
+    /// A new run's bounds: from the watermark to the source's highest value now.
+    fn fresh_bounds(
+        &self,
+        source: &mut dyn Source,
+        shape: &Shape,
+    ) -> Result<PendingRun, WarehouseError> {
+        let hi = match &shape.field {
+            Some((field, _, _)) => source.max_value(&self.node.spec.source_table, field)?,
+            None => None,
+        };
+        let lo = match self.node.spec.strategy {
+            Strategy::Full => None,
+            Strategy::Timed | Strategy::Identity => self.stored.watermark.clone(),
+        };
+        let delete_sequence = match self.node.spec.delete_tracking {
+            DeleteTracking::Trigger => source.delete_sequence(&self.node.spec.source_table)?,
+            DeleteTracking::None => None,
+        };
+        Ok(PendingRun { lo, hi, delete_sequence, files: Vec::new(), retries: 0 })
+    }
+
+    /// Loads the exported rows (after removing the rows the source deleted, in the same
+    /// transaction).
+    fn import(
+        &mut self,
+        source: &mut dyn Source,
+        request: &ExportRequest,
+        shape: &Shape,
+        bounds: &PendingRun,
+    ) -> Result<Imported, WarehouseError> {
+        let spec = self.node.spec;
+        if spec.strategy == Strategy::Full && spec.full_mode == FullMode::Swap {
+            return self.import_swap(source, request);
+        }
+        let sql_error = self.session.sql_error();
+        let target = self.node.name;
+        let names: Vec<String> = request.columns.iter().map(|c| c.name.clone()).collect();
+        let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
+        self.session.client.batch_execute(&format!("begin; {timeout}")).map_err(sql_error)?;
+        let result = (|| {
+            let deleted = match bounds.delete_sequence {
+                Some(through) => self.delete_tracked(source, through)?,
+                None => 0,
+            };
+            let client = &mut *self.session.client;
+            let into = match spec.strategy {
+                Strategy::Timed => {
+                    client
+                        .batch_execute(&format!(
+                            "{};\n{}",
+                            render::drop_stage(),
+                            render::create_stage(target)
+                        ))
+                        .map_err(sql_error)?;
+                    render::STAGE.to_owned()
+                }
+                Strategy::Identity => {
+                    let (field, _, target_type) =
+                        shape.field.as_ref().expect("identity always has a field");
+                    match (&bounds.lo, &bounds.hi) {
+                        (Some(lo), Some(hi)) => {
+                            let delete = render::delete_range(target, field, target_type);
+                            client.execute(&delete, &[lo, hi]).map_err(sql_error)?;
+                        }
+                        // A first run (or one after a reset) replaces every row.
+                        _ => {
+                            client.batch_execute(&render::delete_all(target)).map_err(sql_error)?;
+                        }
+                    }
+                    target.quoted()
+                }
+                Strategy::Full => {
+                    client.batch_execute(&render::delete_all(target)).map_err(sql_error)?;
+                    target.quoted()
+                }
+            };
+            let rows = copy_in(client, source, request, &into, &names, self.timeout_seconds)?;
+            if spec.strategy == Strategy::Timed {
+                client
+                    .batch_execute(&format!(
+                        "{};\n{};\n{}",
+                        render::delete_matching(target, &spec.key, render::STAGE),
+                        render::insert_staged(target, &names),
+                        render::drop_stage()
+                    ))
+                    .map_err(sql_error)?;
+            }
+            // The configured grants, as a swap gives them (`grant` is idempotent).
+            let grantees: Vec<Grantee> =
+                self.node.config.grant_select.iter().map(|g| Grantee::from_config(g)).collect();
+            for grant in warehouse_render::grants(target, &grantees) {
+                self.session.client.batch_execute(&grant).map_err(sql_error)?;
+            }
+            if let Some(tests) = self.node.tests
+                && rows + deleted > 0
+            {
+                data_tests::run_within(self.session, tests, target)?;
+            }
+            Ok(Imported { rows, deleted })
+        })();
+        let client = &mut *self.session.client;
+        match result {
+            Ok(imported) => {
+                client.batch_execute("commit").map_err(sql_error)?;
+                Ok(imported)
+            }
+            Err(error) => {
+                if !client.is_closed() {
+                    let _ = client.batch_execute(warehouse_render::ROLLBACK);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Removes the target rows whose keys the source's delete queue holds up to `through`;
+    /// returns how many went.
+    fn delete_tracked(
+        &mut self,
+        source: &mut dyn Source,
+        through: i64,
+    ) -> Result<u64, WarehouseError> {
+        let (spec, target) = (self.node.spec, self.node.name);
+        let sql_error = self.session.sql_error();
+        let client = &mut *self.session.client;
+        client
+            .batch_execute(&format!(
+                "{};\n{}",
+                render::drop_deleted_keys(),
+                render::create_deleted_keys(target, &spec.key)
+            ))
+            .map_err(sql_error)?;
+        let mut writer = client
+            .copy_in(&render::copy_from_stdin(render::DELETED_KEYS, &spec.key))
+            .map_err(sql_error)?;
+        source.export_deleted_keys(
+            &spec.source_table,
+            &spec.key,
+            through,
+            &mut writer,
+            self.timeout_seconds * 1_000,
+        )?;
+        writer.finish().map_err(sql_error)?;
+        let deleted = client
+            .execute(&render::delete_matching(target, &spec.key, render::DELETED_KEYS), &[])
+            .map_err(sql_error)?;
+        client.batch_execute(&render::drop_deleted_keys()).map_err(sql_error)?;
+        Ok(deleted)
+    }
+
+    /// A full copy into a new table, tested and swapped in as a view's new version is.
+    fn import_swap(
+        &mut self,
+        source: &mut dyn Source,
+        request: &ExportRequest,
+    ) -> Result<Imported, WarehouseError> {
+        let live = self.node.name;
+        let dialect = self.session.dialect;
+        let sql_error = self.session.sql_error();
+        let temp = live
+            .with_suffix(TEMP_SUFFIX, dialect)
+            .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
+        let names: Vec<String> = request.columns.iter().map(|c| c.name.clone()).collect();
+        let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
+        let result = (|| {
+            self.session
+                .client
+                .batch_execute(&format!(
+                    "{timeout};\n{};\n{}",
+                    warehouse_render::drop_table_if_exists(&temp),
+                    render::create_like(&temp, live)
+                ))
+                .map_err(sql_error)?;
+            let rows = copy_in(
+                self.session.client,
+                source,
+                request,
+                &temp.quoted(),
+                &names,
+                self.timeout_seconds,
+            )?;
+            if let Some(tests) = self.node.tests {
+                data_tests::run(self.session, tests, live, &temp)?;
+            }
+            refresh::swap::swap(self.session, live, &temp, &self.node.config.grant_select)?;
+            Ok(Imported { rows, deleted: 0 })
+        })();
+        result.map_err(|error| refresh::drop_temp_after(self.session.client, &temp, error))
+    }
+
+    /// Statistics (and a `VACUUM` when asked) after a load, outside any transaction; a failure
+    /// is a warning, as the rows are in.
+    fn after_load(&mut self) -> Result<(), String> {
+        let after = self.node.spec.after_load;
+        let target = self.node.name;
+        let statement = match (after.vacuum, after.analyze) {
+            (Vacuum::None, false) => return Ok(()),
+            (Vacuum::None, true) => render::analyze(target),
+            // PostgreSQL has one VACUUM; Redshift's variants come with its S3 path.
+            (_, _) => format!("vacuum (analyze) {}", target.quoted()),
+        };
+        self.session
+            .client
+            .batch_execute(&statement)
+            .map_err(|e| format!("loaded, but `{statement}` failed: {e}"))
+    }
+}
+
+/// Streams the export into `COPY … FROM STDIN` on `client`; returns the rows loaded.
+fn copy_in(
+    client: &mut postgres::Client,
+    source: &mut dyn Source,
+    request: &ExportRequest,
+    into: &str,
+    columns: &[String],
+    timeout_seconds: u64,
+) -> Result<u64, WarehouseError> {
+    let classify = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
+    let mut writer = client.copy_in(&render::copy_from_stdin(into, columns)).map_err(classify)?;
+    let exported = source.export(request, &mut writer, timeout_seconds * 1_000);
+    match exported {
+        // Dropping the writer unfinished aborts the COPY.
+        Err(error) => Err(error),
+        Ok(_) => writer.finish().map_err(classify),
+    }
+}
+
+/// Whether a run with these bounds has nothing to do: no deletions queued, and an empty source
+/// or (identity) nothing past the watermark.
+fn is_noop(spec: &ReplicationSpec, bounds: &PendingRun) -> bool {
+    use crate::catalog::replication::Nulls;
+    match spec.strategy {
+        Strategy::Full => false,
+        _ if bounds.delete_sequence.is_some() => false,
+        _ if spec.nulls == Nulls::Include => false,
+        Strategy::Identity => bounds.hi.is_none() || bounds.hi == bounds.lo,
+        Strategy::Timed => {
+            bounds.hi.is_none() || (bounds.hi == bounds.lo && spec.lookback_seconds == 0)
+        }
+    }
+}
+
+/// `a`, `b` as text.
+fn quoted_list(names: &[&str]) -> String {
+    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,584 @@
+//! Replication nodes against a real PostgreSQL: a source database and the warehouse, two
+//! databases of the test cluster, `transport: direct`. The scenarios of the ingest spec (R1–R27,
+//! G1, G2) by their numbers: identity, timed and full copies, columns, missing pieces, tests,
+//! retries, the per-node history, delete tracking and resets, each checked on the target's rows,
+//! the source's delete queue and the node's state.
+
+use crate::support::Setup;
+use duro_core::build::{BuildOutcome, FailureClass};
+use duro_core::config::{SourceConnection, TlsMode};
+use duro_core::state::RunState;
+use duro_core::testing::cli::Cli;
+use duro_core::testing::fresh_database;
+
+/// A warehouse with the `analytics` schema, a source database loaded with `source_sql`, and a
+/// repository of `files` whose nodes read the source as connection `app`.
+struct Replication {
+    setup: Setup,
+    source_url: String,
+}
+
+impl Replication {
+    fn new(files: &[(&str, &str)], source_sql: &str) -> Self {
+        let source_url = fresh_database();
+        postgres::Client::connect(&source_url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(source_sql)
+            .unwrap();
+        let mut setup = Setup::new(files, "create schema analytics; create schema reports");
+        setup.config.connections.insert(
+            "app".into(),
+            SourceConnection {
+                url: Some(source_url.as_str().into()),
+                tls: Some(TlsMode::Disable),
+                ..SourceConnection::default()
+            },
+        );
+        Self { setup, source_url }
+    }
+
+    fn source(&self, sql: &str) {
+        postgres::Client::connect(&self.source_url, postgres::NoTls)
+            .unwrap()
+            .batch_execute(sql)
+            .unwrap();
+    }
+
+    /// Runs `table` now (a force request and a cycle); returns its build record.
+    fn run(&self, table: &str) -> duro_core::state::BuildRecord {
+        self.setup.force(table);
+        self.setup.cycle();
+        self.setup.state().builds(table).unwrap().into_iter().next().unwrap()
+    }
+
+    fn rows(&self, sql: &str) -> Vec<(i32, Option<String>)> {
+        self.setup
+            .client()
+            .query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|row| (row.get(0), row.get(1)))
+            .collect()
+    }
+
+    fn watermark(&self, table: &str) -> Option<String> {
+        self.setup.state().replication_state(table).unwrap().watermark
+    }
+
+    fn last_run(&self, table: &str) -> duro_core::state::ReplicationRun {
+        self.setup.state().replication_runs(table, 1).unwrap().remove(0)
+    }
+}
+
+const EVENTS_SOURCE: &str = "
+    create table public.events (id integer primary key, name text);
+    insert into public.events values (1, 'one'), (2, 'two'), (3, 'three');";
+
+fn events(extra: &[(&str, &str)]) -> Replication {
+    let mut files = vec![
+        (
+            "analytics/events — 1h.replication.yml",
+            "source: app\nsource_table: public.events\nstrategy: identity\n",
+        ),
+        ("analytics/events.ddl.sql", "create table analytics.events (id integer, name text)"),
+    ];
+    files.extend_from_slice(extra);
+    Replication::new(&files, EVENTS_SOURCE)
+}
+
+fn some(text: &str) -> Option<String> {
+    Some(text.to_owned())
+}
+
+/// R1, R2, R3: the first run copies everything and creates the target from its DDL; the next
+/// copies only the new ids (`lo` 3, `hi` 5); then nothing is new: `unchanged`, nothing copied.
+#[test]
+fn identity_copies_new_rows_once() {
+    let node = events(&[]);
+    let first = node.run("analytics.events");
+    assert_eq!((first.outcome, first.rows), (BuildOutcome::Succeeded, Some(3)), "{first:?}");
+    assert_eq!(
+        node.rows("select id, name from analytics.events order by id"),
+        [(1, some("one")), (2, some("two")), (3, some("three"))]
+    );
+    assert_eq!(node.watermark("analytics.events").as_deref(), Some("3"));
+    assert_eq!(node.last_run("analytics.events").state, RunState::Imported);
+
+    node.source("insert into public.events values (4, 'four'), (5, 'five')");
+    let second = node.run("analytics.events");
+    assert_eq!((second.outcome, second.rows), (BuildOutcome::Succeeded, Some(2)));
+    let run = node.last_run("analytics.events");
+    assert_eq!((run.lo.as_deref(), run.hi.as_deref()), (Some("3"), Some("5")));
+    assert_eq!(node.setup.scalar::<i64>("select count(distinct id) from analytics.events"), 5);
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 5);
+
+    let third = node.run("analytics.events");
+    assert_eq!(third.outcome, BuildOutcome::Unchanged, "{third:?}");
+    assert_eq!(node.last_run("analytics.events").state, RunState::Noop);
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 5);
+    assert_eq!(node.watermark("analytics.events").as_deref(), Some("5"));
+}
+
+/// 150 runs with nothing new, the history capped at 3, then one insert: the watermark lives on
+/// its own row, so the next run copies that row alone.
+#[test]
+fn the_watermark_outlives_the_history_cap() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/events — 1h.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: identity\nhistory: 3\n",
+            ),
+            ("analytics/events.ddl.sql", "create table analytics.events (id integer, name text)"),
+        ],
+        EVENTS_SOURCE,
+    );
+    node.run("analytics.events");
+    for _ in 0..150 {
+        assert_eq!(node.run("analytics.events").outcome, BuildOutcome::Unchanged);
+    }
+    assert_eq!(node.setup.state().replication_runs("analytics.events", 10).unwrap().len(), 3);
+    node.source("insert into public.events values (4, 'four')");
+    let last = node.run("analytics.events");
+    assert_eq!((last.outcome, last.rows), (BuildOutcome::Succeeded, Some(1)));
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 4);
+}
+
+const USERS_SOURCE: &str = "
+    create table public.users (
+        id integer primary key, email text, password text, updated_at timestamp not null
+    );
+    create index users_by_update on public.users (updated_at);
+    insert into public.users values
+        (1, 'ann@example.com', 'secret-1', '2026-12-01 10:00:00'),
+        (2, 'bob@example.com', 'secret-2', '2026-12-01 11:00:00'),
+        (3, 'cy@example.com', 'secret-3', '2026-12-01 12:00:00');";
+
+/// R5, R11: the changed row is merged by key, the new one added, no duplicate id; the target's
+/// columns (in its own order, without the password) are the ones copied.
+#[test]
+fn timed_merges_changed_rows_by_key() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\n",
+            ),
+            (
+                "analytics/users.ddl.sql",
+                "create table analytics.users (updated_at timestamp, email text, id integer)",
+            ),
+        ],
+        USERS_SOURCE,
+    );
+    assert_eq!(node.run("analytics.users").outcome, BuildOutcome::Succeeded);
+    node.source(
+        "update public.users set email = 'bob@new.example.com', updated_at = '2026-12-01 13:00:00' where id = 2;
+         insert into public.users values (4, 'dee@example.com', 'secret-4', '2026-12-01 14:00:00');",
+    );
+    let second = node.run("analytics.users");
+    assert_eq!(second.outcome, BuildOutcome::Succeeded, "{second:?}");
+    assert_eq!(
+        node.rows("select id, email from analytics.users order by id"),
+        [
+            (1, some("ann@example.com")),
+            (2, some("bob@new.example.com")),
+            (3, some("cy@example.com")),
+            (4, some("dee@example.com")),
+        ]
+    );
+    assert_eq!(node.watermark("analytics.users").as_deref(), Some("2026-12-01 14:00:00"));
+    let columns: i64 = node.setup.scalar(
+        "select count(*) from information_schema.columns where table_schema = 'analytics' and column_name = 'password'",
+    );
+    assert_eq!(columns, 0);
+}
+
+/// R6: a row updated to exactly the watermark's time is read again through `lookback`.
+#[test]
+fn timed_lookback_catches_a_row_at_the_watermark() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\nlookback: 1s\n",
+            ),
+            (
+                "analytics/users.ddl.sql",
+                "create table analytics.users (id integer, email text, updated_at timestamp)",
+            ),
+        ],
+        USERS_SOURCE,
+    );
+    node.run("analytics.users");
+    node.source("update public.users set email = 'cy@new.example.com' where id = 3");
+    node.run("analytics.users");
+    assert_eq!(
+        node.rows("select id, email from analytics.users where id = 3"),
+        [(3, some("cy@new.example.com"))]
+    );
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.users"), 3);
+}
+
+const TAGS_SOURCE: &str = "
+    create table public.tags_users (tag text, user_id integer);
+    insert into public.tags_users values ('a', 1), ('b', 2), ('c', 3);";
+
+fn tags(mode: &str, extra: &[(&str, &str)]) -> Replication {
+    let mut files = vec![
+        (
+            "analytics/tags_users — 1h.replication.yml",
+            if mode == "swap" {
+                "source: app\nsource_table: public.tags_users\nstrategy: full\nfull_mode: swap\n"
+            } else {
+                "source: app\nsource_table: public.tags_users\nstrategy: full\nfull_mode: reload\n"
+            },
+        ),
+        (
+            "analytics/tags_users.ddl.sql",
+            "create table analytics.tags_users (user_id integer, tag text)",
+        ),
+        ("reports/tag_count — 1d.sql", "select count(*) as tags from analytics.tags_users"),
+    ];
+    files.extend_from_slice(extra);
+    Replication::new(&files, TAGS_SOURCE)
+}
+
+/// R8, R9, R10: a full copy equals the source after deletes and inserts, empties the target
+/// when the source is empty, and keeps the views reading it and its grants (both modes).
+#[test]
+fn full_copies_equal_the_source_in_both_modes() {
+    for mode in ["reload", "swap"] {
+        let node = tags(mode, &[("analytics/tags_users.conf", "grant_select = public\n")]);
+        node.setup
+            .client()
+            .batch_execute(
+                "create table analytics.tags_users (user_id integer, tag text);
+                 create view reports.tag_view as select tag from analytics.tags_users;",
+            )
+            .unwrap();
+        assert_eq!(node.run("analytics.tags_users").rows, Some(3), "{mode}");
+        node.source("delete from public.tags_users where tag = 'a'; insert into public.tags_users values ('d', 4), ('e', 5)");
+        let second = node.run("analytics.tags_users");
+        assert_eq!((second.outcome, second.rows), (BuildOutcome::Succeeded, Some(4)), "{mode}");
+        assert_eq!(
+            node.rows("select user_id, tag from analytics.tags_users order by user_id"),
+            [(2, some("b")), (3, some("c")), (4, some("d")), (5, some("e"))],
+            "{mode}"
+        );
+        assert_eq!(node.setup.scalar::<i64>("select count(*) from reports.tag_view"), 4, "{mode}");
+        let public_can_read: bool = node
+            .setup
+            .scalar("select has_table_privilege('public', 'analytics.tags_users', 'select')");
+        assert!(public_can_read, "{mode}");
+
+        node.source("delete from public.tags_users");
+        let emptied = node.run("analytics.tags_users");
+        assert_eq!((emptied.outcome, emptied.rows), (BuildOutcome::Succeeded, Some(0)), "{mode}");
+        assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.tags_users"), 0);
+    }
+}
+
+/// R12: a target column the source lacks fails the run as `configuration`, naming the column;
+/// the target and the watermark are untouched.
+#[test]
+fn a_target_column_missing_in_the_source_is_named() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\n",
+            ),
+            (
+                "analytics/users.ddl.sql",
+                "create table analytics.users (id integer, email text, updated_at timestamp, loaded_note text)",
+            ),
+        ],
+        USERS_SOURCE,
+    );
+    let build = node.run("analytics.users");
+    assert_eq!(build.failure_class, Some(FailureClass::Configuration), "{build:?}");
+    let message = build.message.unwrap();
+    assert!(message.contains("`loaded_note`"), "{message}");
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.users"), 0);
+    assert_eq!(node.watermark("analytics.users"), None);
+}
+
+/// R13, R14: a node named apart from its source table fills its own table only; without the
+/// target and a DDL, the run fails as `configuration` with "target table missing".
+#[test]
+fn renamed_and_missing_targets() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/custom_tags — 1h.replication.yml",
+                "source: app\nsource_table: public.tags_users\nstrategy: full\n",
+            ),
+            (
+                "analytics/custom_tags.ddl.sql",
+                "create table analytics.custom_tags (tag text, user_id integer)",
+            ),
+            (
+                "analytics/no_target — 1h.replication.yml",
+                "source: app\nsource_table: public.tags_users\nstrategy: full\n",
+            ),
+        ],
+        TAGS_SOURCE,
+    );
+    assert_eq!(node.run("analytics.custom_tags").rows, Some(3));
+    let tags_tables: i64 = node
+        .setup
+        .scalar("select count(*) from information_schema.tables where table_name = 'tags_users'");
+    assert_eq!(tags_tables, 0);
+    let missing = node.run("analytics.no_target");
+    assert_eq!(missing.failure_class, Some(FailureClass::Configuration));
+    assert!(missing.message.unwrap().contains("target table missing"));
+}
+
+/// R27, R21, G2: failing tests roll the import back (target and watermark unchanged, state
+/// `failed_tests`) and skip the view that reads the node; with `max_retries: 2` the third failure
+/// cancels the run (`retries_exhausted`); once the tests pass the next run starts afresh from the
+/// watermark and the target is complete.
+#[test]
+fn failing_tests_roll_back_and_exhaust_the_retries() {
+    let node = events(&[
+        (
+            "analytics/events — 1h.replication.yml",
+            "source: app\nsource_table: public.events\nstrategy: identity\nmax_retries: 2\n",
+        ),
+        ("analytics/events_test.sql", "select count(*) < 4 from analytics.events"),
+        ("reports/event_count — 1h.sql", "select count(*) as events from analytics.events"),
+    ]);
+    node.setup.schedule();
+    assert_eq!(node.run("analytics.events").outcome, BuildOutcome::Succeeded);
+    node.source("insert into public.events values (4, 'four'), (5, 'five')");
+    for attempt in 0..3 {
+        node.setup.force("reports.event_count");
+        let build = node.run("analytics.events");
+        let run = node.last_run("analytics.events");
+        assert_eq!(run.retries, attempt, "{run:?}");
+        if attempt < 2 {
+            assert_eq!(build.failure_class, Some(FailureClass::TestFailed), "{build:?}");
+            assert_eq!(run.state, RunState::FailedTests);
+            assert_eq!((run.lo.as_deref(), run.hi.as_deref()), (Some("3"), Some("5")));
+        } else {
+            assert_eq!(build.failure_class, Some(FailureClass::RetriesExhausted), "{build:?}");
+            assert_eq!(run.state, RunState::Canceled);
+        }
+        assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 3);
+        assert_eq!(node.watermark("analytics.events").as_deref(), Some("3"));
+        let view = node.setup.state().builds("reports.event_count").unwrap().remove(0);
+        assert_eq!(view.failure_class, Some(FailureClass::DependencyFailed), "{view:?}");
+    }
+    assert_eq!(node.setup.state().replication_state("analytics.events").unwrap().pending, None);
+    node.setup.write(&[("analytics/events_test.sql", "select count(*) = 5 from analytics.events")]);
+    node.setup.schedule();
+    let fixed = node.run("analytics.events");
+    assert_eq!((fixed.outcome, fixed.rows), (BuildOutcome::Succeeded, Some(2)), "{fixed:?}");
+    assert_eq!(node.setup.scalar::<i64>("select count(distinct id) from analytics.events"), 5);
+    assert_eq!(node.watermark("analytics.events").as_deref(), Some("5"));
+}
+
+/// G1: a view reading a replicated table is built after it, in the same cycle.
+#[test]
+fn a_view_reading_a_node_waits_for_it() {
+    let node = events(&[(
+        "reports/event_names — 1h.sql",
+        "select name from analytics.events where id > 1",
+    )]);
+    let report = node.setup.cycle();
+    let built: Vec<&str> = report.built.iter().map(|b| b.table.as_str()).collect();
+    assert_eq!(built, ["analytics.events", "reports.event_names"], "{report:?}");
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from reports.event_names"), 2);
+}
+
+const TRACKED: &str =
+    "source: app\nsource_table: public.users\nstrategy: timed\ndelete_tracking: trigger\n";
+
+/// A timed node tracking deletions; the trigger is not installed yet.
+fn tracked(extra: &[(&str, &str)]) -> Replication {
+    let mut files = vec![
+        ("analytics/users — 1h.replication.yml", TRACKED),
+        (
+            "analytics/users.ddl.sql",
+            "create table analytics.users (id integer, email text, updated_at timestamp)",
+        ),
+    ];
+    files.extend_from_slice(extra);
+    Replication::new(&files, USERS_SOURCE)
+}
+
+impl Replication {
+    /// `duro-create --triggers analytics.users --apply`, as the binary runs it.
+    fn install_triggers(&self) {
+        let config = self.config_file();
+        let output = Cli::new(env!("CARGO_BIN_EXE_duro-create"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--triggers", "analytics.users", "--apply"])
+            .run();
+        output.code(0);
+        assert!(output.stdout.contains("delete tracking installed"), "{}", output.both());
+    }
+
+    /// A duro.yaml for this setup, with the `app` connection.
+    fn config_file(&self) -> std::path::PathBuf {
+        self.setup.config_file(&format!(
+            "connections:\n  app:\n    url: {}\n    tls: disable\n",
+            self.source_url
+        ))
+    }
+
+    fn queued(&self) -> i64 {
+        postgres::Client::connect(&self.source_url, postgres::NoTls)
+            .unwrap()
+            .query_one("select count(*) from public.duro_deleted_rows", &[])
+            .unwrap()
+            .get(0)
+    }
+}
+
+/// `--triggers` prints the queue table and the trigger for the node's key without touching the
+/// source; a node runs only once the trigger is there, and says how to install it.
+#[test]
+fn triggers_are_printed_and_required() {
+    let node = tracked(&[]);
+    let output = Cli::new(env!("CARGO_BIN_EXE_duro-create"))
+        .arg("--config")
+        .arg(node.config_file())
+        .args(["--triggers", "analytics.users"])
+        .run();
+    output.code(0);
+    assert!(
+        output.stdout.contains("create table if not exists \"public\".\"duro_deleted_rows\""),
+        "{}",
+        output.both()
+    );
+    assert!(
+        output.stdout.contains(
+            "create trigger duro_track_delete after delete on \"public\".\"users\" for each row execute procedure \"public\".\"duro_track_delete\"('id')"
+        ),
+        "{}",
+        output.both()
+    );
+    let failed = node.run("analytics.users");
+    assert_eq!(failed.failure_class, Some(FailureClass::Configuration), "{failed:?}");
+    assert!(
+        failed.message.unwrap().contains("duro-create --triggers analytics.users --apply"),
+        "the message says how to install it"
+    );
+    let untracked = Cli::new(env!("CARGO_BIN_EXE_duro-create"))
+        .arg("--config")
+        .arg(node.config_file())
+        .args(["--triggers", "analytics.nothing"])
+        .run();
+    untracked.code(2);
+    assert!(
+        untracked.stderr.contains("`analytics.nothing` is not in the catalog"),
+        "{}",
+        untracked.both()
+    );
+}
+
+/// R15, R17: a row deleted with raw SQL leaves the target, and the queue is emptied; a row
+/// deleted and inserted again under its key arrives as the new row.
+#[test]
+fn deletions_reach_the_target() {
+    let node = tracked(&[]);
+    node.install_triggers();
+    assert_eq!(node.run("analytics.users").rows, Some(3));
+    node.source("delete from public.users where id = 1");
+    let build = node.run("analytics.users");
+    assert_eq!(build.outcome, BuildOutcome::Succeeded, "{build:?}");
+    let run = node.last_run("analytics.users");
+    assert_eq!((run.deleted_rows, run.delete_sequence), (Some(1), Some(1)), "{run:?}");
+    assert_eq!(
+        node.rows("select id, email from analytics.users order by id"),
+        [(2, some("bob@example.com")), (3, some("cy@example.com"))]
+    );
+    assert_eq!(node.queued(), 0);
+
+    node.source(
+        "delete from public.users where id = 2;
+         insert into public.users values (2, 'bob@again.example.com', 'secret', '2026-12-02 09:00:00');",
+    );
+    node.run("analytics.users");
+    assert_eq!(
+        node.rows("select id, email from analytics.users order by id"),
+        [(2, some("bob@again.example.com")), (3, some("cy@example.com"))]
+    );
+    assert_eq!(node.queued(), 0);
+}
+
+/// R16: a deletion queued after a run read the queue's position is not purged by that run
+/// (here a retry, which keeps the position it started with); the next run applies it.
+#[test]
+fn a_deletion_after_the_queue_was_read_waits_for_the_next_run() {
+    let node = tracked(&[]);
+    node.install_triggers();
+    node.run("analytics.users");
+    node.setup.write(&[("analytics/users_test.sql", "select count(*) = 99 from analytics.users")]);
+    node.setup.schedule();
+    node.source("delete from public.users where id = 1");
+    let failed = node.run("analytics.users");
+    assert_eq!(failed.failure_class, Some(FailureClass::TestFailed), "{failed:?}");
+    node.source("delete from public.users where id = 3");
+    node.setup.write(&[("analytics/users_test.sql", "select count(*) > 0 from analytics.users")]);
+    node.setup.schedule();
+    let retried = node.run("analytics.users");
+    assert_eq!(retried.outcome, BuildOutcome::Succeeded, "{retried:?}");
+    assert_eq!(node.last_run("analytics.users").retries, 1);
+    assert_eq!(
+        node.rows("select id, email from analytics.users order by id"),
+        [(2, some("bob@example.com")), (3, some("cy@example.com"))]
+    );
+    assert_eq!(node.queued(), 1, "the later deletion is still queued");
+    node.run("analytics.users");
+    assert_eq!(node.rows("select id, email from analytics.users"), [(2, some("bob@example.com"))]);
+    assert_eq!(node.queued(), 0);
+}
+
+/// R28: `--reset` makes the next run copy the whole source: a timed node merges it without
+/// duplicates; an identity node needs `--yes` and then holds exactly the source's rows.
+#[test]
+fn a_reset_copies_everything_again() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\n",
+            ),
+            (
+                "analytics/users.ddl.sql",
+                "create table analytics.users (id integer, email text, updated_at timestamp)",
+            ),
+            (
+                "analytics/events — 1h.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: identity\n",
+            ),
+            ("analytics/events.ddl.sql", "create table analytics.events (id integer, name text)"),
+        ],
+        &format!("{USERS_SOURCE}\n{EVENTS_SOURCE}"),
+    );
+    node.setup.cycle();
+    let config = node.config_file();
+    let create = |args: &[&str]| {
+        Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config).args(args).run()
+    };
+    create(&["--table", "analytics.users", "--reset"]).code(0);
+    assert_eq!(node.last_run("analytics.users").lo, None);
+    assert_eq!(node.last_run("analytics.users").rows, Some(3));
+    assert_eq!(node.setup.scalar::<i64>("select count(distinct id) from analytics.users"), 3);
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.users"), 3);
+
+    node.source("delete from public.events where id = 2");
+    let refused = create(&["--table", "analytics.events", "--reset"]);
+    refused.code(2);
+    assert!(refused.stderr.contains("add --yes"), "{}", refused.both());
+    assert_eq!(node.watermark("analytics.events").as_deref(), Some("3"));
+    create(&["--table", "analytics.events", "--reset", "--yes"]).code(0);
+    assert_eq!(
+        node.rows("select id, name from analytics.events order by id"),
+        [(1, some("one")), (3, some("three"))]
+    );
+}
