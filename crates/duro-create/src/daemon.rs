@@ -12,6 +12,7 @@ use duro_core::clock::now_ms;
 use duro_core::config::Config;
 use duro_core::creator::{Creator, CreatorError, CycleReport, Selection};
 use duro_core::notify::Notifications;
+use duro_core::replication::commands::next_run;
 use duro_core::state::StateFile;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -150,6 +151,7 @@ pub(crate) fn once(config: Config, selection: &Selection) -> ExitCode {
 
 /// `--dry-run`: the plan, touching nothing.
 pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
+    let state_path = config.state.path.clone();
     let creator = Creator::new(config, Arc::new(AtomicBool::new(false)));
     match creator.plan(selection) {
         Ok(planned) => {
@@ -157,6 +159,10 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                 println!("nothing to build");
             }
             let means = creator.mean_build_ms().unwrap_or_default();
+            let state = match StateFile::open(&state_path) {
+                Ok(state) => state,
+                Err(error) => return fatal(&error),
+            };
             for (position, step) in planned.iter().enumerate() {
                 let build = &step.build;
                 let usual = means
@@ -170,7 +176,17 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     }
                     None => "",
                 };
-                println!("{}. {} ({}{usual}{upstream})", position + 1, build.table, build.reason);
+                let copy = match next_run(&state, &build.table) {
+                    Ok(Some(copy)) => format!("; {copy}"),
+                    Ok(None) => String::new(),
+                    Err(message) => return fatal(&message),
+                };
+                println!(
+                    "{}. {} ({}{usual}{upstream}{copy})",
+                    position + 1,
+                    build.table,
+                    build.reason
+                );
             }
             ExitCode::SUCCESS
         }

@@ -565,6 +565,14 @@ fn a_reset_copies_everything_again() {
     let create = |args: &[&str]| {
         Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config).args(args).run()
     };
+    let plan = create(&["--dry-run", "--table", "analytics.users"]);
+    assert!(
+        plan.stdout.contains(
+            "a timed copy of `public.users` from `app`, past the watermark `2026-12-01 12:00:00`"
+        ),
+        "{}",
+        plan.both()
+    );
     create(&["--table", "analytics.users", "--reset"]).code(0);
     assert_eq!(node.last_run("analytics.users").lo, None);
     assert_eq!(node.last_run("analytics.users").rows, Some(3));

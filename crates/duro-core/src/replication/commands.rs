@@ -73,3 +73,33 @@ pub fn reset(state: &mut StateFile, name: &str, confirmed: bool) -> Result<(), S
     }
     state.reset_replication(name).map_err(|e| e.to_string())
 }
+
+/// What the next run of `name` would copy, for `--dry-run`; `None` for other kinds of table.
+pub fn next_run(state: &StateFile, name: &str) -> Result<Option<String>, String> {
+    let Ok(node) = node(state, name) else {
+        return Ok(None);
+    };
+    let spec = &node.spec;
+    let stored = state.replication_state(name).map_err(|e| e.to_string())?;
+    let what = format!(
+        "{} copy of `{}` from `{}`",
+        match spec.strategy {
+            Strategy::Timed => "a timed",
+            Strategy::Identity => "an identity",
+            Strategy::Full => "a full",
+        },
+        spec.source_table,
+        spec.source
+    );
+    Ok(Some(match (&stored.pending, &stored.watermark, spec.strategy) {
+        (Some(pending), _, _) => format!(
+            "{what}: retries its unfinished run (attempt {} of {}, up to `{}`)",
+            pending.retries + 2,
+            spec.max_retries + 1,
+            pending.hi.as_deref().unwrap_or("the end")
+        ),
+        (None, _, Strategy::Full) => what,
+        (None, Some(watermark), _) => format!("{what}, past the watermark `{watermark}`"),
+        (None, None, _) => format!("{what}, everything (no watermark yet)"),
+    }))
+}
