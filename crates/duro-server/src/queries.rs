@@ -5,13 +5,14 @@
 use crate::errors::AppError;
 use crate::model::{self, Stats, TableRow};
 use duro_core::catalog::TableConfig;
+use duro_core::catalog::replication::Strategy;
 use duro_core::force::{self, ForceError, Scope};
 use duro_core::plan::Planner;
 use duro_core::sql::DependencyMethod;
-use duro_core::state::{BuildRecord, StateFile, TableActivity, TableSummary};
+use duro_core::state::{BuildRecord, ReplicationRun, StateFile, TableActivity, TableSummary};
 use duro_core::status::Status;
 use serde::Serialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// The header figures cover this many hours.
@@ -20,8 +21,21 @@ pub(crate) const STATS_HOURS: i64 = 24;
 pub(crate) const LISTED_RUNS: usize = 100;
 pub(crate) const CHART_RUNS: usize = 500;
 /// Phases in the order a build runs them; unknown ones follow.
-const PHASE_ORDER: [&str; 9] =
-    ["connect", "create_temp", "select", "venv", "process", "load", "tests", "swap", "snapshot"];
+const PHASE_ORDER: [&str; 13] = [
+    "connect",
+    "connect_source",
+    "check",
+    "create_temp",
+    "select",
+    "venv",
+    "process",
+    "load",
+    "import",
+    "tests",
+    "swap",
+    "snapshot",
+    "after_load",
+];
 
 /// Every listed table with its status.
 pub struct Overview {
@@ -87,6 +101,39 @@ pub(crate) struct Run {
     pub phases: Vec<Phase>,
     pub output: Option<String>,
     pub worker: Option<String>,
+    /// A replication node's run: where it got to, its bounds, rows, retries.
+    pub replication: Option<ReplicationRunView>,
+}
+
+/// A replication run's details beside its build.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ReplicationRunView {
+    pub state: &'static str,
+    pub lo: Option<String>,
+    pub hi: Option<String>,
+    pub rows: Option<i64>,
+    pub deleted_rows: Option<i64>,
+    pub retries: u32,
+}
+
+/// What a replication node copies, and where it stands.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct ReplicationView {
+    pub source: String,
+    pub source_table: String,
+    pub strategy: Strategy,
+    pub replication_field: Option<String>,
+    /// The upper bound of the last imported run.
+    pub watermark: Option<String>,
+    /// An unfinished run, retried with its bounds: (upper bound, failed attempts).
+    pub pending: Option<PendingView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct PendingView {
+    pub lo: Option<String>,
+    pub hi: Option<String>,
+    pub retries: u32,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -117,6 +164,8 @@ pub(crate) struct TableDetail {
     pub upstream: Vec<String>,
     pub downstream: Vec<String>,
     pub config: Vec<ConfigEntry>,
+    /// A replication node's source and watermark.
+    pub replication: Option<ReplicationView>,
     /// Newest first.
     pub runs: Vec<Run>,
 }
@@ -152,10 +201,48 @@ pub(crate) fn table_detail(
         .collect();
     downstream.sort();
     let live: HashSet<i64> = state.running_builds(now_ms)?.iter().map(|b| b.id).collect();
-    let runs = state.builds(name)?.into_iter().take(runs).map(|b| run(b, &live, now_ms)).collect();
+    let node = stored.kind.replication();
+    let mut replicated: HashMap<i64, ReplicationRun> = match node {
+        Some(_) => {
+            state.replication_runs(name, runs)?.into_iter().map(|r| (r.build_id, r)).collect()
+        }
+        None => HashMap::new(),
+    };
+    let runs = state
+        .builds(name)?
+        .into_iter()
+        .take(runs)
+        .map(|b| {
+            let details = replicated.remove(&b.id);
+            run(b, &live, now_ms, details)
+        })
+        .collect();
+    let replication = match node {
+        Some(node) => {
+            let stored = state.replication_state(name)?;
+            Some(ReplicationView {
+                source: node.spec.source.clone(),
+                source_table: node.spec.source_table.to_string(),
+                strategy: node.spec.strategy,
+                replication_field: node.spec.replication_field.clone(),
+                watermark: stored.watermark,
+                pending: stored.pending.map(|p| PendingView {
+                    lo: p.lo,
+                    hi: p.hi,
+                    retries: p.retries,
+                }),
+            })
+        }
+        None => None,
+    };
     Ok(TableDetail {
         query: stored.query.clone(),
-        ddl: stored.kind.processor().map(|p| p.ddl.clone()),
+        ddl: stored
+            .kind
+            .processor()
+            .map(|p| p.ddl.clone())
+            .or_else(|| node.and_then(|n| n.target_ddl.clone())),
+        replication,
         tests: stored.tests.clone(),
         processor: stored.kind.processor().map(|p| p.script.clone()),
         files: stored.files.clone(),
@@ -168,7 +255,12 @@ pub(crate) fn table_detail(
     })
 }
 
-fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
+fn run(
+    mut build: BuildRecord,
+    live: &HashSet<i64>,
+    now_ms: i64,
+    replication: Option<ReplicationRun>,
+) -> Run {
     let mut phases: Vec<Phase> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
             .unwrap_or_default()
@@ -179,6 +271,14 @@ fn run(mut build: BuildRecord, live: &HashSet<i64>, now_ms: i64) -> Run {
         PHASE_ORDER.iter().position(|known| *known == p.name).unwrap_or(PHASE_ORDER.len())
     });
     Run {
+        replication: replication.map(|r| ReplicationRunView {
+            state: r.state.as_str(),
+            lo: r.lo,
+            hi: r.hi,
+            rows: r.rows,
+            deleted_rows: r.deleted_rows,
+            retries: r.retries,
+        }),
         output: build.output.take(),
         worker: build.worker.take(),
         job: model::job(build, live, now_ms),

@@ -481,3 +481,57 @@ async fn a_running_build_shows_as_running() {
     let (_, page) = get(&service, "/tables/?q=weekly").await;
     assert!(page.contains(">Running<"));
 }
+
+/// A replication node's page and JSON show what it copies, its watermark and each run's state
+/// and bounds (the source here is a schema of the warehouse's own database).
+#[actix_web::test]
+async fn a_replication_node_shows_its_source_watermark_and_runs() {
+    let setup = std::thread::spawn(|| {
+        let mut setup = Setup::new(
+            &[
+                (
+                    "app/events — 1h.replication.yml",
+                    "source: app\nsource_table: src.events\nstrategy: identity\n",
+                ),
+                ("app/events.ddl.sql", "create table app.events (id integer, name text)"),
+            ],
+            "create schema app; create schema src;
+             create table src.events (id integer primary key, name text);
+             insert into src.events values (1, 'one'), (2, 'two');",
+        );
+        setup.config.connections.insert(
+            "app".into(),
+            duro_core::config::SourceConnection {
+                url: Some(setup.url.as_str().into()),
+                tls: Some(duro_core::config::TlsMode::Disable),
+                ..Default::default()
+            },
+        );
+        let report = setup.cycle();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        setup
+    })
+    .join()
+    .unwrap();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/tables/app.events").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<dd>replication</dd>"), "the kind");
+    assert!(
+        body.contains("<code>src.events</code> from <code>app</code>, identity by <code>id</code>"),
+        "what it copies: {body}"
+    );
+    assert!(body.contains("<dt>Watermark</dt><dd><code>2</code></dd>"), "the watermark");
+    assert!(body.contains("imported, up to <code>2</code>"), "the run's state and bounds");
+    assert!(body.contains("connect_source") && body.contains("import"), "the run's phases");
+
+    let (status, body) = get(&service, "/api/tables/app.events").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let detail = json(&body);
+    assert_eq!(detail["row"]["kind"], "replication");
+    assert_eq!(detail["replication"]["watermark"], "2");
+    assert_eq!(detail["replication"]["strategy"], "identity");
+    assert_eq!(detail["runs"][0]["replication"]["state"], "imported");
+    assert_eq!(detail["runs"][0]["replication"]["hi"], "2");
+    assert_eq!(detail["runs"][0]["rows"], 2);
+}

@@ -50,6 +50,7 @@ pub(crate) async fn table(
         values.insert("ddl", &detail.ddl);
         values.insert("tests", &detail.tests);
         values.insert("processor", &detail.processor);
+        values.insert("replication", &detail.replication);
         values.insert("files", &detail.files);
         values.insert("upstream", &detail.upstream);
         values.insert("downstream", &detail.downstream);
