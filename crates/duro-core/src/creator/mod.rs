@@ -11,11 +11,12 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::plan::{PlanTable, PlannedBuild, Planner, Reason};
 use crate::refresh::{BuildContext, ProcessorDefinition};
+use crate::sources;
 use crate::state::{LEASE_TTL_MS, StateError, StateFile, StoredTable};
 use crate::warehouse::render::{OLD_SUFFIX, TEMP_SUFFIX, TableName};
 use crate::warehouse::{self, WarehouseError, catalog, sessions};
 use postgres::CancelToken;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -272,7 +273,46 @@ impl Creator {
                     ),
                     Err(error) => return Err(error.into()),
                 }
+                cleaned.extend(self.end_source_sessions(state, &dead.tables, &name)?);
                 state.forget_worker(&dead.worker)?;
+            }
+        }
+        Ok(cleaned)
+    }
+
+    /// Ends the sessions a stopped creator left on the sources of the replication nodes it was
+    /// running (a source that cannot be reached is only warned about: its sessions end with
+    /// their statements' timeout).
+    fn end_source_sessions(
+        &self,
+        state: &StateFile,
+        tables: &[String],
+        application_name: &str,
+    ) -> Result<Vec<String>, CreatorError> {
+        let mut names = BTreeSet::new();
+        for table in tables {
+            if let Some(stored) = state.table(table)?
+                && let Some(node) = stored.kind.replication()
+            {
+                names.insert(node.spec.source.clone());
+            }
+        }
+        let mut cleaned = Vec::new();
+        for name in names {
+            let Some(connection) = self.config.connections.get(&name) else {
+                continue;
+            };
+            let ended =
+                sources::connect(&name, connection, &sessions::application_name(&self.token))
+                    .and_then(|mut source| source.end_sessions_named(application_name));
+            match ended {
+                Ok(0) => {}
+                Ok(count) => cleaned.push(format!(
+                    "ended {count} sessions of source `{name}` ({application_name})"
+                )),
+                Err(error) => tracing::warn!(
+                    "cannot end the sessions of a stopped creator on source `{name}`: {error}"
+                ),
             }
         }
         Ok(cleaned)

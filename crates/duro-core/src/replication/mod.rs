@@ -9,11 +9,11 @@
 //! 3. **Bounds.** `lo` is the watermark (minus `lookback` for `timed`), `hi` the source's
 //!    highest value of the field; both are saved before any row moves.
 //! 4. **Import**, streamed from the source's export into `COPY … FROM STDIN`, in one target
-//!    transaction with the table's tests: `identity` deletes `(lo, hi]` (everything on its
-//!    first run) then appends, `timed`
+//!    transaction with the table's tests: `identity` deletes `(lo, hi]` then appends, `timed`
 //!    stages and merges by key, `full` reloads (delete all, insert) or swaps a new table in as
-//!    views are. Every step is idempotent, so a crash after the commit and before the watermark
-//!    is saved only repeats harmless work.
+//!    views are; the first run of `identity` and `timed` (or one after a reset) replaces every
+//!    row. Every step is idempotent, so a crash after the commit and before the watermark is
+//!    saved only repeats harmless work.
 //! 5. **Finish.** The watermark moves to `hi` (after the commit), the run's details are kept to
 //!    the node's `history`, and the table is analyzed.
 
@@ -34,6 +34,7 @@ use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::TEMP_SUFFIX;
 use crate::warehouse::{WarehouseError, catalog, render as warehouse_render, statement};
 use std::collections::BTreeMap;
+use std::io::Write;
 
 /// A replication node as one run needs it.
 pub struct Node<'a> {
@@ -439,8 +440,11 @@ impl Attempt<'_, '_, '_> {
                 None => 0,
             };
             let client = &mut *self.session.client;
+            // A timed node's first run (or one after a reset) replaces every row, as a full
+            // copy does; later runs stage and merge.
+            let merge = spec.strategy == Strategy::Timed && bounds.lo.is_some();
             let into = match spec.strategy {
-                Strategy::Timed => {
+                Strategy::Timed if merge => {
                     client
                         .batch_execute(&format!(
                             "{};\n{}",
@@ -465,13 +469,13 @@ impl Attempt<'_, '_, '_> {
                     }
                     target.quoted()
                 }
-                Strategy::Full => {
+                Strategy::Full | Strategy::Timed => {
                     client.batch_execute(&render::delete_all(target)).map_err(sql_error)?;
                     target.quoted()
                 }
             };
             let rows = copy_in(client, source, request, &into, &names, self.timeout_seconds)?;
-            if spec.strategy == Strategy::Timed {
+            if merge {
                 client
                     .batch_execute(&format!(
                         "{};\n{};\n{}",
@@ -602,7 +606,9 @@ impl Attempt<'_, '_, '_> {
     }
 }
 
-/// Streams the export into `COPY … FROM STDIN` on `client`; returns the rows loaded.
+/// Streams the export into `COPY … FROM STDIN` on `client`; returns the rows loaded. The
+/// source is read on a thread of its own, so reading and writing overlap; at most
+/// `PIPE_CHUNKS` chunks of `PIPE_CHUNK_BYTES` wait between them.
 fn copy_in(
     client: &mut postgres::Client,
     source: &mut dyn Source,
@@ -613,11 +619,52 @@ fn copy_in(
 ) -> Result<u64, WarehouseError> {
     let classify = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
     let mut writer = client.copy_in(&render::copy_from_stdin(into, columns)).map_err(classify)?;
-    let exported = source.export(request, &mut writer, timeout_seconds * 1_000);
-    match exported {
-        // Dropping the writer unfinished aborts the COPY.
-        Err(error) => Err(error),
-        Ok(_) => writer.finish().map_err(classify),
+    let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
+    let (exported, written) = std::thread::scope(|scope| {
+        let exporter = scope.spawn(move || -> Result<u64, WarehouseError> {
+            let mut out = std::io::BufWriter::with_capacity(PIPE_CHUNK_BYTES, ChunkSender(sender));
+            let rows = source.export(request, &mut out, timeout_seconds * 1_000)?;
+            out.flush().map_err(|e| {
+                WarehouseError::new(FailureClass::Internal, format!("cannot pass rows on: {e}"))
+            })?;
+            Ok(rows)
+        });
+        let mut written = Ok(());
+        // Drained to the end even after a failed write, so the exporter never blocks.
+        for chunk in chunks {
+            if written.is_ok() {
+                written = writer.write_all(&chunk);
+            }
+        }
+        (exporter.join().expect("the export thread does not panic"), written)
+    });
+    exported?;
+    // A write fails when the warehouse ended the COPY; `finish` then says why.
+    let finished = writer.finish().map_err(classify);
+    match (finished, written) {
+        (Err(error), _) => Err(error),
+        (Ok(_), Err(error)) => {
+            Err(WarehouseError::new(FailureClass::Connection, format!("the load stopped: {error}")))
+        }
+        (Ok(rows), Ok(())) => Ok(rows),
+    }
+}
+
+/// Chunks in flight between the source's reader and the warehouse's writer.
+const PIPE_CHUNKS: usize = 8;
+const PIPE_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Hands each buffer to the writer's thread.
+struct ChunkSender(std::sync::mpsc::SyncSender<Vec<u8>>);
+
+impl Write for ChunkSender {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.send(buf.to_vec()).map_err(|_| std::io::ErrorKind::BrokenPipe)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -59,8 +59,9 @@ pub struct FieldRange {
     pub nulls: Nulls,
 }
 
-/// What a replication run needs from a source database.
-pub trait Source {
+/// What a replication run needs from a source database (read on a thread of its own while the
+/// warehouse is written).
+pub trait Source: Send {
     /// The table's columns in order; a `configuration` error when the table does not exist.
     fn columns(&mut self, table: &TableName) -> Result<Vec<SourceColumn>, WarehouseError>;
 
@@ -105,6 +106,9 @@ pub trait Source {
 
     /// Removes the queue's rows of `table` up to sequence `through` (once the target has them).
     fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError>;
+
+    /// Ends the sessions named `application_name` (a stopped creator's); returns how many.
+    fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError>;
 }
 
 /// The queue of deleted rows' keys, in the schema of the table it tracks.
@@ -194,10 +198,10 @@ impl<W: Write> RecordCounter<W> {
 impl<W: Write> Write for RecordCounter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let written = self.inner.write(buf)?;
-        for byte in &buf[..written] {
-            match byte {
+        for at in memchr::memchr2_iter(b'"', b'\n', &buf[..written]) {
+            match buf[at] {
                 b'"' => self.in_quotes = !self.in_quotes,
-                b'\n' if !self.in_quotes => self.records += 1,
+                _ if !self.in_quotes => self.records += 1,
                 _ => {}
             }
         }

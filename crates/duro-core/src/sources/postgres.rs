@@ -151,6 +151,18 @@ impl Source for PostgresSource {
         self.copy_out(&select, &[table.to_string(), through.to_string()], out, timeout_ms)
     }
 
+    fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError> {
+        crate::warehouse::sessions::end_sessions_named(
+            &mut self.client,
+            Dialect::Postgres,
+            application_name,
+        )
+        .map_err(|error| WarehouseError {
+            message: format!("source `{}`: {}", self.name, error.message),
+            ..error
+        })
+    }
+
     fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError> {
         let sql = format!("delete from {} where source_table = $1 and seq <= $2", queue(table));
         self.client.execute(&sql, &[&table.to_string(), &through]).map_err(self.sql_error())

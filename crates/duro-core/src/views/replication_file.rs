@@ -277,6 +277,14 @@ fn seconds(value: &Value) -> Result<u64, String> {
         Value::Number(number) => {
             number.as_u64().ok_or_else(|| format!("{number} is not a whole number of seconds"))
         }
+        // No lookback at all (`0s`) is a choice, not a mistake.
+        Value::String(text)
+            if text
+                .strip_suffix(['s', 'm', 'h', 'd', 'w'])
+                .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b == b'0')) =>
+        {
+            Ok(0)
+        }
         Value::String(text) => parse_duration_seconds(text),
         other => Err(format!("{other:?} is not a duration like `5s`")),
     }
@@ -383,6 +391,12 @@ mod tests {
         let timed =
             parse("source: app\nsource_table: public.users\nstrategy: timed\n", None).unwrap().0;
         assert_eq!(timed.lookback_seconds, 1);
+        for (lookback, seconds) in [("0s", 0), ("0", 0), ("00m", 0), ("90s", 90), ("2m", 120)] {
+            let text = format!(
+                "source: app\nsource_table: public.users\nstrategy: timed\nlookback: {lookback}\n"
+            );
+            assert_eq!(parse(&text, None).unwrap().0.lookback_seconds, seconds, "{lookback}");
+        }
     }
 
     #[test]
