@@ -1,24 +1,38 @@
 //! RFC 4180 CSV, as processors and replication exchange it: comma-delimited (or the table's
 //! `processor_csv_delimiter`), a header row, fields quoted when they hold the delimiter, a quote
-//! or a line break, and NULL as an empty unquoted field (an empty string
-//! is `""`), which is what PostgreSQL's `COPY … CSV` and Redshift's `COPY … CSV` read back.
+//! or a line break, and NULL as an empty unquoted field (an empty string is `""`), which is what
+//! PostgreSQL's `COPY … CSV` and Redshift's `COPY … CSV` read back; or, for replication, NULL as
+//! an unquoted `\N` (a value `\N` quoted).
 
 use std::io::{self, Write};
 
-/// Writes one record with this delimiter (an ASCII character). `None` is NULL.
-pub(crate) fn write_record<W: Write>(
+/// Writes one record with this delimiter (an ASCII character). `None` is NULL, written as an
+/// empty unquoted field.
+pub(crate) fn write_record<W: Write + ?Sized>(
     out: &mut W,
     fields: &[Option<&str>],
     delimiter: u8,
+) -> io::Result<()> {
+    write_record_with_null(out, fields, delimiter, "")
+}
+
+/// Writes one record with this delimiter, NULL as `null` unquoted and a value equal to `null`
+/// quoted (`"\N"` is the text `\N` when NULL is `\N`); the empty string is always `""`.
+pub(crate) fn write_record_with_null<W: Write + ?Sized>(
+    out: &mut W,
+    fields: &[Option<&str>],
+    delimiter: u8,
+    null: &str,
 ) -> io::Result<()> {
     for (index, field) in fields.iter().enumerate() {
         if index > 0 {
             out.write_all(&[delimiter])?;
         }
         match field {
-            None => {}
+            None => out.write_all(null.as_bytes())?,
             Some(value)
                 if value.is_empty()
+                    || *value == null
                     || value.contains([char::from(delimiter), '"', '\n', '\r'])
                     || value.starts_with(' ')
                     || value.ends_with(' ') =>
@@ -56,5 +70,9 @@ mod tests {
         let mut out = Vec::new();
         write_record(&mut out, &[Some("a;b"), Some("c,d"), None], b';').unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "\"a;b\";c,d;\r\n");
+        let mut out = Vec::new();
+        write_record_with_null(&mut out, &[None, Some("\\N"), Some(""), Some("x")], b',', "\\N")
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\\N,\"\\N\",\"\",x\r\n");
     }
 }

@@ -39,6 +39,26 @@ impl Replication {
         Self { setup, source_url }
     }
 
+    /// As [`Self::new`], the source an SQLite file made by `source_sql`.
+    fn sqlite(files: &[(&str, &str)], source_sql: &str) -> (Self, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        rusqlite::Connection::open(&path).unwrap().execute_batch(source_sql).unwrap();
+        let mut setup = Setup::new(files, "create schema analytics");
+        let url = format!("sqlite://{}", path.display());
+        setup.config.connections.insert(
+            "app".into(),
+            SourceConnection { url: Some(url.as_str().into()), ..SourceConnection::default() },
+        );
+        (Self { setup, source_url: url }, dir)
+    }
+
+    /// Runs `sql` on the SQLite source.
+    fn sqlite_source(&self, sql: &str) {
+        let path = self.source_url.strip_prefix("sqlite://").unwrap();
+        rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap();
+    }
+
     fn source(&self, sql: &str) {
         postgres::Client::connect(&self.source_url, postgres::NoTls)
             .unwrap()
@@ -683,4 +703,139 @@ fn kill_dash_nine_during_a_run_loses_and_duplicates_nothing() {
         digest(&mut warehouse, "analytics.identity", "id"),
         digest(&mut source, "public.events", "id")
     );
+}
+
+/// R1, R5, R8 from an SQLite source: identity copies new ids once, timed merges a changed row
+/// by key, full equals the source; NULL, the empty string, a value `\N` and non-ASCII text
+/// arrive as they are.
+#[test]
+fn an_sqlite_source_replicates_every_strategy() {
+    let node = |table: &str, strategy: &str| {
+        (
+            format!("analytics/{table} — 1h.replication.yml"),
+            format!("source: app\nsource_table: main.users\nstrategy: {strategy}\n"),
+        )
+    };
+    let nodes = [node("by_id", "identity"), node("by_time", "timed"), node("all", "full")];
+    let ddls: Vec<(String, String)> = ["by_id", "by_time", "all"]
+        .iter()
+        .map(|t| {
+            (
+                format!("analytics/{t}.ddl.sql"),
+                format!(
+                    "create table analytics.{t} (id integer, email text, updated_at timestamp)"
+                ),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> =
+        nodes.iter().chain(&ddls).map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let (replication, _dir) = Replication::sqlite(
+        &files,
+        "create table users (id integer primary key, email text, password text, updated_at datetime not null);
+         create index users_by_update on users (updated_at);
+         insert into users values
+             (1, 'ann@example.com', 's1', '2026-12-01 10:00:00'),
+             (2, null, 's2', '2026-12-01 11:00:00'),
+             (3, '\\N', 's3', '2026-12-01 12:00:00');",
+    );
+    let report = replication.setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let expected_first = [(1, some("ann@example.com")), (2, None), (3, some("\\N"))];
+    for table in ["by_id", "by_time", "all"] {
+        assert_eq!(
+            replication.rows(&format!("select id, email from analytics.{table} order by id")),
+            expected_first,
+            "{table}"
+        );
+    }
+    replication.sqlite_source(
+        "update users set email = 'bøb@example.com', updated_at = '2026-12-01 13:00:00' where id = 2;
+         insert into users values (4, '', 's4', '2026-12-01 14:00:00');
+         delete from users where id = 1;",
+    );
+    for table in ["analytics.by_id", "analytics.by_time", "analytics.all"] {
+        let build = replication.run(table);
+        assert_eq!(build.outcome, BuildOutcome::Succeeded, "{build:?}");
+    }
+    assert_eq!(
+        replication.rows("select id, email from analytics.by_id order by id"),
+        [(1, some("ann@example.com")), (2, None), (3, some("\\N")), (4, some(""))],
+        "identity appends new ids only"
+    );
+    assert_eq!(
+        replication.rows("select id, email from analytics.by_time order by id"),
+        [
+            (1, some("ann@example.com")),
+            (2, some("bøb@example.com")),
+            (3, some("\\N")),
+            (4, some(""))
+        ],
+        "timed merges the changed row"
+    );
+    assert_eq!(
+        replication.rows("select id, email from analytics.all order by id"),
+        [(2, some("bøb@example.com")), (3, some("\\N")), (4, some(""))],
+        "full equals the source"
+    );
+    assert_eq!(replication.watermark("analytics.by_time").as_deref(), Some("2026-12-01 14:00:00"));
+    assert_eq!(replication.watermark("analytics.by_id").as_deref(), Some("4"));
+}
+
+/// R7: with `key: [tenant_id, id]`, two tenants share an id and only the changed tenant's row
+/// changes.
+#[test]
+fn timed_merges_on_a_composite_key() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/accounts — 1h.replication.yml",
+                "source: app\nsource_table: public.accounts\nstrategy: timed\nkey: [tenant_id, id]\n",
+            ),
+            (
+                "analytics/accounts.ddl.sql",
+                "create table analytics.accounts (tenant_id integer, id integer, name text, updated_at timestamp)",
+            ),
+        ],
+        "create table public.accounts (tenant_id integer, id integer, name text, updated_at timestamp,
+                                       primary key (tenant_id, id));
+         insert into public.accounts values (1, 7, 'one', '2026-12-01 10:00:00'),
+                                            (2, 7, 'two', '2026-12-01 10:00:00');",
+    );
+    node.run("analytics.accounts");
+    node.source(
+        "update public.accounts set name = 'two, renamed', updated_at = '2026-12-01 11:00:00' where tenant_id = 2",
+    );
+    node.run("analytics.accounts");
+    assert_eq!(
+        node.rows("select tenant_id, name from analytics.accounts order by tenant_id"),
+        [(1, some("one")), (2, some("two, renamed"))]
+    );
+}
+
+/// R23: a comma, a doubled quote, a backslash, line breaks, non-ASCII text, the empty string,
+/// a value `\N` and NULL arrive byte for byte, the empty string distinct from NULL.
+#[test]
+fn awkward_values_arrive_byte_for_byte() {
+    let values = ["a, b", "say \"hi\"", "back\\slash", "two\nlines\r\n", "naïve café ✓", "", "\\N"];
+    let node = Replication::new(
+        &[
+            (
+                "analytics/notes — 1h.replication.yml",
+                "source: app\nsource_table: public.notes\nstrategy: full\n",
+            ),
+            ("analytics/notes.ddl.sql", "create table analytics.notes (id integer, body text)"),
+        ],
+        "create table public.notes (id integer primary key, body text);",
+    );
+    let mut source = postgres::Client::connect(&node.source_url, postgres::NoTls).unwrap();
+    for (id, value) in values.iter().enumerate() {
+        source.execute("insert into public.notes values ($1, $2)", &[&(id as i32), value]).unwrap();
+    }
+    source.execute("insert into public.notes values (99, null)", &[]).unwrap();
+    assert_eq!(node.run("analytics.notes").rows, Some(values.len() as i64 + 1));
+    let mut expected: Vec<(i32, Option<String>)> =
+        values.iter().enumerate().map(|(id, v)| (id as i32, some(v))).collect();
+    expected.push((99, None));
+    assert_eq!(node.rows("select id, body from analytics.notes order by id"), expected);
 }

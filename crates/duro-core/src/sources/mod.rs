@@ -2,14 +2,15 @@
 //! (its table's columns, the highest value of the replication field, whether that field is
 //! indexed, the rows between two watermarks streamed out as CSV, the keys of deleted rows),
 //! behind the [`Source`] trait, each adapter in its own module, the only place its driver is
-//! named. Everything runs as single statements with bound values, and reads run in read-only
-//! transactions.
+//! named (`postgres`, `sqlite`). Everything runs as single statements with bound values, and
+//! reads run in read-only transactions.
 //!
 //! Exports write the replication's CSV: RFC 4180, comma-delimited, no header row, NULL as an
 //! unquoted `\N` and a value equal to `\N` quoted, so NULL stays distinct from the empty string
 //! on both warehouses (Redshift loads an empty unquoted text field as `''`).
 
 pub mod postgres;
+pub mod sqlite;
 
 use crate::build::FailureClass;
 use crate::catalog::replication::Nulls;
@@ -171,9 +172,10 @@ pub fn connect(
         SourceKind::Postgres => {
             Ok(Box::new(postgres::PostgresSource::connect(name, connection, application_name)?))
         }
-        SourceKind::MySql | SourceKind::Sqlite => Err(WarehouseError::new(
+        SourceKind::Sqlite => Ok(Box::new(sqlite::SqliteSource::connect(name, connection)?)),
+        SourceKind::MySql => Err(WarehouseError::new(
             FailureClass::Configuration,
-            format!("source `{name}`: MySQL/MariaDB and SQLite sources cannot be read yet"),
+            format!("source `{name}`: MySQL/MariaDB sources cannot be read yet"),
         )),
     }
 }
