@@ -456,6 +456,7 @@ fn replicate(
     let sources = replication::Sources {
         connections: &creator.config.connections,
         application_name: &application_name,
+        staging: creator.context.staging.as_ref().map(Option::as_ref).map_err(String::as_str),
     };
     let node = replication::Node {
         name: &definition.name,

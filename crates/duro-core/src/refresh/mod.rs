@@ -30,11 +30,18 @@ pub struct BuildContext {
     /// How processor tables run, or what is wrong with their settings (a build of a processor
     /// table then fails with that; the creator refuses to start when the catalog has one).
     pub processors: Result<ProcessorRunner, String>,
+    /// The S3 staging bucket (`s3.*`) replication nodes with `transport: s3` go through, or
+    /// what is wrong with its settings.
+    pub staging: Result<Option<Staging>, String>,
 }
 
 impl BuildContext {
     pub fn from_config(config: &Config) -> Self {
-        Self { dialect: config.warehouse.dialect, processors: ProcessorRunner::from_config(config) }
+        Self {
+            dialect: config.warehouse.dialect,
+            processors: ProcessorRunner::from_config(config),
+            staging: Staging::from_config(&config.s3),
+        }
     }
 
     /// A session on `client` in this context's dialect.

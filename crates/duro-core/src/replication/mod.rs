@@ -18,6 +18,7 @@
 //!    the node's `history`, and the table is analyzed.
 
 pub mod commands;
+pub mod files;
 pub mod render;
 
 use crate::build::{BuildOutcome, FailureClass, Phases};
@@ -27,7 +28,7 @@ use crate::catalog::replication::{
 };
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
-use crate::refresh::{self, Session, data_tests};
+use crate::refresh::{self, Session, Staging, data_tests};
 use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source};
 use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
 use crate::warehouse::grantee::Grantee;
@@ -46,10 +47,12 @@ pub struct Node<'a> {
     pub config: &'a TableConfig,
 }
 
-/// Where the sources are: `duro.yaml`'s connections, and the name source sessions carry.
+/// What a run needs from its process: `duro.yaml`'s connections, the name source sessions
+/// carry, and the staging bucket (`transport: s3`).
 pub struct Sources<'a> {
     pub connections: &'a BTreeMap<String, SourceConnection>,
     pub application_name: &'a str,
+    pub staging: Result<Option<&'a Staging>, &'a str>,
 }
 
 /// A finished run.
@@ -164,7 +167,7 @@ struct Attempt<'s, 'c, 'a> {
     timeout_seconds: u64,
 }
 
-impl Attempt<'_, '_, '_> {
+impl<'a> Attempt<'_, '_, 'a> {
     fn run(
         &mut self,
         pending: &mut Option<PendingRun>,
@@ -172,10 +175,18 @@ impl Attempt<'_, '_, '_> {
         phases: &mut Phases,
     ) -> Result<Replicated, WarehouseError> {
         let spec = self.node.spec;
-        self.supported()?;
+        if self.session.dialect == Dialect::Redshift
+            && spec.delete_tracking == DeleteTracking::Trigger
+        {
+            return Err(WarehouseError::new(
+                FailureClass::Configuration,
+                format!("`{}`: delete tracking into Redshift is not supported yet", self.node.name),
+            ));
+        }
+        let staging = self.staging()?;
         let mut source = phases.time("connect_source", || self.connect_source())?;
         let shape = phases.time("check", || self.shape(source.as_mut()))?;
-        let bounds = match pending.take() {
+        let mut bounds = match pending.take() {
             Some(resumed) => resumed,
             None => self.fresh_bounds(source.as_mut(), &shape)?,
         };
@@ -226,8 +237,43 @@ impl Attempt<'_, '_, '_> {
                 _ => None,
             },
         };
+        let files = match staging {
+            None => Vec::new(),
+            Some(staging) => {
+                let files = self.stage_files(
+                    staging,
+                    source.as_mut(),
+                    &request,
+                    &mut bounds,
+                    record,
+                    phases,
+                )?;
+                *pending = Some(bounds.clone());
+                match files {
+                    Some(files) => files,
+                    None => {
+                        record.state = RunState::Noop;
+                        record.rows = Some(0);
+                        return Ok(Replicated {
+                            outcome: BuildOutcome::Unchanged,
+                            rows: 0,
+                            warning: shape.warning,
+                        });
+                    }
+                }
+            }
+        };
+        record.state = RunState::Importing;
+        let load = Load { request: &request, staging, files: &files };
         let imported =
-            phases.time("import", || self.import(source.as_mut(), &request, &shape, &bounds))?;
+            phases.time("import", || self.import(source.as_mut(), &load, &shape, &bounds))?;
+        let mut files_warning = None;
+        if let Some(staging) = staging
+            && !(spec.keep_files || staging.keep_files)
+            && let Err(error) = files::delete(staging, &files)
+        {
+            files_warning = Some(format!("imported, but its files stay in S3: {}", error.message));
+        }
         let rows = imported.rows;
         record.rows = Some(rows as i64);
         record.deleted_rows = bounds.delete_sequence.map(|_| imported.deleted as i64);
@@ -255,26 +301,89 @@ impl Attempt<'_, '_, '_> {
             .time("after_load", || self.after_load())
             .err()
             .or(purge_warning)
+            .or(files_warning)
             .or(shape.warning);
         Ok(Replicated { outcome: BuildOutcome::Succeeded, rows: rows as i64, warning })
     }
 
-    /// What this version cannot do yet fails the run, saying so.
-    fn supported(&self) -> Result<(), WarehouseError> {
-        let spec = self.node.spec;
-        let transport = spec.transport.unwrap_or(match self.session.dialect {
+    /// The staging bucket when the node travels through S3 (`transport: s3`, the default into
+    /// Redshift), or what is missing for it.
+    fn staging(&self) -> Result<Option<&'a Staging>, WarehouseError> {
+        let dialect = self.session.dialect;
+        let transport = self.node.spec.transport.unwrap_or(match dialect {
             Dialect::Redshift => Transport::S3,
             Dialect::Postgres => Transport::Direct,
         });
-        let missing =
-            (transport == Transport::S3).then_some("`transport: s3` (the way into Redshift)");
-        match missing {
-            Some(what) => Err(WarehouseError::new(
-                FailureClass::Configuration,
-                format!("`{}`: {what} is not supported yet", self.node.name),
-            )),
-            None => Ok(()),
+        if transport == Transport::Direct {
+            return Ok(None);
         }
+        let configuration =
+            |message: String| WarehouseError::new(FailureClass::Configuration, message);
+        let staging = self.sources.staging.map_err(|message| configuration(message.to_owned()))?;
+        let staging = staging.ok_or_else(|| {
+            configuration(format!(
+                "`{}` travels through S3 (`transport: s3`), but no staging bucket is configured: set `s3.bucket`",
+                self.node.name
+            ))
+        })?;
+        if dialect == Dialect::Redshift && staging.copy_credentials.is_none() {
+            return Err(configuration("Redshift COPY needs `s3.iam_role` or S3 keys".to_owned()));
+        }
+        Ok(Some(staging))
+    }
+
+    /// `transport: s3`: the run's files, uploaded under the run's prefix, or the files of the
+    /// unfinished run when they are all still there (a retry then reads nothing from the
+    /// source). `None`: nothing to load.
+    fn stage_files(
+        &mut self,
+        staging: &Staging,
+        source: &mut dyn Source,
+        request: &ExportRequest,
+        bounds: &mut PendingRun,
+        record: &mut ReplicationRun,
+        phases: &mut Phases,
+    ) -> Result<Option<Vec<String>>, WarehouseError> {
+        let spec = self.node.spec;
+        if files::all_present(staging, &bounds.files)? {
+            record.files = bounds.files.clone();
+            return Ok(Some(bounds.files.clone()));
+        }
+        let dir = tempfile::tempdir().map_err(|e| {
+            WarehouseError::new(FailureClass::Internal, format!("cannot make a work folder: {e}"))
+        })?;
+        let all = dir.path().join("export.csv");
+        let rows = phases.time("export", || -> Result<u64, WarehouseError> {
+            let io = |e: std::io::Error| {
+                WarehouseError::new(FailureClass::Internal, format!("cannot write the export: {e}"))
+            };
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&all).map_err(io)?);
+            let rows = source.export(request, &mut out, self.timeout_seconds * 1_000)?;
+            out.flush().map_err(io)?;
+            Ok(rows)
+        })?;
+        if rows == 0 && spec.strategy != Strategy::Full && bounds.delete_sequence.is_none() {
+            return Ok(None);
+        }
+        let parts = files::split(&all, rows, spec.slices, spec.format, dir.path())?;
+        let prefix = files::run_prefix(&staging.prefix, self.node.name, record.build_id);
+        let keys = phases.time("upload", || files::upload(staging, &prefix, &parts))?;
+        bounds.files = keys.clone();
+        record.files = keys.clone();
+        record.state = RunState::Uploaded;
+        let uploaded = ReplicationState {
+            watermark: self.stored.watermark.clone(),
+            pending: Some(bounds.clone()),
+        };
+        self.state
+            .record_replication_run(
+                &self.node.name.to_string(),
+                record,
+                spec.history,
+                Some((&uploaded, crate::clock::now_ms())),
+            )
+            .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))?;
+        Ok(Some(keys))
     }
 
     fn connect_source(&self) -> Result<Box<dyn Source>, WarehouseError> {
@@ -421,17 +530,17 @@ impl Attempt<'_, '_, '_> {
     fn import(
         &mut self,
         source: &mut dyn Source,
-        request: &ExportRequest,
+        load: &Load<'_>,
         shape: &Shape,
         bounds: &PendingRun,
     ) -> Result<Imported, WarehouseError> {
         let spec = self.node.spec;
         if spec.strategy == Strategy::Full && spec.full_mode == FullMode::Swap {
-            return self.import_swap(source, request);
+            return self.import_swap(source, load);
         }
         let sql_error = self.session.sql_error();
         let target = self.node.name;
-        let names: Vec<String> = request.columns.iter().map(|c| c.name.clone()).collect();
+        let names = load.columns();
         let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
         self.session.client.batch_execute(&format!("begin; {timeout}")).map_err(sql_error)?;
         let result = (|| {
@@ -474,7 +583,8 @@ impl Attempt<'_, '_, '_> {
                     target.quoted()
                 }
             };
-            let rows = copy_in(client, source, request, &into, &names, self.timeout_seconds)?;
+            let rows = self.load_rows(source, load, &into, &names)?;
+            let client = &mut *self.session.client;
             if merge {
                 client
                     .batch_execute(&format!(
@@ -552,7 +662,7 @@ impl Attempt<'_, '_, '_> {
     fn import_swap(
         &mut self,
         source: &mut dyn Source,
-        request: &ExportRequest,
+        load: &Load<'_>,
     ) -> Result<Imported, WarehouseError> {
         let live = self.node.name;
         let dialect = self.session.dialect;
@@ -560,7 +670,7 @@ impl Attempt<'_, '_, '_> {
         let temp = live
             .with_suffix(TEMP_SUFFIX, dialect)
             .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
-        let names: Vec<String> = request.columns.iter().map(|c| c.name.clone()).collect();
+        let names = load.columns();
         let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
         let result = (|| {
             self.session
@@ -571,14 +681,7 @@ impl Attempt<'_, '_, '_> {
                     render::create_like(&temp, live)
                 ))
                 .map_err(sql_error)?;
-            let rows = copy_in(
-                self.session.client,
-                source,
-                request,
-                &temp.quoted(),
-                &names,
-                self.timeout_seconds,
-            )?;
+            let rows = self.load_rows(source, load, &temp.quoted(), &names)?;
             if let Some(tests) = self.node.tests {
                 data_tests::run(self.session, tests, live, &temp)?;
             }
@@ -588,57 +691,152 @@ impl Attempt<'_, '_, '_> {
         result.map_err(|error| refresh::drop_temp_after(self.session.client, &temp, error))
     }
 
+    /// Puts the run's rows into `into` (the stage, the target or the new table): streamed
+    /// from the source (`transport: direct`), from the run's files (`transport: s3` into
+    /// PostgreSQL), or by Redshift's `COPY` from the run's prefix. Returns how many rows.
+    fn load_rows(
+        &mut self,
+        source: &mut dyn Source,
+        load: &Load<'_>,
+        into: &str,
+        columns: &[String],
+    ) -> Result<u64, WarehouseError> {
+        let timeout_ms = self.timeout_seconds * 1_000;
+        let Some(staging) = load.staging else {
+            return copy_in(self.session.client, into, columns, |out| {
+                source.export(load.request, out, timeout_ms)
+            });
+        };
+        let prefix = load.prefix();
+        if self.session.dialect == Dialect::Postgres {
+            let dir = tempfile::tempdir().map_err(|e| {
+                WarehouseError::new(
+                    FailureClass::Internal,
+                    format!("cannot make a work folder: {e}"),
+                )
+            })?;
+            return copy_in(self.session.client, into, columns, |out| {
+                files::download_into(staging, &prefix, dir.path(), out)
+            });
+        }
+        let credentials = staging.credentials("COPY")?;
+        let spec = self.node.spec;
+        let (copy, redacted) = render::copy_from_s3(
+            into,
+            columns,
+            &staging.store.url(&prefix),
+            credentials,
+            staging.region.as_deref(),
+            spec.format,
+            &spec.copy,
+        );
+        // Only the redacted form is ever logged.
+        tracing::debug!("{redacted}");
+        self.session.client.execute(&copy, &[]).map_err(|error| {
+            let mut error = (self.session.sql_error())(error);
+            if let Some(detail) = catalog::last_load_error(self.session.client) {
+                error.message = format!("{}; the first refused row: {detail}", error.message);
+            }
+            error
+        })
+    }
+
     /// Statistics (and a `VACUUM` when asked) after a load, outside any transaction; a failure
     /// is a warning, as the rows are in.
     fn after_load(&mut self) -> Result<(), String> {
         let after = self.node.spec.after_load;
         let target = self.node.name;
-        let statement = match (after.vacuum, after.analyze) {
-            (Vacuum::None, false) => return Ok(()),
-            (Vacuum::None, true) => render::analyze(target),
-            // PostgreSQL has one VACUUM; Redshift's variants come with its S3 path.
-            (_, _) => format!("vacuum (analyze) {}", target.quoted()),
-        };
-        self.session
-            .client
-            .batch_execute(&statement)
-            .map_err(|e| format!("loaded, but `{statement}` failed: {e}"))
+        let mut statements = Vec::new();
+        match self.session.dialect {
+            Dialect::Postgres => {
+                if after.vacuum != Vacuum::None {
+                    statements.push(render::postgres_vacuum(target));
+                }
+                if after.analyze {
+                    statements.push(render::analyze(target));
+                }
+            }
+            Dialect::Redshift => {
+                let sort_key: Option<String> = match after.vacuum {
+                    Vacuum::Auto => self
+                        .session
+                        .client
+                        .query_opt(render::SORT_KEY, &[&target.schema, &target.table])
+                        .map_err(|e| format!("cannot read the sort key of `{target}`: {e}"))?
+                        .and_then(|row| row.get(0)),
+                    _ => None,
+                };
+                statements.extend(render::redshift_vacuum(
+                    target,
+                    after.vacuum,
+                    sort_key.as_deref(),
+                ));
+                if after.analyze {
+                    statements.push(render::analyze(target));
+                }
+            }
+        }
+        for statement in statements {
+            self.session
+                .client
+                .batch_execute(&statement)
+                .map_err(|e| format!("loaded, but `{statement}` failed: {e}"))?;
+        }
+        Ok(())
     }
 }
 
-/// Streams the export into `COPY … FROM STDIN` on `client`; returns the rows loaded. The
-/// source is read on a thread of its own, so reading and writing overlap; at most
+/// Where an import's rows come from.
+struct Load<'r> {
+    request: &'r ExportRequest,
+    /// Set for `transport: s3`, with the run's files.
+    staging: Option<&'r Staging>,
+    files: &'r [String],
+}
+
+impl Load<'_> {
+    fn columns(&self) -> Vec<String> {
+        self.request.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The run's prefix: what its files' keys share.
+    fn prefix(&self) -> String {
+        let first = self.files.first().map(String::as_str).unwrap_or_default();
+        first[..first.rfind('/').map_or(0, |at| at + 1)].to_owned()
+    }
+}
+
+/// Streams what `produce` writes into `COPY … FROM STDIN` on `client`; returns the rows
+/// loaded. `produce` runs on a thread of its own, so reading and writing overlap; at most
 /// `PIPE_CHUNKS` chunks of `PIPE_CHUNK_BYTES` wait between them.
 fn copy_in(
     client: &mut postgres::Client,
-    source: &mut dyn Source,
-    request: &ExportRequest,
     into: &str,
     columns: &[String],
-    timeout_seconds: u64,
+    produce: impl FnOnce(&mut dyn Write) -> Result<u64, WarehouseError> + Send,
 ) -> Result<u64, WarehouseError> {
     let classify = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
     let mut writer = client.copy_in(&render::copy_from_stdin(into, columns)).map_err(classify)?;
     let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
-    let (exported, written) = std::thread::scope(|scope| {
-        let exporter = scope.spawn(move || -> Result<u64, WarehouseError> {
+    let (produced, written) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<u64, WarehouseError> {
             let mut out = std::io::BufWriter::with_capacity(PIPE_CHUNK_BYTES, ChunkSender(sender));
-            let rows = source.export(request, &mut out, timeout_seconds * 1_000)?;
+            let rows = produce(&mut out)?;
             out.flush().map_err(|e| {
                 WarehouseError::new(FailureClass::Internal, format!("cannot pass rows on: {e}"))
             })?;
             Ok(rows)
         });
         let mut written = Ok(());
-        // Drained to the end even after a failed write, so the exporter never blocks.
+        // Drained to the end even after a failed write, so the producer never blocks.
         for chunk in chunks {
             if written.is_ok() {
                 written = writer.write_all(&chunk);
             }
         }
-        (exporter.join().expect("the export thread does not panic"), written)
+        (producer.join().expect("the producing thread does not panic"), written)
     });
-    exported?;
+    produced?;
     // A write fails when the warehouse ended the COPY; `finish` then says why.
     let finished = writer.finish().map_err(classify);
     match (finished, written) {

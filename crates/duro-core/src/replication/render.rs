@@ -1,10 +1,14 @@
 //! The SQL a replication run sends to the warehouse, the same text on both dialects where they
-//! agree: the temporary stage, loading it (`COPY … FROM STDIN` on PostgreSQL), the merge
+//! agree: the temporary stage, loading it (`COPY … FROM STDIN` on PostgreSQL, `COPY … FROM
+//! 's3://…'` with its options on Redshift), the merge
 //! (`DELETE … USING` then `INSERT … SELECT`), deleted keys, the identity range delete with bound values, the
-//! reload's delete, and the statistics after a load. Every name is quoted; values are bound.
+//! reload's delete, and the statistics and `VACUUM` after a load. Every name is quoted; values
+//! are bound.
 
+use crate::catalog::replication::{CopyOptions, FileFormat, Vacuum};
 use crate::identifier::{TableName, quote_identifier};
 use crate::sources::NULL_MARKER;
+use crate::warehouse::render::{CopyCredentials, authorization, literal};
 
 /// The run's temporary stage (session-local, so never seen by another session).
 pub const STAGE: &str = "duro_stage";
@@ -93,6 +97,83 @@ pub fn delete_all(target: &TableName) -> String {
 /// Statistics after a load.
 pub fn analyze(target: &TableName) -> String {
     format!("analyze {}", target.quoted())
+}
+
+/// Redshift: loading every file under the run's prefix (`url`, `s3://bucket/…/`) into `into`;
+/// returns the statement and the same with the secrets replaced, for logs. The files are the
+/// replication's CSV (NULL as `\N`, written `'\\N'` because Redshift reads a backslash in a
+/// literal as an escape); dates and times in any format Redshift recognizes.
+pub fn copy_from_s3(
+    into: &str,
+    columns: &[String],
+    url: &str,
+    credentials: &CopyCredentials,
+    region: Option<&str>,
+    format: FileFormat,
+    options: &CopyOptions,
+) -> (String, String) {
+    let mut clauses = vec![
+        "format as csv".to_owned(),
+        "null as '\\\\N'".to_owned(),
+        "dateformat 'auto'".to_owned(),
+        "timeformat 'auto'".to_owned(),
+        format!("statupdate {}", if options.stat_update { "on" } else { "off" }),
+    ];
+    let flags = [
+        (format == FileFormat::CsvGz, "gzip"),
+        (options.truncate_columns, "truncatecolumns"),
+        (options.accept_inv_chars, "acceptinvchars"),
+        (options.empty_as_null, "emptyasnull"),
+    ];
+    clauses.extend(flags.iter().filter(|(on, _)| *on).map(|(_, flag)| (*flag).to_owned()));
+    // Redshift's own default is 0: no row may be refused.
+    if options.max_errors > 0 {
+        clauses.push(format!("maxerror {}", options.max_errors));
+    }
+    if let Some(region) = region {
+        clauses.push(format!("region {}", literal(region)));
+    }
+    let render = |exposed: bool| {
+        format!(
+            "copy {into} ({}) from {} {} {}",
+            column_list(columns),
+            literal(url),
+            authorization(credentials, exposed),
+            clauses.join(" ")
+        )
+    };
+    (render(true), render(false))
+}
+
+/// Redshift: the table's first sort key as `svv_table_info` shows it (`INTERLEAVED` for an
+/// interleaved key, null without one); `$1` schema, `$2` table.
+pub const SORT_KEY: &str =
+    "select sortkey1::text from svv_table_info where \"schema\" = $1 and \"table\" = $2";
+
+/// Redshift: the `VACUUM` that `after_load.vacuum` asks for (`auto` chooses by the sort key:
+/// `REINDEX` for an interleaved one, `FULL` otherwise), run outside any transaction; `None` for
+/// no vacuum.
+pub fn redshift_vacuum(
+    target: &TableName,
+    vacuum: Vacuum,
+    sort_key: Option<&str>,
+) -> Option<String> {
+    let kind = match vacuum {
+        Vacuum::None => return None,
+        Vacuum::Auto if sort_key.is_some_and(|key| key.eq_ignore_ascii_case("interleaved")) => {
+            "reindex"
+        }
+        Vacuum::Auto | Vacuum::Full => "full",
+        Vacuum::Reindex => "reindex",
+        Vacuum::DeleteOnly => "delete only",
+        Vacuum::SortOnly => "sort only",
+    };
+    Some(format!("vacuum {kind} {}", target.quoted()))
+}
+
+/// PostgreSQL: its one `VACUUM` (Redshift's variants have no equivalent).
+pub fn postgres_vacuum(target: &TableName) -> String {
+    format!("vacuum {}", target.quoted())
 }
 
 #[cfg(test)]

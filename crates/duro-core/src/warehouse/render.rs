@@ -301,13 +301,13 @@ pub enum CopyCredentials {
 }
 
 /// A SQL string literal: single quotes doubled.
-fn literal(value: &str) -> String {
+pub(crate) fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
 /// How `COPY` and `UNLOAD` authenticate: `iam_role '…'` or `credentials '…'` with the keys (and
 /// session token), the secrets replaced by `<redacted>` unless `exposed`.
-fn authorization(credentials: &CopyCredentials, exposed: bool) -> String {
+pub(crate) fn authorization(credentials: &CopyCredentials, exposed: bool) -> String {
     let secret =
         |value: &Secret| if exposed { value.expose().to_owned() } else { "<redacted>".to_owned() };
     match credentials {

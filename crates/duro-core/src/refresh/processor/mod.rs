@@ -115,7 +115,7 @@ pub struct Staging {
 
 impl Staging {
     /// How Redshift's `command` (`COPY`, `UNLOAD`) reaches the bucket, or a configuration error.
-    pub(super) fn credentials(&self, command: &str) -> Result<&CopyCredentials, WarehouseError> {
+    pub(crate) fn credentials(&self, command: &str) -> Result<&CopyCredentials, WarehouseError> {
         self.copy_credentials.as_ref().ok_or_else(|| {
             WarehouseError::new(
                 FailureClass::Configuration,
