@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command: every unit, integration, CLI and browser test of the workspace. The
 # integration tests start their own private PostgreSQL server (a temporary cluster on a free
-# loopback port); the browser test drives Debian's headless Chromium with playwright-core. This
-# script installs what is missing: the PostgreSQL server, Chromium and a system Python (apt-get), and
+# loopback port) and, for replication sources, a private MariaDB server; the browser test
+# drives Debian's headless Chromium with playwright-core. This script installs what is missing:
+# the PostgreSQL and MariaDB servers, Chromium and a system Python (apt-get), and
 # playwright-core (npm ci, from tests/browser/package-lock.json; no browser download).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   packages+=(postgresql)
 fi
 [ -x /usr/bin/chromium ] || packages+=(chromium)
+# A private MariaDB server is the MySQL replication source of the tests.
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || packages+=(mariadb-server)
 # A system Python, which processor scripts run as another user (processors.run_as) can execute.
 [ -x /usr/bin/python3 ] || packages+=(python3)
 if [ ${#packages[@]} -gt 0 ]; then

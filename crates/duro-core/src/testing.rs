@@ -4,13 +4,16 @@
 //! As root, the server runs as the `postgres` user (`initdb` refuses root). The server stops
 //! when the test process exits, and a watcher removes its folder then (a static is never
 //! dropped, so nothing in the process could). `write_files` writes a views repository (or any
-//! files) for a test; `cli::Cli` runs a program (a binary of the workspace) the way a test does.
+//! files) for a test; `cli::Cli` runs a program (a binary of the workspace) the way a test does;
+//! `mariadb` starts a private MariaDB server the same way, for replication sources.
 
 pub mod cli;
 pub mod http;
+pub mod mariadb;
 pub mod setup;
 
 pub use cli::{Cli, CliOutput, Running};
+pub use mariadb::{fresh_mariadb_database, mariadb_execute};
 pub use setup::{record_build, write_files};
 
 use std::net::TcpListener;
@@ -226,7 +229,7 @@ fn start() -> Cluster {
 /// stopped (it stops on its own then; the watcher gives it a minute at most).
 fn remove_after_exit(dir: &Path) {
     const WATCHER: &str = r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done
-        n=0; while [ -e "$2/data/postmaster.pid" ] && [ $n -lt 60 ]; do sleep 1; n=$((n+1)); done
+        n=0; while { [ -e "$2/data/postmaster.pid" ] || [ -e "$2/mariadb.pid" ]; } && [ $n -lt 60 ]; do sleep 1; n=$((n+1)); done
         rm -rf "$2""#;
     let spawned = Command::new("sh")
         .args(["-c", WATCHER, "sh", &std::process::id().to_string()])

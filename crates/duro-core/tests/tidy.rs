@@ -39,7 +39,7 @@ const DRIVERS: &[Driver] = &[
             TEST_SUPPORT,
         ],
     },
-    Driver { name: "mysql", allowed_in: &[SOURCES] },
+    Driver { name: "mysql", allowed_in: &[SOURCES, TEST_SUPPORT] },
 ];
 
 /// Where the driver rule applies: library and binary sources (tests, examples and benchmarks

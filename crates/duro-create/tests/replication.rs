@@ -433,11 +433,16 @@ fn tracked(extra: &[(&str, &str)]) -> Replication {
 impl Replication {
     /// `duro-create --triggers analytics.users --apply`, as the binary runs it.
     fn install_triggers(&self) {
+        self.install_triggers_for("analytics.users");
+    }
+
+    /// `duro-create --triggers NODE --apply`, as the binary runs it.
+    fn install_triggers_for(&self, node: &str) {
         let config = self.config_file();
         let output = Cli::new(env!("CARGO_BIN_EXE_duro-create"))
             .arg("--config")
             .arg(&config)
-            .args(["--triggers", "analytics.users", "--apply"])
+            .args(["--triggers", node, "--apply"])
             .run();
         output.code(0);
         assert!(output.stdout.contains("delete tracking installed"), "{}", output.both());
@@ -1009,4 +1014,114 @@ fn a_retry_after_a_failed_upload_keeps_its_bounds() {
     assert_eq!((next.outcome, next.rows), (BuildOutcome::Succeeded, Some(1)), "{next:?}");
     assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 11);
     assert_eq!(node.setup.scalar::<i64>("select count(distinct id) from analytics.events"), 11);
+}
+
+/// R1, R2, R5, R8, R9, R11, R15 from a MariaDB source (a private server, read with prepared
+/// statements): identity appends new ids, timed merges a changed row into a target without
+/// the password and in its own column order, full equals the source and empties with it, and
+/// a deletion reaches the target through the trigger `--triggers --apply` installs.
+#[test]
+fn a_mariadb_source_replicates_every_strategy() {
+    let source_url = duro_core::testing::fresh_mariadb_database();
+    let database = source_url.rsplit('/').next().unwrap().to_owned();
+    duro_core::testing::mariadb_execute(
+        &source_url,
+        "create table users (id int primary key, email varchar(100), password varchar(100),
+                             note text, updated_at datetime(6) not null, key by_update (updated_at));
+         insert into users values
+             (1, 'ann@example.com', 's1', 'a, \"b\"', '2026-12-01 10:00:00'),
+             (2, 'bob@example.com', 's2', null, '2026-12-01 11:00:00'),
+             (3, 'cy@example.com', 's3', '', '2026-12-01 12:00:00')",
+    );
+    let node = |table: &str, strategy: &str, extra: &str| {
+        (
+            format!("analytics/{table} — 1h.replication.yml"),
+            format!(
+                "source: app\nsource_table: {database}.users\nstrategy: {strategy}\nlookback: 0s\n{extra}"
+            )
+            .replace("strategy: identity\nlookback: 0s\n", "strategy: identity\n")
+            .replace("strategy: full\nlookback: 0s\n", "strategy: full\n"),
+        )
+    };
+    let nodes = [
+        node("by_id", "identity", ""),
+        node("by_time", "timed", ""),
+        node("all", "full", ""),
+        node("tracked", "timed", "delete_tracking: trigger\n"),
+    ];
+    let ddl = |table: &str, columns: &str| {
+        (
+            format!("analytics/{table}.ddl.sql"),
+            format!("create table analytics.{table} ({columns})"),
+        )
+    };
+    let plain = "id integer, email text, note text, updated_at timestamp";
+    let ddls = [
+        ddl("by_id", plain),
+        ddl("by_time", "note text, updated_at timestamp, email text, id integer"),
+        ddl("all", plain),
+        ddl("tracked", plain),
+    ];
+    let files: Vec<(&str, &str)> =
+        nodes.iter().chain(&ddls).map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    let mut setup = Setup::new(&files, "create schema analytics");
+    setup.config.connections.insert(
+        "app".into(),
+        SourceConnection {
+            url: Some(source_url.as_str().into()),
+            tls: Some(TlsMode::Disable),
+            ..SourceConnection::default()
+        },
+    );
+    let replication = Replication { setup, source_url: source_url.clone() };
+    replication.install_triggers_for("analytics.tracked");
+    let report = replication.setup.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let first =
+        [(1, some("ann@example.com")), (2, some("bob@example.com")), (3, some("cy@example.com"))];
+    for table in ["by_id", "by_time", "all", "tracked"] {
+        let sql = format!("select id, email from analytics.{table} order by id");
+        assert_eq!(replication.rows(&sql), first, "{table}");
+        let notes = format!("select id, note from analytics.{table} order by id");
+        assert_eq!(
+            replication.rows(&notes),
+            [(1, some("a, \"b\"")), (2, None), (3, some(""))],
+            "{table}: NULL and the empty string stay apart"
+        );
+    }
+    duro_core::testing::mariadb_execute(
+        &source_url,
+        "insert into users values (4, 'dee@example.com', 's4', null, '2026-12-01 13:00:00'),
+                                  (5, 'eve@example.com', 's5', null, '2026-12-01 14:00:00');
+         update users set email = 'bob@new.example.com', updated_at = '2026-12-01 15:00:00' where id = 2;
+         delete from users where id = 1",
+    );
+    for table in ["analytics.by_id", "analytics.by_time", "analytics.all", "analytics.tracked"] {
+        let build = replication.run(table);
+        assert_eq!(build.outcome, BuildOutcome::Succeeded, "{build:?}");
+    }
+    let ids = |table: &str| -> Vec<i32> {
+        replication
+            .rows(&format!("select id, email from analytics.{table} order by id"))
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    };
+    assert_eq!(ids("by_id"), [1, 2, 3, 4, 5], "identity appends 4 and 5 once");
+    assert_eq!(replication.last_run("analytics.by_id").lo.as_deref(), Some("3"));
+    assert_eq!(ids("by_time"), [1, 2, 3, 4, 5], "timed merges, never deletes");
+    assert_eq!(ids("all"), [2, 3, 4, 5], "full equals the source");
+    assert_eq!(ids("tracked"), [2, 3, 4, 5], "the deletion is tracked");
+    assert_eq!(
+        replication.rows("select id, email from analytics.by_time where id = 2"),
+        [(2, some("bob@new.example.com"))]
+    );
+    let columns: i64 = replication.setup.scalar(
+        "select count(*) from information_schema.columns where table_schema = 'analytics' and column_name = 'password'",
+    );
+    assert_eq!(columns, 0);
+
+    duro_core::testing::mariadb_execute(&source_url, "delete from users");
+    assert_eq!(replication.run("analytics.all").rows, Some(0));
+    assert_eq!(replication.setup.scalar::<i64>("select count(*) from analytics.all"), 0);
 }

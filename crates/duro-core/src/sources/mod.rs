@@ -2,13 +2,14 @@
 //! (its table's columns, the highest value of the replication field, whether that field is
 //! indexed, the rows between two watermarks streamed out as CSV, the keys of deleted rows),
 //! behind the [`Source`] trait, each adapter in its own module, the only place its driver is
-//! named (`postgres`, `sqlite`). Everything runs as single statements with bound values, and
+//! named (`postgres`, `mysql` for MySQL and MariaDB, `sqlite`). Everything runs as single statements with bound values, and
 //! reads run in read-only transactions.
 //!
 //! Exports write the replication's CSV: RFC 4180, comma-delimited, no header row, NULL as an
 //! unquoted `\N` and a value equal to `\N` quoted, so NULL stays distinct from the empty string
 //! on both warehouses (Redshift loads an empty unquoted text field as `''`).
 
+pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
@@ -154,8 +155,9 @@ impl SourceKind {
     ) -> Result<Vec<String>, String> {
         match self {
             SourceKind::Postgres => Ok(postgres::delete_tracking_ddl(table, key)),
-            SourceKind::MySql | SourceKind::Sqlite => {
-                Err("delete tracking is supported for PostgreSQL sources only".to_owned())
+            SourceKind::MySql => Ok(mysql::delete_tracking_ddl(table, key)),
+            SourceKind::Sqlite => {
+                Err("delete tracking is supported for PostgreSQL and MySQL sources".to_owned())
             }
         }
     }
@@ -173,10 +175,9 @@ pub fn connect(
             Ok(Box::new(postgres::PostgresSource::connect(name, connection, application_name)?))
         }
         SourceKind::Sqlite => Ok(Box::new(sqlite::SqliteSource::connect(name, connection)?)),
-        SourceKind::MySql => Err(WarehouseError::new(
-            FailureClass::Configuration,
-            format!("source `{name}`: MySQL/MariaDB sources cannot be read yet"),
-        )),
+        SourceKind::MySql => {
+            Ok(Box::new(mysql::MysqlSource::connect(name, connection, application_name)?))
+        }
     }
 }
 
