@@ -1125,3 +1125,41 @@ fn a_mariadb_source_replicates_every_strategy() {
     assert_eq!(replication.run("analytics.all").rows, Some(0));
     assert_eq!(replication.setup.scalar::<i64>("select count(*) from analytics.all"), 0);
 }
+
+/// R20: a value the target refuses fails the run, its error naming the column and the line;
+/// once the source row is fixed, the retry (same bounds) merges it.
+#[test]
+fn a_refused_value_is_named_and_a_later_run_succeeds() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\n",
+            ),
+            (
+                "analytics/users.ddl.sql",
+                "create table analytics.users (id integer, email varchar(16), updated_at timestamp)",
+            ),
+        ],
+        USERS_SOURCE,
+    );
+    node.run("analytics.users");
+    node.source(
+        "update public.users set email = 'a-much-too-long-address@example.com', updated_at = '2026-12-01 13:00:00' where id = 2",
+    );
+    let failed = node.run("analytics.users");
+    assert_eq!(failed.failure_class, Some(FailureClass::SqlError), "{failed:?}");
+    let message = failed.message.unwrap();
+    // Line 2: the lookback reads row 3 again first.
+    assert!(message.contains(", line 2, column email"), "{message}");
+    assert_eq!(node.last_run("analytics.users").last_error.as_deref(), Some(message.as_str()));
+    node.source("update public.users set email = 'bob@short.io' where id = 2");
+    let fixed = node.run("analytics.users");
+    assert_eq!(fixed.outcome, BuildOutcome::Succeeded, "{fixed:?}");
+    assert_eq!(node.last_run("analytics.users").retries, 1);
+    assert_eq!(
+        node.rows("select id, email from analytics.users where id = 2"),
+        [(2, some("bob@short.io"))]
+    );
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.users"), 3);
+}

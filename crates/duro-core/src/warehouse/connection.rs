@@ -41,11 +41,16 @@ impl WarehouseError {
             };
         };
         let code = db.code();
-        let message = match (db.detail(), db.hint()) {
+        let mut message = match (db.detail(), db.hint()) {
             (Some(detail), _) => format!("{} ({detail})", db.message()),
             (None, Some(hint)) => format!("{} (hint: {hint})", db.message()),
             (None, None) => db.message().to_owned(),
         };
+        // A refused row of a `COPY`: its line and column (and the start of its value).
+        if let Some(place) = db.where_().filter(|place| place.starts_with("COPY ")) {
+            let place: String = place.chars().take(200).collect();
+            message = format!("{message} (at {place})");
+        }
         if *code == SqlState::QUERY_CANCELED {
             if let Some(wlm) = cancelled_by_wlm(&message) {
                 return wlm;
