@@ -218,3 +218,47 @@ fn the_original_config_conf_and_print_config() {
         output.both()
     );
 }
+
+/// A replication node is checked without connecting anywhere (no connection is configured):
+/// `--check --json` lists it with `"kind": "replication"`, and a view reading its table depends
+/// on it; `transport: direct` into Redshift is an error naming the file.
+#[test]
+fn check_json_lists_replication_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            (
+                "views/analytics/users — 1h.replication.yml",
+                "source: app\nsource_table: public.users\nstrategy: timed\ntransport: direct\n",
+            ),
+            ("views/reports/emails — 1d.sql", "select email from analytics.users"),
+        ],
+    );
+    let views = dir.path().join("views");
+    let output = duro_schedule(dir.path())
+        .args(["--check", "--json", "--dialect", "postgres", "--views"])
+        .arg(&views)
+        .run();
+    output.code(0);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let tables = document["tables"].as_array().unwrap();
+    let users = tables.iter().find(|t| t["name"] == "analytics.users").unwrap();
+    assert_eq!(users["kind"], "replication");
+    assert_eq!(users["interval_minutes"], 60);
+    let emails = tables.iter().find(|t| t["name"] == "reports.emails").unwrap();
+    assert_eq!(emails["dependencies"], serde_json::json!(["analytics.users"]));
+
+    let redshift = duro_schedule(dir.path())
+        .args(["--check", "--dialect", "redshift", "--views"])
+        .arg(&views)
+        .run();
+    redshift.code(1);
+    assert!(
+        redshift.stdout.contains(
+            "analytics/users — 1h.replication.yml: error: `analytics.users` has `transport: direct`"
+        ),
+        "{}",
+        redshift.both()
+    );
+}
