@@ -1163,3 +1163,53 @@ fn a_refused_value_is_named_and_a_later_run_succeeds() {
     );
     assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.users"), 3);
 }
+
+/// R4: a row whose replication field is NULL is left out by `nulls: skip` (counted, and said in
+/// the build's message) and never duplicated; `nulls: include` (timed) copies it once.
+#[test]
+fn rows_with_a_null_field_are_counted_or_copied_once() {
+    let source = "create table public.events (id integer primary key, created_at timestamp);
+         insert into public.events values (1, '2026-12-01 10:00:00'), (2, null), (3, '2026-12-01 11:00:00');";
+    let node = Replication::new(
+        &[
+            (
+                "analytics/skipped — 1h.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: identity\nreplication_field: created_at\n",
+            ),
+            (
+                "analytics/included — 1h.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: timed\nreplication_field: created_at\nnulls: include\n",
+            ),
+            (
+                "analytics/skipped.ddl.sql",
+                "create table analytics.skipped (id integer, created_at timestamp)",
+            ),
+            (
+                "analytics/included.ddl.sql",
+                "create table analytics.included (id integer, created_at timestamp)",
+            ),
+        ],
+        source,
+    );
+    for _ in 0..2 {
+        let skipped = node.run("analytics.skipped");
+        assert!(
+            skipped
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("1 source rows have a NULL `created_at`"),
+            "{skipped:?}"
+        );
+        assert_eq!(node.last_run("analytics.skipped").skipped_nulls, Some(1));
+        node.run("analytics.included");
+    }
+    let ids = |table: &str| -> Vec<i32> {
+        node.rows(&format!("select id, null::text from analytics.{table} order by id"))
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    };
+    assert_eq!(ids("skipped"), [1, 3]);
+    assert_eq!(ids("included"), [1, 2, 3]);
+}

@@ -113,6 +113,7 @@ pub(crate) struct ReplicationRunView {
     pub hi: Option<String>,
     pub rows: Option<i64>,
     pub deleted_rows: Option<i64>,
+    pub skipped_nulls: Option<i64>,
     pub retries: u32,
 }
 
@@ -277,6 +278,7 @@ fn run(
             hi: r.hi,
             rows: r.rows,
             deleted_rows: r.deleted_rows,
+            skipped_nulls: r.skipped_nulls,
             retries: r.retries,
         }),
         output: build.output.take(),

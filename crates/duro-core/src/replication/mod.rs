@@ -24,7 +24,7 @@ pub mod render;
 use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::catalog::replication::{
-    Columns, DeleteTracking, FullMode, ReplicationSpec, Strategy, Transport, Vacuum,
+    Columns, DeleteTracking, FullMode, Nulls, ReplicationSpec, Strategy, Transport, Vacuum,
 };
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
@@ -107,6 +107,7 @@ pub fn run(
         delete_sequence: None,
         rows: None,
         deleted_rows: None,
+        skipped_nulls: None,
         files: Vec::new(),
         retries: pending.as_ref().map_or(0, |p| p.retries),
         last_error: None,
@@ -209,13 +210,25 @@ impl<'a> Attempt<'_, '_, 'a> {
                 Some((&saving, now)),
             )
             .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))?;
+        let mut warnings: Vec<String> = shape.warning.iter().cloned().collect();
+        if let Some((field, _, _)) = &shape.field
+            && spec.nulls == Nulls::Skip
+        {
+            let skipped = source.count_nulls(&spec.source_table, field)?;
+            record.skipped_nulls = Some(skipped as i64);
+            if skipped > 0 {
+                warnings.push(format!(
+                    "{skipped} source rows have a NULL `{field}` and are not copied (`nulls: skip`; `nulls: include` copies them)"
+                ));
+            }
+        }
         if is_noop(spec, &bounds) {
             record.state = RunState::Noop;
             record.rows = Some(0);
             return Ok(Replicated {
                 outcome: BuildOutcome::Unchanged,
                 rows: 0,
-                warning: shape.warning,
+                warning: joined(&warnings),
             });
         }
         record.state = RunState::Importing;
@@ -257,7 +270,7 @@ impl<'a> Attempt<'_, '_, 'a> {
                         return Ok(Replicated {
                             outcome: BuildOutcome::Unchanged,
                             rows: 0,
-                            warning: shape.warning,
+                            warning: joined(&warnings),
                         });
                     }
                 }
@@ -267,23 +280,21 @@ impl<'a> Attempt<'_, '_, 'a> {
         let load = Load { request: &request, staging, files: &files };
         let imported =
             phases.time("import", || self.import(source.as_mut(), &load, &shape, &bounds))?;
-        let mut files_warning = None;
         if let Some(staging) = staging
             && !(spec.keep_files || staging.keep_files)
             && let Err(error) = files::delete(staging, &files)
         {
-            files_warning = Some(format!("imported, but its files stay in S3: {}", error.message));
+            warnings.push(format!("imported, but its files stay in S3: {}", error.message));
         }
         let rows = imported.rows;
         record.rows = Some(rows as i64);
         record.deleted_rows = bounds.delete_sequence.map(|_| imported.deleted as i64);
         // The target has the deletions: the source's queue lets go of them (later deletions,
         // past the sequence read at the start, stay for the next run).
-        let mut purge_warning = None;
         if let Some(through) = bounds.delete_sequence
             && let Err(error) = source.purge_deleted(&spec.source_table, through)
         {
-            purge_warning = Some(format!(
+            warnings.push(format!(
                 "imported, but the delete queue could not be emptied (the next run applies its deletions again): {}",
                 error.message
             ));
@@ -293,17 +304,18 @@ impl<'a> Attempt<'_, '_, 'a> {
             return Ok(Replicated {
                 outcome: BuildOutcome::Unchanged,
                 rows: 0,
-                warning: shape.warning,
+                warning: joined(&warnings),
             });
         }
         record.state = RunState::Imported;
-        let warning = phases
-            .time("after_load", || self.after_load())
-            .err()
-            .or(purge_warning)
-            .or(files_warning)
-            .or(shape.warning);
-        Ok(Replicated { outcome: BuildOutcome::Succeeded, rows: rows as i64, warning })
+        if let Err(warning) = phases.time("after_load", || self.after_load()) {
+            warnings.push(warning);
+        }
+        Ok(Replicated {
+            outcome: BuildOutcome::Succeeded,
+            rows: rows as i64,
+            warning: joined(&warnings),
+        })
     }
 
     /// The staging bucket when the node travels through S3 (`transport: s3`, the default into
@@ -869,7 +881,6 @@ impl Write for ChunkSender {
 /// Whether a run with these bounds has nothing to do: no deletions queued, and an empty source
 /// or (identity) nothing past the watermark.
 fn is_noop(spec: &ReplicationSpec, bounds: &PendingRun) -> bool {
-    use crate::catalog::replication::Nulls;
     match spec.strategy {
         Strategy::Full => false,
         _ if bounds.delete_sequence.is_some() => false,
@@ -879,6 +890,11 @@ fn is_noop(spec: &ReplicationSpec, bounds: &PendingRun) -> bool {
             bounds.hi.is_none() || (bounds.hi == bounds.lo && spec.lookback_seconds == 0)
         }
     }
+}
+
+/// Warnings as one message, `None` when there is none.
+fn joined(warnings: &[String]) -> Option<String> {
+    (!warnings.is_empty()).then(|| warnings.join("; "))
 }
 
 /// `a`, `b` as text.

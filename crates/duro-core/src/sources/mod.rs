@@ -70,6 +70,9 @@ pub trait Source: Send {
     /// Whether `field` leads an index of the table (an incremental export scans it otherwise).
     fn is_indexed(&mut self, table: &TableName, field: &str) -> Result<bool, WarehouseError>;
 
+    /// How many rows have a NULL `field` (they are not copied with `nulls: skip`).
+    fn count_nulls(&mut self, table: &TableName, field: &str) -> Result<u64, WarehouseError>;
+
     /// The highest value of `field` in its text form, `None` for an empty table.
     fn max_value(
         &mut self,

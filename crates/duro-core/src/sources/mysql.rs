@@ -144,6 +144,14 @@ impl Source for MysqlSource {
         Ok(found.unwrap_or(0) > 0)
     }
 
+    fn count_nulls(&mut self, table: &TableName, field: &str) -> Result<u64, WarehouseError> {
+        let sql =
+            format!("select count(*) from {} where {} is null", relation(table), quote(field));
+        let count: Option<i64> =
+            self.conn.exec_first(sql, ()).map_err(|e| sql_error(&self.name, &e))?;
+        Ok(count.unwrap_or(0) as u64)
+    }
+
     fn max_value(
         &mut self,
         table: &TableName,

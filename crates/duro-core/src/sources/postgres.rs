@@ -88,6 +88,16 @@ impl Source for PostgresSource {
         Ok(row.get(0))
     }
 
+    fn count_nulls(&mut self, table: &TableName, field: &str) -> Result<u64, WarehouseError> {
+        let sql = format!(
+            "select count(*) from {} where {} is null",
+            table.quoted(),
+            quote_identifier(field)
+        );
+        let row = self.client.query_one(&sql, &[]).map_err(self.sql_error())?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
     fn max_value(
         &mut self,
         table: &TableName,

@@ -111,6 +111,17 @@ impl Source for SqliteSource {
             .map_err(self.error())
     }
 
+    fn count_nulls(&mut self, table: &TableName, field: &str) -> Result<u64, WarehouseError> {
+        let sql = format!(
+            "select count(*) from {} where {} is null",
+            relation(table),
+            quote_identifier(field)
+        );
+        let count: i64 =
+            self.connection.query_row(&sql, [], |row| row.get(0)).map_err(self.error())?;
+        Ok(count as u64)
+    }
+
     fn max_value(
         &mut self,
         table: &TableName,

@@ -272,6 +272,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         delete_sequence integer,
         rows integer,
         deleted_rows integer,
+        -- Rows left out because their replication field is NULL (`nulls: skip`).
+        skipped_nulls integer,
         files_json text not null default '[]',
         retries integer not null default 0,
         last_error text

@@ -92,6 +92,8 @@ pub struct ReplicationRun {
     pub delete_sequence: Option<i64>,
     pub rows: Option<i64>,
     pub deleted_rows: Option<i64>,
+    /// Source rows left out because their replication field is NULL (`nulls: skip`).
+    pub skipped_nulls: Option<i64>,
     pub files: Vec<String>,
     pub retries: u32,
     pub last_error: Option<String>,
@@ -116,12 +118,13 @@ const UPSERT_STATE: &str = "
 
 const UPSERT_RUN: &str = "
     insert into replication_runs (build_id, table_name, state, lo, hi, delete_sequence, rows,
-        deleted_rows, files_json, retries, last_error)
-    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+        deleted_rows, skipped_nulls, files_json, retries, last_error)
+    values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
     on conflict (build_id) do update set state = excluded.state, lo = excluded.lo,
         hi = excluded.hi, delete_sequence = excluded.delete_sequence, rows = excluded.rows,
-        deleted_rows = excluded.deleted_rows, files_json = excluded.files_json,
-        retries = excluded.retries, last_error = excluded.last_error";
+        deleted_rows = excluded.deleted_rows, skipped_nulls = excluded.skipped_nulls,
+        files_json = excluded.files_json, retries = excluded.retries,
+        last_error = excluded.last_error";
 
 /// Keeps the newest `?2` runs of table `?1`.
 const TRIM_RUNS: &str = "
@@ -130,7 +133,7 @@ const TRIM_RUNS: &str = "
         order by build_id desc limit ?2)";
 
 const RUN_COLUMNS: &str = "build_id, state, lo, hi, delete_sequence, rows, deleted_rows, \
-    files_json, retries, last_error";
+    skipped_nulls, files_json, retries, last_error";
 
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<ReplicationRun> {
     Ok(ReplicationRun {
@@ -141,9 +144,10 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<ReplicationRun> {
         delete_sequence: row.get(4)?,
         rows: row.get(5)?,
         deleted_rows: row.get(6)?,
-        files: json_column(row, 7)?,
-        retries: row.get(8)?,
-        last_error: row.get(9)?,
+        skipped_nulls: row.get(7)?,
+        files: json_column(row, 8)?,
+        retries: row.get(9)?,
+        last_error: row.get(10)?,
     })
 }
 
@@ -217,6 +221,7 @@ impl StateFile {
                 run.delete_sequence,
                 run.rows,
                 run.deleted_rows,
+                run.skipped_nulls,
                 files,
                 run.retries,
                 run.last_error
@@ -272,6 +277,7 @@ mod tests {
             delete_sequence: None,
             rows: Some(4),
             deleted_rows: None,
+            skipped_nulls: Some(1),
             files: vec!["part-00000.csv.gz".into()],
             retries: 0,
             last_error: None,
