@@ -1213,3 +1213,86 @@ fn rows_with_a_null_field_are_counted_or_copied_once() {
     assert_eq!(ids("skipped"), [1, 3]);
     assert_eq!(ids("included"), [1, 2, 3]);
 }
+
+/// Failed tests and a cancellation after `max_retries` reach Slack as build failures do, each
+/// naming the node and its failure class.
+#[test]
+fn replication_failures_go_to_slack() {
+    let node = events(&[
+        (
+            "analytics/events — 1h.replication.yml",
+            "source: app\nsource_table: public.events\nstrategy: identity\nmax_retries: 1\n",
+        ),
+        ("analytics/events_test.sql", "select count(*) = 99 from analytics.events"),
+    ]);
+    node.setup.schedule();
+    let (slack, requests) = duro_core::testing::http::answering("200 OK", "text/html", "ok");
+    let config = node.setup.config_file(&format!(
+        "connections:\n  app:\n    url: {}\n    tls: disable\nslack:\n  webhook_url: {slack}/services/T0/B0/XYZ\n  channel: \"#duro\"\n  failure_channel: \"#alerts\"\n",
+        node.source_url
+    ));
+    for _ in 0..2 {
+        node.setup.force("analytics.events");
+        Cli::new(env!("CARGO_BIN_EXE_duro-create"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--once")
+            .run()
+            .code(1);
+    }
+    let mut alerts = Vec::new();
+    while let Ok(request) = requests.recv_timeout(Duration::from_secs(2)) {
+        let body: serde_json::Value = serde_json::from_str(&request.body).unwrap();
+        if body["channel"] == "#alerts" {
+            alerts.push(body["text"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let has = |text: &str| {
+        alerts.iter().any(|alert| alert.contains("analytics.events") && alert.contains(text))
+    };
+    assert!(has("test_failed"), "{alerts:?}");
+    assert!(has("retries_exhausted"), "{alerts:?}");
+}
+
+/// R25: while another creator holds a node's lease, a cycle reports the node busy and records
+/// no run of it; once the lease is gone, one run does.
+#[test]
+fn a_node_another_creator_runs_is_left_alone() {
+    let node = events(&[]);
+    let mut state = node.setup.state();
+    let now = duro_core::clock::now_ms();
+    assert!(state.acquire_lease("analytics.events", "elsewhere:1:1", now, 60_000).unwrap());
+    let report = node.setup.cycle();
+    assert_eq!(report.busy, ["analytics.events"], "{report:?}");
+    assert!(node.setup.state().builds("analytics.events").unwrap().is_empty());
+    assert!(node.setup.state().replication_runs("analytics.events", 10).unwrap().is_empty());
+    state.release_lease("analytics.events", "elsewhere:1:1").unwrap();
+    let report = node.setup.cycle();
+    assert_eq!(report.built.len(), 1, "{report:?}");
+    assert_eq!(node.setup.state().replication_runs("analytics.events", 10).unwrap().len(), 1);
+}
+
+/// R26 on PostgreSQL: `after_load.vacuum` runs its one `VACUUM` (then `ANALYZE`) after the
+/// load, outside the import's transaction.
+#[test]
+fn after_load_vacuums_and_analyzes() {
+    let node = events(&[(
+        "analytics/events — 1h.replication.yml",
+        "source: app\nsource_table: public.events\nstrategy: identity\nafter_load: {vacuum: auto, analyze: true}\n",
+    )]);
+    let build = node.run("analytics.events");
+    assert_eq!((build.outcome, build.message.as_deref()), (BuildOutcome::Succeeded, None));
+    let (vacuumed, analyzed): (bool, bool) = {
+        let row = node
+            .setup
+            .client()
+            .query_one(
+                "select last_vacuum is not null, last_analyze is not null from pg_stat_user_tables
+                 where schemaname = 'analytics' and relname = 'events'",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert!(vacuumed && analyzed);
+}
