@@ -448,10 +448,19 @@ impl Replication {
         assert!(output.stdout.contains("delete tracking installed"), "{}", output.both());
     }
 
-    /// A duro.yaml for this setup, with the `app` connection.
+    /// A duro.yaml for this setup, with the `app` connection (and the S3 staging, when set).
     fn config_file(&self) -> std::path::PathBuf {
+        let s3 = &self.setup.config.s3;
+        let staging = match (&s3.bucket, &s3.endpoint, &s3.access_key_id, &s3.secret_access_key) {
+            (Some(bucket), Some(endpoint), Some(key), Some(secret)) => format!(
+                "s3:\n  bucket: {bucket}\n  endpoint: {endpoint}\n  path_style: true\n  prefix: {}\n  access_key_id: {key}\n  secret_access_key: {}\n",
+                s3.prefix,
+                secret.expose()
+            ),
+            _ => String::new(),
+        };
         self.setup.config_file(&format!(
-            "connections:\n  app:\n    url: {}\n    tls: disable\n",
+            "connections:\n  app:\n    url: {}\n    tls: disable\n{staging}",
             self.source_url
         ))
     }
@@ -631,15 +640,28 @@ fn digest(client: &mut postgres::Client, table: &str, columns: &str) -> (i64, i6
     (row.get(0), row.get(1), row.get(2))
 }
 
-/// `kill -9` of the creator at 30 points of runs of each kind, the source changing between
-/// runs (updates move `updated_at` forward, as applications do); then a restart: the timed and full targets equal the source, the identity target holds
-/// the source's ids, and no target ever holds a key twice.
+/// `kill -9` of the creator at 15 points of runs of each kind streamed straight into the
+/// warehouse, the source changing between runs (updates move `updated_at` forward, as
+/// applications do); then a restart: the timed and full targets equal the source, the identity
+/// target holds the source's ids, and no target ever holds a key twice.
 #[test]
-fn kill_dash_nine_during_a_run_loses_and_duplicates_nothing() {
+fn kill_dash_nine_during_a_direct_run_loses_and_duplicates_nothing() {
+    kill_dash_nine_during_runs("direct", 15);
+}
+
+/// The same through S3, so the kills land in the export, the upload and the import.
+#[test]
+fn kill_dash_nine_during_an_s3_run_loses_and_duplicates_nothing() {
+    kill_dash_nine_during_runs("s3", 15);
+}
+
+fn kill_dash_nine_during_runs(transport: &str, points: u64) {
     let node = |table: &str, strategy: &str| {
         (
             format!("analytics/{table} — 1d.replication.yml"),
-            format!("source: app\nsource_table: public.events\nstrategy: {strategy}\n"),
+            format!(
+                "source: app\nsource_table: public.events\nstrategy: {strategy}\ntransport: {transport}\nslices: 3\n"
+            ),
         )
     };
     let nodes = [node("timed", "timed"), node("full", "full"), node("identity", "identity")];
@@ -654,20 +676,21 @@ fn kill_dash_nine_during_a_run_loses_and_duplicates_nothing() {
         .collect();
     let files: Vec<(&str, &str)> =
         nodes.iter().chain(&ddls).map(|(path, text)| (path.as_str(), text.as_str())).collect();
-    let replication = Replication::new(
+    let mut replication = Replication::new(
         &files,
         "create table public.events (id bigint primary key, name text, updated_at timestamp not null);
          create index events_by_update on public.events (updated_at);
          insert into public.events select n, 'event ' || n, timestamp '2026-01-01' + n * interval '1 second'
              from generate_series(1, 150000) as n;",
     );
+    let _bucket = replication.with_s3("duro-test-secret");
     let config = replication.config_file();
     let create = || Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config);
     create().arg("--once").run().code(0);
     let mut warehouse = replication.setup.client();
     let mut source = postgres::Client::connect(&replication.source_url, postgres::NoTls).unwrap();
     let tables = ["analytics.timed", "analytics.full", "analytics.identity"];
-    for (run, delay) in (0..30u64).map(|n| (n, 40 + (n * 7919) % 900)) {
+    for (run, delay) in (0..points).map(|n| (n, 40 + (n * 7919) % 900)) {
         source
             .batch_execute(&format!(
                 "update public.events set name = name || '+', updated_at = timestamp '2027-01-01' + {run} * interval '1 hour'
@@ -1295,4 +1318,41 @@ fn after_load_vacuums_and_analyzes() {
         (row.get(0), row.get(1))
     };
     assert!(vacuumed && analyzed);
+}
+
+/// A creator killed during an export leaves its session on the source running its query; the
+/// next creator's recovery ends it.
+#[test]
+fn recovery_ends_a_stopped_creators_source_sessions() {
+    let node = events(&[
+        (
+            "analytics/events — 1h.replication.yml",
+            "source: app\nsource_table: public.events\nstrategy: full\ncolumns: [id, {name: name, source: \"pg_sleep(20)::text\"}]\n",
+        ),
+        ("reports/other — 1h.sql", "select 1 as x"),
+    ]);
+    let config = node.config_file();
+    let create = || Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config);
+    let child = create().args(["--table", "analytics.events"]).stdout(Stdio::null()).start();
+    let mut source = postgres::Client::connect(&node.source_url, postgres::NoTls).unwrap();
+    let sleeping = |source: &mut postgres::Client| -> i64 {
+        source
+            .query_one(
+                "select count(*) from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sleeping(&mut source) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the export never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill();
+    assert_eq!(sleeping(&mut source), 1, "the session outlives its creator");
+    let output = create().args(["--table", "reports.other"]).run();
+    output.code(0);
+    assert_eq!(sleeping(&mut source), 0, "{}", output.both());
+    assert!(output.stderr.contains("sessions of source `app`"), "{}", output.both());
 }

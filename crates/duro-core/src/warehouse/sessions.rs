@@ -22,9 +22,10 @@ pub fn application_name(token: &str) -> String {
     format!("duro-{token}")
 }
 
-/// PostgreSQL: the open sessions with an application name (`$1`).
-pub const POSTGRES_SESSIONS_NAMED: &str =
-    "select pid from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()";
+/// PostgreSQL: the open sessions with an application name (`$1`) in this database (a server
+/// may hold other databases: a replication source's sessions are ended through the source).
+pub const POSTGRES_SESSIONS_NAMED: &str = "select pid from pg_stat_activity
+    where application_name = $1 and datname = current_database() and pid <> pg_backend_pid()";
 /// Redshift: the sessions ever started with an application name (`$1`)…
 pub const REDSHIFT_SESSIONS_LOGGED: &str = "select distinct pid from stl_connection_log where application_name = $1 and event = 'initiating session'";
 /// … and the sessions open now.
