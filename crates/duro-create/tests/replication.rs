@@ -1356,3 +1356,62 @@ fn recovery_ends_a_stopped_creators_source_sessions() {
     assert_eq!(sleeping(&mut source), 0, "{}", output.both());
     assert!(output.stderr.contains("sessions of source `app`"), "{}", output.both());
 }
+
+/// The same from a MariaDB source: the stopped creator's export, found by the comment naming
+/// its session, is ended by the next creator's recovery.
+#[test]
+fn recovery_ends_a_stopped_creators_mariadb_export() {
+    let source_url = duro_core::testing::fresh_mariadb_database();
+    let database = source_url.rsplit('/').next().unwrap().to_owned();
+    duro_core::testing::mariadb_execute(
+        &source_url,
+        "create table events (id int primary key, name text); insert into events values (1, 'one')",
+    );
+    let spec = format!(
+        "source: app\nsource_table: {database}.events\nstrategy: full\ncolumns: [id, {{name: name, source: \"cast(sleep(20) as char)\"}}]\n"
+    );
+    let mut setup = Setup::new(
+        &[
+            ("analytics/events — 1h.replication.yml", spec.as_str()),
+            ("analytics/events.ddl.sql", "create table analytics.events (id integer, name text)"),
+            ("reports/other — 1h.sql", "select 1 as x"),
+        ],
+        "create schema analytics; create schema reports",
+    );
+    setup.config.connections.insert(
+        "app".into(),
+        SourceConnection {
+            url: Some(source_url.as_str().into()),
+            tls: Some(TlsMode::Disable),
+            ..SourceConnection::default()
+        },
+    );
+    let node = Replication { setup, source_url: source_url.clone() };
+    let config = node.config_file();
+    let create = || Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config);
+    let child = create().args(["--table", "analytics.events"]).stdout(Stdio::null()).start();
+    let sleeping = || -> usize {
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(&source_url).unwrap()).unwrap();
+        let ids: Vec<u64> = mysql::prelude::Queryable::query(
+            &mut conn,
+            "select id from information_schema.processlist where info like '%sleep(20)%' and id <> connection_id()",
+        )
+        .unwrap();
+        ids.len()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sleeping() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the export never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill();
+    assert_eq!(sleeping(), 1, "the export outlives its creator");
+    let output = create().args(["--table", "reports.other"]).run();
+    output.code(0);
+    assert!(output.stderr.contains("ended 1 sessions of source `app`"), "{}", output.both());
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while sleeping() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the export still runs");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -22,6 +22,9 @@ pub struct MysqlSource {
     name: String,
     /// MariaDB (`max_statement_time`, seconds) or MySQL (`max_execution_time`, milliseconds).
     mariadb: bool,
+    /// The session's name, also a comment leading each export, so the process list shows
+    /// whose it is.
+    application_name: String,
 }
 
 /// A name between backticks (names are checked identifiers: no backtick in them).
@@ -95,7 +98,12 @@ impl MysqlSource {
             .query_first("select version()")
             .map_err(|e| sql_error(name, &e))?
             .unwrap_or_default();
-        Ok(Self { conn, name: name.to_owned(), mariadb: version.contains("MariaDB") })
+        Ok(Self {
+            conn,
+            name: name.to_owned(),
+            mariadb: version.contains("MariaDB"),
+            application_name: application_name.to_owned(),
+        })
     }
 
     fn error(&self) -> impl Fn(mysql::Error) -> WarehouseError + '_ {
@@ -170,6 +178,8 @@ impl Source for MysqlSource {
         timeout_ms: u64,
     ) -> Result<u64, WarehouseError> {
         let (select, bounds) = export_select(request);
+        // Names are letters, digits and dashes: nothing that could end the comment.
+        let select = format!("/* {} */ {select}", self.application_name);
         let name = self.name.clone();
         let limit = if self.mariadb {
             format!("set session max_statement_time = {}", timeout_ms as f64 / 1000.0)
@@ -276,10 +286,20 @@ impl Source for MysqlSource {
         Ok(self.conn.affected_rows())
     }
 
-    /// Sessions carry their name as a connection attribute, which only `performance_schema`
-    /// shows (often off): a stopped creator's statements end with their timeout instead.
-    fn end_sessions_named(&mut self, _application_name: &str) -> Result<usize, WarehouseError> {
-        Ok(0)
+    /// The sessions running an export whose leading comment names `application_name`.
+    fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError> {
+        let ids: Vec<u64> = self
+            .conn
+            .exec(
+                "select id from information_schema.processlist
+                 where info like concat('/* ', ?, ' */%') and id <> connection_id()",
+                (application_name,),
+            )
+            .map_err(|e| sql_error(&self.name, &e))?;
+        for id in &ids {
+            self.conn.query_drop(format!("kill {id}")).map_err(|e| sql_error(&self.name, &e))?;
+        }
+        Ok(ids.len())
     }
 }
 
