@@ -112,11 +112,22 @@ fn some(text: &str) -> Option<String> {
     Some(text.to_owned())
 }
 
-/// R1, R2, R3: the first run copies everything and creates the target from its DDL; the next
-/// copies only the new ids (`lo` 3, `hi` 5); then nothing is new: `unchanged`, nothing copied.
+/// R1, R2, R3, streamed and through S3: the first run copies everything and creates the target
+/// from its DDL; the next copies only the new ids (`lo` 3, `hi` 5); then nothing is new:
+/// `unchanged`, nothing copied, no file left in S3.
 #[test]
 fn identity_copies_new_rows_once() {
-    let node = events(&[]);
+    for transport in ["direct", "s3"] {
+        identity_copies_new_rows_once_through(transport);
+    }
+}
+
+fn identity_copies_new_rows_once_through(transport: &str) {
+    let spec = format!(
+        "source: app\nsource_table: public.events\nstrategy: identity\ntransport: {transport}\n"
+    );
+    let mut node = events(&[("analytics/events — 1h.replication.yml", spec.as_str())]);
+    let bucket = node.with_s3("duro-test-secret");
     let first = node.run("analytics.events");
     assert_eq!((first.outcome, first.rows), (BuildOutcome::Succeeded, Some(3)), "{first:?}");
     assert_eq!(
@@ -139,6 +150,8 @@ fn identity_copies_new_rows_once() {
     assert_eq!(node.last_run("analytics.events").state, RunState::Noop);
     assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 5);
     assert_eq!(node.watermark("analytics.events").as_deref(), Some("5"));
+    let staged = files_under(&bucket.path().join("duro-staging"));
+    assert!(staged.is_empty(), "{transport}: files stay after their imports: {staged:?}");
 }
 
 /// 150 runs with nothing new, the history capped at 3, then one insert: the watermark lives on
@@ -176,16 +189,23 @@ const USERS_SOURCE: &str = "
         (2, 'bob@example.com', 'secret-2', '2026-12-01 11:00:00'),
         (3, 'cy@example.com', 'secret-3', '2026-12-01 12:00:00');";
 
-/// R5, R11: the changed row is merged by key, the new one added, no duplicate id; the target's
-/// columns (in its own order, without the password) are the ones copied.
+/// R5, R11, streamed and through S3: the changed row is merged by key, the new one added, no
+/// duplicate id; the target's columns (in its own order, without the password) are the ones
+/// copied.
 #[test]
 fn timed_merges_changed_rows_by_key() {
-    let node = Replication::new(
+    for transport in ["direct", "s3"] {
+        timed_merges_changed_rows_by_key_through(transport);
+    }
+}
+
+fn timed_merges_changed_rows_by_key_through(transport: &str) {
+    let spec = format!(
+        "source: app\nsource_table: public.users\nstrategy: timed\ntransport: {transport}\n"
+    );
+    let mut node = Replication::new(
         &[
-            (
-                "analytics/users — 1h.replication.yml",
-                "source: app\nsource_table: public.users\nstrategy: timed\n",
-            ),
+            ("analytics/users — 1h.replication.yml", spec.as_str()),
             (
                 "analytics/users.ddl.sql",
                 "create table analytics.users (updated_at timestamp, email text, id integer)",
@@ -193,6 +213,7 @@ fn timed_merges_changed_rows_by_key() {
         ],
         USERS_SOURCE,
     );
+    let _bucket = node.with_s3("duro-test-secret");
     assert_eq!(node.run("analytics.users").outcome, BuildOutcome::Succeeded);
     node.source(
         "update public.users set email = 'bob@new.example.com', updated_at = '2026-12-01 13:00:00' where id = 2;
@@ -246,16 +267,13 @@ const TAGS_SOURCE: &str = "
     create table public.tags_users (tag text, user_id integer);
     insert into public.tags_users values ('a', 1), ('b', 2), ('c', 3);";
 
-fn tags(mode: &str, extra: &[(&str, &str)]) -> Replication {
+/// A full node in `mode` (`swap` or `reload`) travelling by `transport`.
+fn tags(mode: &str, transport: &str, extra: &[(&str, &str)]) -> Replication {
+    let spec = format!(
+        "source: app\nsource_table: public.tags_users\nstrategy: full\nfull_mode: {mode}\ntransport: {transport}\n"
+    );
     let mut files = vec![
-        (
-            "analytics/tags_users — 1h.replication.yml",
-            if mode == "swap" {
-                "source: app\nsource_table: public.tags_users\nstrategy: full\nfull_mode: swap\n"
-            } else {
-                "source: app\nsource_table: public.tags_users\nstrategy: full\nfull_mode: reload\n"
-            },
-        ),
+        ("analytics/tags_users — 1h.replication.yml", spec.as_str()),
         (
             "analytics/tags_users.ddl.sql",
             "create table analytics.tags_users (user_id integer, tag text)",
@@ -267,11 +285,17 @@ fn tags(mode: &str, extra: &[(&str, &str)]) -> Replication {
 }
 
 /// R8, R9, R10: a full copy equals the source after deletes and inserts, empties the target
-/// when the source is empty, and keeps the views reading it and its grants (both modes).
+/// when the source is empty, and keeps the views reading it and its grants (both modes, each
+/// streamed and through S3).
 #[test]
 fn full_copies_equal_the_source_in_both_modes() {
-    for mode in ["reload", "swap"] {
-        let node = tags(mode, &[("analytics/tags_users.conf", "grant_select = public\n")]);
+    for (mode, transport) in
+        [("reload", "direct"), ("swap", "direct"), ("reload", "s3"), ("swap", "s3")]
+    {
+        let mut node =
+            tags(mode, transport, &[("analytics/tags_users.conf", "grant_select = public\n")]);
+        let _bucket = node.with_s3("duro-test-secret");
+        let mode = format!("{mode} through {transport}");
         node.setup
             .client()
             .batch_execute(
@@ -1413,5 +1437,45 @@ fn recovery_ends_a_stopped_creators_mariadb_export() {
     while sleeping() > 0 {
         assert!(std::time::Instant::now() < deadline, "the export still runs");
         std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Bad input touches nothing: a connection `duro.yaml` does not have, a source table or a
+/// replication field that does not exist each fail as `configuration`, naming what to fix.
+#[test]
+fn missing_connections_tables_and_fields_are_named() {
+    let node = Replication::new(
+        &[
+            (
+                "analytics/nowhere — 1h.replication.yml",
+                "source: elsewhere\nsource_table: public.events\nstrategy: full\n",
+            ),
+            (
+                "analytics/no_table — 1h.replication.yml",
+                "source: app\nsource_table: public.nothing\nstrategy: full\n",
+            ),
+            (
+                "analytics/no_field — 1h.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: timed\nreplication_field: changed_at\n",
+            ),
+            ("analytics/nowhere.ddl.sql", "create table analytics.nowhere (id integer)"),
+            ("analytics/no_table.ddl.sql", "create table analytics.no_table (id integer)"),
+            ("analytics/no_field.ddl.sql", "create table analytics.no_field (id integer)"),
+        ],
+        EVENTS_SOURCE,
+    );
+    let cases = [
+        ("analytics.nowhere", "no connection `elsewhere` in duro.yaml's `connections`"),
+        ("analytics.no_table", "source `app` has no table `public.nothing`"),
+        (
+            "analytics.no_field",
+            "the replication field `changed_at` of `analytics.no_field` is not a column of the source table",
+        ),
+    ];
+    for (table, expected) in cases {
+        let build = node.run(table);
+        assert_eq!(build.failure_class, Some(FailureClass::Configuration), "{build:?}");
+        assert!(build.message.as_deref().unwrap_or_default().contains(expected), "{build:?}");
+        assert_eq!(node.setup.state().replication_state(table).unwrap().watermark, None);
     }
 }
