@@ -184,6 +184,15 @@ impl<'a> Attempt<'_, '_, 'a> {
                 format!("`{}`: delete tracking into Redshift is not supported yet", self.node.name),
             ));
         }
+        if self.session.dialect == Dialect::Postgres && spec.copy.max_errors > 0 {
+            return Err(WarehouseError::new(
+                FailureClass::Configuration,
+                format!(
+                    "`{}` has `copy.max_errors: {}`, which only Redshift's COPY has: PostgreSQL loads every row or none; set it to 0",
+                    self.node.name, spec.copy.max_errors
+                ),
+            ));
+        }
         let staging = self.staging()?;
         let mut source = phases.time("connect_source", || self.connect_source())?;
         let shape = phases.time("check", || self.shape(source.as_mut()))?;

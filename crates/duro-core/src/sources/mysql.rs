@@ -265,19 +265,23 @@ impl Source for MysqlSource {
             columns.join(", "),
             queue(table)
         );
-        let rows: Vec<mysql::Row> = self
+        let name = self.name.clone();
+        let rows = self
             .conn
-            .exec(sql, (table.to_string(), through))
-            .map_err(|e| sql_error(&self.name, &e))?;
-        for row in &rows {
+            .exec_iter(sql, (table.to_string(), through))
+            .map_err(|e| sql_error(&name, &e))?;
+        let mut count = 0;
+        for row in rows {
+            let row = row.map_err(|e| sql_error(&name, &e))?;
             let texts: Vec<Option<String>> =
-                row.clone().unwrap().into_iter().map(|v| text_of(v, false)).collect();
+                row.unwrap().into_iter().map(|v| text_of(v, false)).collect();
             let fields: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
             write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
                 WarehouseError::new(FailureClass::Internal, format!("cannot pass keys on: {error}"))
             })?;
+            count += 1;
         }
-        Ok(rows.len() as u64)
+        Ok(count)
     }
 
     fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError> {
