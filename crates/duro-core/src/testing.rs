@@ -179,40 +179,28 @@ fn start() -> Cluster {
     }
     let certificate = tls.join("server.crt");
     let port = free_port();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let postgres = bin.join("postgres");
-    let socket_dir = dir.clone();
-    std::thread::spawn(move || {
-        let child = command(&postgres)
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
-            .args([
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=300",
-                "-c",
-                "ssl=on",
-            ])
-            .arg("-c")
-            .arg(format!("ssl_cert_file={}", certificate.display()))
-            .arg("-c")
-            .arg(format!("ssl_key_file={}", key.display()))
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", socket_dir.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let _ = ready_tx.send(child.map(|c| c.id()));
-        // Keep this thread (the server's parent for --pdeathsig) alive until the process exits.
-        loop {
-            std::thread::park();
-        }
-    });
-    ready_rx.recv().expect("the server thread reports").expect("postgres starts");
+    let mut postgres = command(&bin.join("postgres"));
+    postgres
+        .arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .args([
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=300",
+            "-c",
+            "ssl=on",
+        ])
+        .arg("-c")
+        .arg(format!("ssl_cert_file={}", certificate.display()))
+        .arg("-c")
+        .arg(format!("ssl_key_file={}", key.display()))
+        .arg("-c")
+        .arg(format!("unix_socket_directories={}", dir.display()));
+    spawn_server(postgres, "postgres");
     let deadline = Instant::now() + Duration::from_secs(30);
     let url = format!("postgres://duro@127.0.0.1:{port}/postgres");
     while postgres::Client::connect(&url, postgres::NoTls).is_err() {
@@ -223,6 +211,24 @@ fn start() -> Cluster {
         std::thread::sleep(Duration::from_millis(100));
     }
     Cluster { port, ca_cert: tls.join("ca.crt") }
+}
+
+/// Starts a server from a thread kept alive for the whole process (its parent for setpriv's
+/// `--pdeathsig`, so the server gets SIGTERM when the process exits); panics naming `what`
+/// when it cannot start.
+fn spawn_server(mut command: Command, what: &str) {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+        let _ = ready_tx.send(child.map(|c| c.id()));
+        loop {
+            std::thread::park();
+        }
+    });
+    let started = ready_rx.recv().expect("the server thread reports");
+    if let Err(error) = started {
+        panic!("{what} does not start: {error}");
+    }
 }
 
 /// Starts a watcher that removes `dir` once this process has exited and the server in it has

@@ -206,19 +206,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         record.retries = bounds.retries;
         *pending = Some(bounds.clone());
         // The bounds are saved before any row moves: a retry reuses them.
-        let saving = ReplicationState {
-            watermark: self.stored.watermark.clone(),
-            pending: Some(bounds.clone()),
-        };
-        let now = crate::clock::now_ms();
-        self.state
-            .record_replication_run(
-                &self.node.name.to_string(),
-                record,
-                spec.history,
-                Some((&saving, now)),
-            )
-            .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))?;
+        self.save_progress(record, &bounds)?;
         let mut warnings: Vec<String> = shape.warning.iter().cloned().collect();
         if let Some((field, _, _)) = &shape.field
             && spec.nulls == Nulls::Skip
@@ -232,13 +220,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             }
         }
         if is_noop(spec, &bounds) {
-            record.state = RunState::Noop;
-            record.rows = Some(0);
-            return Ok(Replicated {
-                outcome: BuildOutcome::Unchanged,
-                rows: 0,
-                warning: joined(&warnings),
-            });
+            return Ok(nothing_new(record, &warnings));
         }
         record.state = RunState::Importing;
         let request = ExportRequest {
@@ -273,15 +255,7 @@ impl<'a> Attempt<'_, '_, 'a> {
                 *pending = Some(bounds.clone());
                 match files {
                     Some(files) => files,
-                    None => {
-                        record.state = RunState::Noop;
-                        record.rows = Some(0);
-                        return Ok(Replicated {
-                            outcome: BuildOutcome::Unchanged,
-                            rows: 0,
-                            warning: joined(&warnings),
-                        });
-                    }
+                    None => return Ok(nothing_new(record, &warnings)),
                 }
             }
         };
@@ -309,12 +283,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             ));
         }
         if rows == 0 && imported.deleted == 0 && spec.strategy != Strategy::Full {
-            record.state = RunState::Noop;
-            return Ok(Replicated {
-                outcome: BuildOutcome::Unchanged,
-                rows: 0,
-                warning: joined(&warnings),
-            });
+            return Ok(nothing_new(record, &warnings));
         }
         record.state = RunState::Imported;
         if let Err(warning) = phases.time("after_load", || self.after_load()) {
@@ -392,7 +361,17 @@ impl<'a> Attempt<'_, '_, 'a> {
         bounds.files = keys.clone();
         record.files = keys.clone();
         record.state = RunState::Uploaded;
-        let uploaded = ReplicationState {
+        self.save_progress(record, bounds)?;
+        Ok(Some(keys))
+    }
+
+    /// Saves where the run got to, and its unfinished run (what a retry resumes).
+    fn save_progress(
+        &mut self,
+        record: &ReplicationRun,
+        bounds: &PendingRun,
+    ) -> Result<(), WarehouseError> {
+        let state = ReplicationState {
             watermark: self.stored.watermark.clone(),
             pending: Some(bounds.clone()),
         };
@@ -400,11 +379,10 @@ impl<'a> Attempt<'_, '_, 'a> {
             .record_replication_run(
                 &self.node.name.to_string(),
                 record,
-                spec.history,
-                Some((&uploaded, crate::clock::now_ms())),
+                self.node.spec.history,
+                Some((&state, crate::clock::now_ms())),
             )
-            .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))?;
-        Ok(Some(keys))
+            .map_err(|e| WarehouseError::new(FailureClass::Internal, format!("state file: {e}")))
     }
 
     fn connect_source(&self) -> Result<Box<dyn Source>, WarehouseError> {
@@ -899,6 +877,13 @@ fn is_noop(spec: &ReplicationSpec, bounds: &PendingRun) -> bool {
             bounds.hi.is_none() || (bounds.hi == bounds.lo && spec.lookback_seconds == 0)
         }
     }
+}
+
+/// A run that found nothing to copy or delete: `unchanged`.
+fn nothing_new(record: &mut ReplicationRun, warnings: &[String]) -> Replicated {
+    record.state = RunState::Noop;
+    record.rows = Some(0);
+    Replicated { outcome: BuildOutcome::Unchanged, rows: 0, warning: joined(warnings) }
 }
 
 /// Warnings as one message, `None` when there is none.

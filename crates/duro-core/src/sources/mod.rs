@@ -11,6 +11,7 @@
 
 pub mod mysql;
 pub mod postgres;
+mod select;
 pub mod sqlite;
 
 use crate::build::FailureClass;

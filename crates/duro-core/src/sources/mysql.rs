@@ -4,9 +4,9 @@
 //! the export one read-only transaction limited to the node's timeout, streamed row by row.
 //! Tables are `<database>.<table>`; names are quoted with backticks.
 
+use super::select::{self, SqlStyle};
 use super::{DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, Source, SourceColumn};
 use crate::build::FailureClass;
-use crate::catalog::replication::Nulls;
 use crate::config::{SourceConnection, TlsMode};
 use crate::csv::write_record_with_null;
 use crate::identifier::TableName;
@@ -353,46 +353,47 @@ fn text_of(value: Value, binary: bool) -> Option<String> {
     }
 }
 
-/// The export's select and its bound values, in order.
+/// MySQL's names and bounds: backticks, `?` placeholders, times moved back with `date_sub`.
+const STYLE: SqlStyle = SqlStyle {
+    quote,
+    bound: |_, _| "?".to_owned(),
+    minus_seconds: |time, seconds| format!("date_sub({time}, interval {seconds} second)"),
+};
+
 fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
-    let columns: Vec<String> = request
-        .columns
-        .iter()
-        .map(|column| match &column.expression {
-            None => quote(&column.name),
-            // On lines of its own, so a `--` comment in it cannot reach the rest.
-            Some(expression) => format!("(\n{expression}\n) as {}", quote(&column.name)),
-        })
-        .collect();
-    let mut select = format!("select {} from {}", columns.join(", "), relation(&request.table));
-    let mut bounds = Vec::new();
-    if let Some(range) = &request.range {
-        let field = quote(&range.field);
-        let is_time = ["date", "time"].iter().any(|t| range.type_name.to_lowercase().contains(t));
-        let mut conditions = Vec::new();
-        if let Some(lo) = &range.lo {
-            bounds.push(lo.clone());
-            conditions.push(if range.lookback_seconds > 0 && is_time {
-                format!("{field} > date_sub(?, interval {} second)", range.lookback_seconds)
-            } else {
-                format!("{field} > ?")
-            });
-        }
-        bounds.push(range.hi.clone());
-        conditions.push(format!("{field} <= ?"));
-        let within = conditions.join(" and ");
-        let condition = match range.nulls {
-            Nulls::Skip => within,
-            Nulls::Include => format!("({within}) or {field} is null"),
-        };
-        select.push_str(&format!(" where {condition}"));
-    }
-    (select, bounds)
+    select::export_select(request, &relation(&request.table), &STYLE)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_selects() {
+        use crate::catalog::replication::Nulls;
+        use crate::sources::{ExportColumn, FieldRange};
+        let request = ExportRequest {
+            table: TableName::parse("app.users").unwrap(),
+            columns: vec![
+                ExportColumn { name: "id".into(), expression: None },
+                ExportColumn { name: "email".into(), expression: Some("lower(email)".into()) },
+            ],
+            range: Some(FieldRange {
+                field: "updated_at".into(),
+                type_name: "datetime(6)".into(),
+                lo: Some("2026-12-01 10:00:00".into()),
+                lookback_seconds: 5,
+                hi: "2026-12-01 11:00:00".into(),
+                nulls: Nulls::Include,
+            }),
+        };
+        let (select, bounds) = export_select(&request);
+        assert_eq!(
+            select,
+            "select `id`, (\nlower(email)\n) as `email` from `app`.`users` where (`updated_at` > date_sub(?, interval 5 second) and `updated_at` <= ?) or `updated_at` is null"
+        );
+        assert_eq!(bounds, ["2026-12-01 10:00:00", "2026-12-01 11:00:00"]);
+    }
 
     #[test]
     fn values_as_text() {

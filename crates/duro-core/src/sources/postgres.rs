@@ -1,11 +1,11 @@
 //! A PostgreSQL source: connected like the warehouse (TLS, keepalives, a named session), read
 //! through `pg_catalog` and a cursor in a read-only transaction whose bounds are bound values.
 
+use super::select::{self, SqlStyle};
 use super::{
     DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, RecordCounter, Source, SourceColumn,
 };
 use crate::build::FailureClass;
-use crate::catalog::replication::Nulls;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
@@ -266,55 +266,22 @@ fn bound_setting(n: usize) -> String {
     format!("duro.bound_{n}")
 }
 
-/// The export's select and the values of its bounds, in order. Names are quoted; the field's
-/// type comes from the source's own catalog; each bound is read from its setting and cast.
-fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
-    let columns: Vec<String> = request
-        .columns
-        .iter()
-        .map(|column| match &column.expression {
-            None => quote_identifier(&column.name),
-            // On lines of its own, so a `--` comment in it cannot reach the rest.
-            Some(expression) => format!("(\n{expression}\n) as {}", quote_identifier(&column.name)),
-        })
-        .collect();
-    let mut select = format!("select {} from {}", columns.join(", "), request.table.quoted());
-    let mut bounds = Vec::new();
-    if let Some(range) = &request.range {
-        let field = quote_identifier(&range.field);
-        let type_name = &range.type_name;
-        let mut bound = |value: &String| {
-            bounds.push(value.clone());
-            format!("cast(current_setting('{}') as {type_name})", bound_setting(bounds.len()))
-        };
-        let mut conditions = Vec::new();
-        if let Some(lo) = &range.lo {
-            let lo = bound(lo);
-            conditions.push(if range.lookback_seconds > 0 && is_time_type(type_name) {
-                format!("{field} > {lo} - interval '{} seconds'", range.lookback_seconds)
-            } else {
-                format!("{field} > {lo}")
-            });
-        }
-        conditions.push(format!("{field} <= {}", bound(&range.hi)));
-        let within = conditions.join(" and ");
-        let condition = match range.nulls {
-            Nulls::Skip => within,
-            Nulls::Include => format!("({within}) or {field} is null"),
-        };
-        select.push_str(&format!(" where {condition}"));
-    }
-    (select, bounds)
-}
+/// PostgreSQL's names and bounds: each bound read from its setting and cast to the field's type
+/// (the type from the source's own catalog).
+const STYLE: SqlStyle = SqlStyle {
+    quote: |name| quote_identifier(name),
+    bound: |n, type_name| format!("cast(current_setting('{}') as {type_name})", bound_setting(n)),
+    minus_seconds: |time, seconds| format!("{time} - interval '{seconds} seconds'"),
+};
 
-/// Whether a `lookback` applies to a field of this type (dates and times, not numbers).
-fn is_time_type(type_name: &str) -> bool {
-    ["timestamp", "date", "time"].iter().any(|prefix| type_name.starts_with(prefix))
+fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
+    select::export_select(request, &request.table.quoted(), &STYLE)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::replication::Nulls;
     use crate::sources::{ExportColumn, FieldRange};
 
     #[test]

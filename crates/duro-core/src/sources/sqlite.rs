@@ -4,9 +4,9 @@
 //! attached database's). Values leave as text: integers and reals as SQLite prints them, blobs
 //! as PostgreSQL's `\x…` hex.
 
+use super::select::{self, SqlStyle};
 use super::{ExportRequest, NULL_MARKER, Source, SourceColumn};
 use crate::build::FailureClass;
-use crate::catalog::replication::Nulls;
 use crate::config::SourceConnection;
 use crate::csv::write_record_with_null;
 use crate::identifier::{TableName, quote_identifier};
@@ -227,46 +227,21 @@ fn text_of(value: ValueRef<'_>) -> Option<String> {
     }
 }
 
-/// The export's select and its bound values, in order: `?1` the lower bound, then the upper.
+/// SQLite's names and bounds: numbered placeholders, times moved back with `datetime`.
+const STYLE: SqlStyle = SqlStyle {
+    quote: |name| quote_identifier(name),
+    bound: |n, _| format!("?{n}"),
+    minus_seconds: |time, seconds| format!("datetime({time}, '-{seconds} seconds')"),
+};
+
 fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
-    let columns: Vec<String> = request
-        .columns
-        .iter()
-        .map(|column| match &column.expression {
-            None => quote_identifier(&column.name),
-            // On lines of its own, so a `--` comment in it cannot reach the rest.
-            Some(expression) => format!("(\n{expression}\n) as {}", quote_identifier(&column.name)),
-        })
-        .collect();
-    let mut select = format!("select {} from {}", columns.join(", "), relation(&request.table));
-    let mut bounds = Vec::new();
-    if let Some(range) = &request.range {
-        let field = quote_identifier(&range.field);
-        let is_time = ["date", "time"].iter().any(|t| range.type_name.to_lowercase().contains(t));
-        let mut conditions = Vec::new();
-        if let Some(lo) = &range.lo {
-            bounds.push(lo.clone());
-            conditions.push(if range.lookback_seconds > 0 && is_time {
-                format!("{field} > datetime(?1, '-{} seconds')", range.lookback_seconds)
-            } else {
-                format!("{field} > ?1")
-            });
-        }
-        bounds.push(range.hi.clone());
-        conditions.push(format!("{field} <= ?{}", bounds.len()));
-        let within = conditions.join(" and ");
-        let condition = match range.nulls {
-            Nulls::Skip => within,
-            Nulls::Include => format!("({within}) or {field} is null"),
-        };
-        select.push_str(&format!(" where {condition}"));
-    }
-    (select, bounds)
+    select::export_select(request, &relation(&request.table), &STYLE)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::replication::Nulls;
     use crate::sources::{ExportColumn, FieldRange};
 
     #[test]

@@ -3,8 +3,8 @@
 //! authentication (`--skip-grant-tables`), stopped when the test process exits. `tests/run.sh`
 //! installs `mariadb-server` when it is missing.
 
-use super::{free_port, is_root, remove_after_exit};
-use std::process::{Command, Stdio};
+use super::{free_port, is_root, remove_after_exit, spawn_server};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -33,33 +33,24 @@ fn start() -> u16 {
         String::from_utf8_lossy(&output.stderr)
     );
     let port = free_port();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // setpriv's --pdeathsig: the server gets SIGTERM when this thread's process exits.
-        let child = Command::new("setpriv")
-            .args(["--pdeathsig=TERM", "--", "mariadbd", "--no-defaults"])
-            .arg(format!("--datadir={}", data.display()))
-            .arg(format!("--socket={}", dir.join("mariadb.sock").display()))
-            .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
-            .args(user)
-            .args([
-                &format!("--port={port}"),
-                "--bind-address=127.0.0.1",
-                "--skip-grant-tables",
-                "--skip-log-bin",
-                "--innodb-flush-log-at-trx-commit=0",
-                "--innodb-buffer-pool-size=64M",
-                "--character-set-server=utf8mb4",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let _ = ready_tx.send(child.map(|c| c.id()));
-        loop {
-            std::thread::park();
-        }
-    });
-    ready_rx.recv().expect("the server thread reports").expect("mariadbd starts");
+    // setpriv's --pdeathsig: the server gets SIGTERM when this process exits.
+    let mut mariadbd = Command::new("setpriv");
+    mariadbd
+        .args(["--pdeathsig=TERM", "--", "mariadbd", "--no-defaults"])
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--socket={}", dir.join("mariadb.sock").display()))
+        .arg(format!("--pid-file={}", dir.join("mariadb.pid").display()))
+        .args(user)
+        .args([
+            &format!("--port={port}"),
+            "--bind-address=127.0.0.1",
+            "--skip-grant-tables",
+            "--skip-log-bin",
+            "--innodb-flush-log-at-trx-commit=0",
+            "--innodb-buffer-pool-size=64M",
+            "--character-set-server=utf8mb4",
+        ]);
+    spawn_server(mariadbd, "mariadbd");
     let deadline = Instant::now() + Duration::from_secs(60);
     let url = format!("mysql://root@127.0.0.1:{port}/mysql");
     while mysql::Conn::new(mysql::Opts::from_url(&url).expect("a valid URL")).is_err() {
