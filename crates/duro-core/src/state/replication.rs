@@ -135,6 +135,21 @@ const TRIM_RUNS: &str = "
 const RUN_COLUMNS: &str = "build_id, state, lo, hi, delete_sequence, rows, deleted_rows, \
     skipped_nulls, files_json, retries, last_error";
 
+/// Replaces the node's row.
+fn upsert_state(
+    tx: &rusqlite::Transaction,
+    table: &str,
+    state: &ReplicationState,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let pending = state
+        .pending
+        .as_ref()
+        .map(|p| serde_json::to_string(p).expect("a pending run always serializes"));
+    tx.prepare_cached(UPSERT_STATE)?.execute(params![table, state.watermark, pending, now_ms])?;
+    Ok(())
+}
+
 fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<ReplicationRun> {
     Ok(ReplicationRun {
         build_id: row.get(0)?,
@@ -183,19 +198,7 @@ impl StateFile {
         state: &ReplicationState,
         now_ms: i64,
     ) -> Result<(), StateError> {
-        let pending = state
-            .pending
-            .as_ref()
-            .map(|p| serde_json::to_string(p).expect("a pending run always serializes"));
-        self.write(|tx| {
-            tx.prepare_cached(UPSERT_STATE)?.execute(params![
-                table,
-                state.watermark,
-                pending,
-                now_ms
-            ])?;
-            Ok(())
-        })
+        self.write(|tx| upsert_state(tx, table, state, now_ms))
     }
 
     /// Records (or updates) one run's details and keeps the node's newest `history` runs; with
@@ -208,9 +211,6 @@ impl StateFile {
         state: Option<(&ReplicationState, i64)>,
     ) -> Result<(), StateError> {
         let files = serde_json::to_string(&run.files).expect("a list of strings always serializes");
-        let pending = state.and_then(|(state, _)| {
-            state.pending.as_ref().map(|p| serde_json::to_string(p).expect("always serializes"))
-        });
         self.write(|tx| {
             tx.prepare_cached(UPSERT_RUN)?.execute(params![
                 run.build_id,
@@ -227,15 +227,10 @@ impl StateFile {
                 run.last_error
             ])?;
             tx.prepare_cached(TRIM_RUNS)?.execute(params![table, history.max(1)])?;
-            if let Some((state, now_ms)) = state {
-                tx.prepare_cached(UPSERT_STATE)?.execute(params![
-                    table,
-                    state.watermark,
-                    pending,
-                    now_ms
-                ])?;
+            match state {
+                Some((state, now_ms)) => upsert_state(tx, table, state, now_ms),
+                None => Ok(()),
             }
-            Ok(())
         })
     }
 
