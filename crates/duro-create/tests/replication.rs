@@ -1479,3 +1479,99 @@ fn missing_connections_tables_and_fields_are_named() {
         assert_eq!(node.setup.state().replication_state(table).unwrap().watermark, None);
     }
 }
+
+/// `kill -9` in each phase of a run through S3, 10 times each: the phases' windows are
+/// measured on a clean run (a full copy: the same rows every time), and each kill's delay is
+/// moved towards its phase by where the previous one landed (read back from the run record:
+/// `exporting`, `exported` while uploading, `importing`), at most 150 kills in all. No kill
+/// ever leaves a key twice; after a restart (which resumes the last run) the target equals the
+/// source.
+#[test]
+fn kill_dash_nine_in_each_phase_of_an_s3_run() {
+    let mut node = Replication::new(
+        &[
+            (
+                "analytics/events — 1d.replication.yml",
+                "source: app\nsource_table: public.events\nstrategy: full\nfull_mode: reload\ntransport: s3\nslices: 3\n",
+            ),
+            (
+                "analytics/events.ddl.sql",
+                "create table analytics.events (id bigint, name text, updated_at timestamp)",
+            ),
+        ],
+        "create table public.events (id bigint primary key, name text, updated_at timestamp not null);
+         insert into public.events select n, 'event ' || n, timestamp '2026-01-01' + n * interval '1 second'
+             from generate_series(1, 150000) as n;",
+    );
+    let _bucket = node.with_s3("duro-test-secret");
+    let config = node.config_file();
+    let create = || Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config);
+    create().args(["--table", "analytics.events"]).run().code(0);
+    let spawned_ms = duro_core::clock::now_ms();
+    create().args(["--table", "analytics.events"]).run().code(0);
+    let build = node.setup.state().builds("analytics.events").unwrap().remove(0);
+    let phases: serde_json::Value = serde_json::from_str(&build.phases_json).unwrap();
+    let ms = |name: &str| phases[name].as_u64().unwrap_or(0) as i64;
+    let export_from =
+        build.started_at_ms - spawned_ms + ms("connect") + ms("connect_source") + ms("check");
+    let upload_from = export_from + ms("export");
+    let import_from = upload_from + ms("upload");
+    // Each phase: the state a kill in it leaves, the middle of its measured window, its length.
+    let targets = [
+        ("exporting", export_from + ms("export") / 2, ms("export")),
+        ("exported", upload_from + ms("upload") / 2, ms("upload")),
+        ("importing", import_from + ms("import") / 2, ms("import")),
+    ];
+    let order = ["exporting", "exported", "uploaded", "importing"];
+    let mut source = postgres::Client::connect(&node.source_url, postgres::NoTls).unwrap();
+    let mut warehouse = node.setup.client();
+    let mut kills = 0;
+    for (phase, middle, length) in targets {
+        let (mut delay, mut landed) = (middle, 0);
+        // Moved towards the phase by halving steps once a kill lands past it (a bisection).
+        let (mut step, mut last_move) = ((length / 2).max(4), 0);
+        while landed < 10 {
+            kills += 1;
+            assert!(kills <= 150, "could not land 10 kills in each phase ({phase}: {landed})");
+            source
+                .batch_execute(&format!(
+                    "update public.events set name = name || '+' where id % 7 = {}",
+                    kills % 7
+                ))
+                .unwrap();
+            // Every attempt a whole run (a retry of files already uploaded would skip the
+            // export and the upload); the last one is resumed by the restart below.
+            node.setup.state().reset_replication("analytics.events").unwrap();
+            let child = create()
+                .args(["--table", "analytics.events"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .start();
+            std::thread::sleep(Duration::from_millis(delay.max(0) as u64));
+            child.kill();
+            let (rows, ids, _) = digest(&mut warehouse, "analytics.events", "id");
+            assert_eq!(rows, ids, "a key twice after a kill at {delay} ms");
+            let found = node.last_run("analytics.events").state.as_str();
+            let position =
+                |state: &str| order.iter().position(|s| *s == state).unwrap_or(order.len());
+            let direction = match position(found).cmp(&position(phase)) {
+                std::cmp::Ordering::Equal => {
+                    landed += 1;
+                    continue;
+                }
+                std::cmp::Ordering::Less => 1,
+                std::cmp::Ordering::Greater => -1,
+            };
+            if direction == -last_move {
+                step = (step / 2).max(2);
+            }
+            last_move = direction;
+            delay += direction * step;
+        }
+    }
+    create().args(["--table", "analytics.events"]).run().code(0);
+    assert_eq!(
+        digest(&mut warehouse, "analytics.events", "id, name, updated_at"),
+        digest(&mut source, "public.events", "id, name, updated_at")
+    );
+}

@@ -222,7 +222,6 @@ impl<'a> Attempt<'_, '_, 'a> {
         if is_noop(spec, &bounds) {
             return Ok(nothing_new(record, &warnings));
         }
-        record.state = RunState::Importing;
         let request = ExportRequest {
             table: spec.source_table.clone(),
             columns: shape.columns.clone(),
@@ -260,6 +259,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             }
         };
         record.state = RunState::Importing;
+        self.save_progress(record, &bounds)?;
         let load = Load { request: &request, staging, files: &files };
         let imported =
             phases.time("import", || self.import(source.as_mut(), &load, &shape, &bounds))?;
@@ -355,6 +355,8 @@ impl<'a> Attempt<'_, '_, 'a> {
         if rows == 0 && spec.strategy != Strategy::Full && bounds.delete_sequence.is_none() {
             return Ok(None);
         }
+        record.state = RunState::Exported;
+        self.save_progress(record, bounds)?;
         let parts = files::split(&all, rows, spec.slices, spec.format, dir.path())?;
         let prefix = files::run_prefix(&staging.prefix, self.node.name, record.build_id);
         let keys = phases.time("upload", || files::upload(staging, &prefix, &parts))?;
