@@ -472,6 +472,22 @@ fn replication_statements() {
     );
     assert!(with_keys.contains("s3cr3t") && !keys_redacted.contains("s3cr3t"));
     let key = vec!["id".to_owned()];
+    // The deleted keys, through a file beside the run's, every option off.
+    let (deleted_keys, _) = replication::copy_from_s3(
+        replication::DELETED_KEYS,
+        &key,
+        "s3://duro-staging/duro/replication/analytics.users/42-deleted/",
+        &role,
+        None,
+        FileFormat::Csv,
+        &CopyOptions {
+            max_errors: 0,
+            truncate_columns: false,
+            accept_inv_chars: false,
+            empty_as_null: false,
+            stat_update: false,
+        },
+    );
     let vacuums =
         [Vacuum::Auto, Vacuum::Full, Vacuum::Reindex, Vacuum::DeleteOnly, Vacuum::SortOnly];
     let mut statements = vec![
@@ -485,6 +501,7 @@ fn replication_statements() {
         replication::delete_all(&users),
         replication::create_like(&TableName::parse("analytics.users_duro_temp").unwrap(), &users),
         replication::create_deleted_keys(&users, &key),
+        deleted_keys,
         replication::delete_matching(&users, &key, replication::DELETED_KEYS),
         replication::drop_deleted_keys(),
         replication::SORT_KEY.to_owned(),

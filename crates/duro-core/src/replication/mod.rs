@@ -24,7 +24,8 @@ pub mod render;
 use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::catalog::replication::{
-    Columns, DeleteTracking, FullMode, Nulls, ReplicationSpec, Strategy, Transport, Vacuum,
+    Columns, CopyOptions, DeleteTracking, FileFormat, FullMode, Nulls, ReplicationSpec, Strategy,
+    Transport, Vacuum,
 };
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
@@ -176,14 +177,6 @@ impl<'a> Attempt<'_, '_, 'a> {
         phases: &mut Phases,
     ) -> Result<Replicated, WarehouseError> {
         let spec = self.node.spec;
-        if self.session.dialect == Dialect::Redshift
-            && spec.delete_tracking == DeleteTracking::Trigger
-        {
-            return Err(WarehouseError::new(
-                FailureClass::Configuration,
-                format!("`{}`: delete tracking into Redshift is not supported yet", self.node.name),
-            ));
-        }
         if self.session.dialect == Dialect::Postgres && spec.copy.max_errors > 0 {
             return Err(WarehouseError::new(
                 FailureClass::Configuration,
@@ -546,7 +539,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         self.session.client.batch_execute(&format!("begin; {timeout}")).map_err(sql_error)?;
         let result = (|| {
             let deleted = match bounds.delete_sequence {
-                Some(through) => self.delete_tracked(source, through)?,
+                Some(through) => self.delete_tracked(source, load, through)?,
                 None => 0,
             };
             let client = &mut *self.session.client;
@@ -625,33 +618,74 @@ impl<'a> Attempt<'_, '_, 'a> {
     }
 
     /// Removes the target rows whose keys the source's delete queue holds up to `through`;
-    /// returns how many went.
+    /// returns how many went. The keys reach the warehouse like the rows do: streamed into
+    /// PostgreSQL, through a file beside the run's (`<run>-deleted/`) into Redshift.
     fn delete_tracked(
         &mut self,
         source: &mut dyn Source,
+        load: &Load<'_>,
         through: i64,
     ) -> Result<u64, WarehouseError> {
         let (spec, target) = (self.node.spec, self.node.name);
         let sql_error = self.session.sql_error();
-        let client = &mut *self.session.client;
-        client
+        self.session
+            .client
             .batch_execute(&format!(
                 "{};\n{}",
                 render::drop_deleted_keys(),
                 render::create_deleted_keys(target, &spec.key)
             ))
             .map_err(sql_error)?;
-        let mut writer = client
-            .copy_in(&render::copy_from_stdin(render::DELETED_KEYS, &spec.key))
-            .map_err(sql_error)?;
-        source.export_deleted_keys(
-            &spec.source_table,
-            &spec.key,
-            through,
-            &mut writer,
-            self.timeout_seconds * 1_000,
-        )?;
-        writer.finish().map_err(sql_error)?;
+        let timeout_ms = self.timeout_seconds * 1_000;
+        let mut export = |out: &mut dyn Write| {
+            source.export_deleted_keys(&spec.source_table, &spec.key, through, out, timeout_ms)
+        };
+        match (self.session.dialect, load.staging) {
+            (Dialect::Redshift, Some(staging)) => {
+                let dir = tempfile::tempdir().map_err(|e| {
+                    WarehouseError::new(
+                        FailureClass::Internal,
+                        format!("cannot make a work folder: {e}"),
+                    )
+                })?;
+                let path = dir.path().join("part-00000.csv");
+                let io = |e: std::io::Error| {
+                    WarehouseError::new(
+                        FailureClass::Internal,
+                        format!("cannot write the deleted keys: {e}"),
+                    )
+                };
+                let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+                export(&mut out)?;
+                out.flush().map_err(io)?;
+                drop(out);
+                let prefix = format!("{}-deleted/", load.prefix().trim_end_matches('/'));
+                let keys = files::upload(staging, &prefix, &[path])?;
+                let plain = CopyOptions {
+                    max_errors: 0,
+                    truncate_columns: false,
+                    accept_inv_chars: false,
+                    empty_as_null: false,
+                    stat_update: false,
+                };
+                let copied = self.redshift_copy(
+                    staging,
+                    render::DELETED_KEYS,
+                    &spec.key,
+                    &prefix,
+                    FileFormat::Csv,
+                    &plain,
+                );
+                if !(spec.keep_files || staging.keep_files) {
+                    let _ = files::delete(staging, &keys);
+                }
+                copied?;
+            }
+            _ => {
+                copy_in(self.session.client, render::DELETED_KEYS, &spec.key, export)?;
+            }
+        }
+        let client = &mut *self.session.client;
         let deleted = client
             .execute(&render::delete_matching(target, &spec.key, render::DELETED_KEYS), &[])
             .map_err(sql_error)?;
@@ -720,16 +754,30 @@ impl<'a> Attempt<'_, '_, 'a> {
                 files::download_into(staging, &prefix, dir.path(), out)
             });
         }
-        let credentials = staging.credentials("COPY")?;
         let spec = self.node.spec;
+        self.redshift_copy(staging, into, columns, &prefix, spec.format, &spec.copy)
+    }
+
+    /// Redshift's `COPY` of every file under `prefix` into `into`; returns how many rows. A
+    /// refused row is named from the load's error table.
+    fn redshift_copy(
+        &mut self,
+        staging: &Staging,
+        into: &str,
+        columns: &[String],
+        prefix: &str,
+        format: FileFormat,
+        options: &CopyOptions,
+    ) -> Result<u64, WarehouseError> {
+        let credentials = staging.credentials("COPY")?;
         let (copy, redacted) = render::copy_from_s3(
             into,
             columns,
-            &staging.store.url(&prefix),
+            &staging.store.url(prefix),
             credentials,
             staging.region.as_deref(),
-            spec.format,
-            &spec.copy,
+            format,
+            options,
         );
         // Only the redacted form is ever logged.
         tracing::debug!("{redacted}");

@@ -8,6 +8,7 @@ delete from "analytics"."users" where "id" > cast($1::text as bigint) and "id" <
 delete from "analytics"."users";
 create table "analytics"."users_duro_temp" (like "analytics"."users" including defaults);
 create temp table duro_deleted_keys as select "id" from "analytics"."users" where false;
+copy duro_deleted_keys ("id") from 's3://duro-staging/duro/replication/analytics.users/42-deleted/' iam_role 'arn:aws:iam::123456789012:role/duro-copy' format as csv null as '\\N' dateformat 'auto' timeformat 'auto' statupdate off;
 delete from "analytics"."users" using duro_deleted_keys where "analytics"."users"."id" = duro_deleted_keys."id";
 drop table if exists duro_deleted_keys;
 select sortkey1::text from svv_table_info where "schema" = $1 and "table" = $2;
