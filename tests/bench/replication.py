@@ -4,7 +4,8 @@ database and a warehouse database on one server, side by side in one run:
 
   full         ROWS rows (default 1,000,000) copied by a `timed` node's first run
                (`duro-create --table`, transport direct), the target emptied before each run;
-  floor        the same rows through `psql -c "copy (select …) to stdout" | psql -c "copy … from stdin"`;
+  floor        the same rows through `psql -c "copy (select …) to stdout" | psql -c "copy … from stdin"`,
+               then `ANALYZE`, as Duro runs it by default;
   incremental  the node's next run after 1,000 source rows were updated.
 
 usage: python3 tests/bench/replication.py [ROWS] [RUNS]
@@ -97,8 +98,10 @@ def measure(release, rows, runs):
                     "DURO_VIEWS__PATH": views, "DURO_STATE__PATH": os.path.join(work, "duro.db"),
                     "DURO_CONNECTIONS__APP__URL": source, "DURO_CONNECTIONS__APP__TLS": "disable"})
         run([schedule], env=env)
+        # The floor runs what Duro runs by default: the copy, then ANALYZE.
         floor_copy = (f"psql {source} -q -c \"copy (select {COLUMNS} from public.events) to stdout with (format csv)\" "
-                      f"| psql {warehouse} -q -c \"copy floor.events ({COLUMNS}) from stdin with (format csv)\"")
+                      f"| psql {warehouse} -q -c \"copy floor.events ({COLUMNS}) from stdin with (format csv)\" "
+                      f"&& psql {warehouse} -q -c \"analyze floor.events\"")
         duro, floor, peaks = [], [], []
         for _ in range(runs):
             # Both sides start from an empty, new table.
@@ -139,7 +142,7 @@ def main():
     duro, floor = statistics.median(t["duro"]), statistics.median(t["floor"])
     print(f"{rows} rows PostgreSQL -> PostgreSQL, {runs} runs each, {os.cpu_count()} CPUs")
     print(f"  duro-create --table (full copy)   {spread(t['duro'])}   ({rows / duro:,.0f} rows/s)")
-    print(f"  psql copy | psql copy (floor)     {spread(t['floor'])}   ({rows / floor:,.0f} rows/s)")
+    print(f"  psql copy | psql copy, analyze    {spread(t['floor'])}   ({rows / floor:,.0f} rows/s)")
     print(f"  throughput duro / floor           {floor / duro:7.2f}   (goal >= 0.8)")
     print(f"  incremental run, 1,000 updated    {spread(t['incremental'])}   (goal < 1 s)")
     print(f"  peak resident memory, duro-create {t['peak']:7.1f} MB   (goal < 100 MB)")
