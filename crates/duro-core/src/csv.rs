@@ -33,6 +33,8 @@ pub(crate) fn write_record_with_null<W: Write + ?Sized>(
             Some(value)
                 if value.is_empty()
                     || *value == null
+                    // PostgreSQL's end-of-data marker, were it alone on a line.
+                    || *value == "\\."
                     || value.contains([char::from(delimiter), '"', '\n', '\r'])
                     || value.starts_with(' ')
                     || value.ends_with(' ') =>
@@ -74,5 +76,8 @@ mod tests {
         write_record_with_null(&mut out, &[None, Some("\\N"), Some(""), Some("x")], b',', "\\N")
             .unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "\\N,\"\\N\",\"\",x\r\n");
+        let mut out = Vec::new();
+        write_record_with_null(&mut out, &[Some("\\.")], b',', "\\N").unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\"\\.\"\r\n");
     }
 }

@@ -939,6 +939,20 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     found
 }
 
+/// The folder of build `id`'s files under `runs` (`<id>-<ms>`), or where it would be.
+fn run_folder(runs: &std::path::Path, id: i64) -> std::path::PathBuf {
+    std::fs::read_dir(runs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .find(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with(&format!("{id}-")))
+        })
+        .unwrap_or_else(|| runs.join(format!("{id}-none")))
+}
+
 const TEN_EVENTS: &str = "
     create table public.events (id integer primary key, name text, updated_at timestamp not null);
     insert into public.events select n, 'event ' || n, timestamp '2026-12-01' + n * interval '1 minute'
@@ -969,9 +983,8 @@ fn s3_transport_splits_gzips_and_cleans_up() {
     );
     let build = node.run("analytics.events");
     assert_eq!((build.outcome, build.rows), (BuildOutcome::Succeeded, Some(10)), "{build:?}");
-    let run_prefix = bucket
-        .path()
-        .join(format!("duro-staging/staged/replication/analytics.events/{}", build.id));
+    let runs = bucket.path().join("duro-staging/staged/replication/analytics.events");
+    let run_prefix = run_folder(&runs, build.id);
     let objects = files_under(&run_prefix);
     let names: Vec<String> =
         objects.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
@@ -1002,9 +1015,7 @@ fn s3_transport_splits_gzips_and_cleans_up() {
     node.source("insert into public.events values (11, 'eleven', '2026-12-02')");
     let second = node.run("analytics.events");
     assert_eq!((second.outcome, second.rows), (BuildOutcome::Succeeded, Some(1)), "{second:?}");
-    let second_prefix = bucket
-        .path()
-        .join(format!("duro-staging/staged/replication/analytics.events/{}", second.id));
+    let second_prefix = run_folder(&runs, second.id);
     assert_eq!(files_under(&second_prefix), Vec::<std::path::PathBuf>::new());
     assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 11);
 }
@@ -1074,11 +1085,12 @@ fn a_mariadb_source_replicates_every_strategy() {
     duro_core::testing::mariadb_execute(
         &source_url,
         "create table users (id int primary key, email varchar(100), password varchar(100),
-                             note text, updated_at datetime(6) not null, key by_update (updated_at));
+                             note text, updated_at datetime(6) not null, amount decimal(12, 2),
+                             key by_update (updated_at));
          insert into users values
-             (1, 'ann@example.com', 's1', 'a, \"b\"', '2026-12-01 10:00:00'),
-             (2, 'bob@example.com', 's2', null, '2026-12-01 11:00:00'),
-             (3, 'cy@example.com', 's3', '', '2026-12-01 12:00:00')",
+             (1, 'ann@example.com', 's1', 'a, \"b\"', '2026-12-01 10:00:00', 12.5),
+             (2, 'bob@example.com', 's2', null, '2026-12-01 11:00:00', null),
+             (3, 'cy@example.com', 's3', '', '2026-12-01 12:00:00', 0.25)",
     );
     let node = |table: &str, strategy: &str, extra: &str| {
         (
@@ -1104,7 +1116,7 @@ fn a_mariadb_source_replicates_every_strategy() {
     };
     let plain = "id integer, email text, note text, updated_at timestamp";
     let ddls = [
-        ddl("by_id", plain),
+        ddl("by_id", &format!("{plain}, amount numeric(12, 2)")),
         ddl("by_time", "note text, updated_at timestamp, email text, id integer"),
         ddl("all", plain),
         ddl("tracked", plain),
@@ -1136,10 +1148,14 @@ fn a_mariadb_source_replicates_every_strategy() {
             "{table}: NULL and the empty string stay apart"
         );
     }
+    let amounts: String = replication
+        .setup
+        .scalar("select string_agg(amount::text, ',' order by id) from analytics.by_id");
+    assert_eq!(amounts, "12.50,0.25", "decimals arrive as numbers");
     duro_core::testing::mariadb_execute(
         &source_url,
-        "insert into users values (4, 'dee@example.com', 's4', null, '2026-12-01 13:00:00'),
-                                  (5, 'eve@example.com', 's5', null, '2026-12-01 14:00:00');
+        "insert into users values (4, 'dee@example.com', 's4', null, '2026-12-01 13:00:00', 1),
+                                  (5, 'eve@example.com', 's5', null, '2026-12-01 14:00:00', 2);
          update users set email = 'bob@new.example.com', updated_at = '2026-12-01 15:00:00' where id = 2;
          delete from users where id = 1",
     );

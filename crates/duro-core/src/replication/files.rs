@@ -1,5 +1,5 @@
 //! `transport: s3`: a run's rows as files in the staging bucket, under a prefix of that run's
-//! own (`<s3.prefix>replication/<schema.table>/<build>/part-00000.csv.gz`), so runs never mix
+//! own (`<s3.prefix>replication/<schema.table>/<build>-<ms>/part-00000.csv.gz`), so runs never mix
 //! and a retry finds exactly its files. The export is split into at most `slices` files of
 //! `ceil(rows / slices)` rows (record boundaries respect quoted line breaks), gzipped for
 //! `csv.gz`; loading lists the prefix as Redshift's `COPY` does and streams every file back.
@@ -16,9 +16,11 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// The prefix of run `build_id`'s files (ending in `/`).
+/// The prefix of run `build_id`'s files (ending in `/`), with the time it was made: a state
+/// file started anew counts builds from 1 again, and a prefix must never hold another run's
+/// files.
 pub fn run_prefix(staging_prefix: &str, node: &TableName, build_id: i64) -> String {
-    format!("{staging_prefix}replication/{node}/{build_id}/")
+    format!("{staging_prefix}replication/{node}/{build_id}-{}/", crate::clock::now_ms())
 }
 
 fn io_error(what: &str) -> impl Fn(std::io::Error) -> WarehouseError + '_ {

@@ -11,11 +11,12 @@
 //! 4. **Import**, streamed from the source's export into `COPY … FROM STDIN`, in one target
 //!    transaction with the table's tests: `identity` deletes `(lo, hi]` then appends, `timed`
 //!    stages and merges by key, `full` reloads (delete all, insert) or swaps a new table in as
-//!    views are; the first run of `identity` and `timed` (or one after a reset) replaces every
-//!    row. Every step is idempotent, so a crash after the commit and before the watermark is
-//!    saved only repeats harmless work.
-//! 5. **Finish.** The watermark moves to `hi` (after the commit), the run's details are kept to
-//!    the node's `history`, and the table is analyzed.
+//!    views are; the first run of `identity` (or one after a reset) replaces every row, and a
+//!    timed node loads an empty target directly. Every step is idempotent, so a crash after the
+//!    commit and before the watermark is saved only repeats harmless work.
+//! 5. **Finish.** The source's delete queue lets go of exactly the rows applied (a failure
+//!    fails the run, whose retry repeats it), the watermark moves to `hi`, the run's details
+//!    are kept to the node's `history`, and the table is analyzed.
 
 pub mod commands;
 pub mod files;
@@ -71,6 +72,8 @@ struct Imported {
     rows: u64,
     /// Target rows removed because the source deleted them.
     deleted: u64,
+    /// The delete queue's rows applied, to purge once committed.
+    applied: Vec<i64>,
 }
 
 /// The columns a run copies, and the replication field's types.
@@ -265,15 +268,20 @@ impl<'a> Attempt<'_, '_, 'a> {
         let rows = imported.rows;
         record.rows = Some(rows as i64);
         record.deleted_rows = bounds.delete_sequence.map(|_| imported.deleted as i64);
-        // The target has the deletions: the source's queue lets go of them (later deletions,
-        // past the sequence read at the start, stay for the next run).
-        if let Some(through) = bounds.delete_sequence
-            && let Err(error) = source.purge_deleted(&spec.source_table, through)
+        // The target has the deletions: the source's queue lets go of exactly those (later
+        // ones, and any whose transaction was still open, stay for the next run). Until it
+        // has, the run is not done: its retry repeats the import with the same bounds, so a row
+        // deleted and inserted again is merged after its deletion is applied once more.
+        if !imported.applied.is_empty()
+            && let Err(error) = source.purge_deleted(&spec.source_table, &imported.applied)
         {
-            warnings.push(format!(
-                "imported, but the delete queue could not be emptied (the next run applies its deletions again): {}",
-                error.message
-            ));
+            return Err(WarehouseError {
+                message: format!(
+                    "imported, but the delete queue could not be emptied; the retry repeats this run: {}",
+                    error.message
+                ),
+                ..error
+            });
         }
         if rows == 0 && imported.deleted == 0 && spec.strategy != Strategy::Full {
             return Ok(nothing_new(record, &warnings));
@@ -538,14 +546,19 @@ impl<'a> Attempt<'_, '_, 'a> {
         let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
         self.session.client.batch_execute(&format!("begin; {timeout}")).map_err(sql_error)?;
         let result = (|| {
-            let deleted = match bounds.delete_sequence {
+            let (deleted, applied) = match bounds.delete_sequence {
                 Some(through) => self.delete_tracked(source, load, through)?,
-                None => 0,
+                None => (0, Vec::new()),
             };
             let client = &mut *self.session.client;
-            // A timed node's first run (or one after a reset) replaces every row, as a full
-            // copy does; later runs stage and merge.
-            let merge = spec.strategy == Strategy::Timed && bounds.lo.is_some();
+            // A timed node stages and merges by key; into an empty target (a first run) it
+            // loads straight away.
+            let merge = spec.strategy == Strategy::Timed
+                && (bounds.lo.is_some()
+                    || client
+                        .query_one(&render::has_rows(target), &[])
+                        .map_err(sql_error)?
+                        .get::<_, bool>(0));
             let into = match spec.strategy {
                 Strategy::Timed if merge => {
                     client
@@ -600,7 +613,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             {
                 data_tests::run_within(self.session, tests, target)?;
             }
-            Ok(Imported { rows, deleted })
+            Ok(Imported { rows, deleted, applied })
         })();
         let client = &mut *self.session.client;
         match result {
@@ -625,7 +638,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         source: &mut dyn Source,
         load: &Load<'_>,
         through: i64,
-    ) -> Result<u64, WarehouseError> {
+    ) -> Result<(u64, Vec<i64>), WarehouseError> {
         let (spec, target) = (self.node.spec, self.node.name);
         let sql_error = self.session.sql_error();
         self.session
@@ -637,8 +650,17 @@ impl<'a> Attempt<'_, '_, 'a> {
             ))
             .map_err(sql_error)?;
         let timeout_ms = self.timeout_seconds * 1_000;
-        let mut export = |out: &mut dyn Write| {
-            source.export_deleted_keys(&spec.source_table, &spec.key, through, out, timeout_ms)
+        let mut applied = Vec::new();
+        let sequences = &mut applied;
+        let mut export = |out: &mut dyn Write| -> Result<u64, WarehouseError> {
+            *sequences = source.export_deleted_keys(
+                &spec.source_table,
+                &spec.key,
+                through,
+                out,
+                timeout_ms,
+            )?;
+            Ok(sequences.len() as u64)
         };
         match (self.session.dialect, load.staging) {
             (Dialect::Redshift, Some(staging)) => {
@@ -690,7 +712,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             .execute(&render::delete_matching(target, &spec.key, render::DELETED_KEYS), &[])
             .map_err(sql_error)?;
         client.batch_execute(&render::drop_deleted_keys()).map_err(sql_error)?;
-        Ok(deleted)
+        Ok((deleted, applied))
     }
 
     /// A full copy into a new table, tested and swapped in as a view's new version is.
@@ -721,7 +743,7 @@ impl<'a> Attempt<'_, '_, 'a> {
                 data_tests::run(self.session, tests, live, &temp)?;
             }
             refresh::swap::swap(self.session, live, &temp, &self.node.config.grant_select)?;
-            Ok(Imported { rows, deleted: 0 })
+            Ok(Imported { rows, deleted: 0, applied: Vec::new() })
         })();
         result.map_err(|error| refresh::drop_temp_after(self.session.client, &temp, error))
     }
@@ -783,6 +805,8 @@ impl<'a> Attempt<'_, '_, 'a> {
         tracing::debug!("{redacted}");
         self.session.client.execute(&copy, &[]).map_err(|error| {
             let mut error = (self.session.sql_error())(error);
+            // The load's error table cannot be read in the failed transaction.
+            let _ = self.session.client.batch_execute(warehouse_render::ROLLBACK);
             if let Some(detail) = catalog::last_load_error(self.session.client) {
                 error.message = format!("{}; the first refused row: {detail}", error.message);
             }
@@ -877,24 +901,27 @@ fn copy_in(
             Ok(rows)
         });
         let mut written = Ok(());
-        // Drained to the end even after a failed write, so the producer never blocks.
-        for chunk in chunks {
-            if written.is_ok() {
-                written = writer.write_all(&chunk);
+        for chunk in &chunks {
+            written = writer.write_all(&chunk);
+            if written.is_err() {
+                break;
             }
         }
+        // After a failed write the producer's next chunk finds no reader and it stops.
+        drop(chunks);
         (producer.join().expect("the producing thread does not panic"), written)
     });
-    produced?;
-    // A write fails when the warehouse ended the COPY; `finish` then says why.
-    let finished = writer.finish().map_err(classify);
-    match (finished, written) {
-        (Err(error), _) => Err(error),
-        (Ok(_), Err(error)) => {
-            Err(WarehouseError::new(FailureClass::Connection, format!("the load stopped: {error}")))
-        }
-        (Ok(rows), Ok(())) => Ok(rows),
+    // A write fails when the warehouse ended the COPY: its reason comes first.
+    if let Err(error) = written {
+        return Err(match writer.finish() {
+            Err(refused) => classify(refused),
+            Ok(_) => {
+                WarehouseError::new(FailureClass::Connection, format!("the load stopped: {error}"))
+            }
+        });
     }
+    produced?;
+    writer.finish().map_err(classify)
 }
 
 /// Chunks in flight between the source's reader and the warehouse's writer.

@@ -88,6 +88,11 @@ pub fn delete_range(target: &TableName, field: &str, type_name: &str) -> String 
     )
 }
 
+/// Whether the target holds any row (a timed node's first run loads an empty one directly).
+pub fn has_rows(target: &TableName) -> String {
+    format!("select exists (select 1 from {})", target.quoted())
+}
+
 /// A reload's (and an identity node's first run's) first step, inside the transaction
 /// (`TRUNCATE` would commit on Redshift).
 pub fn delete_all(target: &TableName) -> String {

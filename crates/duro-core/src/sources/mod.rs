@@ -100,7 +100,8 @@ pub trait Source: Send {
     fn delete_sequence(&mut self, table: &TableName) -> Result<Option<i64>, WarehouseError>;
 
     /// Streams the `key` columns of the rows of `table` deleted up to sequence `through`, as the
-    /// replication's CSV; returns how many.
+    /// replication's CSV; returns the sequence numbers written (a deletion whose transaction
+    /// commits later may hold a lower number: it is not among them, and stays queued).
     fn export_deleted_keys(
         &mut self,
         table: &TableName,
@@ -108,10 +109,14 @@ pub trait Source: Send {
         through: i64,
         out: &mut dyn Write,
         timeout_ms: u64,
-    ) -> Result<u64, WarehouseError>;
+    ) -> Result<Vec<i64>, WarehouseError>;
 
-    /// Removes the queue's rows of `table` up to sequence `through` (once the target has them).
-    fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError>;
+    /// Removes exactly these rows of `table`'s queue (once the target has them).
+    fn purge_deleted(
+        &mut self,
+        table: &TableName,
+        sequences: &[i64],
+    ) -> Result<u64, WarehouseError>;
 
     /// Ends the sessions named `application_name` (a stopped creator's); returns how many.
     fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError>;
@@ -122,6 +127,9 @@ pub const DELETE_QUEUE: &str = "duro_deleted_rows";
 
 /// The trigger (and its function) that fill the queue.
 pub const DELETE_TRIGGER: &str = "duro_track_delete";
+
+/// Queue rows purged per statement.
+pub const PURGE_BATCH: usize = 1_000;
 
 /// The kinds of source database, by their URL's scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -198,8 +198,7 @@ impl Source for MysqlSource {
                     mysql::Params::Positional(bounds.into_iter().map(Value::from).collect()),
                 )
                 .map_err(|e| sql_error(&name, &e))?;
-            let binary: Vec<bool> =
-                rows.columns().as_ref().iter().map(|c| c.character_set() == 63).collect();
+            let binary: Vec<bool> = rows.columns().as_ref().iter().map(is_binary).collect();
             let mut texts: Vec<Option<String>> = Vec::new();
             for row in rows {
                 let row = row.map_err(|e| sql_error(&name, &e))?;
@@ -257,11 +256,11 @@ impl Source for MysqlSource {
         through: i64,
         out: &mut dyn Write,
         _timeout_ms: u64,
-    ) -> Result<u64, WarehouseError> {
+    ) -> Result<Vec<i64>, WarehouseError> {
         let columns: Vec<String> =
             key.iter().map(|k| format!("json_unquote(json_extract(key_json, '$.{k}'))")).collect();
         let sql = format!(
-            "select {} from {} where source_table = ? and seq <= ? order by seq",
+            "select seq, {} from {} where source_table = ? and seq <= ? order by seq",
             columns.join(", "),
             queue(table)
         );
@@ -270,24 +269,47 @@ impl Source for MysqlSource {
             .conn
             .exec_iter(sql, (table.to_string(), through))
             .map_err(|e| sql_error(&name, &e))?;
-        let mut count = 0;
+        let mut sequences = Vec::new();
         for row in rows {
-            let row = row.map_err(|e| sql_error(&name, &e))?;
-            let texts: Vec<Option<String>> =
-                row.unwrap().into_iter().map(|v| text_of(v, false)).collect();
+            let mut values = row.map_err(|e| sql_error(&name, &e))?.unwrap().into_iter();
+            let sequence = match values.next() {
+                Some(Value::Int(n)) => n,
+                Some(Value::UInt(n)) => n as i64,
+                other => {
+                    return Err(WarehouseError::new(
+                        FailureClass::Internal,
+                        format!("source `{name}`: a queue row without its sequence ({other:?})"),
+                    ));
+                }
+            };
+            sequences.push(sequence);
+            let texts: Vec<Option<String>> = values.map(|v| text_of(v, false)).collect();
             let fields: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
             write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
                 WarehouseError::new(FailureClass::Internal, format!("cannot pass keys on: {error}"))
             })?;
-            count += 1;
         }
-        Ok(count)
+        Ok(sequences)
     }
 
-    fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError> {
-        let sql = format!("delete from {} where source_table = ? and seq <= ?", queue(table));
-        self.conn.exec_drop(sql, (table.to_string(), through)).map_err(self.error())?;
-        Ok(self.conn.affected_rows())
+    fn purge_deleted(
+        &mut self,
+        table: &TableName,
+        sequences: &[i64],
+    ) -> Result<u64, WarehouseError> {
+        let mut purged = 0;
+        for batch in sequences.chunks(super::PURGE_BATCH) {
+            let sql = format!(
+                "delete from {} where source_table = ? and seq in ({})",
+                queue(table),
+                vec!["?"; batch.len()].join(", ")
+            );
+            let mut values = vec![Value::from(table.to_string())];
+            values.extend(batch.iter().map(|n| Value::from(*n)));
+            self.conn.exec_drop(sql, mysql::Params::Positional(values)).map_err(self.error())?;
+            purged += self.conn.affected_rows();
+        }
+        Ok(purged)
     }
 
     /// The sessions running an export whose leading comment names `application_name`.
@@ -328,6 +350,23 @@ pub fn delete_tracking_ddl(table: &TableName, key: &[String]) -> Vec<String> {
     ]
 }
 
+/// Whether a column holds bytes (a blob or a binary string): the binary character set on a
+/// string or blob type (DECIMAL, BIT and JSON columns carry that character set too, as text).
+fn is_binary(column: &mysql::Column) -> bool {
+    use mysql::consts::ColumnType::*;
+    column.character_set() == 63
+        && matches!(
+            column.column_type(),
+            MYSQL_TYPE_TINY_BLOB
+                | MYSQL_TYPE_MEDIUM_BLOB
+                | MYSQL_TYPE_LONG_BLOB
+                | MYSQL_TYPE_BLOB
+                | MYSQL_TYPE_VAR_STRING
+                | MYSQL_TYPE_STRING
+                | MYSQL_TYPE_VARCHAR
+        )
+}
+
 /// A value as text: what PostgreSQL's `COPY` reads back for the target column.
 fn text_of(value: Value, binary: bool) -> Option<String> {
     match value {
@@ -356,12 +395,29 @@ fn text_of(value: Value, binary: bool) -> Option<String> {
 /// MySQL's names and bounds: backticks, `?` placeholders, times moved back with `date_sub`.
 const STYLE: SqlStyle = SqlStyle {
     quote,
-    bound: |_, _| "?".to_owned(),
+    bound: |_, type_name| typed_placeholder(type_name),
     minus_seconds: |time, seconds| format!("date_sub({time}, interval {seconds} second)"),
 };
 
 fn export_select(request: &ExportRequest) -> (String, Vec<String>) {
     select::export_select(request, &relation(&request.table), &STYLE)
+}
+
+/// A bound value cast to the field's kind of number, so MySQL compares numbers as numbers (a
+/// string against an integer compares as doubles, which lose precision past 2^53).
+fn typed_placeholder(type_name: &str) -> String {
+    let type_name = type_name.to_lowercase();
+    if type_name.contains("int") {
+        if type_name.contains("unsigned") {
+            "cast(? as unsigned)".to_owned()
+        } else {
+            "cast(? as signed)".to_owned()
+        }
+    } else if type_name.starts_with("decimal") || type_name.starts_with("numeric") {
+        "cast(? as decimal(65, 30))".to_owned()
+    } else {
+        "?".to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +448,9 @@ mod tests {
             select,
             "select `id`, (\nlower(email)\n) as `email` from `app`.`users` where (`updated_at` > date_sub(?, interval 5 second) and `updated_at` <= ?) or `updated_at` is null"
         );
+        assert_eq!(typed_placeholder("bigint(20) unsigned"), "cast(? as unsigned)");
+        assert_eq!(typed_placeholder("int(11)"), "cast(? as signed)");
+        assert_eq!(typed_placeholder("decimal(12,2)"), "cast(? as decimal(65, 30))");
         assert_eq!(bounds, ["2026-12-01 10:00:00", "2026-12-01 11:00:00"]);
     }
 

@@ -7,9 +7,11 @@ use super::{
 };
 use crate::build::FailureClass;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
+use crate::csv::write_record_with_null;
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
 use crate::warehouse::connection;
+use postgres::fallible_iterator::FallibleIterator;
 use std::io::Write;
 
 /// A table's columns in order (`$1` is the quoted `schema.table`).
@@ -148,17 +150,34 @@ impl Source for PostgresSource {
         through: i64,
         out: &mut dyn Write,
         timeout_ms: u64,
-    ) -> Result<u64, WarehouseError> {
+    ) -> Result<Vec<i64>, WarehouseError> {
         let columns: Vec<String> =
             key.iter().map(|k| format!("key ->> '{}'", k.replace('\'', "''"))).collect();
         let select = format!(
-            "select {} from {} where source_table = current_setting('{}') and seq <= cast(current_setting('{}') as bigint)",
+            "select seq, {} from {} where source_table = $1 and seq <= $2 order by seq",
             columns.join(", "),
-            queue(table),
-            bound_setting(1),
-            bound_setting(2)
+            queue(table)
         );
-        self.copy_out(&select, &[table.to_string(), through.to_string()], out, timeout_ms)
+        let sql_error = self.sql_error();
+        let mut transaction =
+            self.client.build_transaction().read_only(true).start().map_err(&sql_error)?;
+        transaction
+            .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
+            .map_err(&sql_error)?;
+        let name = table.to_string();
+        let parameters: [&(dyn postgres::types::ToSql + Sync); 2] = [&name, &through];
+        let mut rows = transaction.query_raw(select.as_str(), parameters).map_err(&sql_error)?;
+        let mut sequences = Vec::new();
+        while let Some(row) = rows.next().map_err(&sql_error)? {
+            sequences.push(row.get::<_, i64>(0));
+            let fields: Vec<Option<&str>> = (1..row.len()).map(|i| row.get(i)).collect();
+            write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
+                WarehouseError::new(FailureClass::Internal, format!("cannot pass keys on: {error}"))
+            })?;
+        }
+        drop(rows);
+        transaction.commit().map_err(&sql_error)?;
+        Ok(sequences)
     }
 
     fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError> {
@@ -173,9 +192,20 @@ impl Source for PostgresSource {
         })
     }
 
-    fn purge_deleted(&mut self, table: &TableName, through: i64) -> Result<u64, WarehouseError> {
-        let sql = format!("delete from {} where source_table = $1 and seq <= $2", queue(table));
-        self.client.execute(&sql, &[&table.to_string(), &through]).map_err(self.sql_error())
+    fn purge_deleted(
+        &mut self,
+        table: &TableName,
+        sequences: &[i64],
+    ) -> Result<u64, WarehouseError> {
+        let sql = format!("delete from {} where source_table = $1 and seq = any($2)", queue(table));
+        let mut purged = 0;
+        for batch in sequences.chunks(super::PURGE_BATCH) {
+            purged += self
+                .client
+                .execute(&sql, &[&table.to_string(), &batch.to_vec()])
+                .map_err(self.sql_error())?;
+        }
+        Ok(purged)
     }
 }
 

@@ -54,7 +54,7 @@ impl SqliteSource {
         WarehouseError::new(
             FailureClass::Configuration,
             format!(
-                "source `{}`: delete tracking is supported for PostgreSQL sources only",
+                "source `{}`: delete tracking is for PostgreSQL and MySQL sources, not SQLite",
                 self.name
             ),
         )
@@ -200,11 +200,15 @@ impl Source for SqliteSource {
         _through: i64,
         _out: &mut dyn Write,
         _timeout_ms: u64,
-    ) -> Result<u64, WarehouseError> {
+    ) -> Result<Vec<i64>, WarehouseError> {
         Err(self.unsupported())
     }
 
-    fn purge_deleted(&mut self, _table: &TableName, _through: i64) -> Result<u64, WarehouseError> {
+    fn purge_deleted(
+        &mut self,
+        _table: &TableName,
+        _sequences: &[i64],
+    ) -> Result<u64, WarehouseError> {
         Err(self.unsupported())
     }
 

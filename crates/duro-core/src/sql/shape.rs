@@ -107,13 +107,21 @@ pub fn one_create_table(sql: &str) -> Result<(), ShapeProblem> {
 /// A column's source expression in a replication node (`lower(email)`, `price * 100`): one
 /// expression with balanced parentheses, no `;` and no subquery, since it is placed in the
 /// select list of the source query. No backslash either: databases disagree on whether it
-/// escapes a quote, so a string could end where this check does not see it end.
+/// escapes a quote, so a string could end where this check does not see it end; and no `/*`
+/// comment, which MySQL may run (`/*! … */`).
 pub fn column_expression(sql: &str) -> Result<(), ShapeProblem> {
     if let Some(at) = sql.find('\\') {
         return Err(problem(
             sql,
             at,
             "a backslash: databases read it differently inside strings; write the expression without one".to_owned(),
+        ));
+    }
+    if let Some(at) = sql.find("/*") {
+        return Err(problem(
+            sql,
+            at,
+            "a `/*` comment: MySQL runs `/*! … */` comments as SQL; write the expression without comments".to_owned(),
         ));
     }
     let tokens = read(sql)?;
@@ -204,6 +212,8 @@ mod tests {
             ("'unterminated", Some("cannot read the SQL")),
             // PostgreSQL ends the string at the second quote; a backslash-escaping reader would not.
             ("'\\' ) as x, password from other_table --'", Some("a backslash")),
+            // MySQL runs an executable comment as SQL.
+            ("/*! ) , (select password from mysql.user) , ( */ 1", Some("a `/*` comment")),
         ];
         for (sql, expected) in cases {
             let result = column_expression(sql).err().map(|p| p.message);
