@@ -1591,3 +1591,23 @@ fn kill_dash_nine_in_each_phase_of_an_s3_run() {
         digest(&mut source, "public.events", "id, name, updated_at")
     );
 }
+
+/// The watermark belongs to the node's definition: after `source_table`, the field, the key or
+/// the columns change, the next run copies everything again (here: explicit columns).
+#[test]
+fn a_changed_definition_starts_afresh() {
+    let node = events(&[]);
+    node.run("analytics.events");
+    assert_eq!(node.watermark("analytics.events").as_deref(), Some("3"));
+    node.setup.write(&[(
+        "analytics/events — 1h.replication.yml",
+        "source: app\nsource_table: public.events\nstrategy: identity\ncolumns: [id, name]\n",
+    )]);
+    node.setup.schedule();
+    let again = node.run("analytics.events");
+    assert_eq!((again.outcome, again.rows), (BuildOutcome::Succeeded, Some(3)), "{again:?}");
+    assert_eq!(node.last_run("analytics.events").lo, None);
+    assert_eq!(node.setup.scalar::<i64>("select count(*) from analytics.events"), 3);
+    let unchanged = node.run("analytics.events");
+    assert_eq!(unchanged.outcome, BuildOutcome::Unchanged, "{unchanged:?}");
+}

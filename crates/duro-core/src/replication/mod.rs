@@ -98,7 +98,14 @@ pub fn run(
     let internal = |e: crate::state::StateError| {
         WarehouseError::new(FailureClass::Internal, format!("state file: {e}"))
     };
-    let stored = state.replication_state(&name).map_err(internal)?;
+    let definition = definition_of(node.spec);
+    let mut stored = state.replication_state(&name).map_err(internal)?;
+    if stored.definition.as_ref().is_some_and(|stored| *stored != definition) {
+        // Another table, field, key or column list: the watermark says nothing about it.
+        tracing::warn!("{name}: its definition changed; this run copies everything again");
+        stored = ReplicationState::default();
+    }
+    stored.definition = Some(definition);
     let mut pending = stored.pending.clone().map(|mut pending| {
         pending.retries += 1;
         pending
@@ -127,7 +134,11 @@ pub fn run(
                 _ if node.spec.strategy == Strategy::Full => None,
                 _ => record.hi.clone().or(stored.watermark.clone()),
             };
-            let next = ReplicationState { watermark, pending: None };
+            let next = ReplicationState {
+                watermark,
+                pending: None,
+                definition: stored.definition.clone(),
+            };
             state
                 .record_replication_run(&name, &record, history, Some((&next, now)))
                 .map_err(internal)?;
@@ -148,11 +159,11 @@ pub fn run(
                     error.message
                 );
                 (
-                    ReplicationState { watermark: stored.watermark.clone(), pending: None },
+                    ReplicationState { pending: None, ..stored.clone() },
                     WarehouseError::new(FailureClass::RetriesExhausted, message),
                 )
             } else {
-                (ReplicationState { watermark: stored.watermark.clone(), pending }, error)
+                (ReplicationState { pending, ..stored.clone() }, error)
             };
             state
                 .record_replication_run(&name, &record, history, Some((&next, now)))
@@ -374,10 +385,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         record: &ReplicationRun,
         bounds: &PendingRun,
     ) -> Result<(), WarehouseError> {
-        let state = ReplicationState {
-            watermark: self.stored.watermark.clone(),
-            pending: Some(bounds.clone()),
-        };
+        let state = ReplicationState { pending: Some(bounds.clone()), ..self.stored.clone() };
         self.state
             .record_replication_run(
                 &self.node.name.to_string(),
@@ -961,6 +969,19 @@ fn nothing_new(record: &mut ReplicationRun, warnings: &[String]) -> Replicated {
     record.state = RunState::Noop;
     record.rows = Some(0);
     Replicated { outcome: BuildOutcome::Unchanged, rows: 0, warning: joined(warnings) }
+}
+
+/// What a node's watermark is taken for: its source, table, strategy, field, key and columns.
+fn definition_of(spec: &ReplicationSpec) -> String {
+    serde_json::json!([
+        spec.source,
+        spec.source_table,
+        spec.strategy,
+        spec.replication_field,
+        spec.key,
+        spec.columns
+    ])
+    .to_string()
 }
 
 /// Warnings as one message, `None` when there is none.

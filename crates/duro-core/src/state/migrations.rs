@@ -259,6 +259,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         watermark text,
         -- The run begun and not finished (bounds, files, retries), as JSON; retried as it is.
         pending_json text,
+        -- What the watermark was taken for (source, table, field, key, columns): when the
+        -- node's definition changes, its next run starts afresh.
+        definition text,
         updated_at_ms integer not null
     ) strict;
 

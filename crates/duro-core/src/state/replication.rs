@@ -80,6 +80,8 @@ pub struct ReplicationState {
     /// The upper bound of the last imported run.
     pub watermark: Option<String>,
     pub pending: Option<PendingRun>,
+    /// What the watermark was taken for (the node's source, table, field, key and columns).
+    pub definition: Option<String>,
 }
 
 /// One run's details, beside its build record.
@@ -111,10 +113,11 @@ impl rusqlite::types::FromSql for RunState {
 }
 
 const UPSERT_STATE: &str = "
-    insert into replication_state (table_name, watermark, pending_json, updated_at_ms)
-    values (?1, ?2, ?3, ?4)
+    insert into replication_state (table_name, watermark, pending_json, definition, updated_at_ms)
+    values (?1, ?2, ?3, ?4, ?5)
     on conflict (table_name) do update set watermark = excluded.watermark,
-        pending_json = excluded.pending_json, updated_at_ms = excluded.updated_at_ms";
+        pending_json = excluded.pending_json, definition = excluded.definition,
+        updated_at_ms = excluded.updated_at_ms";
 
 const UPSERT_RUN: &str = "
     insert into replication_runs (build_id, table_name, state, lo, hi, delete_sequence, rows,
@@ -146,7 +149,13 @@ fn upsert_state(
         .pending
         .as_ref()
         .map(|p| serde_json::to_string(p).expect("a pending run always serializes"));
-    tx.prepare_cached(UPSERT_STATE)?.execute(params![table, state.watermark, pending, now_ms])?;
+    tx.prepare_cached(UPSERT_STATE)?.execute(params![
+        table,
+        state.watermark,
+        pending,
+        state.definition,
+        now_ms
+    ])?;
     Ok(())
 }
 
@@ -169,16 +178,17 @@ fn run_from_row(row: &rusqlite::Row) -> rusqlite::Result<ReplicationRun> {
 impl StateFile {
     /// The node's watermark and unfinished run (both empty for a node never run).
     pub fn replication_state(&self, table: &str) -> Result<ReplicationState, StateError> {
-        let row: Option<(Option<String>, Option<String>)> = self
+        let row: Option<(Option<String>, Option<String>, Option<String>)> = self
             .connection
             .query_row(
-                "select watermark, pending_json from replication_state where table_name = ?1",
+                "select watermark, pending_json, definition from replication_state
+                 where table_name = ?1",
                 [table],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()
             .map_err(|e| self.error(e))?;
-        let Some((watermark, pending)) = row else {
+        let Some((watermark, pending, definition)) = row else {
             return Ok(ReplicationState::default());
         };
         let pending = match pending {
@@ -188,7 +198,7 @@ impl StateFile {
             })?),
             None => None,
         };
-        Ok(ReplicationState { watermark, pending })
+        Ok(ReplicationState { watermark, pending, definition })
     }
 
     /// Replaces the node's row.
@@ -286,7 +296,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut state = StateFile::open(&dir.path().join("duro.db")).unwrap();
         assert_eq!(state.replication_state("s.a").unwrap(), ReplicationState::default());
-        let imported = ReplicationState { watermark: Some("5".into()), pending: None };
+        let imported = ReplicationState {
+            watermark: Some("5".into()),
+            pending: None,
+            definition: Some("d".into()),
+        };
         for id in 1..=5 {
             state
                 .record_replication_run("s.b", &run(100 + id, RunState::Imported), 3, None)
@@ -321,6 +335,7 @@ mod tests {
                 files: vec![],
                 retries: 2,
             }),
+            definition: None,
         };
         state.set_replication_state("s.a", &pending, 8).unwrap();
         assert_eq!(state.replication_state("s.a").unwrap(), pending);
