@@ -1611,3 +1611,29 @@ fn a_changed_definition_starts_afresh() {
     let unchanged = node.run("analytics.events");
     assert_eq!(unchanged.outcome, BuildOutcome::Unchanged, "{unchanged:?}");
 }
+
+/// A trigger installed for another key (`key:` changed since) is named, not trusted: its queue
+/// would hold keys the run cannot match.
+#[test]
+fn a_trigger_for_another_key_is_refused() {
+    let node = tracked(&[]);
+    node.install_triggers();
+    assert_eq!(node.run("analytics.users").outcome, BuildOutcome::Succeeded);
+    node.setup.write(&[(
+        "analytics/users — 1h.replication.yml",
+        "source: app\nsource_table: public.users\nstrategy: timed\ndelete_tracking: trigger\nkey: [email]\n",
+    )]);
+    node.setup.schedule();
+    let refused = node.run("analytics.users");
+    assert_eq!(refused.failure_class, Some(FailureClass::Configuration), "{refused:?}");
+    assert!(
+        refused
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("has another key's `duro_track_delete` trigger"),
+        "{refused:?}"
+    );
+    node.install_triggers();
+    assert_eq!(node.run("analytics.users").outcome, BuildOutcome::Succeeded);
+}

@@ -31,7 +31,7 @@ use crate::catalog::replication::{
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
 use crate::refresh::{self, Session, Staging, data_tests};
-use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source};
+use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source, TriggerState};
 use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
 use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::TEMP_SUFFIX;
@@ -459,14 +459,21 @@ impl<'a> Attempt<'_, '_, 'a> {
             )));
         }
         let source_columns = source.columns(&spec.source_table)?;
-        if tracking && !source.has_delete_trigger(&spec.source_table)? {
-            return Err(configuration(format!(
-                "`{}` tracks deletions, but the source table `{}` has no `{}` trigger: install it with `duro-create --triggers {} --apply` (or print it without `--apply`)",
-                node.name,
-                spec.source_table,
-                sources::DELETE_TRIGGER,
-                node.name
-            )));
+        if tracking {
+            let found = match source.delete_trigger(&spec.source_table, &spec.key)? {
+                TriggerState::Installed => None,
+                TriggerState::Missing => Some("has no"),
+                TriggerState::OtherKey => Some("has another key's"),
+            };
+            if let Some(found) = found {
+                return Err(configuration(format!(
+                    "`{}` tracks deletions, but the source table `{}` {found} `{}` trigger: install it with `duro-create --triggers {} --apply` (or print it without `--apply`)",
+                    node.name,
+                    spec.source_table,
+                    sources::DELETE_TRIGGER,
+                    node.name
+                )));
+            }
         }
         let source_type = |column: &str| {
             source_columns.iter().find(|c| c.name == column).map(|c| c.type_name.clone())

@@ -93,8 +93,12 @@ pub trait Source: Send {
     /// Runs statements an operator asked for (`duro-create --triggers … --apply`).
     fn apply(&mut self, statements: &[String]) -> Result<(), WarehouseError>;
 
-    /// Whether the delete-tracking trigger is installed on `table`.
-    fn has_delete_trigger(&mut self, table: &TableName) -> Result<bool, WarehouseError>;
+    /// Whether the delete-tracking trigger is installed on `table`, recording `key`.
+    fn delete_trigger(
+        &mut self,
+        table: &TableName,
+        key: &[String],
+    ) -> Result<TriggerState, WarehouseError>;
 
     /// The highest sequence number in the delete queue for `table`, `None` when it is empty.
     fn delete_sequence(&mut self, table: &TableName) -> Result<Option<i64>, WarehouseError>;
@@ -120,6 +124,15 @@ pub trait Source: Send {
 
     /// Ends the sessions named `application_name` (a stopped creator's); returns how many.
     fn end_sessions_named(&mut self, application_name: &str) -> Result<usize, WarehouseError>;
+}
+
+/// What a source table has of delete tracking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TriggerState {
+    Missing,
+    /// Installed for another key (`key:` changed since).
+    OtherKey,
+    Installed,
 }
 
 /// The queue of deleted rows' keys, in the schema of the table it tracks.

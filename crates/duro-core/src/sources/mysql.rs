@@ -5,7 +5,9 @@
 //! Tables are `<database>.<table>`; names are quoted with backticks.
 
 use super::select::{self, SqlStyle};
-use super::{DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, Source, SourceColumn};
+use super::{
+    DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, Source, SourceColumn, TriggerState,
+};
 use crate::build::FailureClass;
 use crate::config::{SourceConnection, TlsMode};
 use crate::csv::write_record_with_null;
@@ -228,16 +230,24 @@ impl Source for MysqlSource {
         Ok(())
     }
 
-    fn has_delete_trigger(&mut self, table: &TableName) -> Result<bool, WarehouseError> {
-        let found: Option<i64> = self
+    fn delete_trigger(
+        &mut self,
+        table: &TableName,
+        key: &[String],
+    ) -> Result<TriggerState, WarehouseError> {
+        let body: Option<String> = self
             .conn
             .exec_first(
-                "select count(*) from information_schema.triggers
+                "select action_statement from information_schema.triggers
                  where event_object_schema = ? and event_object_table = ? and trigger_name = ?",
                 (&table.schema, &table.table, trigger(table)),
             )
             .map_err(|e| sql_error(&self.name, &e))?;
-        Ok(found.unwrap_or(0) > 0)
+        Ok(match body {
+            None => TriggerState::Missing,
+            Some(body) if body.contains(&key_object(key)) => TriggerState::Installed,
+            Some(_) => TriggerState::OtherKey,
+        })
     }
 
     fn delete_sequence(&mut self, table: &TableName) -> Result<Option<i64>, WarehouseError> {
@@ -332,7 +342,6 @@ impl Source for MysqlSource {
 /// The queue table, and the trigger that fills it with the `key` columns of each deleted row of
 /// `table` as a JSON object (MySQL has no trigger arguments: one trigger per table).
 pub fn delete_tracking_ddl(table: &TableName, key: &[String]) -> Vec<String> {
-    let pairs: Vec<String> = key.iter().map(|k| format!("'{k}', old.{}", quote(k))).collect();
     vec![
         format!(
             "create table if not exists {} (\n    seq bigint not null auto_increment primary key,\n    source_table varchar(200) not null,\n    key_json longtext not null,\n    deleted_at timestamp not null default current_timestamp,\n    key by_table (source_table, seq)\n)",
@@ -340,14 +349,20 @@ pub fn delete_tracking_ddl(table: &TableName, key: &[String]) -> Vec<String> {
         ),
         format!("drop trigger if exists {}.{}", quote(&table.schema), quote(&trigger(table))),
         format!(
-            "create trigger {}.{} after delete on {} for each row insert into {} (source_table, key_json) values ('{table}', json_object({}))",
+            "create trigger {}.{} after delete on {} for each row insert into {} (source_table, key_json) values ('{table}', {})",
             quote(&table.schema),
             quote(&trigger(table)),
             relation(table),
             queue(table),
-            pairs.join(", ")
+            key_object(key)
         ),
     ]
+}
+
+/// The JSON object of a deleted row's key, as the trigger builds it.
+fn key_object(key: &[String]) -> String {
+    let pairs: Vec<String> = key.iter().map(|k| format!("'{k}', old.{}", quote(k))).collect();
+    format!("json_object({})", pairs.join(", "))
 }
 
 /// Whether a column holds bytes (a blob or a binary string): the binary character set on a

@@ -4,6 +4,7 @@
 use super::select::{self, SqlStyle};
 use super::{
     DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, RecordCounter, Source, SourceColumn,
+    TriggerState,
 };
 use crate::build::FailureClass;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
@@ -131,10 +132,26 @@ impl Source for PostgresSource {
         transaction.commit().map_err(sql_error)
     }
 
-    fn has_delete_trigger(&mut self, table: &TableName) -> Result<bool, WarehouseError> {
+    fn delete_trigger(
+        &mut self,
+        table: &TableName,
+        key: &[String],
+    ) -> Result<TriggerState, WarehouseError> {
         let row =
-            self.client.query_one(HAS_TRIGGER, &[&table.quoted()]).map_err(self.sql_error())?;
-        Ok(row.get(0))
+            self.client.query_opt(TRIGGER_KEY, &[&table.quoted()]).map_err(self.sql_error())?;
+        Ok(match row {
+            None => TriggerState::Missing,
+            Some(row) => {
+                // The trigger's arguments: the key columns, each ended by a NUL byte.
+                let arguments: Vec<u8> = row.get(0);
+                let recorded: Vec<String> = arguments
+                    .split(|byte| *byte == 0)
+                    .filter(|argument| !argument.is_empty())
+                    .map(|argument| String::from_utf8_lossy(argument).into_owned())
+                    .collect();
+                if recorded == key { TriggerState::Installed } else { TriggerState::OtherKey }
+            }
+        })
     }
 
     fn delete_sequence(&mut self, table: &TableName) -> Result<Option<i64>, WarehouseError> {
@@ -282,11 +299,9 @@ fn queue(table: &TableName) -> String {
     TableName { schema: table.schema.clone(), table: DELETE_QUEUE.to_owned() }.quoted()
 }
 
-/// Whether the delete trigger is on a table (`$1` the quoted table).
-const HAS_TRIGGER: &str = "select exists (
-        select 1 from pg_trigger
-        where tgrelid = to_regclass($1) and tgname = 'duro_track_delete' and not tgisinternal
-    )";
+/// The arguments of the delete trigger on a table (`$1` the quoted table): the key columns.
+const TRIGGER_KEY: &str = "select tgargs from pg_trigger
+    where tgrelid = to_regclass($1) and tgname = 'duro_track_delete' and not tgisinternal";
 
 /// Sets a transaction-local setting to a bound value.
 const SET_BOUND: &str = "select set_config($1, $2, true)";

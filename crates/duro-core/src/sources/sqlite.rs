@@ -5,7 +5,7 @@
 //! as PostgreSQL's `\x…` hex.
 
 use super::select::{self, SqlStyle};
-use super::{ExportRequest, NULL_MARKER, Source, SourceColumn};
+use super::{ExportRequest, NULL_MARKER, Source, SourceColumn, TriggerState};
 use crate::build::FailureClass;
 use crate::config::SourceConnection;
 use crate::csv::write_record_with_null;
@@ -185,7 +185,11 @@ impl Source for SqliteSource {
         Err(self.unsupported())
     }
 
-    fn has_delete_trigger(&mut self, _table: &TableName) -> Result<bool, WarehouseError> {
+    fn delete_trigger(
+        &mut self,
+        _table: &TableName,
+        _key: &[String],
+    ) -> Result<TriggerState, WarehouseError> {
         Err(self.unsupported())
     }
 
