@@ -37,10 +37,11 @@ pub struct BuildContext {
 
 impl BuildContext {
     pub fn from_config(config: &Config) -> Self {
+        let staging = Staging::from_config(&config.s3);
         Self {
             dialect: config.warehouse.dialect,
-            processors: ProcessorRunner::from_config(config),
-            staging: Staging::from_config(&config.s3),
+            processors: ProcessorRunner::from_config(config, staging.clone()),
+            staging,
         }
     }
 

@@ -351,9 +351,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             record.files = bounds.files.clone();
             return Ok(Some(bounds.files.clone()));
         }
-        let dir = tempfile::tempdir().map_err(|e| {
-            WarehouseError::new(FailureClass::Internal, format!("cannot make a work folder: {e}"))
-        })?;
+        let dir = work_folder()?;
         let all = dir.path().join("export.csv");
         let rows = phases.time("export", || -> Result<u64, WarehouseError> {
             let io = |e: std::io::Error| {
@@ -679,12 +677,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         };
         match (self.session.dialect, load.staging) {
             (Dialect::Redshift, Some(staging)) => {
-                let dir = tempfile::tempdir().map_err(|e| {
-                    WarehouseError::new(
-                        FailureClass::Internal,
-                        format!("cannot make a work folder: {e}"),
-                    )
-                })?;
+                let dir = work_folder()?;
                 let path = dir.path().join("part-00000.csv");
                 let io = |e: std::io::Error| {
                     WarehouseError::new(
@@ -781,12 +774,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         };
         let prefix = load.prefix();
         if self.session.dialect == Dialect::Postgres {
-            let dir = tempfile::tempdir().map_err(|e| {
-                WarehouseError::new(
-                    FailureClass::Internal,
-                    format!("cannot make a work folder: {e}"),
-                )
-            })?;
+            let dir = work_folder()?;
             return copy_in(self.session.client, into, columns, |out| {
                 files::download_into(staging, &prefix, dir.path(), out)
             });
@@ -969,6 +957,13 @@ fn is_noop(spec: &ReplicationSpec, bounds: &PendingRun) -> bool {
             bounds.hi.is_none() || (bounds.hi == bounds.lo && spec.lookback_seconds == 0)
         }
     }
+}
+
+/// A temporary folder for a run's files.
+fn work_folder() -> Result<tempfile::TempDir, WarehouseError> {
+    tempfile::tempdir().map_err(|e| {
+        WarehouseError::new(FailureClass::Internal, format!("cannot make a work folder: {e}"))
+    })
 }
 
 /// A run that found nothing to copy or delete: `unchanged`.

@@ -206,6 +206,17 @@ pub fn connect(
     }
 }
 
+/// Writes one record of the replication's CSV (`None` is NULL) to the export's output.
+pub(crate) fn write_row<S: AsRef<str>>(
+    out: &mut dyn Write,
+    fields: &[Option<S>],
+) -> Result<(), WarehouseError> {
+    let fields: Vec<Option<&str>> = fields.iter().map(|f| f.as_ref().map(AsRef::as_ref)).collect();
+    crate::csv::write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
+        WarehouseError::new(FailureClass::Internal, format!("cannot pass rows on: {error}"))
+    })
+}
+
 /// A writer that counts the CSV records passing through it (line ends outside quotes).
 pub struct RecordCounter<W> {
     inner: W,

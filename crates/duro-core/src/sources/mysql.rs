@@ -6,11 +6,10 @@
 
 use super::select::{self, SqlStyle};
 use super::{
-    DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, Source, SourceColumn, TriggerState,
+    DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, Source, SourceColumn, TriggerState, write_row,
 };
 use crate::build::FailureClass;
 use crate::config::{SourceConnection, TlsMode};
-use crate::csv::write_record_with_null;
 use crate::identifier::TableName;
 use crate::warehouse::WarehouseError;
 use mysql::prelude::Queryable;
@@ -208,13 +207,7 @@ impl Source for MysqlSource {
                 for (index, value) in row.unwrap().into_iter().enumerate() {
                     texts.push(text_of(value, binary.get(index).copied().unwrap_or(false)));
                 }
-                let fields: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
-                write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
-                    WarehouseError::new(
-                        FailureClass::Internal,
-                        format!("source `{name}`: cannot pass rows on: {error}"),
-                    )
-                })?;
+                write_row(out, &texts)?;
                 count += 1;
             }
         }
@@ -294,10 +287,7 @@ impl Source for MysqlSource {
             };
             sequences.push(sequence);
             let texts: Vec<Option<String>> = values.map(|v| text_of(v, false)).collect();
-            let fields: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
-            write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
-                WarehouseError::new(FailureClass::Internal, format!("cannot pass keys on: {error}"))
-            })?;
+            write_row(out, &texts)?;
         }
         Ok(sequences)
     }

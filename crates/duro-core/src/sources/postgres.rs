@@ -4,11 +4,10 @@
 use super::select::{self, SqlStyle};
 use super::{
     DELETE_QUEUE, DELETE_TRIGGER, ExportRequest, NULL_MARKER, RecordCounter, Source, SourceColumn,
-    TriggerState,
+    TriggerState, write_row,
 };
 use crate::build::FailureClass;
 use crate::config::{Dialect, SourceConnection, WarehouseConfig};
-use crate::csv::write_record_with_null;
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
 use crate::warehouse::connection;
@@ -176,11 +175,7 @@ impl Source for PostgresSource {
             queue(table)
         );
         let sql_error = self.sql_error();
-        let mut transaction =
-            self.client.build_transaction().read_only(true).start().map_err(&sql_error)?;
-        transaction
-            .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
-            .map_err(&sql_error)?;
+        let mut transaction = self.read_only(timeout_ms)?;
         let name = table.to_string();
         let parameters: [&(dyn postgres::types::ToSql + Sync); 2] = [&name, &through];
         let mut rows = transaction.query_raw(select.as_str(), parameters).map_err(&sql_error)?;
@@ -188,9 +183,7 @@ impl Source for PostgresSource {
         while let Some(row) = rows.next().map_err(&sql_error)? {
             sequences.push(row.get::<_, i64>(0));
             let fields: Vec<Option<&str>> = (1..row.len()).map(|i| row.get(i)).collect();
-            write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
-                WarehouseError::new(FailureClass::Internal, format!("cannot pass keys on: {error}"))
-            })?;
+            write_row(out, &fields)?;
         }
         drop(rows);
         transaction.commit().map_err(&sql_error)?;
@@ -227,6 +220,17 @@ impl Source for PostgresSource {
 }
 
 impl PostgresSource {
+    /// A read-only transaction whose statements are limited to `timeout_ms`.
+    fn read_only(&mut self, timeout_ms: u64) -> Result<postgres::Transaction<'_>, WarehouseError> {
+        let sql_error = self.sql_error();
+        let mut transaction =
+            self.client.build_transaction().read_only(true).start().map_err(&sql_error)?;
+        transaction
+            .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
+            .map_err(&sql_error)?;
+        Ok(transaction)
+    }
+
     /// `COPY (select …) TO STDOUT` of `select`, streamed into `out` in a read-only transaction
     /// limited to `timeout_ms`, after binding `bounds` into the settings `select` reads.
     fn copy_out(
@@ -236,12 +240,8 @@ impl PostgresSource {
         out: &mut dyn Write,
         timeout_ms: u64,
     ) -> Result<u64, WarehouseError> {
-        let sql_error = self.sql_error();
-        let mut transaction =
-            self.client.build_transaction().read_only(true).start().map_err(&sql_error)?;
-        transaction
-            .batch_execute(&format!("set local statement_timeout = {timeout_ms}"))
-            .map_err(&sql_error)?;
+        let (sql_error, name) = (self.sql_error(), self.name.clone());
+        let mut transaction = self.read_only(timeout_ms)?;
         for (index, bound) in bounds.iter().enumerate() {
             transaction
                 .execute(SET_BOUND, &[&bound_setting(index + 1), bound])
@@ -255,10 +255,10 @@ impl PostgresSource {
         if let Err(error) = copied {
             // The driver reports a failed COPY as a read error carrying the server's message.
             return Err(match error.get_ref().and_then(|e| e.downcast_ref::<postgres::Error>()) {
-                Some(sql) => named_error(&self.name, sql),
+                Some(sql) => named_error(&name, sql),
                 None => WarehouseError::new(
                     FailureClass::Internal,
-                    format!("source `{}`: the export stopped: {error}", self.name),
+                    format!("source `{name}`: the export stopped: {error}"),
                 ),
             });
         }

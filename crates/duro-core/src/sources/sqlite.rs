@@ -5,10 +5,9 @@
 //! as PostgreSQL's `\x…` hex.
 
 use super::select::{self, SqlStyle};
-use super::{ExportRequest, NULL_MARKER, Source, SourceColumn, TriggerState};
+use super::{ExportRequest, Source, SourceColumn, TriggerState, write_row};
 use crate::build::FailureClass;
 use crate::config::SourceConnection;
-use crate::csv::write_record_with_null;
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::WarehouseError;
 use rusqlite::types::ValueRef;
@@ -165,13 +164,7 @@ impl Source for SqliteSource {
                 for index in 0..columns {
                     texts.push(text_of(row.get_ref(index).map_err(|e| sql_error(&self.name, &e))?));
                 }
-                let fields: Vec<Option<&str>> = texts.iter().map(Option::as_deref).collect();
-                write_record_with_null(out, &fields, b',', NULL_MARKER).map_err(|error| {
-                    WarehouseError::new(
-                        FailureClass::Internal,
-                        format!("source `{}`: cannot pass rows on: {error}", self.name),
-                    )
-                })?;
+                write_row(out, &texts)?;
                 count += 1;
             }
             Ok(count)

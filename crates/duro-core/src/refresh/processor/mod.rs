@@ -66,11 +66,15 @@ pub struct ProcessorRunner {
 }
 
 impl ProcessorRunner {
-    /// The runner the configuration describes, or what is wrong with it: an S3 setting, a
-    /// `run_as` user that does not exist, Redshift without S3 staging.
-    pub fn from_config(config: &Config) -> Result<Self, String> {
+    /// The runner the configuration describes, with the `staging` its `s3.*` describes, or what
+    /// is wrong with them: an S3 setting, a `run_as` user that does not exist, Redshift without
+    /// S3 staging.
+    pub fn from_config(
+        config: &Config,
+        staging: Result<Option<Staging>, String>,
+    ) -> Result<Self, String> {
         let settings = &config.processors;
-        let staging = Staging::from_config(&config.s3)?;
+        let staging = staging?;
         if config.warehouse.dialect == Dialect::Redshift {
             match &staging {
                 None => {
