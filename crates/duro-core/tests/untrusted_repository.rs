@@ -30,6 +30,7 @@ fn symlinks_leading_outside_are_refused() {
         ("leak/p_select.sql", "select 1 as a"),
         ("leak/p — 1h.sql", "create table leak.p (a int)"),
         ("inside/real — 1h.sql", "select 2 as b"),
+        ("leak/n — 1h.replication.yml", "source: app\nsource_table: public.n\nstrategy: full\n"),
     ]);
     let root = dir.path();
     for link in [
@@ -38,6 +39,8 @@ fn symlinks_leading_outside_are_refused() {
         "leak/t.conf",
         "leak/p.py",
         "leak/p_requirements.txt",
+        "leak/r — 1h.replication.yml",
+        "leak/n.ddl.sql",
     ] {
         symlink(&secret, root.join(link)).unwrap();
     }
@@ -51,6 +54,8 @@ fn symlinks_leading_outside_are_refused() {
         "leak/t.conf",
         "leak/p.py",
         "leak/p_requirements.txt",
+        "leak/r — 1h.replication.yml",
+        "leak/n.ddl.sql",
         "leak/e — 1h.sql",
     ] {
         assert_diagnostic(&checked, &format!("{file}: error"), "points outside the repository");
@@ -152,6 +157,8 @@ fn more_than_one_statement_is_an_error() {
             ("s/q_select.sql", "select 1 as a"),
             ("s/q.py", "print(1)"),
             ("s/q — 1h.sql", "create table s.q (a int);\n\ndrop table victim.k1"),
+            ("s/r — 1h.replication.yml", "source: app\nsource_table: public.r\nstrategy: full\n"),
+            ("s/r.ddl.sql", "create table s.r (a int);\n\ndrop table victim.k1"),
             ("s/t — 1h.sql", "select 1 as a"),
             (
                 "s/t_test.sql",
@@ -165,6 +172,7 @@ fn more_than_one_statement_is_an_error() {
     assert_diagnostic(&checked, "s/p_select.sql:2: error", "2 statements");
     assert_diagnostic(&checked, "s/p — 1h.sql:2: error", "a second statement");
     assert_diagnostic(&checked, "s/q — 1h.sql:3: error", "a second statement");
+    assert_diagnostic(&checked, "s/r.ddl.sql:3: error", "a second statement");
     assert_diagnostic(&checked, "s/t_test.sql:2: error", "test 2 is not a query");
     assert_diagnostic(&checked, "s/t_test.sql:3: error", "test 3 contains `delete`");
     assert_diagnostic(&checked, "s/t_test.sql:4: error", "test 4 contains `into`");
