@@ -1,9 +1,11 @@
 //! Checks over the whole catalog, all collected: cycles, root groups without an interval,
 //! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
-//! names too long for the temporary tables of the warehouse's dialect, and replication nodes
-//! whose transport the dialect cannot load.
+//! names too long for the temporary tables of the warehouse's dialect, replication nodes
+//! whose transport the dialect cannot load, and S3 load nodes reading a store the operator does
+//! not allow or the warehouse cannot reach.
 
 use crate::catalog::replication::Transport;
+use crate::catalog::s3_load::LoadStores;
 use crate::catalog::{Catalog, KindName, Table, TableKind};
 use crate::config::Dialect;
 use crate::diagnostic::Diagnostic;
@@ -13,13 +15,14 @@ use crate::sql::ddl_table;
 /// The longest suffix Duro appends to a table name (`_duro_temp`, `_duro_old`, `_history`).
 pub const LONGEST_SUFFIX: &str = "_duro_temp";
 
-/// Runs every check for a warehouse of `dialect`. With `strict`, cycles are errors; otherwise
-/// warnings.
+/// Runs every check for a warehouse of `dialect`, S3 load nodes allowed `stores`. With `strict`,
+/// cycles are errors; otherwise warnings.
 pub fn check(
     catalog: &Catalog,
     graph: &DependencyGraph,
     strict: bool,
     dialect: Dialect,
+    stores: &LoadStores,
 ) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     check_cycles(catalog, graph, strict, &mut diagnostics);
@@ -28,6 +31,7 @@ pub fn check(
         check_keys(table, &mut diagnostics);
         check_name_length(table, dialect, &mut diagnostics);
         check_transport(table, dialect, &mut diagnostics);
+        check_load_store(table, dialect, stores, &mut diagnostics);
     }
     diagnostics
 }
@@ -103,6 +107,23 @@ fn check_transport(table: &Table, dialect: Dialect, diagnostics: &mut Vec<Diagno
     }
 }
 
+/// An S3 load node reads only a store the operator allows, and one its warehouse can reach.
+fn check_load_store(
+    table: &Table,
+    dialect: Dialect,
+    stores: &LoadStores,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if let Some(spec) = table.kind.s3_load()
+        && let Err(message) = stores.check(&spec.location, dialect == Dialect::Redshift)
+    {
+        diagnostics.push(
+            Diagnostic::error(Some(&table.definition_file), format!("`bucket`: {message}"))
+                .at_optional_line(crate::views::replication_file::key_line(&table.query, "bucket")),
+        );
+    }
+}
+
 fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
     let source =
@@ -111,6 +132,7 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
         TableKind::View => None,
         TableKind::Processor(source) => Some(&source.ddl),
         TableKind::Replication(source) => source.target_ddl.as_ref(),
+        TableKind::S3Load(_) => None,
     };
     let ddl = ddl_text.and_then(|text| ddl_table(text));
     let configures_distribution =
@@ -124,7 +146,22 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
             ),
         ));
     }
-    let ddl_columns = ddl.map(|ddl| ddl.columns);
+    let declared = table.kind.s3_load().filter(|spec| !spec.columns.is_empty());
+    if configures_distribution
+        && declared
+            .is_some_and(|spec| spec.columns.iter().any(|c| c.distkey || c.sortkey.is_some()))
+    {
+        diagnostics.push(Diagnostic::error(
+            Some(&table.definition_file),
+            format!(
+                "`{}` sets distkey/sortkey both in its `columns` and in `.conf`; keep them in one place",
+                table.name
+            ),
+        ));
+    }
+    let ddl_columns = ddl
+        .map(|ddl| ddl.columns)
+        .or_else(|| declared.map(|spec| spec.columns.iter().map(|c| c.name.clone()).collect()));
     let has_column = |column: &str| match &ddl_columns {
         Some(columns) => columns.iter().any(|c| c == column),
         // A replication target without a DDL file exists in the warehouse: not known here.
@@ -134,6 +171,7 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
         TableKind::Processor(_) => "columns of its CREATE TABLE",
         TableKind::Replication(_) => "columns of its target DDL",
         TableKind::View => "output columns of its query",
+        TableKind::S3Load(_) => "its declared `columns`",
     };
     let keys = config
         .distkey

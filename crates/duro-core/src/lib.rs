@@ -26,6 +26,7 @@ pub mod objectstore;
 pub mod plan;
 pub mod refresh;
 pub mod replication;
+pub mod s3_load;
 pub mod schedule;
 pub mod sources;
 pub mod sql;

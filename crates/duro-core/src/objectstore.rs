@@ -1,4 +1,5 @@
-//! S3 through `rust-s3` (blocking): uploading processor output, streaming it back, deleting it.
+//! S3 through `rust-s3` (blocking): uploading processor output, streaming it back, listing
+//! (every page), deleting.
 //! Works with AWS and S3-compatible servers (custom endpoint, path-style addressing).
 
 use crate::config::{S3Config, Secret};
@@ -60,9 +61,15 @@ impl ObjectStore {
     /// The bucket of `config`, or `None` when no bucket is configured. Without keys, the
     /// standard AWS credential chain (profile, instance role) is asked.
     pub fn from_config(config: &S3Config) -> Result<Option<Self>, ObjectStoreError> {
-        let Some(name) = &config.bucket else {
-            return Ok(None);
-        };
+        match &config.bucket {
+            Some(name) => Self::for_bucket(config, name).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The bucket `name` with the endpoint, region and keys of `config` (an S3 load node's
+    /// bucket, besides the staging one).
+    pub fn for_bucket(config: &S3Config, name: &str) -> Result<Self, ObjectStoreError> {
         crate::crypto::install_provider();
         let config_error = |message: String| ObjectStoreError { message, transient: false };
         let region_name = config.region.clone().unwrap_or_else(|| "us-east-1".to_owned());
@@ -81,7 +88,7 @@ impl ObjectStore {
         let bucket = Bucket::new(name, region, credentials)
             .map_err(|e| config_error(format!("S3 bucket `{name}`: {e}")))?;
         let bucket = if config.path_style { bucket.with_path_style() } else { bucket };
-        Ok(Some(Self { bucket, name: name.clone() }))
+        Ok(Self { bucket, name: name.to_owned() })
     }
 
     /// `s3://bucket/key`.

@@ -2,6 +2,7 @@
 //! views repository, and write the catalog to the state file only when there is no error.
 
 use crate::catalog::Catalog;
+use crate::catalog::s3_load::LoadStores;
 use crate::checks;
 use crate::config::{Config, DEFAULT_MAX_FILE_SIZE, Dialect};
 use crate::diagnostic::{Diagnostic, sort_diagnostics};
@@ -38,7 +39,7 @@ pub enum ScheduleError {
 }
 
 /// How a repository is checked.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct CheckOptions {
     /// Dependency cycles are errors (otherwise warnings).
     pub strict: bool,
@@ -47,12 +48,19 @@ pub struct CheckOptions {
     /// The warehouse the tables are built in (`warehouse.dialect`, or `--dialect`): its limits
     /// apply to the names.
     pub dialect: Dialect,
+    /// The stores S3 load nodes may read (`s3.load_buckets`, `s3.load_file_roots`).
+    pub load_stores: LoadStores,
 }
 
 impl Default for CheckOptions {
     /// Not strict, the default file size limit, Redshift.
     fn default() -> Self {
-        Self { strict: false, max_file_size: DEFAULT_MAX_FILE_SIZE, dialect: Dialect::Redshift }
+        Self {
+            strict: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            dialect: Dialect::Redshift,
+            load_stores: LoadStores::default(),
+        }
     }
 }
 
@@ -64,7 +72,13 @@ pub fn check_repository(
     let loaded = views::load(views_path, options.max_file_size)?;
     let graph = DependencyGraph::from_catalog(&loaded.catalog);
     let mut diagnostics = loaded.diagnostics;
-    diagnostics.extend(checks::check(&loaded.catalog, &graph, options.strict, options.dialect));
+    diagnostics.extend(checks::check(
+        &loaded.catalog,
+        &graph,
+        options.strict,
+        options.dialect,
+        &options.load_stores,
+    ));
     sort_diagnostics(&mut diagnostics);
     Ok(CheckedRepository { catalog: loaded.catalog, graph, diagnostics })
 }
@@ -89,6 +103,7 @@ impl ScheduleOptions {
                 strict,
                 max_file_size: config.views.max_file_size,
                 dialect: config.warehouse.dialect,
+                load_stores: config.s3.load_stores(),
             },
             use_git: config.views.use_git,
         }

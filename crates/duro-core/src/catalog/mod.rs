@@ -4,6 +4,7 @@
 
 pub mod conf_keys;
 pub mod replication;
+pub mod s3_load;
 mod table_config;
 
 pub use conf_keys::ConfKey;
@@ -16,11 +17,12 @@ use std::collections::BTreeMap;
 
 /// Which kind a table is, by name: what lists, the state file and `--check --json` show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum KindName {
     View,
     Processor,
     Replication,
+    S3Load,
 }
 
 impl KindName {
@@ -29,6 +31,7 @@ impl KindName {
             KindName::View => "view",
             KindName::Processor => "processor",
             KindName::Replication => "replication",
+            KindName::S3Load => "s3_load",
         }
     }
 
@@ -37,6 +40,7 @@ impl KindName {
             "view" => Some(KindName::View),
             "processor" => Some(KindName::Processor),
             "replication" => Some(KindName::Replication),
+            "s3_load" => Some(KindName::S3Load),
             _ => None,
         }
     }
@@ -71,13 +75,15 @@ pub struct ReplicationSource {
 }
 
 /// A plain view (`create table … as select`), a processor table (select → Python → DDL +
-/// load) or a replication node (a source database's table copied in), each with what only it
-/// has. Serialized as its name.
+/// load), a replication node (a source database's table copied in) or an S3 load node (the
+/// newest dated files of a bucket loaded in), each with what only it has. Serialized as its
+/// name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TableKind {
     View,
     Processor(ProcessorSource),
     Replication(Box<ReplicationSource>),
+    S3Load(Box<s3_load::S3LoadSpec>),
 }
 
 impl TableKind {
@@ -86,6 +92,7 @@ impl TableKind {
             TableKind::View => KindName::View,
             TableKind::Processor(_) => KindName::Processor,
             TableKind::Replication(_) => KindName::Replication,
+            TableKind::S3Load(_) => KindName::S3Load,
         }
     }
 
@@ -93,7 +100,7 @@ impl TableKind {
     pub fn processor(&self) -> Option<&ProcessorSource> {
         match self {
             TableKind::Processor(source) => Some(source),
-            TableKind::View | TableKind::Replication(_) => None,
+            _ => None,
         }
     }
 
@@ -101,6 +108,24 @@ impl TableKind {
     pub fn replication(&self) -> Option<&ReplicationSource> {
         match self {
             TableKind::Replication(source) => Some(source),
+            _ => None,
+        }
+    }
+
+    /// The S3 load node's definition, for S3 load nodes.
+    pub fn s3_load(&self) -> Option<&s3_load::S3LoadSpec> {
+        match self {
+            TableKind::S3Load(spec) => Some(spec),
+            _ => None,
+        }
+    }
+
+    /// Explicit upstream nodes of an ingest node (`depends_on`); `None` for a table whose
+    /// query says what it reads.
+    pub fn declared_dependencies(&self) -> Option<&[crate::identifier::TableName]> {
+        match self {
+            TableKind::Replication(source) => Some(&source.spec.depends_on),
+            TableKind::S3Load(spec) => Some(&spec.depends_on),
             TableKind::View | TableKind::Processor(_) => None,
         }
     }
@@ -119,8 +144,8 @@ pub struct Table {
     pub name: TableName,
     pub kind: TableKind,
     pub interval_minutes: Option<u32>,
-    /// The `select` query (for processors, the `_select.sql` text; for replication nodes, the
-    /// YAML definition), trailing `;` removed.
+    /// The `select` query (for processors, the `_select.sql` text; for ingest nodes, the YAML
+    /// definition), trailing `;` removed.
     #[serde(skip)]
     pub query: String,
     /// The text of `_test.sql`, if any.

@@ -329,9 +329,22 @@ pub struct S3Config {
     /// Keep the uploaded files after a successful load.
     #[serde(deserialize_with = "lenient::boolean")]
     pub keep_files: bool,
+    /// The buckets S3 load nodes may read.
+    pub load_buckets: Vec<String>,
+    /// The local folders (`file://`) S3 load nodes may read, absolute.
+    pub load_file_roots: Vec<PathBuf>,
 }
 
 impl S3Config {
+    /// The stores S3 load nodes may read, as the checks see them.
+    pub fn load_stores(&self) -> crate::catalog::s3_load::LoadStores {
+        crate::catalog::s3_load::LoadStores {
+            buckets: self.load_buckets.clone(),
+            file_roots: self.load_file_roots.clone(),
+            endpoint: self.endpoint.clone(),
+        }
+    }
+
     /// The access key and its secret, when both are known.
     pub fn keys(&self) -> Option<(&str, &Secret)> {
         self.access_key_id.as_deref().zip(self.secret_access_key.as_ref())
@@ -680,6 +693,12 @@ impl Config {
                 "slack.log_every must be a positive duration like `24h`; leave slack.log_channel and slack.channel unset for no periodic message".to_owned(),
             ));
         }
+        if let Some(root) = self.s3.load_file_roots.iter().find(|root| !root.is_absolute()) {
+            return Err(ConfigError::Invalid(format!(
+                "s3.load_file_roots: `{}` is not an absolute folder",
+                root.display()
+            )));
+        }
         if self.processors.export == ExportMethod::Unload
             && self.warehouse.dialect != Dialect::Redshift
         {
@@ -695,7 +714,8 @@ impl Config {
     pub fn unused_settings(&self) -> Vec<String> {
         let mut unused = self.file_warnings.clone();
         let s3 = &self.s3;
-        if s3.bucket.is_none() {
+        // S3 is in use for staging (`s3.bucket`) or for S3 load nodes (`s3.load_buckets`).
+        if s3.bucket.is_none() && s3.load_buckets.is_empty() {
             let set: Vec<&str> = [
                 ("s3.region", s3.region.is_some()),
                 ("s3.endpoint", s3.endpoint.is_some()),
@@ -706,7 +726,10 @@ impl Config {
             .filter_map(|(key, set)| set.then_some(key))
             .collect();
             if !set.is_empty() {
-                unused.push(format!("{} set but S3 is off without s3.bucket", set.join(", ")));
+                unused.push(format!(
+                    "{} set but S3 is off without s3.bucket or s3.load_buckets",
+                    set.join(", ")
+                ));
             }
         }
         let slack = &self.slack;
@@ -1164,7 +1187,7 @@ mod tests {
         assert_eq!(
             config.unused_settings(),
             [
-                "s3.region set but S3 is off without s3.bucket",
+                "s3.region set but S3 is off without s3.bucket or s3.load_buckets",
                 "Slack channels set but Slack is off without slack.token or slack.webhook_url",
                 "server.token set but server.auth is not `token`",
             ]

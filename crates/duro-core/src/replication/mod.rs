@@ -25,14 +25,15 @@ pub mod render;
 use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::catalog::replication::{
-    Columns, CopyOptions, DeleteTracking, FileFormat, FullMode, Nulls, ReplicationSpec, Strategy,
-    Transport, Vacuum,
+    AfterLoad, Columns, CopyOptions, DeleteTracking, FileFormat, FullMode, Nulls, ReplicationSpec,
+    Strategy, Transport, Vacuum,
 };
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
 use crate::refresh::{self, Session, Staging, data_tests};
 use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source, TriggerState};
 use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
+use crate::warehouse::copy_in::copy_in;
 use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::TEMP_SUFFIX;
 use crate::warehouse::{WarehouseError, catalog, render as warehouse_render, statement};
@@ -712,7 +713,11 @@ impl<'a> Attempt<'_, '_, 'a> {
                 copied?;
             }
             _ => {
-                copy_in(self.session.client, render::DELETED_KEYS, &spec.key, export)?;
+                copy_in(
+                    self.session.client,
+                    &render::copy_from_stdin(render::DELETED_KEYS, &spec.key),
+                    export,
+                )?;
             }
         }
         let client = &mut *self.session.client;
@@ -768,14 +773,14 @@ impl<'a> Attempt<'_, '_, 'a> {
     ) -> Result<u64, WarehouseError> {
         let timeout_ms = self.timeout_seconds * 1_000;
         let Some(staging) = load.staging else {
-            return copy_in(self.session.client, into, columns, |out| {
+            return copy_in(self.session.client, &render::copy_from_stdin(into, columns), |out| {
                 source.export(load.request, out, timeout_ms)
             });
         };
         let prefix = load.prefix();
         if self.session.dialect == Dialect::Postgres {
             let dir = work_folder()?;
-            return copy_in(self.session.client, into, columns, |out| {
+            return copy_in(self.session.client, &render::copy_from_stdin(into, columns), |out| {
                 files::download_into(staging, &prefix, dir.path(), out)
             });
         }
@@ -817,49 +822,50 @@ impl<'a> Attempt<'_, '_, 'a> {
         })
     }
 
-    /// Statistics (and a `VACUUM` when asked) after a load, outside any transaction; a failure
-    /// is a warning, as the rows are in.
     fn after_load(&mut self) -> Result<(), String> {
-        let after = self.node.spec.after_load;
-        let target = self.node.name;
-        let mut statements = Vec::new();
-        match self.session.dialect {
-            Dialect::Postgres => {
-                if after.vacuum != Vacuum::None {
-                    statements.push(render::postgres_vacuum(target));
-                }
-                if after.analyze {
-                    statements.push(render::analyze(target));
-                }
-            }
-            Dialect::Redshift => {
-                let sort_key: Option<String> = match after.vacuum {
-                    Vacuum::Auto => self
-                        .session
-                        .client
-                        .query_opt(render::SORT_KEY, &[&target.schema, &target.table])
-                        .map_err(|e| format!("cannot read the sort key of `{target}`: {e}"))?
-                        .and_then(|row| row.get(0)),
-                    _ => None,
-                };
-                statements.extend(render::redshift_vacuum(
-                    target,
-                    after.vacuum,
-                    sort_key.as_deref(),
-                ));
-                if after.analyze {
-                    statements.push(render::analyze(target));
-                }
-            }
-        }
-        for statement in statements {
-            self.session
-                .client
-                .batch_execute(&statement)
-                .map_err(|e| format!("loaded, but `{statement}` failed: {e}"))?;
-        }
-        Ok(())
+        after_load(self.session, self.node.name, self.node.spec.after_load)
     }
+}
+
+/// Statistics (and a `VACUUM` when asked) after a load into `target` (a replication node's or
+/// an S3 load's), outside any transaction; a failure is a warning, as the rows are in.
+pub(crate) fn after_load(
+    session: &mut Session<'_>,
+    target: &TableName,
+    after: AfterLoad,
+) -> Result<(), String> {
+    let mut statements = Vec::new();
+    match session.dialect {
+        Dialect::Postgres => {
+            if after.vacuum != Vacuum::None {
+                statements.push(render::postgres_vacuum(target));
+            }
+            if after.analyze {
+                statements.push(render::analyze(target));
+            }
+        }
+        Dialect::Redshift => {
+            let sort_key: Option<String> = match after.vacuum {
+                Vacuum::Auto => session
+                    .client
+                    .query_opt(render::SORT_KEY, &[&target.schema, &target.table])
+                    .map_err(|e| format!("cannot read the sort key of `{target}`: {e}"))?
+                    .and_then(|row| row.get(0)),
+                _ => None,
+            };
+            statements.extend(render::redshift_vacuum(target, after.vacuum, sort_key.as_deref()));
+            if after.analyze {
+                statements.push(render::analyze(target));
+            }
+        }
+    }
+    for statement in statements {
+        session
+            .client
+            .batch_execute(&statement)
+            .map_err(|e| format!("loaded, but `{statement}` failed: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Where an import's rows come from.
@@ -879,69 +885,6 @@ impl Load<'_> {
     fn prefix(&self) -> String {
         let first = self.files.first().map(String::as_str).unwrap_or_default();
         first[..first.rfind('/').map_or(0, |at| at + 1)].to_owned()
-    }
-}
-
-/// Streams what `produce` writes into `COPY … FROM STDIN` on `client`; returns the rows
-/// loaded. `produce` runs on a thread of its own, so reading and writing overlap; at most
-/// `PIPE_CHUNKS` chunks of `PIPE_CHUNK_BYTES` wait between them.
-fn copy_in(
-    client: &mut postgres::Client,
-    into: &str,
-    columns: &[String],
-    produce: impl FnOnce(&mut dyn Write) -> Result<u64, WarehouseError> + Send,
-) -> Result<u64, WarehouseError> {
-    let classify = |e: postgres::Error| WarehouseError::from_postgres(&e, false);
-    let mut writer = client.copy_in(&render::copy_from_stdin(into, columns)).map_err(classify)?;
-    let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_CHUNKS);
-    let (produced, written) = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Result<u64, WarehouseError> {
-            let mut out = std::io::BufWriter::with_capacity(PIPE_CHUNK_BYTES, ChunkSender(sender));
-            let rows = produce(&mut out)?;
-            out.flush().map_err(|e| {
-                WarehouseError::new(FailureClass::Internal, format!("cannot pass rows on: {e}"))
-            })?;
-            Ok(rows)
-        });
-        let mut written = Ok(());
-        for chunk in &chunks {
-            written = writer.write_all(&chunk);
-            if written.is_err() {
-                break;
-            }
-        }
-        // After a failed write the producer's next chunk finds no reader and it stops.
-        drop(chunks);
-        (producer.join().expect("the producing thread does not panic"), written)
-    });
-    // A write fails when the warehouse ended the COPY: its reason comes first.
-    if let Err(error) = written {
-        return Err(match writer.finish() {
-            Err(refused) => classify(refused),
-            Ok(_) => {
-                WarehouseError::new(FailureClass::Connection, format!("the load stopped: {error}"))
-            }
-        });
-    }
-    produced?;
-    writer.finish().map_err(classify)
-}
-
-/// Chunks in flight between the source's reader and the warehouse's writer.
-const PIPE_CHUNKS: usize = 8;
-const PIPE_CHUNK_BYTES: usize = 64 * 1024;
-
-/// Hands each buffer to the writer's thread.
-struct ChunkSender(std::sync::mpsc::SyncSender<Vec<u8>>);
-
-impl Write for ChunkSender {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.send(buf.to_vec()).map_err(|_| std::io::ErrorKind::BrokenPipe)?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 

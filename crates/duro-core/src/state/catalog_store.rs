@@ -191,6 +191,7 @@ fn stored_table(
             spec: json_column(row, 14)?,
             target_ddl: row.get(3)?,
         })),
+        KindName::S3Load => TableKind::S3Load(Box::new(json_column(row, 14)?)),
     };
     Ok(StoredTable {
         dependencies: dependencies.get(&name).cloned().unwrap_or_default(),
@@ -218,7 +219,7 @@ struct Definition {
     requirements: Option<String>,
     interval_minutes: Option<u32>,
     config_json: String,
-    /// A replication node's typed definition, as JSON.
+    /// An ingest node's typed definition, as JSON.
     spec_json: Option<String>,
 }
 
@@ -250,8 +251,12 @@ fn definition_of(table: &Table) -> Definition {
         requirements: processor.and_then(|p| p.requirements.clone()),
         interval_minutes: table.interval_minutes,
         config_json: serde_json::to_string(&table.config).expect("a config always serializes"),
-        spec_json: replication
-            .map(|r| serde_json::to_string(&r.spec).expect("a specification always serializes")),
+        spec_json: match (replication, table.kind.s3_load()) {
+            (Some(r), _) => Some(serde_json::to_string(&r.spec)),
+            (None, Some(spec)) => Some(serde_json::to_string(spec)),
+            (None, None) => None,
+        }
+        .map(|json| json.expect("a specification always serializes")),
     }
 }
 

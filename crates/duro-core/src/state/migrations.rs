@@ -283,6 +283,59 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) strict;
     create index replication_runs_by_table on replication_runs (table_name, build_id);
     "#,
+    // 10: S3 load nodes: the `s3_load` kind, each node's newest loaded file and data date (never
+    // trimmed), and each load's files beside its build record. `tables` is rebuilt as in 9.
+    r#"
+    create temp table saved_dependencies as select * from dependencies;
+    create temp table saved_force_requests as select * from force_requests;
+    create table tables_v10 (
+        name text primary key,
+        kind text not null check (kind in ('view', 'processor', 'replication', 's3_load')),
+        query text not null,
+        ddl text,
+        tests text,
+        processor_source text,
+        requirements text,
+        interval_minutes integer check (interval_minutes > 0),
+        config_json text not null,
+        files_json text not null,
+        definition_file text not null,
+        dependency_method text not null check (dependency_method in ('parsed', 'tokens')),
+        first_seen_at_ms integer not null,
+        changed_at_ms integer not null,
+        deleted_at_ms integer,
+        spec_json text
+    ) strict;
+    insert into tables_v10 select * from tables;
+    drop table tables;
+    alter table tables_v10 rename to tables;
+    create index tables_summary on tables (name, kind, interval_minutes, deleted_at_ms);
+    insert or ignore into dependencies select * from temp.saved_dependencies;
+    insert or ignore into force_requests select * from temp.saved_force_requests;
+    drop table temp.saved_dependencies;
+    drop table temp.saved_force_requests;
+
+    create table s3_load_state (
+        table_name text primary key,
+        -- The newest file loaded (its URL) and its data date (RFC 3339, UTC).
+        last_file text not null,
+        data_date text not null,
+        loaded_at_ms integer not null
+    ) strict;
+
+    create table s3_load_runs (
+        build_id integer primary key,
+        table_name text not null,
+        -- The files loaded, oldest first (several with `catch_up`), as a JSON list of URLs.
+        files_json text not null default '[]',
+        -- The newest data date loaded, or the table's when nothing newer was found.
+        data_date text,
+        rows integer,
+        -- Why nothing was loaded, or what was refused.
+        note text
+    ) strict;
+    create index s3_load_runs_by_table on s3_load_runs (table_name, build_id);
+    "#,
 ];
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod history;
 mod migrations;
 mod names;
 mod replication;
+mod s3_load;
 mod workers;
 
 pub use builds::{BuildRecord, BuildResult, BuildStart};
@@ -20,6 +21,7 @@ pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
 pub use history::{BuildCount, PeriodStats, TableActivity};
 pub use migrations::SCHEMA_VERSION;
 pub use replication::{PendingRun, ReplicationRun, ReplicationState, RunState};
+pub use s3_load::{LoadedFile, S3LoadRun};
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};

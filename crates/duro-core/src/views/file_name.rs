@@ -5,7 +5,7 @@
 //! en dash or em dash, with or without spaces (`cities — 24h.sql`, `cities-1h.sql`); `_test.sql`,
 //! `_select.sql`, `.py`, `_requirements.txt`; `global.conf`, `schema.conf`, `schema/schema.conf`,
 //! `schema.table.conf`, `schema/table.conf`; replication nodes `table — 1h.replication.yml` (or
-//! `.yaml`) with their target's `table.ddl.sql`. Names are folded to lower case, as Redshift does.
+//! `.yaml`) with their target's `table.ddl.sql`; S3 load nodes `table — 30m.s3.yml` (or `.yaml`). Names are folded to lower case, as Redshift does.
 
 use crate::diagnostic::Severity;
 use crate::identifier::{TableName, validate_identifier};
@@ -32,6 +32,11 @@ pub enum FileRole {
     },
     /// `t — 1h.replication.yml`: a replication node producing the table.
     Replication {
+        table: TableName,
+        interval_minutes: Option<u32>,
+    },
+    /// `t — 30m.s3.yml`: an S3 load node producing the table.
+    S3Load {
         table: TableName,
         interval_minutes: Option<u32>,
     },
@@ -125,25 +130,39 @@ pub fn classify(relative_path: &str) -> Classified {
 
 /// The file name endings of a replication node.
 pub const REPLICATION_SUFFIXES: [&str; 2] = [".replication.yml", ".replication.yaml"];
+/// The file name endings of an S3 load node.
+pub const S3_LOAD_SUFFIXES: [&str; 2] = [".s3.yml", ".s3.yaml"];
 /// The file name ending of a replication node's target DDL.
 pub const TARGET_DDL_SUFFIX: &str = ".ddl.sql";
 
-/// A replication node or its target's DDL, or a name that looks like one but is not read (a
+/// A replication or S3 load node, a replication target's DDL, or a name that looks like one but is not read (a
 /// warning, so a node is never dropped silently); `None` for every other file.
 fn classify_ingest(folder: Option<&str>, file_name: &str) -> Option<Classified> {
-    if let Some(stem) = REPLICATION_SUFFIXES.iter().find_map(|s| file_name.strip_suffix(s)) {
+    let node = |stem: &str, role: fn(TableName, Option<u32>) -> FileRole| {
         let (name, interval) = match split_interval(stem) {
             Ok(split) => split,
-            Err(message) => return Some(error(message)),
+            Err(message) => return error(message),
         };
         let interval_minutes = match interval_minutes(interval) {
             Ok(minutes) => minutes,
-            Err(problem) => return Some(problem),
+            Err(problem) => return problem,
         };
-        return Some(match table_name(folder, &name) {
-            Ok(table) => Classified::Role(FileRole::Replication { table, interval_minutes }),
+        match table_name(folder, &name) {
+            Ok(table) => Classified::Role(role(table, interval_minutes)),
             Err(message) => error(message),
-        });
+        }
+    };
+    if let Some(stem) = REPLICATION_SUFFIXES.iter().find_map(|s| file_name.strip_suffix(s)) {
+        return Some(node(stem, |table, interval_minutes| FileRole::Replication {
+            table,
+            interval_minutes,
+        }));
+    }
+    if let Some(stem) = S3_LOAD_SUFFIXES.iter().find_map(|s| file_name.strip_suffix(s)) {
+        return Some(node(stem, |table, interval_minutes| FileRole::S3Load {
+            table,
+            interval_minutes,
+        }));
     }
     if let Some(stem) = file_name.strip_suffix(TARGET_DDL_SUFFIX) {
         let (name, interval) = match split_interval(stem) {
@@ -155,7 +174,14 @@ fn classify_ingest(folder: Option<&str>, file_name: &str) -> Option<Classified> 
         }));
     }
     let lower = file_name.to_lowercase();
-    if lower.contains("replic") && (lower.contains(".yml") || lower.contains(".yaml")) {
+    let yaml = lower.contains(".yml") || lower.contains(".yaml");
+    if yaml && lower.contains(".s3.") {
+        return Some(Classified::Problem {
+            severity: Severity::Warning,
+            message: "ignored: this looks like an S3 load node, but only files ending in `.s3.yml` or `.s3.yaml` are read (`pages — 30m.s3.yml`)".to_owned(),
+        });
+    }
+    if lower.contains("replic") && yaml {
         return Some(Classified::Problem {
             severity: Severity::Warning,
             message: "ignored: this looks like a replication node, but only files ending in `.replication.yml` or `.replication.yaml` are read (`users — 1h.replication.yml`)".to_owned(),
@@ -421,6 +447,35 @@ mod tests {
                 }
                 other => panic!("{path}: expected an error, got {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn s3_load_nodes_and_near_misses() {
+        let load = |table: &str, interval_minutes| {
+            role(FileRole::S3Load { table: name(table), interval_minutes })
+        };
+        let cases = [
+            ("raw/pages — 30m.s3.yml", load("raw.pages", Some(30))),
+            ("raw/pages.s3.yaml", load("raw.pages", None)),
+            ("raw.pages — 1h.s3.yml", load("raw.pages", Some(60))),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(classify(path), expected, "{path}");
+        }
+        for path in ["raw/pages.S3.yml", "raw/pages.s3.yml.orig"] {
+            match classify(path) {
+                Classified::Problem { severity: Severity::Warning, message } => {
+                    assert!(message.contains("looks like an S3 load node"), "{path}: {message}")
+                }
+                other => panic!("{path}: expected a warning, got {other:?}"),
+            }
+        }
+        match classify("pages — 30m.s3.yml") {
+            Classified::Problem { severity: Severity::Error, message } => {
+                assert!(message.contains("no schema"), "{message}")
+            }
+            other => panic!("expected an error, got {other:?}"),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod file_name;
 mod listing;
 pub(crate) mod reading;
 pub mod replication_file;
+pub mod s3_load_file;
 pub mod table_config;
 
 use crate::catalog::{Catalog, ProcessorSource, ReplicationSource, Table, TableKind};
@@ -53,6 +54,8 @@ struct TableFiles {
     replications: Vec<(String, Option<u32>)>,
     /// `*.ddl.sql` files (a replication node's target).
     target_ddls: Vec<String>,
+    /// `*.s3.yml` files, with the interval of their names.
+    s3_loads: Vec<(String, Option<u32>)>,
 }
 
 /// Config files by where they apply.
@@ -111,12 +114,12 @@ pub fn load(root: &Path, max_file_size: u64) -> Result<LoadedViews, LoadError> {
     Ok(LoadedViews { catalog, diagnostics })
 }
 
-/// What a table reads: its query's references, or a replication node's `depends_on`.
+/// What a table reads: its query's references, or an ingest node's `depends_on`.
 fn analyze(table: &Table) -> QueryAnalysis {
-    match table.kind.replication() {
+    match table.kind.declared_dependencies() {
         None => sql::analyze_query(&table.query),
-        Some(replication) => QueryAnalysis {
-            references: replication.spec.depends_on.iter().map(ToString::to_string).collect(),
+        Some(depends_on) => QueryAnalysis {
+            references: depends_on.iter().map(ToString::to_string).collect(),
             method: sql::DependencyMethod::Parsed,
             output: sql::OutputColumns::Unknown,
             problem: None,
@@ -149,6 +152,9 @@ fn file_role(
             by_table.entry(table).or_default().replications.push((path, interval_minutes))
         }
         FileRole::TargetDdl { table } => by_table.entry(table).or_default().target_ddls.push(path),
+        FileRole::S3Load { table, interval_minutes } => {
+            by_table.entry(table).or_default().s3_loads.push((path, interval_minutes))
+        }
         FileRole::GlobalConf => confs.global = Some(path),
         FileRole::SchemaConf { schema } => confs.schema.entry(schema).or_default().push(path),
     }
@@ -179,7 +185,7 @@ fn read_texts(
         confs.global.iter().chain(confs.schema.values().flatten()).collect();
     for files in by_table.values() {
         wanted.extend(files.definitions.iter().map(|(path, _)| path));
-        wanted.extend(files.replications.iter().map(|(path, _)| path));
+        wanted.extend(files.replications.iter().chain(&files.s3_loads).map(|(path, _)| path));
         wanted.extend(&files.target_ddls);
         wanted.extend(
             files
@@ -301,20 +307,30 @@ impl Builder<'_> {
         }
     }
 
-    /// A replication node: its definition and target DDL checked, each problem with its file
-    /// and line (its tests are checked with every table's, in `apply_analysis`).
-    fn replication_node(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
-        let paths: Vec<String> = files.replications.iter().map(|(path, _)| path.clone()).collect();
-        let path = self.single(name, "replication files", &paths).cloned()?;
-        for other in files.definitions.iter().map(|(p, _)| p).chain(&files.processors) {
+    /// The one definition file of an ingest node (`nodes`, with their names' intervals), its
+    /// text, and its definition parsed by `parse`; a second producer of the table is an error.
+    #[allow(clippy::type_complexity)]
+    fn ingest_file<T>(
+        &mut self,
+        name: &TableName,
+        files: &TableFiles,
+        nodes: &[(String, Option<u32>)],
+        what: &str,
+        parse: impl FnOnce(&str, Option<u32>) -> Result<T, Vec<replication_file::SpecProblem>>,
+    ) -> Option<(String, String, Option<T>)> {
+        let paths: Vec<String> = nodes.iter().map(|(path, _)| path.clone()).collect();
+        let path = self.single(name, what, &paths).cloned()?;
+        let others = files.definitions.iter().chain(&files.replications).chain(&files.s3_loads);
+        for other in others.map(|(p, _)| p).chain(&files.processors).filter(|p| !paths.contains(p))
+        {
             self.error(
                 &path,
                 format!("`{name}` is produced by two files: `{other}` and `{path}`; keep one"),
             );
         }
-        let file_interval = files.replications.first().and_then(|(_, interval)| *interval);
+        let file_interval = nodes.first().and_then(|(_, interval)| *interval);
         let text = self.text(&path)?;
-        let parsed = match replication_file::parse(&text, file_interval) {
+        let parsed = match parse(&text, file_interval) {
             Ok(parsed) => Some(parsed),
             Err(problems) => {
                 for problem in problems {
@@ -326,6 +342,62 @@ impl Builder<'_> {
                 None
             }
         };
+        Some((path, text, parsed))
+    }
+
+    /// The text of a node's tests, and the file they come from.
+    fn node_tests(
+        &mut self,
+        name: &TableName,
+        files: &TableFiles,
+    ) -> Option<(Option<String>, Option<String>)> {
+        let test = self.single(name, "test files", &files.tests).cloned();
+        let tests = match &test {
+            Some(test) => Some(self.text(test)?),
+            None => None,
+        };
+        Some((test, tests))
+    }
+
+    /// An S3 load node: its definition checked, each problem with its file and line.
+    fn s3_load_node(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
+        let (path, text, parsed) =
+            self.ingest_file(name, files, &files.s3_loads, "S3 load files", |text, interval| {
+                s3_load_file::parse(text, name, interval)
+            })?;
+        for ddl in &files.target_ddls {
+            self.error(
+                ddl,
+                format!("`{name}` is an S3 load node, whose table comes from its `columns`; remove this file"),
+            );
+        }
+        let (test, tests) = self.node_tests(name, files)?;
+        let mut own_files = vec![path.clone()];
+        own_files.extend(test);
+        let (spec, interval) = parsed?;
+        let kind = TableKind::S3Load(Box::new(spec));
+        Some(self.assemble(
+            name,
+            files,
+            kind,
+            path,
+            own_files,
+            interval,
+            trim_statement(&text),
+            tests,
+        ))
+    }
+
+    /// A replication node: its definition and target DDL checked, each problem with its file
+    /// and line (its tests are checked with every table's, in `apply_analysis`).
+    fn replication_node(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
+        let (path, text, parsed) = self.ingest_file(
+            name,
+            files,
+            &files.replications,
+            "replication files",
+            replication_file::parse,
+        )?;
         let mut own_files = vec![path.clone()];
         let mut target_ddl = None;
         if let Some(ddl_file) = self.single(name, "target DDL files", &files.target_ddls).cloned()
@@ -341,11 +413,7 @@ impl Builder<'_> {
             own_files.push(ddl_file);
             target_ddl = Some(ddl);
         }
-        let test = self.single(name, "test files", &files.tests).cloned();
-        let tests = match &test {
-            Some(test) => Some(self.text(test)?),
-            None => None,
-        };
+        let (test, tests) = self.node_tests(name, files)?;
         own_files.extend(test);
         let (spec, interval) = parsed?;
         let kind = TableKind::Replication(Box::new(ReplicationSource { spec, target_ddl }));
@@ -364,6 +432,9 @@ impl Builder<'_> {
     fn table(&mut self, name: &TableName, files: &TableFiles) -> Option<Table> {
         if !files.replications.is_empty() {
             return self.replication_node(name, files);
+        }
+        if !files.s3_loads.is_empty() {
+            return self.s3_load_node(name, files);
         }
         let definition_paths: Vec<String> =
             files.definitions.iter().map(|(path, _)| path.clone()).collect();
@@ -634,7 +705,7 @@ fn apply_analysis(
             format!("`{}` reads itself; that is not counted as a dependency", table.name),
         ));
     }
-    if table.kind.replication().is_some() {
+    if table.kind.declared_dependencies().is_some() {
         for upstream in analysis.references.iter().filter(|name| !managed.contains(*name)) {
             diagnostics.push(Diagnostic::error(
                 Some(&table.definition_file),

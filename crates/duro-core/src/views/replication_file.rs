@@ -68,7 +68,7 @@ struct RawAfterLoad {
 }
 
 /// The line of a top-level key, for problems found after deserializing.
-fn key_line(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn key_line(text: &str, key: &str) -> Option<usize> {
     text.lines()
         .position(|line| {
             line.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
@@ -90,12 +90,7 @@ pub fn parse(
                 message: "the file is empty: a replication node needs at least `source`, `source_table` and `strategy`".to_owned(),
             }]);
         }
-        Err(error) => {
-            return Err(vec![SpecProblem {
-                line: error.location().map(|location| location.line()),
-                message: error.to_string(),
-            }]);
-        }
+        Err(error) => return Err(vec![yaml_problem(&error)]),
     };
     let mut problems = Vec::new();
     let mut problem = |key: &str, message: String| {
@@ -209,35 +204,8 @@ pub fn parse(
         vacuum: after.vacuum.unwrap_or_default(),
         analyze: after.analyze.unwrap_or(true),
     });
-    let interval = match raw.interval.map(|value| interval_minutes(&value)) {
-        None => file_interval,
-        Some(Err(message)) => {
-            problem("interval", message);
-            file_interval
-        }
-        Some(Ok(minutes)) => match file_interval {
-            Some(named) if named != minutes => {
-                problem(
-                    "interval",
-                    format!(
-                        "{} disagrees with the file name's {}: keep one",
-                        format_minutes(minutes),
-                        format_minutes(named)
-                    ),
-                );
-                file_interval
-            }
-            _ => Some(minutes),
-        },
-    };
-    let depends_on = raw
-        .depends_on
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|name| {
-            TableName::parse(&name.to_lowercase()).map_err(|m| problem("depends_on", m)).ok()
-        })
-        .collect();
+    let interval = node_interval(raw.interval, file_interval, &mut problem);
+    let depends_on = depends_on(raw.depends_on, &mut problem);
     let (Some(source_table), true) = (source_table, problems.is_empty()) else {
         return Err(problems);
     };
@@ -265,8 +233,60 @@ pub fn parse(
     Ok((spec, interval))
 }
 
+/// A node's interval: the `interval` key's, which must agree with the file name's when both
+/// are given.
+pub(crate) fn node_interval(
+    value: Option<Value>,
+    file_interval: Option<u32>,
+    problem: &mut impl FnMut(&str, String),
+) -> Option<u32> {
+    match value.map(|value| interval_minutes(&value)) {
+        None => file_interval,
+        Some(Err(message)) => {
+            problem("interval", message);
+            file_interval
+        }
+        Some(Ok(minutes)) => match file_interval {
+            Some(named) if named != minutes => {
+                problem(
+                    "interval",
+                    format!(
+                        "{} disagrees with the file name's {}: keep one",
+                        format_minutes(minutes),
+                        format_minutes(named)
+                    ),
+                );
+                file_interval
+            }
+            _ => Some(minutes),
+        },
+    }
+}
+
+/// A node's `depends_on`: `schema.table` names.
+pub(crate) fn depends_on(
+    names: Option<Vec<String>>,
+    problem: &mut impl FnMut(&str, String),
+) -> Vec<TableName> {
+    names
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| {
+            TableName::parse(&name.to_lowercase()).map_err(|m| problem("depends_on", m)).ok()
+        })
+        .collect()
+}
+
+/// The problem of a YAML text serde could not read, at its line.
+pub(crate) fn yaml_problem(error: &serde_yaml::Error) -> SpecProblem {
+    SpecProblem {
+        line: error.location().map(|location| location.line()),
+        message: error.to_string(),
+    }
+}
+
 /// A column name, folded to lower case as Duro folds every name.
-fn column_name(text: &str) -> Result<String, String> {
+pub(crate) fn column_name(text: &str) -> Result<String, String> {
     let name = text.trim().to_lowercase();
     validate_identifier(&name).map(|()| name)
 }

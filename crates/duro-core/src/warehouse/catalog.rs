@@ -52,6 +52,11 @@ pub const COLUMNS: &str = "select a.attname::text, format_type(a.atttypid, a.att
     join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum";
 
+/// The table's columns in order: name, type (`format_type`), whether `not null`.
+pub const COLUMN_DETAILS: &str = "select a.attname::text, format_type(a.atttypid, a.atttypmod)::text, a.attnotnull
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum";
+
 /// User tables whose name matches a `like` pattern (`$1`).
 pub const TABLES_WITH_SUFFIX: &str = "select n.nspname::text, c.relname::text
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -71,6 +76,7 @@ pub fn all_queries(dialect: Dialect) -> Vec<&'static str> {
         TABLE_FACTS,
         VIEWS_BOUND_TO,
         COLUMNS,
+        COLUMN_DETAILS,
         TABLES_WITH_SUFFIX,
         can_act_as_query(dialect),
     ];
@@ -250,6 +256,27 @@ pub fn columns(
 ) -> Result<Vec<(String, String)>> {
     let rows = client.query(COLUMNS, &[&table.schema, &table.table]).map_err(classified)?;
     Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+}
+
+/// One column of a table in the warehouse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableColumn {
+    pub name: String,
+    /// As `format_type` shows it (`character varying(256)`).
+    pub type_name: String,
+    pub not_null: bool,
+}
+
+/// The table's columns in order, with their types and nullability; empty when it does not exist.
+pub fn column_details(
+    client: &mut impl GenericClient,
+    table: &TableName,
+) -> Result<Vec<TableColumn>> {
+    let rows = client.query(COLUMN_DETAILS, &[&table.schema, &table.table]).map_err(classified)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| TableColumn { name: row.get(0), type_name: row.get(1), not_null: row.get(2) })
+        .collect())
 }
 
 /// Tables in the warehouse whose name ends with `suffix` (leftovers of interrupted builds).

@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod connection;
+pub mod copy_in;
 pub mod export;
 pub mod grantee;
 pub mod render;

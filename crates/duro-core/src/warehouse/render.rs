@@ -95,7 +95,7 @@ fn redshift_attributes(dialect: Dialect, config: &TableConfig) -> String {
 }
 
 /// ` diststyle key distkey ("c") sortkey ("a", "b")`, or an empty string.
-fn table_attributes(config: &TableConfig) -> String {
+pub(crate) fn table_attributes(config: &TableConfig) -> String {
     let mut attributes = String::new();
     match (&config.distkey, config.diststyle.as_deref()) {
         (Some(key), _) => {
@@ -298,6 +298,21 @@ pub enum CopyCredentials {
         secret_access_key: Secret,
         session_token: Option<Secret>,
     },
+}
+
+impl CopyCredentials {
+    /// How `COPY` reaches S3 with the `s3:` settings: the IAM role, or else the keys; `None`
+    /// when neither is configured.
+    pub fn from_config(config: &crate::config::S3Config) -> Option<Self> {
+        match &config.iam_role {
+            Some(role) => Some(CopyCredentials::IamRole(role.clone())),
+            None => config.keys().map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
+                access_key_id: access_key_id.to_owned(),
+                secret_access_key: secret_access_key.clone(),
+                session_token: config.session_token.clone(),
+            }),
+        }
+    }
 }
 
 /// A SQL string literal: single quotes doubled.

@@ -134,19 +134,11 @@ impl Staging {
         let Some(store) = store else {
             return Ok(None);
         };
-        let copy_credentials = match &config.iam_role {
-            Some(role) => Some(CopyCredentials::IamRole(role.clone())),
-            None => config.keys().map(|(access_key_id, secret_access_key)| CopyCredentials::Keys {
-                access_key_id: access_key_id.to_owned(),
-                secret_access_key: secret_access_key.clone(),
-                session_token: config.session_token.clone(),
-            }),
-        };
         Ok(Some(Self {
             store: Arc::new(store),
             prefix: config.prefix.clone(),
             keep_files: config.keep_files,
-            copy_credentials,
+            copy_credentials: CopyCredentials::from_config(config),
             region: config.region.clone(),
         }))
     }
