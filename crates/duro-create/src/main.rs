@@ -4,9 +4,11 @@
 
 mod daemon;
 mod replication;
+mod s3_load;
 
 use clap::Parser;
 use duro_core::creator::Selection;
+use duro_core::s3_load::Overrides;
 use duro_core::startup::CommonArgs;
 use std::process::ExitCode;
 
@@ -52,6 +54,16 @@ struct Args {
     /// With --reset: confirm the reset of an identity node (every row is replaced)
     #[arg(long, requires = "reset")]
     yes: bool,
+    /// With --table, an S3 load node: load exactly the file of this data date
+    /// (2015-07-02T00:00:00Z)
+    #[arg(long, requires = "table", value_name = "DATE", value_parser = s3_load::parse_date)]
+    date: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// With --table, an S3 load node: load even when the file is not newer than the table's data
+    #[arg(long, requires = "table")]
+    force: bool,
+    /// With --table, an S3 load node: delete every row first, whatever the node's `mode`
+    #[arg(long, requires = "table")]
+    truncate: bool,
 }
 
 fn main() -> ExitCode {
@@ -74,7 +86,14 @@ fn main() -> ExitCode {
         return code;
     }
     let selection = match args.table {
-        Some(name) => Selection::Table { name, with_dependencies: args.with_deps },
+        Some(name) => {
+            let load = Overrides { date: args.date, force: args.force, truncate: args.truncate };
+            let load = match s3_load::overrides(&config, &name, load) {
+                Ok(load) => load,
+                Err(code) => return code,
+            };
+            Selection::Table { name, with_dependencies: args.with_deps, load }
+        }
         None => Selection::Due,
     };
     if args.check_warehouse {

@@ -1,6 +1,6 @@
 //! The integration tests of `duro-create`, one test binary sharing one private PostgreSQL
-//! cluster: the creator in process, processor tables, hardening against untrusted repository
-//! text, and the binary as people and supervisors run it (the daemon, `kill -9`).
+//! cluster: the creator in process, processor tables, replication and S3 load nodes,
+//! hardening against untrusted repository text, and the binary as people and supervisors run it (the daemon, `kill -9`).
 
 mod cli;
 mod creator;
@@ -8,4 +8,5 @@ mod daemon;
 mod hardening;
 mod processors;
 mod replication;
+mod s3_load;
 mod support;

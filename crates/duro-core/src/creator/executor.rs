@@ -6,12 +6,13 @@
 use super::{Creator, CreatorError};
 use crate::build::FailureClass;
 use crate::build::{BuildOutcome, BuiltTable, Phases};
-use crate::catalog::{ReplicationSource, UpstreamFailure};
+use crate::catalog::{ReplicationSource, TableKind, UpstreamFailure};
 use crate::clock::now_ms;
 use crate::identifier::TableName;
 use crate::plan::{PlannedBuild, Planner};
 use crate::refresh::{self, TableDefinition};
 use crate::replication;
+use crate::s3_load;
 use crate::state::{
     BuildResult, BuildStart, HEARTBEAT_EVERY_MS, LEASE_TTL_MS, StateError, StateFile, StoredTable,
 };
@@ -67,6 +68,8 @@ struct Run<'a> {
     changed: Condvar,
     /// When the plan was made: a success recorded after it means another creator built the table.
     planned_at_ms: i64,
+    /// One-time choices for one S3 load node (`duro-create --table X --date … --force`).
+    overrides: Option<(&'a str, &'a s3_load::Overrides)>,
 }
 
 pub(super) fn execute(
@@ -75,6 +78,7 @@ pub(super) fn execute(
     tables: &HashMap<String, StoredTable>,
     planner: &Planner,
     read_at_ms: i64,
+    overrides: Option<(&str, &s3_load::Overrides)>,
 ) -> Result<CycleReport, CreatorError> {
     let position: HashMap<&str, usize> =
         planned.iter().enumerate().map(|(i, p)| (p.table.as_str(), i)).collect();
@@ -99,6 +103,7 @@ pub(super) fn execute(
         progress: Mutex::new(Progress::default()),
         changed: Condvar::new(),
         planned_at_ms: read_at_ms,
+        overrides,
     };
     let jobs = creator.config.creator.jobs.max(1) as usize;
     let first_error: Mutex<Option<CreatorError>> = Mutex::new(None);
@@ -213,12 +218,18 @@ impl Run<'_> {
         let mut connection = None;
         while let Some(index) = self.next_table() {
             let table = &self.tables[&self.planned[index].table];
+            let no_overrides = s3_load::Overrides::default();
+            let overrides = match self.overrides {
+                Some((name, overrides)) if name == table.name => overrides,
+                _ => &no_overrides,
+            };
             let outcome = build_with_retries(
                 self.creator,
                 &mut state,
                 &mut connection,
                 table,
                 self.planned_at_ms,
+                overrides,
             );
             let mut guard = self.progress.lock().expect("not poisoned");
             match outcome {
@@ -294,6 +305,7 @@ fn build_with_retries(
     connection: &mut Option<Client>,
     table: &StoredTable,
     planned_at_ms: i64,
+    overrides: &s3_load::Overrides,
 ) -> Result<Option<BuiltTable>, Failure> {
     let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
     let state_failure = |e: StateError| failure(FailureClass::Internal, format!("state file: {e}"));
@@ -330,29 +342,53 @@ fn build_with_retries(
             }
         };
         let mut phases = Phases::default();
-        let replication = table.kind.replication();
-        let result =
-            build_once(creator, connection, &definition, &mut phases, |session, phases| {
-                match replication {
-                    None => refresh::build_table(
-                        session,
-                        &creator.context.processors,
-                        &definition,
-                        timeout,
-                        phases,
-                    ),
-                    Some(replication) => replicate(
-                        creator,
-                        state,
-                        session,
-                        &definition,
-                        replication,
-                        id,
-                        timeout,
-                        phases,
-                    ),
+        let result = build_once(
+            creator,
+            connection,
+            &definition,
+            &mut phases,
+            |session, phases| match &table.kind {
+                TableKind::Replication(replication) => replicate(
+                    creator,
+                    state,
+                    session,
+                    &definition,
+                    replication,
+                    id,
+                    timeout,
+                    phases,
+                ),
+                TableKind::S3Load(spec) => {
+                    let node = s3_load::Node {
+                        name: &definition.name,
+                        spec,
+                        tests: definition.tests.as_deref(),
+                        config: &definition.config,
+                    };
+                    let stores = s3_load::Stores {
+                        s3: &creator.config.s3,
+                        staging: creator.context.staging.as_ref().ok().and_then(Option::as_ref),
+                    };
+                    let done = s3_load::run(
+                        session, &stores, state, &node, id, overrides, timeout, phases,
+                    )?;
+                    Ok(refresh::Built {
+                        outcome: done.outcome,
+                        rows: done.rows,
+                        snapshot_taken: false,
+                        output: None,
+                        warning: done.warning,
+                    })
                 }
-            });
+                TableKind::View | TableKind::Processor(_) => refresh::build_table(
+                    session,
+                    &creator.context.processors,
+                    &definition,
+                    timeout,
+                    phases,
+                ),
+            },
+        );
         if result.as_ref().is_err_and(|e| e.transient) {
             *connection = None;
         }

@@ -42,8 +42,10 @@ pub enum CreatorError {
 pub enum Selection {
     /// Every due table.
     Due,
-    /// One table now, due or not; with `with_dependencies`, its stale dependencies first.
-    Table { name: String, with_dependencies: bool },
+    /// One table now, due or not; with `with_dependencies`, its stale dependencies first;
+    /// `load`: one-time choices for it when it is an S3 load node (`--date`, `--force`,
+    /// `--truncate`).
+    Table { name: String, with_dependencies: bool, load: crate::s3_load::Overrides },
 }
 
 /// One step of a plan as `--dry-run` shows it.
@@ -164,7 +166,7 @@ impl Creator {
         let mut forced: HashMap<String, String> = state.force_requests()?.into_iter().collect();
         let planned = match selection {
             Selection::Due => planner.plan(&last_success, &forced, now_ms()),
-            Selection::Table { name, with_dependencies } => {
+            Selection::Table { name, with_dependencies, .. } => {
                 if !tables.iter().any(|t| &t.name == name) {
                     return Err(CreatorError::UnknownTable(name.clone()));
                 }
@@ -221,7 +223,11 @@ impl Creator {
         }
         let tables: HashMap<String, StoredTable> =
             tables.into_iter().map(|t| (t.name.clone(), t)).collect();
-        executor::execute(self, &planned, &tables, &planner, read_at_ms)
+        let overrides = match selection {
+            Selection::Table { name, load, .. } => Some((name.as_str(), load)),
+            Selection::Due => None,
+        };
+        executor::execute(self, &planned, &tables, &planner, read_at_ms, overrides)
     }
 
     /// A warehouse connection named after this worker (see `warehouse::sessions`).

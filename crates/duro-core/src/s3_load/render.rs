@@ -58,7 +58,10 @@ pub fn delete_period(table: &TableName, column: &str, column_type: ColumnType) -
         ColumnType::Timestamptz => "timestamptz",
         _ => "timestamp",
     };
-    format!("delete from {} where {column} >= $1::{cast} and {column} < $2::{cast}", table.quoted())
+    format!(
+        "delete from {} where {column} >= cast($1::text as {cast}) and {column} < cast($2::text as {cast})",
+        table.quoted()
+    )
 }
 
 /// How Redshift reads one file.

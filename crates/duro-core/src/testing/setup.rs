@@ -75,6 +75,7 @@ impl Setup {
             state_path: self.config.state.path.clone(),
             check: crate::schedule::CheckOptions {
                 dialect: self.config.warehouse.dialect,
+                load_stores: self.config.s3.load_stores(),
                 ..crate::schedule::CheckOptions::default()
             },
             use_git: false,
