@@ -523,3 +523,131 @@ fn replication_statements() {
         ],
     );
 }
+
+/// An S3 load node's statements: the table created with its columns' keys (or the `.conf`'s),
+/// a column added, the newest data date, the period deleted, and `COPY` of one object as JSON,
+/// through a JSONPaths file, as CSV, and through a manifest.
+#[test]
+fn s3_load_statements() {
+    use duro_core::catalog::s3_load::{
+        ColumnType, CsvFormat, DefaultValue, LoadColumn, LoadCopyOptions,
+    };
+    use duro_core::s3_load::render as load;
+    let pages = TableName::parse("raw.pages").unwrap();
+    let column = |name: &str, column_type| LoadColumn {
+        name: name.into(),
+        column_type,
+        default: None,
+        not_null: false,
+        primary_key: false,
+        distkey: false,
+        sortkey: None,
+    };
+    let columns = vec![
+        LoadColumn { not_null: true, distkey: true, ..column("page_id", ColumnType::Text) },
+        LoadColumn { sortkey: Some(1), ..column("hit_time", ColumnType::Timestamp) },
+        LoadColumn {
+            default: Some(DefaultValue::new("0", ColumnType::Int).unwrap()),
+            sortkey: Some(2),
+            ..column("hits", ColumnType::Int)
+        },
+        column("ratio", ColumnType::Numeric(10, 2)),
+    ];
+    let plain: Vec<LoadColumn> =
+        columns.iter().map(|c| LoadColumn { distkey: false, sortkey: None, ..c.clone() }).collect();
+    let conf_keys = TableConfig { sortkey: vec!["hit_time".into()], ..TableConfig::default() };
+    let role = render::CopyCredentials::IamRole("arn:aws:iam::123456789012:role/duro-copy".into());
+    let keys = render::CopyCredentials::Keys {
+        access_key_id: "AKIAEXAMPLE".into(),
+        secret_access_key: "s3cr3t".into(),
+        session_token: None,
+    };
+    let url = "s3://analytics/api_hits_pages_2015-07-03T00:00:00Z.json.gz";
+    let defaults = LoadCopyOptions::default();
+    let (json, _) = load::copy_from_s3(
+        &pages,
+        &columns,
+        url,
+        false,
+        &load::RedshiftFormat::JsonAuto,
+        true,
+        &role,
+        Some("eu-west-1"),
+        &defaults,
+    );
+    let (paths, _) = load::copy_from_s3(
+        &pages,
+        &columns,
+        "s3://analytics/api_hits_pages_2015-07-03T00:00:00Z.json",
+        false,
+        &load::RedshiftFormat::JsonPaths("s3://analytics/pages.jsonpaths"),
+        false,
+        &role,
+        None,
+        &defaults,
+    );
+    let csv = CsvFormat { delimiter: '|', quote: '"', header: true };
+    let options = LoadCopyOptions { max_errors: 5, truncate_columns: false, empty_as_null: true };
+    let (with_keys, csv_redacted) = load::copy_from_s3(
+        &pages,
+        &columns,
+        "s3://analytics/api_hits_pages_2015-07-03T00:00:00Z.csv.gz",
+        false,
+        &load::RedshiftFormat::Csv(csv),
+        true,
+        &keys,
+        None,
+        &options,
+    );
+    assert!(with_keys.contains("s3cr3t") && !csv_redacted.contains("s3cr3t"));
+    let (tabs, _) = load::copy_from_s3(
+        &pages,
+        &columns,
+        "s3://analytics/api_hits_pages_2015-07-03T00:00:00Z.gz",
+        false,
+        &load::RedshiftFormat::Csv(CsvFormat { delimiter: '\t', ..CsvFormat::default() }),
+        true,
+        &role,
+        None,
+        &defaults,
+    );
+    let (manifest, _) = load::copy_from_s3(
+        &pages,
+        &columns,
+        "s3://duro-staging/duro/s3_load/raw.pages/1.manifest",
+        true,
+        &load::RedshiftFormat::JsonAuto,
+        false,
+        &role,
+        None,
+        &defaults,
+    );
+    golden(
+        "redshift_s3_load",
+        &[
+            load::create_table(Dialect::Redshift, &pages, &columns, &TableConfig::default()),
+            load::create_table(Dialect::Redshift, &pages, &plain, &conf_keys),
+            load::add_column(&pages, &column("referrer", ColumnType::Text)),
+            load::newest_date(&pages, "hit_time", ColumnType::Timestamp),
+            load::newest_date(&pages, "hit_time", ColumnType::Timestamptz),
+            load::delete_period(&pages, "hit_time", ColumnType::Timestamp),
+            duro_core::replication::render::delete_all(&pages),
+            json,
+            paths,
+            csv_redacted,
+            tabs,
+            manifest,
+        ],
+    );
+    golden(
+        "postgres_s3_load",
+        &[
+            load::create_table(Dialect::Postgres, &pages, &columns, &conf_keys),
+            load::delete_period(&pages, "hit_time", ColumnType::Timestamptz),
+        ],
+    );
+    assert_eq!(
+        load::manifest("s3://analytics/a.json"),
+        r#"{"entries":[{"mandatory":true,"url":"s3://analytics/a.json"}]}"#
+    );
+}

@@ -679,3 +679,45 @@ fn replication_node_files_are_checked() {
     assert_eq!(users.interval_minutes, Some(60));
     assert_eq!(checked.catalog.get("reports.daily").unwrap().dependencies, ["analytics.users"]);
 }
+
+/// S3 load node files are read and checked at schedule time, each problem with its file and
+/// line: the definition, a second producer, a DDL file beside one, near-miss names. A good node
+/// is a catalog table of kind `s3_load` with its tests, which the views reading it depend on.
+#[test]
+fn s3_load_node_files_are_checked() {
+    let good = "bucket: analytics\ndata_date_column: day\ncolumns: [{name: day, type: date}, {name: hits, type: int}]\n";
+    let checked = check(
+        &[
+            ("raw/pages — 30m.s3.yml", good),
+            ("raw/pages_test.sql", "select count(*) > 0 from raw.pages"),
+            (
+                "raw/clicks.s3.yml",
+                "bucket: analytics\ndata_date_column: day\ncolumns: [{name: day, type: 'date; drop'}]\n",
+            ),
+            ("raw/shops.s3.yml", good),
+            ("raw/shops — 1h.sql", "select 1 as id"),
+            ("raw/visits — 1h.s3.yaml", good),
+            ("raw/visits.ddl.sql", "create table raw.visits (id int)"),
+            ("raw/hits.S3.yml", good),
+            ("reports/daily — 1d.sql", "select count(*) as days from raw.pages"),
+        ],
+        false,
+    );
+    assert_diagnostic(&checked, "raw/clicks.s3.yml:3: error", "is not a column type");
+    assert_diagnostic(
+        &checked,
+        "raw/shops.s3.yml: error",
+        "`raw.shops` is produced by two files: `raw/shops — 1h.sql` and `raw/shops.s3.yml`",
+    );
+    assert_diagnostic(
+        &checked,
+        "raw/visits.ddl.sql: error",
+        "`raw.visits` is an S3 load node, whose table comes from its `columns`",
+    );
+    assert_diagnostic(&checked, "raw/hits.S3.yml: warning", "looks like an S3 load node");
+    let pages = checked.catalog.get("raw.pages").unwrap();
+    assert_eq!(pages.kind.name(), KindName::S3Load);
+    assert_eq!(pages.kind.s3_load().unwrap().dataset, "raw_pages");
+    assert_eq!((pages.interval_minutes, pages.tests.is_some()), (Some(30), true));
+    assert_eq!(checked.catalog.get("reports.daily").unwrap().dependencies, ["raw.pages"]);
+}

@@ -262,3 +262,66 @@ fn check_json_lists_replication_nodes() {
         redshift.both()
     );
 }
+
+/// An S3 load node is checked without connecting anywhere: `--check --json` lists it with
+/// `"kind": "s3_load"` and a view reading its table depends on it; a bucket the operator did
+/// not allow, and a local folder with a Redshift warehouse, are errors at the `bucket` line.
+#[test]
+fn check_json_lists_s3_load_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            (
+                "views/raw/pages — 30m.s3.yml",
+                "dataset: api_hits_pages\nbucket: analytics\ndata_date_column: day\ncolumns: [{name: day, type: date}]\n",
+            ),
+            (
+                "views/raw/local — 1h.s3.yml",
+                "data_date_column: day\ncolumns: [{name: day, type: date}]\nbucket: file:///data/exports\n",
+            ),
+            ("views/reports/days — 1d.sql", "select day from raw.pages"),
+        ],
+    );
+    let views = dir.path().join("views");
+    let check = |dialect: &str, env: &[(&str, &str)]| {
+        let json = if env.is_empty() { "--strict" } else { "--json" };
+        duro_schedule(dir.path())
+            .args(["--check", json, "--dialect", dialect, "--views"])
+            .arg(&views)
+            .envs(env.iter().copied())
+            .run()
+    };
+    let allowed = [("DURO_S3__LOAD_BUCKETS", "analytics"), ("DURO_S3__LOAD_FILE_ROOTS", "/data")];
+    let output = check("postgres", &allowed);
+    output.code(0);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let tables = document["tables"].as_array().unwrap();
+    let pages = tables.iter().find(|t| t["name"] == "raw.pages").unwrap();
+    assert_eq!(
+        (&pages["kind"], &pages["interval_minutes"]),
+        (&serde_json::json!("s3_load"), &serde_json::json!(30))
+    );
+    let days = tables.iter().find(|t| t["name"] == "reports.days").unwrap();
+    assert_eq!(days["dependencies"], serde_json::json!(["raw.pages"]));
+
+    let output = check("postgres", &[]);
+    output.code(1);
+    let problems = output.stdout;
+    assert!(problems.contains("raw/pages — 30m.s3.yml:2: error: `bucket`: the bucket `analytics` is not one duro.yaml's `s3.load_buckets` allows"), "{problems}");
+    assert!(problems.contains("raw/local — 1h.s3.yml:3: error: `bucket`: the folder `/data/exports` is not under one of duro.yaml's `s3.load_file_roots`"), "{problems}");
+    let output = duro_schedule(dir.path())
+        .args(["--check", "--dialect", "redshift", "--views"])
+        .arg(&views)
+        .envs(allowed.iter().copied())
+        .run();
+    output.code(1);
+    assert!(
+        output.stdout.contains(
+            "raw/local — 1h.s3.yml:3: error: `bucket`: Redshift's COPY cannot read a local folder"
+        ),
+        "{}",
+        output.both()
+    );
+    assert!(!output.stdout.contains("raw/pages"), "{}", output.both());
+}

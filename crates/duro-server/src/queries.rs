@@ -6,10 +6,13 @@ use crate::errors::AppError;
 use crate::model::{self, Stats, TableRow};
 use duro_core::catalog::TableConfig;
 use duro_core::catalog::replication::Strategy;
+use duro_core::catalog::s3_load::LoadMode;
 use duro_core::force::{self, ForceError, Scope};
 use duro_core::plan::Planner;
 use duro_core::sql::DependencyMethod;
-use duro_core::state::{BuildRecord, ReplicationRun, StateFile, TableActivity, TableSummary};
+use duro_core::state::{
+    BuildRecord, ReplicationRun, S3LoadRun, StateFile, TableActivity, TableSummary,
+};
 use duro_core::status::Status;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -103,6 +106,30 @@ pub(crate) struct Run {
     pub worker: Option<String>,
     /// A replication node's run: where it got to, its bounds, rows, retries.
     pub replication: Option<ReplicationRunView>,
+    /// An S3 load's files and data date.
+    pub s3_load: Option<S3LoadRunView>,
+}
+
+/// An S3 load's details beside its build.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct S3LoadRunView {
+    pub files: Vec<String>,
+    pub data_date: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Where an S3 load node reads, and what it loaded last.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct S3LoadView {
+    /// `s3://bucket` or `file:///folder`, with the prefix.
+    pub location: String,
+    pub file_pattern: String,
+    pub mode: LoadMode,
+    pub data_date_column: Option<String>,
+    /// The file loaded last, and the newest data date loaded.
+    pub last_file: Option<String>,
+    pub data_date: Option<String>,
+    pub loaded_at_ms: Option<i64>,
 }
 
 /// A replication run's details beside its build.
@@ -167,6 +194,8 @@ pub(crate) struct TableDetail {
     pub config: Vec<ConfigEntry>,
     /// A replication node's source and watermark.
     pub replication: Option<ReplicationView>,
+    /// An S3 load node's files and newest data date.
+    pub s3_load: Option<S3LoadView>,
     /// Newest first.
     pub runs: Vec<Run>,
 }
@@ -209,15 +238,36 @@ pub(crate) fn table_detail(
         }
         None => HashMap::new(),
     };
+    let load_spec = stored.kind.s3_load();
+    let mut loads: HashMap<i64, S3LoadRun> = match load_spec {
+        Some(_) => state.s3_load_runs(name, runs)?.into_iter().map(|r| (r.build_id, r)).collect(),
+        None => HashMap::new(),
+    };
     let runs = state
         .builds(name)?
         .into_iter()
         .take(runs)
         .map(|b| {
             let details = replicated.remove(&b.id);
-            run(b, &live, now_ms, details)
+            let load = loads.remove(&b.id);
+            run(b, &live, now_ms, details, load)
         })
         .collect();
+    let s3_load = match load_spec {
+        Some(spec) => {
+            let loaded = state.s3_load_state(name)?;
+            Some(S3LoadView {
+                location: format!("{}/{}", spec.location, spec.prefix),
+                file_pattern: spec.file_pattern.clone(),
+                mode: spec.mode,
+                data_date_column: spec.data_date_column.clone(),
+                last_file: loaded.as_ref().map(|l| l.file.clone()),
+                data_date: loaded.as_ref().map(|l| l.data_date.clone()),
+                loaded_at_ms: loaded.map(|l| l.loaded_at_ms),
+            })
+        }
+        None => None,
+    };
     let replication = match node {
         Some(node) => {
             let stored = state.replication_state(name)?;
@@ -244,6 +294,7 @@ pub(crate) fn table_detail(
             .map(|p| p.ddl.clone())
             .or_else(|| node.and_then(|n| n.target_ddl.clone())),
         replication,
+        s3_load,
         tests: stored.tests.clone(),
         processor: stored.kind.processor().map(|p| p.script.clone()),
         files: stored.files.clone(),
@@ -261,6 +312,7 @@ fn run(
     live: &HashSet<i64>,
     now_ms: i64,
     replication: Option<ReplicationRun>,
+    load: Option<S3LoadRun>,
 ) -> Run {
     let mut phases: Vec<Phase> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&build.phases_json)
@@ -280,6 +332,11 @@ fn run(
             deleted_rows: r.deleted_rows,
             skipped_nulls: r.skipped_nulls,
             retries: r.retries,
+        }),
+        s3_load: load.map(|l| S3LoadRunView {
+            files: l.files,
+            data_date: l.data_date,
+            note: l.note,
         }),
         output: build.output.take(),
         worker: build.worker.take(),

@@ -535,3 +535,47 @@ async fn a_replication_node_shows_its_source_watermark_and_runs() {
     assert_eq!(detail["runs"][0]["replication"]["hi"], "2");
     assert_eq!(detail["runs"][0]["rows"], 2);
 }
+
+/// An S3 load node's page and JSON show where it reads, the file it loaded last and the newest
+/// data date, and each run's file.
+#[actix_web::test]
+async fn an_s3_load_node_shows_its_last_file_and_data_date() {
+    let files = tempfile::tempdir().unwrap();
+    let root = files.path().to_owned();
+    let setup = std::thread::spawn(move || {
+        std::fs::write(
+            root.join("raw_pages_2015-07-03T00:00:00Z.json"),
+            "{\"id\": 1, \"day\": \"2015-07-03\"}\n",
+        )
+        .unwrap();
+        let mut setup = Setup::new(&[], "create schema raw");
+        setup.config.s3.load_file_roots = vec![root.clone()];
+        let node = format!(
+            "bucket: file://{}\ndata_date_column: day\ncolumns: [{{name: id, type: int}}, {{name: day, type: date}}]\n",
+            root.display()
+        );
+        setup.write(&[("raw/pages — 1h.s3.yml", &node)]);
+        setup.schedule();
+        let report = setup.cycle();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        setup
+    })
+    .join()
+    .unwrap();
+    let file = format!("file://{}/raw_pages_2015-07-03T00:00:00Z.json", files.path().display());
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/tables/raw.pages").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<dd>s3_load</dd>"), "the kind: {body}");
+    assert!(body.contains(&format!("<dd id=\"last-file\"><code>{file}</code>")), "{body}");
+    assert!(body.contains("<dd id=\"data-date\"><code>2015-07-03T00:00:00Z</code></dd>"), "{body}");
+    let (status, body) = get(&service, "/api/tables/raw.pages").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let detail = json(&body);
+    assert_eq!(detail["row"]["kind"], "s3_load");
+    assert_eq!(detail["s3_load"]["last_file"], file.as_str());
+    assert_eq!(detail["s3_load"]["data_date"], "2015-07-03T00:00:00Z");
+    assert_eq!(detail["s3_load"]["mode"], "append");
+    assert_eq!(detail["runs"][0]["s3_load"]["files"][0], file.as_str());
+    assert_eq!(detail["runs"][0]["rows"], 1);
+}

@@ -283,9 +283,9 @@ pub struct LoadColumn {
 }
 
 impl LoadColumn {
-    /// The column as `create table` and `add column` write it; the key attributes only where
-    /// the dialect has them (`redshift`).
-    pub fn definition(&self, redshift: bool) -> String {
+    /// The column as `create table` and `add column` write it (Redshift's keys are table
+    /// attributes, see `s3_load::render::create_table`).
+    pub fn definition(&self) -> String {
         let mut text = format!("{} {}", quote_identifier(&self.name), self.column_type.sql());
         if let Some(default) = &self.default {
             text.push_str(&format!(" default {}", default.sql(self.column_type)));
@@ -295,9 +295,6 @@ impl LoadColumn {
         }
         if self.primary_key {
             text.push_str(" primary key");
-        }
-        if redshift && self.distkey {
-            text.push_str(" distkey");
         }
         text
     }
@@ -605,17 +602,13 @@ mod tests {
     }
 
     #[test]
-    fn column_definitions_per_dialect() {
+    fn column_definitions() {
         let column = LoadColumn {
             default: Some(DefaultValue::new("0", ColumnType::Int).unwrap()),
             not_null: true,
             distkey: true,
             ..column("Hits", ColumnType::Int)
         };
-        assert_eq!(
-            column.definition(true),
-            "\"Hits\" integer default '0'::integer not null distkey"
-        );
-        assert_eq!(column.definition(false), "\"Hits\" integer default '0'::integer not null");
+        assert_eq!(column.definition(), "\"Hits\" integer default '0'::integer not null");
     }
 }

@@ -47,6 +47,29 @@ pub(super) fn duration_option<'de, D: Deserializer<'de>>(
     duration(deserializer).map(Some)
 }
 
+/// A list of strings, also one comma-separated string (`a,b`); empty items are dropped.
+pub(super) fn list<'de, D: Deserializer<'de>, T: From<String>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    let items: Vec<String> = match Value::deserialize(deserializer)? {
+        Value::Null => Vec::new(),
+        Value::String(s) => s.split(',').map(|item| item.trim().to_owned()).collect(),
+        Value::Sequence(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.trim().to_owned()),
+                other => Err(serde::de::Error::custom(format!("{other:?} is not a text item"))),
+            })
+            .collect::<Result<_, _>>()?,
+        other => {
+            return Err(serde::de::Error::custom(format!(
+                "{other:?} is not a list (`[a, b]`, or `a,b`)"
+            )));
+        }
+    };
+    Ok(items.into_iter().filter(|item| !item.is_empty()).map(T::from).collect())
+}
+
 /// A whole number, also from a string.
 pub(super) fn count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
     match Value::deserialize(deserializer)? {

@@ -329,9 +329,11 @@ pub struct S3Config {
     /// Keep the uploaded files after a successful load.
     #[serde(deserialize_with = "lenient::boolean")]
     pub keep_files: bool,
-    /// The buckets S3 load nodes may read.
+    /// The buckets S3 load nodes may read (a list, or `a,b` in the environment).
+    #[serde(deserialize_with = "lenient::list")]
     pub load_buckets: Vec<String>,
     /// The local folders (`file://`) S3 load nodes may read, absolute.
+    #[serde(deserialize_with = "lenient::list")]
     pub load_file_roots: Vec<PathBuf>,
 }
 
@@ -936,6 +938,23 @@ mod tests {
         .unwrap();
         assert!(config.server.read_auth);
         assert!(!Config::default().server.read_auth);
+    }
+
+    /// The stores S3 load nodes may read: lists in the file, `a,b` in the environment; a
+    /// relative folder is refused; they count as using S3 (no "S3 is off" warning).
+    #[test]
+    fn load_stores_as_lists() {
+        let file = write("s3:\n  load_buckets: [analytics, logs]\n  region: eu-west-1\n");
+        let config = Config::load(Some(file.path()), &[]).unwrap();
+        assert_eq!(config.s3.load_buckets, ["analytics", "logs"]);
+        assert!(config.unused_settings().is_empty(), "{:?}", config.unused_settings());
+        let config =
+            Config::load(None, &env(&[("DURO_S3__LOAD_FILE_ROOTS", "/data/a, /data/b")])).unwrap();
+        assert_eq!(config.s3.load_file_roots, [PathBuf::from("/data/a"), PathBuf::from("/data/b")]);
+        let error = Config::load(None, &env(&[("DURO_S3__LOAD_FILE_ROOTS", "data")]))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("s3.load_file_roots: `data` is not an absolute folder"), "{error}");
     }
 
     #[test]

@@ -10,35 +10,41 @@ use crate::config::Dialect;
 use crate::identifier::{TableName, quote_identifier};
 use crate::warehouse::render::{CopyCredentials, authorization, literal, table_attributes};
 
-/// `create table` with the declared columns; on Redshift the columns' distribution and sort
-/// keys (a compound sort key in the columns' order of `sortkey`), or else the `.conf`'s.
+/// `create table` with the declared columns; on Redshift the columns' distribution key and
+/// sort key (compound, in the order of their `sortkey` places), or else the `.conf`'s.
 pub fn create_table(
     dialect: Dialect,
     table: &TableName,
     columns: &[LoadColumn],
     config: &TableConfig,
 ) -> String {
-    let redshift = dialect == Dialect::Redshift;
-    let definitions: Vec<String> = columns.iter().map(|c| c.definition(redshift)).collect();
-    let mut attributes = String::new();
-    if redshift {
-        let mut sorted: Vec<&LoadColumn> = columns.iter().filter(|c| c.sortkey.is_some()).collect();
-        sorted.sort_by_key(|c| c.sortkey);
-        let keyed = sorted.is_empty() && !columns.iter().any(|c| c.distkey);
-        if keyed {
-            attributes = table_attributes(config);
-        } else if !sorted.is_empty() {
-            let names: Vec<String> = sorted.iter().map(|c| quote_identifier(&c.name)).collect();
-            attributes = format!(" compound sortkey ({})", names.join(", "));
+    let definitions: Vec<String> = columns.iter().map(LoadColumn::definition).collect();
+    let attributes = match dialect {
+        Dialect::Postgres => String::new(),
+        Dialect::Redshift => {
+            let mut sorted: Vec<&LoadColumn> =
+                columns.iter().filter(|c| c.sortkey.is_some()).collect();
+            sorted.sort_by_key(|c| c.sortkey);
+            let distkey = columns.iter().find(|c| c.distkey);
+            if sorted.is_empty() && distkey.is_none() {
+                table_attributes(config)
+            } else {
+                let keys = TableConfig {
+                    distkey: distkey.map(|c| c.name.clone()),
+                    sortkey: sorted.iter().map(|c| c.name.clone()).collect(),
+                    ..TableConfig::default()
+                };
+                table_attributes(&keys)
+            }
         }
-    }
+    };
     format!("create table {} (\n    {}\n){attributes}", table.quoted(), definitions.join(",\n    "))
 }
 
 /// Adding a declared column the table lacks (nullable and without keys: the one change a load
 /// makes).
 pub fn add_column(table: &TableName, column: &LoadColumn) -> String {
-    format!("alter table {} add column {}", table.quoted(), column.definition(false))
+    format!("alter table {} add column {}", table.quoted(), column.definition())
 }
 
 /// The newest data date in the table as `YYYY-MM-DDTHH:MI:SS` in UTC (NULLs ignored; NULL for

@@ -129,17 +129,17 @@ mod tests {
         let (columns, date) = parse(SEED, &table(), None).unwrap();
         assert_eq!(date, "hit_time");
         let found: Vec<(&str, String)> =
-            columns.iter().map(|c| (c.name.as_str(), c.definition(true))).collect();
+            columns.iter().map(|c| (c.name.as_str(), c.definition())).collect();
         assert_eq!(
             found,
             [
-                ("page_id", "\"page_id\" character varying(256) not null distkey".to_owned()),
+                ("page_id", "\"page_id\" character varying(256) not null".to_owned()),
                 ("hit_time", "\"hit_time\" timestamp without time zone".to_owned()),
                 ("hits", "\"hits\" integer default '0'::integer".to_owned()),
                 ("ratio", "\"ratio\" double precision".to_owned()),
             ]
         );
-        assert_eq!(columns[1].sortkey, Some(1));
+        assert_eq!((columns[0].distkey, columns[1].sortkey), (true, Some(1)));
     }
 
     /// S17: the wrong schema and a missing data date column are errors.

@@ -20,6 +20,9 @@ select distinct vn.nspname::text, v.relname::text, pg_get_userbyid(v.relowner)::
 select a.attname::text, format_type(a.atttypid, a.atttypmod)::text from pg_attribute a
     join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
     where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum;
+select a.attname::text, format_type(a.atttypid, a.atttypmod)::text, a.attnotnull
+    from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped order by a.attnum;
 select n.nspname::text, c.relname::text
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where c.relkind = 'r' and c.relname like $1 and n.nspname not in ('pg_catalog', 'information_schema')

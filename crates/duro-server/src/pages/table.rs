@@ -51,6 +51,7 @@ pub(crate) async fn table(
         values.insert("tests", &detail.tests);
         values.insert("processor", &detail.processor);
         values.insert("replication", &detail.replication);
+        values.insert("s3_load", &detail.s3_load);
         values.insert("files", &detail.files);
         values.insert("upstream", &detail.upstream);
         values.insert("downstream", &detail.downstream);
