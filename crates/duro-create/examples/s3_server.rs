@@ -2,7 +2,11 @@
 //! (`tests/bench/s3_load.py`): `s3_server ROOT ACCESS_KEY SECRET_KEY` serves the folders under
 //! ROOT as buckets, prints its endpoint on the first line of stdout and runs until killed.
 
-#![allow(clippy::print_stdout, reason = "the endpoint is the program's output")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the endpoint is the program's output, a usage error its message"
+)]
 
 #[path = "../tests/support/s3_server.rs"]
 mod s3_server;
