@@ -121,6 +121,25 @@ impl ObjectStore {
             .map_err(|e| describe("download", &self.url(key), e))
     }
 
+    /// An object as a stream, downloaded by a thread of its own through a pipe (never whole in
+    /// memory or on disk). A download that fails is an error of the read that reaches its end,
+    /// so a cut-off object is never taken for a whole one.
+    pub fn reader(&self, key: &str) -> Result<ObjectReader, ObjectStoreError> {
+        let (pipe, mut writer) = std::io::pipe().map_err(|e| ObjectStoreError {
+            message: format!("cannot make a pipe to read {}: {e}", self.url(key)),
+            transient: false,
+        })?;
+        let bucket = self.bucket.clone();
+        let (key, url) = (key.to_owned(), self.url(key));
+        let download = std::thread::spawn(move || {
+            bucket
+                .get_object_to_writer(&key, &mut writer)
+                .map(|_| ())
+                .map_err(|e| describe("download", &url, e))
+        });
+        Ok(ObjectReader { pipe, download: Some(download) })
+    }
+
     /// The keys that start with `prefix`, sorted.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, ObjectStoreError> {
         let pages = self
@@ -138,5 +157,28 @@ impl ObjectStore {
             .delete_object(key)
             .map(|_| ())
             .map_err(|e| describe("delete", &self.url(key), e))
+    }
+}
+
+/// An object being downloaded (see [`ObjectStore::reader`]).
+pub struct ObjectReader {
+    pipe: std::io::PipeReader,
+    download: Option<std::thread::JoinHandle<Result<(), ObjectStoreError>>>,
+}
+
+impl std::io::Read for ObjectReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.pipe.read(buf)?;
+        if read == 0
+            && !buf.is_empty()
+            && let Some(download) = self.download.take()
+        {
+            match download.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => return Err(std::io::Error::other(error.message)),
+                Err(_) => return Err(std::io::Error::other("the download stopped")),
+            }
+        }
+        Ok(read)
     }
 }

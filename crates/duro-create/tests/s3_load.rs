@@ -616,3 +616,38 @@ fn ingest_nodes_run_before_the_views_that_read_them() {
         assert_eq!(loads.count("select count(*) from reports.daily_pages"), 2);
     }
 }
+
+/// A JSONPaths file beside the data picks each column's value, nested ones included.
+#[test]
+fn jsonpaths_pick_the_columns() {
+    for via in BOTH {
+        let loads = Loads::pages(via, "jsonpaths: pages.jsonpaths\n", &[]);
+        loads.put("pages.jsonpaths", r#"{"jsonpaths": ["$.page.id", "$['when']", "$.counts[1]"]}"#);
+        loads.put(
+            &key("2015-07-01", "json"),
+            "{\"page\": {\"id\": \"p1\"}, \"when\": \"2015-07-01T10:00:00Z\", \"counts\": [1, 2]}\n",
+        );
+        let build = loads.run("raw.pages");
+        assert_eq!(build.outcome, BuildOutcome::Succeeded, "{via:?} {build:?}");
+        assert_eq!(loads.rows(), [("p1".into(), Some("2015-07-01 10:00".into()), Some(2))]);
+    }
+}
+
+/// An object that cannot be downloaded is an error of the read, never an empty file.
+#[test]
+fn a_failed_download_is_an_error() {
+    use std::io::Read;
+    let loads = Loads::pages(Via::S3, "", &[]);
+    let store =
+        duro_core::objectstore::ObjectStore::for_bucket(&loads.setup.config.s3, "analytics")
+            .unwrap();
+    let mut text = String::new();
+    let error = store.reader("missing.json").unwrap().read_to_string(&mut text).unwrap_err();
+    assert!(
+        error.to_string().contains("S3 refused to download s3://analytics/missing.json (HTTP 404"),
+        "{error}"
+    );
+    loads.put("present.json", "{}");
+    store.reader("present.json").unwrap().read_to_string(&mut text).unwrap();
+    assert_eq!(text, "{}");
+}

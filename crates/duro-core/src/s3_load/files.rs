@@ -282,13 +282,9 @@ impl Store {
         Ok(listing)
     }
 
-    /// A stream of the file's contents, gunzipped when its name says so. An S3 object is first
-    /// copied to `work` (a file, never memory).
-    pub fn open_file(
-        &self,
-        file: &DataFile,
-        work: &Path,
-    ) -> Result<Box<dyn Read + Send>, WarehouseError> {
+    /// A stream of the file's contents, gunzipped when its name says so (an S3 object is read
+    /// as it downloads).
+    pub fn open_file(&self, file: &DataFile) -> Result<Box<dyn Read + Send>, WarehouseError> {
         let io = |e: std::io::Error| failure(format!("cannot read {}: {e}", self.url(&file.key)));
         let raw: Box<dyn Read + Send> = match self {
             Store::Folder(root) => {
@@ -300,13 +296,10 @@ impl Store {
                 Box::new(std::fs::File::open(&path).map_err(io)?)
             }
             Store::Bucket { store, .. } => {
-                let local = work.join("download");
-                let mut out = std::fs::File::create(&local).map_err(io)?;
-                store.download(&file.key, &mut out).map_err(|e| WarehouseError {
+                Box::new(store.reader(&file.key).map_err(|e| WarehouseError {
                     transient: e.transient,
                     ..WarehouseError::new(FailureClass::Connection, e.message)
-                })?;
-                Box::new(std::fs::File::open(&local).map_err(io)?)
+                })?)
             }
         };
         let buffered = BufReader::with_capacity(256 * 1024, raw);
@@ -322,38 +315,34 @@ impl Store {
 
     /// A small text file beside the data (a sidecar or a JSONPaths file), read whole; `None`
     /// when there is none.
-    pub fn read_small(&self, key: &str, work: &Path) -> Result<Option<String>, WarehouseError> {
+    pub fn read_small(&self, key: &str) -> Result<Option<String>, WarehouseError> {
         const LIMIT: u64 = 1024 * 1024;
         let url = self.url(key);
-        let bytes = match self {
+        let too_large = || failure(format!("{url} is not a regular file of at most 1 MiB"));
+        let mut bytes = Vec::new();
+        let read = match self {
             Store::Folder(root) => {
                 let path = root.join(key);
                 match std::fs::symlink_metadata(&path) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(failure(format!("cannot read {url}: {e}"))),
-                    Ok(m) if !m.is_file() || m.len() > LIMIT => {
-                        return Err(failure(format!(
-                            "{url} is not a regular file of at most 1 MiB"
-                        )));
-                    }
-                    Ok(_) => std::fs::read(&path)
-                        .map_err(|e| failure(format!("cannot read {url}: {e}")))?,
+                    Ok(m) if !m.is_file() || m.len() > LIMIT => return Err(too_large()),
+                    Ok(_) => std::fs::File::open(&path)
+                        .and_then(|f| f.take(LIMIT + 1).read_to_end(&mut bytes)),
                 }
             }
             Store::Bucket { store, .. } => {
                 if !self.list(key)?.iter().any(|k| k == key) {
                     return Ok(None);
                 }
-                let local = work.join("small");
-                let mut out = std::fs::File::create(&local)
-                    .map_err(|e| failure(format!("cannot write {}: {e}", local.display())))?;
-                store.download(key, &mut out).map_err(|e| failure(e.message))?;
-                if std::fs::metadata(&local).map_or(0, |m| m.len()) > LIMIT {
-                    return Err(failure(format!("{url} is larger than 1 MiB")));
-                }
-                std::fs::read(&local).map_err(|e| failure(format!("cannot read {url}: {e}")))?
+                let reader = store.reader(key).map_err(|e| failure(e.message))?;
+                reader.take(LIMIT + 1).read_to_end(&mut bytes)
             }
         };
+        read.map_err(|e| failure(format!("cannot read {url}: {e}")))?;
+        if bytes.len() as u64 > LIMIT {
+            return Err(too_large());
+        }
         String::from_utf8(bytes).map(Some).map_err(|_| failure(format!("{url} is not UTF-8 text")))
     }
 }

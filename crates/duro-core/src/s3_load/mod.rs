@@ -154,11 +154,8 @@ impl LoadRun<'_, '_, '_> {
         let store = Store::open(&spec.location, self.stores.s3)?;
         let pattern = Pattern::new(spec, name);
         let listing = phases.time("list", || store.listing(&pattern))?;
-        let work = tempfile::tempdir().map_err(|e| {
-            WarehouseError::new(FailureClass::Internal, format!("cannot make a work folder: {e}"))
-        })?;
         let reference = self.reference(&store, &pattern, &listing)?;
-        let shape = phases.time("check", || self.shape(&store, reference, work.path()))?;
+        let shape = phases.time("check", || self.shape(&store, reference))?;
         let target = catalog::column_details(self.session.client, name)?;
         let newest = match target.iter().any(|c| c.name == shape.date_column) {
             true => self.newest_date(&shape)?,
@@ -195,9 +192,8 @@ impl LoadRun<'_, '_, '_> {
         };
         record.data_date = Some(last.date_text());
         let changes = evolve(spec.evolve, name, &shape.columns, &target)?;
-        let rows = phases.time("load", || {
-            self.load(&store, &listing, &chosen, &shape, &changes, tz, work.path())
-        })?;
+        let rows =
+            phases.time("load", || self.load(&store, &listing, &chosen, &shape, &changes, tz))?;
         record.files = chosen.iter().map(|f| store.url(&f.key)).collect();
         record.rows = Some(rows as i64);
         let mut warnings = Vec::new();
@@ -269,12 +265,7 @@ impl LoadRun<'_, '_, '_> {
     }
 
     /// The declared columns: the node's, or the sidecar's beside `file`.
-    fn shape(
-        &self,
-        store: &Store,
-        file: &DataFile,
-        work: &std::path::Path,
-    ) -> Result<Shape, WarehouseError> {
+    fn shape(&self, store: &Store, file: &DataFile) -> Result<Shape, WarehouseError> {
         let spec = self.node.spec;
         let (columns, date_column) = match spec.schema {
             SchemaSource::Inline => (
@@ -284,7 +275,7 @@ impl LoadRun<'_, '_, '_> {
             SchemaSource::Sidecar => {
                 let key = file.sidecar_key();
                 let url = store.url(&key);
-                let text = store.read_small(&key, work)?.ok_or_else(|| {
+                let text = store.read_small(&key)?.ok_or_else(|| {
                     configuration(format!(
                         "`{}` takes its columns from a sidecar (`schema: sidecar`), but {url} does not exist",
                         self.node.name
@@ -323,7 +314,6 @@ impl LoadRun<'_, '_, '_> {
         shape: &Shape,
         changes: &Changes<'_>,
         tz: chrono_tz::Tz,
-        work: &std::path::Path,
     ) -> Result<u64, WarehouseError> {
         let (name, spec) = (self.node.name, self.node.spec);
         let dialect = self.session.dialect;
@@ -368,7 +358,7 @@ impl LoadRun<'_, '_, '_> {
                         .execute(&delete, &[&bounds[0], &bounds[1]])
                         .map_err(sql_error)?;
                 }
-                rows += self.copy(store, listing, file, shape, work)?;
+                rows += self.copy(store, listing, file, shape)?;
             }
             if let Some(tests) = self.node.tests {
                 data_tests::run_within(self.session, tests, name)?;
@@ -397,7 +387,6 @@ impl LoadRun<'_, '_, '_> {
         listing: &Listing,
         file: &DataFile,
         shape: &Shape,
-        work: &std::path::Path,
     ) -> Result<u64, WarehouseError> {
         let url = store.url(&file.key);
         let named = |error: WarehouseError| WarehouseError {
@@ -407,28 +396,26 @@ impl LoadRun<'_, '_, '_> {
         match self.session.dialect {
             Dialect::Redshift => self.redshift_copy(store, listing, file, shape).map_err(named),
             Dialect::Postgres => {
-                let paths = self.jsonpaths(store, shape, work)?;
+                let paths = self.jsonpaths(store, shape)?;
                 let names: Vec<String> = shape.columns.iter().map(|c| c.name.clone()).collect();
                 let copy =
                     crate::replication::render::copy_from_stdin(&self.node.name.quoted(), &names);
                 let spec = self.node.spec;
                 let loaded = copy_in(self.session.client, &copy, |out| {
-                    transcode(spec, store, file, shape, paths.as_deref(), work, out, None)
+                    transcode(spec, store, file, shape, paths.as_deref(), out, None)
                         .map(|(rows, _)| rows)
                 });
                 loaded.map_err(|error| {
                     // The warehouse counts records; the file's line of that record is looked up.
                     let line = refused_record(&error.message).and_then(|record| {
-                        let lookup = work.join("lookup");
-                        std::fs::create_dir_all(&lookup).ok()?;
+                        let sink = &mut std::io::sink();
                         let found = transcode(
                             spec,
                             store,
                             file,
                             shape,
                             paths.as_deref(),
-                            &lookup,
-                            &mut std::io::sink(),
+                            sink,
                             Some(record),
                         );
                         found.ok().and_then(|(_, line)| line)
@@ -450,7 +437,6 @@ impl LoadRun<'_, '_, '_> {
         &self,
         store: &Store,
         shape: &Shape,
-        work: &std::path::Path,
     ) -> Result<Option<Vec<Vec<records::PathStep>>>, WarehouseError> {
         let JsonPaths::File(key) = &self.node.spec.jsonpaths else {
             return Ok(None);
@@ -458,7 +444,7 @@ impl LoadRun<'_, '_, '_> {
         let key = format!("{}{key}", self.node.spec.prefix);
         let url = store.url(&key);
         let text = store
-            .read_small(&key, work)?
+            .read_small(&key)?
             .ok_or_else(|| configuration(format!("the JSONPaths file {url} does not exist")))?;
         records::parse_jsonpaths(&text, shape.columns.len())
             .map(Some)
@@ -556,12 +542,11 @@ fn transcode(
     file: &DataFile,
     shape: &Shape,
     paths: Option<&[Vec<records::PathStep>]>,
-    work: &std::path::Path,
     out: &mut dyn Write,
     find: Option<u64>,
 ) -> Result<(u64, Option<u64>), WarehouseError> {
     let url = store.url(&file.key);
-    let input = store.open_file(file, work)?;
+    let input = store.open_file(file)?;
     let columns = records::Columns {
         columns: &shape.columns,
         truncate: spec.copy.truncate_columns,
@@ -775,6 +760,77 @@ mod tests {
             let found = period_start(utc(date), granularity, tz);
             assert_eq!(found, utc(start), "{date}");
             assert_eq!(period_end(found, granularity, tz), utc(end), "{date}");
+        }
+    }
+
+    fn declared(name: &str, column_type: ColumnType) -> LoadColumn {
+        LoadColumn {
+            name: name.into(),
+            column_type,
+            default: None,
+            not_null: false,
+            primary_key: false,
+            distkey: false,
+            sortkey: None,
+        }
+    }
+
+    fn existing(name: &str, type_name: &str, not_null: bool) -> TableColumn {
+        TableColumn { name: name.into(), type_name: type_name.into(), not_null }
+    }
+
+    /// What each `evolve` does with each difference between the declared and the table's
+    /// columns.
+    #[test]
+    fn evolving_the_columns() {
+        let table = TableName::parse("raw.pages").unwrap();
+        let id = declared("id", ColumnType::Int);
+        let referrer = declared("referrer", ColumnType::Text);
+        let target = [existing("id", "integer", false), existing("note", "text", false)];
+        let names = |changes: Result<Changes<'_>, WarehouseError>| match changes {
+            Ok(Changes::Add(added)) => Ok(added.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
+            Ok(Changes::Create) => Ok(vec!["<create>".to_owned()]),
+            Err(error) => Err(error.message),
+        };
+        let both = [id.clone(), referrer.clone()];
+        assert_eq!(
+            names(evolve(Evolve::AddColumns, &table, &both, &target)),
+            Ok(vec!["referrer".to_owned()])
+        );
+        assert_eq!(
+            names(evolve(Evolve::AddColumns, &table, &both, &[])),
+            Ok(vec!["<create>".to_owned()])
+        );
+        let cases: Vec<(Evolve, Vec<LoadColumn>, &str)> = vec![
+            (
+                Evolve::None,
+                both.to_vec(),
+                "column `referrer` is declared but not in the table, and `evolve: none` adds none",
+            ),
+            (
+                Evolve::Strict,
+                vec![id.clone()],
+                "column `note` is in the table but not declared (`evolve: strict`)",
+            ),
+            (
+                Evolve::AddColumns,
+                vec![LoadColumn { not_null: true, ..referrer.clone() }],
+                "a load adds only nullable columns without keys",
+            ),
+            (
+                Evolve::AddColumns,
+                vec![LoadColumn { not_null: true, ..id.clone() }],
+                "column `id`: nullable in the table, not null declared",
+            ),
+            (
+                Evolve::AddColumns,
+                vec![declared("id", ColumnType::Bigint)],
+                "column `id`: type integer in the table, bigint declared",
+            ),
+        ];
+        for (evolve_mode, columns, expected) in cases {
+            let found = names(evolve(evolve_mode, &table, &columns, &target)).unwrap_err();
+            assert!(found.contains(expected) && found.contains("nothing was loaded"), "{found}");
         }
     }
 
