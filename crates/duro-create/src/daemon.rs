@@ -13,6 +13,7 @@ use duro_core::config::Config;
 use duro_core::creator::{Creator, CreatorError, CycleReport, Selection};
 use duro_core::notify::Notifications;
 use duro_core::replication::commands::next_run;
+use duro_core::s3_load::next_load;
 use duro_core::state::StateFile;
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -176,7 +177,11 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     }
                     None => "",
                 };
-                let copy = match next_run(&state, &build.table) {
+                let next = next_run(&state, &build.table).and_then(|copy| match copy {
+                    Some(copy) => Ok(Some(copy)),
+                    None => next_load(&state, &build.table),
+                });
+                let copy = match next {
                     Ok(Some(copy)) => format!("; {copy}"),
                     Ok(None) => String::new(),
                     Err(message) => return fatal(&message),

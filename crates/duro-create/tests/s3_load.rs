@@ -257,7 +257,21 @@ fn a_chosen_date_from_the_command_line() {
     let run = |args: &[&str]| {
         Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config).args(args).run()
     };
+    let plan = run(&["--dry-run", "--table", "raw.pages"]);
+    plan.code(0);
+    assert!(plan.stdout.contains("the newest file of `file://"), "{}", plan.both());
+    assert!(
+        plan.stdout.contains("matching `{dataset}_{date}.{ext}` (nothing loaded yet)"),
+        "{}",
+        plan.both()
+    );
     run(&["--table", "raw.pages", "--date", "2015-07-02T00:00:00Z", "--force"]).code(0);
+    let plan = run(&["--dry-run", "--table", "raw.pages"]);
+    assert!(
+        plan.stdout.contains("if newer than the data date 2015-07-02T00:00:00Z loaded last"),
+        "{}",
+        plan.both()
+    );
     assert_eq!(loads.rows(), [("2015-07-021".into(), Some("2015-07-02 10:00".into()), Some(1))]);
     let missing = run(&["--table", "raw.pages", "--date", "2015-07-02T12:00:00Z", "--force"]);
     missing.code(1);
@@ -650,4 +664,54 @@ fn a_failed_download_is_an_error() {
     loads.put("present.json", "{}");
     store.reader("present.json").unwrap().read_to_string(&mut text).unwrap();
     assert_eq!(text, "{}");
+}
+
+/// `kill -9` of the creator at 10 points of `truncate` loads: the table always holds one whole
+/// file's rows (the old or the new), never none or a mix; the next run completes the load (or,
+/// when the kill came after the commit, finds nothing newer).
+#[test]
+fn kill_dash_nine_during_a_load_leaves_one_whole_file() {
+    // The tests keep each load's transaction open a while longer, so kills land inside it.
+    let loads = Loads::pages(
+        Via::Folder,
+        "mode: truncate\n",
+        &[("raw/pages_test.sql", "select count(*) > 0 from raw.pages, pg_sleep(0.3)")],
+    );
+    let rows = 60_000;
+    let day = |n: u32| format!("2015-08-{:02}", n + 1);
+    loads.put(&key(&day(0), "json.gz"), &day_rows(&day(0), "r0-", rows));
+    let roots = format!("s3:\n  load_file_roots: [{}]\n", loads.root.path().display());
+    let config = loads.setup.config_file(&roots);
+    let create = || {
+        Cli::new(env!("CARGO_BIN_EXE_duro-create"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--table", "raw.pages"])
+    };
+    create().run().code(0);
+    let mut warehouse = loads.setup.client();
+    let prefixes = |client: &mut postgres::Client| -> Vec<(String, i64)> {
+        client
+            .query("select split_part(page_id, '-', 1), count(*) from raw.pages group by 1", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    for run in 1..=10u32 {
+        loads.put(&key(&day(run), "json.gz"), &day_rows(&day(run), &format!("r{run}-"), rows));
+        let child = create().start();
+        std::thread::sleep(std::time::Duration::from_millis(30 + u64::from(run * 7919) % 600));
+        child.kill();
+        let found = prefixes(&mut warehouse);
+        let whole = [(format!("r{}", run - 1), rows as i64), (format!("r{run}"), rows as i64)];
+        assert!(found.len() == 1 && whole.contains(&found[0]), "run {run}: {found:?}");
+        create().run().code(0);
+        assert_eq!(prefixes(&mut warehouse), [(format!("r{run}"), rows as i64)], "run {run}");
+    }
+    // A kill after the commit leaves the next run nothing newer: `unchanged`. Every killed run
+    // was closed by the next creator's start.
+    let builds = loads.setup.state().builds("raw.pages").unwrap();
+    assert!(builds.iter().all(|b| b.outcome != BuildOutcome::Running), "{builds:?}");
+    assert!(matches!(builds[0].outcome, BuildOutcome::Succeeded | BuildOutcome::Unchanged));
 }

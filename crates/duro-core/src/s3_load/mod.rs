@@ -587,6 +587,31 @@ fn transcode(
     Ok((rows, found))
 }
 
+/// What the next run of `name` would load, for `--dry-run`; `None` for other kinds of table.
+pub fn next_load(state: &StateFile, name: &str) -> Result<Option<String>, String> {
+    let stored = state.table(name).map_err(|e| e.to_string())?;
+    let Some(spec) = stored.as_ref().and_then(|t| t.kind.s3_load()) else {
+        return Ok(None);
+    };
+    let what = format!(
+        "{} of `{}{}` matching `{}`",
+        if spec.catch_up { "every newer file" } else { "the newest file" },
+        spec.location,
+        match spec.prefix.as_str() {
+            "" => "/".to_owned(),
+            prefix => format!("/{prefix}"),
+        },
+        spec.file_pattern
+    );
+    let loaded = state.s3_load_state(name).map_err(|e| e.to_string())?;
+    Ok(Some(match loaded {
+        Some(loaded) => {
+            format!("{what}, if newer than the data date {} loaded last", loaded.data_date)
+        }
+        None => format!("{what} (nothing loaded yet)"),
+    }))
+}
+
 /// What a load changes in the table's columns.
 enum Changes<'c> {
     /// The table does not exist: it is created.
