@@ -114,13 +114,24 @@ fn check_load_store(
     stores: &LoadStores,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    if let Some(spec) = table.kind.s3_load()
-        && let Err(message) = stores.check(&spec.location, dialect == Dialect::Redshift)
-    {
-        diagnostics.push(
-            Diagnostic::error(Some(&table.definition_file), format!("`bucket`: {message}"))
-                .at_optional_line(crate::views::replication_file::key_line(&table.query, "bucket")),
-        );
+    let Some(spec) = table.kind.s3_load() else {
+        return;
+    };
+    let at_key = |key: &str, message: String| {
+        Diagnostic::error(Some(&table.definition_file), format!("`{key}`: {message}"))
+            .at_optional_line(crate::views::replication_file::key_line(&table.query, key))
+    };
+    if let Err(message) = stores.check(&spec.location, dialect == Dialect::Redshift) {
+        diagnostics.push(at_key("bucket", message));
+    }
+    if dialect == Dialect::Postgres && spec.copy.max_errors > 0 {
+        diagnostics.push(at_key(
+            "copy",
+            format!(
+                "`max_errors: {}` is Redshift's: PostgreSQL loads every row or none; set it to 0",
+                spec.copy.max_errors
+            ),
+        ));
     }
 }
 

@@ -305,11 +305,22 @@ fn check_json_lists_s3_load_nodes() {
     let days = tables.iter().find(|t| t["name"] == "reports.days").unwrap();
     assert_eq!(days["dependencies"], serde_json::json!(["raw.pages"]));
 
+    write_files(
+        dir.path(),
+        &[(
+            "views/raw/clicks — 1h.s3.yml",
+            "bucket: analytics\ndata_date_column: day\ncopy: {max_errors: 3}\ncolumns: [{name: day, type: date}]\n",
+        )],
+    );
     let output = check("postgres", &[]);
     output.code(1);
     let problems = output.stdout;
     assert!(problems.contains("raw/pages — 30m.s3.yml:2: error: `bucket`: the bucket `analytics` is not one duro.yaml's `s3.load_buckets` allows"), "{problems}");
     assert!(problems.contains("raw/local — 1h.s3.yml:3: error: `bucket`: the folder `/data/exports` is not under one of duro.yaml's `s3.load_file_roots`"), "{problems}");
+    assert!(
+        problems.contains("raw/clicks — 1h.s3.yml:3: error: `copy`: `max_errors: 3` is Redshift's"),
+        "{problems}"
+    );
     let output = duro_schedule(dir.path())
         .args(["--check", "--dialect", "redshift", "--views"])
         .arg(&views)

@@ -288,7 +288,7 @@ impl Store {
         let io = |e: std::io::Error| failure(format!("cannot read {}: {e}", self.url(&file.key)));
         let raw: Box<dyn Read + Send> = match self {
             Store::Folder(root) => {
-                let path = root.join(&file.key);
+                let path = inside(root, &file.key).map_err(io)?;
                 let metadata = std::fs::symlink_metadata(&path).map_err(io)?;
                 if !metadata.is_file() {
                     return Err(failure(format!("{} is not a regular file", self.url(&file.key))));
@@ -323,7 +323,7 @@ impl Store {
         let read = match self {
             Store::Folder(root) => {
                 let path = root.join(key);
-                match std::fs::symlink_metadata(&path) {
+                match std::fs::symlink_metadata(&path).and_then(|m| inside(root, key).map(|_| m)) {
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(e) => return Err(failure(format!("cannot read {url}: {e}"))),
                     Ok(m) if !m.is_file() || m.len() > LIMIT => return Err(too_large()),
@@ -345,6 +345,16 @@ impl Store {
         }
         String::from_utf8(bytes).map(Some).map_err(|_| failure(format!("{url} is not UTF-8 text")))
     }
+}
+
+/// `root/key`, refused when a link on the way leads outside `root`.
+fn inside(root: &Path, key: &str) -> std::io::Result<PathBuf> {
+    let path = root.join(key);
+    let (real_root, real_path) = (root.canonicalize()?, path.canonicalize()?);
+    if !real_path.starts_with(&real_root) {
+        return Err(std::io::Error::other(format!("it leads outside {}", root.display())));
+    }
+    Ok(path)
 }
 
 /// Every regular file under `dir` (inside `root`), as keys relative to `root`; links are not
@@ -438,6 +448,11 @@ mod tests {
         assert!(pattern.parse("exports/api_hits/pages/year=2015/month=07/day=02/pages_2015-07-01T10:00:00Z.json").is_none());
     }
 
+    fn store_read_small(root: &Path, key: &str) -> String {
+        let store = Store::open(&Location::Folder(root.into()), &Default::default()).unwrap();
+        store.read_small(key).unwrap_err().message
+    }
+
     #[test]
     fn a_folder_lists_regular_files_only_and_orders_by_date() {
         let dir = tempfile::tempdir().unwrap();
@@ -455,6 +470,10 @@ mod tests {
             dir.path().join("api_hits_pages_2015-07-09T00:00:00Z.json"),
         )
         .unwrap();
+        std::fs::create_dir(dir.path().join("inner")).unwrap();
+        std::os::unix::fs::symlink("/etc", dir.path().join("inner/etc")).unwrap();
+        let error = store_read_small(dir.path(), "inner/etc/passwd");
+        assert!(error.contains("leads outside"), "{error}");
         let store = Store::open(&Location::Folder(dir.path().into()), &Default::default()).unwrap();
         let pattern = Pattern::new(&spec("", "api_hits_pages", DEFAULT_FILE_PATTERN), &table());
         let listing = store.listing(&pattern).unwrap();

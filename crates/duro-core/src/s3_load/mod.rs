@@ -471,10 +471,11 @@ impl LoadRun<'_, '_, '_> {
             .map(|f| &f.key)
             .chain(&listing.ignored)
             .any(|key| key != &file.key && key.starts_with(&file.key));
-        let from = match shares_prefix {
-            false => url.clone(),
-            true => self.upload_manifest(&url)?,
+        let manifest = match shares_prefix {
+            false => None,
+            true => Some(self.upload_manifest(&url)?),
         };
+        let from = manifest.as_ref().map_or(url.clone(), |(_, manifest_url)| manifest_url.clone());
         let paths_url = match &spec.jsonpaths {
             JsonPaths::File(key) => Some(store.url(&format!("{}{key}", spec.prefix))),
             JsonPaths::Auto => None,
@@ -496,18 +497,25 @@ impl LoadRun<'_, '_, '_> {
             &spec.copy,
         );
         tracing::debug!("{redacted}");
-        self.session.client.execute(&copy, &[]).map_err(|error| {
+        let copied = self.session.client.execute(&copy, &[]).map_err(|error| {
             let mut error = (self.session.sql_error())(error);
             let _ = self.session.client.batch_execute(warehouse_render::ROLLBACK);
             if let Some(detail) = catalog::last_load_error(self.session.client) {
                 error.message = format!("{}; the first refused row: {detail}", error.message);
             }
             error
-        })
+        });
+        if let (Some((key, _)), Some(staging)) = (&manifest, self.stores.staging)
+            && !staging.keep_files
+            && let Err(error) = staging.store.delete(key)
+        {
+            tracing::warn!("{}: the manifest {key} stays in S3: {}", self.node.name, error.message);
+        }
+        copied
     }
 
-    /// A manifest naming exactly `url`, uploaded to the staging bucket; returns its URL.
-    fn upload_manifest(&self, url: &str) -> Result<String, WarehouseError> {
+    /// A manifest naming exactly `url`, uploaded to the staging bucket; returns its key and URL.
+    fn upload_manifest(&self, url: &str) -> Result<(String, String), WarehouseError> {
         let staging = self.stores.staging.ok_or_else(|| {
             configuration(format!(
                 "another object's key starts with {url}'s, so Redshift's COPY needs a manifest to read it alone, and manifests go to the staging bucket: set `s3.bucket`"
@@ -529,7 +537,8 @@ impl LoadRun<'_, '_, '_> {
             transient: e.transient,
             ..WarehouseError::new(FailureClass::Connection, e.message)
         })?;
-        Ok(staging.store.url(&key))
+        let manifest_url = staging.store.url(&key);
+        Ok((key, manifest_url))
     }
 }
 
