@@ -12,43 +12,21 @@ usage: python3 tests/bench/replication.py [ROWS] [RUNS]
 Prints min, median and max of each side, the throughput ratio (floor time / Duro time; goal
 >= 0.8), the incremental run (goal < 1 s) and the creator's peak resident memory (goal < 100 MB).
 """
-import json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import os, shutil, statistics, subprocess, sys, tempfile
+
+from benchlib import last_phases, psql, run, spread, timed_child, timed_shell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POSTGRES = os.path.join(ROOT, "deploy", "example", "postgres.sh")
 COLUMNS = "id, name, amount, note, updated_at"
 
 
-def run(cmd, **kwargs):
-    completed = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
-    if completed.returncode != 0:
-        sys.exit(f"{cmd} failed: {completed.stderr[-2000:]}")
 
 
-def psql(url, sql):
-    completed = subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if completed.returncode != 0:
-        sys.exit(f"psql failed: {completed.stderr}")
 
 
-def timed_child(cmd, env=None):
-    """Runs `cmd`; returns (seconds, peak resident memory in MB) of that one process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = child.stderr.read().decode()
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{cmd} failed: {stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
-def timed_shell(script):
-    start = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def build(root):
@@ -56,15 +34,8 @@ def build(root):
     return os.path.join(root, "target", "release")
 
 
-def last_phases(state):
-    """The phases of the newest build in the state file, as `name ms` pairs."""
-    with sqlite3.connect(state) as db:
-        (phases,) = db.execute("select phases_json from builds order by id desc limit 1").fetchone()
-    return "  ".join(f"{name} {ms} ms" for name, ms in json.loads(phases).items())
 
 
-def spread(values):
-    return f"min {min(values):7.2f} s   median {statistics.median(values):7.2f} s   max {max(values):7.2f} s"
 
 
 def measure(release, rows, runs):

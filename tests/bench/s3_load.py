@@ -14,7 +14,9 @@ usage: python3 tests/bench/s3_load.py [ROWS] [RUNS]
 Prints min, median and max of each side, the throughput ratios (floor time / Duro time; goals
 CSV >= 0.8, JSON >= 0.5) and the creator's peak resident memory (goal < 100 MB).
 """
-import gzip, json, os, random, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import gzip, json, os, random, shutil, statistics, subprocess, sys, tempfile
+
+from benchlib import last_phases, psql, run, scalar, spread, timed_child, timed_shell
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POSTGRES = os.path.join(ROOT, "deploy", "example", "postgres.sh")
@@ -36,37 +38,14 @@ DDL = ("create table floor.pages (page_id varchar(256) not null, hit_time timest
        "ratio double precision, referrer varchar(256))")
 
 
-def run(cmd, **kwargs):
-    completed = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, **kwargs)
-    if completed.returncode != 0:
-        sys.exit(f"{cmd} failed: {completed.stderr[-2000:]}")
 
 
-def psql(url, sql):
-    run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
 
 
-def scalar(url, sql):
-    return subprocess.run(["psql", url, "-At", "-c", sql], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def timed_child(cmd, env=None):
-    """Runs `cmd`; returns (seconds, peak resident memory in MB) of that one process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    stderr = child.stderr.read().decode()
-    child.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"{cmd} failed: {stderr[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
 
 
-def timed_shell(script):
-    start = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", script], check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
 
 
 def build(root):
@@ -94,14 +73,8 @@ def write_files(bucket, rows):
     return csv_path
 
 
-def last_phases(state):
-    with sqlite3.connect(state) as db:
-        (phases,) = db.execute("select phases_json from builds order by id desc limit 1").fetchone()
-    return "  ".join(f"{name} {ms} ms" for name, ms in json.loads(phases).items())
 
 
-def spread(values):
-    return f"min {min(values):6.2f} s   median {statistics.median(values):6.2f} s   max {max(values):6.2f} s"
 
 
 def measure(release, rows, runs):

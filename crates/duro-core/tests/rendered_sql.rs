@@ -534,15 +534,7 @@ fn s3_load_statements() {
     };
     use duro_core::s3_load::render as load;
     let pages = TableName::parse("raw.pages").unwrap();
-    let column = |name: &str, column_type| LoadColumn {
-        name: name.into(),
-        column_type,
-        default: None,
-        not_null: false,
-        primary_key: false,
-        distkey: false,
-        sortkey: None,
-    };
+    let column = LoadColumn::new;
     let columns = vec![
         LoadColumn { not_null: true, distkey: true, ..column("page_id", ColumnType::Text) },
         LoadColumn { sortkey: Some(1), ..column("hit_time", ColumnType::Timestamp) },

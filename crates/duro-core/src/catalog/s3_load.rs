@@ -283,6 +283,19 @@ pub struct LoadColumn {
 }
 
 impl LoadColumn {
+    /// A nullable column without a default or keys.
+    pub fn new(name: &str, column_type: ColumnType) -> Self {
+        Self {
+            name: name.to_owned(),
+            column_type,
+            default: None,
+            not_null: false,
+            primary_key: false,
+            distkey: false,
+            sortkey: None,
+        }
+    }
+
     /// The column as `create table` and `add column` write it (Redshift's keys are table
     /// attributes, see `s3_load::render::create_table`).
     pub fn definition(&self) -> String {
@@ -560,22 +573,10 @@ mod tests {
         assert!(DefaultValue::new("yes", ColumnType::Boolean).is_err());
     }
 
-    fn column(name: &str, column_type: ColumnType) -> LoadColumn {
-        LoadColumn {
-            name: name.into(),
-            column_type,
-            default: None,
-            not_null: false,
-            primary_key: false,
-            distkey: false,
-            sortkey: None,
-        }
-    }
-
     #[test]
     fn the_columns_as_a_whole() {
-        let date = column("hit_time", ColumnType::Timestamp);
-        let id = column("id", ColumnType::Int);
+        let date = LoadColumn::new("hit_time", ColumnType::Timestamp);
+        let id = LoadColumn::new("id", ColumnType::Int);
         assert!(check_columns(&[id.clone(), date.clone()], Some("hit_time")).is_ok());
         let cases: Vec<(Vec<LoadColumn>, Option<&str>, &str)> = vec![
             (vec![id.clone(), id.clone()], None, "declared twice"),
@@ -607,7 +608,7 @@ mod tests {
             default: Some(DefaultValue::new("0", ColumnType::Int).unwrap()),
             not_null: true,
             distkey: true,
-            ..column("Hits", ColumnType::Int)
+            ..LoadColumn::new("Hits", ColumnType::Int)
         };
         assert_eq!(column.definition(), "\"Hits\" integer default '0'::integer not null");
     }

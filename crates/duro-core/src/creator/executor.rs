@@ -369,16 +369,7 @@ fn build_with_retries(
                         s3: &creator.config.s3,
                         staging: creator.context.staging.as_ref().ok().and_then(Option::as_ref),
                     };
-                    let done = s3_load::run(
-                        session, &stores, state, &node, id, overrides, timeout, phases,
-                    )?;
-                    Ok(refresh::Built {
-                        outcome: done.outcome,
-                        rows: done.rows,
-                        snapshot_taken: false,
-                        output: None,
-                        warning: done.warning,
-                    })
+                    s3_load::run(session, &stores, state, &node, id, overrides, timeout, phases)
                 }
                 TableKind::View | TableKind::Processor(_) => refresh::build_table(
                     session,

@@ -1,6 +1,6 @@
 //! [`Session`]: what every step of one build works with — the connection, the warehouse's
 //! dialect, and whether Duro is cancelling (so a failed statement is classified as a
-//! cancellation rather than an SQL error).
+//! cancellation rather than an SQL error); ending a load's transaction.
 
 use crate::config::Dialect;
 use crate::warehouse::WarehouseError;
@@ -21,6 +21,26 @@ impl<'a> Session<'a> {
 
     pub fn is_cancelled(&self) -> bool {
         (self.cancel)()
+    }
+
+    /// Ends the open transaction: `commit` when `result` is a success, `rollback` (when the
+    /// connection is still there) otherwise; returns `result`.
+    pub(crate) fn commit_or_rollback<T>(
+        &mut self,
+        result: Result<T, WarehouseError>,
+    ) -> Result<T, WarehouseError> {
+        match result {
+            Ok(value) => {
+                self.client.batch_execute("commit").map_err(self.sql_error())?;
+                Ok(value)
+            }
+            Err(error) => {
+                if !self.client.is_closed() {
+                    let _ = self.client.batch_execute(crate::warehouse::render::ROLLBACK);
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Classifies a driver error; usable while the client is borrowed (by a transaction).

@@ -629,19 +629,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             }
             Ok(Imported { rows, deleted, applied })
         })();
-        let client = &mut *self.session.client;
-        match result {
-            Ok(imported) => {
-                client.batch_execute("commit").map_err(sql_error)?;
-                Ok(imported)
-            }
-            Err(error) => {
-                if !client.is_closed() {
-                    let _ = client.batch_execute(warehouse_render::ROLLBACK);
-                }
-                Err(error)
-            }
-        }
+        self.session.commit_or_rollback(result)
     }
 
     /// Removes the target rows whose keys the source's delete queue holds up to `through`;

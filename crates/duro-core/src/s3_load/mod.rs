@@ -29,7 +29,7 @@ use crate::catalog::s3_load::{
 };
 use crate::config::{Dialect, S3Config};
 use crate::identifier::TableName;
-use crate::refresh::{Session, Staging, data_tests};
+use crate::refresh::{Built, Session, Staging, data_tests};
 use crate::state::{LoadedFile, S3LoadRun, StateFile};
 use crate::warehouse::catalog::{self, TableColumn};
 use crate::warehouse::copy_in::copy_in;
@@ -67,20 +67,12 @@ pub struct Stores<'a> {
     pub staging: Option<&'a Staging>,
 }
 
-/// A finished run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Loaded {
-    /// `succeeded` (files loaded) or `unchanged` (nothing newer).
-    pub outcome: BuildOutcome,
-    pub rows: i64,
-    pub warning: Option<String>,
-}
-
 fn configuration(message: String) -> WarehouseError {
     WarehouseError::new(FailureClass::Configuration, message)
 }
 
-/// Runs `node` once as build `build_id`, recording its files and data date in `state`.
+/// Runs `node` once as build `build_id`, recording its files and data date in `state`. The
+/// build is `succeeded` (files loaded) or `unchanged` (nothing newer).
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     session: &mut Session<'_>,
@@ -91,7 +83,7 @@ pub fn run(
     overrides: &Overrides,
     timeout_seconds: u64,
     phases: &mut Phases,
-) -> Result<Loaded, WarehouseError> {
+) -> Result<Built, WarehouseError> {
     let name = node.name.to_string();
     let mut record = S3LoadRun { build_id, ..S3LoadRun::default() };
     let mut load = LoadRun { session, stores, node, overrides, timeout_seconds };
@@ -143,7 +135,7 @@ impl LoadRun<'_, '_, '_> {
         &mut self,
         record: &mut S3LoadRun,
         phases: &mut Phases,
-    ) -> Result<Loaded, WarehouseError> {
+    ) -> Result<Built, WarehouseError> {
         let (name, spec) = (self.node.name, self.node.spec);
         if self.session.dialect == Dialect::Postgres && spec.copy.max_errors > 0 {
             return Err(configuration(format!(
@@ -188,7 +180,7 @@ impl LoadRun<'_, '_, '_> {
             record.data_date = newest_text;
             record.rows = Some(0);
             record.note = Some(note);
-            return Ok(Loaded { outcome: BuildOutcome::Unchanged, rows: 0, warning: None });
+            return Ok(built(BuildOutcome::Unchanged, 0, None));
         };
         record.data_date = Some(last.date_text());
         let changes = evolve(spec.evolve, name, &shape.columns, &target)?;
@@ -219,11 +211,11 @@ impl LoadRun<'_, '_, '_> {
         }) {
             warnings.push(warning);
         }
-        Ok(Loaded {
-            outcome: BuildOutcome::Succeeded,
-            rows: rows as i64,
-            warning: (!warnings.is_empty()).then(|| warnings.join("; ")),
-        })
+        Ok(built(
+            BuildOutcome::Succeeded,
+            rows as i64,
+            (!warnings.is_empty()).then(|| warnings.join("; ")),
+        ))
     }
 
     /// The file the run is about: the one of `--date`, or the newest.
@@ -365,19 +357,7 @@ impl LoadRun<'_, '_, '_> {
             }
             Ok(rows)
         })();
-        let client = &mut *self.session.client;
-        match result {
-            Ok(rows) => {
-                client.batch_execute("commit").map_err(sql_error)?;
-                Ok(rows)
-            }
-            Err(error) => {
-                if !client.is_closed() {
-                    let _ = client.batch_execute(warehouse_render::ROLLBACK);
-                }
-                Err(error)
-            }
-        }
+        self.session.commit_or_rollback(result)
     }
 
     /// Copies one file into the table; returns its rows. Errors name the file and its line.
@@ -621,6 +601,11 @@ pub fn next_load(state: &StateFile, name: &str) -> Result<Option<String>, String
     }))
 }
 
+/// A load as a build: no snapshot, no output.
+fn built(outcome: BuildOutcome, rows: i64, warning: Option<String>) -> Built {
+    Built { outcome, rows, snapshot_taken: false, output: None, warning }
+}
+
 /// What a load changes in the table's columns.
 enum Changes<'c> {
     /// The table does not exist: it is created.
@@ -797,18 +782,6 @@ mod tests {
         }
     }
 
-    fn declared(name: &str, column_type: ColumnType) -> LoadColumn {
-        LoadColumn {
-            name: name.into(),
-            column_type,
-            default: None,
-            not_null: false,
-            primary_key: false,
-            distkey: false,
-            sortkey: None,
-        }
-    }
-
     fn existing(name: &str, type_name: &str, not_null: bool) -> TableColumn {
         TableColumn { name: name.into(), type_name: type_name.into(), not_null }
     }
@@ -818,8 +791,8 @@ mod tests {
     #[test]
     fn evolving_the_columns() {
         let table = TableName::parse("raw.pages").unwrap();
-        let id = declared("id", ColumnType::Int);
-        let referrer = declared("referrer", ColumnType::Text);
+        let id = LoadColumn::new("id", ColumnType::Int);
+        let referrer = LoadColumn::new("referrer", ColumnType::Text);
         let target = [existing("id", "integer", false), existing("note", "text", false)];
         let names = |changes: Result<Changes<'_>, WarehouseError>| match changes {
             Ok(Changes::Add(added)) => Ok(added.iter().map(|c| c.name.clone()).collect::<Vec<_>>()),
@@ -858,7 +831,7 @@ mod tests {
             ),
             (
                 Evolve::AddColumns,
-                vec![declared("id", ColumnType::Bigint)],
+                vec![LoadColumn::new("id", ColumnType::Bigint)],
                 "column `id`: type integer in the table, bigint declared",
             ),
         ];

@@ -294,24 +294,12 @@ mod tests {
     use super::*;
     use crate::catalog::s3_load::ColumnType;
 
-    fn column(name: &str, column_type: ColumnType) -> LoadColumn {
-        LoadColumn {
-            name: name.into(),
-            column_type,
-            default: None,
-            not_null: false,
-            primary_key: false,
-            distkey: false,
-            sortkey: None,
-        }
-    }
-
     fn columns() -> Vec<LoadColumn> {
         vec![
-            column("page_id", ColumnType::Text),
-            column("hit_time", ColumnType::Timestamp),
-            column("hits", ColumnType::Int),
-            column("tags", ColumnType::Longtext),
+            LoadColumn::new("page_id", ColumnType::Text),
+            LoadColumn::new("hit_time", ColumnType::Timestamp),
+            LoadColumn::new("hits", ColumnType::Int),
+            LoadColumn::new("tags", ColumnType::Longtext),
         ]
     }
 
