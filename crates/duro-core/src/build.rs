@@ -125,12 +125,16 @@ impl Phases {
     }
 }
 
-/// A table a cycle built.
+/// A table a cycle built (or, for an ingest node, found nothing new for).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuiltTable {
     pub table: String,
     pub rows: i64,
     pub ms: u64,
+    /// `succeeded`, or `unchanged`.
+    pub outcome: BuildOutcome,
+    /// A warning, or why nothing changed.
+    pub message: Option<String>,
 }
 
 #[cfg(test)]

@@ -51,7 +51,13 @@ fn identical_failures_are_not_repeated_within_the_window() {
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::Timeout, "took too long");
-    notifications.cycle_built(&[BuiltTable { table: "first.shops".into(), rows: 8, ms: 1_500 }]);
+    notifications.cycle_built(&[BuiltTable {
+        table: "first.shops".into(),
+        rows: 8,
+        ms: 1_500,
+        outcome: duro_core::build::BuildOutcome::Succeeded,
+        message: None,
+    }]);
     let bodies: Vec<serde_json::Value> = (0..3)
         .map(|_| {
             serde_json::from_str(&requests.recv_timeout(Duration::from_secs(10)).unwrap().body)
@@ -115,7 +121,13 @@ fn webhooks_post_text_and_channel_with_the_fallback() {
     let failure: serde_json::Value = serde_json::from_str(&request.body).unwrap();
     assert_eq!(failure["channel"], "#alerts");
     assert!(failure["text"].as_str().unwrap().contains("*first.cities* failed (test_failed)"));
-    notifications.cycle_built(&[BuiltTable { table: "first.shops".into(), rows: 8, ms: 1_500 }]);
+    notifications.cycle_built(&[BuiltTable {
+        table: "first.shops".into(),
+        rows: 8,
+        ms: 1_500,
+        outcome: duro_core::build::BuildOutcome::Succeeded,
+        message: None,
+    }]);
     assert_eq!(body(&requests)["channel"], "#duro");
 
     let own_channel = SlackConfig {

@@ -6,7 +6,7 @@
     reason = "`--once`, `--dry-run` and `--check-warehouse` print their results to stdout"
 )]
 
-use duro_core::build::FailureClass;
+use duro_core::build::{BuildOutcome, FailureClass};
 use duro_core::catalog::UpstreamFailure;
 use duro_core::clock::now_ms;
 use duro_core::config::Config;
@@ -88,7 +88,11 @@ fn report_cycle(report: &CycleReport, notifications: &Notifications) {
 
 fn print_report(report: &CycleReport) {
     for built in &report.built {
-        println!("built {} ({} rows, {} ms)", built.table, built.rows, built.ms);
+        match (built.outcome, &built.message) {
+            (BuildOutcome::Unchanged, Some(why)) => println!("unchanged {}: {why}", built.table),
+            (BuildOutcome::Unchanged, None) => println!("unchanged {}", built.table),
+            _ => println!("built {} ({} rows, {} ms)", built.table, built.rows, built.ms),
+        }
     }
     for failure in report.failed.iter().chain(&report.skipped) {
         println!("failed {} ({}): {}", failure.table, failure.class.as_str(), failure.message);

@@ -273,6 +273,15 @@ fn a_chosen_date_from_the_command_line() {
         plan.both()
     );
     assert_eq!(loads.rows(), [("2015-07-021".into(), Some("2015-07-02 10:00".into()), Some(1))]);
+    let again = run(&["--table", "raw.pages", "--date", "2015-07-02T00:00:00Z"]);
+    again.code(0);
+    let file =
+        format!("file://{}/analytics/{}", loads.root.path().display(), key("2015-07-02", "json"));
+    assert!(
+        again.stdout.contains(&format!("unchanged raw.pages: {file} (data date 2015-07-02T00:00:00Z) is not after the table's newest data date 2015-07-02T10:00:00Z (by day); nothing loaded (`--force` loads it anyway)")),
+        "{}",
+        again.both()
+    );
     let missing = run(&["--table", "raw.pages", "--date", "2015-07-02T12:00:00Z", "--force"]);
     missing.code(1);
     assert!(missing.both().contains("no file of `raw.pages` has the data date 2015-07-02T12:00:00Z; the nearest: 2015-07-02T00:00:00Z, 2015-07-03T00:00:00Z"), "{}", missing.both());

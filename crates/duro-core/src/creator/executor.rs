@@ -410,13 +410,16 @@ fn build_with_retries(
             output,
         };
         state.finish_build(id, &record, !retry, planned_at_ms).map_err(state_failure)?;
-        match result.map(|built| built.rows) {
-            Ok(rows) => {
+        match result {
+            Ok(built) => {
+                let rows = built.rows;
                 tracing::info!("built {} ({rows} rows) in {} ms", table.name, finished - started);
                 return Ok(Some(BuiltTable {
                     table: table.name.clone(),
                     rows,
                     ms: (finished - started) as u64,
+                    outcome: built.outcome,
+                    message: built.warning,
                 }));
             }
             Err(error) if retry => {

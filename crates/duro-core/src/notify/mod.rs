@@ -9,7 +9,7 @@ mod slack;
 
 pub use slack::SlackNotifier;
 
-use crate::build::{BuiltTable, FailureClass};
+use crate::build::{BuildOutcome, BuiltTable, FailureClass};
 use crate::config::{SlackConfig, SlackPurpose};
 use crate::state::{PeriodStats, StateFile};
 use std::path::{Path, PathBuf};
@@ -111,13 +111,16 @@ impl Notifications {
         }
         let lines: Vec<String> = built
             .iter()
-            .map(|built| {
-                format!(
+            .map(|built| match built.outcome {
+                BuildOutcome::Unchanged => {
+                    format!("• {}: nothing new ({:.1} s)", built.table, built.ms as f64 / 1000.0)
+                }
+                _ => format!(
                     "• {}: {} rows in {:.1} s",
                     built.table,
                     built.rows,
                     built.ms as f64 / 1000.0
-                )
+                ),
             })
             .collect();
         let text =

@@ -170,7 +170,7 @@ impl LoadRun<'_, '_, '_> {
         let newest_text = newest.map(files::utc_text);
         let Some(last) = chosen.last() else {
             let note = format!(
-                "the newest file ({}, data date {}) is not after the table's newest data date {} (by {}); nothing loaded (`--force` loads it anyway)",
+                "{} (data date {}) is not after the table's newest data date {} (by {}); nothing loaded (`--force` loads it anyway)",
                 store.url(&reference.key),
                 reference.date_text(),
                 newest_text.as_deref().unwrap_or_default(),
@@ -179,8 +179,8 @@ impl LoadRun<'_, '_, '_> {
             tracing::info!("{name}: {note}");
             record.data_date = newest_text;
             record.rows = Some(0);
-            record.note = Some(note);
-            return Ok(built(BuildOutcome::Unchanged, 0, None));
+            record.note = Some(note.clone());
+            return Ok(built(BuildOutcome::Unchanged, 0, Some(note)));
         };
         record.data_date = Some(last.date_text());
         let changes = evolve(spec.evolve, name, &shape.columns, &target)?;
