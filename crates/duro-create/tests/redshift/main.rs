@@ -54,6 +54,7 @@ impl Cluster {
         config.s3.access_key_id = std::env::var("AWS_ACCESS_KEY_ID").ok();
         config.s3.secret_access_key = std::env::var("AWS_SECRET_ACCESS_KEY").ok().map(Into::into);
         config.s3.session_token = std::env::var("AWS_SESSION_TOKEN").ok().map(Into::into);
+        config.s3.load_buckets = config.s3.bucket.iter().cloned().collect();
         let cluster = Self { views, _state: state, schema, config };
         cluster.sql(&format!("create schema {}", cluster.schema));
         cluster
@@ -80,7 +81,11 @@ impl Cluster {
         let options = ScheduleOptions {
             views_path: self.views.path().to_owned(),
             state_path: self.config.state.path.clone(),
-            check: CheckOptions { dialect: Dialect::Redshift, ..CheckOptions::default() },
+            check: CheckOptions {
+                dialect: Dialect::Redshift,
+                load_stores: self.config.s3.load_stores(),
+                ..CheckOptions::default()
+            },
             use_git: false,
         };
         match duro_core::schedule::run(&options).unwrap() {
@@ -255,4 +260,67 @@ fn processor_input_is_the_same_through_unload_and_a_cursor() {
     built(&cluster.cycle_with(&unload));
     assert_eq!(lines(&cluster), through_cursor);
     assert_eq!(through_cursor[0], "id,missing,empty,yes,quoted");
+}
+
+/// An S3 load node on Redshift: the newest of two dated JSON files loaded by `COPY … JSON
+/// 'auto'` (its sibling `….json.gz` forces a manifest, since `COPY` reads a prefix), the table
+/// created with its keys; the same file again is `unchanged`; a CSV node with a header.
+#[test]
+fn s3_loads_through_copy() {
+    let cluster = Cluster::new();
+    cluster.needs_s3();
+    let bucket = cluster.config.s3.bucket.clone().unwrap();
+    let store =
+        duro_core::objectstore::ObjectStore::for_bucket(&cluster.config.s3, &bucket).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let put = |key: &str, text: &str| {
+        let path = files.path().join("upload");
+        std::fs::write(&path, text).unwrap();
+        store.upload(&format!("{}loads/{key}", cluster.config.s3.prefix), &path).unwrap();
+    };
+    put(
+        "pages_2015-07-01T00:00:00Z.json",
+        "{\"page_id\": \"old\", \"hit_time\": \"2015-07-01T10:00:00Z\"}\n",
+    );
+    put(
+        "pages_2015-07-02T00:00:00Z.json",
+        "{\"page_id\": \"a\", \"hit_time\": \"2015-07-02T10:00:00Z\", \"hits\": 3, \"Extra\": 1}\n{\"page_id\": \"b\"}\n",
+    );
+    put("pages_2015-07-02T00:00:00Z.json.bak", "not a data file");
+    put(
+        "clicks_2015-07-02T00:00:00Z.csv",
+        "page_id|hits|day\na|1|2015-07-02\n\"b|c\"|2|2015-07-02\n",
+    );
+    let prefix = format!("{}loads", cluster.config.s3.prefix);
+    cluster.write(&[
+        (
+            "pages — 1d.s3.yml",
+            &format!("bucket: {bucket}\nprefix: {prefix}\ndataset: pages\ndata_date_column: hit_time\ncolumns:\n  - {{name: page_id, type: text, not_null: true, distkey: true}}\n  - {{name: hit_time, type: timestamp, sortkey: 1}}\n  - {{name: hits, type: int, default: 0}}\n"),
+        ),
+        (
+            "clicks — 1d.s3.yml",
+            &format!("bucket: {bucket}\nprefix: {prefix}\ndataset: clicks\ndata_date_column: day\ncsv: {{delimiter: '|', header: true}}\ncolumns:\n  - {{name: page_id, type: text}}\n  - {{name: hits, type: int}}\n  - {{name: day, type: date}}\n"),
+        ),
+    ]);
+    let report = cluster.cycle();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    let pages = cluster.table("pages");
+    assert_eq!(cluster.scalar::<i64>(&format!("select count(*) from {pages}")), 2);
+    assert_eq!(
+        cluster.scalar::<i64>(&format!("select count(*) from {pages} where hits is null")),
+        1
+    );
+    cluster.force("pages");
+    let report = cluster.cycle();
+    assert!(
+        report
+            .built
+            .iter()
+            .any(|b| b.table == pages && b.outcome == duro_core::build::BuildOutcome::Unchanged),
+        "{report:?}"
+    );
+    assert_eq!(
+        cluster.scalar::<i64>(&format!("select count(*) from {}", cluster.table("clicks"))),
+        2
+    );
 }
