@@ -622,6 +622,8 @@ fn s3_load_statements() {
             load::add_column(&pages, &column("referrer", ColumnType::Text)),
             load::newest_date(&pages, "hit_time", ColumnType::Timestamp),
             load::newest_date(&pages, "hit_time", ColumnType::Timestamptz),
+            load::newest_date(&pages, "day", ColumnType::Date),
+            load::delete_period(&pages, "day", ColumnType::Date),
             load::delete_period(&pages, "hit_time", ColumnType::Timestamp),
             duro_core::replication::render::delete_all(&pages),
             json,

@@ -576,6 +576,20 @@ fn a_bad_record_names_its_line() {
             "{message}"
         );
         assert_eq!(loads.rows().iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a1", "a2"]);
+        // A carriage return inside a value, and two objects on one line, do not move the line
+        // named.
+        let key3 = key("2015-07-03", "json");
+        loads.put(
+            &key3,
+            "{\"page_id\": \"c\\r1\"}{\"page_id\": \"c2\"}\n{\"page_id\": \"c\\r\\r3\"}\n{\"page_id\": \"c4\", \"hits\": \"many\"}\n",
+        );
+        let message = loads.run("raw.pages").message.unwrap_or_default();
+        assert!(message.contains(&format!("{}, line 3: ", loads.url(&key3))), "{message}");
+        let csv = Loads::pages(via, "csv: {delimiter: '|'}\n", &[]);
+        let key4 = key("2015-07-04", "csv");
+        csv.put(&key4, "\"a\rb\"|2015-07-04 10:00:00|1\nc||\n\"multi\nline\"||\nd||many\n");
+        let message = csv.run("raw.pages").message.unwrap_or_default();
+        assert!(message.contains(&format!("{}, line 5: ", csv.url(&key4))), "{message}");
     }
 }
 
@@ -723,4 +737,153 @@ fn kill_dash_nine_during_a_load_leaves_one_whole_file() {
     let builds = loads.setup.state().builds("raw.pages").unwrap();
     assert!(builds.iter().all(|b| b.outcome != BuildOutcome::Running), "{builds:?}");
     assert!(matches!(builds[0].outcome, BuildOutcome::Succeeded | BuildOutcome::Unchanged));
+}
+
+/// A `date` data date column in a zone west of UTC: a file is its local day; loaded once, it
+/// is not loaded again; forced with `replace_period`, it replaces exactly that day.
+#[test]
+fn local_days_of_a_date_column() {
+    for via in BOTH {
+        let node = "bucket: {bucket}\ndataset: api_hits_pages\ndata_date_column: day\ntimezone: America/New_York\nmode: replace_period\ncolumns:\n  - {name: page_id, type: text}\n  - {name: day, type: date}\n";
+        let loads = Loads::new(via, &[(PAGES_FILE, node)]);
+        let rows = |day: &str, prefix: &str| -> String {
+            (1..=2)
+                .map(|i| format!("{{\"page_id\": \"{prefix}{i}\", \"day\": \"{day}\"}}\n"))
+                .collect()
+        };
+        // 04:00Z on the 3rd is midnight of the 3rd in New York.
+        loads.put("api_hits_pages_2015-07-02T04:00:00Z.json", &rows("2015-07-02", "b"));
+        loads.put("api_hits_pages_2015-07-03T04:00:00Z.json", &rows("2015-07-03", "c"));
+        assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+        loads.put("api_hits_pages_2015-07-02T04:00:00Z.json", &rows("2015-07-02", "b"));
+        let first = loads.run_with(
+            "raw.pages",
+            Overrides {
+                date: chrono::DateTime::parse_from_rfc3339("2015-07-02T04:00:00Z").ok(),
+                force: true,
+                ..Overrides::default()
+            },
+        );
+        assert_eq!(first.outcome, BuildOutcome::Succeeded, "{via:?} {first:?}");
+        let again = loads.run("raw.pages");
+        assert_eq!(again.outcome, BuildOutcome::Unchanged, "{via:?} {again:?}");
+        loads.put("api_hits_pages_2015-07-03T04:00:00Z.json", &rows("2015-07-03", "new"));
+        let forced = loads.run_with("raw.pages", Overrides { force: true, ..Overrides::default() });
+        assert_eq!(forced.outcome, BuildOutcome::Succeeded, "{via:?} {forced:?}");
+        let ids: Vec<String> = loads
+            .setup
+            .client()
+            .query("select page_id from raw.pages order by 1", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(ids, ["b1", "b2", "new1", "new2"], "{via:?}");
+    }
+}
+
+/// `granularity: hour`: a file of the same hour as the table's newest row is not newer; one of
+/// the next hour is.
+#[test]
+fn hourly_periods() {
+    let loads = Loads::pages(Via::Folder, "granularity: hour\n", &[]);
+    let row =
+        |time: &str, id: &str| format!("{{\"page_id\": \"{id}\", \"hit_time\": \"{time}\"}}\n");
+    loads.put("api_hits_pages_2015-07-03T10:00:00Z.json", &row("2015-07-03T10:05:00Z", "a"));
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+    loads.put("api_hits_pages_2015-07-03T10:30:00Z.json", &row("2015-07-03T10:35:00Z", "b"));
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Unchanged);
+    loads.put("api_hits_pages_2015-07-03T11:00:00Z.json", &row("2015-07-03T11:05:00Z", "c"));
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+    assert_eq!(loads.rows().iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+}
+
+/// `catch_up` with `--force` loads the newer files and the newest; with `mode: truncate` only
+/// the newest (a snapshot); a file loaded before is not loaded again, even when its rows are
+/// older than its name; and the names that are not files of the node are in the run's note.
+#[test]
+fn catching_up_with_force_and_truncate() {
+    let loads = Loads::pages(Via::Folder, "catch_up: true\n", &[]);
+    loads.put(&key("2015-07-01", "json"), &day_rows("2015-07-01", "a", 1));
+    loads.put("api_hits_pages_latest.json", "{}");
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+    // Rows dated before the file's name: the table's newest date does not tell it was loaded.
+    loads.put(&key("2015-07-02", "json"), &day_rows("2015-06-30", "b", 1));
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+    let again = loads.run("raw.pages");
+    assert_eq!(again.outcome, BuildOutcome::Unchanged, "{again:?}");
+    let note = again.message.unwrap_or_default();
+    assert!(
+        note.contains("is not after the data date of the file loaded last, 2015-07-02T00:00:00Z"),
+        "{note}"
+    );
+    assert!(
+        note.contains("1 other names under file://")
+            && note.contains("`api_hits_pages_latest.json`"),
+        "{note}"
+    );
+    loads.put(&key("2015-07-03", "json"), &day_rows("2015-07-03", "c", 1));
+    loads.put(&key("2015-07-04", "json"), &day_rows("2015-07-04", "d", 1));
+    let forced = loads.run_with("raw.pages", Overrides { force: true, ..Overrides::default() });
+    assert_eq!((forced.outcome, forced.rows), (BuildOutcome::Succeeded, Some(2)), "{forced:?}");
+    loads.put(&key("2015-07-05", "json"), &day_rows("2015-07-05", "e", 1));
+    loads.put(&key("2015-07-06", "json"), &day_rows("2015-07-06", "f", 1));
+    let snapshot =
+        loads.run_with("raw.pages", Overrides { truncate: true, ..Overrides::default() });
+    assert_eq!(
+        (snapshot.outcome, snapshot.rows),
+        (BuildOutcome::Succeeded, Some(1)),
+        "{snapshot:?}"
+    );
+    assert_eq!(loads.rows().iter().map(|r| r.0.as_str()).collect::<Vec<_>>(), ["f1"]);
+}
+
+/// With `catch_up` and sidecars, files loaded together must declare the same columns.
+#[test]
+fn catching_up_needs_agreeing_sidecars() {
+    let loads = Loads::new(
+        Via::Folder,
+        &[("api_hits/pages — 1h.s3.yml", "bucket: {bucket}\nschema: sidecar\ncatch_up: true\n")],
+    );
+    loads.setup.client().batch_execute("create schema api_hits").unwrap();
+    let sidecar = |extra: &str| {
+        format!(
+            "pages:\n  meta:\n    schema: api_hits\n    datadatecolumn: day\n  columns:\n    - {{dest: id, type: int}}\n    - {{dest: day, type: date}}\n{extra}"
+        )
+    };
+    for (day, extra) in [("2015-07-01", ""), ("2015-07-02", "    - {dest: note, type: text}\n")] {
+        loads.put(
+            &format!("api_hits_pages_{day}T00:00:00Z.json"),
+            &format!("{{\"id\": 1, \"day\": \"{day}\"}}\n"),
+        );
+        loads.put(&format!("config_api_hits_pages_{day}T00:00:00Z.yml"), &sidecar(extra));
+    }
+    let failed = loads.run("api_hits.pages");
+    let message = failed.message.unwrap_or_default();
+    assert!(message.contains("config_api_hits_pages_2015-07-01T00:00:00Z.yml declares other columns than the newest file's sidecar"), "{message}");
+    assert!(message.contains("--date 2015-07-01T00:00:00Z"), "{message}");
+}
+
+/// A folder the operator no longer allows is refused when the node runs, even with the catalog
+/// checked before.
+#[test]
+fn a_store_no_longer_allowed_is_refused_at_run_time() {
+    let mut loads = Loads::pages(Via::Folder, "", &[]);
+    loads.put(&key("2015-07-01", "json"), &day_rows("2015-07-01", "a", 1));
+    loads.setup.config.s3.load_file_roots = vec!["/nowhere".into()];
+    let refused = loads.run("raw.pages");
+    assert_eq!(
+        (refused.outcome, refused.failure_class),
+        (BuildOutcome::Failed, Some(FailureClass::Configuration))
+    );
+    assert!(
+        refused
+            .message
+            .unwrap_or_default()
+            .contains("is not under one of duro.yaml's `s3.load_file_roots` (`/nowhere`)")
+    );
+    assert_eq!(
+        loads.count("select count(*) from information_schema.tables where table_name = 'pages'"),
+        0
+    );
 }

@@ -255,7 +255,11 @@ impl DefaultValue {
                 chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S").is_ok()
                     || chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S").is_ok()
             }
-            _ => column_type.max_bytes().is_some_and(|max| value.len() <= max),
+            // A backslash escapes in Redshift's string literals: never one in a default.
+            _ => {
+                column_type.max_bytes().is_some_and(|max| value.len() <= max)
+                    && !value.contains(['\\', '\0'])
+            }
         };
         if !ok {
             return Err(format!("default `{value}` is not a {} value", column_type.sql()));
@@ -571,6 +575,7 @@ mod tests {
         assert!(DefaultValue::new("1; drop", ColumnType::Int).is_err());
         assert!(DefaultValue::new("2015-07-01 00:00:00", ColumnType::Timestamp).is_ok());
         assert!(DefaultValue::new("yes", ColumnType::Boolean).is_err());
+        assert!(DefaultValue::new("\\' || current_user --", ColumnType::Text).is_err());
     }
 
     #[test]

@@ -220,8 +220,16 @@ pub fn reads_json(format: LoadFormat, kind: FileKind) -> bool {
 
 /// Where a node's files are read from.
 pub enum Store {
-    Folder(PathBuf),
-    Bucket { store: ObjectStore, name: String },
+    /// A local folder: as the node names it (for messages) and with every link resolved (for
+    /// reading, which never leaves it).
+    Folder {
+        path: PathBuf,
+        real: PathBuf,
+    },
+    Bucket {
+        store: ObjectStore,
+        name: String,
+    },
 }
 
 fn failure(message: String) -> WarehouseError {
@@ -232,7 +240,20 @@ impl Store {
     /// The store of `location`, S3 through the `s3:` settings.
     pub fn open(location: &Location, s3: &crate::config::S3Config) -> Result<Self, WarehouseError> {
         match location {
-            Location::Folder(path) => Ok(Store::Folder(path.clone())),
+            Location::Folder(path) => {
+                let real = path
+                    .canonicalize()
+                    .map_err(|e| failure(format!("cannot read the folder {}: {e}", location)))?;
+                // Links resolved, it must still be under an allowed root.
+                let allowed = s3.load_file_roots.iter().filter_map(|root| root.canonicalize().ok());
+                if !allowed.into_iter().any(|root| real.starts_with(root)) {
+                    return Err(failure(format!(
+                        "the folder {location} leads to {}, which is not under one of duro.yaml's `s3.load_file_roots`",
+                        real.display()
+                    )));
+                }
+                Ok(Store::Folder { path: path.clone(), real })
+            }
             Location::Bucket(name) => {
                 let store = ObjectStore::for_bucket(s3, name)
                     .map_err(|e| WarehouseError { message: e.message, ..failure(String::new()) })?;
@@ -244,7 +265,7 @@ impl Store {
     /// `s3://bucket/key` or `file:///folder/key`.
     pub fn url(&self, key: &str) -> String {
         match self {
-            Store::Folder(root) => format!("file://{}", root.join(key).display()),
+            Store::Folder { path, .. } => format!("file://{}", path.join(key).display()),
             Store::Bucket { name, .. } => format!("s3://{name}/{key}"),
         }
     }
@@ -256,12 +277,16 @@ impl Store {
                 transient: e.transient,
                 ..WarehouseError::new(FailureClass::Connection, e.message)
             }),
-            Store::Folder(root) => {
+            Store::Folder { real, .. } => {
                 let mut keys = Vec::new();
                 // The folder holding the prefix's last `/`, walked down from there.
                 let start = prefix.rfind('/').map_or("", |at| &prefix[..at]);
-                walk(root, &root.join(start), &mut keys)
-                    .map_err(|e| failure(format!("cannot list {}: {e}", self.url(start))))?;
+                match inside(real, start) {
+                    Ok(dir) => walk(real, &dir, &mut keys)
+                        .map_err(|e| failure(format!("cannot list {}: {e}", self.url(start))))?,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(failure(format!("cannot list {}: {e}", self.url(start)))),
+                }
                 keys.retain(|key| key.starts_with(prefix));
                 keys.sort();
                 Ok(keys)
@@ -287,13 +312,9 @@ impl Store {
     pub fn open_file(&self, file: &DataFile) -> Result<Box<dyn Read + Send>, WarehouseError> {
         let io = |e: std::io::Error| failure(format!("cannot read {}: {e}", self.url(&file.key)));
         let raw: Box<dyn Read + Send> = match self {
-            Store::Folder(root) => {
-                let path = inside(root, &file.key).map_err(io)?;
-                let metadata = std::fs::symlink_metadata(&path).map_err(io)?;
-                if !metadata.is_file() {
-                    return Err(failure(format!("{} is not a regular file", self.url(&file.key))));
-                }
-                Box::new(std::fs::File::open(&path).map_err(io)?)
+            Store::Folder { real, .. } => {
+                let path = inside(real, &file.key).map_err(io)?;
+                Box::new(open_regular(&path).map_err(io)?)
             }
             Store::Bucket { store, .. } => {
                 Box::new(store.reader(&file.key).map_err(|e| WarehouseError {
@@ -321,16 +342,11 @@ impl Store {
         let too_large = || failure(format!("{url} is not a regular file of at most 1 MiB"));
         let mut bytes = Vec::new();
         let read = match self {
-            Store::Folder(root) => {
-                let path = root.join(key);
-                match std::fs::symlink_metadata(&path).and_then(|m| inside(root, key).map(|_| m)) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(failure(format!("cannot read {url}: {e}"))),
-                    Ok(m) if !m.is_file() || m.len() > LIMIT => return Err(too_large()),
-                    Ok(_) => std::fs::File::open(&path)
-                        .and_then(|f| f.take(LIMIT + 1).read_to_end(&mut bytes)),
-                }
-            }
+            Store::Folder { real, .. } => match inside(real, key).and_then(|p| open_regular(&p)) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(failure(format!("cannot read {url}: {e}"))),
+                Ok(file) => file.take(LIMIT + 1).read_to_end(&mut bytes),
+            },
             Store::Bucket { store, .. } => {
                 if !self.list(key)?.iter().any(|k| k == key) {
                     return Ok(None);
@@ -347,14 +363,27 @@ impl Store {
     }
 }
 
-/// `root/key`, refused when a link on the way leads outside `root`.
-fn inside(root: &Path, key: &str) -> std::io::Result<PathBuf> {
-    let path = root.join(key);
-    let (real_root, real_path) = (root.canonicalize()?, path.canonicalize()?);
-    if !real_path.starts_with(&real_root) {
-        return Err(std::io::Error::other(format!("it leads outside {}", root.display())));
+/// `key` under `real` (a folder with its links resolved), its links resolved too; refused when
+/// one leads outside `real`.
+fn inside(real: &Path, key: &str) -> std::io::Result<PathBuf> {
+    let path = real.join(key).canonicalize()?;
+    if !path.starts_with(real) {
+        return Err(std::io::Error::other(format!("it leads outside {}", real.display())));
     }
     Ok(path)
+}
+
+/// A regular file opened without following a link in its last part.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
 }
 
 /// Every regular file under `dir` (inside `root`), as keys relative to `root`; links are not
@@ -448,8 +477,29 @@ mod tests {
         assert!(pattern.parse("exports/api_hits/pages/year=2015/month=07/day=02/pages_2015-07-01T10:00:00Z.json").is_none());
     }
 
+    fn roots(root: &Path) -> crate::config::S3Config {
+        crate::config::S3Config { load_file_roots: vec![root.to_owned()], ..Default::default() }
+    }
+
+    /// A folder reached through a link outside the allowed roots is refused.
+    #[test]
+    fn a_folder_must_stay_under_its_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let allowed = dir.path().join("allowed");
+        std::fs::create_dir(&allowed).unwrap();
+        std::os::unix::fs::symlink("/etc", allowed.join("etc")).unwrap();
+        let error = Store::open(&Location::Folder(allowed.join("etc")), &roots(&allowed))
+            .err()
+            .unwrap()
+            .message;
+        assert!(error.contains("leads to /etc, which is not under one of"), "{error}");
+        let store = Store::open(&Location::Folder(allowed.clone()), &roots(&allowed)).unwrap();
+        let error = store.list("etc/").unwrap_err().message;
+        assert!(error.contains("leads outside"), "{error}");
+    }
+
     fn store_read_small(root: &Path, key: &str) -> String {
-        let store = Store::open(&Location::Folder(root.into()), &Default::default()).unwrap();
+        let store = Store::open(&Location::Folder(root.into()), &roots(root)).unwrap();
         store.read_small(key).unwrap_err().message
     }
 
@@ -474,7 +524,7 @@ mod tests {
         std::os::unix::fs::symlink("/etc", dir.path().join("inner/etc")).unwrap();
         let error = store_read_small(dir.path(), "inner/etc/passwd");
         assert!(error.contains("leads outside"), "{error}");
-        let store = Store::open(&Location::Folder(dir.path().into()), &Default::default()).unwrap();
+        let store = Store::open(&Location::Folder(dir.path().into()), &roots(dir.path())).unwrap();
         let pattern = Pattern::new(&spec("", "api_hits_pages", DEFAULT_FILE_PATTERN), &table());
         let listing = store.listing(&pattern).unwrap();
         let dates: Vec<String> = listing.files.iter().map(DataFile::date_text).collect();

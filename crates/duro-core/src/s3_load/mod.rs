@@ -36,7 +36,7 @@ use crate::warehouse::copy_in::copy_in;
 use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::{self as warehouse_render, CopyCredentials};
 use crate::warehouse::{WarehouseError, statement};
-use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 use files::{DataFile, Listing, Pattern, Store};
 use std::borrow::Cow;
 use std::io::Write;
@@ -85,15 +85,20 @@ pub fn run(
     phases: &mut Phases,
 ) -> Result<Built, WarehouseError> {
     let name = node.name.to_string();
+    let internal = |e: crate::state::StateError| {
+        WarehouseError::new(FailureClass::Internal, format!("state file: {e}"))
+    };
+    let loaded_last = state
+        .s3_load_state(&name)
+        .map_err(internal)?
+        .and_then(|loaded| files::parse_date(&loaded.data_date))
+        .map(|date| date.with_timezone(&Utc));
     let mut record = S3LoadRun { build_id, ..S3LoadRun::default() };
-    let mut load = LoadRun { session, stores, node, overrides, timeout_seconds };
+    let mut load = LoadRun { session, stores, node, overrides, timeout_seconds, loaded_last };
     let result = load.run(&mut record, phases);
     if let Err(error) = &result {
         record.note = Some(error.message.clone());
     }
-    let internal = |e: crate::state::StateError| {
-        WarehouseError::new(FailureClass::Internal, format!("state file: {e}"))
-    };
     let loaded = match (&result, record.files.last(), &record.data_date) {
         (Ok(done), Some(file), Some(date)) if done.outcome == BuildOutcome::Succeeded => {
             // The newest data date loaded stays the newest, even after a forced older file.
@@ -121,6 +126,8 @@ struct LoadRun<'s, 'c, 'a> {
     node: &'a Node<'a>,
     overrides: &'a Overrides,
     timeout_seconds: u64,
+    /// The data date of the newest file the node loaded (its state row).
+    loaded_last: Option<DateTime<Utc>>,
 }
 
 /// The declared columns of a run and its data date column.
@@ -143,45 +150,88 @@ impl LoadRun<'_, '_, '_> {
                 spec.copy.max_errors
             )));
         }
+        // The operator's list may have changed since the catalog was checked.
+        self.stores
+            .s3
+            .load_stores()
+            .check(&spec.location, self.session.dialect == Dialect::Redshift)
+            .map_err(|message| configuration(format!("`{name}`: {message}")))?;
         let store = Store::open(&spec.location, self.stores.s3)?;
         let pattern = Pattern::new(spec, name);
         let listing = phases.time("list", || store.listing(&pattern))?;
+        let ignored = (!listing.ignored.is_empty()).then(|| {
+            let shown: Vec<String> =
+                listing.ignored.iter().take(3).map(|key| format!("`{key}`")).collect();
+            format!(
+                "{} other names under {} were ignored ({})",
+                listing.ignored.len(),
+                store.url(pattern.list_prefix()),
+                shown.join(", ")
+            )
+        });
+        if let Some(ignored) = &ignored {
+            tracing::info!("{name}: {ignored}");
+        }
         let reference = self.reference(&store, &pattern, &listing)?;
         let shape = phases.time("check", || self.shape(&store, reference))?;
         let target = catalog::column_details(self.session.client, name)?;
+        let tz: chrono_tz::Tz = spec.timezone.parse().expect("the loader checked the zone");
         let newest = match target.iter().any(|c| c.name == shape.date_column) {
-            true => self.newest_date(&shape)?,
+            true => self.newest_date(&shape, tz)?,
             false => None,
         };
-        let tz: chrono_tz::Tz = spec.timezone.parse().expect("the loader checked the zone");
+        // A file loaded before is not loaded again, even when its rows are dated earlier than
+        // its name says; once the table is gone, everything counts as new.
+        let loaded_last = self.loaded_last.filter(|_| !target.is_empty());
         let period = |date: DateTime<Utc>| period_start(date, spec.granularity, tz);
         let newer = |file: &DataFile| {
-            newest.is_none_or(|newest| period(file.date.with_timezone(&Utc)) > period(newest))
+            let date = file.date.with_timezone(&Utc);
+            newest.is_none_or(|newest| period(date) > period(newest))
+                && loaded_last.is_none_or(|loaded| date > loaded)
         };
+        let truncating = self.overrides.truncate || spec.mode == LoadMode::Truncate;
         let mut chosen: Vec<&DataFile> = match self.overrides.date {
-            None if spec.catch_up && !self.overrides.force => {
+            // A snapshot table takes only the newest file.
+            None if spec.catch_up && !truncating => {
                 listing.files.iter().filter(|f| newer(f)).collect()
             }
-            _ => vec![reference],
+            _ => Vec::new(),
         };
+        if chosen.last() != Some(&reference) {
+            chosen.push(reference);
+        }
         if !self.overrides.force {
             chosen.retain(|f| newer(f));
         }
-        let newest_text = newest.map(files::utc_text);
         let Some(last) = chosen.last() else {
-            let note = format!(
-                "{} (data date {}) is not after the table's newest data date {} (by {}); nothing loaded (`--force` loads it anyway)",
+            let reference_date = reference.date.with_timezone(&Utc);
+            let why = match newest.filter(|newest| period(reference_date) <= period(*newest)) {
+                Some(newest) => format!(
+                    "is not after the table's newest data date {} (by {})",
+                    files::utc_text(newest),
+                    granularity_name(spec.granularity)
+                ),
+                None => format!(
+                    "is not after the data date of the file loaded last, {}",
+                    loaded_last.map(files::utc_text).unwrap_or_default()
+                ),
+            };
+            let mut note = format!(
+                "{} (data date {}) {why}; nothing loaded (`--force` loads it anyway)",
                 store.url(&reference.key),
-                reference.date_text(),
-                newest_text.as_deref().unwrap_or_default(),
-                granularity_name(spec.granularity)
+                reference.date_text()
             );
+            if let Some(ignored) = &ignored {
+                note = format!("{note}; {ignored}");
+            }
             tracing::info!("{name}: {note}");
-            record.data_date = newest_text;
+            record.data_date = newest.map(files::utc_text);
             record.rows = Some(0);
             record.note = Some(note.clone());
             return Ok(built(BuildOutcome::Unchanged, 0, Some(note)));
         };
+        self.same_columns(&store, &chosen, &shape)?;
+        record.note = ignored;
         record.data_date = Some(last.date_text());
         let changes = evolve(spec.evolve, name, &shape.columns, &target)?;
         let rows =
@@ -189,15 +239,6 @@ impl LoadRun<'_, '_, '_> {
         record.files = chosen.iter().map(|f| store.url(&f.key)).collect();
         record.rows = Some(rows as i64);
         let mut warnings = Vec::new();
-        if !listing.ignored.is_empty() {
-            let shown: Vec<&str> = listing.ignored.iter().take(5).map(String::as_str).collect();
-            tracing::info!(
-                "{name}: {} names under {} are not its files and were ignored: {}",
-                listing.ignored.len(),
-                store.url(pattern.list_prefix()),
-                shown.join(", ")
-            );
-        }
         if let Changes::Add(added) = &changes
             && !added.is_empty()
         {
@@ -282,17 +323,66 @@ impl LoadRun<'_, '_, '_> {
             .find(|c| c.name == date_column)
             .map(|c| c.column_type)
             .expect("checked: the data date column is declared");
+        if date_type == ColumnType::Date && spec.granularity == Granularity::Hour {
+            return Err(configuration(format!(
+                "`{}`: {}",
+                self.node.name,
+                crate::views::s3_load_file::HOURS_OF_A_DATE
+            )));
+        }
         Ok(Shape { columns, date_column, date_type })
     }
 
-    /// The newest data date the table holds, NULLs ignored.
-    fn newest_date(&mut self, shape: &Shape) -> Result<Option<DateTime<Utc>>, WarehouseError> {
+    /// The newest data date the table holds, NULLs ignored (a date is its midnight in `tz`).
+    fn newest_date(
+        &mut self,
+        shape: &Shape,
+        tz: chrono_tz::Tz,
+    ) -> Result<Option<DateTime<Utc>>, WarehouseError> {
         let sql = render::newest_date(self.node.name, &shape.date_column, shape.date_type);
         let row = self.session.client.query_one(&sql, &[]).map_err(self.session.sql_error())?;
-        let text: Option<String> = row.get(0);
-        Ok(text
-            .and_then(|text| NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S").ok())
-            .map(|naive| naive.and_utc()))
+        let (any, text): (bool, Option<String>) = (row.get(0), row.get(1));
+        if !any {
+            return Ok(None);
+        }
+        let parsed = text.as_deref().and_then(|text| match shape.date_type {
+            ColumnType::Date => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(|day| local_to_utc(day.and_hms_opt(0, 0, 0).expect("midnight"), tz)),
+            _ => NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").ok().map(|t| t.and_utc()),
+        });
+        parsed.map(Some).ok_or_else(|| {
+            configuration(format!(
+                "the newest `{}` of `{}` cannot be read as a data date ({}): fix or remove that row",
+                shape.date_column,
+                self.node.name,
+                text.as_deref().unwrap_or("not a finite value")
+            ))
+        })
+    }
+
+    /// With several files (`catch_up` with `schema: sidecar`), each file's sidecar must declare
+    /// the columns the newest one does: they are loaded in one transaction.
+    fn same_columns(
+        &self,
+        store: &Store,
+        chosen: &[&DataFile],
+        shape: &Shape,
+    ) -> Result<(), WarehouseError> {
+        if self.node.spec.schema != SchemaSource::Sidecar {
+            return Ok(());
+        }
+        for file in &chosen[..chosen.len().saturating_sub(1)] {
+            let other = self.shape(store, file)?;
+            if other.columns != shape.columns || other.date_column != shape.date_column {
+                return Err(configuration(format!(
+                    "{} declares other columns than the newest file's sidecar; files loaded together must agree: load it alone with `--date {}`",
+                    store.url(&file.sidecar_key()),
+                    file.date_text()
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// The load's transaction: the table made or evolved, rows deleted as the mode says, every
@@ -344,7 +434,13 @@ impl LoadRun<'_, '_, '_> {
                     let start = period_start(file.date.with_timezone(&Utc), spec.granularity, tz);
                     let end = period_end(start, spec.granularity, tz);
                     let delete = render::delete_period(name, &shape.date_column, shape.date_type);
-                    let bounds = [files::utc_text(start), files::utc_text(end)];
+                    let bounds = match shape.date_type {
+                        // A date column holds local days.
+                        ColumnType::Date => {
+                            [start, end].map(|t| t.with_timezone(&tz).date_naive().to_string())
+                        }
+                        _ => [files::utc_text(start), files::utc_text(end)],
+                    };
                     self.session
                         .client
                         .execute(&delete, &[&bounds[0], &bounds[1]])
@@ -544,10 +640,20 @@ fn transcode(
     let mut count = 0;
     let mut found = None;
     let mut write_error = None;
+    // The warehouse's line of the record being written: PostgreSQL counts one per record, and
+    // one more per carriage return inside a value.
+    let mut warehouse_line = 0;
     let mut record = |line: u64, fields: &[Option<Cow<'_, str>>]| {
         count += 1;
         if let Some(wanted) = find {
-            if count == wanted {
+            let first = warehouse_line + 1;
+            warehouse_line = first
+                + fields
+                    .iter()
+                    .flatten()
+                    .map(|v| memchr::memchr_iter(b'\r', v.as_bytes()).count() as u64)
+                    .sum::<u64>();
+            if (first..=warehouse_line).contains(&wanted) {
                 found = Some(line);
                 return Ok(false);
             }
@@ -560,7 +666,7 @@ fn transcode(
         Ok(true)
     };
     let result = if files::reads_json(spec.format, file.kind) {
-        records::json_records(std::io::BufReader::new(input), &columns, paths, &mut record)
+        records::json_records(input, &columns, paths, &mut record)
     } else {
         records::csv_records(input, spec.csv, &columns, &mut record)
     };
@@ -679,10 +785,12 @@ fn evolve<'c>(
     Ok(Changes::Add(added))
 }
 
-/// The record the warehouse refused, from its `COPY` error (`… line 3, column hits …`).
+/// The line the warehouse gives for a refused record, from the context of its `COPY` error
+/// (`(at COPY pages, line 3, column hits: …)`).
 fn refused_record(message: &str) -> Option<u64> {
-    let at = message.find(", line ")?;
-    let digits: String = message[at + 7..].chars().take_while(char::is_ascii_digit).collect();
+    let context = &message[message.rfind("(at COPY ")?..];
+    let at = context.find(", line ")?;
+    let digits: String = context[at + 7..].chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
 }
 
@@ -699,13 +807,18 @@ pub fn period_start(
     granularity: Granularity,
     tz: chrono_tz::Tz,
 ) -> DateTime<Utc> {
-    let local = date.with_timezone(&tz).naive_local();
-    let truncated = match granularity {
-        Granularity::Hour => local.date().and_hms_opt(local.hour(), 0, 0),
-        Granularity::Day => local.date().and_hms_opt(0, 0, 0),
+    let zoned = date.with_timezone(&tz);
+    let local = zoned.naive_local();
+    match granularity {
+        // The hour's start at the instant's own offset (an hour repeated when clocks go back
+        // is two periods).
+        Granularity::Hour => {
+            let start = local.date().and_hms_opt(local.hour(), 0, 0).expect("a valid time");
+            let offset = Duration::seconds(i64::from(zoned.offset().fix().local_minus_utc()));
+            (start - offset).and_utc()
+        }
+        Granularity::Day => local_to_utc(local.date().and_hms_opt(0, 0, 0).expect("midnight"), tz),
     }
-    .expect("a valid time");
-    local_to_utc(truncated, tz)
 }
 
 /// The end of the period that starts at `start`: the next hour or the next local midnight.
@@ -765,6 +878,29 @@ mod tests {
                 berlin,
                 "2015-07-02T22:00:00Z",
                 "2015-07-03T22:00:00Z",
+            ),
+            // The hour repeated when the clocks go back is two periods.
+            (
+                "2015-10-25T00:30:00Z",
+                Granularity::Hour,
+                berlin,
+                "2015-10-25T00:00:00Z",
+                "2015-10-25T01:00:00Z",
+            ),
+            (
+                "2015-10-25T01:30:00Z",
+                Granularity::Hour,
+                berlin,
+                "2015-10-25T01:00:00Z",
+                "2015-10-25T02:00:00Z",
+            ),
+            // India is UTC+5:30: its hours start at half past.
+            (
+                "2015-07-03T10:10:00Z",
+                Granularity::Hour,
+                "Asia/Kolkata".parse().unwrap(),
+                "2015-07-03T09:30:00Z",
+                "2015-07-03T10:30:00Z",
             ),
             // The day the clocks go back is 25 hours long.
             (
@@ -846,5 +982,7 @@ mod tests {
         let message = "invalid input syntax for type integer: \"x\" (at COPY pages, line 3, column hits: \"x\")";
         assert_eq!(refused_record(message), Some(3));
         assert_eq!(refused_record("permission denied"), None);
+        // A value that reads like a place is not one.
+        assert_eq!(refused_record("value \"x, line 9\" is too long"), None);
     }
 }

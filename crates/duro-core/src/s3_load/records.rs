@@ -1,15 +1,17 @@
 //! A data file's records, as PostgreSQL loads them: JSON mapped the way Redshift's `JSON 'auto'`
 //! maps it (each column from the key of its name, case-sensitively; extra keys ignored; missing
-//! keys NULL; nested values as JSON text; objects on one line each, spread over lines or run
-//! together), or through a JSONPaths file; CSV in the file's dialect, by position. Text longer
+//! keys NULL; numbers exactly as written; nested values as JSON text; objects on one line each,
+//! spread over lines or run together), or through a JSONPaths file; CSV in the file's dialect, by position. Text longer
 //! than its column is cut at a UTF-8 boundary within the column's length in bytes (Redshift's
 //! `TRUNCATECOLUMNS`; Redshift counts bytes) or refused at its line. Everything is streamed:
 //! one record in memory at a time.
 
 use crate::catalog::s3_load::{CsvFormat, LoadColumn};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::io::{BufRead, Read};
+use std::collections::BTreeMap;
+use std::io::Read;
 
 /// A record that cannot be loaded, at the line where it starts (1-based).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,60 +129,92 @@ fn parse_path(path: &str) -> Result<Vec<PathStep>, String> {
     Ok(steps)
 }
 
-fn follow<'v>(object: &'v Map<String, Value>, path: &[PathStep]) -> Option<&'v Value> {
+/// One JSON object: its keys, each with its value as written.
+type Object<'a> = BTreeMap<String, &'a RawValue>;
+
+/// The value a JSONPaths expression points at, each step read as it is needed.
+fn follow<'v>(object: &Object<'v>, path: &[PathStep]) -> Option<&'v RawValue> {
     let (PathStep::Key(first), rest) = path.split_first()? else {
         return None;
     };
-    let mut value = object.get(first)?;
+    let mut value = *object.get(first)?;
     for step in rest {
         value = match step {
-            PathStep::Key(key) => value.get(key)?,
-            PathStep::Index(index) => value.get(*index)?,
+            PathStep::Key(key) => {
+                *serde_json::from_str::<Object<'v>>(value.get()).ok()?.get(key)?
+            }
+            PathStep::Index(index) => {
+                *serde_json::from_str::<Vec<&'v RawValue>>(value.get()).ok()?.get(*index)?
+            }
         };
     }
     Some(value)
 }
 
-/// A JSON value as text (`None` for null).
-fn json_text(value: &Value) -> Option<Cow<'_, str>> {
-    match value {
-        Value::Null => None,
-        Value::String(text) => Some(Cow::Borrowed(text)),
-        Value::Bool(flag) => Some(Cow::Borrowed(if *flag { "true" } else { "false" })),
-        Value::Number(number) => Some(Cow::Owned(number.to_string())),
-        nested => Some(Cow::Owned(nested.to_string())),
+/// A JSON value as text (`None` for null): a string unescaped, a number exactly as written
+/// (every digit of a decimal kept), a nested value as its JSON text.
+fn json_text(value: &RawValue) -> Option<Cow<'_, str>> {
+    let text = value.get();
+    match text.as_bytes().first() {
+        Some(b'n') => None,
+        Some(b'"') => Some(match serde_json::from_str::<&str>(text) {
+            Ok(plain) => Cow::Borrowed(plain),
+            Err(_) => Cow::Owned(serde_json::from_str::<String>(text).unwrap_or_default()),
+        }),
+        _ => Some(Cow::Borrowed(text)),
     }
 }
 
+/// How much is read at a time; more when one record is larger.
+const CHUNK_BYTES: usize = 256 * 1024;
+
 /// Reads the JSON objects of `input`, passing each one's fields (in column order) and its line
-/// to `record`; returns how many. Stops early when `record` returns `Ok(false)`.
+/// to `record`; returns how many. Stops early when `record` returns `Ok(false)`. Reads a chunk
+/// at a time, whatever the layout: memory holds the chunk and the record being read.
 pub fn json_records(
-    mut input: impl BufRead,
+    mut input: impl Read,
     columns: &Columns<'_>,
     paths: Option<&[Vec<PathStep>]>,
     mut record: impl FnMut(u64, &[Option<Cow<'_, str>>]) -> Result<bool, RecordError>,
 ) -> Result<u64, RecordError> {
-    let io =
-        |line: u64, e: std::io::Error| RecordError { line, message: format!("cannot read: {e}") };
     let mut buffer: Vec<u8> = Vec::new();
-    // The line the buffer starts on, and how many lines have been read.
+    // The line the buffer starts on.
     let mut buffer_line: u64 = 1;
     let mut count = 0;
     loop {
-        let read = input.read_until(b'\n', &mut buffer).map_err(|e| io(buffer_line, e))?;
-        let at_end = read == 0;
-        let mut stream =
-            serde_json::Deserializer::from_slice(&buffer).into_iter::<Map<String, Value>>();
+        let kept = buffer.len();
+        buffer.resize(kept + CHUNK_BYTES.max(kept), 0);
+        let mut filled = kept;
+        let mut at_end = false;
+        while filled < buffer.len() {
+            match input.read(&mut buffer[filled..]) {
+                Ok(0) => {
+                    at_end = true;
+                    break;
+                }
+                Ok(read) => filled += read,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(RecordError {
+                        line: buffer_line,
+                        message: format!("cannot read: {e}"),
+                    });
+                }
+            }
+        }
+        buffer.truncate(filled);
+        let mut stream = serde_json::Deserializer::from_slice(&buffer).into_iter::<Object<'_>>();
         let mut consumed = 0;
         let mut counted_to = 0;
         let mut line = buffer_line;
         loop {
             let before = stream.byte_offset();
             let next = stream.next();
-            let start =
-                before + buffer[before..].iter().take_while(|b| b.is_ascii_whitespace()).count();
-            line += newlines(&buffer[counted_to..start.min(buffer.len())]);
-            counted_to = start.min(buffer.len());
+            let start = (before
+                + buffer[before..].iter().take_while(|b| b.is_ascii_whitespace()).count())
+            .min(buffer.len());
+            line += newlines(&buffer[counted_to..start]);
+            counted_to = start;
             match next {
                 None => {
                     consumed = buffer.len();
@@ -192,14 +226,13 @@ pub fn json_records(
                     let mut fields = Vec::with_capacity(columns.columns.len());
                     for (index, column) in columns.columns.iter().enumerate() {
                         let value = match paths {
-                            None => object.get(&column.name),
+                            None => object.get(&column.name).copied(),
                             Some(paths) => follow(&object, &paths[index]),
                         };
-                        let text = match value.and_then(json_text) {
+                        fields.push(match value.and_then(json_text) {
                             Some(text) => Some(columns.text(index, text, line)?),
                             None => None,
-                        };
-                        fields.push(text);
+                        });
                     }
                     if !record(line, &fields)? {
                         return Ok(count);
@@ -334,7 +367,7 @@ mod tests {
         assert_eq!((cut.len(), cut.chars().count()), (256, 128));
         assert_eq!(
             rows[0].1[1..],
-            [some("2015-07-01T10:00:00Z"), None, some("[\"a\",{\"b\":true}]")]
+            [some("2015-07-01T10:00:00Z"), None, some("[\"a\", {\"b\": true}]")]
         );
         assert_eq!(rows[1], (2, vec![some("x"), None, some("7"), None]));
         let refused = json(&text, false).unwrap_err();
@@ -355,6 +388,49 @@ mod tests {
         let found: Vec<(u64, Option<String>)> =
             rows.into_iter().map(|(line, f)| (line, f[0].clone())).collect();
         assert_eq!(found, [(1, some("a")), (1, some("b")), (3, some("c")), (7, some("d"))]);
+    }
+
+    /// Numbers keep every digit; a value larger than a chunk and objects run together over
+    /// many chunks on one line are read whole, each at its line.
+    #[test]
+    fn exact_numbers_and_any_size() {
+        let rows = json(
+            "{\"page_id\": \"n\", \"hits\": 12345678901234567.89, \"tags\": \"\\u00e9\\n\"}\n",
+            true,
+        )
+        .unwrap();
+        assert_eq!(rows[0].1[2..], [some("12345678901234567.89"), some("é\n")]);
+        let big = "y".repeat(3 * CHUNK_BYTES);
+        let many = "{\"page_id\": \"p\"}".repeat(100_000);
+        let text = format!("{many}\n{{\"page_id\": \"first\", \"tags\": \"{big}\"}}\n{many}");
+        let columns = columns();
+        let spec = Columns { columns: &columns, truncate: false, empty_as_null: false };
+        let mut lines = std::collections::BTreeMap::new();
+        let mut long = 0;
+        json_records(text.as_bytes(), &spec, None, |line, fields| {
+            *lines.entry(line).or_insert(0) += 1;
+            if let Some(Some(tags)) = fields.get(3) {
+                long = tags.len();
+            }
+            Ok(true)
+        })
+        .unwrap_err();
+        // The long value is refused (not cut) at its line; everything before it was read.
+        assert_eq!(lines.get(&1), Some(&100_000));
+        assert_eq!(long, 0);
+        let spec = Columns { columns: &columns, truncate: true, empty_as_null: false };
+        let mut lines = std::collections::BTreeMap::new();
+        let read = json_records(text.as_bytes(), &spec, None, |line, fields| {
+            *lines.entry(line).or_insert(0) += 1;
+            if fields[0].as_deref() == Some("first") {
+                long = fields[3].as_ref().map_or(0, |t| t.len());
+            }
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(read, 200_001);
+        assert_eq!((lines[&1], lines[&2], lines[&3]), (100_000, 1, 100_000));
+        assert_eq!(long, 65_535, "cut to a longtext");
     }
 
     /// S19: a bad record names its line; a value that is not an object too.

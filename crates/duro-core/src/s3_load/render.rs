@@ -47,20 +47,26 @@ pub fn add_column(table: &TableName, column: &LoadColumn) -> String {
     format!("alter table {} add column {}", table.quoted(), column.definition())
 }
 
-/// The newest data date in the table as `YYYY-MM-DDTHH:MI:SS` in UTC (NULLs ignored; NULL for
-/// an empty table).
+/// Whether the table has a data date, and its newest as text: `YYYY-MM-DD` for a date column,
+/// `YYYY-MM-DDTHH:MI:SS` in UTC otherwise (NULLs ignored; NULL when none can be shown).
 pub fn newest_date(table: &TableName, column: &str, column_type: ColumnType) -> String {
-    let value = match column_type {
-        ColumnType::Timestamptz => format!("max({}) at time zone 'UTC'", quote_identifier(column)),
-        _ => format!("max({})::timestamp", quote_identifier(column)),
+    let column = quote_identifier(column);
+    let text = match column_type {
+        ColumnType::Date => format!("to_char(max({column}), 'YYYY-MM-DD')"),
+        ColumnType::Timestamptz => {
+            format!("to_char(max({column}) at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')")
+        }
+        _ => format!("to_char(max({column})::timestamp, 'YYYY-MM-DD\"T\"HH24:MI:SS')"),
     };
-    format!("select to_char({value}, 'YYYY-MM-DD\"T\"HH24:MI:SS') from {}", table.quoted())
+    format!("select max({column}) is not null, {text} from {}", table.quoted())
 }
 
-/// Deleting the rows of one period: `$1` its start, `$2` its end (RFC 3339 text, UTC).
+/// Deleting the rows of one period: `$1` its start, `$2` its end (local days for a date column,
+/// RFC 3339 text in UTC otherwise).
 pub fn delete_period(table: &TableName, column: &str, column_type: ColumnType) -> String {
     let column = quote_identifier(column);
     let cast = match column_type {
+        ColumnType::Date => "date",
         ColumnType::Timestamptz => "timestamptz",
         _ => "timestamp",
     };
@@ -100,6 +106,9 @@ pub fn copy_from_s3(
         }
         RedshiftFormat::Csv(csv) => {
             clauses.push(format!("format as csv quote as {}", literal(&csv.quote.to_string())));
+            // As on PostgreSQL: `\N` is NULL (written `'\\N'`: a backslash escapes in
+            // Redshift's literals).
+            clauses.push("null as '\\\\N'".to_owned());
             if csv.delimiter != ',' {
                 let delimiter = match csv.delimiter {
                     '\t' => "'\\t'".to_owned(),

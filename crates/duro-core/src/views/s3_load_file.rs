@@ -16,6 +16,10 @@ use crate::identifier::TableName;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+/// The problem of `granularity: hour` over a `date` column.
+pub const HOURS_OF_A_DATE: &str =
+    "the data date column is a `date`, which has no hours: use `granularity: day`";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -197,6 +201,12 @@ pub fn parse(
             }
         }
     };
+    let granularity = raw.granularity.unwrap_or_default();
+    let date_column_type =
+        columns.iter().find(|c| Some(&c.name) == data_date_column.as_ref()).map(|c| c.column_type);
+    if granularity == Granularity::Hour && date_column_type == Some(ColumnType::Date) {
+        problem("granularity", HOURS_OF_A_DATE.to_owned());
+    }
     let timezone = raw.timezone.unwrap_or_else(|| "UTC".to_owned());
     if timezone.parse::<chrono_tz::Tz>().is_err() {
         problem("timezone", format!("`{timezone}` is not an IANA time zone (`Europe/Berlin`)"));
@@ -237,7 +247,7 @@ pub fn parse(
         jsonpaths,
         data_date_column,
         mode: raw.mode.unwrap_or_default(),
-        granularity: raw.granularity.unwrap_or_default(),
+        granularity,
         timezone,
         catch_up: raw.catch_up.unwrap_or(false),
         schema,
@@ -250,13 +260,17 @@ pub fn parse(
     Ok((spec, interval))
 }
 
-/// A part of an object key: no `..` segment, no leading `/`, no control characters.
+/// A part of an object key: no `..` segment, no leading `/`, no control characters, and no
+/// quote or backslash (key parts end up in string literals of Redshift's `COPY`, where a
+/// backslash escapes).
 fn key_part(text: &str) -> Result<(), String> {
     if text.starts_with('/')
         || text.split('/').any(|segment| segment == ".." || segment == ".")
-        || text.chars().any(char::is_control)
+        || text.chars().any(|c| c.is_control() || matches!(c, '\'' | '\\'))
     {
-        return Err(format!("`{text}` must be a relative path without `.` or `..` segments"));
+        return Err(format!(
+            "`{text}` must be a relative path without `.` or `..` segments, quotes or backslashes"
+        ));
     }
     Ok(())
 }
@@ -434,6 +448,18 @@ mod tests {
             (
                 format!("{base}{columns}prefix: ../other\n"),
                 vec![(Some(4), "without `.` or `..` segments")],
+            ),
+            (
+                format!("{base}{columns}jsonpaths: \"x\\\\' maxerror 100000 --\"\n"),
+                vec![(Some(4), "quotes or backslashes")],
+            ),
+            (
+                format!("{base}{columns}dataset: \"it's\"\n"),
+                vec![(Some(4), "`dataset`: `it's` is not a file base name")],
+            ),
+            (
+                format!("{base}{columns}granularity: hour\n"),
+                vec![(Some(4), "`granularity`: the data date column is a `date`")],
             ),
             (
                 format!("{base}{columns}timezone: Mars/Olympus\n"),
