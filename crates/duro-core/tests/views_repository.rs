@@ -699,6 +699,7 @@ fn s3_load_node_files_are_checked() {
             ("raw/visits — 1h.s3.yaml", good),
             ("raw/visits.ddl.sql", "create table raw.visits (id int)"),
             ("raw/hits.S3.yml", good),
+            ("raw/later — 1h.s3.yml", format!("{good}depends_on: [raw.pages]\n").as_str()),
             ("reports/daily — 1d.sql", "select count(*) as days from raw.pages"),
         ],
         false,
@@ -720,4 +721,5 @@ fn s3_load_node_files_are_checked() {
     assert_eq!(pages.kind.s3_load().unwrap().dataset, "raw_pages");
     assert_eq!((pages.interval_minutes, pages.tests.is_some()), (Some(30), true));
     assert_eq!(checked.catalog.get("reports.daily").unwrap().dependencies, ["raw.pages"]);
+    assert_eq!(checked.catalog.get("raw.later").unwrap().dependencies, ["raw.pages"]);
 }

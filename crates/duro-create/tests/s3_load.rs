@@ -90,6 +90,18 @@ impl Loads {
         std::fs::write(path, bytes).unwrap();
     }
 
+    /// The `s3:` section of a duro.yaml for this setup.
+    fn s3_yaml(&self) -> String {
+        let s3 = &self.setup.config.s3;
+        match self.via {
+            Via::Folder => format!("s3:\n  load_file_roots: [{}]\n", self.root.path().display()),
+            Via::S3 => format!(
+                "s3:\n  endpoint: {}\n  path_style: true\n  access_key_id: {KEY}\n  secret_access_key: {SECRET}\n  load_buckets: [analytics]\n",
+                s3.endpoint.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+
     fn url(&self, key: &str) -> String {
         match self.via {
             Via::Folder => format!("file://{}/analytics/{key}", self.root.path().display()),
@@ -244,22 +256,28 @@ fn whole_names_and_instants_decide() {
 /// an error naming the nearest dates; the flags are refused for a view.
 #[test]
 fn a_chosen_date_from_the_command_line() {
+    for via in BOTH {
+        a_chosen_date_through(via);
+    }
+}
+
+fn a_chosen_date_through(via: Via) {
     let loads = Loads::pages(
-        Via::Folder,
+        via,
         "",
         &[("reports/daily — 24h.sql", "select count(*) as n from raw.pages")],
     );
     for day in ["2015-07-01", "2015-07-02", "2015-07-03"] {
         loads.put(&key(day, "json"), &day_rows(day, day, 1));
     }
-    let roots = format!("s3:\n  load_file_roots: [{}]\n", loads.root.path().display());
-    let config = loads.setup.config_file(&roots);
+    let config = loads.setup.config_file(&loads.s3_yaml());
     let run = |args: &[&str]| {
         Cli::new(env!("CARGO_BIN_EXE_duro-create")).arg("--config").arg(&config).args(args).run()
     };
     let plan = run(&["--dry-run", "--table", "raw.pages"]);
     plan.code(0);
-    assert!(plan.stdout.contains("the newest file of `file://"), "{}", plan.both());
+    let location = loads.url("").trim_end_matches('/').to_owned();
+    assert!(plan.stdout.contains(&format!("the newest file of `{location}/`")), "{}", plan.both());
     assert!(
         plan.stdout.contains("matching `{dataset}_{date}.{ext}` (nothing loaded yet)"),
         "{}",
@@ -275,8 +293,7 @@ fn a_chosen_date_from_the_command_line() {
     assert_eq!(loads.rows(), [("2015-07-021".into(), Some("2015-07-02 10:00".into()), Some(1))]);
     let again = run(&["--table", "raw.pages", "--date", "2015-07-02T00:00:00Z"]);
     again.code(0);
-    let file =
-        format!("file://{}/analytics/{}", loads.root.path().display(), key("2015-07-02", "json"));
+    let file = loads.url(&key("2015-07-02", "json"));
     assert!(
         again.stdout.contains(&format!("unchanged raw.pages: {file} (data date 2015-07-02T00:00:00Z) is not after the table's newest data date 2015-07-02T10:00:00Z (by day); nothing loaded (`--force` loads it anyway)")),
         "{}",
@@ -703,8 +720,7 @@ fn kill_dash_nine_during_a_load_leaves_one_whole_file() {
     let rows = 60_000;
     let day = |n: u32| format!("2015-08-{:02}", n + 1);
     loads.put(&key(&day(0), "json.gz"), &day_rows(&day(0), "r0-", rows));
-    let roots = format!("s3:\n  load_file_roots: [{}]\n", loads.root.path().display());
-    let config = loads.setup.config_file(&roots);
+    let config = loads.setup.config_file(&loads.s3_yaml());
     let create = || {
         Cli::new(env!("CARGO_BIN_EXE_duro-create"))
             .arg("--config")
