@@ -21,6 +21,7 @@ pub mod identifier;
 pub mod ini;
 pub mod interval;
 pub mod logging;
+pub mod manifest;
 pub mod notify;
 pub mod objectstore;
 pub mod plan;

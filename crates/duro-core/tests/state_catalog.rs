@@ -276,3 +276,34 @@ fn forcing_a_table_or_its_tree() {
     let removed = request(&mut state, &tables, &planner, "s.gone", Scope::Tree, "test", 12);
     assert!(matches!(removed, Err(ForceError::Removed(name)) if name == "s.gone"));
 }
+
+/// The sources of the catalog in force are kept with the tables that read them; a removed
+/// reader takes its reads with it.
+#[test]
+fn sources_are_kept_with_their_readers() {
+    let dir = tempfile::tempdir().unwrap();
+    let views = dir.path().join("views");
+    write_files(
+        &views,
+        &[
+            ("s/a — 1h.sql", "select * from raw.events"),
+            ("s/b — 1h.sql", "select * from raw.events join raw.users using (id)"),
+        ],
+    );
+    let state_path = dir.path().join("duro.db");
+    schedule(&views, &state_path);
+    let state = StateFile::open(&state_path).unwrap();
+    let found = |state: &StateFile| -> Vec<(String, Vec<String>)> {
+        state.sources().unwrap().into_iter().map(|s| (s.name, s.read_by)).collect()
+    };
+    assert_eq!(
+        found(&state),
+        [
+            ("raw.events".to_owned(), names(&["s.a", "s.b"])),
+            ("raw.users".to_owned(), names(&["s.b"])),
+        ]
+    );
+    std::fs::remove_file(views.join("s/b — 1h.sql")).unwrap();
+    schedule(&views, &state_path);
+    assert_eq!(found(&state), [("raw.events".to_owned(), names(&["s.a"]))]);
+}

@@ -723,3 +723,43 @@ fn s3_load_node_files_are_checked() {
     assert_eq!(checked.catalog.get("reports.daily").unwrap().dependencies, ["raw.pages"]);
     assert_eq!(checked.catalog.get("raw.later").unwrap().dependencies, ["raw.pages"]);
 }
+
+/// Sources: tables catalog tables read that no file defines, from parsed queries only; CTE
+/// names, system schemas and Redshift's system relations never are; unqualified names are in
+/// `public`.
+#[test]
+fn sources_are_what_parsed_queries_read_outside_the_catalog() {
+    let checked = check(
+        &[
+            (
+                "s/a — 1h.sql",
+                "with recent as (select * from raw.events) select * from recent join users using (id)",
+            ),
+            (
+                "s/b — 1h.sql",
+                "select * from s.a, pg_catalog.pg_class, information_schema.tables, stl_query, svv_table_info, sys_query_history, pg_namespace",
+            ),
+            (
+                "s/c — 1h.sql",
+                "select * from raw.events e where e.id in (select id from raw.clicks)",
+            ),
+            ("s/d — 1h.sql", "select from where raw.hidden"),
+        ],
+        false,
+    );
+    let sources: Vec<(String, Vec<String>)> =
+        checked.catalog.sources().into_iter().map(|s| (s.name, s.read_by)).collect();
+    assert_eq!(
+        sources,
+        [
+            ("public.users".to_owned(), vec!["s.a".to_owned()]),
+            ("raw.clicks".to_owned(), vec!["s.c".to_owned()]),
+            ("raw.events".to_owned(), vec!["s.a".to_owned(), "s.c".to_owned()]),
+        ]
+    );
+    assert_diagnostic(
+        &checked,
+        "s/d — 1h.sql: warning",
+        "the tables it reads outside the catalog are not listed as sources",
+    );
+}

@@ -39,13 +39,18 @@ struct Args {
     /// Also write the dependency graph in Graphviz DOT format to this file
     #[arg(long)]
     dot: Option<PathBuf>,
+    /// Also write the catalog as a dbt-style manifest.json (models, sources, parent_map and
+    /// child_map) to this file, on every run (reading the repository even when its commit was
+    /// processed) and with --check; not when the repository has errors
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
     /// Check names against this warehouse's limits (overrides `warehouse.dialect`), e.g. in the
     /// views repository's own CI
     #[arg(long, value_enum)]
     dialect: Option<Dialect>,
     /// Print the configuration file as the equivalent duro.yaml (the original Duro's
     /// config.conf translated) without its secrets, and exit
-    #[arg(long, conflicts_with_all = ["check", "json", "dot", "views", "git", "strict", "dialect"])]
+    #[arg(long, conflicts_with_all = ["check", "json", "dot", "manifest", "views", "git", "strict", "dialect"])]
     print_config: bool,
 }
 
@@ -69,7 +74,9 @@ fn main() -> ExitCode {
     let options = ScheduleOptions::from_config(&config, args.strict);
     if args.check {
         return match schedule::check_repository(&options.views_path, &options.check) {
-            Ok(checked) => match report::write_graph(&checked, args.dot.as_deref()) {
+            Ok(checked) => match report::write_graph(&checked, args.dot.as_deref())
+                .and_then(|()| report::write_manifest(&checked, args.manifest.as_deref()))
+            {
                 Ok(()) => report::checked(&checked, args.json),
                 Err(code) => code,
             },
@@ -88,6 +95,21 @@ fn main() -> ExitCode {
             };
             if let Some(checked) = checked
                 && let Err(code) = report::write_graph(checked, args.dot.as_deref())
+            {
+                return code;
+            }
+            // The short-cut read nothing: the manifest needs the catalog all the same.
+            let reread = match (&outcome, &args.manifest) {
+                (ScheduleOutcome::UnchangedCommit { .. }, Some(_)) => {
+                    match schedule::check_repository(&options.views_path, &options.check) {
+                        Ok(checked) => Some(checked),
+                        Err(error) => return report::fatal(&error),
+                    }
+                }
+                _ => None,
+            };
+            if let Some(checked) = checked.or(reread.as_ref())
+                && let Err(code) = report::write_manifest(checked, args.manifest.as_deref())
             {
                 return code;
             }

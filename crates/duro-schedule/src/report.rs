@@ -43,6 +43,29 @@ pub(crate) fn write_graph(checked: &CheckedRepository, dot: Option<&Path>) -> Re
     }
 }
 
+/// `--manifest`: the catalog as a dbt-style manifest (written atomically); not written when the
+/// repository has errors, so the file keeps describing the catalog in force.
+pub(crate) fn write_manifest(
+    checked: &CheckedRepository,
+    manifest: Option<&Path>,
+) -> Result<(), ExitCode> {
+    let Some(path) = manifest else {
+        return Ok(());
+    };
+    if checked.has_errors() {
+        tracing::warn!(
+            "the repository has errors: the manifest `{}` was not written",
+            path.display()
+        );
+        return Ok(());
+    }
+    let document = duro_core::manifest::manifest(&checked.catalog, duro_core::clock::now_ms());
+    let text = serde_json::to_string_pretty(&document).expect("a manifest always serializes");
+    write_atomically(path, &text).map_err(|error| {
+        fatal(&format!("cannot write the manifest to `{}`: {error}", path.display()))
+    })
+}
+
 fn exit_for(checked: &CheckedRepository) -> ExitCode {
     if checked.has_errors() { ExitCode::from(EXIT_HAS_ERRORS) } else { ExitCode::SUCCESS }
 }
@@ -51,7 +74,11 @@ fn exit_for(checked: &CheckedRepository) -> ExitCode {
 pub(crate) fn checked(checked: &CheckedRepository, json: bool) -> ExitCode {
     if json {
         let tables: Vec<_> = checked.catalog.tables.values().collect();
-        let document = serde_json::json!({ "tables": tables, "diagnostics": checked.diagnostics });
+        let document = serde_json::json!({
+            "tables": tables,
+            "sources": checked.catalog.sources(),
+            "diagnostics": checked.diagnostics
+        });
         println!(
             "{}",
             serde_json::to_string_pretty(&document).expect("the report always serializes")

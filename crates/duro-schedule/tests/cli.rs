@@ -336,3 +336,153 @@ fn check_json_lists_s3_load_nodes() {
     );
     assert!(!output.stdout.contains("raw/pages"), "{}", output.both());
 }
+
+/// `--check --json` lists the sources of `views-example` (tables read that no file defines)
+/// beside its tables, and `--manifest` writes the dbt-style manifest: read with Python's
+/// standard library, its `parent_map` is exactly the catalog's dependencies and sources.
+#[test]
+fn the_manifest_of_the_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let views = example_views();
+    let manifest = dir.path().join("manifest.json");
+    let output = duro_schedule(dir.path())
+        .args(["--check", "--json", "--manifest"])
+        .arg(&manifest)
+        .arg("--views")
+        .arg(&views)
+        .run();
+    output.code(0);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    let sources = document["sources"].as_array().unwrap();
+    assert!(
+        sources.iter().any(|s| s["name"] == "finances.sales_raw"
+            && s["read_by"] == serde_json::json!(["finances.revenue"])),
+        "{sources:?}"
+    );
+    // What the catalog says each node reads, as manifest ids.
+    let mut expected = std::collections::BTreeMap::new();
+    for table in document["tables"].as_array().unwrap() {
+        let id = duro_core::manifest::model_id(table["name"].as_str().unwrap());
+        let parents: Vec<String> = table["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| duro_core::manifest::model_id(d.as_str().unwrap()))
+            .collect();
+        expected.insert(id, parents);
+    }
+    for source in sources {
+        let id = duro_core::manifest::source_id(source["name"].as_str().unwrap());
+        expected.insert(id.clone(), Vec::new());
+        for reader in source["read_by"].as_array().unwrap() {
+            let reader = duro_core::manifest::model_id(reader.as_str().unwrap());
+            expected.get_mut(&reader).unwrap().push(id.clone());
+        }
+    }
+    for parents in expected.values_mut() {
+        parents.sort();
+    }
+    // The seed's approach: json.load, then the DAG's edges from parent_map.
+    let script = "import json, sys\nm = json.load(open(sys.argv[1]))\nassert m['metadata']['dbt_schema_version'].startswith('https://schemas.getdbt.com/dbt/manifest/')\nfor node, parents in sorted(m['parent_map'].items()):\n    kind = m['nodes'][node]['resource_type'] if node in m['nodes'] else m['sources'][node]['resource_type']\n    print(node, kind, ','.join(parents))\n";
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+    let found: std::collections::BTreeMap<String, Vec<String>> = String::from_utf8(python.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut parts = line.split(' ');
+            let (id, kind, parents) =
+                (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap_or(""));
+            assert_eq!(kind, if id.starts_with("model.") { "model" } else { "source" }, "{line}");
+            let parents = parents.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+            (id.to_owned(), parents)
+        })
+        .collect();
+    assert_eq!(found, expected);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    let cities = &written["nodes"]["model.duro.first__cities"];
+    assert_eq!(
+        (&cities["schema"], &cities["alias"], &cities["name"]),
+        (
+            &serde_json::json!("first"),
+            &serde_json::json!("cities"),
+            &serde_json::json!("first__cities")
+        )
+    );
+    assert_eq!(cities["config"]["interval_minutes"], 1440);
+    assert_eq!(cities["config"]["kind"], "view");
+    assert!(cities["raw_code"].as_str().unwrap().contains("select"));
+    assert_eq!(
+        written["child_map"]["source.duro.finances.sales_raw"],
+        serde_json::json!(["model.duro.finances__revenue"])
+    );
+}
+
+/// The manifest is written on every run: also when the commit was processed before (the
+/// short-cut reads nothing else), and never from a repository with errors.
+#[test]
+fn the_manifest_on_every_run() {
+    let dir = tempfile::tempdir().unwrap();
+    write_files(
+        dir.path(),
+        &[
+            ("views/s/a — 1h.sql", "select 1 as id"),
+            ("views/s/b — 1h.sql", "select id from s.a join raw.events using (id)"),
+        ],
+    );
+    let views = dir.path().join("views");
+    let git = |args: &[&str]| {
+        let status =
+            std::process::Command::new("git").args(args).current_dir(&views).output().unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    };
+    git(&["init", "-q"]);
+    git(&[
+        "-c",
+        "user.email=t@example.com",
+        "-c",
+        "user.name=t",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "x",
+    ]);
+    git(&["add", "."]);
+    git(&["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "views"]);
+    let manifest = dir.path().join("manifest.json");
+    let run = || {
+        duro_schedule(dir.path())
+            .args(["--git", "--state", "duro.db", "--views"])
+            .arg(&views)
+            .arg("--manifest")
+            .arg(&manifest)
+            .run()
+    };
+    run().code(0);
+    std::fs::remove_file(&manifest).unwrap();
+    let again = run();
+    again.code(0);
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert_eq!(
+        written["parent_map"]["model.duro.s__b"],
+        serde_json::json!(["model.duro.s__a", "source.duro.raw.events"])
+    );
+    write_files(dir.path(), &[("views/s/c — 0h.sql", "select 1 as id")]);
+    std::fs::remove_file(&manifest).unwrap();
+    duro_schedule(dir.path())
+        .args(["--state", "duro.db", "--views"])
+        .arg(&views)
+        .arg("--manifest")
+        .arg(&manifest)
+        .run()
+        .code(1);
+    assert!(!manifest.exists(), "no manifest from a repository with errors");
+}

@@ -153,6 +153,10 @@ pub struct Table {
     pub tests: Option<String>,
     /// Managed tables this one reads, sorted.
     pub dependencies: Vec<String>,
+    /// Tables it reads that no file defines (sources), sorted; only references the parser
+    /// found, never system relations.
+    #[serde(skip)]
+    pub sources: Vec<String>,
     pub dependency_method: DependencyMethod,
     pub config: TableConfig,
     /// The table's own files (relative to the views folder), sorted; the definition comes first
@@ -171,7 +175,40 @@ pub struct Catalog {
     pub tables: BTreeMap<String, Table>,
 }
 
+/// A table catalog tables read but no file defines: raw data Duro never builds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// `schema.table`.
+    pub name: String,
+    /// The catalog tables that read it, sorted.
+    pub read_by: Vec<String>,
+}
+
+/// Whether `name` (`schema.table`) is a system relation, never a source: `pg_catalog` and
+/// `information_schema`, and Redshift's system tables and views (`stl_`, `stv_`, `svl_`,
+/// `svv_`, `sys_`) or PostgreSQL's catalogs (`pg_`) named without their schema.
+pub fn is_system_relation(name: &str) -> bool {
+    let (schema, table) = name.split_once('.').unwrap_or(("public", name));
+    matches!(schema, "pg_catalog" | "information_schema")
+        || (schema == "public"
+            && ["stl_", "stv_", "svl_", "svv_", "sys_", "pg_"].iter().any(|p| table.starts_with(p)))
+}
+
 impl Catalog {
+    /// Every source with the tables that read it, sorted by name.
+    pub fn sources(&self) -> Vec<Source> {
+        let mut sources: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for table in self.tables.values() {
+            for source in &table.sources {
+                sources.entry(source).or_default().push(table.name.to_string());
+            }
+        }
+        sources
+            .into_iter()
+            .map(|(name, read_by)| Source { name: name.to_owned(), read_by })
+            .collect()
+    }
+
     pub fn get(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }

@@ -33,6 +33,8 @@ const UPDATE_METADATA: &str = "
 const DELETE_DEPENDENCIES: &str = "delete from dependencies where table_name = ?1";
 
 const INSERT_DEPENDENCY: &str = "insert into dependencies (table_name, depends_on) values (?1, ?2)";
+const DELETE_SOURCE_READS: &str = "delete from source_reads where table_name = ?1";
+const INSERT_SOURCE_READ: &str = "insert into source_reads (table_name, source) values (?1, ?2)";
 
 const MARK_REMOVED: &str = "update tables set deleted_at_ms = ?2 where name = ?1";
 
@@ -297,6 +299,7 @@ impl StateFile {
         self.write(|transaction| {
             let existing = read_existing(transaction)?;
             let stored_dependencies = read_dependencies(transaction)?;
+            let stored_sources = read_edges(transaction, READ_SOURCE_READS)?;
             let mut changes = CatalogChanges::default();
             for (name, table) in &catalog.tables {
                 let reason = save_table(transaction, name, table, existing.get(name), now_ms)?;
@@ -318,12 +321,21 @@ impl StateFile {
                         insert.execute([name, dependency])?;
                     }
                 }
+                let stored = stored_sources.get(name).map(Vec::as_slice).unwrap_or_default();
+                if stored != table.sources.as_slice() {
+                    transaction.prepare_cached(DELETE_SOURCE_READS)?.execute([name])?;
+                    let mut insert = transaction.prepare_cached(INSERT_SOURCE_READ)?;
+                    for source in &table.sources {
+                        insert.execute([name, source])?;
+                    }
+                }
             }
             for (name, old) in &existing {
                 if !old.deleted && !catalog.tables.contains_key(name) {
                     transaction.prepare_cached(MARK_REMOVED)?.execute(params![name, now_ms])?;
                     transaction.prepare_cached(CLEAR_FORCE)?.execute([name])?;
                     transaction.prepare_cached(DELETE_DEPENDENCIES)?.execute([name])?;
+                    transaction.prepare_cached(DELETE_SOURCE_READS)?.execute([name])?;
                     changes.removed.push(name.clone());
                 }
             }
@@ -422,13 +434,46 @@ fn read_existing(connection: &rusqlite::Connection) -> rusqlite::Result<HashMap<
 fn read_dependencies(
     connection: &rusqlite::Connection,
 ) -> rusqlite::Result<HashMap<String, Vec<String>>> {
-    let mut statement = connection.prepare(
+    read_edges(
+        connection,
         "select table_name, depends_on from dependencies order by table_name, depends_on",
-    )?;
+    )
+}
+
+/// The sources each table reads.
+const READ_SOURCE_READS: &str =
+    "select table_name, source from source_reads order by table_name, source";
+
+/// `(from, to)` rows of `sql` as each `from`'s list of `to`s.
+fn read_edges(
+    connection: &rusqlite::Connection,
+    sql: &str,
+) -> rusqlite::Result<HashMap<String, Vec<String>>> {
+    let mut statement = connection.prepare(sql)?;
     let mut rows = statement.query([])?;
-    let mut dependencies: HashMap<String, Vec<String>> = HashMap::new();
+    let mut edges: HashMap<String, Vec<String>> = HashMap::new();
     while let Some(row) = rows.next()? {
-        dependencies.entry(row.get(0)?).or_default().push(row.get(1)?);
+        edges.entry(row.get(0)?).or_default().push(row.get(1)?);
     }
-    Ok(dependencies)
+    Ok(edges)
+}
+
+impl StateFile {
+    /// The sources of the catalog in force, each with the tables that read it, sorted.
+    pub fn sources(&self) -> Result<Vec<crate::catalog::Source>, StateError> {
+        let rows: Vec<(String, String)> = self.collect(
+            "select r.source, r.table_name from source_reads r join tables t on t.name = r.table_name
+             where t.deleted_at_ms is null order by r.source, r.table_name",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        let mut sources: Vec<crate::catalog::Source> = Vec::new();
+        for (source, table) in rows {
+            match sources.last_mut() {
+                Some(last) if last.name == source => last.read_by.push(table),
+                _ => sources.push(crate::catalog::Source { name: source, read_by: vec![table] }),
+            }
+        }
+        Ok(sources)
+    }
 }

@@ -336,6 +336,15 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) strict;
     create index s3_load_runs_by_table on s3_load_runs (table_name, build_id);
     "#,
+    // 11: sources: the tables catalog tables read that no file defines.
+    r#"
+    create table source_reads (
+        table_name text not null references tables (name) on delete cascade,
+        source text not null,
+        primary key (table_name, source)
+    ) strict, without rowid;
+    create index source_reads_by_source on source_reads (source);
+    "#,
 ];
 
 #[cfg(test)]

@@ -612,6 +612,7 @@ impl Builder<'_> {
             query,
             tests,
             dependencies: Vec::new(),
+            sources: Vec::new(),
             dependency_method: sql::DependencyMethod::Parsed,
             config,
             files: own_files,
@@ -688,7 +689,9 @@ fn apply_analysis(
     match &analysis.problem {
         Some(QueryProblem::Unparsed(message)) => diagnostics.push(Diagnostic::warning(
             Some(&query_file),
-            format!("{message}; dependencies were found by scanning its words instead"),
+            format!(
+                "{message}; dependencies were found by scanning its words instead, and the tables it reads outside the catalog are not listed as sources"
+            ),
         )),
         Some(problem) => diagnostics.push(
             Diagnostic::error(Some(&query_file), problem.message())
@@ -712,6 +715,18 @@ fn apply_analysis(
                 format!("`depends_on` names `{upstream}`, which no file of the repository defines"),
             ));
         }
+    }
+    // Sources only from what the parser found: the word scan may take any word for a table.
+    if analysis.method == sql::DependencyMethod::Parsed
+        && table.kind.declared_dependencies().is_none()
+    {
+        table.sources = analysis
+            .references
+            .iter()
+            .filter(|name| **name != own_name && !managed.contains(*name))
+            .filter(|name| !crate::catalog::is_system_relation(name))
+            .cloned()
+            .collect();
     }
     table.dependencies = analysis
         .references
