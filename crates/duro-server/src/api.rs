@@ -1,5 +1,5 @@
-//! The JSON API: `/api/tables`, `/api/tables/<name>`, `/api/jobs`, `/api/stats` and
-//! `POST /api/tables/<name>/force`. Bad input is a 4xx with `{"error": "…"}`, never a 500.
+//! The JSON API: `/api/tables`, `/api/tables/<name>`, `/api/sources`, `/api/sources/<name>`,
+//! `/api/jobs`, `/api/stats` and `POST /api/tables/<name>/force`. Bad input is a 4xx with `{"error": "…"}`, never a 500.
 
 use crate::context::ServerContext;
 use crate::errors::AppError;
@@ -119,4 +119,20 @@ pub(crate) async fn force(
         "tree": body.tree,
         "scheduled": scheduled,
     })))
+}
+
+/// Every source of the catalog in force, with the tables that read it.
+pub(crate) async fn sources(context: web::Data<ServerContext>) -> Result<HttpResponse, AppError> {
+    let sources = context.with_state(|state| Ok(state.sources()?)).await?;
+    Ok(HttpResponse::Ok().json(sources))
+}
+
+/// One source: its name and the tables that read it.
+pub(crate) async fn source(
+    context: web::Data<ServerContext>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    let source = context.with_state(move |state| queries::source(state, &name)).await?;
+    Ok(HttpResponse::Ok().json(source))
 }

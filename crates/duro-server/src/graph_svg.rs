@@ -20,6 +20,8 @@ pub struct Node {
     pub name: String,
     pub status: Status,
     pub href: String,
+    /// A source (a table no file defines): drawn white with a dashed border.
+    pub source: bool,
 }
 
 fn fill_of(status: Status) -> &'static str {
@@ -109,13 +111,13 @@ pub(crate) fn render(layout: &Layout, nodes: &[Node]) -> String {
     };
     let mut svg = layout.head.clone();
     for (node, xy, size) in placed() {
+        let look = match node.source {
+            true => "fill=\"#ffffff\" stroke=\"#6c757d\" stroke-dasharray=\"4 2\"".to_owned(),
+            false => format!("fill=\"{}\"", fill_of(node.status)),
+        };
         svg.push_str(&format!(
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"4\" fill=\"{}\"/>\n",
-            xy.x,
-            xy.y,
-            size.x,
-            size.y,
-            fill_of(node.status)
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"4\" {look}/>\n",
+            xy.x, xy.y, size.x, size.y,
         ));
     }
     svg.push_str(&layout.body);
@@ -124,7 +126,7 @@ pub(crate) fn render(layout: &Layout, nodes: &[Node]) -> String {
             "<a href=\"{href}\" class=\"node-link\"><title>{name}: {status}</title><rect x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"transparent\"/></a>\n",
             href = escape_html(&node.href),
             name = escape_html(&node.name),
-            status = node.status.as_str(),
+            status = if node.source { "source" } else { node.status.as_str() },
             x = xy.x,
             y = xy.y,
             w = size.x,
@@ -201,11 +203,13 @@ mod tests {
             Node {
                 name: "s.base".to_owned(),
                 status: Status::Fresh,
+                source: false,
                 href: "/tables/s.base".to_owned(),
             },
             Node {
                 name: "s.reader".to_owned(),
                 status: Status::Failed,
+                source: false,
                 href: "/tables/s.reader?a=1&b=2".to_owned(),
             },
         ];

@@ -190,6 +190,8 @@ pub(crate) struct TableDetail {
     pub dependency_method: DependencyMethod,
     /// Tables it reads / tables that read it (managed tables only).
     pub upstream: Vec<String>,
+    /// The sources it reads (tables no file defines).
+    pub sources: Vec<String>,
     pub downstream: Vec<String>,
     pub config: Vec<ConfigEntry>,
     /// A replication node's source and watermark.
@@ -300,6 +302,12 @@ pub(crate) fn table_detail(
         files: stored.files.clone(),
         dependency_method: stored.dependency_method,
         config: config_entries(&stored.config),
+        sources: state
+            .sources()?
+            .into_iter()
+            .filter(|source| source.read_by.iter().any(|reader| reader == name))
+            .map(|source| source.name)
+            .collect(),
         upstream,
         downstream,
         runs,
@@ -396,4 +404,16 @@ pub(crate) fn status_counts(rows: &[TableRow]) -> Vec<(&'static str, usize)> {
     }
     counts.sort();
     counts.into_iter().map(|(s, n)| (s.as_str(), n)).collect()
+}
+
+/// One source of the catalog in force, or a 404 naming it.
+pub(crate) fn source(
+    state: &StateFile,
+    name: &str,
+) -> Result<duro_core::catalog::Source, AppError> {
+    state.sources()?.into_iter().find(|s| s.name == name).ok_or_else(|| {
+        AppError::not_found(format!(
+            "`{name}` is not a source: no catalog table reads it, or a file of the repository defines it"
+        ))
+    })
 }

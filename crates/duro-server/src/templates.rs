@@ -12,6 +12,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("tables.html", include_str!("../templates/tables.html")),
     ("table.html", include_str!("../templates/table.html")),
     ("graph.html", include_str!("../templates/graph.html")),
+    ("source.html", include_str!("../templates/source.html")),
     ("buttons.html", include_str!("../templates/buttons.html")),
 ];
 

@@ -579,3 +579,55 @@ async fn an_s3_load_node_shows_its_last_file_and_data_date() {
     assert_eq!(detail["runs"][0]["s3_load"]["files"][0], file.as_str());
     assert_eq!(detail["runs"][0]["rows"], 1);
 }
+
+/// Sources (tables the catalog reads that no file defines): their page and JSON with the
+/// tables that read them, a 404 naming anything else, a link from each reader's page, and a
+/// dashed box on the graph.
+#[actix_web::test]
+async fn sources_have_a_page_an_api_and_a_place_on_the_graph() {
+    let setup = std::thread::spawn(|| {
+        Setup::new(
+            &[
+                ("shop/orders — 1h.sql", "select * from raw.orders"),
+                (
+                    "shop/summary — 1h.sql",
+                    "select count(*) as n from shop.orders join raw.orders using (id)",
+                ),
+            ],
+            "",
+        )
+    })
+    .join()
+    .unwrap();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/api/sources/raw.orders").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        json(&body),
+        serde_json::json!({"name": "raw.orders", "read_by": ["shop.orders", "shop.summary"]})
+    );
+    let (_, body) = get(&service, "/api/sources").await;
+    assert_eq!(json(&body).as_array().unwrap().len(), 1);
+    let (status, body) = get(&service, "/api/sources/shop.orders").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        json(&body)["error"].as_str().unwrap().contains("`shop.orders` is not a source"),
+        "{body}"
+    );
+    let (status, body) = get(&service, "/sources/raw.orders").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<dd id=\"read-by\"><a href=\"/tables/shop.orders\">shop.orders</a>, <a href=\"/tables/shop.summary\">shop.summary</a></dd>"), "{body}");
+    let (status, _) = get(&service, "/sources/raw.nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = get(&service, "/tables/shop.summary").await;
+    assert!(
+        body.contains("<dd id=\"sources\"><a href=\"/sources/raw.orders\">raw.orders</a></dd>"),
+        "{body}"
+    );
+    let (_, body) = get(&service, "/graph").await;
+    assert!(body.contains("1 sources"), "{body}");
+    assert!(
+        body.contains("stroke-dasharray=\"4 2\"") && body.contains("href=\"/sources/raw.orders\""),
+        "{body}"
+    );
+}

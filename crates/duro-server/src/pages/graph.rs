@@ -16,10 +16,10 @@ pub(crate) async fn graph(
 ) -> Result<HttpResponse, AppError> {
     let now_ms = duro_core::clock::now_ms();
     let ctx = context.clone();
-    let (overview, stats) = context
+    let (overview, stats, sources) = context
         .read(now_ms, move |view| {
             let stats = view.header_stats()?;
-            Ok((view.overview, stats))
+            Ok((view.overview, stats, view.state.sources()?))
         })
         .await
         .map_err(AppError::page)?;
@@ -29,14 +29,33 @@ pub(crate) async fn graph(
     let shown = &active[..active.len().min(MAX_GRAPH_NODES)];
     let index: std::collections::HashMap<&str, usize> =
         shown.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
-    let nodes: Vec<graph_svg::Node> = shown
+    let mut nodes: Vec<graph_svg::Node> = shown
         .iter()
         .map(|r| graph_svg::Node {
             name: r.name.clone(),
             status: r.status,
             href: ctx.url(&format!("/tables/{}", r.name)),
+            source: false,
         })
         .collect();
+    // The sources the shown tables read, each pointing at its readers.
+    let mut source_edges = Vec::new();
+    for source in &sources {
+        let readers: Vec<usize> =
+            source.read_by.iter().filter_map(|r| index.get(r.as_str()).copied()).collect();
+        if readers.is_empty() {
+            continue;
+        }
+        let at = nodes.len();
+        nodes.push(graph_svg::Node {
+            name: source.name.clone(),
+            status: Status::Fresh,
+            href: ctx.url(&format!("/sources/{}", source.name)),
+            source: true,
+        });
+        source_edges.extend(readers.into_iter().map(|reader| (at, reader)));
+    }
+    let source_count = nodes.len() - shown.len();
     let edges: Vec<(usize, usize)> = overview
         .tables
         .iter()
@@ -47,6 +66,7 @@ pub(crate) async fn graph(
                 .filter_map(|d| index.get(d.as_str()).map(|dependency| (*dependency, reader)))
                 .collect::<Vec<_>>()
         })
+        .chain(source_edges)
         .collect();
     let edge_count = edges.len();
     let layout_context = ctx.clone();
@@ -57,6 +77,7 @@ pub(crate) async fn graph(
     render(&request, &ctx, "graph.html", "graph", &stats, now_ms, |values| {
         values.insert("svg", &svg);
         values.insert("nodes", &shown.len());
+        values.insert("sources", &source_count);
         values.insert("edges", &edge_count);
         values.insert("truncated", &truncated);
         values.insert("limit", &MAX_GRAPH_NODES);

@@ -1,16 +1,18 @@
-//! The HTML pages: jobs (`/`, `/<from>/`, `/<from>/<to>`), all tables, one table, the graph,
-//! and the form that forces rebuilds. Pages render Tera templates; the forms are protected by
+//! The HTML pages: jobs (`/`, `/<from>/`, `/<from>/<to>`), all tables, one table, one source,
+//! the graph, and the form that forces rebuilds. Pages render Tera templates; the forms are protected by
 //! the CSRF token and, when configured, by write authentication.
 
 mod force;
 mod graph;
 mod jobs;
+mod source;
 mod table;
 mod tables;
 
 pub(crate) use force::force;
 pub(crate) use graph::graph;
 pub(crate) use jobs::jobs;
+pub(crate) use source::source;
 pub(crate) use table::table;
 pub(crate) use tables::tables;
 

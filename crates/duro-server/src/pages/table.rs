@@ -52,6 +52,7 @@ pub(crate) async fn table(
         values.insert("processor", &detail.processor);
         values.insert("replication", &detail.replication);
         values.insert("s3_load", &detail.s3_load);
+        values.insert("sources", &detail.sources);
         values.insert("files", &detail.files);
         values.insert("upstream", &detail.upstream);
         values.insert("downstream", &detail.downstream);
