@@ -29,6 +29,7 @@ pub mod refresh;
 pub mod replication;
 pub mod s3_load;
 pub mod schedule;
+pub mod select;
 pub mod sources;
 pub mod sql;
 pub mod startup;

@@ -27,6 +27,14 @@ struct Args {
     /// With --table: build its stale dependencies first
     #[arg(long, requires = "table")]
     with_deps: bool,
+    /// Build the tables these expressions select now, due or not, in dependency order:
+    /// `schema.table`, `schema.*`, `+X` (and what it reads), `X+` (and what reads it), `2+X`,
+    /// `X+1`, `@X`, `source:schema.table+`, `kind:processor`; several are a union
+    #[arg(long, num_args = 1.., value_name = "EXPR", conflicts_with_all = ["table", "once"])]
+    select: Vec<String>,
+    /// With --select: leave out the tables these expressions select
+    #[arg(long, num_args = 1.., value_name = "EXPR", requires = "select")]
+    exclude: Vec<String>,
     /// Print the plan (what would be built, in which order, and why) and exit
     #[arg(long)]
     dry_run: bool,
@@ -94,6 +102,9 @@ fn main() -> ExitCode {
             };
             Selection::Table { name, with_dependencies: args.with_deps, load }
         }
+        None if !args.select.is_empty() => {
+            Selection::Select { include: args.select, exclude: args.exclude }
+        }
         None => Selection::Due,
     };
     if args.check_warehouse {
@@ -102,7 +113,7 @@ fn main() -> ExitCode {
     if args.dry_run {
         return daemon::dry_run(config, &selection);
     }
-    if args.once || matches!(selection, Selection::Table { .. }) {
+    if args.once || matches!(selection, Selection::Table { .. } | Selection::Select { .. }) {
         return daemon::once(config, &selection);
     }
     daemon::run_forever(config)

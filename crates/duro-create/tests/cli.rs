@@ -374,3 +374,81 @@ fn the_original_config_conf_runs_the_example_end_to_end() {
     assert!(has("#duro", "I'm working! In the last 1d:"), "{messages:?}");
     assert!(!messages.iter().any(|(c, _)| c == "#alerts"), "{messages:?}");
 }
+
+/// `--select` over a fixture graph: each form's plan (membership and order) in `--dry-run`,
+/// a selection built with nothing else, `--exclude`, and a selector matching nothing refused.
+#[test]
+fn select_plans_and_builds_exactly_the_selection() {
+    // raw.events (a source) → s.a → s.b → s.c; s.d reads s.b.
+    let setup = Setup::new(
+        &[
+            ("s/a — 1d.sql", "select id from raw.events"),
+            ("s/b — 1d.sql", "select id from s.a"),
+            ("s/c — 1d.sql", "select id from s.b"),
+            ("s/d — 1d.sql", "select id from s.b"),
+        ],
+        "create schema raw; create schema s; create table raw.events (id int); insert into raw.events values (1);",
+    );
+    let config = config_file(&setup);
+    let plan = |args: &[&str]| -> Vec<String> {
+        let output = duro_create(&config).arg("--dry-run").arg("--select").args(args).run();
+        output.code(0);
+        output
+            .stdout
+            .lines()
+            .filter_map(|line| {
+                line.split_once(". ").map(|(_, rest)| rest.split(' ').next().unwrap().to_owned())
+            })
+            .collect()
+    };
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["s.b"], &["s.b"]),
+        (&["+s.c"], &["s.a", "s.b", "s.c"]),
+        (&["1+s.c"], &["s.b", "s.c"]),
+        (&["s.b+"], &["s.b", "s.c", "s.d"]),
+        (&["s.a+1"], &["s.a", "s.b"]),
+        (&["@s.c"], &["s.a", "s.b", "s.c"]),
+        (&["source:raw.events+"], &["s.a", "s.b", "s.c", "s.d"]),
+        (&["s.*", "--exclude", "s.d", "s.a"], &["s.b", "s.c"]),
+        (&["kind:view", "s.c"], &["s.a", "s.b", "s.c", "s.d"]),
+    ];
+    for (args, expected) in cases {
+        let found = plan(args);
+        assert_eq!(found.len(), expected.len(), "{args:?}: {found:?}");
+        let mut sorted = found.clone();
+        sorted.sort();
+        assert_eq!(sorted, *expected, "{args:?}: {found:?}");
+        // Dependency order: everything a table reads comes first.
+        let at = |name: &str| found.iter().position(|t| t == name);
+        for (reader, read) in [("s.b", "s.a"), ("s.c", "s.b"), ("s.d", "s.b")] {
+            if let (Some(reader), Some(read)) = (at(reader), at(read)) {
+                assert!(read < reader, "{args:?}: {found:?}");
+            }
+        }
+    }
+    let plan_text = duro_create(&config).args(["--dry-run", "--select", "s.b"]).run().stdout;
+    assert!(
+        plan_text.contains("s.b (forced (selected on the command line (`s.b`)))"),
+        "{plan_text}"
+    );
+    let built = duro_create(&config).args(["--select", "+s.b"]).run();
+    built.code(0);
+    let names: Vec<String> = setup
+        .client()
+        .query("select tablename::text from pg_tables where schemaname = 's' order by 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(names, ["a", "b"], "{}", built.both());
+    let nothing = duro_create(&config).args(["--select", "s.nothing+"]).run();
+    nothing.code(2);
+    assert!(
+        nothing.both().contains("`s.nothing+` matches no table of the catalog"),
+        "{}",
+        nothing.both()
+    );
+    let bad = duro_create(&config).args(["--select", "tag:x"]).run();
+    bad.code(2);
+    assert!(bad.both().contains("`tag:` is not a method"), "{}", bad.both());
+}

@@ -35,6 +35,8 @@ pub enum CreatorError {
     UnknownTable(String),
     #[error("configuration: {0}")]
     Settings(String),
+    #[error("{0}")]
+    Selection(String),
 }
 
 /// Which tables a cycle considers.
@@ -46,6 +48,9 @@ pub enum Selection {
     /// `load`: one-time choices for it when it is an S3 load node (`--date`, `--force`,
     /// `--truncate`).
     Table { name: String, with_dependencies: bool, load: crate::s3_load::Overrides },
+    /// The tables these selectors select (less those of `exclude`) now, due or not, in
+    /// dependency order (see `select`).
+    Select { include: Vec<String>, exclude: Vec<String> },
 }
 
 /// One step of a plan as `--dry-run` shows it.
@@ -185,6 +190,22 @@ impl Creator {
                 }
                 planned
             }
+            Selection::Select { include, exclude } => {
+                let selected = select_tables(state, tables, include, exclude)?;
+                let reason = format!(
+                    "selected on the command line ({})",
+                    include.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" ")
+                );
+                for name in &selected {
+                    forced.insert(name.clone(), reason.clone());
+                }
+                let mut planned = planner.plan(&last_success, &forced, now_ms());
+                planned.retain(|p| selected.contains(&p.table));
+                for entry in &mut planned {
+                    entry.reason = Reason::Forced(reason.clone());
+                }
+                planned
+            }
         };
         Ok(planned)
     }
@@ -225,7 +246,7 @@ impl Creator {
             tables.into_iter().map(|t| (t.name.clone(), t)).collect();
         let overrides = match selection {
             Selection::Table { name, load, .. } => Some((name.as_str(), load)),
-            Selection::Due => None,
+            Selection::Due | Selection::Select { .. } => None,
         };
         executor::execute(self, &planned, &tables, &planner, read_at_ms, overrides)
     }
@@ -379,4 +400,37 @@ fn clean_leftover(
     }
     client.batch_execute(&warehouse::render::drop_table_if_exists(leftover)).map_err(error)?;
     Ok(format!("leftover {}", leftover.name()))
+}
+
+/// The tables `include` selects less those `exclude` selects, over the catalog in force and its
+/// sources.
+fn select_tables(
+    state: &StateFile,
+    tables: &[StoredTable],
+    include: &[String],
+    exclude: &[String],
+) -> Result<std::collections::BTreeSet<String>, CreatorError> {
+    use crate::select::{SelectTable, SelectionGraph, Selector};
+    let parse = |list: &[String]| -> Result<Vec<Selector>, CreatorError> {
+        list.iter().map(|text| Selector::parse(text).map_err(CreatorError::Selection)).collect()
+    };
+    let (include, exclude) = (parse(include)?, parse(exclude)?);
+    let mut sources: HashMap<String, Vec<String>> = HashMap::new();
+    for source in state.sources()? {
+        for reader in source.read_by {
+            sources.entry(reader).or_default().push(source.name.clone());
+        }
+    }
+    let graph = SelectionGraph::new(
+        tables
+            .iter()
+            .map(|t| SelectTable {
+                name: t.name.clone(),
+                kind: t.kind.name(),
+                dependencies: t.dependencies.clone(),
+                sources: sources.remove(&t.name).unwrap_or_default(),
+            })
+            .collect(),
+    );
+    graph.select(&include, &exclude).map_err(CreatorError::Selection)
 }
