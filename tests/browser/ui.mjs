@@ -1,17 +1,18 @@
 // duro-server in a real headless Chromium: the tables page's "Update table" button schedules a
-// rebuild and the row shows "Scheduled"; a table page shows its duration chart; screenshots of
+// rebuild and the row shows "Scheduled"; a table page shows its duration chart; its "Update
+// downstream" button schedules it and every table reading it; screenshots of
 // the jobs, tables, table and graph pages go to the folder given. No page may break the
 // server's Content-Security-Policy (Chromium reports each refused script or style).
 //
-// Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart>
+// Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart> <the tables reading it, comma-separated>
 // Exits 0 when every check passes; prints what failed otherwise.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots, forced, charted] = process.argv.slice(2);
-if (!base || !shots || !forced || !charted) {
-  console.error("usage: node ui.mjs <server URL> <screenshot folder> <table to force> <table with a chart>");
+const [base, shots, forced, charted, readers] = process.argv.slice(2);
+if (!base || !shots || !forced || !charted || !readers) {
+  console.error("usage: node ui.mjs <server URL> <screenshot folder> <table to force> <table with a chart> <tables reading it>");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -70,6 +71,18 @@ try {
   await page.screenshot({ path: join(shots, "graph.png"), fullPage: true });
   await Promise.all([page.waitForURL(`${base}/tables/${charted}`), node.click({ force: true })]);
   check(page.url().endsWith(`/tables/${charted}`), "clicking a graph node opens its table page");
+
+  await page.goto(`${base}/tables/${charted}`);
+  await Promise.all([
+    page.waitForURL(`${base}/tables/${charted}`),
+    page.locator("#force button", { hasText: "Update downstream" }).click(),
+  ]);
+  await page.goto(`${base}/tables/`);
+  for (const name of [charted, ...readers.split(",")]) {
+    const scheduled = page.locator(`tr[id="row-${name}"] button`, { hasText: "Scheduled" });
+    check((await scheduled.count()) === 1, `after "Update downstream" of ${charted}, ${name} reads "Scheduled"`);
+  }
+  await page.screenshot({ path: join(shots, "tables-after-downstream.png"), fullPage: true });
 
   check(refused.length === 0, `the pages keep to the Content-Security-Policy (${refused.join("; ") || "nothing refused"})`);
   check(external.length === 0, `no request leaves the server (${external.join(", ") || "none"})`);

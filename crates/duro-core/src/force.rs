@@ -1,5 +1,5 @@
-//! Asking for a rebuild ("force"): one table, or a table with everything upstream of it (its
-//! tree). The rule the web UI, its API and any command share: a table the catalog does not have,
+//! Asking for a rebuild ("force"): one table, a table with everything upstream of it (its
+//! tree), or a table with everything that reads it, directly or not (downstream). The rule the web UI, its API and any command share: a table the catalog does not have,
 //! or one removed from the views repository, cannot be forced.
 
 use crate::plan::Planner;
@@ -12,6 +12,8 @@ pub enum Scope {
     Table,
     /// The table and every table it reads, directly or not.
     Tree,
+    /// The table and every table that reads it, directly or not.
+    Downstream,
 }
 
 /// Why a force request was refused.
@@ -50,6 +52,10 @@ pub fn request(
         Scope::Tree => {
             scheduled.extend(planner.upstream(name));
             format!("{via}: update tree of {name}")
+        }
+        Scope::Downstream => {
+            scheduled.extend(planner.downstream(name));
+            format!("{via}: update downstream of {name}")
         }
     };
     scheduled.sort();

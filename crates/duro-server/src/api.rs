@@ -9,6 +9,7 @@ use crate::query_string::{MAX_JOBS, RangeQuery, TablesQuery, parse_range};
 use crate::timefmt;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use duro_core::force::Scope;
 use serde::Deserialize;
 
 pub(crate) async fn tables(
@@ -76,9 +77,25 @@ pub(crate) async fn stats(context: web::Data<ServerContext>) -> Result<HttpRespo
 struct ForceBody {
     #[serde(default)]
     tree: bool,
+    #[serde(default)]
+    downstream: bool,
 }
 
-/// `POST /api/tables/<name>/force` with `{"tree": bool}` (`Content-Type: application/json`).
+impl ForceBody {
+    fn scope(&self) -> Result<Scope, AppError> {
+        match (self.tree, self.downstream) {
+            (false, false) => Ok(Scope::Table),
+            (true, false) => Ok(Scope::Tree),
+            (false, true) => Ok(Scope::Downstream),
+            (true, true) => Err(AppError::bad_request(
+                "ask for `tree` (what the table reads) or `downstream` (what reads it), not both",
+            )),
+        }
+    }
+}
+
+/// `POST /api/tables/<name>/force` with `{"tree": bool}` or `{"downstream": bool}`
+/// (`Content-Type: application/json`).
 pub(crate) async fn force(
     request: HttpRequest,
     context: web::Data<ServerContext>,
@@ -99,24 +116,26 @@ pub(crate) async fn force(
         ));
     }
     let body: ForceBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ForceBody { tree: false }
+        ForceBody { tree: false, downstream: false }
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             AppError::bad_request(format!("the body must be like {{\"tree\": true}}: {e}"))
         })?
     };
+    let scope = body.scope()?;
     let name = name.into_inner();
     let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
     let scheduled = context
         .read(now_ms, move |view| {
-            queries::force(view.state, &view.overview, &forced_name, body.tree, "API", view.now_ms)
+            queries::force(view.state, &view.overview, &forced_name, scope, "API", view.now_ms)
         })
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "message": format!("Scheduled {} for update", scheduled.join(", ")),
         "table": name,
         "tree": body.tree,
+        "downstream": body.downstream,
         "scheduled": scheduled,
     })))
 }

@@ -44,7 +44,8 @@ const PHASE_ORDER: [&str; 13] = [
 pub struct Overview {
     pub tables: Vec<TableSummary>,
     pub rows: Vec<TableRow>,
-    /// The planner of the active tables (upstream for "update tree").
+    /// The planner of the active tables (upstream for "update tree", downstream for "update
+    /// downstream").
     pub planner: Arc<Planner>,
 }
 
@@ -370,18 +371,17 @@ fn config_entries(config: &TableConfig) -> Vec<ConfigEntry> {
         .collect()
 }
 
-/// Requests a rebuild of `name` (and with `tree`, of every table upstream of it) through the
+/// Requests a rebuild of `name` (with its tree or its downstream, as `scope` says) through the
 /// core's force rule; its refusals become 404 (unknown table) and 409 (removed table). Returns
 /// the tables scheduled, sorted.
 pub(crate) fn force(
     state: &mut StateFile,
     overview: &Overview,
     name: &str,
-    tree: bool,
+    scope: Scope,
     via: &str,
     now_ms: i64,
 ) -> Result<Vec<String>, AppError> {
-    let scope = if tree { Scope::Tree } else { Scope::Table };
     force::request(state, &overview.tables, &overview.planner, name, scope, via, now_ms).map_err(
         |error| match error {
             ForceError::UnknownTable(_) => AppError::not_found(error.to_string()),

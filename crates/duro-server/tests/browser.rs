@@ -1,7 +1,7 @@
 //! The real binary in a real browser: `duro-server` serves a state file filled by the scheduler
 //! and creator; `tests/browser/ui.mjs` drives Debian's headless Chromium through playwright-core
-//! (click "Update table", see "Scheduled", see a table's chart, take screenshots into
-//! `target/screenshots/`). Then the force request must be in the state file.
+//! (click "Update table", see "Scheduled", see a table's chart, click "Update downstream", take
+//! screenshots into `target/screenshots/`). Then the force requests must be in the state file.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`; `tests/run.sh` installs
 //! them.
@@ -47,7 +47,13 @@ fn update_table_in_headless_chromium() {
     let shots = root.join("target/screenshots");
     let output = Cli::new("node")
         .arg(browser_dir.join("ui.mjs"))
-        .args([&url, shots.to_str().unwrap(), "shop.orders", "shop.summary"])
+        .args([
+            &url,
+            shots.to_str().unwrap(),
+            "shop.orders",
+            "shop.summary",
+            "shop.report,shop.weekly",
+        ])
         .env("CHROMIUM", &chromium)
         .run();
     let report = output.both();
@@ -60,7 +66,23 @@ fn update_table_in_headless_chromium() {
         requests.contains(&("shop.orders".to_owned(), "web UI: update table".to_owned())),
         "the click left a force request: {requests:?}"
     );
-    for shot in ["jobs.png", "tables.png", "tables-after-update.png", "table.png", "graph.png"] {
+    for table in ["shop.summary", "shop.report", "shop.weekly"] {
+        assert!(
+            requests.contains(&(
+                table.to_owned(),
+                "web UI: update downstream of shop.summary".to_owned()
+            )),
+            "{table} scheduled by \"Update downstream\": {requests:?}"
+        );
+    }
+    for shot in [
+        "jobs.png",
+        "tables.png",
+        "tables-after-update.png",
+        "table.png",
+        "graph.png",
+        "tables-after-downstream.png",
+    ] {
         let size = std::fs::metadata(shots.join(shot)).map(|m| m.len()).unwrap_or(0);
         assert!(size > 10_000, "{shot} is a real screenshot ({size} bytes)");
     }

@@ -631,3 +631,39 @@ async fn sources_have_a_page_an_api_and_a_place_on_the_graph() {
         "{body}"
     );
 }
+
+/// `POST /api/tables/<name>/force` with `{"downstream": true}` schedules the table and every
+/// table that reads it, directly or not; asking for the tree and the downstream at once is a
+/// 400; every table row offers "Update downstream".
+#[actix_web::test]
+async fn forcing_downstream_through_the_api() {
+    let setup = crate::common::filled();
+    let service = app(&setup.config, None).await;
+    let post_json = |uri: &'static str, body: &'static str| {
+        let request = test::TestRequest::post()
+            .uri(uri)
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload(body)
+            .to_request();
+        let service = &service;
+        async move {
+            let response = test::call_service(service, request).await;
+            (response.status(), text(response).await)
+        }
+    };
+    let (status, body) =
+        post_json("/api/tables/shop.summary/force", r#"{"downstream": true}"#).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer = json(&body);
+    assert_eq!(
+        answer["scheduled"],
+        serde_json::json!(["shop.report", "shop.summary", "shop.weekly"])
+    );
+    assert_eq!(answer["downstream"], true);
+    let (status, body) =
+        post_json("/api/tables/shop.summary/force", r#"{"downstream": true, "tree": true}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("not both"), "{body}");
+    let (_, page) = get(&service, "/tables/").await;
+    assert!(page.contains(">Update downstream<"), "the tables page offers it");
+}

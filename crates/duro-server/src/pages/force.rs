@@ -1,4 +1,4 @@
-//! The form behind the "Update table" and "Update tree" buttons.
+//! The form behind the "Update table", "Update tree" and "Update downstream" buttons.
 
 use crate::context::ServerContext;
 use crate::errors::AppError;
@@ -6,6 +6,7 @@ use crate::queries;
 use crate::security;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use duro_core::force::Scope;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -13,6 +14,8 @@ pub(crate) struct ForceForm {
     csrf: String,
     #[serde(default)]
     tree: String,
+    #[serde(default)]
+    downstream: String,
     #[serde(default)]
     back: String,
 }
@@ -27,11 +30,19 @@ pub(crate) async fn force(
 ) -> Result<HttpResponse, AppError> {
     security::check_csrf(&request, &form.csrf, &context.csrf_key)?;
     context.auth.check(&request).map_err(AppError::page)?;
-    let tree = match form.tree.as_str() {
-        "" | "0" | "false" => false,
-        "1" | "true" => true,
-        other => {
-            return Err(AppError::bad_request(format!("tree must be 0 or 1, not `{other}`")).page());
+    let flag = |name: &str, value: &str| match value {
+        "" | "0" | "false" => Ok(false),
+        "1" | "true" => Ok(true),
+        other => Err(AppError::bad_request(format!("{name} must be 0 or 1, not `{other}`")).page()),
+    };
+    let scope = match (flag("tree", &form.tree)?, flag("downstream", &form.downstream)?) {
+        (false, false) => Scope::Table,
+        (true, false) => Scope::Tree,
+        (false, true) => Scope::Downstream,
+        (true, true) => {
+            return Err(
+                AppError::bad_request("ask for the tree or the downstream, not both").page()
+            );
         }
     };
     let name = name.into_inner();
@@ -39,7 +50,7 @@ pub(crate) async fn force(
     let forced_name = name.clone();
     context
         .read(now_ms, move |view| {
-            queries::force(view.state, &view.overview, &forced_name, tree, "web UI", view.now_ms)
+            queries::force(view.state, &view.overview, &forced_name, scope, "web UI", view.now_ms)
         })
         .await
         .map_err(AppError::page)?;
