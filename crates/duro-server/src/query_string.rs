@@ -107,3 +107,34 @@ impl TablesQuery {
         }
     }
 }
+
+/// The graph page's query string: `focus=schema.table` and `depth=N` draw the table's
+/// neighbourhood (what it reads and what reads it, N steps each way, 2 by default).
+#[derive(Deserialize, Default, Clone)]
+pub(crate) struct GraphQuery {
+    #[serde(default)]
+    pub focus: Option<String>,
+    #[serde(default)]
+    pub depth: Option<String>,
+}
+
+/// The most steps a neighbourhood reaches.
+pub(crate) const MAX_GRAPH_DEPTH: usize = 10;
+
+impl GraphQuery {
+    /// The depth asked for, 2 by default; a 400 naming the value otherwise.
+    pub(crate) fn depth(&self) -> Result<usize, AppError> {
+        match self.depth.as_deref() {
+            None | Some("") => Ok(2),
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|depth| (1..=MAX_GRAPH_DEPTH).contains(depth))
+                .ok_or_else(|| {
+                    AppError::bad_request(format!(
+                        "depth must be a whole number from 1 to {MAX_GRAPH_DEPTH}, not `{text}`"
+                    ))
+                }),
+        }
+    }
+}

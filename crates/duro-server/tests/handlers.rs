@@ -667,3 +667,57 @@ async fn forcing_downstream_through_the_api() {
     let (_, page) = get(&service, "/tables/").await;
     assert!(page.contains(">Update downstream<"), "the tables page offers it");
 }
+
+/// `/graph?focus=…&depth=N` draws one table's neighbourhood, N steps each way (2 by default),
+/// linked from every table page; an unknown table is a 404 and a bad depth a 400. A catalog
+/// far over the full graph's limit is browsed this way.
+#[actix_web::test]
+async fn the_graph_around_one_table() {
+    let setup = crate::common::shared();
+    let service = app(&setup.config, None).await;
+    let nodes = |body: &str| -> Vec<String> {
+        let mut found: Vec<String> = body
+            .split("class=\"node-link\"><title>")
+            .skip(1)
+            .map(|rest| rest.split(':').next().unwrap().to_owned())
+            .collect();
+        found.sort();
+        found
+    };
+    let (status, body) = get(&service, "/graph?focus=shop.report&depth=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(nodes(&body), ["shop.report", "shop.summary", "shop.weekly"]);
+    let (_, body) = get(&service, "/graph?focus=shop.report").await;
+    assert_eq!(nodes(&body), ["shop.orders", "shop.report", "shop.summary", "shop.weekly"]);
+    assert!(body.contains("depth=3\">One step further</a>"), "{body}");
+    let (status, _) = get(&service, "/graph?focus=shop.nothing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = get(&service, "/graph?focus=shop.report&depth=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("depth must be a whole number from 1 to 10"), "{body}");
+    let (_, body) = get(&service, "/tables/shop.report").await;
+    assert!(body.contains("<a id=\"neighbourhood\" href=\"/graph?focus=shop.report\">"), "{body}");
+
+    let big = std::thread::spawn(|| {
+        let files: Vec<(String, String)> = (0..1_000)
+            .map(|n| {
+                let body = match n {
+                    0 => "select 1 as id".to_owned(),
+                    _ => format!("select id from big.t{}", n - 1),
+                };
+                (format!("big/t{n} — 1h.sql"), body)
+            })
+            .collect();
+        let files: Vec<(&str, &str)> =
+            files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+        Setup::new(&files, "")
+    })
+    .join()
+    .unwrap();
+    let service = app(&big.config, None).await;
+    let (_, body) = get(&service, "/graph").await;
+    assert!(body.contains("The graph shows the first 400 tables"), "the full graph is cut");
+    let (status, body) = get(&service, "/graph?focus=big.t500&depth=3").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(nodes(&body).len(), 7, "{:?}", nodes(&body));
+}
