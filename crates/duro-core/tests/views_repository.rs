@@ -763,3 +763,24 @@ fn sources_are_what_parsed_queries_read_outside_the_catalog() {
         "the tables it reads outside the catalog are not listed as sources",
     );
 }
+
+/// `skip_unchanged` on a query calling a time or random function is a warning, and is not
+/// applied to it; on other tables it is.
+#[test]
+fn skip_unchanged_is_not_applied_to_a_clock() {
+    let checked = check(
+        &[
+            ("s.conf", "skip_unchanged = true\n"),
+            ("s/clock — 1h.sql", "select getdate() as t"),
+            ("s/plain — 1h.sql", "select 1 as id"),
+        ],
+        false,
+    );
+    assert_diagnostic(
+        &checked,
+        "s.conf: warning",
+        "`s.clock` calls `getdate`, so its data changes without its inputs: `skip_unchanged` is not applied to it",
+    );
+    assert_eq!(checked.catalog.get("s.clock").unwrap().config.skip_unchanged, Some(false));
+    assert_eq!(checked.catalog.get("s.plain").unwrap().config.skip_unchanged, Some(true));
+}

@@ -190,8 +190,12 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     Ok(None) => String::new(),
                     Err(message) => return fatal(&message),
                 };
+                let skipped = match &step.skipped {
+                    Some(why) => format!("; not rebuilt: {why}"),
+                    None => String::new(),
+                };
                 println!(
-                    "{}. {} ({}{usual}{upstream}{copy})",
+                    "{}. {} ({}{usual}{upstream}{copy}{skipped})",
                     position + 1,
                     build.table,
                     build.reason

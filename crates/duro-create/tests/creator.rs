@@ -405,3 +405,75 @@ fn a_failed_snapshot_after_the_swap_is_a_warning_not_a_failure() {
         "{record:?}"
     );
 }
+
+/// `skip_unchanged` over several cycles: a chain where only one input changes rebuilds only the
+/// tables below it; a table reading a source, and one calling `now()`, are always rebuilt; a
+/// forced table is built; a skip is `unchanged`, fresh, says why, and `--dry-run` says so too.
+#[test]
+fn skip_unchanged_over_several_cycles() {
+    let setup = Setup::new(
+        &[
+            ("global.conf", "skip_unchanged = true\n"),
+            ("s/a — 1h.sql", "select 1 as id"),
+            ("s/b — 1h.sql", "select id from s.a"),
+            ("s/c — 1h.sql", "select id from s.b"),
+            ("s/x — 1h.sql", "select 2 as id"),
+            ("s/y — 1h.sql", "select id from s.x"),
+            ("s/from_source — 1h.sql", "select id from raw.events"),
+            ("s/clock — 1h.sql", "select now() as t"),
+        ],
+        "create schema s; create schema raw; create table raw.events (id int);",
+    );
+    let outcome = |table: &str| setup.state().builds(table).unwrap().remove(0);
+    // Builds and definitions, all moved `ms` into the past.
+    let age = |ms: i64| {
+        setup.age_history(ms);
+        setup
+            .client_state()
+            .execute("update tables set changed_at_ms = changed_at_ms - ?1", [ms])
+            .unwrap();
+    };
+    let report = setup.cycle();
+    assert_eq!(built_names(&report).len(), 7, "{report:?}");
+    // Every table is due for its interval; x is also forced (a person's click).
+    age(2 * 3_600_000);
+    setup.force("s.x");
+    let plan = setup.creator().plan(&Selection::Due).unwrap();
+    let skipped = |plan: &[duro_core::creator::PlannedStep]| -> Vec<String> {
+        let mut names: Vec<String> =
+            plan.iter().filter(|s| s.skipped.is_some()).map(|s| s.build.table.clone()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(skipped(&plan), ["s.a", "s.b", "s.c"], "{plan:?}");
+    setup.cycle();
+    for (table, expected) in [
+        ("s.a", BuildOutcome::Unchanged),
+        ("s.b", BuildOutcome::Unchanged),
+        ("s.c", BuildOutcome::Unchanged),
+        ("s.x", BuildOutcome::Succeeded),
+        ("s.y", BuildOutcome::Succeeded),
+        ("s.from_source", BuildOutcome::Succeeded),
+        ("s.clock", BuildOutcome::Succeeded),
+    ] {
+        let build = outcome(table);
+        assert_eq!(build.outcome, expected, "{table}: {build:?}");
+        if expected == BuildOutcome::Unchanged {
+            let message = build.message.unwrap_or_default();
+            assert!(message.starts_with("inputs unchanged since "), "{table}: {message}");
+        }
+    }
+    // A skip is fresh: nothing is due right after.
+    assert!(setup.creator().plan(&Selection::Due).unwrap().is_empty());
+    // Two hours on: nothing changed but the source reader and the clock.
+    age(2 * 3_600_000);
+    setup.cycle();
+    for table in ["s.a", "s.b", "s.c", "s.x", "s.y"] {
+        assert_eq!(outcome(table).outcome, BuildOutcome::Unchanged, "{table}");
+    }
+    for table in ["s.from_source", "s.clock"] {
+        assert_eq!(outcome(table).outcome, BuildOutcome::Succeeded, "{table}");
+    }
+    // The live tables were never dropped by a skip.
+    assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where schemaname = 's'"), 7);
+}

@@ -15,6 +15,7 @@ pub enum ConfKey {
     ProcessorTimeout,
     ProcessorCsvDelimiter,
     OnUpstreamFailure,
+    SkipUnchanged,
 }
 
 /// A kind of table a key can apply to.
@@ -37,7 +38,7 @@ pub struct KeyInfo {
 const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
 
 /// Every key, in the order files and pages list them.
-pub const CONF_KEYS: [KeyInfo; 10] = [
+pub const CONF_KEYS: [KeyInfo; 11] = [
     KeyInfo {
         key: ConfKey::GrantSelect,
         name: "grant_select",
@@ -96,6 +97,12 @@ pub const CONF_KEYS: [KeyInfo; 10] = [
         key: ConfKey::OnUpstreamFailure,
         name: "on_upstream_failure",
         meaning: "when a table it reads failed: `skip` this table too, or `build` it from that table's last good version",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::SkipUnchanged,
+        name: "skip_unchanged",
+        meaning: "`true`: when only its interval passed, not rebuilt while its definition and every table it reads are unchanged since its last build",
         applies_to: EVERY_KIND,
     },
 ];

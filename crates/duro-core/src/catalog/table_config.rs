@@ -23,6 +23,10 @@ pub struct TableConfig {
     /// Unset means [`CsvDelimiter::Comma`]; left out of the stored JSON when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processor_csv_delimiter: Option<CsvDelimiter>,
+    /// `true`: not rebuilt for its interval alone while nothing it depends on changed. Left out
+    /// of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_unchanged: Option<bool>,
     /// For every key set by some file: the last file (relative path) that set or changed it.
     pub sources: BTreeMap<String, String>,
 }
@@ -112,6 +116,7 @@ impl TableConfig {
                     ConfKey::ProcessorCsvDelimiter => {
                         self.processor_csv_delimiter.map(|d| d.as_str().to_owned())
                     }
+                    ConfKey::SkipUnchanged => self.skip_unchanged.map(|on| on.to_string()),
                 };
                 (info.key, value)
             })

@@ -9,7 +9,7 @@ use crate::build::{BuildOutcome, BuiltTable, Phases};
 use crate::catalog::{ReplicationSource, TableKind, UpstreamFailure};
 use crate::clock::now_ms;
 use crate::identifier::TableName;
-use crate::plan::{PlannedBuild, Planner};
+use crate::plan::{PlannedBuild, Planner, Reason};
 use crate::refresh::{self, TableDefinition};
 use crate::replication;
 use crate::s3_load;
@@ -228,6 +228,7 @@ impl Run<'_> {
                 &mut state,
                 &mut connection,
                 table,
+                &self.planned[index].reason,
                 self.planned_at_ms,
                 overrides,
             );
@@ -304,6 +305,7 @@ fn build_with_retries(
     state: &mut StateFile,
     connection: &mut Option<Client>,
     table: &StoredTable,
+    reason: &Reason,
     planned_at_ms: i64,
     overrides: &s3_load::Overrides,
 ) -> Result<Option<BuiltTable>, Failure> {
@@ -342,44 +344,49 @@ fn build_with_retries(
             }
         };
         let mut phases = Phases::default();
-        let result = build_once(
-            creator,
-            connection,
-            &definition,
-            &mut phases,
-            |session, phases| match &table.kind {
-                TableKind::Replication(replication) => replicate(
-                    creator,
-                    state,
-                    session,
-                    &definition,
-                    replication,
-                    id,
-                    timeout,
-                    phases,
-                ),
-                TableKind::S3Load(spec) => {
-                    let node = s3_load::Node {
-                        name: &definition.name,
-                        spec,
-                        tests: definition.tests.as_deref(),
-                        config: &definition.config,
-                    };
-                    let stores = s3_load::Stores {
-                        s3: &creator.config.s3,
-                        staging: creator.context.staging.as_ref().ok().and_then(Option::as_ref),
-                    };
-                    s3_load::run(session, &stores, state, &node, id, overrides, timeout, phases)
-                }
-                TableKind::View | TableKind::Processor(_) => refresh::build_table(
-                    session,
-                    &creator.context.processors,
-                    &definition,
-                    timeout,
-                    phases,
-                ),
-            },
-        );
+        // Nothing it depends on changed: recorded as `unchanged`, no table statement sent.
+        let unchanged =
+            super::skip::unchanged_since(state, table, reason).map_err(state_failure)?;
+        let build = |session: &mut refresh::Session<'_>, phases: &mut Phases| match &table.kind {
+            TableKind::Replication(replication) => {
+                replicate(creator, state, session, &definition, replication, id, timeout, phases)
+            }
+            TableKind::S3Load(spec) => {
+                let node = s3_load::Node {
+                    name: &definition.name,
+                    spec,
+                    tests: definition.tests.as_deref(),
+                    config: &definition.config,
+                };
+                let stores = s3_load::Stores {
+                    s3: &creator.config.s3,
+                    staging: creator.context.staging.as_ref().ok().and_then(Option::as_ref),
+                };
+                s3_load::run(session, &stores, state, &node, id, overrides, timeout, phases)
+            }
+            TableKind::View | TableKind::Processor(_) => refresh::build_table(
+                session,
+                &creator.context.processors,
+                &definition,
+                timeout,
+                phases,
+            ),
+        };
+        let result = match unchanged.map(super::skip::message) {
+            Some(message) if definition.config.snapshots_interval_minutes.is_none() => {
+                Ok(refresh::Built {
+                    outcome: BuildOutcome::Unchanged,
+                    rows: 0,
+                    snapshot_taken: false,
+                    output: None,
+                    warning: Some(message),
+                })
+            }
+            Some(message) => build_once(creator, connection, &definition, &mut phases, |s, p| {
+                Ok(refresh::unchanged(s, &definition, p, message))
+            }),
+            None => build_once(creator, connection, &definition, &mut phases, build),
+        };
         if result.as_ref().is_err_and(|e| e.transient) {
             *connection = None;
         }

@@ -3,6 +3,7 @@
 //! attempt, and clean up after crashes.
 
 mod executor;
+mod skip;
 pub mod worker;
 
 use crate::build::FailureClass;
@@ -59,6 +60,8 @@ pub struct PlannedStep {
     pub build: PlannedBuild,
     /// When the table reads another planned table: what a failure of that table does to it.
     pub on_upstream_failure: Option<UpstreamFailure>,
+    /// Why it will not be rebuilt after all (`skip_unchanged`: "inputs unchanged since …").
+    pub skipped: Option<String>,
 }
 
 /// A creator process.
@@ -145,17 +148,27 @@ impl Creator {
         let in_plan: HashSet<&str> = planned.iter().map(|p| p.table.as_str()).collect();
         let by_name: HashMap<&str, &StoredTable> =
             tables.iter().map(|t| (t.name.as_str(), t)).collect();
-        Ok(planned
-            .iter()
-            .map(|build| {
-                let table = by_name[build.table.as_str()];
-                let reads_planned = table.dependencies.iter().any(|d| in_plan.contains(d.as_str()));
-                PlannedStep {
-                    build: build.clone(),
-                    on_upstream_failure: reads_planned.then(|| table.config.upstream_failure()),
-                }
-            })
-            .collect())
+        // A table is skipped when nothing it reads is rebuilt before it in this plan.
+        let mut rebuilt: HashSet<&str> = HashSet::new();
+        let mut steps = Vec::with_capacity(planned.len());
+        for build in &planned {
+            let table = by_name[build.table.as_str()];
+            let reads_planned = table.dependencies.iter().any(|d| in_plan.contains(d.as_str()));
+            let reads_rebuilt = table.dependencies.iter().any(|d| rebuilt.contains(d.as_str()));
+            let skipped = match reads_rebuilt {
+                true => None,
+                false => skip::unchanged_since(&state, table, &build.reason)?.map(skip::message),
+            };
+            if skipped.is_none() {
+                rebuilt.insert(build.table.as_str());
+            }
+            steps.push(PlannedStep {
+                build: build.clone(),
+                on_upstream_failure: reads_planned.then(|| table.config.upstream_failure()),
+                skipped,
+            });
+        }
+        Ok(steps)
     }
 
     /// The plan over one snapshot of the catalog (the same snapshot the builds then use), with

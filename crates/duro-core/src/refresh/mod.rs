@@ -165,20 +165,44 @@ pub fn build_table(
         return Err(drop_temp_after(session.client, &temp, error));
     }
     // The new version is live: a snapshot problem is reported, but the build succeeded.
-    let (snapshot_taken, warning) = match table.config.snapshots_interval_minutes {
-        Some(interval) => match phases.time("snapshot", || {
-            snapshot::take(session, live, interval, table.config.snapshots_stored_for_minutes)
-        }) {
-            Ok(taken) => (taken, None),
-            Err(error) => {
-                let _ = session.client.batch_execute(render::ROLLBACK);
-                tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
-                (false, Some(format!("built, but the snapshot failed: {}", error.message)))
-            }
-        },
-        None => (false, None),
-    };
+    let (snapshot_taken, warning) = take_snapshot(session, table, phases);
     Ok(Built { outcome: BuildOutcome::Succeeded, rows, snapshot_taken, output, warning })
+}
+
+/// A table not rebuilt because nothing it depends on changed (`skip_unchanged`): `unchanged`,
+/// saying so in `message`, with the snapshot taken when one is due (the only statements sent).
+pub fn unchanged(
+    session: &mut Session<'_>,
+    table: &TableDefinition,
+    phases: &mut Phases,
+    message: String,
+) -> Built {
+    let (snapshot_taken, warning) = take_snapshot(session, table, phases);
+    let warning = Some(match warning {
+        Some(problem) => format!("{message}; {problem}"),
+        None => message,
+    });
+    Built { outcome: BuildOutcome::Unchanged, rows: 0, snapshot_taken, output: None, warning }
+}
+
+/// The snapshot of the live table when its interval says one is due; a failure is a warning.
+fn take_snapshot(
+    session: &mut Session<'_>,
+    table: &TableDefinition,
+    phases: &mut Phases,
+) -> (bool, Option<String>) {
+    let Some(interval) = table.config.snapshots_interval_minutes else {
+        return (false, None);
+    };
+    let stored_for = table.config.snapshots_stored_for_minutes;
+    match phases.time("snapshot", || snapshot::take(session, &table.name, interval, stored_for)) {
+        Ok(taken) => (taken, None),
+        Err(error) => {
+            let _ = session.client.batch_execute(render::ROLLBACK);
+            tracing::warn!("{}: the snapshot failed: {}", table.name, error.message);
+            (false, Some(format!("the snapshot failed: {}", error.message)))
+        }
+    }
 }
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's

@@ -11,7 +11,7 @@ mod shape;
 
 pub use ddl_table::{DdlTable, ddl_table};
 pub use output_columns::OutputColumns;
-pub use references::token_references;
+pub use references::{token_references, volatile_function};
 pub use rewrite::{rename_table, rename_table_in_ddl, split_statements};
 pub use shape::{ShapeProblem, column_expression, one_create_table, one_query, read_only_queries};
 

@@ -93,6 +93,27 @@ pub fn token_references(sql: &str) -> Vec<String> {
     found.into_iter().collect()
 }
 
+/// Functions whose value changes without the tables a query reads: the time and chance.
+const VOLATILE: [&str; 8] = [
+    "getdate",
+    "sysdate",
+    "now",
+    "current_date",
+    "current_timestamp",
+    "localtimestamp",
+    "timeofday",
+    "random",
+];
+
+/// The first time or random function `sql` calls (`getdate()`, `sysdate`, `now()`,
+/// `current_date`, `current_timestamp`, `random()`, …), outside comments and strings.
+pub fn volatile_function(sql: &str) -> Option<&'static str> {
+    Lexer::new(sql).map_while(Result::ok).find_map(|lexeme| {
+        let word = (lexeme.kind == Kind::Word).then(|| &sql[lexeme.range.clone()])?;
+        VOLATILE.iter().copied().find(|name| word.eq_ignore_ascii_case(name))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{DependencyMethod, analyze_query};
@@ -164,6 +185,20 @@ mod tests {
         ];
         for (sql, expected) in cases {
             assert_eq!(token_references(sql), *expected, "{sql}");
+        }
+    }
+
+    #[test]
+    fn volatile_functions() {
+        for (sql, found) in [
+            ("select getdate() as t", Some("getdate")),
+            ("select * from s.t where day > SYSDATE - 7", Some("sysdate")),
+            ("select current_date, id from s.t", Some("current_date")),
+            ("select random() from s.t", Some("random")),
+            ("select 'getdate()' as text, id from s.t -- now()", None),
+            ("select now_playing from s.t", None),
+        ] {
+            assert_eq!(volatile_function(sql), found, "{sql}");
         }
     }
 }

@@ -49,17 +49,21 @@ const RELEASE_LEASE_OF_BUILD: &str = "
     delete from leases
     where (table_name, holder) = (select table_name, worker from builds where id = ?1)";
 
-/// Folds the finished build `?1` into its table's summary row.
+/// Folds the finished build `?1` into its table's summary row: a `succeeded` or `unchanged`
+/// build is the last success (freshness); only a `succeeded` one is a change of the table and
+/// counts in the averages.
 const NOTE_FINISHED: &str = "
     insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
-                               successes, success_ms_total, last_finished_build, last_failed_build)
+                               successes, success_ms_total, last_finished_build, last_failed_build,
+                               last_change_finished_ms)
         select table_name,
-               case when outcome = 'succeeded' then started_at_ms end,
-               case when outcome = 'succeeded' then finished_at_ms end,
+               case when outcome in ('succeeded', 'unchanged') then started_at_ms end,
+               case when outcome in ('succeeded', 'unchanged') then finished_at_ms end,
                outcome = 'succeeded',
                case when outcome = 'succeeded' then finished_at_ms - started_at_ms else 0 end,
                id,
-               case when outcome != 'succeeded' then id end
+               case when outcome not in ('succeeded', 'unchanged') then id end,
+               case when outcome = 'succeeded' then finished_at_ms end
         from builds where id = ?1 and outcome != 'running'
     on conflict (table_name) do update set
         last_failed_build = case
@@ -73,6 +77,9 @@ const NOTE_FINISHED: &str = "
             when excluded.last_success_started_ms
                  >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
             then excluded.last_success_started_ms else last_success_started_ms end,
+        last_change_finished_ms = case
+            when excluded.last_change_finished_ms is null then last_change_finished_ms
+            else max(coalesce(last_change_finished_ms, 0), excluded.last_change_finished_ms) end,
         successes = successes + excluded.successes,
         success_ms_total = success_ms_total + excluded.success_ms_total,
         last_finished_build = max(coalesce(last_finished_build, 0), excluded.last_finished_build)";
@@ -192,7 +199,45 @@ impl StateFile {
         })
     }
 
-    /// The start time of each table's last successful build.
+    /// The start of `table`'s last successful build (`succeeded` or `unchanged`).
+    pub fn last_success_of(&self, table: &str) -> Result<Option<i64>, StateError> {
+        self.table_time("last_success_started_ms", table)
+    }
+
+    /// When `table` last changed (the finish of its last `succeeded` build).
+    pub fn last_change_of(&self, table: &str) -> Result<Option<i64>, StateError> {
+        self.table_time("last_change_finished_ms", table)
+    }
+
+    fn table_time(&self, column: &str, table: &str) -> Result<Option<i64>, StateError> {
+        let found: Option<Option<i64>> = self
+            .connection
+            .prepare_cached(&format!("select {column} from table_history where table_name = ?1"))
+            .and_then(|mut statement| statement.query_row([table], |row| row.get(0)).optional())
+            .map_err(|e| self.error(e))?;
+        Ok(found.flatten())
+    }
+
+    /// Whether `table` reads a source (a table no file defines).
+    pub fn reads_sources(&self, table: &str) -> Result<bool, StateError> {
+        self.connection
+            .prepare_cached("select exists (select 1 from source_reads where table_name = ?1)")
+            .and_then(|mut statement| statement.query_row([table], |row| row.get(0)))
+            .map_err(|e| self.error(e))
+    }
+
+    /// When each table last changed: the finish of its last `succeeded` build (an `unchanged`
+    /// one changed nothing). From the per-table summaries, which no retention touches.
+    pub fn last_changes(&self) -> Result<HashMap<String, i64>, StateError> {
+        self.collect(
+            "select table_name, last_change_finished_ms from table_history
+                 where last_change_finished_ms is not null",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+    }
+
+    /// The start time of each table's last successful build (`succeeded` or `unchanged`).
     pub fn last_successes(&self) -> Result<HashMap<String, i64>, StateError> {
         self.collect(
             "select table_name, last_success_started_ms from table_history

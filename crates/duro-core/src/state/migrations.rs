@@ -345,6 +345,23 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ) strict, without rowid;
     create index source_reads_by_source on source_reads (source);
     "#,
+    // 12: a run that found nothing new (`unchanged`) is a success for freshness, and each
+    // table's last change (its last `succeeded` build) is kept beside its last success.
+    r#"
+    alter table table_history add column last_change_finished_ms integer;
+    update table_history set last_change_finished_ms = last_success_finished_ms;
+    update table_history set
+        last_success_started_ms = max(coalesce(last_success_started_ms, 0), u.started),
+        last_success_finished_ms = case when u.started >= coalesce(last_success_started_ms, 0)
+            then u.finished else last_success_finished_ms end
+    from (select b.table_name, b.started_at_ms as started, b.finished_at_ms as finished
+          from builds b
+          where b.outcome = 'unchanged' and b.started_at_ms = (select max(started_at_ms)
+              from builds u where u.table_name = b.table_name and u.outcome = 'unchanged')) as u
+    where u.table_name = table_history.table_name;
+    update table_history set last_failed_build = null
+        where last_failed_build in (select id from builds where outcome = 'unchanged');
+    "#,
 ];
 
 #[cfg(test)]
@@ -486,6 +503,38 @@ mod tests {
         assert!(
             state.claim_notification("build:s.a", 1_700_000_500_000 + hour_ms, hour_ms).unwrap()
         );
+    }
+
+    /// Schema 12 counts an `unchanged` run as the last success (and not as a failure), and keeps
+    /// the last change: the last `succeeded` build.
+    #[test]
+    fn migration_12_counts_unchanged_runs_as_fresh() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..11] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.execute_batch(
+            "insert into builds (table_name, started_at_ms, finished_at_ms, outcome) values
+                 ('s.a', 1000, 2000, 'succeeded'),
+                 ('s.a', 5000, 5100, 'unchanged'),
+                 ('s.b', 1000, 1500, 'succeeded');
+             insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
+                                        successes, success_ms_total, last_finished_build, last_failed_build)
+                 values ('s.a', 1000, 2000, 1, 1000, 2, 2), ('s.b', 1000, 1500, 1, 500, 3, null);",
+        )
+        .unwrap();
+        db.execute_batch(MIGRATIONS[11]).unwrap();
+        let row = |table: &str| -> (i64, i64, i64, Option<i64>) {
+            db.query_row(
+                "select last_success_started_ms, last_success_finished_ms, last_change_finished_ms,
+                        last_failed_build from table_history where table_name = ?1",
+                [table],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+        };
+        assert_eq!(row("s.a"), (5000, 5100, 2000, None));
+        assert_eq!(row("s.b"), (1000, 1500, 1500, None));
     }
 
     /// Rebuilding `tables` for the `replication` kind keeps every row that references it:

@@ -127,7 +127,8 @@ impl Setup {
             .execute_batch(&format!(
                 "update builds set started_at_ms = started_at_ms - {ms}, finished_at_ms = finished_at_ms - {ms};
                  update table_history set last_success_started_ms = last_success_started_ms - {ms},
-                     last_success_finished_ms = last_success_finished_ms - {ms};"
+                     last_success_finished_ms = last_success_finished_ms - {ms},
+                     last_change_finished_ms = last_change_finished_ms - {ms};"
             ))
             .unwrap();
     }

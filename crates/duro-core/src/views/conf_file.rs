@@ -35,6 +35,7 @@ pub enum Setting {
     ProcessorTimeout(Option<u64>),
     ProcessorCsvDelimiter(Option<CsvDelimiter>),
     OnUpstreamFailure(Option<UpstreamFailure>),
+    SkipUnchanged(Option<bool>),
 }
 
 impl Setting {
@@ -51,6 +52,7 @@ impl Setting {
             Setting::ProcessorTimeout(_) => ConfKey::ProcessorTimeout,
             Setting::ProcessorCsvDelimiter(_) => ConfKey::ProcessorCsvDelimiter,
             Setting::OnUpstreamFailure(_) => ConfKey::OnUpstreamFailure,
+            Setting::SkipUnchanged(_) => ConfKey::SkipUnchanged,
         }
     }
 }
@@ -244,6 +246,12 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
             .ok_or_else(|| {
                 format!("`on_upstream_failure` must be `skip` or `build`, not `{value}`")
             }),
+        ConfKey::SkipUnchanged if null => Ok(Setting::SkipUnchanged(None)),
+        ConfKey::SkipUnchanged => match value.to_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(Setting::SkipUnchanged(Some(true))),
+            "false" | "no" | "off" | "0" => Ok(Setting::SkipUnchanged(Some(false))),
+            _ => Err(format!("`skip_unchanged` must be `true` or `false`, not `{value}`")),
+        },
     }
 }
 
@@ -339,6 +347,8 @@ mod tests {
                 Setting::OnUpstreamFailure(Some(crate::catalog::UpstreamFailure::Skip)),
             ),
             ("on_upstream_failure=null", Setting::OnUpstreamFailure(None)),
+            ("skip_unchanged = True", Setting::SkipUnchanged(Some(true))),
+            ("skip_unchanged=off", Setting::SkipUnchanged(Some(false))),
             (
                 "processor_csv_delimiter = Semicolon",
                 Setting::ProcessorCsvDelimiter(Some(crate::catalog::CsvDelimiter::Semicolon)),

@@ -716,6 +716,20 @@ fn apply_analysis(
             ));
         }
     }
+    if table.config.skip_unchanged == Some(true)
+        && table.kind.declared_dependencies().is_none()
+        && let Some(function) = sql::volatile_function(&table.query)
+    {
+        let file = table.config.sources.get("skip_unchanged").cloned();
+        diagnostics.push(Diagnostic::warning(
+            Some(file.as_deref().unwrap_or(&query_file)),
+            format!(
+                "`{}` calls `{function}`, so its data changes without its inputs: `skip_unchanged` is not applied to it",
+                table.name
+            ),
+        ));
+        table.config.skip_unchanged = Some(false);
+    }
     // Sources only from what the parser found: the word scan may take any word for a table.
     if analysis.method == sql::DependencyMethod::Parsed
         && table.kind.declared_dependencies().is_none()

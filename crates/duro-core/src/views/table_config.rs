@@ -31,6 +31,7 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
                 Setting::ProcessorTimeout(value) => config.processor_timeout_seconds = *value,
                 Setting::OnUpstreamFailure(value) => config.on_upstream_failure = *value,
                 Setting::ProcessorCsvDelimiter(value) => config.processor_csv_delimiter = *value,
+                Setting::SkipUnchanged(value) => config.skip_unchanged = *value,
             }
         }
     }
