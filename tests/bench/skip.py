@@ -6,8 +6,8 @@ repository of TABLES tables (default 1,000), run twice side by side: without and
 
 The repository: INPUTS input tables (views without sources, every 15 minutes), each changing at
 its own rate (every cycle, every 2nd, 4th, …, or never: a change is a rebuild someone asked for,
-as a load would be), and derived views in layers, hourly, each reading one to three tables of
-the layers before. Between cycles every time in the state file moves 15 minutes into the past
+as a load would be), each starting a subject area of hourly derived views that read one to three
+earlier tables of their area (and, one in ten, a table of another area). Between cycles every time in the state file moves 15 minutes into the past
 (builds, summaries, definitions), so each `duro-create --once` sees the next quarter hour.
 
 usage: python3 tests/bench/skip.py [TABLES] [CYCLES] [INPUTS]
@@ -31,21 +31,26 @@ def build(root):
 
 
 def write_views(views, tables, inputs, skip):
+    """Subject areas: each input starts one; a derived view reads one to three earlier tables of
+    its own area, and now and then (one in ten) one of another area."""
     rng = random.Random(11)
     os.makedirs(os.path.join(views, "bench"))
     with open(os.path.join(views, "global.conf"), "w") as f:
         f.write(f"skip_unchanged = {'true' if skip else 'false'}\n")
-    names = []
+    areas = []
     for k in range(inputs):
         with open(os.path.join(views, "bench", f"in_{k} — 15m.sql"), "w") as f:
             f.write(f"select {k} as id, {k} * 10 as v")
-        names.append(f"bench.in_{k}")
+        areas.append([f"bench.in_{k}"])
     for n in range(tables - inputs):
-        reads = rng.sample(names[: max(inputs, len(names))], rng.randint(1, min(3, len(names))))
-        body = " union all ".join(f"select id, v from {name}" for name in reads)
+        area = areas[n % inputs]
+        reads = rng.sample(area, rng.randint(1, min(3, len(area))))
+        if rng.random() < 0.1:
+            reads.append(rng.choice(rng.choice(areas)))
+        body = " union all ".join(f"select id, v from {name}" for name in sorted(set(reads)))
         with open(os.path.join(views, "bench", f"d_{n} — 1h.sql"), "w") as f:
             f.write(f"select id, v from ({body}) as u")
-        names.append(f"bench.d_{n}")
+        area.append(f"bench.d_{n}")
 
 
 def age(state, ms):
