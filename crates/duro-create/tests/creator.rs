@@ -421,6 +421,8 @@ fn skip_unchanged_over_several_cycles() {
             ("s/y — 1h.sql", "select id from s.x"),
             ("s/from_source — 1h.sql", "select id from raw.events"),
             ("s/clock — 1h.sql", "select now() as t"),
+            ("s/snap — 1h.sql", "select 3 as id"),
+            ("s/snap.conf", "snapshots_interval = 1h\n"),
         ],
         "create schema s; create schema raw; create table raw.events (id int);",
     );
@@ -434,9 +436,14 @@ fn skip_unchanged_over_several_cycles() {
             .unwrap();
     };
     let report = setup.cycle();
-    assert_eq!(built_names(&report).len(), 7, "{report:?}");
+    assert_eq!(built_names(&report).len(), 8, "{report:?}");
     // Every table is due for its interval; x is also forced (a person's click).
     age(2 * 3_600_000);
+    // The snapshot is due too.
+    setup
+        .client()
+        .batch_execute("update s.snap_history set snapshot_timestamp = snapshot_timestamp - interval '2 hours'")
+        .unwrap();
     setup.force("s.x");
     let plan = setup.creator().plan(&Selection::Due).unwrap();
     let skipped = |plan: &[duro_core::creator::PlannedStep]| -> Vec<String> {
@@ -445,7 +452,7 @@ fn skip_unchanged_over_several_cycles() {
         names.sort();
         names
     };
-    assert_eq!(skipped(&plan), ["s.a", "s.b", "s.c"], "{plan:?}");
+    assert_eq!(skipped(&plan), ["s.a", "s.b", "s.c", "s.snap"], "{plan:?}");
     setup.cycle();
     for (table, expected) in [
         ("s.a", BuildOutcome::Unchanged),
@@ -455,6 +462,7 @@ fn skip_unchanged_over_several_cycles() {
         ("s.y", BuildOutcome::Succeeded),
         ("s.from_source", BuildOutcome::Succeeded),
         ("s.clock", BuildOutcome::Succeeded),
+        ("s.snap", BuildOutcome::Unchanged),
     ] {
         let build = outcome(table);
         assert_eq!(build.outcome, expected, "{table}: {build:?}");
@@ -463,6 +471,8 @@ fn skip_unchanged_over_several_cycles() {
             assert!(message.starts_with("inputs unchanged since "), "{table}: {message}");
         }
     }
+    // A skipped table still takes the snapshot that is due.
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.snap_history"), 2);
     // A skip is fresh: nothing is due right after.
     assert!(setup.creator().plan(&Selection::Due).unwrap().is_empty());
     // Two hours on: nothing changed but the source reader and the clock.
@@ -475,5 +485,8 @@ fn skip_unchanged_over_several_cycles() {
         assert_eq!(outcome(table).outcome, BuildOutcome::Succeeded, "{table}");
     }
     // The live tables were never dropped by a skip.
-    assert_eq!(setup.scalar::<i64>("select count(*) from pg_tables where schemaname = 's'"), 7);
+    assert_eq!(
+        setup.scalar::<i64>("select count(*) from pg_tables where schemaname = 's' and tablename not like '%_history'"),
+        8
+    );
 }

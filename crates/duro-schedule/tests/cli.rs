@@ -359,51 +359,7 @@ fn the_manifest_of_the_example() {
             && s["read_by"] == serde_json::json!(["finances.revenue"])),
         "{sources:?}"
     );
-    // What the catalog says each node reads, as manifest ids.
-    let mut expected = std::collections::BTreeMap::new();
-    for table in document["tables"].as_array().unwrap() {
-        let id = duro_core::manifest::model_id(table["name"].as_str().unwrap());
-        let parents: Vec<String> = table["dependencies"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| duro_core::manifest::model_id(d.as_str().unwrap()))
-            .collect();
-        expected.insert(id, parents);
-    }
-    for source in sources {
-        let id = duro_core::manifest::source_id(source["name"].as_str().unwrap());
-        expected.insert(id.clone(), Vec::new());
-        for reader in source["read_by"].as_array().unwrap() {
-            let reader = duro_core::manifest::model_id(reader.as_str().unwrap());
-            expected.get_mut(&reader).unwrap().push(id.clone());
-        }
-    }
-    for parents in expected.values_mut() {
-        parents.sort();
-    }
-    // The seed's approach: json.load, then the DAG's edges from parent_map.
-    let script = "import json, sys\nm = json.load(open(sys.argv[1]))\nassert m['metadata']['dbt_schema_version'].startswith('https://schemas.getdbt.com/dbt/manifest/')\nfor node, parents in sorted(m['parent_map'].items()):\n    kind = m['nodes'][node]['resource_type'] if node in m['nodes'] else m['sources'][node]['resource_type']\n    print(node, kind, ','.join(parents))\n";
-    let python = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
-    let found: std::collections::BTreeMap<String, Vec<String>> = String::from_utf8(python.stdout)
-        .unwrap()
-        .lines()
-        .map(|line| {
-            let mut parts = line.split(' ');
-            let (id, kind, parents) =
-                (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap_or(""));
-            assert_eq!(kind, if id.starts_with("model.") { "model" } else { "source" }, "{line}");
-            let parents = parents.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
-            (id.to_owned(), parents)
-        })
-        .collect();
-    assert_eq!(found, expected);
+    assert_manifest_is_the_catalog(&document, &manifest);
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
     let cities = &written["nodes"]["model.duro.first__cities"];
@@ -485,4 +441,98 @@ fn the_manifest_on_every_run() {
         .run()
         .code(1);
     assert!(!manifest.exists(), "no manifest from a repository with errors");
+}
+
+/// The manifest at `manifest`, read with Python's standard library (the seed's approach:
+/// `json.load`, then the DAG's edges from `parent_map`), has exactly the dependencies and
+/// sources of the `--check --json` document.
+fn assert_manifest_is_the_catalog(document: &serde_json::Value, manifest: &Path) {
+    let sources = document["sources"].as_array().unwrap();
+    // What the catalog says each node reads, as manifest ids.
+    let mut expected = std::collections::BTreeMap::new();
+    for table in document["tables"].as_array().unwrap() {
+        let id = duro_core::manifest::model_id(table["name"].as_str().unwrap());
+        let parents: Vec<String> = table["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| duro_core::manifest::model_id(d.as_str().unwrap()))
+            .collect();
+        expected.insert(id, parents);
+    }
+    for source in sources {
+        let id = duro_core::manifest::source_id(source["name"].as_str().unwrap());
+        expected.insert(id.clone(), Vec::new());
+        for reader in source["read_by"].as_array().unwrap() {
+            let reader = duro_core::manifest::model_id(reader.as_str().unwrap());
+            expected.get_mut(&reader).unwrap().push(id.clone());
+        }
+    }
+    for parents in expected.values_mut() {
+        parents.sort();
+    }
+    // The seed's approach: json.load, then the DAG's edges from parent_map.
+    let script = "import json, sys\nm = json.load(open(sys.argv[1]))\nassert m['metadata']['dbt_schema_version'].startswith('https://schemas.getdbt.com/dbt/manifest/')\nfor node, parents in sorted(m['parent_map'].items()):\n    kind = m['nodes'][node]['resource_type'] if node in m['nodes'] else m['sources'][node]['resource_type']\n    print(node, kind, ','.join(parents))\n";
+    let python = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+    let found: std::collections::BTreeMap<String, Vec<String>> = String::from_utf8(python.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut parts = line.split(' ');
+            let (id, kind, parents) =
+                (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap_or(""));
+            assert_eq!(kind, if id.starts_with("model.") { "model" } else { "source" }, "{line}");
+            let parents = parents.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+            (id.to_owned(), parents)
+        })
+        .collect();
+    assert_eq!(found, expected);
+}
+
+/// The manifest of a generated repository (200 views reading one to three earlier views and
+/// now and then a raw table) is its catalog too.
+#[test]
+fn the_manifest_of_a_generated_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed: u64 = 7;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let mut files = Vec::new();
+    for n in 0..200u64 {
+        let mut reads: Vec<String> =
+            (0..1 + next(3)).filter(|_| n > 0).map(|_| format!("g.t{}", next(n.max(1)))).collect();
+        if next(5) == 0 {
+            reads.push(format!("raw.r{}", next(10)));
+        }
+        let body = match reads.is_empty() {
+            true => "select 1 as id".to_owned(),
+            false => reads
+                .iter()
+                .map(|r| format!("select id from {r}"))
+                .collect::<Vec<_>>()
+                .join(" union all "),
+        };
+        files.push((format!("views/g/t{n} — 1h.sql"), body));
+    }
+    let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
+    write_files(dir.path(), &files);
+    let manifest = dir.path().join("manifest.json");
+    let output = duro_schedule(dir.path())
+        .args(["--check", "--json", "--manifest"])
+        .arg(&manifest)
+        .arg("--views")
+        .arg(dir.path().join("views"))
+        .run();
+    output.code(0);
+    let document: serde_json::Value = serde_json::from_str(&output.stdout).unwrap();
+    assert!(!document["sources"].as_array().unwrap().is_empty());
+    assert_manifest_is_the_catalog(&document, &manifest);
 }
