@@ -476,7 +476,7 @@ fn assert_manifest_is_the_catalog(document: &serde_json::Value, manifest: &Path)
     let python = std::process::Command::new("python3")
         .arg("-c")
         .arg(script)
-        .arg(&manifest)
+        .arg(manifest)
         .output()
         .unwrap();
     assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
