@@ -51,13 +51,7 @@ fn identical_failures_are_not_repeated_within_the_window() {
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::TestFailed, "tests failed");
     notifications.build_failed("first.cities", FailureClass::Timeout, "took too long");
-    notifications.cycle_built(&[BuiltTable {
-        table: "first.shops".into(),
-        rows: 8,
-        ms: 1_500,
-        outcome: duro_core::build::BuildOutcome::Succeeded,
-        message: None,
-    }]);
+    notifications.cycle_built(&[shops_built()]);
     let bodies: Vec<serde_json::Value> = (0..3)
         .map(|_| {
             serde_json::from_str(&requests.recv_timeout(Duration::from_secs(10)).unwrap().body)
@@ -121,13 +115,7 @@ fn webhooks_post_text_and_channel_with_the_fallback() {
     let failure: serde_json::Value = serde_json::from_str(&request.body).unwrap();
     assert_eq!(failure["channel"], "#alerts");
     assert!(failure["text"].as_str().unwrap().contains("*first.cities* failed (test_failed)"));
-    notifications.cycle_built(&[BuiltTable {
-        table: "first.shops".into(),
-        rows: 8,
-        ms: 1_500,
-        outcome: duro_core::build::BuildOutcome::Succeeded,
-        message: None,
-    }]);
+    notifications.cycle_built(&[shops_built()]);
     assert_eq!(body(&requests)["channel"], "#duro");
 
     let own_channel = SlackConfig {
@@ -201,4 +189,15 @@ fn the_periodic_message_goes_out_once_per_period() {
     let silent = SlackConfig { channel: None, ..fallback };
     assert!(!Notifications::from_config(&silent, &state_path).periodic_report(now + 26 * hour));
     assert!(requests.recv_timeout(Duration::from_millis(300)).is_err());
+}
+
+/// `first.shops` built: 8 rows in 1.5 s.
+fn shops_built() -> BuiltTable {
+    BuiltTable {
+        table: "first.shops".into(),
+        rows: 8,
+        ms: 1_500,
+        outcome: duro_core::build::BuildOutcome::Succeeded,
+        message: None,
+    }
 }

@@ -473,12 +473,8 @@ fn assert_manifest_is_the_catalog(document: &serde_json::Value, manifest: &Path)
     }
     // The seed's approach: json.load, then the DAG's edges from parent_map.
     let script = "import json, sys\nm = json.load(open(sys.argv[1]))\nassert m['metadata']['dbt_schema_version'].startswith('https://schemas.getdbt.com/dbt/manifest/')\nfor node, parents in sorted(m['parent_map'].items()):\n    kind = m['nodes'][node]['resource_type'] if node in m['nodes'] else m['sources'][node]['resource_type']\n    print(node, kind, ','.join(parents))\n";
-    let python = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(manifest)
-        .output()
-        .unwrap();
+    let python =
+        std::process::Command::new("python3").arg("-c").arg(script).arg(manifest).output().unwrap();
     assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
     let found: std::collections::BTreeMap<String, Vec<String>> = String::from_utf8(python.stdout)
         .unwrap()
