@@ -44,6 +44,9 @@ pub enum FailureClass {
     /// A replication run failed as many times as its `max_retries` allows: cancelled, and the
     /// next run starts afresh from the last watermark.
     RetriesExhausted,
+    /// The new version broke a row-count rule of the table (`min_rows`, `max_row_drop`); the live
+    /// table was kept.
+    ValidationFailed,
 }
 
 /// A text that is not one of the names above.
@@ -103,6 +106,7 @@ named!(FailureClass, "failure class", {
     Configuration => "configuration",
     Internal => "internal",
     RetriesExhausted => "retries_exhausted",
+    ValidationFailed => "validation_failed",
 });
 
 /// Milliseconds spent in each phase, in order.
@@ -151,7 +155,7 @@ mod tests {
             let json = serde_json::to_string(class).unwrap();
             assert_eq!(json, format!("\"{class}\""), "serde uses the same names");
         }
-        assert_eq!(FailureClass::ALL.len(), 10);
+        assert_eq!(FailureClass::ALL.len(), 11);
         assert_eq!(
             "exploded".parse::<FailureClass>().unwrap_err().to_string(),
             "`exploded` is not a known failure class"

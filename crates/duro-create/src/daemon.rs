@@ -194,8 +194,12 @@ pub(crate) fn dry_run(config: Config, selection: &Selection) -> ExitCode {
                     Some(why) => format!("; not rebuilt: {why}"),
                     None => String::new(),
                 };
+                let rules = match step.row_rules.as_slice() {
+                    [] => String::new(),
+                    rules => format!("; rules {}", rules.join(", ")),
+                };
                 println!(
-                    "{}. {} ({}{usual}{upstream}{copy}{skipped})",
+                    "{}. {} ({}{usual}{upstream}{copy}{skipped}{rules})",
                     position + 1,
                     build.table,
                     build.reason

@@ -72,6 +72,10 @@ struct Args {
     /// With --table, an S3 load node: delete every row first, whatever the node's `mode`
     #[arg(long, requires = "table")]
     truncate: bool,
+    /// With --table: let a new version that breaks the table's row-count rules (`min_rows`,
+    /// `max_row_drop`) go live this once, after a legitimate purge
+    #[arg(long, requires = "table")]
+    accept_row_drop: bool,
 }
 
 fn main() -> ExitCode {
@@ -100,7 +104,12 @@ fn main() -> ExitCode {
                 Ok(load) => load,
                 Err(code) => return code,
             };
-            Selection::Table { name, with_dependencies: args.with_deps, load }
+            Selection::Table {
+                name,
+                with_dependencies: args.with_deps,
+                load,
+                accept_row_drop: args.accept_row_drop,
+            }
         }
         None if !args.select.is_empty() => {
             Selection::Select { include: args.select, exclude: args.exclude }

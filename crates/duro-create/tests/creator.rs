@@ -490,3 +490,65 @@ fn skip_unchanged_over_several_cycles() {
         8
     );
 }
+
+/// `min_rows` and `max_row_drop`: a new version that breaks one fails before the swap
+/// (`validation_failed`, the rule and both counts named), the live table stays and the tables
+/// reading it are skipped; `--accept-row-drop` lets it through once, and the build says so.
+#[test]
+fn row_count_rules_keep_the_live_table() {
+    let setup = Setup::new(
+        &[
+            ("s/t — 1h.sql", "select id from raw.events"),
+            ("s/t.conf", "min_rows = 2\nmax_row_drop = 50%\n"),
+            ("s/reader — 1h.sql", "select count(*) as n from s.t"),
+        ],
+        "create schema s; create schema raw; create table raw.events (id int);
+         insert into raw.events select generate_series(1, 10);",
+    );
+    let report = setup.cycle();
+    assert_eq!(built_names(&report).len(), 2, "{report:?}");
+    let plan = setup.creator().plan(&Selection::Due).unwrap();
+    assert!(plan.is_empty(), "{plan:?}");
+    setup.client().batch_execute("delete from raw.events where id > 4").unwrap();
+    setup.force("s.t");
+    setup.force("s.reader");
+    let rules = setup.creator().plan(&Selection::Due).unwrap();
+    assert_eq!(rules[0].row_rules, ["min_rows=2", "max_row_drop=50%"]);
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::ValidationFailed);
+    let message = &report.failed[0].message;
+    assert!(message.contains("`max_row_drop=50%`: the new version has 4 rows, 60.0% fewer than the 10 of the last build"), "{message}");
+    assert_eq!(report.skipped.iter().map(|s| s.table.as_str()).collect::<Vec<_>>(), ["s.reader"]);
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t"), 10, "the live table stays");
+    let record = setup.state().builds("s.t").unwrap().remove(0);
+    assert_eq!(record.failure_class, Some(FailureClass::ValidationFailed));
+    // A legitimate purge: accepted once.
+    let accepted = Selection::Table {
+        name: "s.t".into(),
+        with_dependencies: false,
+        load: Default::default(),
+        accept_row_drop: true,
+    };
+    setup.creator().run_cycle(&accepted).unwrap();
+    let record = setup.state().builds("s.t").unwrap().remove(0);
+    assert_eq!(record.outcome, BuildOutcome::Succeeded, "{record:?}");
+    assert!(
+        record
+            .message
+            .unwrap_or_default()
+            .starts_with("accepted on the command line: `max_row_drop=50%`")
+    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t"), 4);
+    // The baseline is now 4 rows: one row fewer is a 25% drop; one row is under `min_rows`.
+    setup.client().batch_execute("delete from raw.events where id > 1").unwrap();
+    setup.force("s.t");
+    let report = setup.cycle();
+    let message = &report.failed[0].message;
+    assert!(
+        message.contains("`min_rows=2`: the new version has 1 rows")
+            && message.contains("75.0% fewer than the 4"),
+        "{message}"
+    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t"), 4);
+}

@@ -28,6 +28,7 @@ fn view(query: &str, tests: Option<&str>) -> TableDefinition {
         tests: tests.map(str::to_owned),
         config: TableConfig::default(),
         processor: None,
+        row_check: Default::default(),
     }
 }
 

@@ -111,7 +111,12 @@ impl Loads {
 
     /// Runs `table` now with `overrides`; returns its newest build record.
     fn run_with(&self, table: &str, load: Overrides) -> BuildRecord {
-        let selection = Selection::Table { name: table.to_owned(), with_dependencies: false, load };
+        let selection = Selection::Table {
+            name: table.to_owned(),
+            with_dependencies: false,
+            load,
+            accept_row_drop: false,
+        };
         self.setup.creator().run_cycle(&selection).unwrap();
         self.setup.state().builds(table).unwrap().into_iter().next().unwrap()
     }

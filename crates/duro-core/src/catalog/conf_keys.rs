@@ -16,6 +16,8 @@ pub enum ConfKey {
     ProcessorCsvDelimiter,
     OnUpstreamFailure,
     SkipUnchanged,
+    MinRows,
+    MaxRowDrop,
 }
 
 /// A kind of table a key can apply to.
@@ -38,7 +40,7 @@ pub struct KeyInfo {
 const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
 
 /// Every key, in the order files and pages list them.
-pub const CONF_KEYS: [KeyInfo; 11] = [
+pub const CONF_KEYS: [KeyInfo; 13] = [
     KeyInfo {
         key: ConfKey::GrantSelect,
         name: "grant_select",
@@ -103,6 +105,18 @@ pub const CONF_KEYS: [KeyInfo; 11] = [
         key: ConfKey::SkipUnchanged,
         name: "skip_unchanged",
         meaning: "`true`: when only its interval passed, not rebuilt while its definition and every table it reads are unchanged since its last build",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::MinRows,
+        name: "min_rows",
+        meaning: "the new version must have at least this many rows, or the build fails (`validation_failed`) and the live table stays",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::MaxRowDrop,
+        name: "max_row_drop",
+        meaning: "the new version may have at most this percentage fewer rows than the last built one (`20%`), or the build fails (`validation_failed`); `duro-create --table X --accept-row-drop` lets one through",
         applies_to: EVERY_KIND,
     },
 ];

@@ -27,6 +27,13 @@ pub struct TableConfig {
     /// of the stored JSON when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_unchanged: Option<bool>,
+    /// The fewest rows a new version may have. Left out of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_rows: Option<u64>,
+    /// The largest drop in rows from the last built version, in percent. Left out of the
+    /// stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_row_drop_percent: Option<u8>,
     /// For every key set by some file: the last file (relative path) that set or changed it.
     pub sources: BTreeMap<String, String>,
 }
@@ -117,6 +124,8 @@ impl TableConfig {
                         self.processor_csv_delimiter.map(|d| d.as_str().to_owned())
                     }
                     ConfKey::SkipUnchanged => self.skip_unchanged.map(|on| on.to_string()),
+                    ConfKey::MinRows => self.min_rows.map(|n| n.to_string()),
+                    ConfKey::MaxRowDrop => self.max_row_drop_percent.map(|p| format!("{p}%")),
                 };
                 (info.key, value)
             })

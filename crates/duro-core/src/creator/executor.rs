@@ -68,8 +68,9 @@ struct Run<'a> {
     changed: Condvar,
     /// When the plan was made: a success recorded after it means another creator built the table.
     planned_at_ms: i64,
-    /// One-time choices for one S3 load node (`duro-create --table X --date … --force`).
-    overrides: Option<(&'a str, &'a s3_load::Overrides)>,
+    /// One-time choices for one table (`duro-create --table X --date … --force`,
+    /// `--accept-row-drop`).
+    overrides: Option<(&'a str, &'a s3_load::Overrides, bool)>,
 }
 
 pub(super) fn execute(
@@ -78,7 +79,7 @@ pub(super) fn execute(
     tables: &HashMap<String, StoredTable>,
     planner: &Planner,
     read_at_ms: i64,
-    overrides: Option<(&str, &s3_load::Overrides)>,
+    overrides: Option<(&str, &s3_load::Overrides, bool)>,
 ) -> Result<CycleReport, CreatorError> {
     let position: HashMap<&str, usize> =
         planned.iter().enumerate().map(|(i, p)| (p.table.as_str(), i)).collect();
@@ -219,9 +220,9 @@ impl Run<'_> {
         while let Some(index) = self.next_table() {
             let table = &self.tables[&self.planned[index].table];
             let no_overrides = s3_load::Overrides::default();
-            let overrides = match self.overrides {
-                Some((name, overrides)) if name == table.name => overrides,
-                _ => &no_overrides,
+            let (overrides, accept_row_drop) = match self.overrides {
+                Some((name, overrides, accept)) if name == table.name => (overrides, accept),
+                _ => (&no_overrides, false),
             };
             let outcome = build_with_retries(
                 self.creator,
@@ -230,7 +231,7 @@ impl Run<'_> {
                 table,
                 &self.planned[index].reason,
                 self.planned_at_ms,
-                overrides,
+                (overrides, accept_row_drop),
             );
             let mut guard = self.progress.lock().expect("not poisoned");
             match outcome {
@@ -299,7 +300,8 @@ impl Run<'_> {
 }
 
 /// Builds one table, retrying transient failures with backoff. `Ok(None)`: another creator
-/// holds its lease. Every attempt is recorded.
+/// holds its lease. Every attempt is recorded. The last argument: the one-time choices for it
+/// (an S3 load's `--date`/`--force`/`--truncate`, `--accept-row-drop`).
 fn build_with_retries(
     creator: &Creator,
     state: &mut StateFile,
@@ -307,7 +309,7 @@ fn build_with_retries(
     table: &StoredTable,
     reason: &Reason,
     planned_at_ms: i64,
-    overrides: &s3_load::Overrides,
+    (overrides, accept_row_drop): (&s3_load::Overrides, bool),
 ) -> Result<Option<BuiltTable>, Failure> {
     let failure = |class, message: String| Failure { table: table.name.clone(), class, message };
     let state_failure = |e: StateError| failure(FailureClass::Internal, format!("state file: {e}"));
@@ -322,6 +324,10 @@ fn build_with_retries(
         tests: table.tests.clone(),
         processor: creator.processor_definition(table, &config),
         config,
+        row_check: refresh::row_rules::RowCheck {
+            previous: state.last_change_rows_of(&table.name).map_err(state_failure)?,
+            accept_drop: accept_row_drop,
+        },
     };
     let mut attempt = 0;
     loop {

@@ -47,8 +47,14 @@ pub enum Selection {
     Due,
     /// One table now, due or not; with `with_dependencies`, its stale dependencies first;
     /// `load`: one-time choices for it when it is an S3 load node (`--date`, `--force`,
-    /// `--truncate`).
-    Table { name: String, with_dependencies: bool, load: crate::s3_load::Overrides },
+    /// `--truncate`); `accept_row_drop`: let a version that breaks its row-count rules through
+    /// this once.
+    Table {
+        name: String,
+        with_dependencies: bool,
+        load: crate::s3_load::Overrides,
+        accept_row_drop: bool,
+    },
     /// The tables these selectors select (less those of `exclude`) now, due or not, in
     /// dependency order (see `select`).
     Select { include: Vec<String>, exclude: Vec<String> },
@@ -62,6 +68,8 @@ pub struct PlannedStep {
     pub on_upstream_failure: Option<UpstreamFailure>,
     /// Why it will not be rebuilt after all (`skip_unchanged`: "inputs unchanged since …").
     pub skipped: Option<String>,
+    /// Its row-count rules (`min_rows=…`, `max_row_drop=…%`).
+    pub row_rules: Vec<String>,
 }
 
 /// A creator process.
@@ -166,6 +174,7 @@ impl Creator {
                 build: build.clone(),
                 on_upstream_failure: reads_planned.then(|| table.config.upstream_failure()),
                 skipped,
+                row_rules: crate::refresh::row_rules::describe(&table.config),
             });
         }
         Ok(steps)
@@ -258,7 +267,9 @@ impl Creator {
         let tables: HashMap<String, StoredTable> =
             tables.into_iter().map(|t| (t.name.clone(), t)).collect();
         let overrides = match selection {
-            Selection::Table { name, load, .. } => Some((name.as_str(), load)),
+            Selection::Table { name, load, accept_row_drop, .. } => {
+                Some((name.as_str(), load, *accept_row_drop))
+            }
             Selection::Due | Selection::Select { .. } => None,
         };
         executor::execute(self, &planned, &tables, &planner, read_at_ms, overrides)

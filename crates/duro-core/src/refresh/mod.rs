@@ -6,6 +6,7 @@
 pub(crate) mod data_tests;
 pub mod probes;
 mod processor;
+pub mod row_rules;
 mod run_as;
 mod session;
 mod snapshot;
@@ -22,6 +23,7 @@ use crate::config::{Config, Dialect};
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
+use row_rules::RowCheck;
 
 /// What every build of a process shares; the creator makes it once, at start.
 #[derive(Clone, Debug)]
@@ -69,6 +71,8 @@ pub struct TableDefinition {
     pub config: TableConfig,
     /// Set for processor tables: `query` then feeds the script.
     pub processor: Option<ProcessorDefinition>,
+    /// The baseline and the one-time acceptance of the row-count rules.
+    pub row_check: RowCheck,
 }
 
 /// A finished build.
@@ -148,6 +152,13 @@ pub fn build_table(
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
+    let accepted = match row_rules::check(&table.config, rows, table.row_check) {
+        Ok(accepted) => accepted,
+        Err(message) => {
+            let error = WarehouseError::new(FailureClass::ValidationFailed, message);
+            return Err(drop_temp_after(session.client, &temp, error));
+        }
+    };
     if let Some(tests) = &table.tests
         && let Err(error) = phases.time("tests", || data_tests::run(session, tests, live, &temp))
     {
@@ -166,6 +177,10 @@ pub fn build_table(
     }
     // The new version is live: a snapshot problem is reported, but the build succeeded.
     let (snapshot_taken, warning) = take_snapshot(session, table, phases);
+    let warning = match (accepted, warning) {
+        (Some(accepted), Some(problem)) => Some(format!("{accepted}; {problem}")),
+        (accepted, problem) => accepted.or(problem),
+    };
     Ok(Built { outcome: BuildOutcome::Succeeded, rows, snapshot_taken, output, warning })
 }
 

@@ -55,7 +55,7 @@ const RELEASE_LEASE_OF_BUILD: &str = "
 const NOTE_FINISHED: &str = "
     insert into table_history (table_name, last_success_started_ms, last_success_finished_ms,
                                successes, success_ms_total, last_finished_build, last_failed_build,
-                               last_change_finished_ms)
+                               last_change_finished_ms, last_change_rows)
         select table_name,
                case when outcome in ('succeeded', 'unchanged') then started_at_ms end,
                case when outcome in ('succeeded', 'unchanged') then finished_at_ms end,
@@ -63,7 +63,8 @@ const NOTE_FINISHED: &str = "
                case when outcome = 'succeeded' then finished_at_ms - started_at_ms else 0 end,
                id,
                case when outcome not in ('succeeded', 'unchanged') then id end,
-               case when outcome = 'succeeded' then finished_at_ms end
+               case when outcome = 'succeeded' then finished_at_ms end,
+               case when outcome = 'succeeded' then rows end
         from builds where id = ?1 and outcome != 'running'
     on conflict (table_name) do update set
         last_failed_build = case
@@ -77,6 +78,9 @@ const NOTE_FINISHED: &str = "
             when excluded.last_success_started_ms
                  >= coalesce(last_success_started_ms, excluded.last_success_started_ms)
             then excluded.last_success_started_ms else last_success_started_ms end,
+        last_change_rows = case
+            when excluded.last_change_finished_ms >= coalesce(last_change_finished_ms, 0)
+            then excluded.last_change_rows else last_change_rows end,
         last_change_finished_ms = case
             when excluded.last_change_finished_ms is null then last_change_finished_ms
             else max(coalesce(last_change_finished_ms, 0), excluded.last_change_finished_ms) end,
@@ -202,6 +206,11 @@ impl StateFile {
     /// The start of `table`'s last successful build (`succeeded` or `unchanged`).
     pub fn last_success_of(&self, table: &str) -> Result<Option<i64>, StateError> {
         self.table_time("last_success_started_ms", table)
+    }
+
+    /// The rows of `table` at its last change (the baseline of `max_row_drop`).
+    pub fn last_change_rows_of(&self, table: &str) -> Result<Option<i64>, StateError> {
+        self.table_time("last_change_rows", table)
     }
 
     /// When `table` last changed (the finish of its last `succeeded` build).

@@ -362,6 +362,38 @@ pub(super) const MIGRATIONS: &[&str] = &[
     update table_history set last_failed_build = null
         where last_failed_build in (select id from builds where outcome = 'unchanged');
     "#,
+    // 13: row-count rules: the `validation_failed` failure class, and each table's row count at
+    // its last change (the baseline of `max_row_drop`) in its summary.
+    r#"
+    create table builds_v13 (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'unchanged', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled',
+             'processor_failed', 'configuration', 'internal', 'retries_exhausted',
+             'validation_failed')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text,
+        output text
+    ) strict;
+    insert into builds_v13 select * from builds;
+    drop table builds;
+    alter table builds_v13 rename to builds;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+    create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
+    create index builds_running on builds (started_at_ms) where outcome = 'running';
+
+    alter table table_history add column last_change_rows integer;
+    update table_history set last_change_rows = (select b.rows from builds b
+        where b.table_name = table_history.table_name and b.outcome = 'succeeded'
+        order by b.started_at_ms desc, b.id desc limit 1);
+    "#,
 ];
 
 #[cfg(test)]

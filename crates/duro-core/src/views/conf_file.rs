@@ -36,6 +36,8 @@ pub enum Setting {
     ProcessorCsvDelimiter(Option<CsvDelimiter>),
     OnUpstreamFailure(Option<UpstreamFailure>),
     SkipUnchanged(Option<bool>),
+    MinRows(Option<u64>),
+    MaxRowDrop(Option<u8>),
 }
 
 impl Setting {
@@ -53,6 +55,8 @@ impl Setting {
             Setting::ProcessorCsvDelimiter(_) => ConfKey::ProcessorCsvDelimiter,
             Setting::OnUpstreamFailure(_) => ConfKey::OnUpstreamFailure,
             Setting::SkipUnchanged(_) => ConfKey::SkipUnchanged,
+            Setting::MinRows(_) => ConfKey::MinRows,
+            Setting::MaxRowDrop(_) => ConfKey::MaxRowDrop,
         }
     }
 }
@@ -252,6 +256,22 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
             "false" | "no" | "off" | "0" => Ok(Setting::SkipUnchanged(Some(false))),
             _ => Err(format!("`skip_unchanged` must be `true` or `false`, not `{value}`")),
         },
+        ConfKey::MinRows if null => Ok(Setting::MinRows(None)),
+        ConfKey::MinRows => value
+            .parse::<u64>()
+            .map(|n| Setting::MinRows(Some(n)))
+            .map_err(|_| format!("`min_rows` must be a whole number of rows, not `{value}`")),
+        ConfKey::MaxRowDrop if null => Ok(Setting::MaxRowDrop(None)),
+        ConfKey::MaxRowDrop => value
+            .trim_end_matches('%')
+            .trim()
+            .parse::<u8>()
+            .ok()
+            .filter(|percent| *percent <= 100)
+            .map(|percent| Setting::MaxRowDrop(Some(percent)))
+            .ok_or_else(|| {
+                format!("`max_row_drop` must be a percentage from 0% to 100%, not `{value}`")
+            }),
     }
 }
 
@@ -349,6 +369,9 @@ mod tests {
             ("on_upstream_failure=null", Setting::OnUpstreamFailure(None)),
             ("skip_unchanged = True", Setting::SkipUnchanged(Some(true))),
             ("skip_unchanged=off", Setting::SkipUnchanged(Some(false))),
+            ("min_rows = 1000", Setting::MinRows(Some(1000))),
+            ("max_row_drop = 20%", Setting::MaxRowDrop(Some(20))),
+            ("max_row_drop=5", Setting::MaxRowDrop(Some(5))),
             (
                 "processor_csv_delimiter = Semicolon",
                 Setting::ProcessorCsvDelimiter(Some(crate::catalog::CsvDelimiter::Semicolon)),

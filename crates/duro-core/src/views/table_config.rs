@@ -32,6 +32,8 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
                 Setting::OnUpstreamFailure(value) => config.on_upstream_failure = *value,
                 Setting::ProcessorCsvDelimiter(value) => config.processor_csv_delimiter = *value,
                 Setting::SkipUnchanged(value) => config.skip_unchanged = *value,
+                Setting::MinRows(value) => config.min_rows = *value,
+                Setting::MaxRowDrop(value) => config.max_row_drop_percent = *value,
             }
         }
     }
