@@ -193,6 +193,8 @@ pub(crate) struct TableDetail {
     pub upstream: Vec<String>,
     /// The sources it reads (tables no file defines).
     pub sources: Vec<String>,
+    /// Its row-count rules (`min_rows=…`, `max_row_drop=…%`).
+    pub row_rules: Vec<String>,
     pub downstream: Vec<String>,
     pub config: Vec<ConfigEntry>,
     /// A replication node's source and watermark.
@@ -309,6 +311,7 @@ pub(crate) fn table_detail(
             .filter(|source| source.read_by.iter().any(|reader| reader == name))
             .map(|source| source.name)
             .collect(),
+        row_rules: duro_core::refresh::row_rules::describe(&stored.config),
         upstream,
         downstream,
         runs,

@@ -721,3 +721,25 @@ async fn the_graph_around_one_table() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(nodes(&body).len(), 7, "{:?}", nodes(&body));
 }
+
+/// A table's page and JSON list its row-count rules.
+#[actix_web::test]
+async fn a_table_lists_its_row_count_rules() {
+    let setup = std::thread::spawn(|| {
+        Setup::new(
+            &[
+                ("s/t — 1h.sql", "select 1 as id"),
+                ("s/t.conf", "min_rows = 1\nmax_row_drop = 20%\n"),
+            ],
+            "",
+        )
+    })
+    .join()
+    .unwrap();
+    let service = app(&setup.config, None).await;
+    let (status, body) = get(&service, "/tables/s.t").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("<dd id=\"row-rules\">min_rows=1, max_row_drop=20%:"), "{body}");
+    let (_, body) = get(&service, "/api/tables/s.t").await;
+    assert_eq!(json(&body)["row_rules"], serde_json::json!(["min_rows=1", "max_row_drop=20%"]));
+}

@@ -53,6 +53,7 @@ pub(crate) async fn table(
         values.insert("replication", &detail.replication);
         values.insert("s3_load", &detail.s3_load);
         values.insert("sources", &detail.sources);
+        values.insert("row_rules", &detail.row_rules);
         values.insert("files", &detail.files);
         values.insert("upstream", &detail.upstream);
         values.insert("downstream", &detail.downstream);
