@@ -20,6 +20,7 @@ pub use session::Session;
 use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
 use crate::config::{Config, Dialect};
+use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use postgres::Client;
@@ -218,6 +219,20 @@ fn take_snapshot(
             (false, Some(format!("the snapshot failed: {}", error.message)))
         }
     }
+}
+
+/// Grants `select` on `table` to the configured grantees (`grant_select`), as a swap gives them,
+/// in the caller's transaction (an ingest node's load; `grant` is idempotent).
+pub(crate) fn grant_configured(
+    session: &mut Session<'_>,
+    table: &TableName,
+    grant_select: &[String],
+) -> Result<(), WarehouseError> {
+    let grantees: Vec<Grantee> = grant_select.iter().map(|g| Grantee::from_config(g)).collect();
+    for grant in render::grants(table, &grantees) {
+        session.client.batch_execute(&grant).map_err(session.sql_error())?;
+    }
+    Ok(())
 }
 
 /// Drops the temporary table after a failure (best effort: on a lost connection the creator's

@@ -27,15 +27,6 @@ fn io_error(what: &str) -> impl Fn(std::io::Error) -> WarehouseError + '_ {
     move |error| WarehouseError::new(FailureClass::Internal, format!("{what}: {error}"))
 }
 
-/// S3 could not be reached (worth a retry), or refused the settings.
-fn s3_error(error: crate::objectstore::ObjectStoreError) -> WarehouseError {
-    WarehouseError {
-        class: if error.transient { FailureClass::Connection } else { FailureClass::Configuration },
-        transient: error.transient,
-        message: error.message,
-    }
-}
-
 /// A part being written, plain or gzipped.
 enum PartWriter {
     Plain(BufWriter<File>),
@@ -131,7 +122,7 @@ pub fn upload(
         .map(|part| {
             let name = part.file_name().and_then(|n| n.to_str()).unwrap_or("part");
             let key = format!("{prefix}{name}");
-            staging.store.upload(&key, part).map_err(s3_error)?;
+            staging.store.upload(&key, part).map_err(WarehouseError::from_object_store)?;
             Ok(key)
         })
         .collect()
@@ -143,7 +134,7 @@ pub fn all_present(staging: &Staging, keys: &[String]) -> Result<bool, Warehouse
         return Ok(false);
     };
     let prefix = &first[..first.rfind('/').map_or(0, |at| at + 1)];
-    let listed = staging.store.list(prefix).map_err(s3_error)?;
+    let listed = staging.store.list(prefix).map_err(WarehouseError::from_object_store)?;
     Ok(keys.iter().all(|key| listed.contains(key)))
 }
 
@@ -155,7 +146,7 @@ pub fn download_into(
     dir: &Path,
     out: &mut dyn Write,
 ) -> Result<u64, WarehouseError> {
-    let keys = staging.store.list(prefix).map_err(s3_error)?;
+    let keys = staging.store.list(prefix).map_err(WarehouseError::from_object_store)?;
     if keys.is_empty() {
         return Err(WarehouseError::new(
             FailureClass::Internal,
@@ -166,7 +157,7 @@ pub fn download_into(
     for key in &keys {
         let path = dir.join("download");
         let mut file = File::create(&path).map_err(&error)?;
-        staging.store.download(key, &mut file).map_err(s3_error)?;
+        staging.store.download(key, &mut file).map_err(WarehouseError::from_object_store)?;
         drop(file);
         let file = BufReader::new(File::open(&path).map_err(&error)?);
         let mut reader: Box<dyn Read> =
@@ -180,7 +171,8 @@ pub fn download_into(
 
 /// Deletes the run's files (after the import, unless they are kept).
 pub fn delete(staging: &Staging, keys: &[String]) -> Result<(), WarehouseError> {
-    keys.iter().try_for_each(|key| staging.store.delete(key).map_err(s3_error))
+    keys.iter()
+        .try_for_each(|key| staging.store.delete(key).map_err(WarehouseError::from_object_store))
 }
 
 #[cfg(test)]

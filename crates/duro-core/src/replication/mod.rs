@@ -34,7 +34,6 @@ use crate::refresh::{self, Session, Staging, data_tests};
 use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source, TriggerState};
 use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
 use crate::warehouse::copy_in::copy_in;
-use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::TEMP_SUFFIX;
 use crate::warehouse::{WarehouseError, catalog, render as warehouse_render, statement};
 use std::collections::BTreeMap;
@@ -616,12 +615,7 @@ impl<'a> Attempt<'_, '_, 'a> {
                     ))
                     .map_err(sql_error)?;
             }
-            // The configured grants, as a swap gives them (`grant` is idempotent).
-            let grantees: Vec<Grantee> =
-                self.node.config.grant_select.iter().map(|g| Grantee::from_config(g)).collect();
-            for grant in warehouse_render::grants(target, &grantees) {
-                self.session.client.batch_execute(&grant).map_err(sql_error)?;
-            }
+            refresh::grant_configured(self.session, target, &self.node.config.grant_select)?;
             if let Some(tests) = self.node.tests
                 && rows + deleted > 0
             {

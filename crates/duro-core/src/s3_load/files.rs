@@ -255,8 +255,8 @@ impl Store {
                 Ok(Store::Folder { path: path.clone(), real })
             }
             Location::Bucket(name) => {
-                let store = ObjectStore::for_bucket(s3, name)
-                    .map_err(|e| WarehouseError { message: e.message, ..failure(String::new()) })?;
+                let store =
+                    ObjectStore::for_bucket(s3, name).map_err(WarehouseError::from_object_store)?;
                 Ok(Store::Bucket { store, name: name.clone() })
             }
         }
@@ -273,10 +273,9 @@ impl Store {
     /// Every key that starts with `prefix`.
     pub fn list(&self, prefix: &str) -> Result<Vec<String>, WarehouseError> {
         match self {
-            Store::Bucket { store, .. } => store.list(prefix).map_err(|e| WarehouseError {
-                transient: e.transient,
-                ..WarehouseError::new(FailureClass::Connection, e.message)
-            }),
+            Store::Bucket { store, .. } => {
+                store.list(prefix).map_err(WarehouseError::from_object_store)
+            }
             Store::Folder { real, .. } => {
                 let mut keys = Vec::new();
                 // The folder holding the prefix's last `/`, walked down from there.
@@ -317,10 +316,7 @@ impl Store {
                 Box::new(open_regular(&path).map_err(io)?)
             }
             Store::Bucket { store, .. } => {
-                Box::new(store.reader(&file.key).map_err(|e| WarehouseError {
-                    transient: e.transient,
-                    ..WarehouseError::new(FailureClass::Connection, e.message)
-                })?)
+                Box::new(store.reader(&file.key).map_err(WarehouseError::from_object_store)?)
             }
         };
         let buffered = BufReader::with_capacity(256 * 1024, raw);
@@ -351,7 +347,7 @@ impl Store {
                 if !self.list(key)?.iter().any(|k| k == key) {
                     return Ok(None);
                 }
-                let reader = store.reader(key).map_err(|e| failure(e.message))?;
+                let reader = store.reader(key).map_err(WarehouseError::from_object_store)?;
                 reader.take(LIMIT + 1).read_to_end(&mut bytes)
             }
         };

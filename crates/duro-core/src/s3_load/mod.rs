@@ -33,7 +33,6 @@ use crate::refresh::{Built, Session, Staging, data_tests};
 use crate::state::{LoadedFile, S3LoadRun, StateFile};
 use crate::warehouse::catalog::{self, TableColumn};
 use crate::warehouse::copy_in::copy_in;
-use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::{self as warehouse_render, CopyCredentials};
 use crate::warehouse::{WarehouseError, statement};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
@@ -88,9 +87,9 @@ pub fn run(
     let internal = |e: crate::state::StateError| {
         WarehouseError::new(FailureClass::Internal, format!("state file: {e}"))
     };
-    let loaded_last = state
-        .s3_load_state(&name)
-        .map_err(internal)?
+    let stored = state.s3_load_state(&name).map_err(internal)?;
+    let loaded_last = stored
+        .as_ref()
         .and_then(|loaded| files::parse_date(&loaded.data_date))
         .map(|date| date.with_timezone(&Utc));
     let mut record = S3LoadRun { build_id, ..S3LoadRun::default() };
@@ -102,7 +101,6 @@ pub fn run(
     let loaded = match (&result, record.files.last(), &record.data_date) {
         (Ok(done), Some(file), Some(date)) if done.outcome == BuildOutcome::Succeeded => {
             // The newest data date loaded stays the newest, even after a forced older file.
-            let stored = state.s3_load_state(&name).map_err(internal)?;
             let newest = match stored {
                 Some(stored) if stored.data_date > *date => stored.data_date,
                 _ => date.clone(),
@@ -138,6 +136,11 @@ struct Shape {
 }
 
 impl LoadRun<'_, '_, '_> {
+    /// The mode of this run: `truncate` when `--truncate` asked for it, else the node's.
+    fn mode(&self) -> LoadMode {
+        if self.overrides.truncate { LoadMode::Truncate } else { self.node.spec.mode }
+    }
+
     fn run(
         &mut self,
         record: &mut S3LoadRun,
@@ -189,7 +192,7 @@ impl LoadRun<'_, '_, '_> {
             newest.is_none_or(|newest| period(date) > period(newest))
                 && loaded_last.is_none_or(|loaded| date > loaded)
         };
-        let truncating = self.overrides.truncate || spec.mode == LoadMode::Truncate;
+        let truncating = self.mode() == LoadMode::Truncate;
         let mut chosen: Vec<&DataFile> = match self.overrides.date {
             // A snapshot table takes only the newest file.
             None if spec.catch_up && !truncating => {
@@ -416,12 +419,8 @@ impl LoadRun<'_, '_, '_> {
                     }
                 }
             }
-            let grantees: Vec<Grantee> =
-                self.node.config.grant_select.iter().map(|g| Grantee::from_config(g)).collect();
-            for grant in warehouse_render::grants(name, &grantees) {
-                self.session.client.batch_execute(&grant).map_err(sql_error)?;
-            }
-            let mode = if self.overrides.truncate { LoadMode::Truncate } else { spec.mode };
+            crate::refresh::grant_configured(self.session, name, &self.node.config.grant_select)?;
+            let mode = self.mode();
             if mode == LoadMode::Truncate && !matches!(changes, Changes::Create) {
                 self.session
                     .client
@@ -609,10 +608,7 @@ impl LoadRun<'_, '_, '_> {
             self.node.name,
             crate::clock::now_ms()
         );
-        staging.store.upload(&key, &path).map_err(|e| WarehouseError {
-            transient: e.transient,
-            ..WarehouseError::new(FailureClass::Connection, e.message)
-        })?;
+        staging.store.upload(&key, &path).map_err(WarehouseError::from_object_store)?;
         let manifest_url = staging.store.url(&key);
         Ok((key, manifest_url))
     }

@@ -29,6 +29,14 @@ impl WarehouseError {
         Self { class, transient: false, message: message.into() }
     }
 
+    /// Classifies an S3 error: the network (worth a retry) is `connection`, a refusal of what
+    /// the settings ask (keys, bucket) is `configuration`.
+    pub fn from_object_store(error: crate::objectstore::ObjectStoreError) -> Self {
+        let class =
+            if error.transient { FailureClass::Connection } else { FailureClass::Configuration };
+        Self { class, transient: error.transient, message: error.message }
+    }
+
     /// Classifies a driver error. `cancelled` says whether Duro itself cancelled the statement
     /// (shutdown), which the server reports exactly like a statement timeout.
     pub fn from_postgres(error: &postgres::Error, cancelled: bool) -> Self {

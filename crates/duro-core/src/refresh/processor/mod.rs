@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 pub(super) use transfer::unload;
-use transfer::{copy_in, export, s3_error, staging_key};
+use transfer::{copy_in, export, staging_key};
 
 /// What a processor table adds to its select: the table's own files.
 #[derive(Clone, Debug)]
@@ -231,7 +231,9 @@ pub(super) fn load_staged(
 ) -> Result<i64, WarehouseError> {
     let (sql_error, dialect) = (session.sql_error(), session.dialect);
     let key = staging_key(&staging.prefix, live);
-    phases.time("s3", || staging.store.upload(&key, output)).map_err(s3_error)?;
+    phases
+        .time("s3", || staging.store.upload(&key, output))
+        .map_err(WarehouseError::from_object_store)?;
     let loaded = phases.time("load", || match dialect {
         Dialect::Postgres => copy_in(session, temp, delimiter, |writer| {
             staging.store.download(&key, writer).map_err(|e| e.message)

@@ -4,26 +4,14 @@
 
 use super::super::Session;
 use super::{Staging, failed};
-use crate::build::FailureClass;
 use crate::catalog::CsvDelimiter;
 use crate::csv::write_record;
-use crate::objectstore::ObjectStoreError;
 use crate::warehouse::export::{ExportError, select_to_csv};
 use crate::warehouse::render::{self, TableName};
 use crate::warehouse::{WarehouseError, statement};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// S3 could not be reached (worth a retry), or refused what the settings ask (keys, bucket):
-/// a setting to fix.
-pub(super) fn s3_error(error: ObjectStoreError) -> WarehouseError {
-    WarehouseError {
-        class: if error.transient { FailureClass::Connection } else { FailureClass::Configuration },
-        transient: error.transient,
-        message: error.message,
-    }
-}
 
 /// A key no other run uses: `<prefix><schema.table>/<ms>-<process>-<sequence>.csv`.
 pub(super) fn staging_key(prefix: &str, live: &TableName) -> String {
@@ -57,7 +45,7 @@ pub(in crate::refresh) fn unload(
     tracing::debug!("{redacted}");
     // The select is the repository's text: sent alone.
     statement::execute_alone(session.client, &statement).map_err(session.sql_error())?;
-    let parts = staging.store.list(&prefix).map_err(s3_error)?;
+    let parts = staging.store.list(&prefix).map_err(WarehouseError::from_object_store)?;
     if parts.is_empty() {
         return Err(failed(format!("UNLOAD wrote no file under {}", staging.store.url(&prefix))));
     }
@@ -71,7 +59,7 @@ pub(in crate::refresh) fn unload(
             staging.store.download(part, &mut SkipFirstLine::new(&mut out))
         };
         if let Err(error) = downloaded {
-            result = Err(s3_error(error));
+            result = Err(WarehouseError::from_object_store(error));
             break;
         }
     }
