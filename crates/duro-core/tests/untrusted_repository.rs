@@ -41,6 +41,7 @@ fn symlinks_leading_outside_are_refused() {
         "leak/p_requirements.txt",
         "leak/r — 1h.replication.yml",
         "leak/n.ddl.sql",
+        "leak/s — 1h.s3.yml",
     ] {
         symlink(&secret, root.join(link)).unwrap();
     }
@@ -56,6 +57,7 @@ fn symlinks_leading_outside_are_refused() {
         "leak/p_requirements.txt",
         "leak/r — 1h.replication.yml",
         "leak/n.ddl.sql",
+        "leak/s — 1h.s3.yml",
         "leak/e — 1h.sql",
     ] {
         assert_diagnostic(&checked, &format!("{file}: error"), "points outside the repository");
