@@ -47,6 +47,8 @@ pub enum FailureClass {
     /// The new version broke a row-count rule of the table (`min_rows`, `max_row_drop`); the live
     /// table was kept.
     ValidationFailed,
+    /// The query's plan (`EXPLAIN`) cost more than the table's `max_cost`; nothing was created.
+    CostExceeded,
 }
 
 /// A text that is not one of the names above.
@@ -107,24 +109,38 @@ named!(FailureClass, "failure class", {
     Internal => "internal",
     RetriesExhausted => "retries_exhausted",
     ValidationFailed => "validation_failed",
+    CostExceeded => "cost_exceeded",
 });
 
-/// Milliseconds spent in each phase, in order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Phases(pub Vec<(&'static str, u64)>);
+/// What a build measured on its way: milliseconds spent in each phase, in order, and the
+/// plan's cost when it asked for one (`max_cost`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Phases {
+    timings: Vec<(&'static str, u64)>,
+    plan_cost: Option<f64>,
+}
 
 impl Phases {
     /// Runs `work`, recording its duration under `name`.
     pub fn time<T>(&mut self, name: &'static str, work: impl FnOnce() -> T) -> T {
         let started = Instant::now();
         let value = work();
-        self.0.push((name, started.elapsed().as_millis() as u64));
+        self.timings.push((name, started.elapsed().as_millis() as u64));
         value
+    }
+
+    /// The plan's total cost, when the build ran `EXPLAIN`.
+    pub fn plan_cost(&self) -> Option<f64> {
+        self.plan_cost
+    }
+
+    pub fn set_plan_cost(&mut self, cost: f64) {
+        self.plan_cost = Some(cost);
     }
 
     pub fn to_json(&self) -> String {
         let map: serde_json::Map<String, serde_json::Value> =
-            self.0.iter().map(|(name, ms)| ((*name).to_owned(), (*ms).into())).collect();
+            self.timings.iter().map(|(name, ms)| ((*name).to_owned(), (*ms).into())).collect();
         serde_json::Value::Object(map).to_string()
     }
 }
@@ -155,7 +171,7 @@ mod tests {
             let json = serde_json::to_string(class).unwrap();
             assert_eq!(json, format!("\"{class}\""), "serde uses the same names");
         }
-        assert_eq!(FailureClass::ALL.len(), 11);
+        assert_eq!(FailureClass::ALL.len(), 12);
         assert_eq!(
             "exploded".parse::<FailureClass>().unwrap_err().to_string(),
             "`exploded` is not a known failure class"

@@ -2,7 +2,7 @@
 //! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
 //! names too long for the temporary tables of the warehouse's dialect, replication nodes
 //! whose transport the dialect cannot load, and S3 load nodes reading a store the operator does
-//! not allow or the warehouse cannot reach.
+//! not allow or the warehouse cannot reach, and `indexes` where there are none.
 
 use crate::catalog::replication::Transport;
 use crate::catalog::s3_load::LoadStores;
@@ -32,6 +32,7 @@ pub fn check(
         check_name_length(table, dialect, &mut diagnostics);
         check_transport(table, dialect, &mut diagnostics);
         check_load_store(table, dialect, stores, &mut diagnostics);
+        check_build_keys(table, dialect, &mut diagnostics);
     }
     diagnostics
 }
@@ -135,6 +136,38 @@ fn check_load_store(
     }
 }
 
+/// `indexes` needs PostgreSQL (Redshift has no indexes); `indexes` and `max_cost` apply to the
+/// tables Duro builds from a select (views and processor tables), not to ingest nodes.
+fn check_build_keys(table: &Table, dialect: Dialect, diagnostics: &mut Vec<Diagnostic>) {
+    let config = &table.config;
+    let source =
+        |key: &str| config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file);
+    let built_from_select = matches!(table.kind, TableKind::View | TableKind::Processor(_));
+    if !config.indexes.is_empty() && dialect == Dialect::Redshift && built_from_select {
+        diagnostics.push(Diagnostic::error(
+            Some(source("indexes")),
+            format!(
+                "`{}` sets `indexes`, but Redshift has no indexes; remove the key (use `sortkey` and `distkey`)",
+                table.name
+            ),
+        ));
+    }
+    for (key, set) in
+        [("indexes", !config.indexes.is_empty()), ("max_cost", config.max_cost.is_some())]
+    {
+        if set && !built_from_select {
+            diagnostics.push(Diagnostic::warning(
+                Some(source(key)),
+                format!(
+                    "`{key}` applies to views and processor tables; it is ignored for `{}`, a {} node",
+                    table.name,
+                    table.kind.name().as_str()
+                ),
+            ));
+        }
+    }
+}
+
 fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
     let source =
@@ -188,7 +221,8 @@ fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
         .distkey
         .iter()
         .map(|k| ("distkey", k))
-        .chain(config.sortkey.iter().map(|k| ("sortkey", k)));
+        .chain(config.sortkey.iter().map(|k| ("sortkey", k)))
+        .chain(config.indexes.iter().flat_map(|i| i.columns.iter().map(|c| ("indexes", c))));
     for (key, column) in keys {
         if !has_column(column) {
             diagnostics.push(Diagnostic::error(

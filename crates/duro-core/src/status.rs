@@ -147,6 +147,7 @@ mod tests {
             phases_json: "{}".into(),
             worker: None,
             output: None,
+            plan_cost: None,
         }
     }
 

@@ -246,6 +246,25 @@ fn grants_and_swap() {
     golden("redshift_first_swap", &render::swap(&live, &temp, &old, false));
 }
 
+/// The guards of a build: the plan asked for before anything is created (`max_cost`), and the
+/// statistics refreshed before the swap (`analyze=true`, which Redshift only runs when set).
+/// On PostgreSQL, the indexes of `indexes=`, created under temporary names and renamed in the
+/// swap's transaction.
+#[test]
+fn build_guards() {
+    let live = cities();
+    let temp = live.with_suffix(TEMP_SUFFIX, Dialect::Redshift).unwrap();
+    golden(
+        "redshift_build_guards",
+        &[render::explain("select city, country from first.cities_raw;\n"), render::analyze(&temp)],
+    );
+    let indexes =
+        duro_core::catalog::indexes::parse_indexes("(country), unique (city, country)").unwrap();
+    let mut statements = duro_core::warehouse::indexes::create_indexes(&live, &temp, &indexes);
+    statements.extend(duro_core::warehouse::indexes::rename_indexes(&live, &indexes));
+    golden("postgres_indexes", &statements);
+}
+
 /// A chain of views on the live table: `reports.capitals` reads it, `reports.capital_count`
 /// reads that view. Same columns: the first is replaced in place. Other columns: the chain is
 /// dropped and re-created in order, each view given back to its owner with its grants. No
@@ -513,7 +532,7 @@ fn replication_statements() {
         statements.push(replication::redshift_vacuum(&users, vacuum, sort_key).unwrap());
     }
     assert_eq!(replication::redshift_vacuum(&users, Vacuum::None, None), None);
-    statements.push(replication::analyze(&users));
+    statements.push(render::analyze(&users));
     golden("redshift_replication", &statements);
     golden(
         "postgres_replication",

@@ -69,6 +69,33 @@ fn name_limits_follow_the_dialect() {
     );
 }
 
+/// `indexes` is refused at check time on Redshift (it has none) and accepted on PostgreSQL;
+/// its columns must be among the table's.
+#[test]
+fn indexes_follow_the_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    duro_core::testing::write_files(
+        dir.path(),
+        &[
+            ("first/t — 1h.sql", "select 1 as a, 2 as b"),
+            ("first/t.conf", "indexes=(a), unique (a, b)"),
+        ],
+    );
+    let with = |dialect| {
+        let checked =
+            check_repository(dir.path(), &CheckOptions { dialect, ..CheckOptions::default() })
+                .unwrap();
+        rendered(&checked)
+    };
+    assert_eq!(with(Dialect::Postgres), Vec::<String>::new());
+    assert_eq!(
+        with(Dialect::Redshift),
+        [
+            "first/t.conf: error: `first.t` sets `indexes`, but Redshift has no indexes; remove the key (use `sortkey` and `distkey`)"
+        ]
+    );
+}
+
 /// Each case: files, whether `--strict`, and an expected diagnostic as printed: what comes before
 /// its message (`file: severity` or `file:line: severity`) and a part of the message.
 #[test]
@@ -227,6 +254,16 @@ fn diagnostics() {
             false,
             "first/t.conf: error",
             "distkey `c` of `first.t` is not among the output columns",
+        ),
+        (
+            "index column not in output",
+            &[
+                ("first/t — 1h.sql", "select a, b from x.y"),
+                ("first/t.conf", "indexes=(a), (b, c)"),
+            ],
+            false,
+            "first/t.conf: error",
+            "indexes `c` of `first.t` is not among the output columns",
         ),
         (
             "inherited sortkey not in output",

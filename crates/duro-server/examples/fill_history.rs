@@ -38,6 +38,7 @@ fn main() {
                 phases_json: r#"{"connect":3,"create_temp":150,"tests":20,"swap":12}"#,
                 finished_at_ms: started + duration,
                 output: None,
+                plan_cost: None,
             };
             // Read "after" the scheduler's `new` requests, so successes clear them.
             state.finish_build(id, &result, true, now + 1_000).expect("a build finishes");

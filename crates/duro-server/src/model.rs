@@ -299,6 +299,7 @@ mod tests {
             phases_json: "{}".to_owned(),
             worker: None,
             output: None,
+            plan_cost: None,
         }
     }
 

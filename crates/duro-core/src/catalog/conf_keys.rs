@@ -18,6 +18,9 @@ pub enum ConfKey {
     SkipUnchanged,
     MinRows,
     MaxRowDrop,
+    MaxCost,
+    Indexes,
+    Analyze,
 }
 
 /// A kind of table a key can apply to.
@@ -40,7 +43,7 @@ pub struct KeyInfo {
 const EVERY_KIND: &[AppliesTo] = &[AppliesTo::View, AppliesTo::Processor];
 
 /// Every key, in the order files and pages list them.
-pub const CONF_KEYS: [KeyInfo; 13] = [
+pub const CONF_KEYS: [KeyInfo; 16] = [
     KeyInfo {
         key: ConfKey::GrantSelect,
         name: "grant_select",
@@ -117,6 +120,24 @@ pub const CONF_KEYS: [KeyInfo; 13] = [
         key: ConfKey::MaxRowDrop,
         name: "max_row_drop",
         meaning: "the new version may have at most this percentage fewer rows than the last built one (`20%`), or the build fails (`validation_failed`); `duro-create --table X --accept-row-drop` lets one through",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::MaxCost,
+        name: "max_cost",
+        meaning: "the query's plan (`EXPLAIN`) may cost at most this much, or the build fails (`cost_exceeded`) before any table is created; every build's cost is recorded",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Indexes,
+        name: "indexes",
+        meaning: "PostgreSQL only: indexes the new table goes live with, `(a), (b, c), unique (d)`, named `<table>_<columns>_idx`",
+        applies_to: EVERY_KIND,
+    },
+    KeyInfo {
+        key: ConfKey::Analyze,
+        name: "analyze",
+        meaning: "`ANALYZE` the new table before it goes live (default `true` on PostgreSQL, `false` on Redshift, whose `create table as` does it); an ingest node's `after_load.analyze` follows it unless set",
         applies_to: EVERY_KIND,
     },
 ];

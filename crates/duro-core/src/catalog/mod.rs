@@ -3,6 +3,7 @@
 //! makes it; checks, the graph, the state file and the builders read it.
 
 pub mod conf_keys;
+pub mod indexes;
 pub mod replication;
 pub mod s3_load;
 mod table_config;

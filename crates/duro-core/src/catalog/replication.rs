@@ -85,15 +85,17 @@ pub enum Vacuum {
 }
 
 /// What runs after a successful load.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AfterLoad {
     pub vacuum: Vacuum,
-    pub analyze: bool,
+    /// Unset follows the table's `analyze` key, and analyzes when that is unset too.
+    pub analyze: Option<bool>,
 }
 
-impl Default for AfterLoad {
-    fn default() -> Self {
-        Self { vacuum: Vacuum::None, analyze: true }
+impl AfterLoad {
+    /// Whether the target is analyzed after a load, given its `.conf` settings.
+    pub fn analyzes(&self, config: &crate::catalog::TableConfig) -> bool {
+        self.analyze.or(config.analyze).unwrap_or(true)
     }
 }
 

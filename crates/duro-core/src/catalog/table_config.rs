@@ -2,6 +2,8 @@
 //! value came from.
 
 use super::conf_keys::{CONF_KEYS, ConfKey};
+use super::indexes::{IndexSpec, format_indexes};
+use crate::config::Dialect;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +36,17 @@ pub struct TableConfig {
     /// stored JSON when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_row_drop_percent: Option<u8>,
+    /// The largest plan cost (`EXPLAIN`) a build may start with. Left out of the stored JSON
+    /// when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_cost: Option<u64>,
+    /// The indexes of the new table (PostgreSQL). Left out of the stored JSON when empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<IndexSpec>,
+    /// Whether the new table is analyzed before it goes live; unset means the dialect's
+    /// default ([`TableConfig::analyzes`]). Left out of the stored JSON when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analyze: Option<bool>,
     /// For every key set by some file: the last file (relative path) that set or changed it.
     pub sources: BTreeMap<String, String>,
 }
@@ -99,6 +112,12 @@ impl TableConfig {
         self.on_upstream_failure.unwrap_or_default()
     }
 
+    /// Whether a new version is analyzed before it goes live: `analyze`, by default on
+    /// PostgreSQL only (Redshift's `create table as` analyzes the table itself).
+    pub fn analyzes(&self, dialect: Dialect) -> bool {
+        self.analyze.unwrap_or(dialect == Dialect::Postgres)
+    }
+
     /// Every key's effective value as text (`None` when unset), in `CONF_KEYS` order, for
     /// display.
     pub fn entries(&self) -> Vec<(ConfKey, Option<String>)> {
@@ -126,6 +145,11 @@ impl TableConfig {
                     ConfKey::SkipUnchanged => self.skip_unchanged.map(|on| on.to_string()),
                     ConfKey::MinRows => self.min_rows.map(|n| n.to_string()),
                     ConfKey::MaxRowDrop => self.max_row_drop_percent.map(|p| format!("{p}%")),
+                    ConfKey::MaxCost => self.max_cost.map(|cost| cost.to_string()),
+                    ConfKey::Indexes => {
+                        (!self.indexes.is_empty()).then(|| format_indexes(&self.indexes))
+                    }
+                    ConfKey::Analyze => self.analyze.map(|on| on.to_string()),
                 };
                 (info.key, value)
             })

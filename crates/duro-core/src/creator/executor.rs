@@ -421,6 +421,7 @@ fn build_with_retries(
             phases_json: &phases_json,
             finished_at_ms: finished,
             output,
+            plan_cost: phases.plan_cost(),
         };
         state.finish_build(id, &record, !retry, planned_at_ms).map_err(state_failure)?;
         match result {

@@ -3,6 +3,7 @@
 //! grants), then take a snapshot when configured. A failure before the swap leaves the live
 //! table untouched; the swap itself is atomic.
 
+pub mod cost;
 pub(crate) mod data_tests;
 pub mod probes;
 mod processor;
@@ -19,10 +20,11 @@ pub use session::Session;
 
 use crate::build::{BuildOutcome, FailureClass, Phases};
 use crate::catalog::TableConfig;
+use crate::catalog::indexes::IndexSpec;
 use crate::config::{Config, Dialect};
 use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
-use crate::warehouse::{WarehouseError, statement};
+use crate::warehouse::{WarehouseError, indexes, statement};
 use postgres::Client;
 use row_rules::RowCheck;
 
@@ -119,17 +121,35 @@ pub fn build_table(
         .with_suffix(TEMP_SUFFIX, dialect)
         .map_err(|m| WarehouseError::new(FailureClass::SqlError, m))?;
     let timeout = render::set_statement_timeout(timeout_seconds.saturating_mul(1_000));
+    // One round trip: the limit, and a temporary table a crash may have left.
+    let prepare = match &table.processor {
+        None => format!("{timeout};\n{}", render::drop_table_if_exists(&temp)),
+        Some(_) => timeout,
+    };
+    if let Err(error) = session.client.batch_execute(&prepare) {
+        return Err(sql_error(error));
+    }
+    if let Some(limit) = table.config.max_cost {
+        let cost = phases.time("explain", || cost::explain(session, &table.query))?;
+        phases.set_plan_cost(cost);
+        cost::within(cost, limit)
+            .map_err(|message| WarehouseError::new(FailureClass::CostExceeded, message))?;
+    }
     let mut output = None;
     let result = match &table.processor {
         None => phases.time("create_temp", || -> Result<i64, WarehouseError> {
             let create = render::create_temp_table(dialect, &temp, &table.query, &table.config);
-            session
-                .client
-                .batch_execute(&format!("{timeout};\n{}", render::drop_table_if_exists(&temp)))
-                .map_err(sql_error)?;
-            // The query is the repository's text: sent alone.
-            statement::execute_alone(session.client, &create).map_err(sql_error)?;
-            count_rows(session, &temp)
+            // The query is the repository's text: sent alone. The command tag counts the rows
+            // (`SELECT n`); a server whose tag has no count gives 0, so an empty count is checked.
+            match statement::execute_alone(session.client, &create).map_err(sql_error)? {
+                0 => count_rows(session, &temp),
+                rows => i64::try_from(rows).map_err(|_| {
+                    WarehouseError::new(
+                        FailureClass::SqlError,
+                        "the new table's row count is out of range",
+                    )
+                }),
+            }
         }),
         Some(processor) => {
             let temporary =
@@ -140,7 +160,6 @@ pub fn build_table(
                     WarehouseError::new(FailureClass::Configuration, message.clone())
                 })
                 .and_then(|runner| {
-                    session.client.batch_execute(&timeout).map_err(sql_error)?;
                     processor::create_temp(session, runner, &temporary, processor, phases)
                 })
                 .map(|(rows, log)| {
@@ -149,7 +168,10 @@ pub fn build_table(
                 })
         }
     };
-    let rows = match result {
+    let rows = match result.and_then(|rows| {
+        finish_temp(session, table, &temp, phases)?;
+        Ok(rows)
+    }) {
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
@@ -171,8 +193,9 @@ pub fn build_table(
             WarehouseError::new(FailureClass::Cancelled, "cancelled because Duro is shutting down");
         return Err(drop_temp_after(session.client, &temp, error));
     }
-    if let Err(error) =
-        phases.time("swap", || swap::swap(session, live, &temp, &table.config.grant_select))
+    let indexes = target_indexes(dialect, &table.config);
+    if let Err(error) = phases
+        .time("swap", || swap::swap(session, live, &temp, &table.config.grant_select, indexes))
     {
         return Err(drop_temp_after(session.client, &temp, error));
     }
@@ -183,6 +206,36 @@ pub fn build_table(
         (accepted, problem) => accepted.or(problem),
     };
     Ok(Built { outcome: BuildOutcome::Succeeded, rows, snapshot_taken, output, warning })
+}
+
+/// The indexes a new version gets: those of `indexes=`, on PostgreSQL (Redshift has none, and
+/// the check refuses the key there).
+fn target_indexes(dialect: Dialect, config: &TableConfig) -> &[IndexSpec] {
+    match dialect {
+        Dialect::Postgres => &config.indexes,
+        Dialect::Redshift => &[],
+    }
+}
+
+/// Readies the filled temporary table to go live, in one round trip: its indexes under their
+/// temporary names, then `analyze` when configured (or by default on PostgreSQL).
+fn finish_temp(
+    session: &mut Session<'_>,
+    table: &TableDefinition,
+    temp: &TableName,
+    phases: &mut Phases,
+) -> Result<(), WarehouseError> {
+    let mut statements =
+        indexes::create_indexes(&table.name, temp, target_indexes(session.dialect, &table.config));
+    if table.config.analyzes(session.dialect) {
+        statements.push(render::analyze(temp));
+    }
+    if statements.is_empty() {
+        return Ok(());
+    }
+    phases
+        .time("index_analyze", || session.client.batch_execute(&statements.join(";\n")))
+        .map_err(session.sql_error())
 }
 
 /// A table not rebuilt because nothing it depends on changed (`skip_unchanged`): `unchanged`,

@@ -254,7 +254,7 @@ fn build_and_swap(session: &mut Session<'_>, names: &ProbeNames) -> Result<Strin
             .batch_execute(&render::drop_table_if_exists(&names.temp))
             .map_err(sql_error)?;
         session.client.batch_execute(&create).map_err(sql_error)?;
-        swap::swap(session, &names.live, &names.temp, &[])?;
+        swap::swap(session, &names.live, &names.temp, &[], &[])?;
     }
     Ok(format!("built `{}` and replaced it in one transaction", names.live.name()))
 }

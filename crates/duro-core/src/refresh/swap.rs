@@ -1,6 +1,6 @@
 //! The swap, in one transaction: move the views bound to the live table (directly or through
 //! other views) to the temporary one, rename live → `_duro_old` and temporary → live, drop the
-//! old table, and grant `select` to the configured grantees and to everyone who could read the
+//! old table, give the new table's indexes their own names, and grant `select` to the configured grantees and to everyone who could read the
 //! old table. Readers see the old or the new table, never neither.
 //!
 //! Whether bound views are replaced in place or re-created is decided from the catalog (do the
@@ -10,11 +10,12 @@
 
 use super::Session;
 use crate::build::FailureClass;
+use crate::catalog::indexes::IndexSpec;
 use crate::sql::rename_table;
 use crate::warehouse::catalog::{self, BoundView};
 use crate::warehouse::grantee::{self, Grantee};
 use crate::warehouse::render::{self, ChainView, OLD_SUFFIX, SwapStatement, TableName};
-use crate::warehouse::{WarehouseError, statement};
+use crate::warehouse::{WarehouseError, indexes, statement};
 use postgres::Client;
 
 pub(crate) fn swap(
@@ -22,6 +23,7 @@ pub(crate) fn swap(
     live: &TableName,
     temp: &TableName,
     configured_grantees: &[String],
+    indexes: &[IndexSpec],
 ) -> Result<(), WarehouseError> {
     let sql_error = session.sql_error();
     let (client, dialect) = (&mut *session.client, session.dialect);
@@ -67,6 +69,8 @@ pub(crate) fn swap(
         }
     }
     let mut fixed = render::swap(live, temp, &old, facts.is_some());
+    // The previous version and its indexes are gone: the new ones take their names.
+    fixed.extend(indexes::rename_indexes(live, indexes));
     fixed.extend(render::grants(live, &grantee::merge(grantees)));
     fixed.push("commit".to_owned());
     statements.extend(fixed.into_iter().map(|sql| SwapStatement { sql, alone: false }));

@@ -737,7 +737,7 @@ impl<'a> Attempt<'_, '_, 'a> {
             if let Some(tests) = self.node.tests {
                 data_tests::run(self.session, tests, live, &temp)?;
             }
-            refresh::swap::swap(self.session, live, &temp, &self.node.config.grant_select)?;
+            refresh::swap::swap(self.session, live, &temp, &self.node.config.grant_select, &[])?;
             Ok(Imported { rows, deleted: 0, applied: Vec::new() })
         })();
         result.map_err(|error| refresh::drop_temp_after(self.session.client, &temp, error))
@@ -805,7 +805,7 @@ impl<'a> Attempt<'_, '_, 'a> {
     }
 
     fn after_load(&mut self) -> Result<(), String> {
-        after_load(self.session, self.node.name, self.node.spec.after_load)
+        after_load(self.session, self.node.name, self.node.spec.after_load, self.node.config)
     }
 }
 
@@ -815,15 +815,17 @@ pub(crate) fn after_load(
     session: &mut Session<'_>,
     target: &TableName,
     after: AfterLoad,
+    config: &TableConfig,
 ) -> Result<(), String> {
+    let analyze = after.analyzes(config);
     let mut statements = Vec::new();
     match session.dialect {
         Dialect::Postgres => {
             if after.vacuum != Vacuum::None {
                 statements.push(render::postgres_vacuum(target));
             }
-            if after.analyze {
-                statements.push(render::analyze(target));
+            if analyze {
+                statements.push(warehouse_render::analyze(target));
             }
         }
         Dialect::Redshift => {
@@ -836,8 +838,8 @@ pub(crate) fn after_load(
                 _ => None,
             };
             statements.extend(render::redshift_vacuum(target, after.vacuum, sort_key.as_deref()));
-            if after.analyze {
-                statements.push(render::analyze(target));
+            if analyze {
+                statements.push(warehouse_render::analyze(target));
             }
         }
     }

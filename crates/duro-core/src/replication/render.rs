@@ -99,11 +99,6 @@ pub fn delete_all(target: &TableName) -> String {
     format!("delete from {}", target.quoted())
 }
 
-/// Statistics after a load.
-pub fn analyze(target: &TableName) -> String {
-    format!("analyze {}", target.quoted())
-}
-
 /// Redshift: loading every file under the run's prefix (`url`, `s3://bucket/…/`) into `into`;
 /// returns the statement and the same with the secrets replaced, for logs. The files are the
 /// replication's CSV (NULL as `\N`, written `'\\N'` because Redshift reads a backslash in a

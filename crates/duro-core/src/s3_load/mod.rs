@@ -251,7 +251,7 @@ impl LoadRun<'_, '_, '_> {
             ));
         }
         if let Err(warning) = phases.time("after_load", || {
-            crate::replication::after_load(self.session, name, spec.after_load)
+            crate::replication::after_load(self.session, name, spec.after_load, self.node.config)
         }) {
             warnings.push(warning);
         }

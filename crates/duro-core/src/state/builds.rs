@@ -17,7 +17,7 @@ const START_BUILD: &str = "
 
 const FINISH_BUILD: &str = "
     update builds set outcome = ?2, failure_class = ?3, message = ?4, rows = ?5,
-        phases_json = ?6, finished_at_ms = ?7, output = ?8
+        phases_json = ?6, finished_at_ms = ?7, output = ?8, plan_cost = ?9
     where id = ?1";
 
 const RECORD_SKIPPED: &str = "
@@ -111,10 +111,12 @@ pub struct BuildResult<'a> {
     pub finished_at_ms: i64,
     /// A processor's stdout and stderr (the end of each).
     pub output: Option<&'a str>,
+    /// The plan's total cost, when the build ran `EXPLAIN` (`max_cost`).
+    pub plan_cost: Option<f64>,
 }
 
 /// One recorded attempt.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct BuildRecord {
     pub id: i64,
     pub table_name: String,
@@ -127,6 +129,7 @@ pub struct BuildRecord {
     pub phases_json: String,
     pub worker: Option<String>,
     pub output: Option<String>,
+    pub plan_cost: Option<f64>,
 }
 
 impl StateFile {
@@ -179,7 +182,8 @@ impl StateFile {
                 result.rows,
                 result.phases_json,
                 result.finished_at_ms,
-                result.output
+                result.output,
+                result.plan_cost
             ])?;
             note_finished(tx, id)?;
             if result.outcome == BuildOutcome::Succeeded {

@@ -49,7 +49,7 @@ pub struct BuildCount {
     pub count: i64,
 }
 
-pub(super) const BUILD_COLUMNS: &str = "id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output";
+pub(super) const BUILD_COLUMNS: &str = "id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output, plan_cost";
 
 pub(super) fn build_record(row: &rusqlite::Row) -> rusqlite::Result<BuildRecord> {
     Ok(BuildRecord {
@@ -64,6 +64,7 @@ pub(super) fn build_record(row: &rusqlite::Row) -> rusqlite::Result<BuildRecord>
         phases_json: row.get(8)?,
         worker: row.get(9)?,
         output: row.get(10)?,
+        plan_cost: row.get(11)?,
     })
 }
 

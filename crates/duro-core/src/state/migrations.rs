@@ -394,6 +394,36 @@ pub(super) const MIGRATIONS: &[&str] = &[
         where b.table_name = table_history.table_name and b.outcome = 'succeeded'
         order by b.started_at_ms desc, b.id desc limit 1);
     "#,
+    // 14: build guards: the `cost_exceeded` failure class and the plan cost of each build that
+    // asked for one (`max_cost`); a force request can accept a smaller table once.
+    r#"
+    create table builds_v14 (
+        id integer primary key,
+        table_name text not null,
+        started_at_ms integer not null,
+        finished_at_ms integer,
+        outcome text not null check (outcome in ('running', 'succeeded', 'unchanged', 'failed', 'skipped')),
+        failure_class text check (failure_class in
+            ('connection', 'sql_error', 'test_failed', 'timeout', 'dependency_failed', 'cancelled',
+             'processor_failed', 'configuration', 'internal', 'retries_exhausted',
+             'validation_failed', 'cost_exceeded')),
+        message text,
+        rows integer,
+        phases_json text not null default '{}',
+        worker text,
+        output text,
+        plan_cost real
+    ) strict;
+    insert into builds_v14 select *, null from builds;
+    drop table builds;
+    alter table builds_v14 rename to builds;
+    create index builds_by_table on builds (table_name, started_at_ms);
+    create index builds_by_start on builds (started_at_ms);
+    create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
+    create index builds_running on builds (started_at_ms) where outcome = 'running';
+
+    alter table force_requests add column accepts_row_drop integer not null default 0;
+    "#,
 ];
 
 #[cfg(test)]

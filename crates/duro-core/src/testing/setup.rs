@@ -174,6 +174,7 @@ pub fn record_build(
         phases_json: "{}",
         finished_at_ms: end,
         output: None,
+        plan_cost: None,
     };
     state.finish_build(id, &result, true, end).unwrap();
     id

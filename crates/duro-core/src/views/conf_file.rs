@@ -7,6 +7,7 @@
 //! not once per table. The result is a list of typed settings to be merged by `table_config`.
 
 use crate::catalog::conf_keys::{ConfKey, known_names};
+use crate::catalog::indexes::{IndexSpec, parse_indexes};
 use crate::catalog::{CsvDelimiter, UpstreamFailure};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::identifier::{normalize_grantee, validate_identifier};
@@ -38,6 +39,9 @@ pub enum Setting {
     SkipUnchanged(Option<bool>),
     MinRows(Option<u64>),
     MaxRowDrop(Option<u8>),
+    MaxCost(Option<u64>),
+    Indexes(Vec<IndexSpec>),
+    Analyze(Option<bool>),
 }
 
 impl Setting {
@@ -57,6 +61,9 @@ impl Setting {
             Setting::SkipUnchanged(_) => ConfKey::SkipUnchanged,
             Setting::MinRows(_) => ConfKey::MinRows,
             Setting::MaxRowDrop(_) => ConfKey::MaxRowDrop,
+            Setting::MaxCost(_) => ConfKey::MaxCost,
+            Setting::Indexes(_) => ConfKey::Indexes,
+            Setting::Analyze(_) => ConfKey::Analyze,
         }
     }
 }
@@ -251,11 +258,7 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
                 format!("`on_upstream_failure` must be `skip` or `build`, not `{value}`")
             }),
         ConfKey::SkipUnchanged if null => Ok(Setting::SkipUnchanged(None)),
-        ConfKey::SkipUnchanged => match value.to_lowercase().as_str() {
-            "true" | "yes" | "on" | "1" => Ok(Setting::SkipUnchanged(Some(true))),
-            "false" | "no" | "off" | "0" => Ok(Setting::SkipUnchanged(Some(false))),
-            _ => Err(format!("`skip_unchanged` must be `true` or `false`, not `{value}`")),
-        },
+        ConfKey::SkipUnchanged => boolean(name, value).map(|on| Setting::SkipUnchanged(Some(on))),
         ConfKey::MinRows if null => Ok(Setting::MinRows(None)),
         ConfKey::MinRows => value
             .parse::<u64>()
@@ -272,6 +275,29 @@ fn parse_setting(key: ConfKey, operator: Operator, value: &str) -> Result<Settin
             .ok_or_else(|| {
                 format!("`max_row_drop` must be a percentage from 0% to 100%, not `{value}`")
             }),
+        ConfKey::MaxCost if null => Ok(Setting::MaxCost(None)),
+        ConfKey::MaxCost => value
+            .replace('_', "")
+            .parse::<u64>()
+            .ok()
+            .filter(|cost| *cost > 0)
+            .map(|cost| Setting::MaxCost(Some(cost)))
+            .ok_or_else(|| {
+                format!("`max_cost` must be a whole number above 0 (a plan cost, as `EXPLAIN` shows it), not `{value}`")
+            }),
+        ConfKey::Indexes if null => Ok(Setting::Indexes(Vec::new())),
+        ConfKey::Indexes => parse_indexes(value).map(Setting::Indexes).map_err(with_key),
+        ConfKey::Analyze if null => Ok(Setting::Analyze(None)),
+        ConfKey::Analyze => boolean(name, value).map(|on| Setting::Analyze(Some(on))),
+    }
+}
+
+/// `true`/`false` (also `yes`/`no`, `on`/`off`, `1`/`0`, in any case), as configparser reads them.
+fn boolean(name: &str, value: &str) -> Result<bool, String> {
+    match value.to_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!("`{name}` must be `true` or `false`, not `{value}`")),
     }
 }
 
@@ -372,6 +398,16 @@ mod tests {
             ("min_rows = 1000", Setting::MinRows(Some(1000))),
             ("max_row_drop = 20%", Setting::MaxRowDrop(Some(20))),
             ("max_row_drop=5", Setting::MaxRowDrop(Some(5))),
+            ("max_cost = 1_000_000", Setting::MaxCost(Some(1_000_000))),
+            ("max_cost=null", Setting::MaxCost(None)),
+            (
+                "indexes = (a), unique (b, c)",
+                Setting::Indexes(
+                    crate::catalog::indexes::parse_indexes("(a), unique (b, c)").unwrap(),
+                ),
+            ),
+            ("indexes=null", Setting::Indexes(vec![])),
+            ("analyze = False", Setting::Analyze(Some(false))),
             (
                 "processor_csv_delimiter = Semicolon",
                 Setting::ProcessorCsvDelimiter(Some(crate::catalog::CsvDelimiter::Semicolon)),
@@ -458,6 +494,9 @@ mod tests {
                 "set twice in this file (first on line 3)",
             ),
             ("grant_select=jane; drop table x", "t.conf:1: error", "not a"),
+            ("max_cost=1e9", "t.conf:1: error", "`max_cost` must be a whole number above 0"),
+            ("indexes=(a); drop table x", "t.conf:1: error", "`indexes`: expected `,` before"),
+            ("analyze=maybe", "t.conf:1: error", "`analyze` must be `true` or `false`"),
         ];
         for (text, head, message) in cases {
             let file = parse_conf(text);

@@ -202,7 +202,7 @@ pub fn parse(
     });
     let after_load = raw.after_load.map_or_else(AfterLoad::default, |after| AfterLoad {
         vacuum: after.vacuum.unwrap_or_default(),
-        analyze: after.analyze.unwrap_or(true),
+        analyze: after.analyze,
     });
     let interval = node_interval(raw.interval, file_interval, &mut problem);
     let depends_on = depends_on(raw.depends_on, &mut problem);
@@ -389,7 +389,7 @@ mod tests {
             (spec.slices, spec.format, spec.history, spec.max_retries),
             (4, FileFormat::CsvGz, 100, 5)
         );
-        assert_eq!(spec.after_load, AfterLoad { vacuum: Vacuum::Auto, analyze: true });
+        assert_eq!(spec.after_load, AfterLoad { vacuum: Vacuum::Auto, analyze: Some(true) });
         assert_eq!(spec.copy, CopyOptions::default());
         assert_eq!(spec.transport, None);
     }

@@ -230,7 +230,7 @@ pub fn parse(
     };
     let after_load = raw.after_load.map_or_else(AfterLoad::default, |after| AfterLoad {
         vacuum: after.vacuum.unwrap_or_default(),
-        analyze: after.analyze.unwrap_or(true),
+        analyze: after.analyze,
     });
     let interval = node_interval(raw.interval, file_interval, &mut problem);
     let depends_on = depends_on(raw.depends_on, &mut problem);

@@ -34,6 +34,9 @@ pub fn merge<'a>(layers: impl IntoIterator<Item = (&'a str, &'a [Setting])>) -> 
                 Setting::SkipUnchanged(value) => config.skip_unchanged = *value,
                 Setting::MinRows(value) => config.min_rows = *value,
                 Setting::MaxRowDrop(value) => config.max_row_drop_percent = *value,
+                Setting::MaxCost(value) => config.max_cost = *value,
+                Setting::Indexes(value) => config.indexes = value.clone(),
+                Setting::Analyze(value) => config.analyze = *value,
             }
         }
     }

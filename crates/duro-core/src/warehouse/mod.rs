@@ -8,6 +8,7 @@ pub mod connection;
 pub mod copy_in;
 pub mod export;
 pub mod grantee;
+pub mod indexes;
 pub mod render;
 pub mod sessions;
 pub mod statement;

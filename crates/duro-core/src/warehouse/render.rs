@@ -43,6 +43,18 @@ pub fn count_rows(table: &TableName) -> String {
     format!("select count(*) from {}", table.quoted())
 }
 
+/// Asking for the plan of a query before building it (`max_cost`; sent alone: it carries the
+/// repository's query).
+pub fn explain(query: &str) -> String {
+    format!("explain {}", query.trim_end().trim_end_matches(';'))
+}
+
+/// Refreshing the planner's statistics of a table Duro built or loaded (`analyze=`,
+/// `after_load.analyze`).
+pub fn analyze(table: &TableName) -> String {
+    format!("analyze {}", table.quoted())
+}
+
 /// Starts the swap's transaction. View definitions are read back fully qualified when no user
 /// schema is on the search path.
 pub const BEGIN_SWAP: &str = "begin; set local search_path to pg_catalog";

@@ -1,0 +1,2 @@
+explain select city, country from first.cities_raw;
+analyze "first"."cities_duro_temp";
