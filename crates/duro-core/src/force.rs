@@ -1,5 +1,6 @@
 //! Asking for a rebuild ("force"): one table, a table with everything upstream of it (its
-//! tree), or a table with everything that reads it, directly or not (downstream). The rule the web UI, its API and any command share: a table the catalog does not have,
+//! tree), a table with everything that reads it, directly or not (downstream), or one table
+//! accepting a smaller version once. The rule the web UI, its API and any command share: a table the catalog does not have,
 //! or one removed from the views repository, cannot be forced.
 
 use crate::plan::Planner;
@@ -14,6 +15,9 @@ pub enum Scope {
     Tree,
     /// The table and every table that reads it, directly or not.
     Downstream,
+    /// The table only, letting a new version that breaks its row-count rules (`min_rows`,
+    /// `max_row_drop`) through once ("accept and rebuild", after a legitimate purge).
+    AcceptingRowDrop,
 }
 
 /// Why a force request was refused.
@@ -49,6 +53,11 @@ pub fn request(
     let mut scheduled = vec![name.to_owned()];
     let reason = match scope {
         Scope::Table => format!("{via}: update table"),
+        Scope::AcceptingRowDrop => {
+            let reason = format!("{via}: accept and rebuild");
+            state.request_force_accepting_row_drop(name, &reason, now_ms)?;
+            return Ok(scheduled);
+        }
         Scope::Tree => {
             scheduled.extend(planner.upstream(name));
             format!("{via}: update tree of {name}")

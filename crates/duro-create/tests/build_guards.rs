@@ -65,6 +65,27 @@ fn row_count_rules_keep_the_live_table() {
         "{message}"
     );
     assert_eq!(setup.scalar::<i64>("select count(*) from s.t"), 4);
+    // "Accept and rebuild" (a force request accepting the drop): through once, then spent.
+    let reason = "web UI: accept and rebuild";
+    setup
+        .state()
+        .request_force_accepting_row_drop("s.t", reason, duro_core::clock::now_ms())
+        .unwrap();
+    let report = setup.cycle();
+    assert!(report.failed.is_empty(), "{report:?}");
+    let record = setup.state().builds("s.t").unwrap().remove(0);
+    assert!(
+        record.message.as_deref().unwrap_or_default().starts_with(
+            "accepted by request (web UI: accept and rebuild): `min_rows=2`: the new version has 1 rows"
+        ),
+        "{record:?}"
+    );
+    assert_eq!(setup.scalar::<i64>("select count(*) from s.t"), 1);
+    assert_eq!(setup.state().row_check_of("s.t").unwrap(), (Some(1), None));
+    setup.force("s.t");
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "the acceptance was spent: {report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::ValidationFailed);
 }
 
 /// The index names of `schema.table`, sorted.

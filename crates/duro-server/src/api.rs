@@ -79,23 +79,26 @@ struct ForceBody {
     tree: bool,
     #[serde(default)]
     downstream: bool,
+    #[serde(default)]
+    accept_row_drop: bool,
 }
 
 impl ForceBody {
     fn scope(&self) -> Result<Scope, AppError> {
-        match (self.tree, self.downstream) {
-            (false, false) => Ok(Scope::Table),
-            (true, false) => Ok(Scope::Tree),
-            (false, true) => Ok(Scope::Downstream),
-            (true, true) => Err(AppError::bad_request(
-                "ask for `tree` (what the table reads) or `downstream` (what reads it), not both",
+        match (self.tree, self.downstream, self.accept_row_drop) {
+            (false, false, false) => Ok(Scope::Table),
+            (true, false, false) => Ok(Scope::Tree),
+            (false, true, false) => Ok(Scope::Downstream),
+            (false, false, true) => Ok(Scope::AcceptingRowDrop),
+            _ => Err(AppError::bad_request(
+                "ask for one of `tree` (what the table reads), `downstream` (what reads it) or `accept_row_drop` (the table alone, letting a smaller version through once)",
             )),
         }
     }
 }
 
-/// `POST /api/tables/<name>/force` with `{"tree": bool}` or `{"downstream": bool}`
-/// (`Content-Type: application/json`).
+/// `POST /api/tables/<name>/force` with `{"tree": bool}`, `{"downstream": bool}` or
+/// `{"accept_row_drop": bool}` (`Content-Type: application/json`).
 pub(crate) async fn force(
     request: HttpRequest,
     context: web::Data<ServerContext>,
@@ -116,7 +119,7 @@ pub(crate) async fn force(
         ));
     }
     let body: ForceBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ForceBody { tree: false, downstream: false }
+        ForceBody { tree: false, downstream: false, accept_row_drop: false }
     } else {
         serde_json::from_slice(&body).map_err(|e| {
             AppError::bad_request(format!("the body must be like {{\"tree\": true}}: {e}"))
@@ -136,6 +139,7 @@ pub(crate) async fn force(
         "table": name,
         "tree": body.tree,
         "downstream": body.downstream,
+        "accept_row_drop": body.accept_row_drop,
         "scheduled": scheduled,
     })))
 }

@@ -4,6 +4,7 @@
 
 use crate::errors::AppError;
 use crate::model::{self, Stats, TableRow};
+use duro_core::build::FailureClass;
 use duro_core::catalog::TableConfig;
 use duro_core::catalog::replication::Strategy;
 use duro_core::catalog::s3_load::LoadMode;
@@ -24,16 +25,18 @@ pub(crate) const STATS_HOURS: i64 = 24;
 pub(crate) const LISTED_RUNS: usize = 100;
 pub(crate) const CHART_RUNS: usize = 500;
 /// Phases in the order a build runs them; unknown ones follow.
-const PHASE_ORDER: [&str; 13] = [
+const PHASE_ORDER: [&str; 15] = [
     "connect",
     "connect_source",
     "check",
+    "explain",
     "create_temp",
     "select",
     "venv",
     "process",
     "load",
     "import",
+    "index_analyze",
     "tests",
     "swap",
     "snapshot",
@@ -109,6 +112,8 @@ pub(crate) struct Run {
     pub replication: Option<ReplicationRunView>,
     /// An S3 load's files and data date.
     pub s3_load: Option<S3LoadRunView>,
+    /// The plan's total cost, when the build asked for it (`max_cost`).
+    pub plan_cost: Option<f64>,
 }
 
 /// An S3 load's details beside its build.
@@ -195,6 +200,11 @@ pub(crate) struct TableDetail {
     pub sources: Vec<String>,
     /// Its row-count rules (`min_rows=…`, `max_row_drop=…%`).
     pub row_rules: Vec<String>,
+    /// Whether "Accept and rebuild" is offered: its newest build broke a row-count rule.
+    pub offer_accept: bool,
+    /// Its cost limit, and the plan cost of its newest build that asked for one.
+    pub max_cost: Option<u64>,
+    pub last_plan_cost: Option<f64>,
     pub downstream: Vec<String>,
     pub config: Vec<ConfigEntry>,
     /// A replication node's source and watermark.
@@ -248,7 +258,7 @@ pub(crate) fn table_detail(
         Some(_) => state.s3_load_runs(name, runs)?.into_iter().map(|r| (r.build_id, r)).collect(),
         None => HashMap::new(),
     };
-    let runs = state
+    let runs: Vec<Run> = state
         .builds(name)?
         .into_iter()
         .take(runs)
@@ -312,6 +322,11 @@ pub(crate) fn table_detail(
             .map(|source| source.name)
             .collect(),
         row_rules: duro_core::refresh::row_rules::describe(&stored.config),
+        offer_accept: runs
+            .first()
+            .is_some_and(|run| run.job.failure_class == Some(FailureClass::ValidationFailed)),
+        max_cost: stored.config.max_cost,
+        last_plan_cost: runs.iter().find_map(|run| run.plan_cost),
         upstream,
         downstream,
         runs,
@@ -350,6 +365,7 @@ fn run(
             data_date: l.data_date,
             note: l.note,
         }),
+        plan_cost: build.plan_cost,
         output: build.output.take(),
         worker: build.worker.take(),
         job: model::job(build, live, now_ms),

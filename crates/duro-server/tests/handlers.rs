@@ -663,7 +663,7 @@ async fn forcing_downstream_through_the_api() {
     let (status, body) =
         post_json("/api/tables/shop.summary/force", r#"{"downstream": true, "tree": true}"#).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("not both"), "{body}");
+    assert!(body.contains("ask for one of `tree`"), "{body}");
     let (_, page) = get(&service, "/tables/").await;
     assert!(page.contains(">Update downstream<"), "the tables page offers it");
 }
@@ -722,14 +722,17 @@ async fn the_graph_around_one_table() {
     assert_eq!(nodes(&body).len(), 7, "{:?}", nodes(&body));
 }
 
-/// A table's page and JSON list its row-count rules.
+/// A table's page and JSON list its row-count rules and its plan cost. After a build broke a
+/// rule, the page offers "Accept and rebuild": a write under the CSRF rule, like the API's
+/// `{"accept_row_drop": true}`, which schedules the table alone accepting a smaller version.
 #[actix_web::test]
-async fn a_table_lists_its_row_count_rules() {
+async fn a_table_lists_its_row_count_rules_and_offers_to_accept() {
     let setup = std::thread::spawn(|| {
         Setup::new(
             &[
                 ("s/t — 1h.sql", "select 1 as id"),
-                ("s/t.conf", "min_rows = 1\nmax_row_drop = 20%\n"),
+                ("s/t.conf", "min_rows = 1\nmax_row_drop = 20%\nmax_cost = 5000\n"),
+                ("s/reader — 1h.sql", "select id from s.t"),
             ],
             "",
         )
@@ -740,6 +743,77 @@ async fn a_table_lists_its_row_count_rules() {
     let (status, body) = get(&service, "/tables/s.t").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("<dd id=\"row-rules\">min_rows=1, max_row_drop=20%:"), "{body}");
+    assert!(
+        body.contains("<dd id=\"plan-cost\">not asked yet; limit <code>max_cost=5000</code>"),
+        "{body}"
+    );
+    assert!(!body.contains("Accept and rebuild"), "offered only after a broken rule");
     let (_, body) = get(&service, "/api/tables/s.t").await;
     assert_eq!(json(&body)["row_rules"], serde_json::json!(["min_rows=1", "max_row_drop=20%"]));
+
+    let mut state = setup.state();
+    let now = duro_core::clock::now_ms();
+    let duro_core::state::BuildStart::Started(id) =
+        state.begin_build("s.t", "test", now - 10, 60_000, now - 10).unwrap()
+    else {
+        panic!("the build did not start");
+    };
+    let result = duro_core::state::BuildResult {
+        outcome: duro_core::build::BuildOutcome::Failed,
+        failure_class: Some(duro_core::build::FailureClass::ValidationFailed),
+        message: Some("`min_rows=1`: the new version has 0 rows"),
+        rows: None,
+        phases_json: r#"{"explain":1,"create_temp":2}"#,
+        finished_at_ms: now,
+        output: None,
+        plan_cost: Some(1234.5),
+    };
+    state.finish_build(id, &result, true, now).unwrap();
+    let (_, body) = get(&service, "/tables/s.t").await;
+    assert!(body.contains("<dd id=\"plan-cost\">1234.5 at the last build that asked"), "{body}");
+    assert!(body.contains("plan cost 1234.5"), "the run shows its cost");
+    assert!(body.contains("id=\"accept-row-drop\""), "{body}");
+    assert_eq!(json(&get(&service, "/api/tables/s.t").await.1)["runs"][0]["plan_cost"], 1234.5);
+
+    // The button's form: refused without the CSRF token, then scheduled accepting the drop.
+    let (cookie, token) = csrf(&service, "/tables/s.t").await;
+    let form = |token: &str| {
+        vec![
+            ("csrf".to_owned(), token.to_owned()),
+            ("accept_row_drop".to_owned(), "1".to_owned()),
+            ("back".to_owned(), "/tables/s.t".to_owned()),
+        ]
+    };
+    let refused = test::TestRequest::post().uri("/tables/s.t/force").set_form(form(&token));
+    assert_eq!(
+        test::call_service(&service, refused.to_request()).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(state.row_check_of("s.t").unwrap().1, None);
+    let accepted =
+        test::TestRequest::post().uri("/tables/s.t/force").cookie(cookie).set_form(form(&token));
+    let response = test::call_service(&service, accepted.to_request()).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(state.row_check_of("s.t").unwrap().1.as_deref(), Some("web UI: accept and rebuild"));
+    assert_eq!(state.row_check_of("s.reader").unwrap().1, None, "the table alone");
+
+    // The API: the same request; combined with another scope it is refused.
+    let post_json = |body: &'static str| {
+        test::TestRequest::post()
+            .uri("/api/tables/s.t/force")
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .set_payload(body)
+            .to_request()
+    };
+    let response = test::call_service(&service, post_json(r#"{"accept_row_drop": true}"#)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = json(&text(response).await);
+    assert_eq!(
+        (answer["accept_row_drop"].clone(), answer["scheduled"].clone()),
+        (serde_json::json!(true), serde_json::json!(["s.t"]))
+    );
+    let response =
+        test::call_service(&service, post_json(r#"{"accept_row_drop": true, "downstream": true}"#))
+            .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

@@ -324,9 +324,14 @@ fn build_with_retries(
         tests: table.tests.clone(),
         processor: creator.processor_definition(table, &config),
         config,
-        row_check: refresh::row_rules::RowCheck {
-            previous: state.last_change_rows_of(&table.name).map_err(state_failure)?,
-            accept_drop: accept_row_drop,
+        row_check: {
+            let (previous, requested) = state.row_check_of(&table.name).map_err(state_failure)?;
+            let accepted_by = match (accept_row_drop, requested) {
+                (true, _) => Some("on the command line".to_owned()),
+                (false, Some(reason)) => Some(format!("by request ({reason})")),
+                (false, None) => None,
+            };
+            refresh::row_rules::RowCheck { previous, accepted_by }
         },
     };
     let mut attempt = 0;

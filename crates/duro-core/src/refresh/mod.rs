@@ -175,7 +175,7 @@ pub fn build_table(
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
-    let accepted = match row_rules::check(&table.config, rows, table.row_check) {
+    let accepted = match row_rules::check(&table.config, rows, &table.row_check) {
         Ok(accepted) => accepted,
         Err(message) => {
             let error = WarehouseError::new(FailureClass::ValidationFailed, message);

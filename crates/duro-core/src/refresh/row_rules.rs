@@ -4,18 +4,20 @@
 use crate::catalog::TableConfig;
 
 /// What a build knows besides the config: the rows of the last built version and whether a
-/// person accepted a smaller table this once (`--accept-row-drop`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// person accepted a smaller table this once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RowCheck {
     /// The rows at the table's last change (its per-table summary).
     pub previous: Option<i64>,
-    pub accept_drop: bool,
+    /// Who let a smaller table through: `on the command line` (`--accept-row-drop`), or `by
+    /// request (…)` with the force request's reason ("accept and rebuild").
+    pub accepted_by: Option<String>,
 }
 
 /// Whether `rows` in the new version keep the rules of `config`: `Ok(None)` when they do,
 /// `Ok(Some(note))` when they break one but a person accepted it (the note goes on the build),
 /// `Err(message)` naming the rule and both counts otherwise.
-pub fn check(config: &TableConfig, rows: i64, check: RowCheck) -> Result<Option<String>, String> {
+pub fn check(config: &TableConfig, rows: i64, check: &RowCheck) -> Result<Option<String>, String> {
     let mut broken = Vec::new();
     if let Some(min) = config.min_rows
         && rows < i64::try_from(min).unwrap_or(i64::MAX)
@@ -37,10 +39,10 @@ pub fn check(config: &TableConfig, rows: i64, check: RowCheck) -> Result<Option<
         return Ok(None);
     }
     let broken = broken.join("; ");
-    match check.accept_drop {
-        true => Ok(Some(format!("accepted on the command line: {broken}"))),
-        false => Err(format!(
-            "{broken}; the live table was kept (after a legitimate purge, `duro-create --table <table> --accept-row-drop` lets it through once)"
+    match &check.accepted_by {
+        Some(by) => Ok(Some(format!("accepted {by}: {broken}"))),
+        None => Err(format!(
+            "{broken}; the live table was kept (after a legitimate purge, \"Accept and rebuild\" on its page or `duro-create --table <table> --accept-row-drop` lets it through once)"
         )),
     }
 }
@@ -68,7 +70,7 @@ mod tests {
             max_row_drop_percent: Some(20),
             ..TableConfig::default()
         };
-        let before = |previous: i64| RowCheck { previous: Some(previous), accept_drop: false };
+        let before = |previous: i64| RowCheck { previous: Some(previous), accepted_by: None };
         let cases: &[(i64, RowCheck, Result<Option<&str>, &str>)] = &[
             (100, before(100), Ok(None)),
             (80, before(100), Ok(None)),
@@ -91,13 +93,16 @@ mod tests {
             ),
             (
                 0,
-                RowCheck { previous: Some(100), accept_drop: true },
+                RowCheck {
+                    previous: Some(100),
+                    accepted_by: Some("on the command line".to_owned()),
+                },
                 Ok(Some("accepted on the command line: `min_rows=10`")),
             ),
             (5, before(0), Err("`min_rows=10`")),
         ];
         for (rows, check_with, expected) in cases {
-            let found = check(&config, *rows, *check_with);
+            let found = check(&config, *rows, check_with);
             match (&found, expected) {
                 (Ok(None), Ok(None)) => {}
                 (Ok(Some(note)), Ok(Some(want))) => assert!(note.contains(want), "{rows}: {note}"),

@@ -29,11 +29,19 @@ const INTERRUPT_BUILD: &str = "
         message = 'interrupted: the creator stopped before the build finished'
     where id = ?1";
 
-/// A force request for a table (`?1`) at `?2` with a reason (`?3`), replacing an older one.
+/// A force request for a table (`?1`) at `?2` with a reason (`?3`), replacing an older one;
+/// `?4`: it lets a version that breaks the row-count rules through once (kept until the
+/// request is served, whatever requests follow).
 pub(super) const REQUEST_FORCE: &str = "
-    insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
+    insert into force_requests (table_name, requested_at_ms, reason, accepts_row_drop)
+    values (?1, ?2, ?3, ?4)
     on conflict (table_name) do update
-        set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason";
+        set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason,
+            accepts_row_drop = max(accepts_row_drop, excluded.accepts_row_drop)";
+
+const ROW_CHECK: &str = "
+    select (select last_change_rows from table_history where table_name = ?1),
+           (select reason from force_requests where table_name = ?1 and accepts_row_drop = 1)";
 
 const CLEAR_FORCE_OF_BUILD: &str = "
     delete from force_requests
@@ -212,9 +220,16 @@ impl StateFile {
         self.table_time("last_success_started_ms", table)
     }
 
-    /// The rows of `table` at its last change (the baseline of `max_row_drop`).
-    pub fn last_change_rows_of(&self, table: &str) -> Result<Option<i64>, StateError> {
-        self.table_time("last_change_rows", table)
+    /// What the row-count rules of `table` need, in one query: its rows at its last change
+    /// (the baseline of `max_row_drop`), and the reason of a pending force request that accepts
+    /// a smaller table.
+    pub fn row_check_of(&self, table: &str) -> Result<(Option<i64>, Option<String>), StateError> {
+        self.connection
+            .prepare_cached(ROW_CHECK)
+            .and_then(|mut statement| {
+                statement.query_row([table], |row| Ok((row.get(0)?, row.get(1)?)))
+            })
+            .map_err(|e| self.error(e))
     }
 
     /// When `table` last changed (the finish of its last `succeeded` build).
@@ -292,6 +307,20 @@ impl StateFile {
         self.request_forces(&[table], reason, now_ms)
     }
 
+    /// Asks for a rebuild of `table` that lets a version breaking its row-count rules through
+    /// once (after a legitimate purge).
+    pub fn request_force_accepting_row_drop(
+        &mut self,
+        table: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StateError> {
+        self.write(|tx| {
+            tx.prepare_cached(REQUEST_FORCE)?.execute(params![table, now_ms, reason, true])?;
+            Ok(())
+        })
+    }
+
     /// Asks for a rebuild of every table in `tables`, in one transaction.
     pub fn request_forces(
         &mut self,
@@ -302,7 +331,7 @@ impl StateFile {
         self.write(|tx| {
             let mut insert = tx.prepare_cached(REQUEST_FORCE)?;
             for table in tables {
-                insert.execute(params![table, now_ms, reason])?;
+                insert.execute(params![table, now_ms, reason, false])?;
             }
             Ok(())
         })

@@ -1,4 +1,5 @@
-//! The form behind the "Update table", "Update tree" and "Update downstream" buttons.
+//! The form behind the "Update table", "Update tree", "Update downstream" and "Accept and
+//! rebuild" buttons.
 
 use crate::context::ServerContext;
 use crate::errors::AppError;
@@ -16,6 +17,8 @@ pub(crate) struct ForceForm {
     tree: String,
     #[serde(default)]
     downstream: String,
+    #[serde(default)]
+    accept_row_drop: String,
     #[serde(default)]
     back: String,
 }
@@ -35,14 +38,20 @@ pub(crate) async fn force(
         "1" | "true" => Ok(true),
         other => Err(AppError::bad_request(format!("{name} must be 0 or 1, not `{other}`")).page()),
     };
-    let scope = match (flag("tree", &form.tree)?, flag("downstream", &form.downstream)?) {
-        (false, false) => Scope::Table,
-        (true, false) => Scope::Tree,
-        (false, true) => Scope::Downstream,
-        (true, true) => {
-            return Err(
-                AppError::bad_request("ask for the tree or the downstream, not both").page()
-            );
+    let scope = match (
+        flag("tree", &form.tree)?,
+        flag("downstream", &form.downstream)?,
+        flag("accept_row_drop", &form.accept_row_drop)?,
+    ) {
+        (false, false, false) => Scope::Table,
+        (true, false, false) => Scope::Tree,
+        (false, true, false) => Scope::Downstream,
+        (false, false, true) => Scope::AcceptingRowDrop,
+        _ => {
+            return Err(AppError::bad_request(
+                "ask for one of the tree, the downstream or accepting a smaller table",
+            )
+            .page());
         }
     };
     let name = name.into_inner();

@@ -54,6 +54,9 @@ pub(crate) async fn table(
         values.insert("s3_load", &detail.s3_load);
         values.insert("sources", &detail.sources);
         values.insert("row_rules", &detail.row_rules);
+        values.insert("offer_accept", &detail.offer_accept);
+        values.insert("max_cost", &detail.max_cost);
+        values.insert("last_plan_cost", &detail.last_plan_cost);
         values.insert("files", &detail.files);
         values.insert("upstream", &detail.upstream);
         values.insert("downstream", &detail.downstream);
