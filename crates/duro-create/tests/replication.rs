@@ -325,6 +325,56 @@ fn full_copies_equal_the_source_in_both_modes() {
     }
 }
 
+/// The row-count rules on a replication node, in both full modes: checked inside the load
+/// (on the new table of a swap, on the target before a reload commits), a copy with far fewer
+/// rows fails (`validation_failed`) and the target keeps its rows; accepted once, it goes
+/// through.
+#[test]
+fn row_count_rules_guard_a_load() {
+    for mode in ["reload", "swap"] {
+        let node = tags(mode, "direct", &[("analytics/tags_users.conf", "max_row_drop = 50%\n")]);
+        assert_eq!(node.run("analytics.tags_users").rows, Some(3), "{mode}");
+        node.source("delete from public.tags_users where user_id > 1");
+        let refused = node.run("analytics.tags_users");
+        assert_eq!(
+            refused.failure_class,
+            Some(FailureClass::ValidationFailed),
+            "{mode}: {refused:?}"
+        );
+        assert!(
+            refused
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("the new version has 1 rows, 66.7% fewer than the 3"),
+            "{mode}: {refused:?}"
+        );
+        assert_eq!(
+            node.setup.scalar::<i64>("select count(*) from analytics.tags_users"),
+            3,
+            "{mode}"
+        );
+        let accepted = duro_core::creator::Selection::Table {
+            name: "analytics.tags_users".to_owned(),
+            with_dependencies: false,
+            load: Default::default(),
+            accept_row_drop: true,
+        };
+        node.setup.creator().run_cycle(&accepted).unwrap();
+        let record = node.setup.state().builds("analytics.tags_users").unwrap().remove(0);
+        assert_eq!(record.outcome, BuildOutcome::Succeeded, "{mode}: {record:?}");
+        assert!(
+            record.message.as_deref().unwrap_or_default().contains("accepted on the command line"),
+            "{mode}: {record:?}"
+        );
+        assert_eq!(
+            node.setup.scalar::<i64>("select count(*) from analytics.tags_users"),
+            1,
+            "{mode}"
+        );
+    }
+}
+
 /// R12: a target column the source lacks fails the run as `configuration`, naming the column;
 /// the target and the watermark are untouched.
 #[test]

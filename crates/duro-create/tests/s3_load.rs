@@ -908,3 +908,41 @@ fn a_store_no_longer_allowed_is_refused_at_run_time() {
         0
     );
 }
+
+/// The row-count rules on an S3 load node, checked inside its load's transaction: a `truncate`
+/// load with far fewer rows fails (`validation_failed`) and rolls back, keeping the old rows;
+/// accepted once, it goes through and says who accepted it.
+#[test]
+fn row_count_rules_guard_a_load() {
+    let loads = Loads::pages(
+        Via::Folder,
+        "mode: truncate\n",
+        &[("raw/pages.conf", "max_row_drop = 50%\nmin_rows = 1\n")],
+    );
+    loads.put(&key("2015-07-01", "json"), &day_rows("2015-07-01", "a", 4));
+    assert_eq!(loads.run("raw.pages").outcome, BuildOutcome::Succeeded);
+    loads.put(&key("2015-07-02", "json"), &day_rows("2015-07-02", "b", 1));
+    let refused = loads.run("raw.pages");
+    assert_eq!(refused.failure_class, Some(FailureClass::ValidationFailed), "{refused:?}");
+    let message = refused.message.unwrap_or_default();
+    assert!(message.contains("the new version has 1 rows, 75.0% fewer than the 4"), "{message}");
+    assert_eq!(loads.count("select count(*) from raw.pages"), 4, "rolled back");
+    let accepted = Selection::Table {
+        name: "raw.pages".to_owned(),
+        with_dependencies: false,
+        load: Overrides::default(),
+        accept_row_drop: true,
+    };
+    loads.setup.creator().run_cycle(&accepted).unwrap();
+    let record = loads.setup.state().builds("raw.pages").unwrap().remove(0);
+    assert_eq!(record.outcome, BuildOutcome::Succeeded, "{record:?}");
+    assert!(
+        record
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("accepted on the command line: `max_row_drop=50%`"),
+        "{record:?}"
+    );
+    assert_eq!(loads.count("select count(*) from raw.pages"), 1);
+}

@@ -368,6 +368,7 @@ fn build_with_retries(
                     spec,
                     tests: definition.tests.as_deref(),
                     config: &definition.config,
+                    accepted_by: definition.row_check.accepted_by.as_deref(),
                 };
                 let stores = s3_load::Stores {
                     s3: &creator.config.s3,
@@ -513,6 +514,7 @@ fn replicate(
         target_ddl: replication.target_ddl.as_deref(),
         tests: definition.tests.as_deref(),
         config: &definition.config,
+        accepted_by: definition.row_check.accepted_by.as_deref(),
     };
     let done = replication::run(session, &sources, state, &node, id, timeout, phases)?;
     Ok(refresh::Built {

@@ -7,6 +7,7 @@ pub mod cost;
 pub(crate) mod data_tests;
 pub mod probes;
 mod processor;
+mod row_guard;
 pub mod row_rules;
 mod run_as;
 mod session;
@@ -15,6 +16,7 @@ pub(crate) mod swap;
 
 pub use data_tests::BEGIN_READ_ONLY;
 pub use processor::{ProcessorDefinition, ProcessorRunner, Staging};
+pub(crate) use row_guard::RowGuard;
 pub use run_as::OsUser;
 pub use session::Session;
 

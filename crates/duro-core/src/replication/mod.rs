@@ -30,7 +30,7 @@ use crate::catalog::replication::{
 };
 use crate::config::{Dialect, SourceConnection};
 use crate::identifier::TableName;
-use crate::refresh::{self, Session, Staging, data_tests};
+use crate::refresh::{self, RowGuard, Session, Staging, data_tests};
 use crate::sources::{self, ExportColumn, ExportRequest, FieldRange, Source, TriggerState};
 use crate::state::{PendingRun, ReplicationRun, ReplicationState, RunState, StateFile};
 use crate::warehouse::copy_in::copy_in;
@@ -47,6 +47,8 @@ pub struct Node<'a> {
     pub target_ddl: Option<&'a str>,
     pub tests: Option<&'a str>,
     pub config: &'a TableConfig,
+    /// Who let a version breaking the row-count rules through this once, if anyone.
+    pub accepted_by: Option<&'a str>,
 }
 
 /// What a run needs from its process: `duro.yaml`'s connections, the name source sessions
@@ -74,6 +76,8 @@ struct Imported {
     deleted: u64,
     /// The delete queue's rows applied, to purge once committed.
     applied: Vec<i64>,
+    /// A broken row-count rule someone accepted, for the run's warnings.
+    accepted: Option<String>,
 }
 
 /// The columns a run copies, and the replication field's types.
@@ -270,6 +274,7 @@ impl<'a> Attempt<'_, '_, 'a> {
         let load = Load { request: &request, staging, files: &files };
         let imported =
             phases.time("import", || self.import(source.as_mut(), &load, &shape, &bounds))?;
+        warnings.extend(imported.accepted.clone());
         if let Some(staging) = staging
             && !(spec.keep_files || staging.keep_files)
             && let Err(error) = files::delete(staging, &files)
@@ -559,6 +564,8 @@ impl<'a> Attempt<'_, '_, 'a> {
         let timeout = warehouse_render::set_statement_timeout(self.timeout_seconds * 1_000);
         self.session.client.batch_execute(&format!("begin; {timeout}")).map_err(sql_error)?;
         let result = (|| {
+            let guard =
+                RowGuard::before(self.session, target, self.node.config, self.node.accepted_by)?;
             let (deleted, applied) = match bounds.delete_sequence {
                 Some(through) => self.delete_tracked(source, load, through)?,
                 None => (0, Vec::new()),
@@ -615,13 +622,14 @@ impl<'a> Attempt<'_, '_, 'a> {
                     ))
                     .map_err(sql_error)?;
             }
+            let accepted = guard.after(self.session, target)?;
             refresh::grant_configured(self.session, target, &self.node.config.grant_select)?;
             if let Some(tests) = self.node.tests
                 && rows + deleted > 0
             {
                 data_tests::run_within(self.session, tests, target)?;
             }
-            Ok(Imported { rows, deleted, applied })
+            Ok(Imported { rows, deleted, applied, accepted })
         })();
         self.session.commit_or_rollback(result)
     }
@@ -733,12 +741,15 @@ impl<'a> Attempt<'_, '_, 'a> {
                     render::create_like(&temp, live)
                 ))
                 .map_err(sql_error)?;
+            let guard =
+                RowGuard::before(self.session, live, self.node.config, self.node.accepted_by)?;
             let rows = self.load_rows(source, load, &temp.quoted(), &names)?;
+            let accepted = guard.after(self.session, &temp)?;
             if let Some(tests) = self.node.tests {
                 data_tests::run(self.session, tests, live, &temp)?;
             }
             refresh::swap::swap(self.session, live, &temp, &self.node.config.grant_select, &[])?;
-            Ok(Imported { rows, deleted: 0, applied: Vec::new() })
+            Ok(Imported { rows, deleted: 0, applied: Vec::new(), accepted })
         })();
         result.map_err(|error| refresh::drop_temp_after(self.session.client, &temp, error))
     }

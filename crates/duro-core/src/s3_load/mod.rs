@@ -29,7 +29,7 @@ use crate::catalog::s3_load::{
 };
 use crate::config::{Dialect, S3Config};
 use crate::identifier::TableName;
-use crate::refresh::{Built, Session, Staging, data_tests};
+use crate::refresh::{Built, RowGuard, Session, Staging, data_tests};
 use crate::state::{LoadedFile, S3LoadRun, StateFile};
 use crate::warehouse::catalog::{self, TableColumn};
 use crate::warehouse::copy_in::copy_in;
@@ -46,6 +46,8 @@ pub struct Node<'a> {
     pub spec: &'a S3LoadSpec,
     pub tests: Option<&'a str>,
     pub config: &'a TableConfig,
+    /// Who let a version breaking the row-count rules through this once, if anyone.
+    pub accepted_by: Option<&'a str>,
 }
 
 /// One-time choices for a run (`duro-create --table X --date … --force --truncate`).
@@ -237,11 +239,11 @@ impl LoadRun<'_, '_, '_> {
         record.note = ignored;
         record.data_date = Some(last.date_text());
         let changes = evolve(spec.evolve, name, &shape.columns, &target)?;
-        let rows =
+        let (rows, accepted) =
             phases.time("load", || self.load(&store, &listing, &chosen, &shape, &changes, tz))?;
         record.files = chosen.iter().map(|f| store.url(&f.key)).collect();
         record.rows = Some(rows as i64);
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = accepted.into_iter().collect();
         if let Changes::Add(added) = &changes
             && !added.is_empty()
         {
@@ -399,7 +401,7 @@ impl LoadRun<'_, '_, '_> {
         shape: &Shape,
         changes: &Changes<'_>,
         tz: chrono_tz::Tz,
-    ) -> Result<u64, WarehouseError> {
+    ) -> Result<(u64, Option<String>), WarehouseError> {
         let (name, spec) = (self.node.name, self.node.spec);
         let dialect = self.session.dialect;
         let sql_error = self.session.sql_error();
@@ -420,6 +422,8 @@ impl LoadRun<'_, '_, '_> {
                 }
             }
             crate::refresh::grant_configured(self.session, name, &self.node.config.grant_select)?;
+            let guard =
+                RowGuard::before(self.session, name, self.node.config, self.node.accepted_by)?;
             let mode = self.mode();
             if mode == LoadMode::Truncate && !matches!(changes, Changes::Create) {
                 self.session
@@ -447,10 +451,11 @@ impl LoadRun<'_, '_, '_> {
                 }
                 rows += self.copy(store, listing, file, shape)?;
             }
+            let accepted = guard.after(self.session, name)?;
             if let Some(tests) = self.node.tests {
                 data_tests::run_within(self.session, tests, name)?;
             }
-            Ok(rows)
+            Ok((rows, accepted))
         })();
         self.session.commit_or_rollback(result)
     }
