@@ -2,12 +2,13 @@
 """Creator benchmarks on a private local PostgreSQL (deploy/example/postgres.sh), side by side:
 
   (a) N trivial views (default 500) rebuilt by `duro-create --once --jobs 1`, against `psql`
-      running the same statements per view in one session (drop/create the temporary table,
-      count its rows, then rename live -> _duro_old, temporary -> live, drop old in a transaction).
+      running the statements Duro runs per view by default, in one session: drop the temporary
+      table if a crash left it, create it (its row count from the command tag), ANALYZE it, then
+      rename live -> _duro_old, temporary -> live and drop old in a transaction.
   (b) M independent tables of `select pg_sleep(0.5)` (default 64): `--jobs 4` against `--jobs 1`.
 
 usage: python3 tests/bench/create.py [N_VIEWS] [N_SLEEPERS] [RUNS]
-Prints wall times (median of RUNS for (a)) and the ratios.
+Prints wall times (min, median and max of RUNS for (a)) and the ratios.
 """
 import os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -46,6 +47,11 @@ def force_all(state):
                    f"select name, {now}, 'benchmark' from tables where {deleted} is null")
 
 
+def summary(times):
+    """(min, median, max) of wall times."""
+    return min(times), statistics.median(times), max(times)
+
+
 def build(root):
     """Builds the release binaries this benchmark runs in the checkout `root`; returns their folder."""
     run(["cargo", "build", "--release", "--quiet", "--bin", "duro-schedule", "--bin", "duro-create"], cwd=root)
@@ -54,7 +60,7 @@ def build(root):
 
 def measure(release, n_views, n_sleepers, runs):
     """Runs (a) and (b) with the binaries in `release`; returns the wall times in seconds:
-    {"duro": median of (a), "psql": median of (a) by psql, "jobs1": (b), "jobs4": (b)}."""
+    {"duro": each run of (a), "psql": each run of (a) by psql, side by side, "jobs1": (b), "jobs4": (b)}."""
     schedule = os.path.join(release, "duro-schedule")
     create = os.path.join(release, "duro-create")
     work = tempfile.mkdtemp(prefix="duro-bench-create-")
@@ -77,7 +83,7 @@ def measure(release, n_views, n_sleepers, runs):
             t, temp, old = f"t{i:04d}", f"t{i:04d}_duro_temp", f"t{i:04d}_duro_old"
             statements.append(
                 f'drop table if exists s."{temp}"; create table s."{temp}" as (select {i} as x); '
-                f'select count(*) from s."{temp}"; begin; alter table s."{t}" rename to "{old}"; '
+                f'analyze s."{temp}"; begin; alter table s."{t}" rename to "{old}"; '
                 f'alter table s."{temp}" rename to "{t}"; drop table s."{old}"; commit;')
         script = os.path.join(work, "same_statements.sql")
         with open(script, "w") as f:
@@ -87,7 +93,7 @@ def measure(release, n_views, n_sleepers, runs):
             force_all(state_a)
             duro_times.append(timed([create, "--once", "--jobs", "1"], env=env_a))
             psql_times.append(timed(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-f", script]))
-        duro_a, psql_a = statistics.median(duro_times), statistics.median(psql_times)
+        duro_a, psql_a = duro_times, psql_times
 
         # (b) independent sleepers: --jobs 4 against --jobs 1.
         views_b, state_b = os.path.join(work, "views_b"), os.path.join(work, "b.db")
@@ -109,10 +115,15 @@ def main():
     n_sleepers = int(sys.argv[2]) if len(sys.argv) > 2 else 64
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
     t = measure(build(ROOT), n_views, n_sleepers, runs)
-    print(f"(a) {n_views} trivial views, median of {runs} runs, {os.cpu_count()} CPUs")
-    print(f"    duro-create --once --jobs 1   {t['duro'] * 1000:9.0f} ms   ({t['duro'] / n_views * 1000:.2f} ms per table)")
-    print(f"    psql, same statements         {t['psql'] * 1000:9.0f} ms   ({t['psql'] / n_views * 1000:.2f} ms per table)")
-    print(f"    ratio duro / psql             {t['duro'] / t['psql']:9.2f}   (target <= 1.3)")
+    print(f"(a) {n_views} trivial views, {runs} runs, {os.cpu_count()} CPUs: min / median / max")
+    for label, key in (("duro-create --once --jobs 1", "duro"), ("psql, same statements", "psql")):
+        low, mid, high = summary(t[key])
+        print(f"    {label:<29} {low * 1000:7.0f} / {mid * 1000:7.0f} / {high * 1000:7.0f} ms"
+              f"   ({mid / n_views * 1000:.2f} ms per table)")
+    low, mid, high = summary([d / p for d, p in zip(t["duro"], t["psql"])])
+    print(f"    ratio duro / psql, per run    {low:7.2f} / {mid:7.2f} / {high:7.2f}"
+          f"      (target: median <= 1.3)")
+    print(f"    ratio of the medians          {statistics.median(t['duro']) / statistics.median(t['psql']):7.2f}")
     print(f"(b) {n_sleepers} independent tables of pg_sleep(0.5)")
     print(f"    --jobs 1                      {t['jobs1'] * 1000:9.0f} ms")
     print(f"    --jobs 4                      {t['jobs4'] * 1000:9.0f} ms")

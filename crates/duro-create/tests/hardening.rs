@@ -53,7 +53,8 @@ fn build(setup: &Setup, table: &TableDefinition) -> Result<refresh::Built, Wareh
     config.processors.work_dir = Some(work);
     let context = BuildContext::from_config(&config);
     let mut client = duro_core::warehouse::connect(&config.warehouse).unwrap();
-    let mut session = context.session(&mut client, &|| false);
+    let mut prepared = duro_core::warehouse::statement::Prepared::default();
+    let mut session = context.session(&mut client, &mut prepared, &|| false);
     refresh::build_table(&mut session, &context.processors, table, 60, &mut Phases::default())
 }
 

@@ -18,6 +18,7 @@ use crate::state::{
 };
 use crate::warehouse::WarehouseError;
 use crate::warehouse::sessions;
+use crate::warehouse::statement::Prepared;
 use postgres::Client;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Condvar, Mutex};
@@ -215,7 +216,8 @@ impl Run<'_> {
 
     fn worker_loop(&self) -> Result<(), CreatorError> {
         let mut state = StateFile::open(&self.creator.state_path)?;
-        // Each worker keeps its warehouse connection from one table to the next.
+        // Each worker keeps its warehouse connection, and the statements prepared on it, from one
+        // table to the next.
         let mut connection = None;
         while let Some(index) = self.next_table() {
             let table = &self.tables[&self.planned[index].table];
@@ -305,7 +307,7 @@ impl Run<'_> {
 fn build_with_retries(
     creator: &Creator,
     state: &mut StateFile,
-    connection: &mut Option<Client>,
+    connection: &mut Option<(Client, Prepared)>,
     table: &StoredTable,
     reason: &Reason,
     planned_at_ms: i64,
@@ -469,22 +471,23 @@ fn build_with_retries(
 /// or it was lost.
 fn build_once(
     creator: &Creator,
-    connection: &mut Option<Client>,
+    connection: &mut Option<(Client, Prepared)>,
     definition: &TableDefinition,
     phases: &mut Phases,
     build: impl FnOnce(&mut refresh::Session<'_>, &mut Phases) -> Result<refresh::Built, WarehouseError>,
 ) -> Result<refresh::Built, WarehouseError> {
-    if connection.as_ref().is_none_or(Client::is_closed) {
-        *connection = Some(phases.time("connect", || creator.connect())?);
+    if connection.as_ref().is_none_or(|(client, _)| client.is_closed()) {
+        let client = phases.time("connect", || creator.connect())?;
+        *connection = Some((client, Prepared::default()));
     }
-    let client = connection.as_mut().expect("connected above");
+    let (client, prepared) = connection.as_mut().expect("connected above");
     creator
         .running
         .lock()
         .expect("not poisoned")
         .insert(definition.name.to_string(), client.cancel_token());
     let cancel = || creator.is_shutting_down();
-    let mut session = creator.context.session(client, &cancel);
+    let mut session = creator.context.session(client, prepared, &cancel);
     let result = build(&mut session, phases);
     creator.running.lock().expect("not poisoned").remove(&definition.name.to_string());
     result

@@ -26,6 +26,7 @@ use crate::catalog::indexes::IndexSpec;
 use crate::config::{Config, Dialect};
 use crate::warehouse::grantee::Grantee;
 use crate::warehouse::render::{self, TEMP_SUFFIX, TableName};
+use crate::warehouse::statement::Prepared;
 use crate::warehouse::{WarehouseError, indexes, statement};
 use postgres::Client;
 use row_rules::RowCheck;
@@ -52,9 +53,14 @@ impl BuildContext {
         }
     }
 
-    /// A session on `client` in this context's dialect.
-    pub fn session<'a>(&self, client: &'a mut Client, cancel: &'a dyn Fn() -> bool) -> Session<'a> {
-        Session::new(client, self.dialect, cancel)
+    /// A session on `client` (with the statements prepared on it) in this context's dialect.
+    pub fn session<'a>(
+        &self,
+        client: &'a mut Client,
+        prepared: &'a mut Prepared,
+        cancel: &'a dyn Fn() -> bool,
+    ) -> Session<'a> {
+        Session::new(client, prepared, self.dialect, cancel)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::catalog::TableConfig;
 use crate::config::{Config, ExportMethod};
 use crate::errors::with_causes;
 use crate::warehouse::render::{self, HISTORY_SUFFIX, OLD_SUFFIX, TEMP_SUFFIX, TableName};
+use crate::warehouse::statement::Prepared;
 use crate::warehouse::{self, WarehouseError, catalog, connection};
 use std::fmt;
 
@@ -120,7 +121,8 @@ pub fn check_warehouse(config: &Config, schema: &str) -> Vec<Probe> {
     record("connect", ProbeOutcome::Ok(version));
     record("keepalives", ProbeOutcome::Ok(keepalives(config)));
     let never = || false;
-    let mut session = Session::new(&mut client, config.warehouse.dialect, &never);
+    let mut prepared = Prepared::default();
+    let mut session = Session::new(&mut client, &mut prepared, config.warehouse.dialect, &never);
     let probes = run_probes(&mut session, config, &names);
     for (name, outcome) in probes {
         record(name, outcome);
@@ -198,11 +200,13 @@ fn run_probes(
     probes.push((
         "privileges readable",
         outcome(
-            catalog::table_facts(session.client, &names.live).map(|facts| match facts {
-                Some(facts) => {
-                    format!("{} grantees besides the owner", facts.select_grantees.len())
+            catalog::table_facts(session.client, session.prepared, &names.live).map(|facts| {
+                match facts {
+                    Some(facts) => {
+                        format!("{} grantees besides the owner", facts.select_grantees.len())
+                    }
+                    None => "the table is not in the catalog".to_owned(),
                 }
-                None => "the table is not in the catalog".to_owned(),
             }),
             "the warehouse user must be able to read pg_class and pg_namespace",
         ),

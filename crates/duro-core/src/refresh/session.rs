@@ -1,22 +1,30 @@
-//! [`Session`]: what every step of one build works with — the connection, the warehouse's
-//! dialect, and whether Duro is cancelling (so a failed statement is classified as a
+//! [`Session`]: what every step of one build works with — the connection with the statements
+//! prepared on it, the warehouse's dialect, and whether Duro is cancelling (so a failed statement is classified as a
 //! cancellation rather than an SQL error); ending a load's transaction.
 
 use crate::config::Dialect;
 use crate::warehouse::WarehouseError;
+use crate::warehouse::statement::Prepared;
 use postgres::Client;
 
 /// One build's connection to the warehouse.
 pub struct Session<'a> {
     pub client: &'a mut Client,
+    /// The statements prepared on `client`, kept from one build to the next.
+    pub prepared: &'a mut Prepared,
     pub dialect: Dialect,
     cancel: &'a dyn Fn() -> bool,
 }
 
 impl<'a> Session<'a> {
     /// `cancel` tells whether Duro is stopping (the creator cancels running statements then).
-    pub fn new(client: &'a mut Client, dialect: Dialect, cancel: &'a dyn Fn() -> bool) -> Self {
-        Self { client, dialect, cancel }
+    pub fn new(
+        client: &'a mut Client,
+        prepared: &'a mut Prepared,
+        dialect: Dialect,
+        cancel: &'a dyn Fn() -> bool,
+    ) -> Self {
+        Self { client, prepared, dialect, cancel }
     }
 
     pub fn is_cancelled(&self) -> bool {

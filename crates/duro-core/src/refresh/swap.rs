@@ -26,11 +26,12 @@ pub(crate) fn swap(
     indexes: &[IndexSpec],
 ) -> Result<(), WarehouseError> {
     let sql_error = session.sql_error();
-    let (client, dialect) = (&mut *session.client, session.dialect);
+    let (client, prepared, dialect) =
+        (&mut *session.client, &mut *session.prepared, session.dialect);
     let refused = |message: String| WarehouseError::new(FailureClass::SqlError, message);
     let old = live.with_suffix(OLD_SUFFIX, dialect).map_err(refused)?;
     client.batch_execute(render::BEGIN_SWAP).map_err(sql_error)?;
-    let facts = catalog::table_facts(client, live)?;
+    let facts = catalog::table_facts(client, prepared, live)?;
     if let Some(kind) = facts.as_ref().map(|f| f.kind.as_str()).filter(|kind| *kind != "r") {
         return Err(refused(format!(
             "`{}` exists in the warehouse but is not a table (relkind `{kind}`); drop or rename it",

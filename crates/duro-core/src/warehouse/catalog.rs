@@ -5,6 +5,7 @@
 use super::connection::WarehouseError;
 use super::grantee::{Grantee, select_grantees};
 use super::render::TableName;
+use super::statement::Prepared;
 use crate::config::Dialect;
 use postgres::GenericClient;
 
@@ -129,10 +130,12 @@ pub struct TableFacts {
 
 /// Facts about the table, or `None` when it does not exist.
 pub fn table_facts(
-    client: &mut impl GenericClient,
+    client: &mut postgres::Client,
+    prepared: &mut Prepared,
     table: &TableName,
 ) -> Result<Option<TableFacts>> {
-    let row = client.query_opt(TABLE_FACTS, &[&table.schema, &table.table]).map_err(classified)?;
+    let statement = prepared.get(client, TABLE_FACTS).map_err(classified)?;
+    let row = client.query_opt(&statement, &[&table.schema, &table.table]).map_err(classified)?;
     Ok(row.map(|row| {
         let privileges: Option<String> = row.get(1);
         let owner: String = row.get(2);

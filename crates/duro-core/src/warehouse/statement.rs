@@ -5,7 +5,8 @@
 //! protocol (`batch_execute`) would run it. Statements made only of names Duro validated and
 //! quoted may still be batched.
 
-use postgres::{GenericClient, Row};
+use postgres::{Client, GenericClient, Row, Statement};
+use std::collections::HashMap;
 
 /// Runs one statement; returns the number of rows it affected.
 pub fn execute_alone(client: &mut impl GenericClient, sql: &str) -> Result<u64, postgres::Error> {
@@ -18,6 +19,27 @@ pub fn query_alone(
     sql: &str,
 ) -> Result<Vec<Row>, postgres::Error> {
     client.query_typed(sql, &[])
+}
+
+/// Duro's own fixed queries, prepared once per connection and kept: the catalog query every
+/// swap runs is then parsed and planned by the warehouse once, not once per table.
+#[derive(Default)]
+pub struct Prepared(HashMap<&'static str, Statement>);
+
+impl Prepared {
+    /// `sql` prepared on `client` (the connection these statements belong to).
+    pub fn get(
+        &mut self,
+        client: &mut Client,
+        sql: &'static str,
+    ) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = client.prepare(sql)?;
+        self.0.insert(sql, statement.clone());
+        Ok(statement)
+    }
 }
 
 /// Types Redshift has and the driver does not know. When a result has a column of a type the
