@@ -26,7 +26,7 @@ fn dry_run_prints_the_plan_without_building() {
     let position =
         |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing in {text}"));
     assert!(
-        position(". first.cities (forced (new))")
+        position(". first.cities (forced (new); rules min_rows=1, max_row_drop=50%)")
             < position(". first.shops (forced (new); skipped")
     );
     assert!(

@@ -772,6 +772,7 @@ async fn a_table_lists_its_row_count_rules_and_offers_to_accept() {
     let (_, body) = get(&service, "/tables/s.t").await;
     assert!(body.contains("<dd id=\"plan-cost\">1234.5 at the last build that asked"), "{body}");
     assert!(body.contains("plan cost 1234.5"), "the run shows its cost");
+    assert!(body.contains("</span> validation_failed</td>"), "the run shows its class");
     assert!(body.contains("id=\"accept-row-drop\""), "{body}");
     assert_eq!(json(&get(&service, "/api/tables/s.t").await.1)["runs"][0]["plan_cost"], 1234.5);
 
