@@ -173,3 +173,27 @@ pub struct ReplicationSpec {
     /// Explicit upstream nodes, besides what the repository's queries show.
     pub depends_on: Vec<TableName>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::TableConfig;
+
+    /// `after_load.analyze` wins; unset, the `.conf` key `analyze` decides; neither set analyzes.
+    #[test]
+    fn after_load_analyze_follows_the_conf_key_unless_set() {
+        let config = |analyze| TableConfig { analyze, ..TableConfig::default() };
+        let after = |analyze| AfterLoad { vacuum: Vacuum::None, analyze };
+        let cases = [
+            (None, None, true),
+            (None, Some(false), false),
+            (None, Some(true), true),
+            (Some(true), Some(false), true),
+            (Some(false), Some(true), false),
+            (Some(false), None, false),
+        ];
+        for (own, key, expected) in cases {
+            assert_eq!(after(own).analyzes(&config(key)), expected, "{own:?} with {key:?}");
+        }
+    }
+}
