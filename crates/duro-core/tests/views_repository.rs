@@ -49,17 +49,19 @@ const LONGEST_FOR_REDSHIFT_PLUS_ONE: &str = "first/abcdefghijabcdefghijabcdefghi
 const TOO_LONG_FOR_POSTGRES: &str =
     "first/abcdefghijabcdefghijabcdefghijabcdefghijabcdefghij_long — 1h.sql";
 
+/// The diagnostics of the repository at `path`, checked for a warehouse of `dialect`.
+fn checked_for(path: &std::path::Path, dialect: Dialect) -> Vec<String> {
+    let checked =
+        check_repository(path, &CheckOptions { dialect, ..CheckOptions::default() }).unwrap();
+    rendered(&checked)
+}
+
 /// The name limits are the configured dialect's (`--dialect` on the command line).
 #[test]
 fn name_limits_follow_the_dialect() {
     let dir = tempfile::tempdir().unwrap();
     duro_core::testing::write_files(dir.path(), &[(TOO_LONG_FOR_POSTGRES, "select 1")]);
-    let with = |dialect| {
-        let checked =
-            check_repository(dir.path(), &CheckOptions { dialect, ..CheckOptions::default() })
-                .unwrap();
-        rendered(&checked)
-    };
+    let with = |dialect| checked_for(dir.path(), dialect);
     assert_eq!(with(Dialect::Redshift), Vec::<String>::new());
     assert_eq!(
         with(Dialect::Postgres),
@@ -81,12 +83,7 @@ fn indexes_follow_the_dialect() {
             ("first/t.conf", "indexes=(a), unique (a, b)"),
         ],
     );
-    let with = |dialect| {
-        let checked =
-            check_repository(dir.path(), &CheckOptions { dialect, ..CheckOptions::default() })
-                .unwrap();
-        rendered(&checked)
-    };
+    let with = |dialect| checked_for(dir.path(), dialect);
     assert_eq!(with(Dialect::Postgres), Vec::<String>::new());
     assert_eq!(
         with(Dialect::Redshift),
