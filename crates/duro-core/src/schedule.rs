@@ -11,7 +11,7 @@ use crate::graph::DependencyGraph;
 use crate::state::{CatalogChanges, StateError, StateFile};
 use crate::views;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// A checked repository: its catalog, graph and every diagnostic (sorted).
 #[derive(Debug)]
@@ -91,6 +91,9 @@ pub struct ScheduleOptions {
     pub check: CheckOptions,
     /// Skip everything when the repository's HEAD commit was already processed.
     pub use_git: bool,
+    /// Build records older than this are deleted by each run past that short-cut
+    /// (`state.keep_builds_for`).
+    pub keep_builds_for: Duration,
 }
 
 impl ScheduleOptions {
@@ -106,6 +109,7 @@ impl ScheduleOptions {
                 load_stores: config.s3.load_stores(),
             },
             use_git: config.views.use_git,
+            keep_builds_for: config.state.keep_builds_for,
         }
     }
 }
@@ -133,6 +137,7 @@ pub fn run(options: &ScheduleOptions) -> Result<ScheduleOutcome, ScheduleError> 
     } else {
         None
     };
+    crate::state::retention_pass(&mut state, options.keep_builds_for, crate::clock::now_ms());
     let started = Instant::now();
     let checked = check_repository(&options.views_path, &options.check)?;
     tracing::debug!(

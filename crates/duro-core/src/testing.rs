@@ -14,7 +14,7 @@ pub mod setup;
 
 pub use cli::{Cli, CliOutput, Running};
 pub use mariadb::{fresh_mariadb_database, mariadb_execute};
-pub use setup::{record_build, write_files};
+pub use setup::{record_build, sqlite_without_auto_vacuum, write_files};
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

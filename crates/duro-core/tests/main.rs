@@ -9,6 +9,7 @@ mod sources_postgres;
 mod state_catalog;
 mod state_history;
 mod state_open;
+mod state_retention;
 mod tidy;
 mod untrusted_repository;
 mod views_repository;

@@ -15,6 +15,7 @@ fn options(views: &Path, state: &Path) -> ScheduleOptions {
         state_path: state.to_owned(),
         check: duro_core::schedule::CheckOptions::default(),
         use_git: false,
+        keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
     }
 }
 

@@ -20,6 +20,7 @@ fn summaries_follow_every_finished_build() {
         state_path: state_path.clone(),
         check: duro_core::schedule::CheckOptions::default(),
         use_git: false,
+        keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
     })
     .unwrap();
     let mut state = StateFile::open(&state_path).unwrap();

@@ -52,6 +52,11 @@ struct Args {
     /// config.conf translated) without its secrets, and exit
     #[arg(long, conflicts_with_all = ["check", "json", "dot", "manifest", "views", "git", "strict", "dialect"])]
     print_config: bool,
+    /// Delete the build records older than `state.keep_builds_for`, then rewrite the state file
+    /// once so that the space of deleted records goes back to the file system from then on
+    /// (state files made before Duro did so); the other programs wait meanwhile. Then exit
+    #[arg(long, conflicts_with_all = ["check", "json", "dot", "manifest", "views", "git", "strict", "dialect", "print_config"])]
+    compact: bool,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +68,9 @@ fn main() -> ExitCode {
     };
     if args.print_config {
         return report::print_config(args.common.config.as_deref());
+    }
+    if args.compact {
+        return report::compact(&config);
     }
     if let Some(views) = args.views {
         config.views.path = views;

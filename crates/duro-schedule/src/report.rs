@@ -20,6 +20,33 @@ pub(crate) fn fatal(error: &dyn Display) -> ExitCode {
     duro_core::startup::fatal("duro-schedule", error)
 }
 
+/// `--compact`: a retention pass without its per-pass limit, then the state file rewritten with
+/// `auto_vacuum = incremental`; prints the file's size before and after.
+pub(crate) fn compact(config: &duro_core::config::Config) -> ExitCode {
+    let path = &config.state.path;
+    let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let before = size();
+    let keep_ms = i64::try_from(config.state.keep_builds_for.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = duro_core::clock::now_ms().saturating_sub(keep_ms);
+    let done = duro_core::state::StateFile::open(path).and_then(|mut state| {
+        let pass = state.delete_builds_before(cutoff, u64::MAX)?;
+        state.compact().map(|()| pass)
+    });
+    match done {
+        Ok(pass) => {
+            println!(
+                "{}: deleted {} build records older than state.keep_builds_for; {:.1} MB before, {:.1} MB after",
+                path.display(),
+                pass.deleted,
+                before as f64 / 1e6,
+                size() as f64 / 1e6
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => fatal(&error),
+    }
+}
+
 /// `--print-config`: the configuration file as duro.yaml without its secrets (the warnings of
 /// its translation went to the log when the configuration was loaded).
 pub(crate) fn print_config(explicit: Option<&Path>) -> ExitCode {

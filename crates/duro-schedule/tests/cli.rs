@@ -161,6 +161,68 @@ fn a_run_writes_the_state_file_from_config_and_env() {
     assert!(again.stdout.trim_end().ends_with("\nNo changes."), "{}", again.stdout);
 }
 
+/// Each run deletes the build records older than `state.keep_builds_for` and says so; an older
+/// state file (one that keeps freed pages) is rewritten once by `--compact` to give them back.
+#[test]
+fn runs_delete_old_builds_and_compact_rewrites_an_old_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_path = dir.path().join("duro.db");
+    // A state file as Duro made them before: pages of deleted rows stay in the file.
+    duro_core::testing::sqlite_without_auto_vacuum(&state_path);
+    let views = example_views();
+    let schedule = || {
+        duro_schedule(dir.path())
+            .args(["--views", &views.display().to_string(), "--state", "duro.db"])
+            .env("DURO_STATE__KEEP_BUILDS_FOR", "30d")
+            .env("DURO_LOG", "info")
+    };
+    schedule().run().code(0);
+    let day = 86_400_000;
+    let now = duro_core::clock::now_ms();
+    let mut state = duro_core::state::StateFile::open(&state_path).unwrap();
+    for k in (0..40).rev() {
+        let start = now - (100 + k) * day;
+        duro_core::testing::record_build(
+            &mut state,
+            "first.cities",
+            start,
+            start + 1_000,
+            duro_core::build::BuildOutcome::Succeeded,
+        );
+    }
+    duro_core::testing::record_build(
+        &mut state,
+        "first.cities",
+        now - day,
+        now - day + 1_000,
+        duro_core::build::BuildOutcome::Succeeded,
+    );
+    assert_eq!(state.builds("first.cities").unwrap().len(), 41);
+    assert!(!state.frees_pages().unwrap());
+    let output = schedule().run();
+    output.code(0);
+    assert!(
+        output.stderr.contains("deleted 40 build records older than 30d (state.keep_builds_for)"),
+        "{}",
+        output.stderr
+    );
+    assert_eq!(state.builds("first.cities").unwrap().len(), 1, "the recent one stays");
+
+    let output = duro_schedule(dir.path()).args(["--state", "duro.db", "--compact"]).run();
+    output.code(0);
+    assert!(
+        output
+            .stdout
+            .contains("duro.db: deleted 0 build records older than state.keep_builds_for;"),
+        "{}",
+        output.stdout
+    );
+    drop(state);
+    let reopened = duro_core::state::StateFile::open(&state_path).unwrap();
+    assert!(reopened.frees_pages().unwrap(), "rewritten to give freed pages back");
+    assert_eq!(reopened.builds("first.cities").unwrap().len(), 1);
+}
+
 #[test]
 fn a_rejected_run_says_the_catalog_stays() {
     let dir = tempfile::tempdir().unwrap();

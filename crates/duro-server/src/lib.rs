@@ -209,7 +209,7 @@ async fn metrics(context: web::Data<ServerContext>) -> Result<HttpResponse, AppE
             Ok(metrics::render(
                 &view.overview.rows,
                 &view.state.build_counts()?,
-                &view.state.success_durations_ms()?,
+                &view.state.duration_buckets()?,
             ))
         })
         .await?;

@@ -1,21 +1,24 @@
 //! `/metrics` in the Prometheus text format: tables by status, builds by outcome and failure
-//! class, and a histogram of successful build durations.
+//! class, and a histogram of successful build durations. The counts and the histogram are the
+//! state file's counters (they only grow, whatever retention deletes); a scrape costs the
+//! number of tables, not of builds.
 
 use crate::model::TableRow;
 use duro_core::build::{BuildOutcome, FailureClass};
-use duro_core::state::BuildCount;
+use duro_core::state::{BuildCount, DurationBucket};
 use duro_core::status::Status;
 use std::fmt::Write;
-
-/// Histogram bucket bounds, in seconds.
-const BUCKETS: [f64; 9] = [1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0];
 
 /// Escapes a label value (`\`, `"` and newlines).
 fn label(value: &str) -> String {
     value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-pub(crate) fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i64]) -> String {
+pub(crate) fn render(
+    rows: &[TableRow],
+    counts: &[BuildCount],
+    buckets: &[DurationBucket],
+) -> String {
     let mut out = String::new();
     out.push_str("# HELP duro_tables Tables known to Duro, by status.\n# TYPE duro_tables gauge\n");
     for status in Status::ALL {
@@ -23,12 +26,12 @@ pub(crate) fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i
         let _ = writeln!(out, "duro_tables{{status=\"{}\"}} {count}", status.as_str());
     }
     out.push_str("# HELP duro_builds_total Finished build attempts, by outcome.\n# TYPE duro_builds_total counter\n");
-    for outcome in [BuildOutcome::Succeeded, BuildOutcome::Failed, BuildOutcome::Skipped] {
+    for outcome in BuildOutcome::ALL.iter().copied().filter(|o| *o != BuildOutcome::Running) {
         let total: i64 = counts.iter().filter(|c| c.outcome == outcome).map(|c| c.count).sum();
         let _ = writeln!(out, "duro_builds_total{{outcome=\"{outcome}\"}} {total}");
     }
     out.push_str("# HELP duro_build_failures_total Failed or skipped builds, by failure class.\n# TYPE duro_build_failures_total counter\n");
-    for count in counts.iter().filter(|c| c.outcome != BuildOutcome::Succeeded) {
+    for count in counts.iter().filter(|c| c.failure_class.is_some()) {
         let class = count.failure_class.map_or("unknown", FailureClass::as_str);
         let _ = writeln!(
             out,
@@ -39,15 +42,16 @@ pub(crate) fn render(rows: &[TableRow], counts: &[BuildCount], durations_ms: &[i
         );
     }
     out.push_str("# HELP duro_build_duration_seconds Durations of successful builds.\n# TYPE duro_build_duration_seconds histogram\n");
-    for bound in BUCKETS {
-        let within = durations_ms.iter().filter(|ms| (**ms as f64) / 1000.0 <= bound).count();
+    let mut within = 0;
+    for bucket in buckets {
+        within += bucket.builds;
+        let bound =
+            bucket.le_ms.map_or_else(|| "+Inf".to_owned(), |ms| (ms as f64 / 1000.0).to_string());
         let _ = writeln!(out, "duro_build_duration_seconds_bucket{{le=\"{bound}\"}} {within}");
     }
-    let _ =
-        writeln!(out, "duro_build_duration_seconds_bucket{{le=\"+Inf\"}} {}", durations_ms.len());
-    let sum: i64 = durations_ms.iter().sum();
+    let sum: i64 = buckets.iter().map(|b| b.total_ms).sum();
     let _ = writeln!(out, "duro_build_duration_seconds_sum {}", sum as f64 / 1000.0);
-    let _ = writeln!(out, "duro_build_duration_seconds_count {}", durations_ms.len());
+    let _ = writeln!(out, "duro_build_duration_seconds_count {within}");
     out.push_str("# HELP duro_table_last_build_seconds Duration of each table's last successful build.\n# TYPE duro_table_last_build_seconds gauge\n");
     for row in rows {
         if let Some(ms) = row.last_duration_ms {
@@ -68,6 +72,11 @@ mod tests {
 
     #[test]
     fn histogram_buckets_are_cumulative() {
+        let bucket = |le_ms: Option<i64>, builds: i64, total_ms: i64| DurationBucket {
+            le_ms,
+            builds,
+            total_ms,
+        };
         let text = render(
             &[],
             &[BuildCount {
@@ -75,7 +84,12 @@ mod tests {
                 failure_class: Some(FailureClass::SqlError),
                 count: 2,
             }],
-            &[500, 4_000, 70_000],
+            &[
+                bucket(Some(1_000), 1, 500),
+                bucket(Some(5_000), 1, 4_000),
+                bucket(Some(300_000), 1, 70_000),
+                bucket(None, 0, 0),
+            ],
         );
         assert!(text.contains("duro_build_duration_seconds_bucket{le=\"1\"} 1\n"));
         assert!(text.contains("duro_build_duration_seconds_bucket{le=\"5\"} 2\n"));

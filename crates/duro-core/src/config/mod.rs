@@ -87,11 +87,17 @@ impl Default for ViewsConfig {
 pub struct StateConfig {
     /// The SQLite state file shared by all binaries.
     pub path: PathBuf,
+    /// Build records older than this are deleted (`90d`); summaries and counters stay.
+    #[serde(deserialize_with = "lenient::duration")]
+    pub keep_builds_for: Duration,
 }
+
+/// How long build records are kept by default.
+pub const DEFAULT_KEEP_BUILDS_FOR: Duration = Duration::from_secs(90 * 86_400);
 
 impl Default for StateConfig {
     fn default() -> Self {
-        Self { path: PathBuf::from("./duro.db") }
+        Self { path: PathBuf::from("./duro.db"), keep_builds_for: DEFAULT_KEEP_BUILDS_FOR }
     }
 }
 
@@ -1000,6 +1006,7 @@ mod tests {
         assert_eq!(config.views.path, PathBuf::from("./views"));
         assert!(!config.views.use_git);
         assert_eq!(config.state.path, PathBuf::from("./duro.db"));
+        assert_eq!(config.state.keep_builds_for, Duration::from_secs(90 * 86_400));
         assert_eq!(config.warehouse.dialect, Dialect::Redshift);
     }
 
@@ -1010,12 +1017,17 @@ mod tests {
         );
         let config = Config::load(
             Some(file.path()),
-            &env(&[("DURO_STATE__PATH", "/tmp/x.db"), ("DURO_LOG", "debug")]),
+            &env(&[
+                ("DURO_STATE__PATH", "/tmp/x.db"),
+                ("DURO_STATE__KEEP_BUILDS_FOR", "30d"),
+                ("DURO_LOG", "debug"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.views.path, PathBuf::from("/srv/views"));
         assert!(config.views.use_git);
         assert_eq!(config.state.path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(config.state.keep_builds_for, Duration::from_secs(30 * 86_400));
         assert_eq!(config.warehouse.dialect, Dialect::Postgres);
     }
 

@@ -258,6 +258,7 @@ impl Creator {
         for item in self.reap_stopped_creators(&mut state)? {
             tracing::info!("cleaned up after a stopped creator: {item}");
         }
+        crate::state::retention_pass(&mut state, self.config.state.keep_builds_for, now_ms());
         let tables = state.active_tables()?;
         let planner = Planner::new(&tables.iter().map(PlanTable::from).collect::<Vec<_>>());
         let planned = self.plan_tables(&state, &tables, &planner, selection)?;

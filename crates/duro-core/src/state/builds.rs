@@ -182,6 +182,9 @@ impl StateFile {
             if release_lease {
                 tx.prepare_cached(RELEASE_LEASE_OF_BUILD)?.execute([id])?;
             }
+            // Finished already (marked interrupted while its builder was thought gone): its
+            // first end leaves the counters, the real one is counted.
+            super::counters::count_build(tx, id, -1)?;
             tx.prepare_cached(FINISH_BUILD)?.execute(params![
                 id,
                 result.outcome,
@@ -482,9 +485,10 @@ impl StateFile {
 /// Folds a build that just finished into its table's `table_history` row (last success,
 /// success count and total time, last finished attempt). Every write that finishes a build
 /// calls this in the same transaction.
+/// Brings the table's summary and the counters up to date with build `id`, just finished.
 fn note_finished(tx: &rusqlite::Transaction, id: i64) -> rusqlite::Result<()> {
     tx.prepare_cached(NOTE_FINISHED)?.execute([id])?;
-    Ok(())
+    super::counters::count_build(tx, id, 1)
 }
 
 /// Takes or renews a lease inside a write transaction; `false` when another holder has it.

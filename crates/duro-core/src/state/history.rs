@@ -1,8 +1,7 @@
-//! Reads of the build history for the web UI and its API: per-table activity, builds in a time
-//! range, the last-24-hours figures and the totals behind `/metrics`. Times are Unix ms.
+//! Reads of the build history for the web UI and its API: per-table activity and builds in a
+//! time range. Times are Unix ms.
 
 use super::{BuildRecord, StateError, StateFile, TableSummary};
-use crate::build::{BuildOutcome, FailureClass};
 use crate::catalog::KindName;
 use std::collections::HashMap;
 
@@ -19,34 +18,6 @@ pub struct TableActivity {
     pub running_since_ms: Option<i64>,
     /// A pending force request: (requested at, Unix ms; reason).
     pub force_request: Option<(i64, String)>,
-}
-
-/// Build figures over a period.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PeriodStats {
-    /// Distinct tables built successfully.
-    pub tables_built: i64,
-    /// Finished attempts (skips not counted).
-    pub builds: i64,
-    pub failures: i64,
-    /// Sum of the attempts' durations, clipped to the period.
-    pub busy_ms: i64,
-}
-
-impl PeriodStats {
-    /// The share of a period of `period_ms` spent building, in percent of one builder (more
-    /// than 100 with parallel builders), rounded to two decimals.
-    pub fn load_percent(&self, period_ms: i64) -> f64 {
-        (self.busy_ms as f64 * 10_000.0 / period_ms as f64).round() / 100.0
-    }
-}
-
-/// Finished builds by outcome and failure class, for `/metrics`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BuildCount {
-    pub outcome: BuildOutcome,
-    pub failure_class: Option<FailureClass>,
-    pub count: i64,
 }
 
 pub(super) const BUILD_COLUMNS: &str = "id, table_name, started_at_ms, finished_at_ms, outcome, failure_class, message, rows, phases_json, worker, output, plan_cost";
@@ -185,54 +156,6 @@ impl StateFile {
             ),
             [now_ms],
             build_record,
-        )
-    }
-
-    /// The figures of the builds that finished in `[from_ms, to_ms]`.
-    pub fn period_stats(&self, from_ms: i64, to_ms: i64) -> Result<PeriodStats, StateError> {
-        self.connection
-            .query_row(
-                "select count(distinct case when outcome = 'succeeded' then table_name end),
-                        count(*),
-                        coalesce(sum(outcome = 'failed'), 0),
-                        coalesce(sum(finished_at_ms - max(started_at_ms, ?1)), 0)
-                 from builds
-                 where outcome in ('succeeded', 'failed') and finished_at_ms between ?1 and ?2",
-                [from_ms, to_ms],
-                |row| {
-                    Ok(PeriodStats {
-                        tables_built: row.get(0)?,
-                        builds: row.get(1)?,
-                        failures: row.get(2)?,
-                        busy_ms: row.get(3)?,
-                    })
-                },
-            )
-            .map_err(|e| self.error(e))
-    }
-
-    /// All finished builds counted by outcome and failure class.
-    pub fn build_counts(&self) -> Result<Vec<BuildCount>, StateError> {
-        self.collect(
-            "select outcome, failure_class, count(*) from builds where outcome != 'running'
-                 group by outcome, failure_class order by outcome, failure_class",
-            [],
-            |row| {
-                Ok(BuildCount {
-                    outcome: row.get(0)?,
-                    failure_class: row.get(1)?,
-                    count: row.get(2)?,
-                })
-            },
-        )
-    }
-
-    /// The durations (ms) of every successful build, for a histogram.
-    pub fn success_durations_ms(&self) -> Result<Vec<i64>, StateError> {
-        self.collect(
-            "select finished_at_ms - started_at_ms from builds where outcome = 'succeeded'",
-            [],
-            |row| row.get(0),
         )
     }
 }

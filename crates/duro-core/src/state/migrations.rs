@@ -424,6 +424,60 @@ pub(super) const MIGRATIONS: &[&str] = &[
 
     alter table force_requests add column accepts_row_drop integer not null default 0;
     "#,
+    // 15: figures that do not grow with the history: counters by outcome and failure class
+    // (`failure_class` '' when none), the duration histogram of successful builds (fixed
+    // buckets, `le_ms` the upper bound, the largest integer for +Inf), and per-minute figures
+    // (builds and failures by their finish, busy time by the minutes it covered). Each is
+    // updated by the transaction that finishes a build, and filled here from the history.
+    r#"
+    create table build_counters (
+        outcome text not null,
+        failure_class text not null,
+        builds integer not null,
+        primary key (outcome, failure_class)
+    ) strict, without rowid;
+    insert into build_counters
+        select outcome, coalesce(failure_class, ''), count(*) from builds
+        where outcome != 'running' group by 1, 2;
+
+    create table build_durations (
+        le_ms integer primary key,
+        builds integer not null default 0,
+        total_ms integer not null default 0
+    ) strict;
+    insert into build_durations (le_ms) values (1000), (5000), (15000), (30000), (60000),
+        (300000), (900000), (1800000), (3600000), (9223372036854775807);
+    update build_durations set
+        builds = (select count(*) from builds b where b.outcome = 'succeeded'
+            and b.finished_at_ms - b.started_at_ms <= build_durations.le_ms
+            and b.finished_at_ms - b.started_at_ms > coalesce((select max(l.le_ms)
+                from build_durations l where l.le_ms < build_durations.le_ms), -9223372036854775807)),
+        total_ms = coalesce((select sum(b.finished_at_ms - b.started_at_ms) from builds b
+            where b.outcome = 'succeeded'
+            and b.finished_at_ms - b.started_at_ms <= build_durations.le_ms
+            and b.finished_at_ms - b.started_at_ms > coalesce((select max(l.le_ms)
+                from build_durations l where l.le_ms < build_durations.le_ms), -9223372036854775807)), 0);
+
+    create table build_minutes (
+        minute_ms integer primary key,
+        builds integer not null default 0,
+        failures integer not null default 0,
+        busy_ms integer not null default 0
+    ) strict;
+    insert into build_minutes (minute_ms, builds, failures)
+        select finished_at_ms / 60000 * 60000, count(*), sum(outcome = 'failed') from builds
+        where outcome in ('succeeded', 'failed') group by 1;
+    with recursive spans (started, finished, minute) as (
+        select started_at_ms, finished_at_ms, started_at_ms / 60000 * 60000 from builds
+            where outcome in ('succeeded', 'failed') and finished_at_ms > started_at_ms
+        union all
+        select started, finished, minute + 60000 from spans where minute + 60000 < finished
+    )
+    insert into build_minutes (minute_ms, busy_ms)
+        select minute, sum(min(finished, minute + 60000) - max(started, minute)) from spans
+        where true group by minute
+    on conflict (minute_ms) do update set busy_ms = build_minutes.busy_ms + excluded.busy_ms;
+    "#,
 ];
 
 #[cfg(test)]
@@ -597,6 +651,66 @@ mod tests {
         };
         assert_eq!(row("s.a"), (5000, 5100, 2000, None));
         assert_eq!(row("s.b"), (1000, 1500, 1500, None));
+    }
+
+    /// Schema 15 fills the counters, the duration histogram and the per-minute figures from an
+    /// existing history, as the finishing writes would have.
+    #[test]
+    fn migration_15_fills_the_counters_from_the_history() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in &MIGRATIONS[..14] {
+            db.execute_batch(migration).unwrap();
+        }
+        db.execute_batch(
+            "insert into builds (table_name, started_at_ms, finished_at_ms, outcome, failure_class) values
+                 ('s.a', 0, 500, 'succeeded', null),
+                 ('s.a', 59000, 121000, 'succeeded', null),
+                 ('s.a', 200000, 203000, 'failed', 'sql_error'),
+                 ('s.b', 10, 20, 'skipped', 'dependency_failed'),
+                 ('s.b', 300000, 301000, 'unchanged', null),
+                 ('s.b', 400000, null, 'running', null);",
+        )
+        .unwrap();
+        db.execute_batch(MIGRATIONS[14]).unwrap();
+        let rows = |sql: &str| -> Vec<(String, i64, i64)> {
+            db.prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let text = |v: &[(&str, i64, i64)]| -> Vec<(String, i64, i64)> {
+            v.iter().map(|(a, b, c)| ((*a).to_owned(), *b, *c)).collect()
+        };
+        assert_eq!(
+            rows(
+                "select outcome || ':' || failure_class, builds, 0 from build_counters order by 1"
+            ),
+            text(&[
+                ("failed:sql_error", 1, 0),
+                ("skipped:dependency_failed", 1, 0),
+                ("succeeded:", 2, 0),
+                ("unchanged:", 1, 0)
+            ])
+        );
+        assert_eq!(
+            rows(
+                "select cast(le_ms as text), builds, total_ms from build_durations where builds > 0"
+            ),
+            text(&[("1000", 1, 500), ("300000", 1, 62000)])
+        );
+        assert_eq!(
+            rows(
+                "select cast(minute_ms as text), builds * 10 + failures, busy_ms from build_minutes order by minute_ms"
+            ),
+            text(&[
+                ("0", 10, 1500),
+                ("60000", 0, 60000),
+                ("120000", 10, 1000),
+                ("180000", 11, 3000)
+            ])
+        );
     }
 
     /// Rebuilding `tables` for the `replication` kind keeps every row that references it:

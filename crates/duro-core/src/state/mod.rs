@@ -9,18 +9,22 @@
 
 mod builds;
 mod catalog_store;
+mod counters;
 mod history;
 mod migrations;
 mod names;
 mod replication;
+mod retention;
 mod s3_load;
 mod workers;
 
 pub use builds::{BuildRecord, BuildResult, BuildStart};
 pub use catalog_store::{CatalogChanges, StoredTable, TableSummary};
-pub use history::{BuildCount, PeriodStats, TableActivity};
+pub use counters::{BuildCount, DurationBucket, PeriodStats};
+pub use history::TableActivity;
 pub use migrations::SCHEMA_VERSION;
 pub use replication::{PendingRun, ReplicationRun, ReplicationState, RunState};
+pub use retention::{MAX_PER_PASS, Retention, retention_pass};
 pub use s3_load::{LoadedFile, S3LoadRun};
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 
@@ -190,6 +194,11 @@ impl StateFile {
     }
 
     fn configure(&mut self) -> Result<(), StateError> {
+        // Takes effect in a new file only (before its first table); older files keep their mode
+        // until `compact`.
+        self.connection
+            .execute_batch("pragma auto_vacuum = incremental")
+            .map_err(|e| self.error(e))?;
         let mode: String = self
             .connection
             .query_row("pragma journal_mode = wal", [], |row| row.get(0))

@@ -79,6 +79,7 @@ impl Setup {
                 ..crate::schedule::CheckOptions::default()
             },
             use_git: false,
+            keep_builds_for: self.config.state.keep_builds_for,
         };
         match crate::schedule::run(&options).unwrap() {
             ScheduleOutcome::Saved { .. } => {}
@@ -151,6 +152,15 @@ pub fn built_names(report: &CycleReport) -> Vec<String> {
     report.built.iter().map(|built| built.table.clone()).collect()
 }
 
+/// Starts an empty SQLite file at `path` with `auto_vacuum` off, as state files were made
+/// before Duro gave freed pages back.
+pub fn sqlite_without_auto_vacuum(path: &Path) {
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .execute_batch("pragma auto_vacuum = none; create table scratch (x); drop table scratch;")
+        .unwrap();
+}
+
 /// Records a build of `table` from `start` to `end` (Unix ms) with `outcome` in `state`, as a
 /// creator would (a failure as `sql_error`); returns its id.
 pub fn record_build(
@@ -165,7 +175,7 @@ pub fn record_build(
     else {
         panic!("{table} did not start");
     };
-    let failed = outcome != crate::build::BuildOutcome::Succeeded;
+    let failed = outcome == crate::build::BuildOutcome::Failed;
     let result = BuildResult {
         outcome,
         failure_class: failed.then_some(crate::build::FailureClass::SqlError),

@@ -87,6 +87,7 @@ impl Cluster {
                 ..CheckOptions::default()
             },
             use_git: false,
+            keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
         };
         match duro_core::schedule::run(&options).unwrap() {
             ScheduleOutcome::Saved { .. } => {}
