@@ -40,10 +40,12 @@ def figures(release, views, tables):
     out["schedule: peak RSS of the 10 MB view, MB"] = peak / 1e6
     built = create.measure(release, 500, 64, 3)
     out["create: 500 trivial views, --jobs 1"] = statistics.median(built["duro"]) * 1000
-    out["create: psql, same statements (reference)"] = built["psql"] * 1000
+    out["create: psql, same statements (reference)"] = statistics.median(built["psql"]) * 1000
     out["create: 64 x pg_sleep(0.5), --jobs 1"] = built["jobs1"] * 1000
     out["create: 64 x pg_sleep(0.5), --jobs 4"] = built["jobs4"] * 1000
-    for path, unchanged, written in server.measure(release, tables, 15, "10", log=lambda _: None):
+    results, _ = server.measure(release, tables, 15, "10", log=lambda _: None)
+    for path, cold, unchanged, written in results:
+        out[f"server {path}: cold"] = cold[1]
         out[f"server {path}: unchanged"] = unchanged[3]
         out[f"server {path}: after a write"] = written[3]
     return out

@@ -1,18 +1,19 @@
 // duro-server in a real headless Chromium: the tables page's "Update table" button schedules a
 // rebuild and the row shows "Scheduled"; a table page shows its duration chart; its "Update
-// downstream" button schedules it and every table reading it; screenshots of
+// downstream" button schedules it and every table reading it; a table whose last build broke a
+// row-count rule offers "Accept and rebuild", which schedules it; screenshots of
 // the jobs, tables, table and graph pages go to the folder given. No page may break the
 // server's Content-Security-Policy (Chromium reports each refused script or style).
 //
-// Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart> <the tables reading it, comma-separated>
+// Usage: node ui.mjs <server URL, like http://127.0.0.1:8080> <screenshot folder> <table to force> <table with a chart> <the tables reading it, comma-separated> <a table that broke a row-count rule>
 // Exits 0 when every check passes; prints what failed otherwise.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
-const [base, shots, forced, charted, readers] = process.argv.slice(2);
-if (!base || !shots || !forced || !charted || !readers) {
-  console.error("usage: node ui.mjs <server URL> <screenshot folder> <table to force> <table with a chart> <tables reading it>");
+const [base, shots, forced, charted, readers, broken] = process.argv.slice(2);
+if (!base || !shots || !forced || !charted || !readers || !broken) {
+  console.error("usage: node ui.mjs <server URL> <screenshot folder> <table to force> <table with a chart> <tables reading it> <table that broke a rule>");
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -83,6 +84,15 @@ try {
     check((await scheduled.count()) === 1, `after "Update downstream" of ${charted}, ${name} reads "Scheduled"`);
   }
   await page.screenshot({ path: join(shots, "tables-after-downstream.png"), fullPage: true });
+
+  await page.goto(`${base}/tables/${broken}`);
+  const accept = page.locator("#accept-row-drop");
+  check((await accept.count()) === 1, `${broken}, whose last build broke a row-count rule, offers "Accept and rebuild"`);
+  check((await page.locator("#plan-cost").innerText()).startsWith("1234.5"), `the ${broken} page shows the plan's cost`);
+  await Promise.all([page.waitForURL(`${base}/tables/${broken}`), accept.click()]);
+  await page.locator("#force button", { hasText: "Scheduled" }).waitFor({ timeout: 5000 });
+  check((await page.locator("#force button", { hasText: "Scheduled" }).count()) === 1, `after "Accept and rebuild", ${broken} reads "Scheduled"`);
+  await page.screenshot({ path: join(shots, "table-after-accept.png"), fullPage: true });
 
   check(refused.length === 0, `the pages keep to the Content-Security-Policy (${refused.join("; ") || "nothing refused"})`);
   check(external.length === 0, `no request leaves the server (${external.join(", ") || "none"})`);

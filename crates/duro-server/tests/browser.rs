@@ -1,7 +1,7 @@
 //! The real binary in a real browser: `duro-server` serves a state file filled by the scheduler
 //! and creator; `tests/browser/ui.mjs` drives Debian's headless Chromium through playwright-core
-//! (click "Update table", see "Scheduled", see a table's chart, click "Update downstream", take
-//! screenshots into `target/screenshots/`). Then the force requests must be in the state file.
+//! (click "Update table", see "Scheduled", see a table's chart, click "Update downstream" and
+//! "Accept and rebuild", take screenshots into `target/screenshots/`). Then the force requests must be in the state file.
 //!
 //! Needs `node`, `/usr/bin/chromium` and `tests/browser/node_modules`; `tests/run.sh` installs
 //! them.
@@ -27,6 +27,7 @@ fn update_table_in_headless_chromium() {
     );
 
     let setup = crate::common::filled();
+    crate::common::record_broken_rule(&setup, "shop.dependent");
     let config = setup.config_file("");
     // Killed when dropped, should the test fail before it is stopped.
     let mut server = Cli::new(env!("CARGO_BIN_EXE_duro-server"))
@@ -53,6 +54,7 @@ fn update_table_in_headless_chromium() {
             "shop.orders",
             "shop.summary",
             "shop.report,shop.weekly",
+            "shop.dependent",
         ])
         .env("CHROMIUM", &chromium)
         .run();
@@ -65,6 +67,11 @@ fn update_table_in_headless_chromium() {
     assert!(
         requests.contains(&("shop.orders".to_owned(), "web UI: update table".to_owned())),
         "the click left a force request: {requests:?}"
+    );
+    assert_eq!(
+        setup.state().row_check_of("shop.dependent").unwrap().1.as_deref(),
+        Some("web UI: accept and rebuild"),
+        "\"Accept and rebuild\" left a force request accepting a smaller table"
     );
     for table in ["shop.summary", "shop.report", "shop.weekly"] {
         assert!(

@@ -751,24 +751,8 @@ async fn a_table_lists_its_row_count_rules_and_offers_to_accept() {
     let (_, body) = get(&service, "/api/tables/s.t").await;
     assert_eq!(json(&body)["row_rules"], serde_json::json!(["min_rows=1", "max_row_drop=20%"]));
 
-    let mut state = setup.state();
-    let now = duro_core::clock::now_ms();
-    let duro_core::state::BuildStart::Started(id) =
-        state.begin_build("s.t", "test", now - 10, 60_000, now - 10).unwrap()
-    else {
-        panic!("the build did not start");
-    };
-    let result = duro_core::state::BuildResult {
-        outcome: duro_core::build::BuildOutcome::Failed,
-        failure_class: Some(duro_core::build::FailureClass::ValidationFailed),
-        message: Some("`min_rows=1`: the new version has 0 rows"),
-        rows: None,
-        phases_json: r#"{"explain":1,"create_temp":2}"#,
-        finished_at_ms: now,
-        output: None,
-        plan_cost: Some(1234.5),
-    };
-    state.finish_build(id, &result, true, now).unwrap();
+    crate::common::record_broken_rule(&setup, "s.t");
+    let state = setup.state();
     let (_, body) = get(&service, "/tables/s.t").await;
     assert!(body.contains("<dd id=\"plan-cost\">1234.5 at the last build that asked"), "{body}");
     assert!(body.contains("plan cost 1234.5"), "the run shows its cost");

@@ -38,6 +38,29 @@ pub(crate) fn filled() -> Setup {
     .unwrap()
 }
 
+/// Records, as the creator would, a build of `table` that just broke a row-count rule
+/// (`validation_failed`) after a plan that cost 1234.5.
+pub(crate) fn record_broken_rule(setup: &Setup, table: &str) {
+    let mut state = setup.state();
+    let now = duro_core::clock::now_ms();
+    let duro_core::state::BuildStart::Started(id) =
+        state.begin_build(table, "test", now - 10, 60_000, now - 10).unwrap()
+    else {
+        panic!("the build of {table} did not start");
+    };
+    let result = duro_core::state::BuildResult {
+        outcome: duro_core::build::BuildOutcome::Failed,
+        failure_class: Some(duro_core::build::FailureClass::ValidationFailed),
+        message: Some("`min_rows=1`: the new version has 0 rows"),
+        rows: None,
+        phases_json: r#"{"explain":1,"create_temp":2}"#,
+        finished_at_ms: now,
+        output: None,
+        plan_cost: Some(1234.5),
+    };
+    state.finish_build(id, &result, true, now).unwrap();
+}
+
 /// One filled installation per test process, for tests that only read.
 pub(crate) fn shared() -> &'static Setup {
     static SHARED: OnceLock<Setup> = OnceLock::new();
