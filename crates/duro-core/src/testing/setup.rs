@@ -121,15 +121,18 @@ impl Setup {
         crate::state::StateFile::open(&self.config.state.path).unwrap()
     }
 
-    /// Moves every recorded build `ms` into the past (the per-table summaries too), as if
-    /// the builds had happened that much earlier.
+    /// Moves every recorded build `ms` into the past (the per-table summaries too, and the
+    /// per-minute figures by whole minutes), as if the builds had happened that much earlier.
     pub fn age_history(&self, ms: i64) {
         self.client_state()
             .execute_batch(&format!(
                 "update builds set started_at_ms = started_at_ms - {ms}, finished_at_ms = finished_at_ms - {ms};
                  update table_history set last_success_started_ms = last_success_started_ms - {ms},
                      last_success_finished_ms = last_success_finished_ms - {ms},
-                     last_change_finished_ms = last_change_finished_ms - {ms};"
+                     last_change_finished_ms = last_change_finished_ms - {ms};
+                 update build_minutes set minute_ms = -(minute_ms - {minutes});
+                 update build_minutes set minute_ms = -minute_ms;",
+                minutes = ms / 60_000 * 60_000
             ))
             .unwrap();
     }
