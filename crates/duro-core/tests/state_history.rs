@@ -1,9 +1,8 @@
 //! The build history as the web UI reads it: the per-table summaries that every finishing write
 //! keeps (successes, failures, skips, crash recovery), running builds, time ranges and figures.
 
-use crate::common::repository;
+use crate::common::{repository, scheduled_state};
 use duro_core::build::{BuildOutcome, FailureClass};
-use duro_core::schedule::{ScheduleOptions, run};
 use duro_core::state::{BuildStart, LEASE_TTL_MS, StateFile};
 use duro_core::testing::record_build;
 
@@ -14,16 +13,7 @@ fn summaries_follow_every_finished_build() {
         ("s/b.sql", "select x from s.a"),
         ("s/c-1h.sql", "select x from s.b"),
     ]);
-    let state_path = dir.path().join("duro.db");
-    run(&ScheduleOptions {
-        views_path: dir.path().to_owned(),
-        state_path: state_path.clone(),
-        check: duro_core::schedule::CheckOptions::default(),
-        use_git: false,
-        keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
-    })
-    .unwrap();
-    let mut state = StateFile::open(&state_path).unwrap();
+    let mut state = scheduled_state(&dir);
     record_build(&mut state, "s.a", 1_000, 3_000, BuildOutcome::Succeeded);
     record_build(&mut state, "s.a", 10_000, 14_000, BuildOutcome::Succeeded);
     let failed = record_build(&mut state, "s.b", 11_000, 12_000, BuildOutcome::Failed);

@@ -1,27 +1,12 @@
 //! A bounded history: the counters and per-minute figures every finished build updates, and
 //! retention deleting old build records in batches while every summary and counter stays.
 
-use crate::common::repository;
+use crate::common::{repository, scheduled_state};
 use duro_core::build::BuildOutcome;
-use duro_core::schedule::{ScheduleOptions, run};
 use duro_core::state::{BuildCount, StateFile};
 use duro_core::testing::record_build;
 
 const MINUTE: i64 = 60_000;
-
-/// A state file for the tables `s.a`, `s.b` and `s.c`, in `dir`.
-fn state_for_three_tables(dir: &tempfile::TempDir) -> StateFile {
-    let state_path = dir.path().join("duro.db");
-    run(&ScheduleOptions {
-        views_path: dir.path().to_owned(),
-        state_path: state_path.clone(),
-        check: duro_core::schedule::CheckOptions::default(),
-        use_git: false,
-        keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
-    })
-    .unwrap();
-    StateFile::open(&state_path).unwrap()
-}
 
 fn three_tables() -> tempfile::TempDir {
     repository(&[
@@ -69,7 +54,7 @@ fn ints(dir: &tempfile::TempDir, sql: &str) -> Vec<i64> {
 #[test]
 fn counters_match_a_recount_of_the_history() {
     let dir = three_tables();
-    let mut state = state_for_three_tables(&dir);
+    let mut state = scheduled_state(&dir);
     fill(&mut state, 600);
     let db = rusqlite::Connection::open(dir.path().join("duro.db")).unwrap();
     let mut recount: Vec<BuildCount> = db
@@ -143,7 +128,7 @@ fn counters_match_a_recount_of_the_history() {
 #[test]
 fn retention_deletes_exactly_the_old_records() {
     let dir = three_tables();
-    let mut state = state_for_three_tables(&dir);
+    let mut state = scheduled_state(&dir);
     assert!(state.frees_pages().unwrap(), "a new state file gives freed pages back");
     fill(&mut state, 2_500);
     let cutoff = 2_000 * MINUTE;
@@ -208,7 +193,7 @@ fn compact_makes_an_old_file_free_pages() {
     let dir = three_tables();
     let path = dir.path().join("duro.db");
     duro_core::testing::sqlite_without_auto_vacuum(&path);
-    let mut state = state_for_three_tables(&dir);
+    let mut state = scheduled_state(&dir);
     assert!(!state.frees_pages().unwrap());
     fill(&mut state, 300);
     state.delete_builds_before(250 * MINUTE, u64::MAX).unwrap();

@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests: views repositories written into temporary folders.
+//! Helpers shared by the integration tests: views repositories written into temporary folders,
+//! and the state file a scheduler run makes of one.
 
 use duro_core::schedule::{CheckOptions, CheckedRepository, check_repository};
 use duro_core::testing::write_files;
@@ -12,6 +13,20 @@ pub(crate) fn repository(files: &[(&str, &str)]) -> TempDir {
 }
 
 /// Loads and checks a repository given as files.
+/// The state file `duro.db` in the repository `dir`, after one scheduler run over it.
+pub(crate) fn scheduled_state(dir: &TempDir) -> duro_core::state::StateFile {
+    let state_path = dir.path().join("duro.db");
+    duro_core::schedule::run(&duro_core::schedule::ScheduleOptions {
+        views_path: dir.path().to_owned(),
+        state_path: state_path.clone(),
+        check: duro_core::schedule::CheckOptions::default(),
+        use_git: false,
+        keep_builds_for: duro_core::config::DEFAULT_KEEP_BUILDS_FOR,
+    })
+    .unwrap();
+    duro_core::state::StateFile::open(&state_path).unwrap()
+}
+
 pub(crate) fn check(files: &[(&str, &str)], strict: bool) -> CheckedRepository {
     let dir = repository(files);
     check_repository(dir.path(), &CheckOptions { strict, ..CheckOptions::default() }).unwrap()
