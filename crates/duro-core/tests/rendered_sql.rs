@@ -258,6 +258,13 @@ fn build_guards() {
         "redshift_build_guards",
         &[render::explain("select city, country from first.cities_raw;\n"), render::analyze(&temp)],
     );
+    // Repository text that is not a query stays inside the parentheses: never `explain analyze`.
+    let hostile = render::explain("analyze delete from first.cities");
+    assert_eq!(
+        hostile,
+        "explain select * from (\nanalyze delete from first.cities\n) as duro_explain"
+    );
+    assert!(Parser::parse_sql(&PostgreSqlDialect {}, &hostile).is_err(), "{hostile}");
     let indexes =
         duro_core::catalog::indexes::parse_indexes("(country), unique (city, country)").unwrap();
     let mut statements = duro_core::warehouse::indexes::create_indexes(&live, &temp, &indexes);

@@ -207,3 +207,21 @@ fn max_cost_refuses_an_expensive_plan() {
     assert_eq!(setup.scalar::<i64>("select count(*) from s.wide"), 10_000, "the live table stays");
     assert_eq!(passing_names(&setup, "s"), Vec::<String>::new());
 }
+
+/// Repository text that is not a query never runs through `EXPLAIN`: it is explained inside the
+/// parentheses the build itself uses, in a read-only transaction, so `analyze delete …` is a
+/// syntax error and deletes nothing.
+#[test]
+fn explain_runs_only_a_query() {
+    let setup = Setup::new(
+        &[("s/t — 1h.sql", "analyze delete from raw.events"), ("s/t.conf", "max_cost = 1000000\n")],
+        "create schema s; create schema raw; create table raw.events (id int);
+         insert into raw.events select generate_series(1, 10);",
+    );
+    let report = setup.cycle();
+    assert_eq!(report.failed.len(), 1, "{report:?}");
+    assert_eq!(report.failed[0].class, FailureClass::SqlError, "{report:?}");
+    assert_eq!(setup.scalar::<i64>("select count(*) from raw.events"), 10, "nothing deleted");
+    let record = setup.state().builds("s.t").unwrap().remove(0);
+    assert_eq!(record.plan_cost, None);
+}

@@ -4,7 +4,7 @@
 //! rows=…`) and of Redshift (`XN Seq Scan on t  (cost=0.00..0.03 rows=…`) both carry
 //! `(cost=startup..total`; the total is the cost.
 
-use super::Session;
+use super::{BEGIN_READ_ONLY, Session};
 use crate::build::FailureClass;
 use crate::warehouse::{WarehouseError, render, statement};
 
@@ -29,11 +29,15 @@ pub fn within(cost: f64, limit: u64) -> Result<(), String> {
     ))
 }
 
-/// Asks the warehouse for the plan of `query` (sent alone: it is the repository's text) and
-/// returns its total cost.
+/// Asks the warehouse for the plan of `query` (sent alone: it is the repository's text; in a
+/// read-only transaction, so that even a plan that ran would change nothing) and returns its
+/// total cost.
 pub fn explain(session: &mut Session<'_>, query: &str) -> Result<f64, WarehouseError> {
-    let rows = statement::query_alone(session.client, &render::explain(query))
-        .map_err(session.sql_error())?;
+    let sql_error = session.sql_error();
+    session.client.batch_execute(BEGIN_READ_ONLY).map_err(sql_error)?;
+    let rows = statement::query_alone(session.client, &render::explain(query)).map_err(sql_error);
+    let ended = session.client.batch_execute(render::ROLLBACK).map_err(sql_error);
+    let rows = rows.and_then(|rows| ended.map(|()| rows))?;
     let plan: Vec<String> =
         rows.iter().filter_map(|row| row.try_get::<_, String>(0).ok()).collect();
     plan_cost(&plan.join("\n")).ok_or_else(|| {

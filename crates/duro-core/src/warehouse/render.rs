@@ -44,9 +44,14 @@ pub fn count_rows(table: &TableName) -> String {
 }
 
 /// Asking for the plan of a query before building it (`max_cost`; sent alone: it carries the
-/// repository's query).
+/// repository's query). The query sits inside parentheses, as in the `create table … as` that
+/// follows, so the text can only be a query: never `explain analyze <statement>`, which would
+/// run it.
 pub fn explain(query: &str) -> String {
-    format!("explain {}", query.trim_end().trim_end_matches(';'))
+    format!(
+        "explain select * from (\n{}\n) as duro_explain",
+        query.trim_end().trim_end_matches(';')
+    )
 }
 
 /// Refreshing the planner's statistics of a table Duro built or loaded (`analyze=`,
