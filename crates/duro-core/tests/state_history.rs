@@ -109,3 +109,36 @@ fn a_creator_on_another_host_is_freed_after_its_heartbeat_stops() {
     state.forget_worker(worker).unwrap();
     assert!(state.dead_workers(alive_elsewhere, 101_000).unwrap().is_empty());
 }
+
+/// "Accept and rebuild": the acceptance is spent by the first successful build that started
+/// after it, not by one already running, not by a failure, and later force requests neither
+/// spend it nor change who accepted.
+#[test]
+fn an_acceptance_is_spent_by_the_first_success_after_it() {
+    let dir = repository(&[("s/a-1h.sql", "select 1 as x")]);
+    let mut state = scheduled_state(&dir);
+    let accepted = |state: &StateFile| state.row_check_of("s.a").unwrap().1;
+    let BuildStart::Started(running) =
+        state.begin_build("s.a", "w1", 1_000, 60_000, 1_000).unwrap()
+    else {
+        panic!("s.a did not start");
+    };
+    state.request_force_accepting_row_drop("s.a", "web UI: accept and rebuild", 1_500).unwrap();
+    let result = duro_core::state::BuildResult {
+        outcome: BuildOutcome::Succeeded,
+        failure_class: None,
+        message: None,
+        rows: Some(1),
+        phases_json: "{}",
+        finished_at_ms: 2_000,
+        output: None,
+        plan_cost: None,
+    };
+    state.finish_build(running, &result, true, 1_000).unwrap();
+    assert_eq!(accepted(&state).as_deref(), Some("web UI: accept and rebuild"), "started before");
+    state.request_force("s.a", "scheduler: changed", 2_500).unwrap();
+    record_build(&mut state, "s.a", 3_000, 3_500, BuildOutcome::Failed);
+    assert_eq!(accepted(&state).as_deref(), Some("web UI: accept and rebuild"), "not by a failure");
+    record_build(&mut state, "s.a", 4_000, 4_500, BuildOutcome::Succeeded);
+    assert_eq!(accepted(&state), None, "spent by the success");
+}

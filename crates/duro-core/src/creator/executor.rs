@@ -318,7 +318,7 @@ fn build_with_retries(
     let config = table.config.clone();
     let timeout = creator.timeout_seconds(&config);
     let retries = creator.config.creator.retries;
-    let definition = TableDefinition {
+    let mut definition = TableDefinition {
         // Validated by the scheduler; checked again where it leaves the state file.
         name: TableName::parse(&table.name)
             .map_err(|message| failure(FailureClass::Internal, format!("state file: {message}")))?,
@@ -326,15 +326,7 @@ fn build_with_retries(
         tests: table.tests.clone(),
         processor: creator.processor_definition(table, &config),
         config,
-        row_check: {
-            let (previous, requested) = state.row_check_of(&table.name).map_err(state_failure)?;
-            let accepted_by = match (accept_row_drop, requested) {
-                (true, _) => Some("on the command line".to_owned()),
-                (false, Some(reason)) => Some(format!("by request ({reason})")),
-                (false, None) => None,
-            };
-            refresh::row_rules::RowCheck { previous, accepted_by }
-        },
+        row_check: refresh::row_rules::RowCheck::default(),
     };
     let mut attempt = 0;
     loop {
@@ -343,7 +335,19 @@ fn build_with_retries(
             .begin_build(&table.name, &creator.worker, started, LEASE_TTL_MS, planned_at_ms)
             .map_err(state_failure)?
         {
-            BuildStart::Started(id) => id,
+            BuildStart::Started(id) => {
+                // Read once the attempt is recorded: an acceptance made before its start is
+                // the one its success spends.
+                let (previous, requested) =
+                    state.row_check_of(&table.name).map_err(state_failure)?;
+                let accepted_by = match (accept_row_drop, requested) {
+                    (true, _) => Some("on the command line".to_owned()),
+                    (false, Some(reason)) => Some(format!("by request ({reason})")),
+                    (false, None) => None,
+                };
+                definition.row_check = refresh::row_rules::RowCheck { previous, accepted_by };
+                id
+            }
             BuildStart::Busy => {
                 tracing::info!(
                     "{} is being built by another creator; skipping it this cycle",

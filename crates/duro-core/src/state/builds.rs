@@ -29,19 +29,29 @@ const INTERRUPT_BUILD: &str = "
         message = 'interrupted: the creator stopped before the build finished'
     where id = ?1";
 
-/// A force request for a table (`?1`) at `?2` with a reason (`?3`), replacing an older one;
-/// `?4`: it lets a version that breaks the row-count rules through once (kept until the
-/// request is served, whatever requests follow).
+/// A force request for a table (`?1`) at `?2` with a reason (`?3`), replacing an older one.
 pub(super) const REQUEST_FORCE: &str = "
-    insert into force_requests (table_name, requested_at_ms, reason, accepts_row_drop)
-    values (?1, ?2, ?3, ?4)
+    insert into force_requests (table_name, requested_at_ms, reason) values (?1, ?2, ?3)
     on conflict (table_name) do update
-        set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason,
-            accepts_row_drop = max(accepts_row_drop, excluded.accepts_row_drop)";
+        set requested_at_ms = excluded.requested_at_ms, reason = excluded.reason";
+
+/// A person accepts a smaller version of a table (`?1`) at `?2`, saying how (`?3`).
+const ACCEPT_ROW_DROP: &str = "
+    insert into row_drop_acceptances (table_name, accepted_at_ms, reason) values (?1, ?2, ?3)
+    on conflict (table_name) do update
+        set accepted_at_ms = excluded.accepted_at_ms, reason = excluded.reason";
+
+/// A successful build (`?1`) spends the acceptance made before it started.
+const SPEND_ACCEPTANCE: &str = "
+    delete from row_drop_acceptances
+    where (table_name, accepted_at_ms) in
+        (select b.table_name, a.accepted_at_ms from builds b
+         join row_drop_acceptances a on a.table_name = b.table_name
+         where b.id = ?1 and a.accepted_at_ms <= b.started_at_ms)";
 
 const ROW_CHECK: &str = "
     select (select last_change_rows from table_history where table_name = ?1),
-           (select reason from force_requests where table_name = ?1 and accepts_row_drop = 1)";
+           (select reason from row_drop_acceptances where table_name = ?1)";
 
 const CLEAR_FORCE_OF_BUILD: &str = "
     delete from force_requests
@@ -199,6 +209,7 @@ impl StateFile {
             note_finished(tx, id)?;
             if result.outcome == BuildOutcome::Succeeded {
                 tx.prepare_cached(CLEAR_FORCE_OF_BUILD)?.execute([id, definition_read_at_ms])?;
+                tx.prepare_cached(SPEND_ACCEPTANCE)?.execute([id])?;
             }
             Ok(())
         })
@@ -224,8 +235,8 @@ impl StateFile {
     }
 
     /// What the row-count rules of `table` need, in one query: its rows at its last change
-    /// (the baseline of `max_row_drop`), and the reason of a pending force request that accepts
-    /// a smaller table.
+    /// (the baseline of `max_row_drop`), and how a person accepted a smaller table, when they
+    /// did and no successful build has started since.
     pub fn row_check_of(&self, table: &str) -> Result<(Option<i64>, Option<String>), StateError> {
         self.connection
             .prepare_cached(ROW_CHECK)
@@ -311,7 +322,8 @@ impl StateFile {
     }
 
     /// Asks for a rebuild of `table` that lets a version breaking its row-count rules through
-    /// once (after a legitimate purge).
+    /// once (after a legitimate purge): the first successful build that starts after now spends
+    /// the acceptance, whatever other requests come meanwhile.
     pub fn request_force_accepting_row_drop(
         &mut self,
         table: &str,
@@ -319,7 +331,8 @@ impl StateFile {
         now_ms: i64,
     ) -> Result<(), StateError> {
         self.write(|tx| {
-            tx.prepare_cached(REQUEST_FORCE)?.execute(params![table, now_ms, reason, true])?;
+            tx.prepare_cached(REQUEST_FORCE)?.execute(params![table, now_ms, reason])?;
+            tx.prepare_cached(ACCEPT_ROW_DROP)?.execute(params![table, now_ms, reason])?;
             Ok(())
         })
     }
@@ -334,7 +347,7 @@ impl StateFile {
         self.write(|tx| {
             let mut insert = tx.prepare_cached(REQUEST_FORCE)?;
             for table in tables {
-                insert.execute(params![table, now_ms, reason, false])?;
+                insert.execute(params![table, now_ms, reason])?;
             }
             Ok(())
         })

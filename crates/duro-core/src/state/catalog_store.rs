@@ -311,7 +311,7 @@ impl StateFile {
                 if let Some(reason) = reason {
                     transaction
                         .prepare_cached(REQUEST_FORCE)?
-                        .execute(params![name, now_ms, reason, false])?;
+                        .execute(params![name, now_ms, reason])?;
                 }
                 let stored = stored_dependencies.get(name).map(Vec::as_slice).unwrap_or_default();
                 if stored != table.dependencies.as_slice() {

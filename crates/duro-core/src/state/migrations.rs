@@ -395,7 +395,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
         order by b.started_at_ms desc, b.id desc limit 1);
     "#,
     // 14: build guards: the `cost_exceeded` failure class and the plan cost of each build that
-    // asked for one (`max_cost`); a force request can accept a smaller table once.
+    // asked for one (`max_cost`); a person's acceptance of a smaller table ("accept and
+    // rebuild"), spent by the first successful build that starts after it.
     r#"
     create table builds_v14 (
         id integer primary key,
@@ -422,7 +423,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     create index builds_by_finish on builds (finished_at_ms, outcome, started_at_ms, table_name);
     create index builds_running on builds (started_at_ms) where outcome = 'running';
 
-    alter table force_requests add column accepts_row_drop integer not null default 0;
+    create table row_drop_acceptances (
+        table_name text primary key,
+        accepted_at_ms integer not null,
+        reason text not null
+    ) strict;
     "#,
     // 15: figures that do not grow with the history: counters by outcome and failure class
     // (`failure_class` '' when none), the duration histogram of successful builds (fixed
