@@ -2,7 +2,8 @@
 //! `distkey`/`sortkey` not among the output columns, contradictory distribution settings, and
 //! names too long for the temporary tables of the warehouse's dialect, replication nodes
 //! whose transport the dialect cannot load, and S3 load nodes reading a store the operator does
-//! not allow or the warehouse cannot reach, and `indexes` where there are none.
+//! not allow or the warehouse cannot reach, `indexes` where there are none, and index names that
+//! two tables would both claim.
 
 use crate::catalog::replication::Transport;
 use crate::catalog::s3_load::LoadStores;
@@ -11,6 +12,8 @@ use crate::config::Dialect;
 use crate::diagnostic::Diagnostic;
 use crate::graph::DependencyGraph;
 use crate::sql::ddl_table;
+use crate::warehouse::indexes::index_name;
+use std::collections::BTreeMap;
 
 /// The longest suffix Duro appends to a table name (`_duro_temp`, `_duro_old`, `_history`).
 pub const LONGEST_SUFFIX: &str = "_duro_temp";
@@ -27,6 +30,9 @@ pub fn check(
     let mut diagnostics = Vec::new();
     check_cycles(catalog, graph, strict, &mut diagnostics);
     check_intervals(catalog, graph, &mut diagnostics);
+    if dialect == Dialect::Postgres {
+        check_index_names(catalog, &mut diagnostics);
+    }
     for table in catalog.tables.values() {
         check_keys(table, &mut diagnostics);
         check_name_length(table, dialect, &mut diagnostics);
@@ -164,6 +170,54 @@ fn check_build_keys(table: &Table, dialect: Dialect, diagnostics: &mut Vec<Diagn
                     table.kind.name().as_str()
                 ),
             ));
+        }
+    }
+}
+
+/// PostgreSQL keeps the names of tables and indexes in one namespace per schema: two tables'
+/// `indexes` may not produce the same index name (`orders` with `(customer_id)` and
+/// `orders_customer` with `(id)`), nor an index name that of a table, or every swap of the
+/// second would fail.
+fn check_index_names(catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) {
+    let mut claimed: BTreeMap<(&str, String), &str> = catalog
+        .tables
+        .values()
+        .map(|table| {
+            ((table.name.schema.as_str(), table.name.table.clone()), table.name.table.as_str())
+        })
+        .collect();
+    for table in catalog.tables.values() {
+        if !matches!(table.kind, TableKind::View | TableKind::Processor(_)) {
+            continue;
+        }
+        for index in &table.config.indexes {
+            for temporary in [false, true] {
+                let name = index_name(&table.name.table, index, temporary);
+                let key = (table.name.schema.as_str(), name.clone());
+                match claimed.get(&key) {
+                    Some(owner) if *owner != table.name.table => {
+                        let file = table
+                            .config
+                            .sources
+                            .get("indexes")
+                            .map(String::as_str)
+                            .unwrap_or(&table.definition_file);
+                        diagnostics.push(Diagnostic::error(
+                            Some(file),
+                            format!(
+                                "index `{index}` of `{}` would be named `{name}`, which `{}.{owner}` already uses (PostgreSQL keeps table and index names in one namespace per schema); leave the index out or index other columns",
+                                table.name, table.name.schema
+                            ),
+                        ));
+                        // One problem per index: its temporary name collides the same way.
+                        break;
+                    }
+                    Some(_) => {}
+                    None => {
+                        claimed.insert(key, table.name.table.as_str());
+                    }
+                }
+            }
         }
     }
 }

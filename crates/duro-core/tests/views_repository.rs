@@ -93,6 +93,30 @@ fn indexes_follow_the_dialect() {
     );
 }
 
+/// Two tables whose `indexes` would give an index the same name (one namespace per schema in
+/// PostgreSQL) are refused at check time, naming the name and the other table.
+#[test]
+fn index_names_are_unique_in_a_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    duro_core::testing::write_files(
+        dir.path(),
+        &[
+            ("first/orders — 1h.sql", "select 1 as customer_id"),
+            ("first/orders.conf", "indexes=(customer_id)"),
+            ("first/orders_customer — 1h.sql", "select 1 as id"),
+            ("first/orders_customer.conf", "indexes=(id)"),
+            ("first/other — 1h.sql", "select 1 as id"),
+            ("first/other.conf", "indexes=(id)"),
+        ],
+    );
+    assert_eq!(
+        checked_for(dir.path(), Dialect::Postgres),
+        [
+            "first/orders_customer.conf: error: index `(id)` of `first.orders_customer` would be named `orders_customer_id_idx`, which `first.orders` already uses (PostgreSQL keeps table and index names in one namespace per schema); leave the index out or index other columns"
+        ]
+    );
+}
+
 /// Each case: files, whether `--strict`, and an expected diagnostic as printed: what comes before
 /// its message (`file: severity` or `file:line: severity`) and a part of the message.
 #[test]
