@@ -96,10 +96,11 @@ fn counters_match_a_recount_of_the_history() {
     assert_eq!(buckets.iter().map(|b| b.builds).sum::<i64>(), durations.len() as i64);
     assert!(buckets.iter().filter(|b| b.builds > 0).count() >= 4, "{buckets:?}");
 
-    // A window of whole minutes: its figures are the builds that finished in it, and the busy
-    // time clipped to it.
-    let (from, to) = (100 * MINUTE, 300 * MINUTE - 1);
+    // A period counts the minutes after `from`'s, up to and with `to`'s: here minutes 100 to
+    // 299. Its figures are the builds that finished in them, and the busy time clipped to them.
+    let (from, to) = (100 * MINUTE - 1, 300 * MINUTE - 1);
     let stats = state.period_stats(from, to).unwrap();
+    let (from, to) = (100 * MINUTE, 300 * MINUTE - 1);
     let expected = ints(
         &dir,
         &format!(
@@ -120,6 +121,14 @@ fn counters_match_a_recount_of_the_history() {
     assert_eq!(stats.tables_built, 0, "s.a and s.b last changed after the window");
     let all = state.period_stats(0, 1_000 * MINUTE).unwrap();
     assert_eq!(all.tables_built, 3);
+    // Consecutive periods count each build once.
+    let halves = [
+        state.period_stats(0, 250 * MINUTE + 7).unwrap(),
+        state.period_stats(250 * MINUTE + 7, 1_000 * MINUTE).unwrap(),
+    ];
+    let whole = state.period_stats(0, 1_000 * MINUTE).unwrap();
+    assert_eq!(halves[0].builds + halves[1].builds, whole.builds);
+    assert_eq!(halves[0].busy_ms + halves[1].busy_ms, whole.busy_ms);
 }
 
 /// Retention deletes exactly the records older than the cutoff, in batches, and not the

@@ -663,6 +663,15 @@ impl Config {
         }
         crate::interval::check_statement_timeout(self.creator.default_timeout.as_secs())
             .map_err(|e| ConfigError::Invalid(format!("creator.default_timeout: {e}")))?;
+        // The header's figures cover a day, and Slack's periodic message its own period.
+        let shortest = self.slack.log_every.max(Duration::from_secs(86_400));
+        if self.state.keep_builds_for < shortest {
+            return Err(ConfigError::Invalid(format!(
+                "state.keep_builds_for is {}s; keep build records at least {}s (a day, and no less than slack.log_every), like `90d`",
+                self.state.keep_builds_for.as_secs(),
+                shortest.as_secs()
+            )));
+        }
         if self.views.max_file_size == 0 {
             return Err(ConfigError::Invalid(
                 "views.max_file_size must be a positive number of bytes".to_owned(),
@@ -1028,6 +1037,14 @@ mod tests {
         assert!(config.views.use_git);
         assert_eq!(config.state.path, PathBuf::from("/tmp/x.db"));
         assert_eq!(config.state.keep_builds_for, Duration::from_secs(30 * 86_400));
+        // A bare number is seconds: 90 would delete almost everything every cycle.
+        let error = Config::load(None, &env(&[("DURO_STATE__KEEP_BUILDS_FOR", "90")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("state.keep_builds_for is 90s; keep build records at least 86400s"),
+            "{error}"
+        );
         assert_eq!(config.warehouse.dialect, Dialect::Postgres);
     }
 

@@ -10,6 +10,11 @@ use rusqlite::{OptionalExtension, params};
 
 const MINUTE_MS: i64 = 60_000;
 
+/// The start of the minute `ms` is in.
+fn minute_of(ms: i64) -> i64 {
+    ms.div_euclid(MINUTE_MS) * MINUTE_MS
+}
+
 /// Finished builds of one outcome and failure class (`/metrics`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildCount {
@@ -35,7 +40,7 @@ pub struct PeriodStats {
     /// Finished attempts (skips not counted).
     pub builds: i64,
     pub failures: i64,
-    /// Sum of the attempts' durations, clipped to the period (to the minute).
+    /// Sum of the attempts' durations within the period's minutes.
     pub busy_ms: i64,
 }
 
@@ -82,8 +87,8 @@ pub(super) fn count_build(tx: &rusqlite::Transaction, id: i64, sign: i64) -> rus
     if matches!(outcome, BuildOutcome::Succeeded | BuildOutcome::Failed) {
         let failed = i64::from(outcome == BuildOutcome::Failed);
         let mut count = tx.prepare_cached(COUNT_MINUTE)?;
-        count.execute(params![finished / MINUTE_MS * MINUTE_MS, sign, sign * failed, 0])?;
-        let mut minute = started / MINUTE_MS * MINUTE_MS;
+        count.execute(params![minute_of(finished), sign, sign * failed, 0])?;
+        let mut minute = minute_of(started);
         while minute < finished {
             let busy = finished.min(minute + MINUTE_MS) - started.max(minute);
             count.execute(params![minute, 0, 0, sign * busy])?;
@@ -126,9 +131,12 @@ impl StateFile {
         )
     }
 
-    /// The figures of the builds that finished in `[from_ms, to_ms]`, to the minute, read from
-    /// the per-minute figures and the per-table summaries: a day costs 1,440 rows at most.
+    /// The figures of the builds that finished in `(from_ms, to_ms]`, to the minute: after the
+    /// minute of `from_ms`, up to and with the minute of `to_ms`, so that consecutive periods
+    /// count each build once. Read from the per-minute figures and the per-table summaries: a
+    /// day costs 1,440 rows at most.
     pub fn period_stats(&self, from_ms: i64, to_ms: i64) -> Result<PeriodStats, StateError> {
+        let (first, last) = (minute_of(from_ms) + MINUTE_MS, minute_of(to_ms));
         let (builds, failures, busy_ms) = self
             .connection
             .prepare_cached(
@@ -137,17 +145,19 @@ impl StateFile {
                  from build_minutes where minute_ms between ?1 and ?2",
             )
             .and_then(|mut statement| {
-                statement.query_row([from_ms / MINUTE_MS * MINUTE_MS, to_ms], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                })
+                statement
+                    .query_row([first, last], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             })
             .map_err(|e| self.error(e))?;
         let tables_built = self
             .connection
             .prepare_cached(
-                "select count(*) from table_history where last_change_finished_ms between ?1 and ?2",
+                "select count(*) from table_history
+                 where last_change_finished_ms >= ?1 and last_change_finished_ms < ?2",
             )
-            .and_then(|mut statement| statement.query_row([from_ms, to_ms], |row| row.get(0)))
+            .and_then(|mut statement| {
+                statement.query_row([first, last + MINUTE_MS], |row| row.get(0))
+            })
             .map_err(|e| self.error(e))?;
         Ok(PeriodStats { tables_built, builds, failures, busy_ms })
     }
