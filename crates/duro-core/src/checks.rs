@@ -146,9 +146,8 @@ fn check_load_store(
 /// tables Duro builds from a select (views and processor tables), not to ingest nodes.
 fn check_build_keys(table: &Table, dialect: Dialect, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
-    let source =
-        |key: &str| config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file);
-    let built_from_select = matches!(table.kind, TableKind::View | TableKind::Processor(_));
+    let source = |key: &str| set_in(table, key);
+    let built_from_select = table.kind.built_from_select();
     if !config.indexes.is_empty() && dialect == Dialect::Redshift && built_from_select {
         diagnostics.push(Diagnostic::error(
             Some(source("indexes")),
@@ -187,7 +186,7 @@ fn check_index_names(catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) {
         })
         .collect();
     for table in catalog.tables.values() {
-        if !matches!(table.kind, TableKind::View | TableKind::Processor(_)) {
+        if !table.kind.built_from_select() {
             continue;
         }
         for index in &table.config.indexes {
@@ -196,14 +195,8 @@ fn check_index_names(catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) {
                 let key = (table.name.schema.as_str(), name.clone());
                 match claimed.get(&key) {
                     Some(owner) if *owner != table.name.table => {
-                        let file = table
-                            .config
-                            .sources
-                            .get("indexes")
-                            .map(String::as_str)
-                            .unwrap_or(&table.definition_file);
                         diagnostics.push(Diagnostic::error(
-                            Some(file),
+                            Some(set_in(table, "indexes")),
                             format!(
                                 "index `{index}` of `{}` would be named `{name}`, which `{}.{owner}` already uses (PostgreSQL keeps table and index names in one namespace per schema); leave the index out or index other columns",
                                 table.name, table.name.schema
@@ -222,10 +215,14 @@ fn check_index_names(catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) {
     }
 }
 
+/// The file that set `key` for `table` (the last `.conf` layer with it), or its definition.
+fn set_in<'a>(table: &'a Table, key: &str) -> &'a str {
+    table.config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file)
+}
+
 fn check_keys(table: &Table, diagnostics: &mut Vec<Diagnostic>) {
     let config = &table.config;
-    let source =
-        |key: &str| config.sources.get(key).map(String::as_str).unwrap_or(&table.definition_file);
+    let source = |key: &str| set_in(table, key);
     let ddl_text = match &table.kind {
         TableKind::View => None,
         TableKind::Processor(source) => Some(&source.ddl),

@@ -20,6 +20,20 @@ pub enum Scope {
     AcceptingRowDrop,
 }
 
+impl Scope {
+    /// The scope the flags of a request ask for (the web UI's form, the API's body): at most
+    /// one of `tree`, `downstream` and `accept_row_drop`; `None` when more than one is set.
+    pub fn from_flags(tree: bool, downstream: bool, accept_row_drop: bool) -> Option<Scope> {
+        match (tree, downstream, accept_row_drop) {
+            (false, false, false) => Some(Scope::Table),
+            (true, false, false) => Some(Scope::Tree),
+            (false, true, false) => Some(Scope::Downstream),
+            (false, false, true) => Some(Scope::AcceptingRowDrop),
+            _ => None,
+        }
+    }
+}
+
 /// Why a force request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ForceError {

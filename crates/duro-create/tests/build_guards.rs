@@ -38,13 +38,7 @@ fn row_count_rules_keep_the_live_table() {
     let record = setup.state().builds("s.t").unwrap().remove(0);
     assert_eq!(record.failure_class, Some(FailureClass::ValidationFailed));
     // A legitimate purge: accepted once.
-    let accepted = Selection::Table {
-        name: "s.t".into(),
-        with_dependencies: false,
-        load: Default::default(),
-        accept_row_drop: true,
-    };
-    setup.creator().run_cycle(&accepted).unwrap();
+    setup.build_accepting_row_drop("s.t");
     let record = setup.state().builds("s.t").unwrap().remove(0);
     assert_eq!(record.outcome, BuildOutcome::Succeeded, "{record:?}");
     assert!(

@@ -354,13 +354,7 @@ fn row_count_rules_guard_a_load() {
             3,
             "{mode}"
         );
-        let accepted = duro_core::creator::Selection::Table {
-            name: "analytics.tags_users".to_owned(),
-            with_dependencies: false,
-            load: Default::default(),
-            accept_row_drop: true,
-        };
-        node.setup.creator().run_cycle(&accepted).unwrap();
+        node.setup.build_accepting_row_drop("analytics.tags_users");
         let record = node.setup.state().builds("analytics.tags_users").unwrap().remove(0);
         assert_eq!(record.outcome, BuildOutcome::Succeeded, "{mode}: {record:?}");
         assert!(

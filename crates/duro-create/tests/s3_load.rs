@@ -927,13 +927,7 @@ fn row_count_rules_guard_a_load() {
     let message = refused.message.unwrap_or_default();
     assert!(message.contains("the new version has 1 rows, 75.0% fewer than the 4"), "{message}");
     assert_eq!(loads.count("select count(*) from raw.pages"), 4, "rolled back");
-    let accepted = Selection::Table {
-        name: "raw.pages".to_owned(),
-        with_dependencies: false,
-        load: Overrides::default(),
-        accept_row_drop: true,
-    };
-    loads.setup.creator().run_cycle(&accepted).unwrap();
+    loads.setup.build_accepting_row_drop("raw.pages");
     let record = loads.setup.state().builds("raw.pages").unwrap().remove(0);
     assert_eq!(record.outcome, BuildOutcome::Succeeded, "{record:?}");
     assert!(

@@ -26,8 +26,8 @@ pub(crate) fn compact(config: &duro_core::config::Config) -> ExitCode {
     let path = &config.state.path;
     let size = || std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let before = size();
-    let keep_ms = i64::try_from(config.state.keep_builds_for.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = duro_core::clock::now_ms().saturating_sub(keep_ms);
+    let cutoff =
+        duro_core::state::cutoff_ms(config.state.keep_builds_for, duro_core::clock::now_ms());
     let done = duro_core::state::StateFile::open(path).and_then(|mut state| {
         let pass = state.delete_builds_before(cutoff, u64::MAX)?;
         state.compact().map(|()| pass)

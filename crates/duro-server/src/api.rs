@@ -85,15 +85,11 @@ struct ForceBody {
 
 impl ForceBody {
     fn scope(&self) -> Result<Scope, AppError> {
-        match (self.tree, self.downstream, self.accept_row_drop) {
-            (false, false, false) => Ok(Scope::Table),
-            (true, false, false) => Ok(Scope::Tree),
-            (false, true, false) => Ok(Scope::Downstream),
-            (false, false, true) => Ok(Scope::AcceptingRowDrop),
-            _ => Err(AppError::bad_request(
+        Scope::from_flags(self.tree, self.downstream, self.accept_row_drop).ok_or_else(|| {
+            AppError::bad_request(
                 "ask for one of `tree` (what the table reads), `downstream` (what reads it) or `accept_row_drop` (the table alone, letting a smaller version through once)",
-            )),
-        }
+            )
+        })
     }
 }
 

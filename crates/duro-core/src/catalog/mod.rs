@@ -121,6 +121,12 @@ impl TableKind {
         }
     }
 
+    /// Whether Duro builds it from a select of the repository (a view or a processor table),
+    /// not by loading data from elsewhere (an ingest node).
+    pub fn built_from_select(&self) -> bool {
+        matches!(self, TableKind::View | TableKind::Processor(_))
+    }
+
     /// Explicit upstream nodes of an ingest node (`depends_on`); `None` for a table whose
     /// query says what it reads.
     pub fn declared_dependencies(&self) -> Option<&[crate::identifier::TableName]> {

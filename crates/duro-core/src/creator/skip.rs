@@ -4,7 +4,6 @@
 //! source's changes cannot be known); a forced or never-built table always is. The decision
 //! reads the per-table summaries, never build rows that retention may delete.
 
-use crate::catalog::TableKind;
 use crate::plan::Reason;
 use crate::state::{StateError, StateFile, StoredTable};
 
@@ -17,7 +16,7 @@ pub(crate) fn unchanged_since(
 ) -> Result<Option<i64>, StateError> {
     let due_for_its_interval =
         matches!(reason, Reason::Stale { .. } | Reason::StaleForDependent { .. });
-    let builds_from_the_catalog = matches!(table.kind, TableKind::View | TableKind::Processor(_));
+    let builds_from_the_catalog = table.kind.built_from_select();
     if table.config.skip_unchanged != Some(true)
         || !due_for_its_interval
         || !builds_from_the_catalog

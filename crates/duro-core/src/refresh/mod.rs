@@ -183,12 +183,9 @@ pub fn build_table(
         Ok(rows) => rows,
         Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
-    let accepted = match row_rules::check(&table.config, rows, &table.row_check) {
+    let accepted = match row_guard::verdict(&table.config, rows, &table.row_check) {
         Ok(accepted) => accepted,
-        Err(message) => {
-            let error = WarehouseError::new(FailureClass::ValidationFailed, message);
-            return Err(drop_temp_after(session.client, &temp, error));
-        }
+        Err(error) => return Err(drop_temp_after(session.client, &temp, error)),
     };
     if let Some(tests) = &table.tests
         && let Err(error) = phases.time("tests", || data_tests::run(session, tests, live, &temp))

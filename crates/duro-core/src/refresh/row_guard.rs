@@ -47,7 +47,17 @@ impl<'c> RowGuard<'c> {
             return Ok(None);
         }
         let rows = count_rows(session, table)?;
-        row_rules::check(self.config, rows, &self.check)
-            .map_err(|message| WarehouseError::new(FailureClass::ValidationFailed, message))
+        verdict(self.config, rows, &self.check)
     }
+}
+
+/// `row_rules::check` as a build sees it: a broken rule nobody accepted is a
+/// `validation_failed` error.
+pub(crate) fn verdict(
+    config: &TableConfig,
+    rows: i64,
+    check: &RowCheck,
+) -> Result<Option<String>, WarehouseError> {
+    row_rules::check(config, rows, check)
+        .map_err(|message| WarehouseError::new(FailureClass::ValidationFailed, message))
 }

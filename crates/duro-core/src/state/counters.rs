@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, params};
 const MINUTE_MS: i64 = 60_000;
 
 /// The start of the minute `ms` is in.
-fn minute_of(ms: i64) -> i64 {
+pub(super) fn minute_of(ms: i64) -> i64 {
     ms.div_euclid(MINUTE_MS) * MINUTE_MS
 }
 

@@ -24,7 +24,7 @@ pub use counters::{BuildCount, DurationBucket, PeriodStats};
 pub use history::TableActivity;
 pub use migrations::SCHEMA_VERSION;
 pub use replication::{PendingRun, ReplicationRun, ReplicationState, RunState};
-pub use retention::{MAX_PER_PASS, Retention, retention_pass};
+pub use retention::{MAX_PER_PASS, Retention, cutoff_ms, retention_pass};
 pub use s3_load::{LoadedFile, S3LoadRun};
 pub use workers::{DeadWorker, HEARTBEAT_EVERY_MS, LEASE_TTL_MS};
 

@@ -61,7 +61,7 @@ impl StateFile {
                 if first {
                     tx.execute(
                         "delete from build_minutes where minute_ms < ?1",
-                        [cutoff_ms / 60_000 * 60_000],
+                        [super::counters::minute_of(cutoff_ms)],
                     )?;
                 }
                 tx.prepare_cached(PICK)?.execute(rusqlite::params![cutoff_ms, limit as i64])?;
@@ -97,11 +97,7 @@ impl StateFile {
     /// Returns free pages to the file system, a slice per write (`auto_vacuum = incremental`;
     /// nothing happens in a file made before that).
     fn give_back_free_pages(&mut self) -> Result<(), StateError> {
-        let incremental: i64 = self
-            .connection
-            .query_row("pragma auto_vacuum", [], |row| row.get(0))
-            .map_err(|e| self.error(e))?;
-        if incremental != 2 {
+        if !self.frees_pages()? {
             return Ok(());
         }
         loop {
@@ -138,15 +134,19 @@ impl StateFile {
     }
 }
 
+/// The start of the build records kept at `now_ms` for `keep_builds_for`.
+pub fn cutoff_ms(keep_builds_for: Duration, now_ms: i64) -> i64 {
+    now_ms.saturating_sub(i64::try_from(keep_builds_for.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// One retention pass for `state.keep_builds_for`, logged when it deleted anything; a failure
 /// is logged, never fatal (the history only grows a little longer).
 pub fn retention_pass(state: &mut StateFile, keep_builds_for: Duration, now_ms: i64) {
-    let keep_ms = i64::try_from(keep_builds_for.as_millis()).unwrap_or(i64::MAX);
-    match state.delete_builds_before(now_ms.saturating_sub(keep_ms), MAX_PER_PASS) {
+    match state.delete_builds_before(cutoff_ms(keep_builds_for, now_ms), MAX_PER_PASS) {
         Ok(pass) if pass.deleted > 0 => tracing::info!(
             "deleted {} build records older than {} (state.keep_builds_for) in {} batches",
             pass.deleted,
-            crate::interval::format_minutes((keep_ms / 60_000) as u32),
+            crate::interval::format_minutes((keep_builds_for.as_secs() / 60) as u32),
             pass.batches
         ),
         Ok(_) => {}

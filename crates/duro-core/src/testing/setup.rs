@@ -113,6 +113,18 @@ impl Setup {
         self.creator().run_cycle(&Selection::Due).unwrap()
     }
 
+    /// Builds `table` alone now, letting a version that breaks its row-count rules through
+    /// (`duro-create --table <table> --accept-row-drop`).
+    pub fn build_accepting_row_drop(&self, table: &str) -> CycleReport {
+        let selection = Selection::Table {
+            name: table.to_owned(),
+            with_dependencies: false,
+            load: Default::default(),
+            accept_row_drop: true,
+        };
+        self.creator().run_cycle(&selection).unwrap()
+    }
+
     pub fn force(&self, table: &str) {
         self.state().request_force(table, "test", crate::clock::now_ms()).unwrap();
     }

@@ -38,22 +38,17 @@ pub(crate) async fn force(
         "1" | "true" => Ok(true),
         other => Err(AppError::bad_request(format!("{name} must be 0 or 1, not `{other}`")).page()),
     };
-    let scope = match (
+    let scope = Scope::from_flags(
         flag("tree", &form.tree)?,
         flag("downstream", &form.downstream)?,
         flag("accept_row_drop", &form.accept_row_drop)?,
-    ) {
-        (false, false, false) => Scope::Table,
-        (true, false, false) => Scope::Tree,
-        (false, true, false) => Scope::Downstream,
-        (false, false, true) => Scope::AcceptingRowDrop,
-        _ => {
-            return Err(AppError::bad_request(
-                "ask for one of the tree, the downstream or accepting a smaller table",
-            )
-            .page());
-        }
-    };
+    )
+    .ok_or_else(|| {
+        AppError::bad_request(
+            "ask for one of the tree, the downstream or accepting a smaller table",
+        )
+        .page()
+    })?;
     let name = name.into_inner();
     let now_ms = duro_core::clock::now_ms();
     let forced_name = name.clone();
