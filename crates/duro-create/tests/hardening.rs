@@ -32,6 +32,12 @@ fn view(query: &str, tests: Option<&str>) -> TableDefinition {
     }
 }
 
+/// `table` with a cost limit, so its query goes through `EXPLAIN` first.
+fn with_max_cost(mut table: TableDefinition) -> TableDefinition {
+    table.config.max_cost = Some(1_000_000_000);
+    table
+}
+
 fn processor(select: &str, ddl: &str) -> TableDefinition {
     TableDefinition {
         processor: Some(ProcessorDefinition {
@@ -58,7 +64,7 @@ fn build(setup: &Setup, table: &TableDefinition) -> Result<refresh::Built, Wareh
     refresh::build_table(&mut session, &context.processors, table, 60, &mut Phases::default())
 }
 
-/// Six ways repository text tried to run a second statement or write: each fails, and nothing
+/// Ten ways repository text tried to run a second statement or write: each fails, and nothing
 /// but the intended statement ran.
 #[test]
 fn hidden_statements_never_run() {
@@ -82,6 +88,21 @@ fn hidden_statements_never_run() {
         (
             "a processor select with a second statement",
             processor("select 1 as a; drop table victim.k1", "create table s.t (a int)"),
+        ),
+        (
+            "a view asking for its plan (`max_cost`) with a second statement",
+            with_max_cost(view("select 1 as a; drop table victim.k1", None)),
+        ),
+        (
+            "a view asking for its plan (`max_cost`) closing the wrapping parenthesis",
+            with_max_cost(view(
+                "select 1 as a) as x; drop table victim.k1; select * from (select 1",
+                None,
+            )),
+        ),
+        (
+            "a view asking for its plan (`max_cost`) that is `analyze delete`",
+            with_max_cost(view("analyze delete from victim.k1", None)),
         ),
         ("a data test dropping a table", view("select 1 as a", Some("drop table victim.k1"))),
         (
